@@ -1,0 +1,200 @@
+/*
+ * common.h: the base every renkei module builds on.
+ *
+ * What lives here: the project-wide error enum (generated from
+ * common_errors.def) and the error context that parsers fill with a human
+ * message and the place it happened; a growable byte buffer; RFC 3339
+ * timestamps as microseconds; RFC 4122 UUIDs; bounded JSON parsing; base64url;
+ * random tokens; structured JSON-lines logging.
+ *
+ * Dependencies: libc, jansson, libsodium, gnutls (SHA-1 for UUIDv5). Nothing
+ * here depends on any other renkei module.
+ *
+ * Ownership: functions named x_new return heap memory the caller frees with
+ * the matching x_free; x_init/x_cleanup work on caller storage; every free and
+ * cleanup accepts NULL. No function here aborts on out-of-memory: it returns
+ * RK_ENOMEM.
+ */
+#ifndef RK_COMMON_H
+#define RK_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "limits.h"
+
+/* ---------------------------------------------------------------- errors */
+/* common_error.c */
+
+typedef enum {
+#define RK_ERROR(sym, http, title, text) sym,
+#include "common_errors.def"
+#undef RK_ERROR
+	RK_ERR_COUNT
+} rk_err;
+
+/* Short fixed text for a code ("invalid STIX"); never NULL. */
+const char *rk_strerror(rk_err code);
+/* HTTP status a TAXII response carries for this code. */
+int rk_err_http_status(rk_err code);
+/* Reason phrase for that status ("Unprocessable Content"). */
+const char *rk_err_title(rk_err code);
+
+/*
+ * Error context: filled at the point of failure with where (a JSON path such
+ * as "objects[3].valid_from", a byte offset, a file:line) and why, in words a
+ * user can act on. The code drives control flow; the message is for people.
+ * The first failure recorded wins, so callers deeper in the stack keep the
+ * most precise message; rk_errctx_clear() resets it.
+ */
+#define RK_ERRCTX_PATH 256
+#define RK_ERRCTX_MSG 512
+typedef struct rk_errctx {
+	rk_err code;
+	char path[RK_ERRCTX_PATH]; /* "" when there is no place to name */
+	char msg[RK_ERRCTX_MSG];   /* the reason, without the path */
+} rk_errctx;
+
+void rk_errctx_clear(rk_errctx *ctx);
+/* Records code, path (may be NULL) and a printf-style reason unless ctx
+ * already holds an error; returns code so callers can `return rk_fail(...)`.
+ * ctx may be NULL. */
+rk_err rk_fail(rk_errctx *ctx, rk_err code, const char *path, const char *fmt,
+	       ...) __attribute__((format(printf, 4, 5)));
+/* "path: msg", or "msg" with no path, into out (always NUL-terminated). */
+void rk_errctx_format(const rk_errctx *ctx, char *out, size_t outlen);
+
+/* ---------------------------------------------------------------- buffer */
+/* common_buf.c */
+
+/* A growable byte buffer, always NUL-terminated after len bytes once any
+ * append succeeded. */
+typedef struct rk_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+} rk_buf;
+
+void rk_buf_init(rk_buf *b);
+void rk_buf_cleanup(rk_buf *b);
+void rk_buf_reset(rk_buf *b); /* len = 0, keeps memory */
+rk_err rk_buf_reserve(rk_buf *b, size_t extra);
+rk_err rk_buf_append(rk_buf *b, const void *data, size_t len);
+rk_err rk_buf_puts(rk_buf *b, const char *s);
+rk_err rk_buf_printf(rk_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Moves the data out; b is left empty. Caller frees the result. */
+char *rk_buf_take(rk_buf *b);
+
+/* ---------------------------------------------------------------- time */
+/* common_time.c */
+
+/* Microseconds since 1970-01-01T00:00:00Z. */
+typedef int64_t rk_time;
+
+#define RK_TIME_BUF 32 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" + NUL, with room */
+
+/*
+ * Parses an RFC 3339 timestamp in the form STIX 2.1 section 3.2 requires:
+ * "YYYY-MM-DDTHH:MM:SS[.s+]Z", UTC ('Z' only, no offsets), with calendar
+ * checks (month lengths, leap years; a leap second :60 is accepted and
+ * folded into the next second). Sub-second digits beyond six are accepted
+ * and truncated. Returns false on any deviation.
+ */
+bool rk_time_parse(const char *s, rk_time *out);
+/* Same, but requires exactly `digits` sub-second digits (STIX properties
+ * that mandate millisecond precision); digits 0 means none allowed. */
+bool rk_time_parse_precision(const char *s, int digits, rk_time *out);
+/* Formats with `digits` (0-6) sub-second digits and a trailing 'Z'. */
+void rk_time_format(rk_time t, int digits, char out[RK_TIME_BUF]);
+/* Current wall-clock time. */
+rk_time rk_time_now(void);
+
+/* ---------------------------------------------------------------- uuid */
+/* common_uuid.c */
+
+#define RK_UUID_BUF 37
+
+/* True for a lowercase or uppercase 8-4-4-4-12 hex UUID whose variant is
+ * RFC 4122 (10xx) and whose version is 1 to 8. */
+bool rk_uuid_is_valid(const char *s);
+/* New random (version 4) UUID, lowercase. */
+void rk_uuid_v4(char out[RK_UUID_BUF]);
+/* Name-based (version 5, SHA-1) UUID of `name` in namespace `ns` (a valid
+ * UUID string), lowercase; as STIX 2.1 section 2.9 uses for deterministic
+ * identifiers. Returns RK_EINVAL if ns is not a UUID. */
+rk_err rk_uuid_v5(const char *ns, const char *name, size_t name_len,
+		  char out[RK_UUID_BUF]);
+
+/* ---------------------------------------------------------------- json */
+/* common_json.c */
+
+/*
+ * Parses untrusted JSON text of `len` bytes: must be valid UTF-8, no
+ * duplicate object keys, nesting at most max_depth, exactly one value.
+ * On failure fills ctx with RK_EPARSE (or RK_ETOOBIG for depth) and a
+ * message naming line, column and byte offset. *out is a new reference.
+ */
+rk_err rk_json_parse(const char *data, size_t len, size_t max_depth,
+		     json_t **out, rk_errctx *ctx);
+/* Reads a whole file (path "-" is standard input) of at most max_bytes and
+ * parses it as above; the error path names the file. */
+rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
+			 json_t **out, rk_errctx *ctx);
+/* Compact, key-order-preserving serialisation; caller frees. NULL on OOM. */
+char *rk_json_dump(const json_t *v);
+
+/* ---------------------------------------------------------------- codec */
+/* common_codec.c */
+
+/* base64url without padding. *out is heap memory the caller frees. */
+rk_err rk_b64url_encode(const void *data, size_t len, char **out);
+/* Returns RK_EINVAL on any character outside the alphabet. */
+rk_err rk_b64url_decode(const char *s, size_t slen, unsigned char **out,
+			size_t *outlen);
+/* Lowercase hex of `len` random bytes from the system CSPRNG into out,
+ * which must hold 2*len+1 bytes. */
+void rk_random_hex(char *out, size_t len);
+/* Constant-time comparison of two equal-length buffers. */
+bool rk_ct_equal(const void *a, const void *b, size_t len);
+/* Reads a whole file (or "-" for stdin) up to max_bytes into a NUL-terminated
+ * heap buffer. RK_ETOOBIG past max_bytes, RK_EIO on read errors; ctx says
+ * which file and why. */
+rk_err rk_read_file(const char *path, size_t max_bytes, char **out,
+		    size_t *outlen, rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- log */
+/* common_log.c */
+
+typedef enum {
+	RK_LOG_DEBUG,
+	RK_LOG_INFO,
+	RK_LOG_WARN,
+	RK_LOG_ERROR,
+} rk_log_level;
+
+/* Process-wide log sink (default stderr, level INFO). Set once at start-up
+ * by a program's main, before threads start. */
+void rk_log_setup(FILE *sink, rk_log_level min_level);
+/* Parses "debug", "info", "warn", "error". */
+bool rk_log_level_parse(const char *s, rk_log_level *out);
+/*
+ * Writes one JSON line: {"ts":..., "level":..., "event":..., <fields>}.
+ * `fields` may be NULL; the reference is stolen. Thread-safe: one write(2)
+ * per line.
+ */
+void rk_log(rk_log_level level, const char *event, json_t *fields);
+/* Convenience: {"msg": <formatted>} as the fields. */
+void rk_logf(rk_log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---------------------------------------------------------------- misc */
+
+#define RK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * limits.h: every bound renkei puts on growable input, in one place.
+ *
+ * Untrusted input (HTTP bodies, STIX documents, TAXII query strings, config
+ * and directory files) is checked against these before it can grow memory or
+ * recursion. Operators see the same numbers in renkei.conf(5); the ones
+ * marked "configurable" are defaults that the config file may lower or raise
+ * within the hard ceiling given beside them.
+ */
+#ifndef RK_LIMITS_H
+#define RK_LIMITS_H
+
+/* HTTP request body (TAXII max_content_length), configurable up to the
+ * hard ceiling. */
+#define RK_MAX_CONTENT_LENGTH_DEFAULT (10u * 1024u * 1024u)
+#define RK_MAX_CONTENT_LENGTH_CEILING (256u * 1024u * 1024u)
+
+/* JSON nesting depth (objects and arrays) accepted anywhere. STIX needs
+ * about 8; the rest is headroom for extensions. */
+#define RK_MAX_JSON_DEPTH 64
+
+/* Objects in one TAXII envelope or STIX bundle posted to the hub. */
+#define RK_MAX_OBJECTS_PER_ENVELOPE 10000
+
+/* Largest single STIX object, serialised. */
+#define RK_MAX_OBJECT_BYTES (4u * 1024u * 1024u)
+
+/* TAXII paging: default and largest `limit`. */
+#define RK_PAGE_DEFAULT 100
+#define RK_PAGE_MAX 1000
+
+/* Values in one comma-separated match[...] filter, and length of a query
+ * string. */
+#define RK_MAX_FILTER_VALUES 100
+#define RK_MAX_QUERY_BYTES 8192
+
+/* Length of a paging cursor (`next`) as sent by a client. */
+#define RK_MAX_CURSOR_BYTES 256
+
+/* STIX identifiers: `type--UUID`; type names are at most 250 characters
+ * (STIX 2.1 section 2.9). */
+#define RK_MAX_STIX_TYPE 250
+#define RK_MAX_STIX_ID (RK_MAX_STIX_TYPE + 2 + 36)
+
+/* Directory: entry counts and name lengths. */
+#define RK_MAX_DIR_ENTRIES 100000
+#define RK_MAX_NAME 256
+
+/* API tokens: length of a token accepted from a directory file, and the
+ * random bytes in a token renkei makes itself (256 bits). */
+#define RK_TOKEN_MIN_CHARS 32
+#define RK_TOKEN_MAX_CHARS 256
+#define RK_TOKEN_RANDOM_BYTES 32
+
+/* Status resources kept per API root before the oldest are dropped. */
+#define RK_MAX_STATUS_KEPT 100000
+
+/* Concurrent HTTP connections served by one hub. */
+#define RK_MAX_CONNECTIONS 1024
+
+/* Config file line length. */
+#define RK_MAX_CONFIG_LINE 4096
+
+#endif
