@@ -1,0 +1,33 @@
+/*
+ * cli.h: the `renkei` command line.
+ *
+ * One table of subcommands (cli_main.c: name, handler, one-line summary,
+ * usage text) drives dispatch, `renkei --help` and `renkei help CMD`. Each
+ * subcommand lives in its own file (cli_<name>.c) and is a thin layer over
+ * the modules: it parses flags, calls the module, prints results and errors,
+ * and returns the process exit status (0 success, 1 failure, 2 usage error).
+ *
+ * Conventions every subcommand keeps: errors go to stderr as
+ * "renkei CMD: what: why"; machine output (JSON) goes to stdout; progress is
+ * shown only when stderr is a terminal; --help prints the command's usage.
+ */
+#ifndef RK_CLI_H
+#define RK_CLI_H
+
+#include "common.h"
+
+/* cli_main.c */
+int cli_main(int argc, char **argv);
+/* Prints "renkei CMD: <message>" to stderr (printf-style). */
+void cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Subcommand handlers: argv[0] is the subcommand name. */
+int cli_cmd_hub(int argc, char **argv);      /* cli_hub.c */
+int cli_cmd_admin(int argc, char **argv);    /* cli_admin.c */
+int cli_cmd_push(int argc, char **argv);     /* cli_push.c */
+int cli_cmd_get(int argc, char **argv);      /* cli_get.c */
+int cli_cmd_validate(int argc, char **argv); /* cli_validate.c */
+int cli_cmd_demo(int argc, char **argv);     /* cli_demo.c */
+
+#endif

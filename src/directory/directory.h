@@ -1,0 +1,193 @@
+/*
+ * directory.h: who is on the hub: organisations, users, API tokens,
+ * communities and collections.
+ *
+ * The directory is declarative. An operator writes one JSON file (see
+ * docs and renkei(1) `admin apply`) and applies it; the hub's directory
+ * becomes exactly that file: entries in the file are created or updated,
+ * entries absent from it are removed, and applying the same file twice
+ * changes nothing. The applied directory is kept in the store as one meta
+ * document ("directory") with a version counter, so every hub node and every
+ * `renkei admin` command see the same state, and a running hub notices a
+ * change by polling the counter.
+ *
+ * Model:
+ *  - organisation: id (slug), name, sectors (STIX industry-sector-ov),
+ *    optional country (ISO 3166-1 alpha-2) and clients (organisations it
+ *    serves). Each has a STIX identity, id identity--<UUIDv5 of the slug>,
+ *    identity_class "organization".
+ *  - user: name, organisation, role, API token (stored only as a BLAKE2b
+ *    hash, compared in constant time). Tokens given in a file must have at
+ *    least RK_TOKEN_MIN_CHARS characters; tokens renkei makes have
+ *    RK_TOKEN_RANDOM_BYTES random bytes (256 bits).
+ *  - community: id (slug; also the TAXII API root /<id>/), title,
+ *    description, tier (government, nation, international), members.
+ *  - collection: id (UUID), community, title, description, default marking
+ *    (TLP name), roles that may read and write.
+ *
+ * Ownership: dir_* functions returning `directory *` give the caller a heap
+ * object freed with dir_free. Lookups return pointers into the directory,
+ * valid while it lives. A directory is immutable once built and may be read
+ * by many threads at once.
+ */
+#ifndef RK_DIRECTORY_H
+#define RK_DIRECTORY_H
+
+#include "common.h"
+#include "store.h"
+
+/* Roles, in one table: name, may-read-by-default flags live in policy. */
+typedef enum {
+	DIR_ROLE_ADMIN,
+	DIR_ROLE_ANALYST,
+	DIR_ROLE_READER,
+	DIR_ROLE_SENSOR,
+	DIR_ROLE_PARTNER,
+	DIR_ROLE_COUNT
+} dir_role;
+
+typedef enum {
+	DIR_TIER_GOVERNMENT,
+	DIR_TIER_NATION,
+	DIR_TIER_INTERNATIONAL,
+	DIR_TIER_COUNT
+} dir_tier;
+
+#define DIR_TOKEN_HASH_BYTES 32
+
+typedef struct dir_org {
+	char *id;
+	char *name;
+	char **sectors;
+	size_t n_sectors;
+	char *country; /* NULL if absent */
+	char **clients;
+	size_t n_clients;
+	char identity_id[RK_MAX_STIX_ID + 1]; /* identity--<uuid> */
+} dir_org;
+
+typedef struct dir_user {
+	char *name;
+	char *org; /* organisation id */
+	dir_role role;
+	bool has_token;
+	unsigned char token_hash[DIR_TOKEN_HASH_BYTES];
+} dir_user;
+
+typedef struct dir_community {
+	char *id;
+	char *title;
+	char *description; /* "" if absent */
+	dir_tier tier;
+	char **members; /* organisation ids */
+	size_t n_members;
+} dir_community;
+
+typedef struct dir_collection {
+	char *id; /* UUID */
+	char *community;
+	char *title;
+	char *description; /* "" if absent */
+	char *default_marking; /* "TLP:AMBER" */
+	unsigned can_read;  /* bit (1u << dir_role) per role */
+	unsigned can_write;
+} dir_collection;
+
+typedef struct directory {
+	dir_org *orgs;
+	size_t n_orgs;
+	dir_user *users;
+	size_t n_users;
+	dir_community *communities;
+	size_t n_communities;
+	dir_collection *collections;
+	size_t n_collections;
+	uint64_t version; /* store meta version it was loaded from; 0 if not stored */
+} directory;
+
+/* ---------------------------------------------------------------- names */
+/* dir_names.c */
+
+const char *dir_role_name(dir_role role);
+bool dir_role_parse(const char *s, dir_role *out);
+const char *dir_tier_name(dir_tier tier);
+bool dir_tier_parse(const char *s, dir_tier *out);
+
+/* ---------------------------------------------------------------- build */
+/* dir_parse.c */
+
+/*
+ * Builds a directory from a directory file's JSON. Validates everything:
+ * required fields, slugs, UUIDs, known roles/tiers/sectors/TLP names,
+ * references between entries (a user's organisation, a community's
+ * members, a collection's community, clients), duplicates, token length.
+ * Errors name the JSON path ("users[2].organization: no organisation
+ * 'npx'"). Plain tokens are hashed and not kept.
+ */
+rk_err dir_from_file_json(const json_t *doc, directory **out, rk_errctx *ctx);
+/* The stored form (tokens as hashes) and back. */
+json_t *dir_to_stored_json(const directory *dir);
+rk_err dir_from_stored_json(const json_t *doc, directory **out, rk_errctx *ctx);
+void dir_free(directory *dir);
+
+/* ---------------------------------------------------------------- store */
+/* dir_store.c */
+
+/* Loads the applied directory; an empty directory (version 0) when none was
+ * ever applied. */
+rk_err dir_load(store *st, directory **out, rk_errctx *ctx);
+/* Reads the stored version counter only, for change polling. */
+rk_err dir_stored_version(store *st, uint64_t *version, rk_errctx *ctx);
+
+/* What an apply changed, for the operator. */
+typedef struct dir_change_summary {
+	size_t added, updated, removed; /* entries of all kinds */
+	rk_buf text; /* one line per change: "+ user npa-analyst", "- collection ..." */
+} dir_change_summary;
+void dir_change_summary_cleanup(dir_change_summary *s);
+
+/*
+ * Makes the stored directory equal to `next`, in one transaction. Users
+ * present in both without a token in `next` keep their stored token. Fills
+ * summary (may be NULL); applying an identical directory changes nothing and
+ * leaves the version as it was.
+ */
+rk_err dir_apply(store *st, const directory *next, dir_change_summary *summary,
+		 rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- lookups */
+/* dir_lookup.c */
+
+const dir_org *dir_find_org(const directory *dir, const char *id);
+const dir_user *dir_find_user(const directory *dir, const char *name);
+const dir_community *dir_find_community(const directory *dir, const char *id);
+const dir_collection *dir_find_collection(const directory *dir, const char *id);
+bool dir_org_is_member(const dir_community *c, const char *org_id);
+/* True if `org_id` is among the clients of `provider`. */
+bool dir_org_serves(const dir_org *provider, const char *org_id);
+
+/*
+ * Finds the user whose token this is, in constant time per candidate
+ * (every user's hash is compared). NULL if none. Tokens shorter than
+ * RK_TOKEN_MIN_CHARS or longer than RK_TOKEN_MAX_CHARS never match.
+ */
+const dir_user *dir_authenticate_token(const directory *dir, const char *token,
+				       size_t len);
+/* HTTP Basic: user name plus that user's token as the password. */
+const dir_user *dir_authenticate_basic(const directory *dir, const char *user,
+				       const char *password, size_t password_len);
+
+/* The STIX identity object of an organisation (new reference). */
+json_t *dir_org_identity(const dir_org *org);
+
+/* ---------------------------------------------------------------- tokens */
+/* dir_token.c */
+
+/* Hash of a token as stored. */
+void dir_token_hash(const char *token, size_t len,
+		    unsigned char out[DIR_TOKEN_HASH_BYTES]);
+/* A new token: a prefix (may be "" ) and 64 hex characters of randomness.
+ * out must hold strlen(prefix) + 2*RK_TOKEN_RANDOM_BYTES + 2 bytes. */
+void dir_token_new(const char *prefix, char *out, size_t outlen);
+
+#endif

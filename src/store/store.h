@@ -1,0 +1,212 @@
+/*
+ * store.h: the object store behind the hub, engine-neutral.
+ *
+ * Every version of every STIX object posted to a collection is kept, as
+ * the exact JSON text received (re-serialised compactly), with the facts
+ * TAXII filters on: collection, id, type, spec_version, version (modified,
+ * else created, else date_added) and date_added. date_added is strictly
+ * increasing within a collection and is the order TAXII pages follow; each
+ * stored version also gets a store-wide sequence number `seq`, increasing in
+ * commit order, which paging cursors carry. Because a version committed
+ * later always has a larger seq, a reader paging by "seq greater than the
+ * last one I saw" never skips nor repeats a version while others are added.
+ *
+ * The first engine is SQLite (store_sqlite.c, WAL, synchronous=FULL: a put
+ * that returned RK_OK is on disk). Engines implement the operations table in
+ * store_int.h; nothing outside src/store sees which engine is in use, so a
+ * PostgreSQL engine can be added without touching the server.
+ *
+ * Besides objects the store keeps TAXII status resources and small named
+ * documents ("meta": the directory lives there as one JSON document with a
+ * version counter, so every hub node sees the same directory).
+ *
+ * Threads: a store handle is shared by all request threads; engines
+ * serialise writes internally and allow concurrent reads.
+ *
+ * Ownership: store_open returns a handle freed by store_close. Rows passed to
+ * callbacks point into engine memory valid only during the callback. Strings
+ * and JSON returned through out-parameters are the caller's to free.
+ */
+#ifndef RK_STORE_H
+#define RK_STORE_H
+
+#include "common.h"
+#include "stix.h"
+
+typedef struct store store;
+
+/* ---------------------------------------------------------------- open */
+/* store.c */
+
+/*
+ * Opens (creating if needed) the store at `location`: a directory path, or
+ * "sqlite:<dir>". The SQLite engine keeps <dir>/renkei.db. The schema is
+ * created or migrated forward to the current version; a database written by
+ * a newer renkei is refused with RK_EDB and a message naming both versions.
+ */
+rk_err store_open(const char *location, store **out, rk_errctx *ctx);
+void store_close(store *st);
+/* Schema version this build writes, and the one found on disk at open
+ * (before migration). */
+int store_schema_version(void);
+int store_schema_version_found(const store *st);
+/* Runs the engine's integrity check (PRAGMA integrity_check for SQLite);
+ * RK_OK when sound, RK_EDB with the first problem otherwise. */
+rk_err store_check_integrity(store *st, rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- writes */
+/* store.c */
+
+/* One object to add: a validated object and its facts. */
+typedef struct store_put_item {
+	const json_t *object;
+	stix_info info;
+} store_put_item;
+
+typedef enum {
+	STORE_PUT_ADDED,     /* a new version stored */
+	STORE_PUT_DUPLICATE, /* this exact (id, version) already in the collection: success, nothing stored */
+	STORE_PUT_REJECTED,  /* not stored; message says why */
+} store_put_outcome;
+
+typedef struct store_put_result {
+	store_put_outcome outcome;
+	rk_time date_added; /* of the new version, or of the stored duplicate */
+	char message[256];  /* for REJECTED: the reason */
+} store_put_result;
+
+/*
+ * Adds objects to a collection as organisation `owner_org`, in one durable
+ * transaction: results[i] says what happened to items[i]. Items are
+ * independent: a rejected item stores nothing and does not stop the others.
+ * Ownership rule: the first organisation to store an id owns it store-wide;
+ * another organisation adding a version of it is REJECTED ("owned by another
+ * organisation"). Returns an error only when the whole batch failed (then
+ * nothing was stored); RK_OK means every result is final and on disk.
+ */
+rk_err store_put(store *st, const char *collection_id, const char *owner_org,
+		 const store_put_item *items, size_t n, store_put_result *results,
+		 rk_errctx *ctx);
+
+/* Owner organisation of an object id, or RK_ENOTFOUND. *owner_out is heap
+ * memory the caller frees. */
+rk_err store_object_owner(store *st, const char *object_id, char **owner_out,
+			  rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- queries */
+/* store.c */
+
+/* match[version] terms (TAXII 2.1 section 3.4.2). */
+typedef struct store_version_match {
+	bool first;           /* "first" */
+	bool last;            /* "last" */
+	bool all;             /* "all": every version */
+	const rk_time *at;    /* exact version timestamps */
+	size_t n_at;
+} store_version_match;
+
+typedef struct store_query {
+	const char *collection_id;
+	/* added_after: versions whose date_added is strictly later. */
+	bool has_added_after;
+	rk_time added_after;
+	/* match[id], match[type], match[spec_version]: any of the values. */
+	const char *const *ids;
+	size_t n_ids;
+	const char *const *types;
+	size_t n_types;
+	const char *const *spec_versions;
+	size_t n_spec_versions;
+	/* match[version]; all-false/empty means the endpoint default, which the
+	 * caller sets (objects/manifest: last; versions: all). */
+	store_version_match version;
+	/* Paging: return at most `limit` visible rows with seq > after_seq. */
+	size_t limit;
+	uint64_t after_seq;
+	/* Whether rows need the object JSON (objects) or only facts
+	 * (manifest, versions, counts). */
+	bool with_json;
+} store_query;
+
+typedef struct store_row {
+	uint64_t seq;
+	rk_time date_added;
+	const char *id;
+	const char *type;
+	const char *spec_version;
+	const char *version; /* as TAXII names it: modified/created string, or date_added formatted */
+	rk_time version_time;
+	const char *owner_org;
+	const char *json; /* NULL unless query.with_json */
+	size_t json_len;
+} store_row;
+
+/* Decides whether the caller may see a row (the hub passes the policy
+ * decision here). Rows it refuses are neither emitted nor counted. */
+typedef bool (*store_visible_fn)(void *arg, const store_row *row);
+/* Receives each visible row in seq order; a non-RK_OK return stops the
+ * query and is returned from store_query_rows. */
+typedef rk_err (*store_emit_fn)(void *arg, const store_row *row);
+
+typedef struct store_page {
+	size_t count;          /* rows emitted */
+	bool more;             /* another visible row exists after this page */
+	uint64_t last_seq;     /* seq of the last emitted row (cursor) */
+	rk_time first_added;   /* date_added of first and last emitted rows */
+	rk_time last_added;
+} store_page;
+
+/*
+ * Runs a query: emits up to q->limit visible rows in seq (= date_added)
+ * order and fills page. Every filter is served by an index; the engine
+ * reads at most limit + 1 visible rows plus the invisible ones between them.
+ * visible may be NULL (everything visible).
+ */
+rk_err store_query_rows(store *st, const store_query *q, store_visible_fn visible,
+			void *visible_arg, store_emit_fn emit, void *emit_arg,
+			store_page *page, rk_errctx *ctx);
+
+/*
+ * Deletes versions of object `id` from a collection: all of them, or only
+ * those matching q's version / spec_version terms (TAXII 2.1 section 5.7).
+ * *deleted receives the number of versions removed; RK_ENOTFOUND when none
+ * matched.
+ */
+rk_err store_delete(store *st, const char *collection_id, const char *object_id,
+		    const store_version_match *version,
+		    const char *const *spec_versions, size_t n_spec_versions,
+		    size_t *deleted, rk_errctx *ctx);
+
+/* Stored versions in one collection (collection_id) or in all (NULL). */
+rk_err store_count(store *st, const char *collection_id, uint64_t *out,
+		   rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- status */
+/* store.c */
+
+/* TAXII status resources, kept as JSON documents keyed by status id within
+ * an API root. put replaces. get returns a new reference or RK_ENOTFOUND. */
+rk_err store_status_put(store *st, const char *api_root, const char *status_id,
+			const json_t *status, rk_errctx *ctx);
+rk_err store_status_get(store *st, const char *api_root, const char *status_id,
+			json_t **out, rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- meta */
+/* store.c */
+
+/*
+ * Named documents with a version counter that increases on every change.
+ * get returns a new reference and the version (0 and a NULL doc when
+ * absent). put stores doc if it differs from the stored one (compared as
+ * canonical JSON) and returns the new version in *version_out, or the
+ * unchanged one with *changed false. version returns just the counter,
+ * cheaply, for change polling.
+ */
+rk_err store_meta_get(store *st, const char *name, json_t **doc_out,
+		      uint64_t *version_out, rk_errctx *ctx);
+rk_err store_meta_put(store *st, const char *name, const json_t *doc,
+		      uint64_t *version_out, bool *changed, rk_errctx *ctx);
+rk_err store_meta_version(store *st, const char *name, uint64_t *version_out,
+			  rk_errctx *ctx);
+
+#endif
