@@ -1,0 +1,223 @@
+/*
+ * cli_main.c: the one table of `renkei` subcommands and the dispatcher.
+ *
+ * Every subcommand is one row of `commands` below: its name, handler,
+ * one-line summary and usage text. Dispatch, `renkei --help`, `renkei help
+ * CMD` and `renkei CMD --help` all read that row, so adding a subcommand is
+ * one row plus one cli_<name>.c file. The hub's options are not repeated
+ * here: they come from the TAXII option table (taxii_options()), the same
+ * table that reads renkei.conf(5).
+ *
+ * Exit statuses are the same for every subcommand: 0 success, 1 failure,
+ * 2 usage error. Errors are printed as "renkei CMD: what: why" by
+ * cli_error(); this is the only place that knows the program's name.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_int.h"
+#include "taxii.h"
+
+#ifndef RK_VERSION
+#define RK_VERSION "0.1.0"
+#endif
+
+static int cli_cmd_help(int argc, char **argv);
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const char *usage; /* lines after "usage: renkei " */
+} cli_command;
+
+static const cli_command commands[] = {
+	{ "hub", cli_cmd_hub, "run the STIX/TAXII 2.1 hub",
+	  "hub [--config FILE] [-n] [--OPTION VALUE ...]\n"
+	  "\n"
+	  "Serves the TAXII 2.1 API over the store in --data until SIGTERM or\n"
+	  "SIGINT. Options are read from the [hub] section of FILE (see\n"
+	  "renkei.conf(5)); a flag overrides the file. -n checks the\n"
+	  "configuration and exits.\n" },
+	{ "admin", cli_cmd_admin, "manage the directory (organisations, users, communities, collections)",
+	  "admin --data DIR apply [-n] FILE\n"
+	  "       renkei admin --data DIR show\n"
+	  "       renkei admin --data DIR token USER\n"
+	  "\n"
+	  "apply makes the hub's directory exactly FILE (a JSON directory file)\n"
+	  "and prints what changed; -n only shows it. show prints the applied\n"
+	  "directory without tokens. token gives USER a new API token and\n"
+	  "prints it once. See renkei(1) for the directory file format.\n" },
+	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
+	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
+	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"
+	  "\n"
+	  "Reads a STIX bundle, a TAXII envelope, a JSON array of objects or one\n"
+	  "object, posts it in envelopes of at most --batch objects (default 100)\n"
+	  "and prints the totals of the status resources and every failure.\n"
+	  "Exits 1 if any object failed or is still pending.\n" },
+	{ "get", cli_cmd_get, "read from a TAXII server and print JSON",
+	  "get [--url URL] [--token TOKEN] [--root ROOT] [--collection ID]\n"
+	  "                  [--added-after TIME] [--type T,...] [--id ID,...]\n"
+	  "                  [--version V,...] [--spec-version V] [--limit N]\n"
+	  "                  [--next CURSOR] [--all] [--cacert FILE] [--insecure]\n"
+	  "                  [discovery | root | roots | collections | objects |\n"
+	  "                   manifest | object ID | versions ID | status ID]\n"
+	  "\n"
+	  "Prints the server's JSON answer on standard output (default: objects\n"
+	  "when --collection is given, discovery otherwise). --all follows the\n"
+	  "`next` cursor until the server has nothing more and prints one\n"
+	  "merged answer.\n" },
+	{ "validate", cli_cmd_validate, "check STIX 2.1 documents offline",
+	  "validate [--quiet] [--json] [--strict] [--no-warnings] FILE|- ...\n"
+	  "\n"
+	  "Validates every object of each file (bundle, envelope, array of\n"
+	  "objects or one object) and prints each error as\n"
+	  "\"FILE: objects[3].valid_from: why\", warnings as\n"
+	  "\"FILE: warning: PATH: why\", then \"N objects, N valid, N invalid\".\n"
+	  "Exits 0 when everything is valid, 1 otherwise.\n" },
+	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
+	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
+	  "\n"
+	  "Creates (or reuses) DIR (default ./.renkei/demo), applies a sample\n"
+	  "national directory with new random tokens (written to DIR/tokens.txt,\n"
+	  "mode 0600), stores generated threat intelligence and serves it on\n"
+	  "HOST:PORT (default 127.0.0.1:8450), printing commands to query it.\n" },
+	{ "help", cli_cmd_help, "show the commands, or the usage of one",
+	  "help [COMMAND]\n" },
+};
+
+static const char *progname = "renkei";
+
+const char *cli_progname(void)
+{
+	return progname;
+}
+
+static const cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	if (cmd && *cmd)
+		fprintf(stderr, "renkei %s: ", cmd);
+	else
+		fputs("renkei: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The hub's flags are the rows of the TAXII option table. */
+static void print_hub_options(FILE *out)
+{
+	size_t n = 0;
+	const taxii_option *opt = taxii_options(&n);
+
+	fputs("\noptions (also [hub] keys of renkei.conf):\n", out);
+	for (size_t i = 0; i < n; i++) {
+		char left[64];
+		snprintf(left, sizeof left, "--%s%s%s", opt[i].name,
+			 opt[i].arg ? " " : "", opt[i].arg ? opt[i].arg : "");
+		fprintf(out, "  %-28s %s", left, opt[i].help);
+		if (opt[i].default_text && *opt[i].default_text)
+			fprintf(out, " (default: %s)", opt[i].default_text);
+		fputc('\n', out);
+	}
+}
+
+void cli_usage(const char *cmd, FILE *out)
+{
+	const cli_command *c = find_command(cmd);
+
+	if (!c)
+		return;
+	fprintf(out, "usage: renkei %s", c->usage);
+	if (strcmp(c->name, "hub") == 0)
+		print_hub_options(out);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "renkei %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\ntry: renkei help %s\n", cmd);
+	return 2;
+}
+
+static void print_overview(FILE *out)
+{
+	fputs("usage: renkei COMMAND [OPTIONS] [ARGS]\n"
+	      "       renkei help COMMAND | renkei --help | renkei --version\n"
+	      "\n"
+	      "renkei is a national threat-intelligence hub: a STIX 2.1 store and\n"
+	      "TAXII 2.1 server with a directory of organisations and a TLP 2.0\n"
+	      "confidentiality policy, and the tools to feed and read it.\n"
+	      "\n"
+	      "commands:\n",
+	      out);
+	for (size_t i = 0; i < RK_ARRAY_LEN(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nSee renkei(1) and renkei.conf(5).\n", out);
+}
+
+static int cli_cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_overview(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return cli_usage_error("help", "expected one command name");
+	if (!find_command(argv[1])) {
+		cli_error("help", "%s: no such command", argv[1]);
+		return 2;
+	}
+	cli_usage(argv[1], stdout);
+	return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+	if (argc > 0 && argv[0] && *argv[0])
+		progname = argv[0];
+	if (argc < 2) {
+		print_overview(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		print_overview(stdout);
+		return 0;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		printf("renkei %s\n", RK_VERSION);
+		return 0;
+	}
+	const cli_command *c = find_command(name);
+	if (!c) {
+		cli_error(NULL, "%s: no such command (try: renkei --help)", name);
+		return 2;
+	}
+	/* `renkei CMD --help` reads the same row as `renkei help CMD`. */
+	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+		cli_usage(c->name, stdout);
+		return 0;
+	}
+	return c->run(argc - 1, argv + 1);
+}
