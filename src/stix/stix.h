@@ -73,6 +73,14 @@ rk_err stix_validate_object(const json_t *obj, const char *path,
 rk_err stix_validate_bundle(const json_t *bundle, const stix_validate_opts *opts,
 			    rk_errctx *ctx);
 
+/*
+ * True if a granular-marking selector (STIX 2.1 section 7.2.3.1: "prop",
+ * "prop.[2]", "prop.[0].sub") names a property or list element present in
+ * obj. The validator requires every selector to resolve; a policy that
+ * redacts marked content can use the same walk.
+ */
+bool stix_selector_resolves(const json_t *obj, const char *selector);
+
 /* ---------------------------------------------------------------- facts */
 /* stix_info.c */
 
