@@ -55,6 +55,11 @@ typedef enum {
 
 #define DIR_TOKEN_HASH_BYTES 32
 
+/* The namespace of organisation identity ids: identity--<UUIDv5 of this
+ * namespace and the organisation's slug> (STIX 2.1 section 2.9). Fixed for
+ * renkei forever: changing it renames every organisation. */
+#define DIR_IDENTITY_NAMESPACE "90d694ba-160d-4d91-a625-be23d4aebeb8"
+
 typedef struct dir_org {
 	char *id;
 	char *name;
@@ -64,6 +69,11 @@ typedef struct dir_org {
 	char **clients;
 	size_t n_clients;
 	char identity_id[RK_MAX_STIX_ID + 1]; /* identity--<uuid> */
+	/* created/modified of the STIX identity, kept in the stored form and
+	 * set by dir_apply (modified moves when name or sectors change); 0 in
+	 * a directory built from a file. */
+	rk_time identity_created;
+	rk_time identity_modified;
 } dir_org;
 
 typedef struct dir_user {
@@ -112,6 +122,9 @@ const char *dir_role_name(dir_role role);
 bool dir_role_parse(const char *s, dir_role *out);
 const char *dir_tier_name(dir_tier tier);
 bool dir_tier_parse(const char *s, dir_tier *out);
+/* The i-th value of the STIX 2.1 industry-sector-ov vocabulary, the
+ * sectors an organisation may declare; NULL past the last. */
+const char *dir_sector_name(size_t i);
 
 /* ---------------------------------------------------------------- build */
 /* dir_parse.c */
@@ -128,6 +141,10 @@ rk_err dir_from_file_json(const json_t *doc, directory **out, rk_errctx *ctx);
 /* The stored form (tokens as hashes) and back. */
 json_t *dir_to_stored_json(const directory *dir);
 rk_err dir_from_stored_json(const json_t *doc, directory **out, rk_errctx *ctx);
+/* The directory as a directory file, without tokens or hashes (new
+ * reference, NULL on OOM): what `renkei admin show` prints. Applying it
+ * changes nothing, since users without a token keep their stored one. */
+json_t *dir_to_file_json(const directory *dir);
 void dir_free(directory *dir);
 
 /* ---------------------------------------------------------------- store */
@@ -154,6 +171,20 @@ void dir_change_summary_cleanup(dir_change_summary *s);
  */
 rk_err dir_apply(store *st, const directory *next, dir_change_summary *summary,
 		 rk_errctx *ctx);
+/* What dir_apply would change, without changing anything. summary must be
+ * initialised (zeroed) for both. */
+rk_err dir_plan(store *st, const directory *next, dir_change_summary *summary,
+		rk_errctx *ctx);
+/* dir_diff.c */
+/*
+ * The changes that turn `cur` into `next` (both as stored: tokens compared
+ * by hash), appended to s, which must be initialised (zeroed). Removed
+ * collections are reported as removed from the directory only: their
+ * stored objects stay in the store and reappear if the collection id is
+ * applied again.
+ */
+rk_err dir_diff(const directory *cur, const directory *next,
+		dir_change_summary *s);
 
 /* ---------------------------------------------------------------- lookups */
 /* dir_lookup.c */
