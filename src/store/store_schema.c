@@ -1,0 +1,212 @@
+/*
+ * store_schema.c: the SQLite schema of the object store and its forward
+ * migrations.
+ *
+ * The schema version lives in PRAGMA user_version; PRAGMA application_id
+ * marks the file as a renkei store so that pointing the hub at some other
+ * SQLite file fails cleanly instead of "migrating" it. A new database runs
+ * every step from 1; an older one runs the steps after its version; all in
+ * one IMMEDIATE transaction, so a crash mid-migration leaves the old version
+ * intact. A database newer than this build is refused: an old binary must
+ * not write rows a newer schema would misread. Steps are append-only: once a
+ * version shipped, its SQL never changes; a change is a new step.
+ *
+ * Layout (version 2) and why each index exists (store_sqlite_query builds
+ * queries that name these indices with INDEXED BY, so a plan can never
+ * silently fall back to a table scan):
+ *
+ *   collections(coll INTEGER PK, uuid UNIQUE, last_added, n_versions)
+ *       last_added never decreases, even when versions are deleted, so
+ *       date_added stays strictly increasing per collection; n_versions
+ *       makes store_count O(1).
+ *   objects(seq INTEGER PK AUTOINCREMENT, coll, id, type, spec_version,
+ *           version, version_time, date_added, owner, json, is_first, is_last)
+ *       AUTOINCREMENT: a seq is never reused, even after the newest row is
+ *       deleted, so paging cursors stay valid. json is the last column so
+ *       that fact-only reads rarely touch overflow pages.
+ *     objects_seq   (coll, seq)                   paging over all versions
+ *     objects_last  (coll, seq) WHERE is_last=1   match[version]=last (default)
+ *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
+ *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
+ *     objects_id    UNIQUE (coll, id, version_time)  match[id], duplicates, versions
+ *     objects_vtime (coll, version_time)          match[version]=<timestamp>
+ *     objects_added (coll, date_added)            added_after -> first seq
+ *   owners(id PK, owner) WITHOUT ROWID            store-wide first-writer ownership
+ *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
+ *   meta(name PK, version, doc) WITHOUT ROWID     named documents (directory)
+ *
+ * spec_version has no index on purpose: a STIX 2.1 store holds "2.1" (or
+ * nearly only), so an index would not narrow anything; the filter is a
+ * residual term on whichever index drives the query.
+ *
+ * History: version 1 had no is_first/is_last flags (first/last were
+ * computed with min/max per id); version 2 adds the flags, fills them from
+ * the data, and adds the partial indices and objects_vtime.
+ */
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_int.h"
+
+/* "rkei" */
+#define STORE_APPLICATION_ID 0x726b6569
+
+typedef struct schema_step {
+	int to; /* version after this step */
+	const char *sql;
+} schema_step;
+
+static const schema_step schema_steps[] = {
+	{1,
+	 "CREATE TABLE collections("
+	 " coll INTEGER PRIMARY KEY,"
+	 " uuid TEXT NOT NULL UNIQUE,"
+	 " last_added INTEGER NOT NULL DEFAULT 0,"
+	 " n_versions INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE TABLE objects("
+	 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	 " coll INTEGER NOT NULL,"
+	 " id TEXT NOT NULL,"
+	 " type TEXT NOT NULL,"
+	 " spec_version TEXT NOT NULL,"
+	 " version TEXT NOT NULL,"
+	 " version_time INTEGER NOT NULL,"
+	 " date_added INTEGER NOT NULL,"
+	 " owner TEXT NOT NULL,"
+	 " json TEXT NOT NULL);"
+	 "CREATE INDEX objects_seq ON objects(coll, seq);"
+	 "CREATE UNIQUE INDEX objects_id ON objects(coll, id, version_time);"
+	 "CREATE INDEX objects_type ON objects(coll, type, seq);"
+	 "CREATE INDEX objects_added ON objects(coll, date_added);"
+	 "CREATE TABLE owners(id TEXT PRIMARY KEY, owner TEXT NOT NULL)"
+	 " WITHOUT ROWID;"
+	 "CREATE TABLE status("
+	 " rid INTEGER PRIMARY KEY,"
+	 " api_root TEXT NOT NULL,"
+	 " status_id TEXT NOT NULL,"
+	 " doc TEXT NOT NULL,"
+	 " UNIQUE(api_root, status_id));"
+	 "CREATE INDEX status_age ON status(api_root, rid);"
+	 "CREATE TABLE meta("
+	 " name TEXT PRIMARY KEY,"
+	 " version INTEGER NOT NULL,"
+	 " doc TEXT NOT NULL) WITHOUT ROWID;"},
+	{2,
+	 "ALTER TABLE objects ADD COLUMN is_first INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE objects ADD COLUMN is_last INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE objects SET"
+	 " is_first = (version_time = (SELECT min(o.version_time) FROM objects o"
+	 "   WHERE o.coll = objects.coll AND o.id = objects.id)),"
+	 " is_last = (version_time = (SELECT max(o.version_time) FROM objects o"
+	 "   WHERE o.coll = objects.coll AND o.id = objects.id));"
+	 "CREATE INDEX objects_first ON objects(coll, seq) WHERE is_first = 1;"
+	 "CREATE INDEX objects_last ON objects(coll, seq) WHERE is_last = 1;"
+	 "CREATE INDEX objects_vtime ON objects(coll, version_time);"},
+};
+
+_Static_assert(sizeof schema_steps / sizeof schema_steps[0] == STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+static rk_err schema_fail(sqlite3 *db, rk_errctx *ctx, const char *what)
+{
+	return rk_fail(ctx, RK_EDB, NULL, "store schema: %s: %s", what,
+		       sqlite3_errmsg(db));
+}
+
+/* Runs a one-row integer query ("PRAGMA user_version"). */
+static rk_err schema_int(sqlite3 *db, const char *sql, int64_t *out,
+			 rk_errctx *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	rk_err err = RK_OK;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		err = schema_fail(db, ctx, sql);
+		goto out;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	} else if (rc == SQLITE_DONE) {
+		*out = 0;
+	} else {
+		err = schema_fail(db, ctx, sql);
+		goto out;
+	}
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+rk_err store_schema_migrate(sqlite3 *db, int *found, rk_errctx *ctx)
+{
+	rk_err err = RK_OK;
+	bool in_tx = false;
+	int64_t version = 0, app_id = 0, n_tables = 0;
+	char sql[96];
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		err = schema_fail(db, ctx, "cannot start the migration transaction");
+		goto out;
+	}
+	in_tx = true;
+	if ((err = schema_int(db, "PRAGMA user_version", &version, ctx)) ||
+	    (err = schema_int(db, "PRAGMA application_id", &app_id, ctx)) ||
+	    (err = schema_int(db, "SELECT count(*) FROM sqlite_schema",
+			      &n_tables, ctx)))
+		goto out;
+	*found = (int)version;
+
+	if (n_tables > 0 && app_id != STORE_APPLICATION_ID) {
+		err = rk_fail(ctx, RK_EDB, NULL,
+			      "store schema: the database is not a renkei store "
+			      "(application_id %lld)", (long long)app_id);
+		goto out;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		err = rk_fail(ctx, RK_EDB, NULL,
+			      "store schema: the database has schema version %lld, "
+			      "newer than version %d that this renkei build knows; "
+			      "refusing to open it (upgrade renkei)",
+			      (long long)version, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version < 0) {
+		err = rk_fail(ctx, RK_EDB, NULL,
+			      "store schema: invalid schema version %lld",
+			      (long long)version);
+		goto out;
+	}
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(schema_steps); i++) {
+		if (schema_steps[i].to <= version)
+			continue;
+		if (sqlite3_exec(db, schema_steps[i].sql, NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			char what[64];
+			snprintf(what, sizeof what, "migration to version %d",
+				 schema_steps[i].to);
+			err = schema_fail(db, ctx, what);
+			goto out;
+		}
+	}
+	if (version != STORE_SCHEMA_VERSION || app_id != STORE_APPLICATION_ID) {
+		snprintf(sql, sizeof sql,
+			 "PRAGMA user_version = %d; PRAGMA application_id = %d",
+			 STORE_SCHEMA_VERSION, STORE_APPLICATION_ID);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			err = schema_fail(db, ctx, "cannot record the schema version");
+			goto out;
+		}
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		err = schema_fail(db, ctx, "cannot commit the migration");
+		goto out;
+	}
+	in_tx = false;
+out:
+	if (in_tx)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}

@@ -1,0 +1,1426 @@
+/*
+ * store_sqlite.c: the SQLite engine of the object store (the default, for a
+ * hub on one machine). Schema and migrations: store_schema.c.
+ *
+ * Connections. One write connection, used only by the current group-commit
+ * leader (below), and a pool of read connections handed out one per query
+ * and returned afterwards, so readers never wait for the writer: the
+ * database runs in WAL mode and each read runs in its own snapshot. Each
+ * connection caches its prepared statements by SQL text (sq_prepare), so a
+ * steady workload prepares nothing. Page caches are bounded per connection
+ * (SQ_WRITER_CACHE_KIB, SQ_READER_CACHE_KIB, at most SQ_MAX_IDLE_READERS
+ * kept) and mmap is off, which keeps the resident size bounded however
+ * large the database grows.
+ *
+ * Durability and group commit. synchronous=FULL: a COMMIT returns after the
+ * WAL is fsync'ed. Every write (put, delete, status, meta) is a request
+ * queued under `qmu`. A thread that finds no leader becomes the leader: it
+ * takes every queued request, runs them in one IMMEDIATE transaction, each
+ * inside its own SAVEPOINT (a failing request is rolled back alone), commits
+ * once, then marks them done and wakes their threads. Requests that arrive
+ * meanwhile queue up for the next leader. Under load, concurrent callers
+ * thus share one fsync; alone, a caller commits its own request at once.
+ * A request's caller returns only after the COMMIT that contains it, so
+ * RK_OK always means "on disk".
+ *
+ *     caller:  enqueue --(no leader)--> lead: BEGIN; {SAVEPOINT; run; RELEASE}*;
+ *                 |                              COMMIT; mark done; wake all
+ *                 +--(leader busy)--> wait until done, or lead the next group
+ *
+ * Versions. Per (collection, id) exactly one row has is_first=1 (smallest
+ * version_time) and one has is_last=1 (largest); with a single version it
+ * carries both. Insert keeps this with at most two flag updates:
+ *
+ *     version_time:   v1 ---- v2 ---- v3          new version t:
+ *     is_first:        1       0       0          t < v1: t first, v1 loses first
+ *     is_last:         0       0       1          t > v3: t last,  v3 loses last
+ *                                                 otherwise: neither flag
+ *
+ * Delete recomputes both flags of the versions that remain. Partial
+ * indices on the flags serve match[version]=first/last without scanning.
+ *
+ * Sequence and date_added. seq is AUTOINCREMENT (never reused); date_added
+ * is max(now, collections.last_added + 1us), so within a collection seq
+ * order and date_added order agree. That lets added_after become a seq
+ * bound (one seek in objects_added), after which every query is "coll = ?
+ * AND seq > ?" on the index that fits its filters.
+ *
+ * Objects without modified/created (SCOs): version_time = date_added and
+ * version = date_added formatted with six sub-second digits (so that
+ * match[version]=<that string> finds the row exactly). Reposting identical
+ * JSON for such an id is a DUPLICATE of its newest version rather than a
+ * new version: otherwise every sensor resend of an observable would add a
+ * version.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store_int.h"
+
+#define SQ_STMT_CACHE 64
+#define SQ_WRITER_CACHE_KIB 65536
+#define SQ_READER_CACHE_KIB 8192
+#define SQ_MAX_IDLE_READERS 16
+#define SQ_BUSY_TIMEOUT_MS 10000
+#define SQ_WAL_AUTOCHECKPOINT 4000 /* pages */
+#define SQ_STATUS_PRUNE_EVERY 256
+
+/* ---------------------------------------------------------------- connections */
+
+typedef struct sq_stmt {
+	char *sql;
+	uint32_t hash;
+	sqlite3_stmt *stmt;
+	uint64_t used;
+} sq_stmt;
+
+typedef struct sq_conn {
+	sqlite3 *db;
+	sq_stmt cache[SQ_STMT_CACHE];
+	uint64_t tick;
+	struct sq_conn *next; /* idle list */
+} sq_conn;
+
+static rk_err sq_err(sqlite3 *db, int rc, rk_errctx *ctx, const char *what)
+{
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: %s: out of memory", what);
+	return rk_fail(ctx, RK_EDB, NULL, "store: %s: %s", what,
+		       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static uint32_t sq_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* A reset, unbound statement for `sql`, prepared once per connection. */
+static sqlite3_stmt *sq_prepare(sq_conn *c, const char *sql, rk_errctx *ctx)
+{
+	uint32_t h = sq_hash(sql);
+	sq_stmt *slot = NULL;
+
+	for (size_t i = 0; i < SQ_STMT_CACHE; i++) {
+		sq_stmt *s = &c->cache[i];
+		if (!s->stmt) {
+			if (!slot || slot->stmt)
+				slot = s; /* an empty slot beats any eviction */
+			continue;
+		}
+		if (s->hash == h && strcmp(s->sql, sql) == 0) {
+			s->used = ++c->tick;
+			sqlite3_reset(s->stmt);
+			sqlite3_clear_bindings(s->stmt);
+			return s->stmt;
+		}
+		if (!slot || (slot->stmt && s->used < slot->used))
+			slot = s; /* least recently used */
+	}
+	sqlite3_stmt *stmt = NULL;
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				    &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		sq_err(c->db, rc, ctx, "preparing a statement");
+		return NULL;
+	}
+	char *copy = strdup(sql);
+	if (!copy) {
+		sqlite3_finalize(stmt);
+		rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+		return NULL;
+	}
+	sqlite3_finalize(slot->stmt);
+	free(slot->sql);
+	slot->sql = copy;
+	slot->hash = h;
+	slot->stmt = stmt;
+	slot->used = ++c->tick;
+	return stmt;
+}
+
+static void sq_conn_close(sq_conn *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < SQ_STMT_CACHE; i++) {
+		sqlite3_finalize(c->cache[i].stmt);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static rk_err sq_exec(sq_conn *c, const char *sql, rk_errctx *ctx)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_err(c->db, rc, ctx, sql);
+	return RK_OK;
+}
+
+static rk_err sq_conn_open(const char *dbpath, bool writer, sq_conn **out,
+			   rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	rk_err err = RK_OK;
+	char sql[256];
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	if (writer)
+		flags |= SQLITE_OPEN_CREATE;
+	int rc = sqlite3_open_v2(dbpath, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		err = rk_fail(ctx, RK_EDB, NULL, "store: cannot open %s: %s", dbpath,
+			      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	if (writer) {
+		/* page_size only matters before the file has content. */
+		if ((err = sq_exec(c, "PRAGMA page_size = 4096", ctx)))
+			goto out;
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st,
+					NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			err = sq_err(c->db, rc, ctx, "switching to WAL mode");
+			sqlite3_finalize(st);
+			goto out;
+		}
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		bool wal = mode && strcmp(mode, "wal") == 0;
+		sqlite3_finalize(st);
+		if (!wal) {
+			err = rk_fail(ctx, RK_EDB, NULL,
+				      "store: %s: the file system does not support "
+				      "SQLite WAL mode", dbpath);
+			goto out;
+		}
+		snprintf(sql, sizeof sql,
+			 "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;"
+			 "PRAGMA cache_size = -%d; PRAGMA mmap_size = 0;"
+			 "PRAGMA wal_autocheckpoint = %d;"
+			 "PRAGMA journal_size_limit = 67108864;",
+			 SQ_WRITER_CACHE_KIB, SQ_WAL_AUTOCHECKPOINT);
+	} else {
+		snprintf(sql, sizeof sql,
+			 "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY;"
+			 "PRAGMA cache_size = -%d; PRAGMA mmap_size = 0;",
+			 SQ_READER_CACHE_KIB);
+	}
+	if ((err = sq_exec(c, sql, ctx)))
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	sq_conn_close(c);
+	return err;
+}
+
+/* ---------------------------------------------------------------- engine */
+
+typedef enum { WR_PUT, WR_DELETE, WR_STATUS, WR_META } wr_kind;
+
+typedef struct wreq {
+	wr_kind kind;
+	/* WR_PUT */
+	const char *coll;
+	const char *owner;
+	const store_item *items;
+	size_t n;
+	store_put_result *results;
+	/* WR_DELETE (coll too) */
+	const char *object_id;
+	const store_version_match *version;
+	const char *const *specs;
+	size_t n_specs;
+	size_t *deleted;
+	/* WR_STATUS */
+	const char *api_root;
+	const char *status_id;
+	const char *doc;
+	/* WR_META (doc too) */
+	const char *name;
+	uint64_t *version_out;
+	bool *changed;
+
+	rk_errctx *ctx;
+	rk_err rc;
+	bool done;
+	struct wreq *next;
+} wreq;
+
+struct store_engine {
+	char *dbpath;
+	sq_conn *w; /* touched only by the current leader (or open/close) */
+	unsigned status_puts;
+
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	wreq *qhead, *qtail;
+	bool leading;
+
+	pthread_mutex_t pmu; /* reader pool */
+	sq_conn *idle;
+	size_t n_idle;
+};
+
+static rk_err pool_get(store_engine *e, sq_conn **out, rk_errctx *ctx)
+{
+	pthread_mutex_lock(&e->pmu);
+	sq_conn *c = e->idle;
+	if (c) {
+		e->idle = c->next;
+		e->n_idle--;
+	}
+	pthread_mutex_unlock(&e->pmu);
+	if (c) {
+		c->next = NULL;
+		*out = c;
+		return RK_OK;
+	}
+	return sq_conn_open(e->dbpath, false, out, ctx);
+}
+
+static void pool_put(store_engine *e, sq_conn *c)
+{
+	if (!c)
+		return;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&e->pmu);
+	if (e->n_idle < SQ_MAX_IDLE_READERS) {
+		c->next = e->idle;
+		e->idle = c;
+		e->n_idle++;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&e->pmu);
+	sq_conn_close(c);
+}
+
+/* mkdir -p with mode 0700 for the components it creates. */
+static rk_err make_dir(const char *path, rk_errctx *ctx)
+{
+	char *p = strdup(path);
+	rk_err err = RK_OK;
+	struct stat sb;
+
+	if (!p)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char save = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			err = rk_fail(ctx, RK_EIO, NULL,
+				      "store: cannot create directory %s: %s", p,
+				      strerror(errno));
+			goto out;
+		}
+		*s = save;
+		if (!save)
+			break;
+	}
+	if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		err = rk_fail(ctx, RK_EIO, NULL, "store: %s is not a directory",
+			      path);
+out:
+	free(p);
+	return err;
+}
+
+static void sq_close(store_engine *e)
+{
+	if (!e)
+		return;
+	sq_conn_close(e->w);
+	while (e->idle) {
+		sq_conn *c = e->idle;
+		e->idle = c->next;
+		sq_conn_close(c);
+	}
+	pthread_mutex_destroy(&e->qmu);
+	pthread_cond_destroy(&e->qcv);
+	pthread_mutex_destroy(&e->pmu);
+	free(e->dbpath);
+	free(e);
+}
+
+static rk_err sq_open(const char *path, store_engine **out, int *found,
+		      rk_errctx *ctx)
+{
+	store_engine *e = NULL;
+	rk_err err = RK_OK;
+
+	*out = NULL;
+	if ((err = make_dir(path, ctx)))
+		return err;
+	e = calloc(1, sizeof *e);
+	if (!e)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	pthread_mutex_init(&e->qmu, NULL);
+	pthread_cond_init(&e->qcv, NULL);
+	pthread_mutex_init(&e->pmu, NULL);
+	size_t len = strlen(path);
+	e->dbpath = malloc(len + sizeof "/renkei.db");
+	if (!e->dbpath) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+		goto out;
+	}
+	memcpy(e->dbpath, path, len);
+	memcpy(e->dbpath + len, "/renkei.db", sizeof "/renkei.db");
+	if ((err = sq_conn_open(e->dbpath, true, &e->w, ctx)) ||
+	    (err = store_schema_migrate(e->w->db, found, ctx)))
+		goto out;
+	*out = e;
+	e = NULL;
+out:
+	sq_close(e);
+	return err;
+}
+
+static rk_err sq_check_integrity(store_engine *e, rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	rk_err err;
+
+	if ((err = pool_get(e, &c, ctx)))
+		return err;
+	int rc = sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = sq_err(c->db, rc, ctx, "integrity check");
+		goto out;
+	}
+	const char *res = (const char *)sqlite3_column_text(st, 0);
+	if (!res || strcmp(res, "ok") != 0)
+		err = rk_fail(ctx, RK_EDB, NULL, "store: integrity check: %s",
+			      res ? res : "no result");
+out:
+	sqlite3_finalize(st);
+	pool_put(e, c);
+	return err;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Collection key for `uuid`; *key = 0 when absent and !create. */
+static rk_err coll_key(sq_conn *c, const char *uuid, bool create, int64_t *key,
+		       rk_time *last_added, rk_errctx *ctx)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*key = 0;
+	if (last_added)
+		*last_added = 0;
+	s = sq_prepare(c, "SELECT coll, last_added FROM collections WHERE uuid = ?1",
+		       ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, uuid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*key = sqlite3_column_int64(s, 0);
+		if (last_added)
+			*last_added = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "looking up a collection");
+	if (*key || !create)
+		return RK_OK;
+	s = sq_prepare(c, "INSERT INTO collections(uuid) VALUES(?1)", ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, uuid);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "creating a collection");
+	*key = sqlite3_last_insert_rowid(c->db);
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- put */
+
+static void reject(store_put_result *r, const char *msg)
+{
+	r->outcome = STORE_PUT_REJECTED;
+	r->date_added = 0;
+	snprintf(r->message, sizeof r->message, "%s", msg);
+}
+
+/* Runs one item; RK_OK with *added telling whether a row was inserted. */
+static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
+		       store_put_result *res, rk_time now, rk_time *last,
+		       bool *added)
+{
+	rk_errctx *ctx = r->ctx;
+	sqlite3_stmt *s;
+	bool has_owner = false;
+	int rc;
+
+	*added = false;
+	/* Ownership: first writer of an id owns it store-wide. */
+	s = sq_prepare(c, "SELECT owner FROM owners WHERE id = ?1", ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, it->id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 0);
+		has_owner = true;
+		if (!o || strcmp(o, r->owner) != 0) {
+			sqlite3_reset(s);
+			reject(res, "owned by another organisation");
+			return RK_OK;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "looking up an owner");
+
+	/* Duplicate? */
+	if (it->version) {
+		s = sq_prepare(c,
+			       "SELECT date_added FROM objects INDEXED BY objects_id"
+			       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3",
+			       ctx);
+		if (!s)
+			return RK_EDB;
+		sqlite3_bind_int64(s, 1, coll);
+		bind_text(s, 2, it->id);
+		sqlite3_bind_int64(s, 3, it->version_time);
+	} else {
+		s = sq_prepare(c,
+			       "SELECT date_added, json FROM objects INDEXED BY objects_id"
+			       " WHERE coll = ?1 AND id = ?2"
+			       " ORDER BY version_time DESC LIMIT 1",
+			       ctx);
+		if (!s)
+			return RK_EDB;
+		sqlite3_bind_int64(s, 1, coll);
+		bind_text(s, 2, it->id);
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		bool dup = true;
+		if (!it->version) {
+			const void *j = sqlite3_column_blob(s, 1);
+			size_t jl = (size_t)sqlite3_column_bytes(s, 1);
+			dup = jl == it->json_len && j &&
+			      memcmp(j, it->json, jl) == 0;
+		}
+		if (dup) {
+			res->outcome = STORE_PUT_DUPLICATE;
+			res->date_added = sqlite3_column_int64(s, 0);
+			res->message[0] = '\0';
+			sqlite3_reset(s);
+			return RK_OK;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "looking up a version");
+
+	rk_time da = now > *last ? now : *last + 1;
+	rk_time vt = it->version ? it->version_time : da;
+	char vbuf[RK_TIME_BUF];
+	const char *vstr = it->version;
+	if (!vstr) {
+		rk_time_format(da, 6, vbuf);
+		vstr = vbuf;
+	}
+
+	/* Current first and last versions of this id in the collection. */
+	int64_t n = 0;
+	rk_time vmin = 0, vmax = 0;
+	s = sq_prepare(c,
+		       "SELECT count(*), min(version_time), max(version_time)"
+		       " FROM objects INDEXED BY objects_id"
+		       " WHERE coll = ?1 AND id = ?2",
+		       ctx);
+	if (!s)
+		return RK_EDB;
+	sqlite3_bind_int64(s, 1, coll);
+	bind_text(s, 2, it->id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		vmin = sqlite3_column_int64(s, 1);
+		vmax = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return sq_err(c->db, rc, ctx, "looking up versions");
+	bool first = n == 0 || vt < vmin;
+	bool lastv = n == 0 || vt > vmax;
+
+	s = sq_prepare(c,
+		       "INSERT INTO objects(coll, id, type, spec_version, version,"
+		       " version_time, date_added, owner, is_first, is_last, json)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		       ctx);
+	if (!s)
+		return RK_EDB;
+	sqlite3_bind_int64(s, 1, coll);
+	bind_text(s, 2, it->id);
+	bind_text(s, 3, it->type);
+	bind_text(s, 4, it->spec_version);
+	bind_text(s, 5, vstr);
+	sqlite3_bind_int64(s, 6, vt);
+	sqlite3_bind_int64(s, 7, da);
+	bind_text(s, 8, r->owner);
+	sqlite3_bind_int(s, 9, first);
+	sqlite3_bind_int(s, 10, lastv);
+	sqlite3_bind_text(s, 11, it->json, (int)it->json_len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		/* The statement changed nothing: the item alone is refused. */
+		reject(res, "conflicts with a stored version");
+		return RK_OK;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "storing an object");
+
+	if (n > 0 && (first || lastv)) {
+		s = sq_prepare(c,
+			       first ? "UPDATE objects INDEXED BY objects_id SET is_first = 0"
+				       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3"
+				     : "UPDATE objects INDEXED BY objects_id SET is_last = 0"
+				       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3",
+			       ctx);
+		if (!s)
+			return RK_EDB;
+		sqlite3_bind_int64(s, 1, coll);
+		bind_text(s, 2, it->id);
+		sqlite3_bind_int64(s, 3, first ? vmin : vmax);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return sq_err(c->db, rc, ctx, "updating version flags");
+	}
+	if (!has_owner) {
+		s = sq_prepare(c, "INSERT INTO owners(id, owner) VALUES(?1, ?2)", ctx);
+		if (!s)
+			return RK_EDB;
+		bind_text(s, 1, it->id);
+		bind_text(s, 2, r->owner);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return sq_err(c->db, rc, ctx, "recording an owner");
+	}
+	res->outcome = STORE_PUT_ADDED;
+	res->date_added = da;
+	res->message[0] = '\0';
+	*last = da;
+	*added = true;
+	return RK_OK;
+}
+
+static rk_err run_put(store_engine *e, wreq *r)
+{
+	sq_conn *c = e->w;
+	int64_t coll;
+	rk_time last, now = rk_time_now();
+	int64_t added = 0;
+	rk_err err;
+
+	if ((err = coll_key(c, r->coll, true, &coll, &last, r->ctx)))
+		return err;
+	for (size_t i = 0; i < r->n; i++) {
+		bool a;
+		if (r->items[i].rejected)
+			continue;
+		if ((err = put_item(c, r, coll, &r->items[i], &r->results[i], now,
+				    &last, &a)))
+			return err;
+		added += a;
+	}
+	if (!added)
+		return RK_OK;
+	sqlite3_stmt *s = sq_prepare(c,
+				     "UPDATE collections SET last_added = ?2,"
+				     " n_versions = n_versions + ?3 WHERE coll = ?1",
+				     r->ctx);
+	if (!s)
+		return RK_EDB;
+	sqlite3_bind_int64(s, 1, coll);
+	sqlite3_bind_int64(s, 2, last);
+	sqlite3_bind_int64(s, 3, added);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, r->ctx, "updating a collection");
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- SQL building */
+
+/* " AND col IN (?b, ?b+1, ...)" (or "= ?b" for one value). */
+static void sql_in(rk_buf *b, const char *col, int base, size_t n)
+{
+	if (n == 1) {
+		rk_buf_printf(b, " AND %s = ?%d", col, base);
+		return;
+	}
+	rk_buf_printf(b, " AND %s IN (", col);
+	for (size_t i = 0; i < n; i++)
+		rk_buf_printf(b, "%s?%d", i ? ", " : "", base + (int)i);
+	rk_buf_puts(b, ")");
+}
+
+static bool version_any(const store_version_match *v)
+{
+	return !v || v->all || (!v->first && !v->last && v->n_at == 0);
+}
+
+/* " AND (is_first = 1 OR is_last = 1 OR version_time IN (...))" for the
+ * version terms present; nothing when every version matches. */
+static void sql_version(rk_buf *b, const store_version_match *v, int at_base)
+{
+	const char *sep = "";
+
+	if (version_any(v))
+		return;
+	rk_buf_puts(b, " AND (");
+	if (v->first) {
+		rk_buf_puts(b, "is_first = 1");
+		sep = " OR ";
+	}
+	if (v->last) {
+		rk_buf_printf(b, "%sis_last = 1", sep);
+		sep = " OR ";
+	}
+	if (v->n_at) {
+		rk_buf_printf(b, "%sversion_time IN (", sep);
+		for (size_t i = 0; i < v->n_at; i++)
+			rk_buf_printf(b, "%s?%d", i ? ", " : "", at_base + (int)i);
+		rk_buf_puts(b, ")");
+	}
+	rk_buf_puts(b, ")");
+}
+
+/* Parameter numbers: ?1 coll, ?2 seq lower bound, then the lists. */
+typedef struct qparams {
+	int ids, types, specs, at;
+} qparams;
+
+static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
+{
+	rk_buf_printf(b,
+		      "SELECT seq, date_added, id, type, spec_version, version,"
+		      " version_time, owner%s FROM objects INDEXED BY %s"
+		      " WHERE coll = ?1 AND seq > ?2",
+		      with_json ? ", json" : "", index);
+}
+
+/*
+ * Builds the query for q. The driving index is chosen so the rows come
+ * out of an index range (or a few ranges merged by seq), never a table
+ * scan:
+ *   match[id]               objects_id, id IN (...) [and version_time IN]
+ *   match[version]=<ts> only objects_vtime, version_time IN (...)
+ *   match[type]             objects_type, one arm per type, UNION ALL
+ *                           merged on seq (each arm is already ordered)
+ *   version first/last/ts   objects_first / objects_last / objects_vtime
+ *                           arms, UNION (a one-version object is both
+ *                           first and last: UNION removes the repeat)
+ *   otherwise               objects_seq
+ * The other filters are residual terms on the driving range.
+ */
+static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
+{
+	const store_version_match *v = &q->version;
+	bool any = version_any(v);
+	int next = 3;
+	/* Reserve an upper bound first: then no append below can fail, and
+	 * the text is complete or the function says RK_ENOMEM. Per arm: the
+	 * head and terms (< 512 bytes) plus at most 12 bytes per parameter. */
+	size_t nparams = q->n_ids + q->n_types + q->n_spec_versions + v->n_at;
+	size_t bound = (q->n_types + 4) * (512 + 12 * nparams) + 64;
+
+	if (rk_buf_reserve(b, bound) != RK_OK)
+		return RK_ENOMEM;
+
+	p->ids = next;
+	next += (int)q->n_ids;
+	p->types = next;
+	next += (int)q->n_types;
+	p->specs = next;
+	next += (int)q->n_spec_versions;
+	p->at = next;
+
+	if (q->n_ids) {
+		sql_arm_head(b, q->with_json, "objects_id");
+		sql_in(b, "id", p->ids, q->n_ids);
+		if (!any && !v->first && !v->last)
+			sql_in(b, "version_time", p->at, v->n_at);
+		else
+			sql_version(b, v, p->at);
+		if (q->n_types)
+			sql_in(b, "type", p->types, q->n_types);
+		if (q->n_spec_versions)
+			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+	} else if (!any && v->n_at && !v->first && !v->last) {
+		sql_arm_head(b, q->with_json, "objects_vtime");
+		sql_in(b, "version_time", p->at, v->n_at);
+		if (q->n_types)
+			sql_in(b, "type", p->types, q->n_types);
+		if (q->n_spec_versions)
+			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+	} else if (q->n_types) {
+		for (size_t i = 0; i < q->n_types; i++) {
+			if (i)
+				rk_buf_puts(b, " UNION ALL ");
+			sql_arm_head(b, q->with_json, "objects_type");
+			rk_buf_printf(b, " AND type = ?%d", p->types + (int)i);
+			sql_version(b, v, p->at);
+			if (q->n_spec_versions)
+				sql_in(b, "spec_version", p->specs,
+				       q->n_spec_versions);
+		}
+	} else if (any) {
+		sql_arm_head(b, q->with_json, "objects_seq");
+		if (q->n_spec_versions)
+			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+	} else {
+		int arms = 0;
+		for (int k = 0; k < 3; k++) {
+			if ((k == 0 && !v->first) || (k == 1 && !v->last) ||
+			    (k == 2 && !v->n_at))
+				continue;
+			if (arms++)
+				rk_buf_puts(b, " UNION ");
+			if (k == 0) {
+				sql_arm_head(b, q->with_json, "objects_first");
+				rk_buf_puts(b, " AND is_first = 1");
+			} else if (k == 1) {
+				sql_arm_head(b, q->with_json, "objects_last");
+				rk_buf_puts(b, " AND is_last = 1");
+			} else {
+				sql_arm_head(b, q->with_json, "objects_vtime");
+				sql_in(b, "version_time", p->at, v->n_at);
+			}
+			if (q->n_spec_versions)
+				sql_in(b, "spec_version", p->specs,
+				       q->n_spec_versions);
+		}
+	}
+	rk_buf_puts(b, " ORDER BY seq");
+	return b->len < bound ? RK_OK : RK_ENOMEM;
+}
+
+static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
+			   const qparams *p, int64_t coll, int64_t lo)
+{
+	sqlite3_bind_int64(s, 1, coll);
+	sqlite3_bind_int64(s, 2, lo);
+	for (size_t i = 0; i < q->n_ids; i++)
+		bind_text(s, p->ids + (int)i, q->ids[i]);
+	for (size_t i = 0; i < q->n_types; i++)
+		bind_text(s, p->types + (int)i, q->types[i]);
+	for (size_t i = 0; i < q->n_spec_versions; i++)
+		bind_text(s, p->specs + (int)i, q->spec_versions[i]);
+	for (size_t i = 0; i < q->version.n_at; i++)
+		sqlite3_bind_int64(s, p->at + (int)i, q->version.at[i]);
+}
+
+rk_err store_sqlite_query_sql(const store_query *q, char **sql_out)
+{
+	rk_buf b;
+	qparams p;
+
+	rk_buf_init(&b);
+	*sql_out = NULL;
+	if (sql_build(q, &b, &p) != RK_OK) {
+		rk_buf_cleanup(&b);
+		return RK_ENOMEM;
+	}
+	*sql_out = rk_buf_take(&b);
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- query */
+
+static rk_err sq_query(store_engine *e, const store_query *q,
+		       store_visible_fn visible, void *visible_arg,
+		       store_emit_fn emit, void *emit_arg, store_page *page,
+		       rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	rk_buf sql;
+	qparams p;
+	int64_t coll;
+	int64_t lo = q->after_seq > (uint64_t)INT64_MAX ? INT64_MAX
+							 : (int64_t)q->after_seq;
+	rk_err err;
+	int rc;
+
+	rk_buf_init(&sql);
+	memset(page, 0, sizeof *page);
+	if ((err = pool_get(e, &c, ctx)))
+		goto out;
+	/* One read transaction: the seq bound and the rows come from the same
+	 * snapshot. */
+	if ((err = sq_exec(c, "BEGIN", ctx)) ||
+	    (err = coll_key(c, q->collection_id, false, &coll, NULL, ctx)))
+		goto out;
+	if (!coll)
+		goto out;
+	if (q->has_added_after) {
+		/* date_added and seq grow together within a collection. */
+		s = sq_prepare(c,
+			       "SELECT seq FROM objects INDEXED BY objects_added"
+			       " WHERE coll = ?1 AND date_added > ?2"
+			       " ORDER BY date_added LIMIT 1",
+			       ctx);
+		if (!s) {
+			err = RK_EDB;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, coll);
+		sqlite3_bind_int64(s, 2, q->added_after);
+		rc = sqlite3_step(s);
+		int64_t first = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		sqlite3_reset(s);
+		s = NULL;
+		if (rc == SQLITE_DONE)
+			goto out; /* nothing added after */
+		if (rc != SQLITE_ROW) {
+			err = sq_err(c->db, rc, ctx, "added_after");
+			goto out;
+		}
+		if (first - 1 > lo)
+			lo = first - 1;
+	}
+	if (sql_build(q, &sql, &p) != RK_OK) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "store query: out of memory");
+		goto out;
+	}
+	if (!(s = sq_prepare(c, sql.data, ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	sql_bind_query(s, q, &p, coll, lo);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row row = {
+			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.date_added = sqlite3_column_int64(s, 1),
+			.id = (const char *)sqlite3_column_text(s, 2),
+			.type = (const char *)sqlite3_column_text(s, 3),
+			.spec_version = (const char *)sqlite3_column_text(s, 4),
+			.version = (const char *)sqlite3_column_text(s, 5),
+			.version_time = sqlite3_column_int64(s, 6),
+			.owner_org = (const char *)sqlite3_column_text(s, 7),
+		};
+		if (q->with_json) {
+			row.json = (const char *)sqlite3_column_text(s, 8);
+			row.json_len = (size_t)sqlite3_column_bytes(s, 8);
+		}
+		if (!row.id || !row.type || !row.spec_version || !row.version ||
+		    !row.owner_org || (q->with_json && !row.json)) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL,
+				      "store query: out of memory reading a row");
+			goto out;
+		}
+		if (visible && !visible(visible_arg, &row))
+			continue;
+		if (page->count == q->limit) {
+			page->more = true;
+			break;
+		}
+		if (emit && (err = emit(emit_arg, &row)) != RK_OK)
+			goto out;
+		if (page->count == 0)
+			page->first_added = row.date_added;
+		page->count++;
+		page->last_seq = row.seq;
+		page->last_added = row.date_added;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "reading objects");
+		goto out;
+	}
+out:
+	if (s)
+		sqlite3_reset(s);
+	if (c && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	pool_put(e, c);
+	rk_buf_cleanup(&sql);
+	return err;
+}
+
+/* ---------------------------------------------------------------- delete */
+
+static rk_err run_delete(store_engine *e, wreq *r)
+{
+	sq_conn *c = e->w;
+	rk_errctx *ctx = r->ctx;
+	const store_version_match *v = r->version;
+	sqlite3_stmt *s;
+	rk_buf sql;
+	int64_t coll;
+	rk_err err;
+	int rc;
+
+	rk_buf_init(&sql);
+	*r->deleted = 0;
+	if ((err = coll_key(c, r->coll, false, &coll, NULL, ctx)))
+		goto out;
+	if (!coll) {
+		err = rk_fail(ctx, RK_ENOTFOUND, NULL, "no such object: %s",
+			      r->object_id);
+		goto out;
+	}
+	/* ?1 coll, ?2 id, ?3.. spec versions, then timestamps. */
+	int at = 3 + (int)r->n_specs;
+	size_t bound = 512 + 12 * (r->n_specs + (v ? v->n_at : 0));
+	if (rk_buf_reserve(&sql, bound) != RK_OK) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
+		goto out;
+	}
+	rk_buf_puts(&sql, "DELETE FROM objects INDEXED BY objects_id"
+			  " WHERE coll = ?1 AND id = ?2");
+	sql_version(&sql, v, at);
+	if (r->n_specs)
+		sql_in(&sql, "spec_version", 3, r->n_specs);
+	if (sql.len >= bound) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
+		goto out;
+	}
+	if (!(s = sq_prepare(c, sql.data, ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, coll);
+	bind_text(s, 2, r->object_id);
+	for (size_t i = 0; i < r->n_specs; i++)
+		bind_text(s, 3 + (int)i, r->specs[i]);
+	if (!version_any(v))
+		for (size_t i = 0; i < v->n_at; i++)
+			sqlite3_bind_int64(s, at + (int)i, v->at[i]);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "deleting an object");
+		goto out;
+	}
+	int64_t n = sqlite3_changes64(c->db);
+	if (n == 0) {
+		err = rk_fail(ctx, RK_ENOTFOUND, NULL,
+			      "no version of %s matches", r->object_id);
+		goto out;
+	}
+	/* Re-establish one first and one last among what remains. */
+	s = sq_prepare(c,
+		       "UPDATE objects INDEXED BY objects_id SET"
+		       " is_first = (version_time = (SELECT min(version_time)"
+		       "   FROM objects WHERE coll = ?1 AND id = ?2)),"
+		       " is_last = (version_time = (SELECT max(version_time)"
+		       "   FROM objects WHERE coll = ?1 AND id = ?2))"
+		       " WHERE coll = ?1 AND id = ?2",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, coll);
+	bind_text(s, 2, r->object_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "updating version flags");
+		goto out;
+	}
+	s = sq_prepare(c,
+		       "UPDATE collections SET n_versions = n_versions - ?2"
+		       " WHERE coll = ?1",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, coll);
+	sqlite3_bind_int64(s, 2, n);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "updating a collection");
+		goto out;
+	}
+	*r->deleted = (size_t)n;
+out:
+	rk_buf_cleanup(&sql);
+	return err;
+}
+
+/* ---------------------------------------------------------------- status, meta */
+
+static rk_err run_status(store_engine *e, wreq *r)
+{
+	sq_conn *c = e->w;
+	sqlite3_stmt *s;
+	int rc;
+
+	s = sq_prepare(c,
+		       "INSERT INTO status(api_root, status_id, doc) VALUES(?1, ?2, ?3)"
+		       " ON CONFLICT(api_root, status_id) DO UPDATE SET doc = excluded.doc",
+		       r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, r->api_root);
+	bind_text(s, 2, r->status_id);
+	bind_text(s, 3, r->doc);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, r->ctx, "storing a status");
+	/* Keep at most RK_MAX_STATUS_KEPT per API root; checked now and then,
+	 * so the table may briefly exceed it by SQ_STATUS_PRUNE_EVERY. */
+	if (++e->status_puts % SQ_STATUS_PRUNE_EVERY)
+		return RK_OK;
+	s = sq_prepare(c,
+		       "DELETE FROM status WHERE rid IN (SELECT rid FROM status"
+		       " INDEXED BY status_age WHERE api_root = ?1"
+		       " ORDER BY rid DESC LIMIT -1 OFFSET ?2)",
+		       r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, r->api_root);
+	sqlite3_bind_int64(s, 2, RK_MAX_STATUS_KEPT);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, r->ctx, "pruning old statuses");
+	return RK_OK;
+}
+
+static rk_err run_meta(store_engine *e, wreq *r)
+{
+	sq_conn *c = e->w;
+	sqlite3_stmt *s;
+	uint64_t version = 0;
+	bool same = false;
+	int rc;
+
+	s = sq_prepare(c, "SELECT version, doc FROM meta WHERE name = ?1", r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, r->name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *old = (const char *)sqlite3_column_text(s, 1);
+		version = (uint64_t)sqlite3_column_int64(s, 0);
+		same = old && strcmp(old, r->doc) == 0;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, r->ctx, "reading a document");
+	if (same) {
+		*r->version_out = version;
+		*r->changed = false;
+		return RK_OK;
+	}
+	s = sq_prepare(c,
+		       "INSERT INTO meta(name, version, doc) VALUES(?1, ?2, ?3)"
+		       " ON CONFLICT(name) DO UPDATE SET version = excluded.version,"
+		       " doc = excluded.doc",
+		       r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, r->name);
+	sqlite3_bind_int64(s, 2, (int64_t)version + 1);
+	bind_text(s, 3, r->doc);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, r->ctx, "storing a document");
+	*r->version_out = version + 1;
+	*r->changed = true;
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- group commit */
+
+static rk_err run_one(store_engine *e, wreq *r)
+{
+	switch (r->kind) {
+	case WR_PUT:
+		return run_put(e, r);
+	case WR_DELETE:
+		return run_delete(e, r);
+	case WR_STATUS:
+		return run_status(e, r);
+	case WR_META:
+		return run_meta(e, r);
+	}
+	return rk_fail(r->ctx, RK_EINVAL, NULL, "store: unknown write");
+}
+
+/* Runs a group of requests in one transaction (the leader only). */
+static void run_group(store_engine *e, wreq *list)
+{
+	sq_conn *c = e->w;
+	rk_errctx gctx;
+	wreq *r;
+
+	rk_errctx_clear(&gctx);
+	if (sq_exec(c, "BEGIN IMMEDIATE", &gctx) != RK_OK) {
+		for (r = list; r; r = r->next)
+			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
+		return;
+	}
+	for (r = list; r; r = r->next) {
+		if (sqlite3_get_autocommit(c->db)) {
+			/* An earlier error ended the transaction. */
+			r->rc = rk_fail(r->ctx, RK_EDB, NULL,
+					"store: the write transaction was aborted");
+			continue;
+		}
+		if ((r->rc = sq_exec(c, "SAVEPOINT req", r->ctx)) != RK_OK)
+			continue;
+		r->rc = run_one(e, r);
+		if (r->rc != RK_OK && !sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK TO req", NULL, NULL, NULL);
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "RELEASE req", NULL, NULL, NULL);
+	}
+	if (sqlite3_get_autocommit(c->db) ||
+	    sq_exec(c, "COMMIT", &gctx) != RK_OK) {
+		if (!gctx.code)
+			rk_fail(&gctx, RK_EDB, NULL,
+				"store: the write transaction was aborted");
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		for (r = list; r; r = r->next)
+			if (r->rc == RK_OK)
+				r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s",
+						gctx.msg);
+	}
+}
+
+/* Queues r and returns once a commit containing it finished. */
+static rk_err submit(store_engine *e, wreq *r)
+{
+	r->done = false;
+	r->next = NULL;
+	pthread_mutex_lock(&e->qmu);
+	if (e->qtail)
+		e->qtail->next = r;
+	else
+		e->qhead = r;
+	e->qtail = r;
+	while (!r->done) {
+		if (e->leading) {
+			pthread_cond_wait(&e->qcv, &e->qmu);
+			continue;
+		}
+		e->leading = true;
+		wreq *list = e->qhead;
+		e->qhead = e->qtail = NULL;
+		pthread_mutex_unlock(&e->qmu);
+		run_group(e, list);
+		pthread_mutex_lock(&e->qmu);
+		while (list) {
+			wreq *nx = list->next;
+			list->done = true;
+			list = nx;
+		}
+		e->leading = false;
+		pthread_cond_broadcast(&e->qcv);
+	}
+	pthread_mutex_unlock(&e->qmu);
+	return r->rc;
+}
+
+static rk_err sq_put(store_engine *e, const char *collection_id,
+		     const char *owner_org, const store_item *items, size_t n,
+		     store_put_result *results, rk_errctx *ctx)
+{
+	wreq r = {.kind = WR_PUT, .coll = collection_id, .owner = owner_org,
+		  .items = items, .n = n, .results = results, .ctx = ctx};
+	return submit(e, &r);
+}
+
+static rk_err sq_delete(store_engine *e, const char *collection_id,
+			const char *object_id, const store_version_match *version,
+			const char *const *spec_versions, size_t n_spec_versions,
+			size_t *deleted, rk_errctx *ctx)
+{
+	wreq r = {.kind = WR_DELETE, .coll = collection_id,
+		  .object_id = object_id, .version = version,
+		  .specs = spec_versions, .n_specs = n_spec_versions,
+		  .deleted = deleted, .ctx = ctx};
+	return submit(e, &r);
+}
+
+static rk_err sq_status_put(store_engine *e, const char *api_root,
+			    const char *status_id, const char *doc,
+			    rk_errctx *ctx)
+{
+	wreq r = {.kind = WR_STATUS, .api_root = api_root,
+		  .status_id = status_id, .doc = doc, .ctx = ctx};
+	return submit(e, &r);
+}
+
+static rk_err sq_meta_put(store_engine *e, const char *name, const char *canon,
+			  uint64_t *version_out, bool *changed, rk_errctx *ctx)
+{
+	wreq r = {.kind = WR_META, .name = name, .doc = canon,
+		  .version_out = version_out, .changed = changed, .ctx = ctx};
+	return submit(e, &r);
+}
+
+/* ---------------------------------------------------------------- small reads */
+
+/* Runs a one-row lookup with text parameters on a pooled reader. col_text
+ * (may be NULL) receives a heap copy of column 0 text, col_int column
+ * `int_col`. *found tells whether a row came back. */
+static rk_err read_one(store_engine *e, const char *sql, const char *p1,
+		       const char *p2, char **col_text, int int_col,
+		       int64_t *col_int, bool *found, rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	rk_err err;
+	int rc;
+
+	*found = false;
+	if ((err = pool_get(e, &c, ctx)))
+		return err;
+	if (!(s = sq_prepare(c, sql, ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	if (p1)
+		bind_text(s, 1, p1);
+	if (p2)
+		bind_text(s, 2, p2);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		if (col_int)
+			*col_int = sqlite3_column_int64(s, int_col);
+		if (col_text) {
+			const char *t = (const char *)sqlite3_column_text(s, 0);
+			*col_text = t ? strdup(t) : NULL;
+			if (!*col_text) {
+				err = rk_fail(ctx, RK_ENOMEM, NULL,
+					      "store: out of memory");
+				goto out;
+			}
+		}
+	} else if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "reading");
+	}
+out:
+	if (s)
+		sqlite3_reset(s);
+	pool_put(e, c);
+	return err;
+}
+
+static rk_err sq_object_owner(store_engine *e, const char *object_id,
+			      char **owner_out, rk_errctx *ctx)
+{
+	bool found;
+	rk_err err = read_one(e, "SELECT owner FROM owners WHERE id = ?1",
+			      object_id, NULL, owner_out, 0, NULL, &found, ctx);
+	if (err == RK_OK && !found)
+		err = rk_fail(ctx, RK_ENOTFOUND, NULL, "no owner recorded for %s",
+			      object_id);
+	return err;
+}
+
+static rk_err sq_count(store_engine *e, const char *collection_id,
+		       uint64_t *out, rk_errctx *ctx)
+{
+	bool found;
+	int64_t n = 0;
+	rk_err err;
+
+	if (collection_id)
+		err = read_one(e, "SELECT n_versions FROM collections WHERE uuid = ?1",
+			       collection_id, NULL, NULL, 0, &n, &found, ctx);
+	else
+		err = read_one(e, "SELECT coalesce(sum(n_versions), 0) FROM collections",
+			       NULL, NULL, NULL, 0, &n, &found, ctx);
+	*out = err == RK_OK && n > 0 ? (uint64_t)n : 0;
+	return err;
+}
+
+static rk_err sq_status_get(store_engine *e, const char *api_root,
+			    const char *status_id, char **doc_out, rk_errctx *ctx)
+{
+	bool found;
+	rk_err err = read_one(e,
+			      "SELECT doc FROM status WHERE api_root = ?1"
+			      " AND status_id = ?2",
+			      api_root, status_id, doc_out, 0, NULL, &found, ctx);
+	if (err == RK_OK && !found)
+		err = rk_fail(ctx, RK_ENOTFOUND, NULL, "no status %s", status_id);
+	return err;
+}
+
+static rk_err sq_meta_get(store_engine *e, const char *name, char **doc_out,
+			  uint64_t *version_out, rk_errctx *ctx)
+{
+	bool found;
+	int64_t v = 0;
+	rk_err err;
+
+	if (doc_out)
+		err = read_one(e, "SELECT doc, version FROM meta WHERE name = ?1",
+			       name, NULL, doc_out, 1, &v, &found, ctx);
+	else
+		err = read_one(e, "SELECT version FROM meta WHERE name = ?1", name,
+			       NULL, NULL, 0, &v, &found, ctx);
+	*version_out = err == RK_OK && found ? (uint64_t)v : 0;
+	return err;
+}
+
+const store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.check_integrity = sq_check_integrity,
+	.put = sq_put,
+	.object_owner = sq_object_owner,
+	.query = sq_query,
+	.del = sq_delete,
+	.count = sq_count,
+	.status_put = sq_status_put,
+	.status_get = sq_status_get,
+	.meta_get = sq_meta_get,
+	.meta_put = sq_meta_put,
+};
