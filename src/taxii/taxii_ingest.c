@@ -1,0 +1,325 @@
+/*
+ * taxii_ingest.c: POST objects (TAXII 2.1 section 5.5), the hub's way in.
+ *
+ * One request is: parse the envelope once (bounded: depth, UTF-8, duplicate
+ * keys), then for each object in order
+ *
+ *     validate (stix) -> complete (created_by_ref, default marking)
+ *       -> decide (policy POLICY_WRITE_OBJECT, with the stored owner)
+ *
+ * and hand every accepted object to ONE store_put, which serialises each
+ * object once and commits the batch durably. Objects are accepted or
+ * rejected one by one: a rejected object stores nothing and does not stop
+ * the others; its failure entry in the status says why and where
+ * ("objects[3].valid_from: not an RFC 3339 timestamp"). The answer is 202
+ * with a status resource that is also kept in the store, so it can be
+ * fetched later from /<root>/status/<id>/ by the same organisation.
+ * Processing is synchronous: the status is always "complete" and
+ * pending_count 0.
+ *
+ * Completion rules and their tension with STIX 2.1:
+ *  - created_by_ref: SDOs, SROs and marking definitions without one get the
+ *    writer's organisation identity. Objects naming another organisation
+ *    are refused by policy.
+ *  - default marking: an object with neither object_marking_refs nor
+ *    granular_markings gets object_marking_refs = [the TLP 2.0 marking of
+ *    the collection's default_marking]. SCOs carry object_marking_refs too
+ *    (STIX 2.1 section 6.1; the property is not ID-contributing, so a
+ *    deterministic SCO id stays valid). Marking definitions are left
+ *    alone: marking a marking definition with a TLP marking is circular for
+ *    the TLP definitions and meaningless for statements.
+ *  Both rules change an object's content without a new `modified`, which
+ *  STIX 2.1 section 3.6 reserves for the object creator: the copy the hub
+ *  keeps then differs from the copy the producer holds under the same
+ *  (id, version). renkei accepts this because the hub is the point of
+ *  first publication for its members (the object becomes shared in this
+ *  form) and the additions only make explicit what the collection already
+ *  implies; a producer that wants byte-identical copies sets both
+ *  properties itself, and then nothing is changed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stix.h"
+#include "taxii_int.h"
+
+typedef struct obj_state {
+	const char *id;      /* into the envelope; may be NULL for garbage */
+	const char *version; /* as TAXII names it; NULL until known */
+	char message[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
+	bool failed;
+	int item; /* index into items, -1 when not sent to the store */
+} obj_state;
+
+static bool needs_creator(const stix_info *info)
+{
+	return info->kind == STIX_KIND_SDO || info->kind == STIX_KIND_SRO ||
+	       (info->type && strcmp(info->type, "marking-definition") == 0 &&
+		stix_tlp_of_marking(info->id) == STIX_TLP_NONE);
+}
+
+static bool is_marked(const json_t *obj)
+{
+	const json_t *refs = json_object_get(obj, "object_marking_refs");
+	const json_t *gran = json_object_get(obj, "granular_markings");
+	return json_array_size(refs) > 0 || json_array_size(gran) > 0;
+}
+
+/* Adds created_by_ref / object_marking_refs as described above. obj is
+ * the request's own parsed copy. */
+static rk_err complete_object(taxii_req *r, json_t *obj, const stix_info *info,
+			      bool *changed)
+{
+	*changed = false;
+	if (needs_creator(info) && !info->created_by_ref && r->subj.org) {
+		if (json_object_set_new(obj, "created_by_ref",
+					json_string(r->subj.org->identity_id)))
+			return RK_ENOMEM;
+		*changed = true;
+	}
+	if (info->type && strcmp(info->type, "marking-definition") != 0 && !is_marked(obj)) {
+		stix_tlp level = stix_tlp_parse(r->collection->default_marking);
+		const char *mid = level == STIX_TLP_NONE ? NULL : stix_tlp_marking_id(level);
+		if (mid) {
+			if (json_object_set_new(obj, "object_marking_refs", json_pack("[s]", mid)))
+				return RK_ENOMEM;
+			*changed = true;
+		}
+	}
+	return RK_OK;
+}
+
+static json_t *status_entry(const obj_state *s, bool with_message)
+{
+	json_t *e = json_object();
+	if (!e)
+		return NULL;
+	json_object_set_new(e, "id", json_string(s->id ? s->id : ""));
+	if (s->version)
+		json_object_set_new(e, "version", json_string(s->version));
+	if (with_message && s->message[0])
+		json_object_set_new(e, "message", json_string(s->message));
+	return e;
+}
+
+rk_err taxii_h_objects_post(taxii_req *r)
+{
+	json_t *env = NULL, *status = NULL, *stored = NULL;
+	store_put_item *items = NULL;
+	store_put_result *results = NULL;
+	obj_state *states = NULL;
+	char (*added_ts)[RK_TIME_BUF] = NULL;
+	rk_errctx ctx;
+	rk_err rc = RK_OK;
+	size_t n = 0, n_items = 0, n_ok = 0, n_fail = 0, n_added = 0;
+	char status_id[RK_UUID_BUF], req_ts[RK_TIME_BUF];
+
+	rk_errctx_clear(&ctx);
+	if (r->body.len == 0) {
+		rc = taxii_respond_error(r, 400, "empty request body; expected a TAXII envelope",
+					 NULL, NULL);
+		goto out;
+	}
+	if (rk_json_parse(r->body.data, r->body.len, RK_MAX_JSON_DEPTH, &env, &ctx)) {
+		/* depth, UTF-8, duplicate keys, syntax: all 400 with where */
+		rc = taxii_respond_error(r, 400, ctx.msg, NULL, ctx.path[0] ? ctx.path : "body");
+		goto out;
+	}
+	if (!json_is_object(env)) {
+		rc = taxii_respond_error(r, 400, "the body must be a TAXII envelope (an object)",
+					 NULL, "body");
+		goto out;
+	}
+	json_t *objs = json_object_get(env, "objects");
+	if (!json_is_array(objs)) {
+		rc = taxii_respond_error(r, 400, "an envelope needs an \"objects\" array", NULL,
+					 "objects");
+		goto out;
+	}
+	n = json_array_size(objs);
+	if (n > RK_MAX_OBJECTS_PER_ENVELOPE) {
+		char desc[96];
+		snprintf(desc, sizeof desc, "more than %d objects in one envelope",
+			 RK_MAX_OBJECTS_PER_ENVELOPE);
+		rc = taxii_respond_error(r, 413, desc, NULL, "objects");
+		goto out;
+	}
+	if (n) {
+		items = calloc(n, sizeof *items);
+		results = calloc(n, sizeof *results);
+		states = calloc(n, sizeof *states);
+		added_ts = calloc(n, sizeof *added_ts);
+		if (!items || !results || !states || !added_ts) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *obj = json_array_get(objs, i);
+		obj_state *s = &states[i];
+		char path[32];
+		stix_info info;
+		rk_errctx octx;
+		bool changed = false;
+
+		s->item = -1;
+		s->id = json_string_value(json_object_get(obj, "id"));
+		snprintf(path, sizeof path, "objects[%zu]", i);
+		rk_errctx_clear(&octx);
+		if (stix_validate_object(obj, path, NULL, &octx) != RK_OK ||
+		    stix_object_info(obj, &info, &octx) != RK_OK) {
+			if (!octx.code)
+				rk_fail(&octx, RK_ESTIX, path, "not a STIX object");
+			rk_errctx_format(&octx, s->message, sizeof s->message);
+			s->failed = true;
+			continue;
+		}
+		if (info.kind == STIX_KIND_BUNDLE) {
+			snprintf(s->message, sizeof s->message,
+				 "%s: a bundle cannot be stored; post its objects", path);
+			s->failed = true;
+			continue;
+		}
+		if (complete_object(r, obj, &info, &changed)) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+		if (changed && stix_object_info(obj, &info, &octx) != RK_OK) {
+			rk_errctx_format(&octx, s->message, sizeof s->message);
+			s->failed = true;
+			continue;
+		}
+		s->id = info.id;
+		s->version = info.version;
+
+		char *owner = NULL;
+		rk_errctx ectx;
+		rk_errctx_clear(&ectx);
+		rk_err orc = store_object_owner(r->srv->st, info.id, &owner, &ectx);
+		if (orc != RK_OK && orc != RK_ENOTFOUND) {
+			rk_errctx_format(&ectx, s->message, sizeof s->message);
+			s->failed = true;
+			continue;
+		}
+		policy_resource res = {.community = r->community,
+				       .collection = r->collection,
+				       .object = &info,
+				       .owner_org = owner};
+		policy_decision d = policy_decide(r->dir, &r->subj, POLICY_WRITE_OBJECT, &res);
+		free(owner);
+		if (!d.allow) {
+			snprintf(s->message, sizeof s->message, "%s: %s", path,
+				 d.reason[0] ? d.reason : "not permitted");
+			s->failed = true;
+			continue;
+		}
+		items[n_items].object = obj;
+		items[n_items].info = info;
+		s->item = (int)n_items++;
+	}
+
+	if (n_items) {
+		rc = store_put(r->srv->st, r->collection->id, r->subj.org->id, items, n_items,
+			       results, &ctx);
+		if (rc) {
+			if (!ctx.code)
+				rk_fail(&ctx, rc, NULL, "the objects could not be stored");
+			rc = taxii_respond_errctx(r, &ctx, false);
+			goto out;
+		}
+	}
+
+	/* Status resource (TAXII 2.1 section 4.3.1). */
+	json_t *successes = json_array(), *failures = json_array();
+	status = json_object();
+	if (!successes || !failures || !status) {
+		json_decref(successes);
+		json_decref(failures);
+		rc = RK_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		obj_state *s = &states[i];
+		if (s->item >= 0) {
+			store_put_result *res = &results[s->item];
+			if (res->outcome == STORE_PUT_REJECTED) {
+				snprintf(s->message, sizeof s->message, "objects[%zu]: %s", i,
+					 res->message);
+				s->failed = true;
+			} else {
+				if (!s->version) {
+					/* no modified/created: TAXII names the
+					 * version by date_added */
+					rk_time_format(res->date_added, 3, added_ts[i]);
+					s->version = added_ts[i];
+				}
+				if (res->outcome == STORE_PUT_ADDED) {
+					n_added++;
+					snprintf(s->message, sizeof s->message, "added");
+				} else {
+					snprintf(s->message, sizeof s->message,
+						 "already present");
+				}
+			}
+		}
+		json_t *e = status_entry(s, true);
+		if (!e) {
+			json_decref(successes);
+			json_decref(failures);
+			rc = RK_ENOMEM;
+			goto out;
+		}
+		if (s->failed) {
+			n_fail++;
+			json_array_append_new(failures, e);
+		} else {
+			n_ok++;
+			json_array_append_new(successes, e);
+		}
+	}
+	rk_uuid_v4(status_id);
+	rk_time_format(r->start, 6, req_ts);
+	json_object_set_new(status, "id", json_string(status_id));
+	json_object_set_new(status, "status", json_string("complete"));
+	json_object_set_new(status, "request_timestamp", json_string(req_ts));
+	json_object_set_new(status, "total_count", json_integer((json_int_t)n));
+	json_object_set_new(status, "success_count", json_integer((json_int_t)n_ok));
+	if (n_ok)
+		json_object_set(status, "successes", successes);
+	json_object_set_new(status, "failure_count", json_integer((json_int_t)n_fail));
+	if (n_fail)
+		json_object_set(status, "failures", failures);
+	json_object_set_new(status, "pending_count", json_integer(0));
+	json_decref(successes);
+	json_decref(failures);
+
+	atomic_fetch_add(&r->srv->metrics.objects_ingested, n_added);
+	atomic_fetch_add(&r->srv->metrics.objects_rejected, n_fail);
+
+	stored = json_pack("{sssO}", "org", r->subj.org->id, "status", status);
+	if (!stored) {
+		rc = RK_ENOMEM;
+		goto out;
+	}
+	rk_errctx_clear(&ctx);
+	if (store_status_put(r->srv->st, r->community->id, status_id, stored, &ctx)) {
+		/* The objects are stored; the answer still says what happened,
+		 * only a later status fetch will miss it. */
+		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
+		rk_errctx_format(&ctx, msg, sizeof msg);
+		rk_log(RK_LOG_ERROR, "status_not_stored",
+		       json_pack("{ssss}", "status_id", status_id, "error", msg));
+	}
+	rc = taxii_respond_json(r, 202, status, NULL);
+	status = NULL;
+out:
+	json_decref(stored);
+	json_decref(status);
+	json_decref(env);
+	free(items);
+	free(results);
+	free(states);
+	free(added_ts);
+	return rc;
+}

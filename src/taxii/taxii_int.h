@@ -1,0 +1,278 @@
+/*
+ * taxii_int.h: what the files of the taxii module share, and nothing more.
+ *
+ * Other modules include taxii.h only; this header is for src/taxii/ files, the
+ * module's unit tests and its fuzz harness (they test the parsers directly).
+ *
+ * Map of the module:
+ *   taxii_config.c   option table, INI file, consistency check
+ *   taxii_query.c    TAXII query parameters -> taxii_filter; paging cursors
+ *   taxii_media.c    Accept / Content-Type negotiation (TAXII 2.1 1.6.8)
+ *   taxii_server.c   libmicrohttpd glue: request life cycle, authentication,
+ *                    the route table, responses, directory reload, shutdown
+ *   taxii_routes.c   handlers of the read endpoints (discovery ... versions)
+ *   taxii_ingest.c   POST objects: validate, complete, decide, store, status
+ *   taxii_metrics.c  counters and the Prometheus text rendering
+ *   taxii_hub.c      taxii_hub_run: open store, serve until SIGTERM
+ */
+#ifndef RK_TAXII_INT_H
+#define RK_TAXII_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#include "common.h"
+#include "directory.h"
+#include "policy.h"
+#include "store.h"
+#include "taxii.h"
+
+#define TAXII_MEDIA_TAXII "application/taxii+json;version=2.1"
+#define TAXII_MEDIA_STIX "application/stix+json;version=2.1"
+
+/* ---------------------------------------------------------------- query */
+/* taxii_query.c */
+
+/* Query parameters an endpoint accepts (TAXII 2.1 section 3.4). */
+enum {
+	TAXII_P_ADDED_AFTER = 1u << 0,
+	TAXII_P_LIMIT = 1u << 1,
+	TAXII_P_NEXT = 1u << 2,
+	TAXII_P_MATCH_ID = 1u << 3,
+	TAXII_P_MATCH_TYPE = 1u << 4,
+	TAXII_P_MATCH_VERSION = 1u << 5,
+	TAXII_P_MATCH_SPEC_VERSION = 1u << 6,
+};
+#define TAXII_P_LISTING                                                         \
+	(TAXII_P_ADDED_AFTER | TAXII_P_LIMIT | TAXII_P_NEXT | TAXII_P_MATCH_ID |   \
+	 TAXII_P_MATCH_TYPE | TAXII_P_MATCH_VERSION | TAXII_P_MATCH_SPEC_VERSION)
+
+/*
+ * The parsed filter set of one request. Value arrays point into `arena`
+ * (one heap block per value, owned here). `seen` records which parameters
+ * were given, so a repeated scalar parameter is refused.
+ */
+typedef struct taxii_filter {
+	unsigned seen;
+	bool has_added_after;
+	rk_time added_after;
+	size_t limit; /* 0: not given */
+	char *next;   /* as sent; NULL: not given */
+	char **ids;
+	size_t n_ids;
+	char **types;
+	size_t n_types;
+	char **spec_versions;
+	size_t n_spec_versions;
+	bool v_first, v_last, v_all;
+	rk_time *v_at;
+	size_t n_v_at;
+} taxii_filter;
+
+void taxii_filter_init(taxii_filter *f);
+void taxii_filter_cleanup(taxii_filter *f);
+/*
+ * Adds one decoded parameter. `allowed` is the endpoint's TAXII_P_* set.
+ * Unknown names, parameters the endpoint does not take, repeated scalars,
+ * empty or malformed values and too many values fail with RK_EINVAL; ctx's
+ * path is the parameter name ("match[type]") and msg says why.
+ */
+rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
+			const char *value, rk_errctx *ctx);
+/*
+ * Parses a raw query string ("a=b&c=d", without '?', not NUL-terminated):
+ * splits on '&' and the first '=', percent-decodes names and values ('+' is a
+ * space), refuses bad escapes, NUL bytes and strings over
+ * RK_MAX_QUERY_BYTES, and feeds each pair to taxii_filter_add.
+ */
+rk_err taxii_query_parse(taxii_filter *f, unsigned allowed, const char *query,
+			 size_t len, rk_errctx *ctx);
+/* Percent-decodes in place; returns false on a bad escape or a NUL byte. */
+bool taxii_url_decode(char *s, size_t *len);
+
+/*
+ * Paging cursors. A cursor is base64url(version byte, seq as 8 bytes big
+ * endian, first 8 bytes of BLAKE2b over the canonical filter set and the
+ * resource it pages). It says where the previous page stopped; because the
+ * store orders rows by a commit-ordered seq, "rows after seq" never skips
+ * nor repeats a row while others are added. The hash ties a cursor to the
+ * filters it was made for: reusing it with other filters is refused.
+ * `scope` names the resource ("objects <collection>", "versions <coll> <id>").
+ */
+void taxii_filter_hash(const taxii_filter *f, const char *scope,
+		       unsigned char out[8]);
+/* Caller frees *out. */
+rk_err taxii_cursor_encode(uint64_t seq, const unsigned char hash[8], char **out);
+/* RK_EINVAL (param "next") when malformed or made for another filter set. */
+rk_err taxii_cursor_decode(const char *cursor, const unsigned char hash[8],
+			   uint64_t *seq, rk_errctx *ctx);
+
+/* Fills a store query from a filter. `at` must stay valid as long as q. The
+ * default version match (objects and manifest: last; versions: all) applies
+ * when no match[version] was given. */
+void taxii_filter_to_query(const taxii_filter *f, store_query *q,
+			   bool default_all_versions);
+
+/* ---------------------------------------------------------------- media */
+/* taxii_media.c */
+
+typedef enum {
+	TAXII_MEDIA_TYPE_TAXII, /* application/taxii+json;version=2.1 */
+	TAXII_MEDIA_TYPE_STIX,  /* application/stix+json;version=2.1 */
+	TAXII_MEDIA_TYPE_TEXT,  /* text/plain (metrics) */
+} taxii_media_type;
+
+/*
+ * True if an Accept header value (NULL or empty: anything) admits `want`.
+ * Media ranges with q=0 are refusals; "*" wildcards match; for the TAXII and
+ * STIX types a missing version parameter means the latest (2.1), any other
+ * version does not match (TAXII 2.1 section 1.6.8.1).
+ */
+bool taxii_accept_allows(const char *accept, taxii_media_type want);
+/* True if a request Content-Type is application/taxii+json with version 2.1
+ * or no version; other parameters (charset) are ignored. */
+bool taxii_content_type_ok(const char *content_type);
+
+/* ---------------------------------------------------------------- config */
+/* taxii_config.c */
+
+/* Parses "HOST:PORT" or "[V6]:PORT"; host is copied into host (NUL
+ * terminated). */
+rk_err taxii_listen_parse(const char *listen, char *host, size_t hostlen,
+			  unsigned *port, rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- metrics */
+/* taxii_metrics.c */
+
+#define TAXII_METRIC_ROUTES 16
+#define TAXII_METRIC_STATUSES 16
+#define TAXII_METRIC_BUCKETS 12
+
+typedef struct taxii_metrics {
+	atomic_uint_fast64_t requests[TAXII_METRIC_ROUTES][TAXII_METRIC_STATUSES];
+	atomic_uint_fast64_t latency_bucket[TAXII_METRIC_BUCKETS + 1]; /* +Inf last */
+	atomic_uint_fast64_t latency_sum_us;
+	atomic_uint_fast64_t latency_count;
+	atomic_uint_fast64_t objects_ingested;
+	atomic_uint_fast64_t objects_rejected;
+	atomic_uint_fast64_t bytes_out;
+	rk_time started;
+} taxii_metrics;
+
+void taxii_metrics_init(taxii_metrics *m);
+/* route: index into the route table, or TAXII_METRIC_ROUTES - 1 for "none". */
+void taxii_metrics_request(taxii_metrics *m, size_t route, int status,
+			   uint64_t duration_us, size_t bytes);
+/* Appends the Prometheus text exposition. route_names[i] for i < n_routes. */
+rk_err taxii_metrics_render(const taxii_metrics *m, const char *const *route_names,
+			    size_t n_routes, store *st, rk_buf *out);
+
+/* ---------------------------------------------------------------- server */
+/* taxii_server.c */
+
+/* A directory shared by requests; freed when the last holder lets go. */
+typedef struct taxii_dirref {
+	directory *dir;
+	atomic_uint refs;
+} taxii_dirref;
+
+typedef struct taxii_route taxii_route;
+
+/* One request in flight: everything handlers need. */
+typedef struct taxii_req {
+	struct taxii_server *srv;
+	struct MHD_Connection *conn;
+	const taxii_route *route;
+	size_t route_index;
+	const char *method;
+	char *uri;            /* raw request-target as received */
+	const char *query;    /* into uri, after '?', or NULL */
+	size_t query_len;
+	char *path_arg[3];    /* decoded {root}, {coll|status}, {object} */
+	taxii_dirref *dref;
+	const directory *dir;
+	policy_subject subj;
+	const dir_community *community;
+	const dir_collection *collection;
+	taxii_filter filter;  /* parsed query parameters */
+	rk_buf body;
+	bool body_too_big;
+	bool responded;
+	bool loopback;
+	rk_time start;
+	int status;
+	size_t bytes_out;
+	char error_id[RK_UUID_BUF];
+	char error_msg[160];
+} taxii_req;
+
+typedef rk_err (*taxii_handler)(taxii_req *r);
+
+/* Route table row (taxii_server.c). */
+struct taxii_route {
+	const char *method;
+	const char *pattern;   /* "/{root}/collections/{coll}/objects/{obj}/" */
+	const char *name;      /* metrics/log label */
+	taxii_handler handler;
+	int action;            /* policy_action checked on the collection, or -1 */
+	unsigned params;       /* TAXII_P_* accepted */
+	taxii_media_type produces;
+};
+
+struct taxii_server {
+	const taxii_config *cfg;
+	store *st;
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	unsigned port;
+	char base_url[512];
+	size_t max_content_length;
+	/* directory: current reference under dir_lock; poller thread */
+	pthread_mutex_t dir_lock;
+	taxii_dirref *dref;
+	pthread_t poller;
+	bool poller_started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+	atomic_uint in_flight;
+	taxii_metrics metrics;
+};
+
+/*
+ * Response helpers. All take ownership of `body` (heap, may be NULL for an
+ * empty body), add the Content-Type of the route and the extra headers
+ * (name/value pairs, NULL-terminated list), and queue the response.
+ */
+rk_err taxii_respond(taxii_req *r, int status, const char *content_type,
+		     char *body, size_t len, const char *const *headers);
+/* A TAXII error resource (TAXII 2.1 section 3.6.1). `param` or `where` (a
+ * JSON path) go into details; both may be NULL. */
+rk_err taxii_respond_error(taxii_req *r, int status, const char *description,
+			   const char *param, const char *where);
+/* Same, from an error context: status from the code, where = ctx->path. */
+rk_err taxii_respond_errctx(taxii_req *r, const rk_errctx *ctx, bool ctx_is_param);
+/* Serialises v (reference stolen) and responds with the route's type. */
+rk_err taxii_respond_json(taxii_req *r, int status, json_t *v,
+			  const char *const *headers);
+
+/* ---------------------------------------------------------------- handlers */
+/* taxii_routes.c */
+
+rk_err taxii_h_discovery(taxii_req *r);
+rk_err taxii_h_api_root(taxii_req *r);
+rk_err taxii_h_status(taxii_req *r);
+rk_err taxii_h_collections(taxii_req *r);
+rk_err taxii_h_collection(taxii_req *r);
+rk_err taxii_h_manifest(taxii_req *r);
+rk_err taxii_h_objects_get(taxii_req *r);
+rk_err taxii_h_object_get(taxii_req *r);
+rk_err taxii_h_object_delete(taxii_req *r);
+rk_err taxii_h_versions(taxii_req *r);
+rk_err taxii_h_metrics(taxii_req *r);
+/* taxii_ingest.c */
+rk_err taxii_h_objects_post(taxii_req *r);
+
+#endif
