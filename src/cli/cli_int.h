@@ -98,14 +98,15 @@ typedef struct cli_validate_opts {
 } cli_validate_opts;
 
 /*
- * Validates the STIX document in `path` ("-" for standard input): a bundle,
- * a TAXII envelope ({"objects": [...]}), a JSON array of objects, or one
- * object. Each member is validated separately so every invalid one is
- * reported. Reports go to out, problems reading the file to err. Returns the
- * exit status: 0 all valid, 1 something invalid or unreadable.
+ * Validates the STIX documents in files[0..nfiles) ("-" is standard input):
+ * each a bundle, a TAXII envelope ({"objects": [...]}), a JSON array of
+ * objects, or one object. Each member is validated separately so every
+ * invalid one is reported. Reports and the closing summary go to out; a
+ * file that cannot be read is reported on err. Returns the exit status:
+ * 0 all valid, 1 something invalid or unreadable.
  */
-int cli_validate_path(const char *path, const cli_validate_opts *opts,
-		      FILE *out, FILE *err);
+int cli_validate_run(int nfiles, char **files, const cli_validate_opts *opts,
+		     FILE *out, FILE *err);
 
 /* ---------------------------------------------------------------- sample */
 /* cli_sample.c */
