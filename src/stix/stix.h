@@ -69,6 +69,9 @@ rk_err stix_validate_object(const json_t *obj, const char *path,
  * Validates a bundle: type "bundle", id "bundle--<uuid>", optional
  * "objects" array whose members are each validated. Stops at the first
  * invalid object; use stix_validate_object per member to collect all.
+ * More than RK_MAX_OBJECTS_PER_ENVELOPE members is RK_ETOOBIG (path
+ * "objects"). Bundle-level paths have no leading dot ("id",
+ * "objects[3].valid_from"); a bare object's own properties do (".id").
  */
 rk_err stix_validate_bundle(const json_t *bundle, const stix_validate_opts *opts,
 			    rk_errctx *ctx);

@@ -366,8 +366,8 @@ stix_p_ref_not(stix_vctx *v, const json_t *obj, const char *key, bool req,
 	return e;
 }
 
-/* A present list property: must be a non-empty array (section 3.? "empty
- * lists are prohibited"). Leaves the path at key. */
+/* A present list property: must be a non-empty array (STIX 2.1 prohibits
+ * empty lists: an optional list with no values is omitted). */
 static rk_err
 stix_list(stix_vctx *v, const json_t *j, const char *key)
 {
@@ -563,8 +563,7 @@ stix_p_hashes(stix_vctx *v, const json_t *obj, const char *key, bool req)
 			    !stix_is_hex(h, n)) {
 				size_t m = stix_path_key(v, key);
 				e = stix_fail_key(
-					v, k, "not a %s digest: expected %zu hex "
-					      "digits",
+					v, k, "%s digest must be %zu hex digits",
 					k, stix_hash_algos[i].hexlen);
 				stix_path_pop(v, m);
 				return e;
