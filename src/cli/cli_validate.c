@@ -36,6 +36,9 @@ typedef struct vstate {
 
 static void report(vstate *vs, bool warning, const char *path, const char *msg)
 {
+	/* A bare object's paths come back as ".prop"; show "prop". */
+	if (path && path[0] == '.')
+		path++;
 	if (vs->opts->json) {
 		json_t *list = warning ? vs->warnings : vs->errors;
 		if (json_array_append_new(list, json_pack("{s:s, s:s}", "path", path ? path : "",

@@ -45,7 +45,7 @@ static int setup(void **state)
 	for (size_t i = 0; i < f->n_users; i++) {
 		f->tokens[i] = malloc(2 * RK_TOKEN_RANDOM_BYTES + 16);
 		assert_non_null(f->tokens[i]);
-		dir_token_new("rk_", f->tokens[i], 2 * RK_TOKEN_RANDOM_BYTES + 16);
+		dir_token_new("rk", f->tokens[i], 2 * RK_TOKEN_RANDOM_BYTES + 16);
 	}
 	json_t *doc = cli_sample_directory((const char *const *)f->tokens);
 	assert_non_null(doc);
