@@ -125,7 +125,7 @@ fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link,address,undefined \
-	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(FUZZ_BUILD)/libcli.a $(FUZZ_BUILD)/libtaxii.a >/dev/null || exit 1; \
+	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(foreach d,$(DEPS_cli),$(FUZZ_BUILD)/lib$(d).a) >/dev/null || exit 1; \
 	  $(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
 	    fuzz/fuzz_$$n.c $(foreach d,$(DEPS_cli),$(FUZZ_BUILD)/lib$(d).a) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz_$$n || exit 1; \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$n; \

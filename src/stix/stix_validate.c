@@ -408,7 +408,14 @@ stix_common(stix_vctx *v, const json_t *obj, stix_profile prof, bool custom)
 	if (!sco) {
 		/* created/modified: custom objects without a profile of
 		 * their own carry them if they want. */
-		e = stix_p_time(v, obj, "created", !custom, 3, &created, &hc);
+		/* Section 3.2 asks millisecond precision of created; the
+		 * OASIS marking-definition schema does not, and published
+		 * statement markings omit the fraction, so markings may. */
+		const char *tn = json_string_value(json_object_get(obj, "type"));
+		int created_digits =
+			tn && strcmp(tn, "marking-definition") == 0 ? 0 : 3;
+		e = stix_p_time(v, obj, "created", !custom, created_digits,
+				&created, &hc);
 		if (e == RK_OK && sdo)
 			e = stix_p_time(v, obj, "modified", !custom, 3,
 					&modified, &hm);
