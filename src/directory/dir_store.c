@@ -14,6 +14,11 @@
  * now when they change). The merged document is parsed back before it is
  * written, so whatever is stored is known to load.
  *
+ * The write itself is one store transaction (store_meta_put). Reading the
+ * current directory for the merge happens just before it, outside that
+ * transaction: of two applies racing on different nodes, the later write
+ * wins whole, and neither can leave a half-applied directory.
+ *
  * Nothing here deletes STIX objects: removing a collection from the
  * directory leaves its objects in the store (see dir_diff.c).
  */
