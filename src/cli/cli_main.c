@@ -30,6 +30,7 @@ typedef struct cli_command {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 	const char *usage; /* lines after "usage: renkei " */
+	bool own_help;     /* the handler prints its own, fuller --help */
 } cli_command;
 
 static const cli_command commands[] = {
@@ -41,14 +42,7 @@ static const cli_command commands[] = {
 	  "renkei.conf(5)); a flag overrides the file. -n checks the\n"
 	  "configuration and exits.\n" },
 	{ "admin", cli_cmd_admin, "manage the directory (organisations, users, communities, collections)",
-	  "admin --data DIR apply [-n] FILE\n"
-	  "       renkei admin --data DIR show\n"
-	  "       renkei admin --data DIR token USER\n"
-	  "\n"
-	  "apply makes the hub's directory exactly FILE (a JSON directory file)\n"
-	  "and prints what changed; -n only shows it. show prints the applied\n"
-	  "directory without tokens. token gives USER a new API token and\n"
-	  "prints it once. See renkei(1) for the directory file format.\n" },
+	  "admin ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
 	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
 	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"
@@ -142,6 +136,13 @@ void cli_usage(const char *cmd, FILE *out)
 
 	if (!c)
 		return;
+	if (c->own_help && out == stdout) {
+		char name[16], flag[] = "--help";
+		char *argv[] = { name, flag, NULL };
+		snprintf(name, sizeof name, "%s", c->name);
+		c->run(2, argv);
+		return;
+	}
 	fprintf(out, "usage: renkei %s", c->usage);
 	if (strcmp(c->name, "hub") == 0)
 		print_hub_options(out);
@@ -215,7 +216,7 @@ int cli_main(int argc, char **argv)
 		return 2;
 	}
 	/* `renkei CMD --help` reads the same row as `renkei help CMD`. */
-	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+	if (!c->own_help && argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
 		cli_usage(c->name, stdout);
 		return 0;
 	}
