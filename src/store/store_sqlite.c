@@ -64,6 +64,11 @@
 #include "store_int.h"
 
 #define SQ_STMT_CACHE 64
+#ifndef SQ_PAGE_SIZE
+#define SQ_PAGE_SIZE 4096
+#endif
+#define RK_STR_(x) #x
+#define RK_STR(x) RK_STR_(x)
 #define SQ_WRITER_CACHE_KIB 65536
 #define SQ_READER_CACHE_KIB 8192
 #define SQ_MAX_IDLE_READERS 16
@@ -190,7 +195,7 @@ static rk_err sq_conn_open(const char *dbpath, bool writer, sq_conn **out,
 	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
 	if (writer) {
 		/* page_size only matters before the file has content. */
-		if ((err = sq_exec(c, "PRAGMA page_size = 4096", ctx)))
+		if ((err = sq_exec(c, "PRAGMA page_size = " RK_STR(SQ_PAGE_SIZE), ctx)))
 			goto out;
 		sqlite3_stmt *st = NULL;
 		rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st,

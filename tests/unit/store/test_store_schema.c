@@ -1,0 +1,206 @@
+/*
+ * test_store_schema.c: schema versions on disk. A version 1 database
+ * written with raw SQL (as renkei 1 wrote it) opens, is migrated forward
+ * with its data intact and its version flags computed; a database from a
+ * newer renkei, or one that is not a renkei store, is refused with a
+ * message naming the problem.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store_test_util.h"
+
+#define COLL "11111111-1111-4111-8111-111111111111"
+
+/* Version 1 exactly as it shipped (store_schema.c step 1), with data. */
+static const char V1_SQL[] =
+	"PRAGMA journal_mode = WAL;"
+	"CREATE TABLE collections(coll INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
+	" last_added INTEGER NOT NULL DEFAULT 0, n_versions INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE objects(seq INTEGER PRIMARY KEY AUTOINCREMENT, coll INTEGER NOT NULL,"
+	" id TEXT NOT NULL, type TEXT NOT NULL, spec_version TEXT NOT NULL,"
+	" version TEXT NOT NULL, version_time INTEGER NOT NULL,"
+	" date_added INTEGER NOT NULL, owner TEXT NOT NULL, json TEXT NOT NULL);"
+	"CREATE INDEX objects_seq ON objects(coll, seq);"
+	"CREATE UNIQUE INDEX objects_id ON objects(coll, id, version_time);"
+	"CREATE INDEX objects_type ON objects(coll, type, seq);"
+	"CREATE INDEX objects_added ON objects(coll, date_added);"
+	"CREATE TABLE owners(id TEXT PRIMARY KEY, owner TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE status(rid INTEGER PRIMARY KEY, api_root TEXT NOT NULL,"
+	" status_id TEXT NOT NULL, doc TEXT NOT NULL, UNIQUE(api_root, status_id));"
+	"CREATE INDEX status_age ON status(api_root, rid);"
+	"CREATE TABLE meta(name TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+	" doc TEXT NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO collections VALUES(1, '" COLL "', 3000, 3);"
+	"INSERT INTO objects(coll, id, type, spec_version, version, version_time,"
+	" date_added, owner, json) VALUES"
+	" (1, 'malware--00000001-0000-4000-8000-000000000001', 'malware', '2.1',"
+	"  '2024-01-01T00:00:00Z', 1704067200000000, 1000, 'org-a', '{\"v\":1}'),"
+	" (1, 'malware--00000001-0000-4000-8000-000000000001', 'malware', '2.1',"
+	"  '2024-02-01T00:00:00Z', 1706745600000000, 2000, 'org-a', '{\"v\":2}'),"
+	" (1, 'malware--00000001-0000-4000-8000-000000000001', 'malware', '2.1',"
+	"  '2023-12-01T00:00:00Z', 1701388800000000, 3000, 'org-a', '{\"v\":0}');"
+	"INSERT INTO owners VALUES('malware--00000001-0000-4000-8000-000000000001', 'org-a');"
+	"INSERT INTO meta VALUES('directory', 7, '{\"a\":1}');"
+	"PRAGMA application_id = 1919640937;" /* 0x726b6569 "rkei" */
+	"PRAGMA user_version = 1;";
+
+static char *make_db(const char *sql)
+{
+	char *dir = tu_tmpdir();
+	char path[512];
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof path, "%s/renkei.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("setup SQL: %s", msg);
+	sqlite3_close(db);
+	return dir;
+}
+
+static int64_t db_int(const char *dir, const char *sql)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	snprintf(path, sizeof path, "%s/renkei.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+typedef struct seen {
+	int n;
+	rk_time vt[8];
+	char json[8][32];
+} seen;
+
+static rk_err remember(void *arg, const store_row *row)
+{
+	seen *s = arg;
+	if (s->n < 8) {
+		s->vt[s->n] = row->version_time;
+		snprintf(s->json[s->n], sizeof s->json[0], "%s", row->json);
+	}
+	s->n++;
+	return RK_OK;
+}
+
+static void test_migrate_v1(void **state)
+{
+	(void)state;
+	char *dir = make_db(V1_SQL);
+	store *st = NULL;
+	rk_errctx ctx;
+	store_page page;
+
+	rk_errctx_clear(&ctx);
+	if (store_open(dir, &st, &ctx) != RK_OK)
+		fail_msg("open: %s", ctx.msg);
+	assert_int_equal(store_schema_version_found(st), 1);
+	assert_int_equal(store_check_integrity(st, &ctx), RK_OK);
+
+	/* Data kept; flags computed: last = February, first = December. */
+	uint64_t n;
+	assert_int_equal(store_count(st, COLL, &n, &ctx), RK_OK);
+	assert_int_equal(n, 3);
+	seen s = {0};
+	store_query q = {.collection_id = COLL, .version = {.last = true},
+			 .with_json = true, .limit = 10};
+	assert_int_equal(store_query_rows(st, &q, NULL, NULL, remember, &s, &page,
+					  &ctx), RK_OK);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.vt[0], 1706745600000000);
+	assert_string_equal(s.json[0], "{\"v\":2}");
+	s.n = 0;
+	q.version = (store_version_match){.first = true};
+	assert_int_equal(store_query_rows(st, &q, NULL, NULL, remember, &s, &page,
+					  &ctx), RK_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.json[0], "{\"v\":0}");
+	uint64_t v;
+	assert_int_equal(store_meta_version(st, "directory", &v, &ctx), RK_OK);
+	assert_int_equal(v, 7);
+	char *owner = NULL;
+	assert_int_equal(store_object_owner(st, "malware--00000001-0000-4000-8000-000000000001",
+					    &owner, &ctx), RK_OK);
+	assert_string_equal(owner, "org-a");
+	free(owner);
+
+	/* New puts continue after the old date_added. */
+	char id[128];
+	rk_time da;
+	tu_id(id, sizeof id, "malware", 2, 2);
+	json_t *o = tu_obj("malware", id, "2024-01-01T00:00:00Z", "m");
+	assert_int_equal(tu_put1(st, COLL, "org-a", o, &da), STORE_PUT_ADDED);
+	assert_true(da > 3000);
+	json_decref(o);
+	store_close(st);
+
+	assert_int_equal(db_int(dir, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE is_last = 1"), 2);
+	/* Reopening finds the current version and migrates nothing. */
+	assert_int_equal(store_open(dir, &st, &ctx), RK_OK);
+	assert_int_equal(store_schema_version_found(st), store_schema_version());
+	store_close(st);
+	tu_rmdir(dir);
+}
+
+static void test_refuse_newer(void **state)
+{
+	(void)state;
+	char *dir = make_db("CREATE TABLE future(x);"
+			    "PRAGMA application_id = 1919640937;"
+			    "PRAGMA user_version = 99;");
+	store *st = NULL;
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	assert_int_equal(store_open(dir, &st, &ctx), RK_EDB);
+	assert_null(st);
+	assert_non_null(strstr(ctx.msg, "99"));
+	char cur[16];
+	snprintf(cur, sizeof cur, "version %d", store_schema_version());
+	assert_non_null(strstr(ctx.msg, cur));
+	/* Untouched. */
+	assert_int_equal(db_int(dir, "PRAGMA user_version"), 99);
+	tu_rmdir(dir);
+}
+
+static void test_refuse_foreign(void **state)
+{
+	(void)state;
+	char *dir = make_db("CREATE TABLE something(x); INSERT INTO something VALUES(1);");
+	store *st = NULL;
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	assert_int_equal(store_open(dir, &st, &ctx), RK_EDB);
+	assert_non_null(strstr(ctx.msg, "not a renkei store"));
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM something"), 1);
+	tu_rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_refuse_newer),
+		cmocka_unit_test(test_refuse_foreign),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
