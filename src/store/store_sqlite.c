@@ -51,6 +51,16 @@
  * JSON for such an id is a DUPLICATE of its newest version rather than a
  * new version: otherwise every sensor resend of an observable would add a
  * version.
+ *
+ * Where ingest time goes (measured, 100-object batches, 4 KiB pages): the
+ * cost is write volume, not fsyncs. Each new object inserts into two
+ * B-trees keyed by its random UUID (objects_id, owners); at scale every
+ * such insert dirties its own leaf page, which the commit writes to the
+ * WAL and the checkpoint writes again: about 18-25 KB of writes per object,
+ * so throughput falls as the id trees outgrow the page cache. The other
+ * indices are append-mostly and cheap. Levers, in order: fold the owner
+ * check into an id-led objects index (one random tree instead of two),
+ * smaller pages for the random trees, larger groups.
  */
 #include <errno.h>
 #include <pthread.h>
