@@ -197,10 +197,14 @@ static json_t *str_array(const char *const *list, size_t n)
 
 #define STR_ARRAY(list) str_array((list), RK_ARRAY_LEN(list))
 
-/* Appends a packed value to an array; false (and the array freed) on OOM. */
+/* Appends a value to an array, taking it; false on OOM. */
 static bool append(json_t *arr, json_t *v)
 {
-	return arr && v && json_array_append_new(arr, v) == 0;
+	if (!arr || !v) {
+		json_decref(v);
+		return false;
+	}
+	return json_array_append_new(arr, v) == 0;
 }
 
 json_t *cli_sample_directory(const char *const *tokens)
@@ -421,11 +425,14 @@ static json_t *ts(rk_time t)
 /* Sets obj[key] = v, taking v; records OOM. */
 static void put(gen *g, json_t *obj, const char *key, json_t *v)
 {
-	if (!obj || !v || json_object_set_new(obj, key, v)) {
-		if (obj && v)
-			json_decref(v);
-		fail_oom(g);
+	if (!obj || !v) {
+		json_decref(v);
+		if (!g->err)
+			fail_oom(g); /* !obj after an earlier failure keeps its error */
+		return;
 	}
+	if (json_object_set_new(obj, key, v)) /* steals v even on failure */
+		fail_oom(g);
 }
 
 static bool item_exists(const gen *g, const char *id)
