@@ -251,7 +251,7 @@ rk_err taxii_h_objects_post(taxii_req *r)
 				if (!s->version) {
 					/* no modified/created: TAXII names the
 					 * version by date_added */
-					rk_time_format(res->date_added, 3, added_ts[i]);
+					rk_time_format(res->date_added, 6, added_ts[i]);
 					s->version = added_ts[i];
 				}
 				if (res->outcome == STORE_PUT_ADDED) {

@@ -199,7 +199,10 @@ typedef struct taxii_req {
 	taxii_filter filter;  /* parsed query parameters */
 	rk_buf body;
 	bool body_too_big;
+	bool body_oom;
+	size_t body_seen;     /* request body bytes received */
 	bool responded;
+	bool headers_seen;
 	bool loopback;
 	rk_time start;
 	int status;

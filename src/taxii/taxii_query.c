@@ -171,8 +171,17 @@ rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 			break;
 		}
 	}
-	if (!p)
+	if (!p) {
+		/* Name the parameter only when it is printable: the name goes
+		 * back to the client inside a JSON error. */
+		bool printable = *name && strlen(name) < 64;
+		for (const char *c = name; printable && *c; c++)
+			printable = *c > 0x20 && *c < 0x7f;
+		if (!printable)
+			return rk_fail(ctx, RK_EINVAL, "query",
+				       "empty or unprintable parameter name");
 		return rk_fail(ctx, RK_EINVAL, name, "unknown query parameter");
+	}
 	if (!(allowed & p->bit))
 		return rk_fail(ctx, RK_EINVAL, name,
 			       "query parameter not supported by this endpoint");
@@ -283,6 +292,8 @@ rk_err taxii_query_parse(taxii_filter *f, unsigned allowed, const char *query,
 			       RK_MAX_QUERY_BYTES);
 	if (len == 0)
 		return RK_OK;
+	if (memchr(query, '\0', len))
+		return rk_fail(ctx, RK_EINVAL, "query", "NUL byte in the query string");
 	copy = malloc(len + 1);
 	if (!copy)
 		return RK_ENOMEM;
@@ -348,6 +359,8 @@ static void hash_list(crypto_generichash_state *h, const char *tag, char **v, si
 	const char *sorted[RK_MAX_FILTER_VALUES];
 	if (n > RK_MAX_FILTER_VALUES)
 		n = RK_MAX_FILTER_VALUES;
+	if (n == 0)
+		return;
 	memcpy(sorted, v, n * sizeof *v);
 	qsort(sorted, n, sizeof *sorted, cmp_str);
 	crypto_generichash_update(h, (const unsigned char *)tag, strlen(tag) + 1);

@@ -669,15 +669,25 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 		return ok;
 	}
 	r->conn = conn;
-	if (!r->method) {
-		r->loopback = peer_is_loopback(conn);
-		if (!request_prepare(r, method))
-			return MHD_YES;
-		if (strcmp(method, "POST") != 0) {
-			run_handler(r);
+	if (!r->method && strcmp(method, "POST") != 0) {
+		/* libmicrohttpd closes the connection after a response queued
+		 * on the first call (before it knows the body is empty); answer
+		 * once the (ignored) body is read so keep-alive works. */
+		if (!r->headers_seen || *upload_data_size) {
+			r->headers_seen = true;
+			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		return MHD_YES; /* wait for the body */
+		r->loopback = peer_is_loopback(conn);
+		if (request_prepare(r, method))
+			run_handler(r);
+		return MHD_YES;
+	}
+	if (!r->method) {
+		/* POST: header checks now, so 401/413/415 come before the body */
+		r->loopback = peer_is_loopback(conn);
+		request_prepare(r, method);
+		return MHD_YES;
 	}
 	if (r->responded) {
 		*upload_data_size = 0;
@@ -686,24 +696,38 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (r->body_too_big)
-			return MHD_YES;
+		r->body_seen += n;
+		if (r->body_too_big) {
+			/* Discard the rest so the 413 can be read by the
+			 * client; past a hard cap, drop the connection. */
+			return r->body_seen > 2 * r->srv->max_content_length + (64u << 20)
+				       ? MHD_NO
+				       : MHD_YES;
+		}
 		if (r->body.len + n > r->srv->max_content_length) {
-			/* Chunked upload past the limit: refuse now; MHD stops
-			 * reading and closes the connection after the answer. */
+			/* Chunked upload past the limit: answered 413 once the
+			 * upload ends (libmicrohttpd sends nothing while the
+			 * client is still sending). */
 			r->body_too_big = true;
 			rk_buf_cleanup(&r->body);
-			char desc[128];
-			snprintf(desc, sizeof desc,
-				 "request body larger than max_content_length (%zu bytes)",
-				 r->srv->max_content_length);
-			taxii_respond_error(r, 413, desc, NULL, NULL);
 			return MHD_YES;
 		}
 		if (rk_buf_append(&r->body, upload_data, n) != RK_OK) {
 			r->body_too_big = true;
-			taxii_respond_error(r, 503, "out of memory", NULL, NULL);
+			r->body_oom = true;
+			rk_buf_cleanup(&r->body);
 		}
+		return MHD_YES;
+	}
+	if (r->body_too_big) {
+		char desc[128];
+		snprintf(desc, sizeof desc,
+			 "request body larger than max_content_length (%zu bytes)",
+			 r->srv->max_content_length);
+		if (r->body_oom)
+			taxii_respond_error(r, 503, "out of memory", NULL, NULL);
+		else
+			taxii_respond_error(r, 413, desc, NULL, NULL);
 		return MHD_YES;
 	}
 	run_handler(r);
@@ -736,7 +760,7 @@ static void done_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 							    : json_null());
 		json_object_set_new(f, "org", r->subj.org ? json_string(r->subj.org->id)
 							  : json_null());
-		json_object_set_new(f, "bytes_in", json_integer((json_int_t)r->body.len));
+		json_object_set_new(f, "bytes_in", json_integer((json_int_t)r->body_seen));
 		json_object_set_new(f, "bytes", json_integer((json_int_t)r->bytes_out));
 		if (r->error_id[0]) {
 			json_object_set_new(f, "error_id", json_string(r->error_id));
@@ -905,13 +929,13 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 
 	struct MHD_OptionItem opts[16];
 	size_t no = 0;
+	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
+					     (intptr_t)mhd_logger, srv};
 	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL};
 	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
 					     (intptr_t)uri_cb, srv};
 	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
 					     (intptr_t)done_cb, srv};
-	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
-					     (intptr_t)mhd_logger, srv};
 	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
 					     RK_MAX_CONNECTIONS, NULL};
 	opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL};

@@ -1,0 +1,352 @@
+/*
+ * proto_hub.c: see proto_hub.h. The hub under test is the real program
+ * ($RENKEI_BIN, default build/renkei) on a loopback port chosen by the
+ * kernel; nothing here links the server itself, so the tests see exactly
+ * what a TAXII client sees.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common.h"
+#include "directory.h"
+#include "proto_hub.h"
+#include "store.h"
+
+#define DIRECTORY_FILE "tests/protocol/proto-directory.json"
+
+static pid_t watched_pid;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (watched_pid > 0)
+		kill(watched_pid, SIGKILL);
+	static const char msg[] = "protocol test: watchdog expired, hub killed\n";
+	(void)!write(2, msg, sizeof msg - 1);
+	_exit(1);
+}
+
+void proto_watchdog(unsigned seconds)
+{
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(seconds);
+}
+
+static bool apply_file(const char *data_dir, const char *file)
+{
+	store *st = NULL;
+	json_t *doc = NULL;
+	directory *d = NULL;
+	rk_errctx ctx;
+	bool ok = false;
+	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
+
+	rk_errctx_clear(&ctx);
+	if (store_open(data_dir, &st, &ctx) || rk_json_load_file(file, 1u << 24, 64, &doc, &ctx) ||
+	    dir_from_file_json(doc, &d, &ctx) || dir_apply(st, d, NULL, &ctx)) {
+		rk_errctx_format(&ctx, msg, sizeof msg);
+		fprintf(stderr, "proto: applying %s: %s\n", file, msg);
+		goto out;
+	}
+	ok = true;
+out:
+	dir_free(d);
+	json_decref(doc);
+	store_close(st);
+	return ok;
+}
+
+bool proto_hub_apply(proto_hub *h, const char *directory_file)
+{
+	return apply_file(h->dir, directory_file);
+}
+
+static bool spawn(proto_hub *h)
+{
+	char port_file[300], log_file[300];
+	const char *bin = getenv("RENKEI_BIN");
+	if (!bin || !*bin)
+		bin = "build/renkei";
+	snprintf(port_file, sizeof port_file, "%s/port", h->dir);
+	snprintf(log_file, sizeof log_file, "%s/hub.log", h->dir);
+	unlink(port_file);
+
+	pid_t pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid == 0) {
+		const char *argv[32];
+		int n = 0;
+		argv[n++] = bin;
+		argv[n++] = "hub";
+		argv[n++] = "--data";
+		argv[n++] = h->dir;
+		argv[n++] = "--listen";
+		argv[n++] = "127.0.0.1:0";
+		argv[n++] = "--port-file";
+		argv[n++] = port_file;
+		for (int i = 0; i < h->n_extra && n < 30; i++)
+			argv[n++] = h->extra[i];
+		argv[n] = NULL;
+		FILE *lf = freopen(log_file, "a", stderr);
+		(void)lf;
+		execv(bin, (char *const *)argv);
+		fprintf(stderr, "proto: cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	h->pid = pid;
+	watched_pid = pid;
+	for (int i = 0; i < 200; i++) { /* up to 10 s */
+		FILE *f = fopen(port_file, "r");
+		if (f) {
+			unsigned port = 0;
+			int got = fscanf(f, "%u", &port);
+			fclose(f);
+			if (got == 1 && port) {
+				h->port = port;
+				return true;
+			}
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			fprintf(stderr, "proto: hub exited early (status %d); see %s\n", st, log_file);
+			h->pid = 0;
+			return false;
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "proto: hub did not write %s\n", port_file);
+	return false;
+}
+
+bool proto_hub_start(proto_hub *h)
+{
+	return proto_hub_prepare(h) && spawn(h);
+}
+
+bool proto_hub_prepare(proto_hub *h)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(h->dir, sizeof h->dir, "%s/renkei-proto-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(h->dir)) {
+		perror("proto: mkdtemp");
+		return false;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return apply_file(h->dir, DIRECTORY_FILE);
+}
+
+bool proto_hub_restart(proto_hub *h)
+{
+	return spawn(h);
+}
+
+int proto_hub_stop(proto_hub *h, int sig)
+{
+	int st = 0;
+	if (h->pid <= 0)
+		return -1;
+	kill(h->pid, sig);
+	for (int i = 0; i < 1000; i++) { /* 10 s */
+		pid_t w = waitpid(h->pid, &st, WNOHANG);
+		if (w == h->pid)
+			goto done;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	kill(h->pid, SIGKILL);
+	waitpid(h->pid, &st, 0);
+done:
+	h->pid = 0;
+	watched_pid = 0;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+void proto_hub_cleanup(proto_hub *h)
+{
+	char cmd[600];
+	if (h->pid > 0)
+		proto_hub_stop(h, SIGKILL);
+	if (h->dir[0] && !getenv("PROTO_KEEP")) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
+		(void)!system(cmd);
+	}
+}
+
+const char *proto_token(const char *user)
+{
+	static json_t *dir;
+	if (!dir) {
+		json_error_t e;
+		dir = json_load_file(DIRECTORY_FILE, 0, &e);
+		if (!dir)
+			return NULL;
+	}
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(dir, "users"), i, u) {
+		const char *name = json_string_value(json_object_get(u, "name"));
+		if (name && strcmp(name, user) == 0)
+			return json_string_value(json_object_get(u, "token"));
+	}
+	return NULL;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	rk_buf *b = arg;
+	return rk_buf_append(b, p, size * n) == RK_OK ? size * n : 0;
+}
+
+bool proto_http(const proto_hub *h, const char *method, const char *path,
+		const char *user, const char *const *headers, const char *body,
+		size_t body_len, proto_resp *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	rk_buf b, hb;
+	char url[2048], auth[512];
+	bool ok = false;
+
+	memset(out, 0, sizeof *out);
+	if (!c)
+		return false;
+	rk_buf_init(&b);
+	rk_buf_init(&hb);
+	snprintf(url, sizeof url, "%s://127.0.0.1:%u%s", h->tls ? "https" : "http", h->port,
+		 path);
+	if (h->tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+	if (user) {
+		const char *tok = proto_token(user);
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok ? tok : user);
+		hl = curl_slist_append(hl, auth);
+	}
+	for (size_t i = 0; headers && headers[i]; i++)
+		hl = curl_slist_append(hl, headers[i]);
+	hl = curl_slist_append(hl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "proto: %s %s: %s\n", method, path, curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	out->len = b.len;
+	out->body = b.data ? rk_buf_take(&b) : strdup("");
+	out->headers = hb.data ? rk_buf_take(&hb) : strdup("");
+	if (out->len)
+		out->json = json_loadb(out->body, out->len, 0, NULL);
+	ok = true;
+out:
+	rk_buf_cleanup(&b);
+	rk_buf_cleanup(&hb);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return ok;
+}
+
+bool proto_get(const proto_hub *h, const char *path, const char *user, proto_resp *out)
+{
+	const char *hdr[] = {"Accept: " PROTO_TAXII, NULL};
+	return proto_http(h, "GET", path, user, hdr, NULL, 0, out);
+}
+
+bool proto_post(const proto_hub *h, const char *path, const char *user,
+		const char *body, proto_resp *out)
+{
+	const char *hdr[] = {"Accept: " PROTO_TAXII, "Content-Type: " PROTO_TAXII, NULL};
+	return proto_http(h, "POST", path, user, hdr, body, strlen(body), out);
+}
+
+bool proto_header(const proto_resp *r, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	for (const char *p = r->headers; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			while (*v == ' ')
+				v++;
+			size_t vl = ll - (size_t)(v - p);
+			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(out, outlen, "%.*s", (int)vl, v);
+			return true;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+void proto_resp_free(proto_resp *r)
+{
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+char *proto_indicator(unsigned n, const char *modified)
+{
+	rk_buf b;
+	rk_buf_init(&b);
+	if (rk_buf_printf(&b,
+			  "{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+			  "\"id\":\"indicator--00000000-0000-4000-8000-%012u\","
+			  "\"created\":\"2024-01-01T00:00:00.000Z\",\"modified\":\"%s\","
+			  "\"name\":\"test %u\",\"pattern\":\"[ipv4-addr:value = '10.%u.%u.%u']\","
+			  "\"pattern_type\":\"stix\",\"valid_from\":\"2024-01-01T00:00:00Z\"}",
+			  n, modified ? modified : "2024-01-01T00:00:00.000Z", n, (n >> 16) & 255,
+			  (n >> 8) & 255, n & 255) != RK_OK) {
+		rk_buf_cleanup(&b);
+		return NULL;
+	}
+	return rk_buf_take(&b);
+}
+
+char *proto_envelope(unsigned first, unsigned count)
+{
+	rk_buf b;
+	rk_buf_init(&b);
+	rk_buf_puts(&b, "{\"objects\":[");
+	for (unsigned i = 0; i < count; i++) {
+		char *o = proto_indicator(first + i, NULL);
+		if (i)
+			rk_buf_puts(&b, ",");
+		if (o)
+			rk_buf_puts(&b, o);
+		free(o);
+	}
+	rk_buf_puts(&b, "]}");
+	return rk_buf_take(&b);
+}

@@ -1,0 +1,90 @@
+/*
+ * proto_hub.h: helpers the protocol tests share: a real hub as a child
+ * process, and an HTTP client over libcurl.
+ *
+ * proto_hub_start makes a temporary data directory, applies the test
+ * directory (tests/protocol/proto-directory.json) to its store in-process
+ * (dir_from_file_json + dir_apply, as `renkei admin apply` does), then runs
+ * `$RENKEI_BIN hub --data DIR --listen 127.0.0.1:0 --port-file DIR/port`
+ * with stderr in DIR/hub.log, and waits for the port file. Every test
+ * program arms a watchdog (proto_watchdog) that kills the hub and exits if
+ * the program hangs; every HTTP request has a timeout.
+ */
+#ifndef RK_PROTO_HUB_H
+#define RK_PROTO_HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+/* Collections of the test directory. */
+#define PROTO_GOV_COLL "9f3c1e2a-6b7d-4c8e-9a0b-1c2d3e4f5a60"
+#define PROTO_NATION_COLL "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+#define PROTO_INTL_COLL "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"
+#define PROTO_GOV_OBJECTS "/gov/collections/" PROTO_GOV_COLL "/objects/"
+#define PROTO_NATION_OBJECTS "/nation/collections/" PROTO_NATION_COLL "/objects/"
+#define PROTO_TAXII "application/taxii+json;version=2.1"
+
+typedef struct proto_hub {
+	pid_t pid;
+	unsigned port;
+	char dir[256];
+	char extra[8][320]; /* extra hub arguments */
+	int n_extra;
+	bool tls; /* talk https (certificate not verified) */
+} proto_hub;
+
+/* Kills the running hub (if any) and exits 1 after `seconds`. */
+void proto_watchdog(unsigned seconds);
+/* Data directory + directory applied + hub started. Returns false (and
+ * prints why) on failure. */
+bool proto_hub_start(proto_hub *h);
+/* Only the data directory and the applied directory (no hub yet). */
+bool proto_hub_prepare(proto_hub *h);
+/* Starts the hub again on the same data directory. */
+bool proto_hub_restart(proto_hub *h);
+/* SIGTERM (graceful) or SIGKILL; waits for the process, escalating to
+ * SIGKILL after 10 s. Returns the exit status (or 128+signal). */
+int proto_hub_stop(proto_hub *h, int sig);
+/* Stops the hub and removes the data directory. */
+void proto_hub_cleanup(proto_hub *h);
+/* Applies a directory file to the hub's store (while it runs). */
+bool proto_hub_apply(proto_hub *h, const char *directory_file);
+
+/* Token of a user of the test directory ("npa-analyst"); NULL if unknown. */
+const char *proto_token(const char *user);
+
+typedef struct proto_resp {
+	long status;
+	char *body;
+	size_t len;
+	char *headers; /* raw header block */
+	json_t *json;  /* parsed body, NULL if not JSON */
+} proto_resp;
+
+/*
+ * One request to the hub. user: a user name of the test directory (bearer
+ * token), NULL for none. headers: NULL-terminated "Name: value" list.
+ * body may be NULL. Returns false only when no HTTP answer came.
+ */
+bool proto_http(const proto_hub *h, const char *method, const char *path,
+		const char *user, const char *const *headers, const char *body,
+		size_t body_len, proto_resp *out);
+/* GET with the user's token and Accept: taxii. */
+bool proto_get(const proto_hub *h, const char *path, const char *user, proto_resp *out);
+/* POST an envelope (JSON text) with the TAXII content type. */
+bool proto_post(const proto_hub *h, const char *path, const char *user,
+		const char *body, proto_resp *out);
+/* Value of a response header (first match, case-insensitive) copied into
+ * out; false if absent. */
+bool proto_header(const proto_resp *r, const char *name, char *out, size_t outlen);
+void proto_resp_free(proto_resp *r);
+
+/* A valid indicator with a given UUID suffix number and modified time. */
+char *proto_indicator(unsigned n, const char *modified);
+/* An envelope of `count` fresh indicators numbered from `first`. */
+char *proto_envelope(unsigned first, unsigned count);
+
+#endif
