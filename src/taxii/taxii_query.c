@@ -161,6 +161,16 @@ static rk_err add_one(taxii_filter *f, const struct param_def *p, const char *v,
 	return rc;
 }
 
+/* Errors name the parameter only when it is printable ASCII: the name goes
+ * back to the client inside a JSON error. */
+static bool name_printable(const char *name)
+{
+	bool ok = *name && strlen(name) < 64;
+	for (const char *c = name; ok && *c; c++)
+		ok = *c > 0x20 && *c < 0x7f;
+	return ok;
+}
+
 rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 			const char *value, rk_errctx *ctx)
 {
@@ -172,12 +182,7 @@ rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 		}
 	}
 	if (!p) {
-		/* Name the parameter only when it is printable: the name goes
-		 * back to the client inside a JSON error. */
-		bool printable = *name && strlen(name) < 64;
-		for (const char *c = name; printable && *c; c++)
-			printable = *c > 0x20 && *c < 0x7f;
-		if (!printable)
+		if (!name_printable(name))
 			return rk_fail(ctx, RK_EINVAL, "query",
 				       "empty or unprintable parameter name");
 		return rk_fail(ctx, RK_EINVAL, name, "unknown query parameter");
@@ -324,7 +329,8 @@ rk_err taxii_query_parse(taxii_filter *f, unsigned allowed, const char *query,
 			goto out;
 		}
 		if (value && !taxii_url_decode(value, &vlen)) {
-			rc = rk_fail(ctx, RK_EINVAL, name, "bad percent-encoding in value");
+			rc = rk_fail(ctx, RK_EINVAL, name_printable(name) ? name : "query",
+				     "bad percent-encoding in value");
 			goto out;
 		}
 		rc = taxii_filter_add(f, allowed, name, value, ctx);
