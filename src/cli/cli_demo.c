@@ -98,7 +98,7 @@ static void read_tokens(demo *d)
 			continue;
 		for (size_t i = 0; i < d->n_users; i++)
 			if (strcmp(d->users[i].name, name) == 0)
-				snprintf(d->tokens[i], DEMO_TOKEN_BUF, "%s", token);
+				memcpy(d->tokens[i], token, strlen(token) + 1);
 	}
 	fclose(f);
 }
