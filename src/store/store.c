@@ -4,7 +4,8 @@
  * Every public store_* function lands here first. The front parses the
  * location ("sqlite:DIR" or a plain DIR), checks arguments against the
  * bounds in limits.h, and does the per-object work that needs no lock:
- * serialising each object compactly (rk_json_dump), deciding its version
+ * serialising each object compactly (rk_json_dump) unless the caller
+ * brought that text (the hub slices it from the request), deciding its version
  * facts, rejecting items that can never be stored. Only then does it call
  * the engine through its store_ops, so the engine's write lock covers
  * nothing but database work.
@@ -140,13 +141,18 @@ static rk_err put_prepare(const store_put_item *in, store_item *it,
 		it->version = info->version;
 		it->version_time = t;
 	}
-	it->json = rk_json_dump(in->object);
-	if (!it->json)
-		return RK_ENOMEM;
-	it->json_len = strlen(it->json);
+	if (in->json) {
+		it->json = in->json;
+		it->json_len = in->json_len;
+	} else {
+		it->json = it->json_buf = rk_json_dump(in->object);
+		if (!it->json)
+			return RK_ENOMEM;
+		it->json_len = strlen(it->json);
+	}
 	if (it->json_len > RK_MAX_OBJECT_BYTES) {
-		free(it->json);
-		it->json = NULL;
+		free(it->json_buf);
+		it->json = it->json_buf = NULL;
 		put_reject(r, "object larger than the largest stored object");
 		return RK_OK;
 	}
@@ -183,7 +189,7 @@ rk_err store_put(store *st, const char *collection_id, const char *owner_org,
 			   ctx);
 out:
 	for (size_t i = 0; i < n; i++)
-		free(prep[i].json);
+		free(prep[i].json_buf);
 	free(prep);
 	return err;
 }

@@ -61,6 +61,13 @@ rk_err store_check_integrity(store *st, rk_errctx *ctx);
 typedef struct store_put_item {
 	const json_t *object;
 	stix_info info;
+	/* Optional: `object` as text, json_len bytes (no NUL needed), which
+	 * must be exactly what rk_json_dump(object) writes (the hub takes it
+	 * from the request body, see rk_json_array_slices). The store then
+	 * keeps these bytes instead of serialising `object` again. Borrowed
+	 * for the call. NULL: the store serialises `object`. */
+	const char *json;
+	size_t json_len;
 } store_put_item;
 
 typedef enum {

@@ -4,8 +4,8 @@
  * src/store includes this file.
  *
  * The front checks arguments, turns each store_put_item into a store_item
- * (compact JSON text, version facts, or an early rejection) outside any
- * lock, and dispatches through the engine's store_ops. An engine owns its
+ * (compact JSON text, serialised here unless the caller brought it, version
+ * facts, or an early rejection) outside any lock, and dispatches through the engine's store_ops. An engine owns its
  * connections, its locking and its transactions; it sees only store_item
  * arrays and plain strings, never a json_t it would have to serialise under
  * its write lock.
@@ -27,8 +27,11 @@ typedef struct store_item {
 	 * date_added formatted with six sub-second digits). */
 	const char *version;
 	rk_time version_time;
-	char *json; /* compact rk_json_dump text, owned by the front */
+	/* Compact rk_json_dump text: the caller's (store_put_item.json) or
+	 * json_buf, which the front serialised and frees. */
+	const char *json;
 	size_t json_len;
+	char *json_buf;
 	bool rejected; /* the front already filled the result */
 } store_item;
 
@@ -87,7 +90,7 @@ rk_err store_sqlite_query_sql(const store_query *q, char **sql_out);
 /* store_schema.c: the SQLite schema and its forward migrations. */
 struct sqlite3;
 /* Version the schema steps lead to. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /*
  * Brings the database on `db` (a read-write connection, no transaction
  * open) to STORE_SCHEMA_VERSION in one IMMEDIATE transaction. *found
@@ -95,5 +98,8 @@ struct sqlite3;
  * database that is not a renkei store, is refused with RK_EDB.
  */
 rk_err store_schema_migrate(struct sqlite3 *db, int *found, rk_errctx *ctx);
+/* The key of objects_idh for a STIX id of `len` bytes (see store_schema.c;
+ * an on-disk format). */
+int64_t store_idh(const char *id, size_t len);
 
 #endif

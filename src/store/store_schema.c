@@ -11,7 +11,7 @@
  * not write rows a newer schema would misread. Steps are append-only: once a
  * version shipped, its SQL never changes; a change is a new step.
  *
- * Layout (version 2) and why each index exists (store_sqlite_query builds
+ * Layout (version 3) and why each index exists (store_sqlite_query builds
  * queries that name these indices with INDEXED BY, so a plan can never
  * silently fall back to a table scan):
  *
@@ -20,20 +20,46 @@
  *       date_added stays strictly increasing per collection; n_versions
  *       makes store_count O(1).
  *   objects(seq INTEGER PK AUTOINCREMENT, coll, id, type, spec_version,
- *           version, version_time, date_added, owner, json, is_first, is_last)
+ *           version, version_time, date_added, owner, json, is_first,
+ *           is_last, idh)
  *       AUTOINCREMENT: a seq is never reused, even after the newest row is
- *       deleted, so paging cursors stay valid. json is the last column so
- *       that fact-only reads rarely touch overflow pages.
+ *       deleted, so paging cursors stay valid. json comes after the facts
+ *       so that fact-only reads rarely touch overflow pages (is_first,
+ *       is_last and idh were appended by migrations; they are read from
+ *       the indices, not from the row). idh = store_idh(id), below.
  *     objects_seq   (coll, seq)                   paging over all versions
  *     objects_last  (coll, seq) WHERE is_last=1   match[version]=last (default)
  *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
  *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
- *     objects_id    UNIQUE (coll, id, version_time)  match[id], duplicates, versions
+ *     objects_idh   (idh, coll, version_time)     match[id], versions, duplicates
+ *                                                 and store-wide ownership
  *     objects_vtime (coll, version_time)          match[version]=<timestamp>
  *     objects_added (coll, date_added)            added_after -> first seq
- *   owners(id PK, owner) WITHOUT ROWID            store-wide first-writer ownership
+ *   owners(id PK, owner) WITHOUT ROWID            owners of ids whose every
+ *                                                 version was deleted
  *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
  *   meta(name PK, version, doc) WITHOUT ROWID     named documents (directory)
+ *
+ * objects_idh is the only index keyed by something random (a STIX id is
+ * type--UUIDv4), so it is the one whose inserts land on a different page
+ * each time; keying it by a 64-bit hash of the id instead of the ~45-byte
+ * text makes an entry ~28 bytes instead of ~70, so the tree of a
+ * million-object store (~40 MB) stays in the writer's page cache and a
+ * commit writes fewer, fuller pages. Hashes may collide: every lookup says
+ * "idh = ? AND id = ?", the id compared on the row. Uniqueness of (coll,
+ * id, version_time) is kept by the engine (one writer; put looks before it
+ * inserts), no longer by a UNIQUE index.
+ *
+ * Ownership ("the first organisation to store an id owns it store-wide")
+ * is the owner column of the id's stored versions, found by the same probe
+ * of objects_idh that put needs for duplicates and version flags, so a new
+ * object costs one random-tree lookup and one random-tree insert. When the
+ * last version of an id is deleted, its owner is kept in owners, which
+ * therefore holds only such ids and stays small.
+ *
+ * store_idh (an on-disk format: it must never change): FNV-1a 64 over the
+ * id's bytes, then the MurmurHash3 64-bit finaliser (FNV alone spreads the
+ * last characters of an id poorly), read as a signed 64-bit integer.
  *
  * spec_version has no index on purpose: a STIX 2.1 store holds "2.1" (or
  * nearly only), so an index would not narrow anything; the filter is a
@@ -41,7 +67,10 @@
  *
  * History: version 1 had no is_first/is_last flags (first/last were
  * computed with min/max per id); version 2 adds the flags, fills them from
- * the data, and adds the partial indices and objects_vtime.
+ * the data, and adds the partial indices and objects_vtime. Version 3
+ * replaces the text-keyed UNIQUE objects_id (coll, id, version_time) by
+ * objects_idh and keeps in owners only the ids no version is stored of
+ * (ownership of the others is their rows' owner column).
  */
 #include <string.h>
 
@@ -103,10 +132,45 @@ static const schema_step schema_steps[] = {
 	 "CREATE INDEX objects_first ON objects(coll, seq) WHERE is_first = 1;"
 	 "CREATE INDEX objects_last ON objects(coll, seq) WHERE is_last = 1;"
 	 "CREATE INDEX objects_vtime ON objects(coll, version_time);"},
+	{3,
+	 "ALTER TABLE objects ADD COLUMN idh INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE objects SET idh = rk_idh(id);"
+	 "DROP INDEX objects_id;"
+	 "CREATE INDEX objects_idh ON objects(idh, coll, version_time);"
+	 "DELETE FROM owners WHERE EXISTS (SELECT 1 FROM objects"
+	 " INDEXED BY objects_idh"
+	 " WHERE idh = rk_idh(owners.id) AND id = owners.id);"},
 };
 
 _Static_assert(sizeof schema_steps / sizeof schema_steps[0] == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
+
+int64_t store_idh(const char *id, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)id[i]) * 0x100000001b3u;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
+	return (int64_t)h;
+}
+
+/* rk_idh(text): store_idh for SQL, used by migration step 3. */
+static void sql_idh(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+	if (!t) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	sqlite3_result_int64(cx, store_idh((const char *)t,
+					   (size_t)sqlite3_value_bytes(argv[0])));
+}
 
 static rk_err schema_fail(sqlite3 *db, rk_errctx *ctx, const char *what)
 {
@@ -146,6 +210,12 @@ rk_err store_schema_migrate(sqlite3 *db, int *found, rk_errctx *ctx)
 	int64_t version = 0, app_id = 0, n_tables = 0;
 	char sql[96];
 
+	if (sqlite3_create_function(db, "rk_idh", 1,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    sql_idh, NULL, NULL) != SQLITE_OK) {
+		err = schema_fail(db, ctx, "cannot register rk_idh");
+		goto out;
+	}
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		err = schema_fail(db, ctx, "cannot start the migration transaction");
 		goto out;

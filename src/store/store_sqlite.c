@@ -490,78 +490,111 @@ static void reject(store_put_result *r, const char *msg)
 	snprintf(r->message, sizeof r->message, "%s", msg);
 }
 
-/* Runs one item; RK_OK with *added telling whether a row was inserted. */
+/* Runs one item; RK_OK with *added telling whether a row was inserted.
+ *
+ * One probe of objects_idh finds every stored version of the id in every
+ * collection (usually none: a new id). It answers, in this order: who owns
+ * the id (any version's owner; for an id with no version left, the
+ * owners table), whether this exact version is already in the collection,
+ * and the current first and last versions there, which decide the new
+ * row's flags. */
 static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 		       store_put_result *res, rk_time now, rk_time *last,
 		       bool *added)
 {
 	rk_errctx *ctx = r->ctx;
 	sqlite3_stmt *s;
-	bool has_owner = false;
+	int64_t idh = store_idh(it->id, strlen(it->id));
+	bool any = false, dup = false, owned_elsewhere = false;
+	int64_t n = 0, seq_min = 0, seq_max = 0;
+	rk_time vmin = 0, vmax = 0, dup_added = 0;
 	int rc;
 
 	*added = false;
-	/* Ownership: first writer of an id owns it store-wide. */
-	s = sq_prepare(c, "SELECT owner FROM owners WHERE id = ?1", ctx);
+	s = sq_prepare(c,
+		       "SELECT coll, version_time, date_added, owner, seq"
+		       " FROM objects INDEXED BY objects_idh"
+		       " WHERE idh = ?1 AND id = ?2",
+		       ctx);
 	if (!s)
 		return RK_EDB;
-	bind_text(s, 1, it->id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		const char *o = (const char *)sqlite3_column_text(s, 0);
-		has_owner = true;
-		if (!o || strcmp(o, r->owner) != 0) {
-			sqlite3_reset(s);
-			reject(res, "owned by another organisation");
-			return RK_OK;
+	sqlite3_bind_int64(s, 1, idh);
+	bind_text(s, 2, it->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!any) {
+			/* Every version of an id has its first writer as owner. */
+			const char *o = (const char *)sqlite3_column_text(s, 3);
+			any = true;
+			if (!o || strcmp(o, r->owner) != 0) {
+				owned_elsewhere = true;
+				break;
+			}
 		}
+		if (sqlite3_column_int64(s, 0) != coll)
+			continue;
+		rk_time vt = sqlite3_column_int64(s, 1);
+		int64_t seq = sqlite3_column_int64(s, 4);
+		if (it->version && vt == it->version_time) {
+			dup = true;
+			dup_added = sqlite3_column_int64(s, 2);
+		}
+		if (n == 0 || vt < vmin) {
+			vmin = vt;
+			seq_min = seq;
+		}
+		if (n == 0 || vt > vmax) {
+			vmax = vt;
+			seq_max = seq;
+			if (!it->version)
+				dup_added = sqlite3_column_int64(s, 2);
+		}
+		n++;
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "looking up an owner");
-
-	/* Duplicate? */
-	if (it->version) {
-		s = sq_prepare(c,
-			       "SELECT date_added FROM objects INDEXED BY objects_id"
-			       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3",
-			       ctx);
+		return sq_err(c->db, rc, ctx, "looking up an id");
+	if (!any) {
+		/* Every version deleted once: the first writer still owns it. */
+		s = sq_prepare(c, "SELECT owner FROM owners WHERE id = ?1", ctx);
 		if (!s)
 			return RK_EDB;
-		sqlite3_bind_int64(s, 1, coll);
-		bind_text(s, 2, it->id);
-		sqlite3_bind_int64(s, 3, it->version_time);
-	} else {
-		s = sq_prepare(c,
-			       "SELECT date_added, json FROM objects INDEXED BY objects_id"
-			       " WHERE coll = ?1 AND id = ?2"
-			       " ORDER BY version_time DESC LIMIT 1",
-			       ctx);
+		bind_text(s, 1, it->id);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const char *o = (const char *)sqlite3_column_text(s, 0);
+			owned_elsewhere = !o || strcmp(o, r->owner) != 0;
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_err(c->db, rc, ctx, "looking up an owner");
+	}
+	if (owned_elsewhere) {
+		reject(res, "owned by another organisation");
+		return RK_OK;
+	}
+	if (!it->version && n > 0) {
+		/* No modified/created: identical JSON to the newest version is
+		 * a resend, not a new version. */
+		s = sq_prepare(c, "SELECT json FROM objects WHERE seq = ?1", ctx);
 		if (!s)
 			return RK_EDB;
-		sqlite3_bind_int64(s, 1, coll);
-		bind_text(s, 2, it->id);
-	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		bool dup = true;
-		if (!it->version) {
-			const void *j = sqlite3_column_blob(s, 1);
-			size_t jl = (size_t)sqlite3_column_bytes(s, 1);
-			dup = jl == it->json_len && j &&
-			      memcmp(j, it->json, jl) == 0;
+		sqlite3_bind_int64(s, 1, seq_max);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const void *j = sqlite3_column_blob(s, 0);
+			size_t jl = (size_t)sqlite3_column_bytes(s, 0);
+			dup = jl == it->json_len && j && memcmp(j, it->json, jl) == 0;
 		}
-		if (dup) {
-			res->outcome = STORE_PUT_DUPLICATE;
-			res->date_added = sqlite3_column_int64(s, 0);
-			res->message[0] = '\0';
-			sqlite3_reset(s);
-			return RK_OK;
-		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_err(c->db, rc, ctx, "looking up a version");
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "looking up a version");
+	if (dup) {
+		res->outcome = STORE_PUT_DUPLICATE;
+		res->date_added = dup_added;
+		res->message[0] = '\0';
+		return RK_OK;
+	}
 
 	rk_time da = now > *last ? now : *last + 1;
 	rk_time vt = it->version ? it->version_time : da;
@@ -571,35 +604,14 @@ static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 		rk_time_format(da, 6, vbuf);
 		vstr = vbuf;
 	}
-
-	/* Current first and last versions of this id in the collection. */
-	int64_t n = 0;
-	rk_time vmin = 0, vmax = 0;
-	s = sq_prepare(c,
-		       "SELECT count(*), min(version_time), max(version_time)"
-		       " FROM objects INDEXED BY objects_id"
-		       " WHERE coll = ?1 AND id = ?2",
-		       ctx);
-	if (!s)
-		return RK_EDB;
-	sqlite3_bind_int64(s, 1, coll);
-	bind_text(s, 2, it->id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		n = sqlite3_column_int64(s, 0);
-		vmin = sqlite3_column_int64(s, 1);
-		vmax = sqlite3_column_int64(s, 2);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return sq_err(c->db, rc, ctx, "looking up versions");
 	bool first = n == 0 || vt < vmin;
 	bool lastv = n == 0 || vt > vmax;
 
 	s = sq_prepare(c,
 		       "INSERT INTO objects(coll, id, type, spec_version, version,"
-		       " version_time, date_added, owner, is_first, is_last, json)"
-		       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		       " version_time, date_added, owner, is_first, is_last, json,"
+		       " idh)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		       ctx);
 	if (!s)
 		return RK_EDB;
@@ -614,43 +626,24 @@ static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 	sqlite3_bind_int(s, 9, first);
 	sqlite3_bind_int(s, 10, lastv);
 	sqlite3_bind_text(s, 11, it->json, (int)it->json_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 12, idh);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		/* The statement changed nothing: the item alone is refused. */
-		reject(res, "conflicts with a stored version");
-		return RK_OK;
-	}
 	if (rc != SQLITE_DONE)
 		return sq_err(c->db, rc, ctx, "storing an object");
 
 	if (n > 0 && (first || lastv)) {
 		s = sq_prepare(c,
-			       first ? "UPDATE objects INDEXED BY objects_id SET is_first = 0"
-				       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3"
-				     : "UPDATE objects INDEXED BY objects_id SET is_last = 0"
-				       " WHERE coll = ?1 AND id = ?2 AND version_time = ?3",
+			       first ? "UPDATE objects SET is_first = 0 WHERE seq = ?1"
+				     : "UPDATE objects SET is_last = 0 WHERE seq = ?1",
 			       ctx);
 		if (!s)
 			return RK_EDB;
-		sqlite3_bind_int64(s, 1, coll);
-		bind_text(s, 2, it->id);
-		sqlite3_bind_int64(s, 3, first ? vmin : vmax);
+		sqlite3_bind_int64(s, 1, first ? seq_min : seq_max);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
 			return sq_err(c->db, rc, ctx, "updating version flags");
-	}
-	if (!has_owner) {
-		s = sq_prepare(c, "INSERT INTO owners(id, owner) VALUES(?1, ?2)", ctx);
-		if (!s)
-			return RK_EDB;
-		bind_text(s, 1, it->id);
-		bind_text(s, 2, r->owner);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return sq_err(c->db, rc, ctx, "recording an owner");
 	}
 	res->outcome = STORE_PUT_ADDED;
 	res->date_added = da;
@@ -745,7 +738,7 @@ static void sql_version(rk_buf *b, const store_version_match *v, int at_base)
 
 /* Parameter numbers: ?1 coll, ?2 seq lower bound, then the lists. */
 typedef struct qparams {
-	int ids, types, specs, at;
+	int ids, idhs, types, specs, at;
 } qparams;
 
 static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
@@ -761,7 +754,8 @@ static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
  * Builds the query for q. The driving index is chosen so the rows come
  * out of an index range (or a few ranges merged by seq), never a table
  * scan:
- *   match[id]               objects_id, id IN (...) [and version_time IN]
+ *   match[id]               objects_idh, idh IN (...) and id IN (...)
+ *                           [and version_time IN]
  *   match[version]=<ts> only objects_vtime, version_time IN (...)
  *   match[type]             objects_type, one arm per type, UNION ALL
  *                           merged on seq (each arm is already ordered)
@@ -779,13 +773,15 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	/* Reserve an upper bound first: then no append below can fail, and
 	 * the text is complete or the function says RK_ENOMEM. Per arm: the
 	 * head and terms (< 512 bytes) plus at most 12 bytes per parameter. */
-	size_t nparams = q->n_ids + q->n_types + q->n_spec_versions + v->n_at;
+	size_t nparams = 2 * q->n_ids + q->n_types + q->n_spec_versions + v->n_at;
 	size_t bound = (q->n_types + 4) * (512 + 12 * nparams) + 64;
 
 	if (rk_buf_reserve(b, bound) != RK_OK)
 		return RK_ENOMEM;
 
 	p->ids = next;
+	next += (int)q->n_ids;
+	p->idhs = next;
 	next += (int)q->n_ids;
 	p->types = next;
 	next += (int)q->n_types;
@@ -794,7 +790,8 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	p->at = next;
 
 	if (q->n_ids) {
-		sql_arm_head(b, q->with_json, "objects_id");
+		sql_arm_head(b, q->with_json, "objects_idh");
+		sql_in(b, "idh", p->idhs, q->n_ids);
 		sql_in(b, "id", p->ids, q->n_ids);
 		if (!any && !v->first && !v->last)
 			sql_in(b, "version_time", p->at, v->n_at);
@@ -858,8 +855,11 @@ static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
 {
 	sqlite3_bind_int64(s, 1, coll);
 	sqlite3_bind_int64(s, 2, lo);
-	for (size_t i = 0; i < q->n_ids; i++)
+	for (size_t i = 0; i < q->n_ids; i++) {
 		bind_text(s, p->ids + (int)i, q->ids[i]);
+		sqlite3_bind_int64(s, p->idhs + (int)i,
+				   store_idh(q->ids[i], strlen(q->ids[i])));
+	}
 	for (size_t i = 0; i < q->n_types; i++)
 		bind_text(s, p->types + (int)i, q->types[i]);
 	for (size_t i = 0; i < q->n_spec_versions; i++)
@@ -1005,6 +1005,8 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	sqlite3_stmt *s;
 	rk_buf sql;
 	int64_t coll;
+	int64_t idh = store_idh(r->object_id, strlen(r->object_id));
+	char *owner = NULL;
 	rk_err err;
 	int rc;
 
@@ -1017,18 +1019,43 @@ static rk_err run_delete(store_engine *e, wreq *r)
 			      r->object_id);
 		goto out;
 	}
-	/* ?1 coll, ?2 id, ?3.. spec versions, then timestamps. */
-	int at = 3 + (int)r->n_specs;
+	/* The owner, kept in owners should this delete remove the last
+	 * version of the id. */
+	s = sq_prepare(c,
+		       "SELECT owner FROM objects INDEXED BY objects_idh"
+		       " WHERE idh = ?1 AND id = ?2 LIMIT 1",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, idh);
+	bind_text(s, 2, r->object_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *o = (const char *)sqlite3_column_text(s, 0);
+		if (o && !(owner = strdup(o)))
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
+	}
+	sqlite3_reset(s);
+	if (err)
+		goto out;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "looking up an owner");
+		goto out;
+	}
+	/* ?1 coll, ?2 id, ?3 idh, ?4.. spec versions, then timestamps. */
+	int at = 4 + (int)r->n_specs;
 	size_t bound = 512 + 12 * (r->n_specs + (v ? v->n_at : 0));
 	if (rk_buf_reserve(&sql, bound) != RK_OK) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
 		goto out;
 	}
-	rk_buf_puts(&sql, "DELETE FROM objects INDEXED BY objects_id"
-			  " WHERE coll = ?1 AND id = ?2");
+	rk_buf_puts(&sql, "DELETE FROM objects INDEXED BY objects_idh"
+			  " WHERE idh = ?3 AND coll = ?1 AND id = ?2");
 	sql_version(&sql, v, at);
 	if (r->n_specs)
-		sql_in(&sql, "spec_version", 3, r->n_specs);
+		sql_in(&sql, "spec_version", 4, r->n_specs);
 	if (sql.len >= bound) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
 		goto out;
@@ -1039,8 +1066,9 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	sqlite3_bind_int64(s, 1, coll);
 	bind_text(s, 2, r->object_id);
+	sqlite3_bind_int64(s, 3, idh);
 	for (size_t i = 0; i < r->n_specs; i++)
-		bind_text(s, 3 + (int)i, r->specs[i]);
+		bind_text(s, 4 + (int)i, r->specs[i]);
 	if (!version_any(v))
 		for (size_t i = 0; i < v->n_at; i++)
 			sqlite3_bind_int64(s, at + (int)i, v->at[i]);
@@ -1058,12 +1086,14 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	/* Re-establish one first and one last among what remains. */
 	s = sq_prepare(c,
-		       "UPDATE objects INDEXED BY objects_id SET"
+		       "UPDATE objects INDEXED BY objects_idh SET"
 		       " is_first = (version_time = (SELECT min(version_time)"
-		       "   FROM objects WHERE coll = ?1 AND id = ?2)),"
+		       "   FROM objects INDEXED BY objects_idh"
+		       "   WHERE idh = ?3 AND coll = ?1 AND id = ?2)),"
 		       " is_last = (version_time = (SELECT max(version_time)"
-		       "   FROM objects WHERE coll = ?1 AND id = ?2))"
-		       " WHERE coll = ?1 AND id = ?2",
+		       "   FROM objects INDEXED BY objects_idh"
+		       "   WHERE idh = ?3 AND coll = ?1 AND id = ?2))"
+		       " WHERE idh = ?3 AND coll = ?1 AND id = ?2",
 		       ctx);
 	if (!s) {
 		err = RK_EDB;
@@ -1071,10 +1101,30 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	sqlite3_bind_int64(s, 1, coll);
 	bind_text(s, 2, r->object_id);
+	sqlite3_bind_int64(s, 3, idh);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		err = sq_err(c->db, rc, ctx, "updating version flags");
+		goto out;
+	}
+	/* No version of the id left in any collection: remember its owner. */
+	s = sq_prepare(c,
+		       "INSERT OR IGNORE INTO owners(id, owner) SELECT ?2, ?3"
+		       " WHERE NOT EXISTS (SELECT 1 FROM objects INDEXED BY objects_idh"
+		       "  WHERE idh = ?1 AND id = ?2)",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, idh);
+	bind_text(s, 2, r->object_id);
+	bind_text(s, 3, owner ? owner : "");
+	rc = owner ? sqlite3_step(s) : SQLITE_DONE;
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "recording an owner");
 		goto out;
 	}
 	s = sq_prepare(c,
@@ -1095,6 +1145,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	*r->deleted = (size_t)n;
 out:
+	free(owner);
 	rk_buf_cleanup(&sql);
 	return err;
 }
@@ -1368,12 +1419,40 @@ out:
 static rk_err sq_object_owner(store_engine *e, const char *object_id,
 			      char **owner_out, rk_errctx *ctx)
 {
-	bool found;
-	rk_err err = read_one(e, "SELECT owner FROM owners WHERE id = ?1",
-			      object_id, NULL, owner_out, 0, NULL, &found, ctx);
-	if (err == RK_OK && !found)
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	rk_err err;
+	int rc;
+
+	if ((err = pool_get(e, &c, ctx)))
+		return err;
+	/* A stored version's owner, else the owner of a deleted id. */
+	if (!(s = sq_prepare(c,
+			     "SELECT owner FROM objects INDEXED BY objects_idh"
+			     " WHERE idh = ?1 AND id = ?2"
+			     " UNION ALL SELECT owner FROM owners WHERE id = ?2"
+			     " LIMIT 1",
+			     ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, store_idh(object_id, strlen(object_id)));
+	bind_text(s, 2, object_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		if (!t || !(*owner_out = strdup(t)))
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	} else if (rc == SQLITE_DONE) {
 		err = rk_fail(ctx, RK_ENOTFOUND, NULL, "no owner recorded for %s",
 			      object_id);
+	} else {
+		err = sq_err(c->db, rc, ctx, "looking up an owner");
+	}
+out:
+	if (s)
+		sqlite3_reset(s);
+	pool_put(e, c);
 	return err;
 }
 

@@ -1,7 +1,10 @@
 /*
  * test_store_schema.c: schema versions on disk. A version 1 database
  * written with raw SQL (as renkei 1 wrote it) opens, is migrated forward
- * with its data intact and its version flags computed; a database from a
+ * with its data intact, its version flags computed, its ids hashed into
+ * objects_idh and ownership read from the rows (the owners table then
+ * keeps only ids with no version left, and keeps them when the last
+ * version is deleted); a database from a
  * newer renkei, or one that is not a renkei store, is refused with a
  * message naming the problem.
  */
@@ -153,10 +156,39 @@ static void test_migrate_v1(void **state)
 
 	assert_int_equal(db_int(dir, "PRAGMA user_version"), store_schema_version());
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE is_last = 1"), 2);
+	/* Version 3: every row hashed, owners emptied of stored ids. */
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE idh = 0"), 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM owners"), 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
+				     " WHERE name = 'objects_idh'"), 1);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
+				     " WHERE name = 'objects_id'"), 0);
 	/* Reopening finds the current version and migrates nothing. */
 	assert_int_equal(store_open(dir, &st, &ctx), RK_OK);
 	assert_int_equal(store_schema_version_found(st), store_schema_version());
+	/* The migrated id is still found by id, and its owner outlives its
+	 * versions: another organisation cannot take it over. */
+	const char *mid = "malware--00000001-0000-4000-8000-000000000001";
+	s.n = 0;
+	q = (store_query){.collection_id = COLL, .ids = &mid, .n_ids = 1,
+			  .version = {.all = true}, .limit = 10};
+	assert_int_equal(store_query_rows(st, &q, NULL, NULL, remember, &s, &page,
+					  &ctx), RK_OK);
+	assert_int_equal(s.n, 3);
+	size_t deleted = 0;
+	assert_int_equal(store_delete(st, COLL, mid, NULL, NULL, 0, &deleted, &ctx),
+			 RK_OK);
+	assert_int_equal(deleted, 3);
+	owner = NULL;
+	assert_int_equal(store_object_owner(st, mid, &owner, &ctx), RK_OK);
+	assert_string_equal(owner, "org-a");
+	free(owner);
+	o = tu_obj("malware", mid, "2024-03-01T00:00:00Z", "m");
+	assert_int_equal(tu_put1(st, COLL, "org-b", o, NULL), STORE_PUT_REJECTED);
+	assert_int_equal(tu_put1(st, COLL, "org-a", o, NULL), STORE_PUT_ADDED);
+	json_decref(o);
 	store_close(st);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM owners"), 1);
 	tu_rmdir(dir);
 }
 
