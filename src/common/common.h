@@ -149,6 +149,29 @@ rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 /* Compact, key-order-preserving serialisation; caller frees. NULL on OOM. */
 char *rk_json_dump(const json_t *v);
 
+/* Where one array element lies in a JSON text: bytes [off, off + len). */
+typedef struct rk_json_slice {
+	size_t off, len;
+	/* The bytes are exactly what rk_json_dump writes for the element
+	 * once parsed (no whitespace, jansson's escapes, integers only), so
+	 * they can be stored or sent without parsing and re-serialising. */
+	bool canonical;
+} rk_json_slice;
+
+/*
+ * Finds the elements of the array that is member `key` of the top-level
+ * object of `data` (`len` bytes): out[i] for element i, *n_out elements.
+ * Meant for text rk_json_parse accepted, so that slice i is the text of
+ * json_array_get(member, i); on other input it never reads outside data
+ * and fails. Nesting below max_depth levels only. Errors: RK_ENOTFOUND
+ * (no such member, or its key is written with escapes), RK_EPARSE (not
+ * JSON, or the member is not an array), RK_ETOOBIG (more than max
+ * elements, or too deep). Allocates nothing.
+ */
+rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
+			    size_t max_depth, rk_json_slice *out, size_t max,
+			    size_t *n_out);
+
 /* ---------------------------------------------------------------- codec */
 /* common_codec.c */
 

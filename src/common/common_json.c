@@ -1,5 +1,7 @@
 /*
- * common_json.c: bounded parsing of untrusted JSON.
+ * common_json.c: bounded parsing of untrusted JSON, and finding the bytes
+ * of array elements in text that was parsed (rk_json_array_slices: the hub
+ * stores each posted object's own bytes instead of re-serialising it).
  *
  * jansson does the parsing (UTF-8 validation, duplicate-key rejection,
  * exact error positions). Before it runs, a linear pre-scan measures nesting
@@ -101,4 +103,298 @@ rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 char *rk_json_dump(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+/* ---------------------------------------------------------------- slices */
+
+/*
+ * A recursive-descent walk over JSON text that records where values start
+ * and end and whether their bytes are already what rk_json_dump writes.
+ * It decodes nothing and allocates nothing; on any byte that is not JSON
+ * it stops with RK_EPARSE (the hub only runs it over text rk_json_parse
+ * accepted, but it must be safe on anything). Recursion is bounded by
+ * `depth`.
+ *
+ * "Canonical" follows jansson's dumper (JSON_COMPACT, insertion order,
+ * no JSON_ENSURE_ASCII, no JSON_ESCAPE_SLASH): no whitespace; strings
+ * keep raw UTF-8 and escape only '"', '\\' and control characters, as
+ * \" \\ \b \f \n \r \t or \u00XX with upper-case hex; numbers that jansson
+ * keeps as integers (no fraction, no exponent, not "-0") print as written;
+ * reals are re-formatted by jansson, so they are never canonical. Key order
+ * is kept by jansson, and duplicate keys were refused by the parser.
+ */
+typedef struct slice_scan {
+	const char *p, *end;
+	size_t depth;
+	bool canonical;
+	bool too_deep;
+} slice_scan;
+
+static bool sc_space(slice_scan *s)
+{
+	bool any = false;
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' ||
+				 *s->p == '\r')) {
+		s->p++;
+		any = true;
+	}
+	return any;
+}
+
+static int sc_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10 + 16; /* lower case: valid, not canonical */
+	return -1;
+}
+
+static bool sc_string(slice_scan *s)
+{
+	if (s->p >= s->end || *s->p != '"')
+		return false;
+	for (s->p++; s->p < s->end; s->p++) {
+		unsigned char c = (unsigned char)*s->p;
+		if (c == '"') {
+			s->p++;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c != '\\')
+			continue;
+		if (++s->p >= s->end)
+			return false;
+		switch (*s->p) {
+		case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't':
+			break;
+		case '/':
+			s->canonical = false;
+			break;
+		case 'u': {
+			unsigned v = 0;
+			bool upper = true;
+			if (s->end - s->p < 5)
+				return false;
+			for (int i = 1; i <= 4; i++) {
+				int h = sc_hex(s->p[i]);
+				if (h < 0)
+					return false;
+				if (h >= 16) {
+					upper = false;
+					h -= 16;
+				}
+				v = v << 4 | (unsigned)h;
+			}
+			/* jansson writes \u00XX only for control characters
+			 * without a short escape. */
+			if (!upper || v == 0 || v >= 0x20 || v == '\b' ||
+			    v == '\f' || v == '\n' || v == '\r' || v == '\t')
+				s->canonical = false;
+			s->p += 4;
+			break;
+		}
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+static bool sc_digits(slice_scan *s)
+{
+	const char *start = s->p;
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > start;
+}
+
+static bool sc_number(slice_scan *s)
+{
+	const char *start = s->p;
+	if (*s->p == '-')
+		s->p++;
+	if (s->p >= s->end)
+		return false;
+	if (*s->p == '0')
+		s->p++;
+	else if (!sc_digits(s))
+		return false;
+	if (s->p - start == 2 && start[0] == '-' && start[1] == '0')
+		s->canonical = false; /* jansson prints -0 as 0 */
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (!sc_digits(s))
+			return false;
+		s->canonical = false;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (!sc_digits(s))
+			return false;
+		s->canonical = false;
+	}
+	return true;
+}
+
+static bool sc_word(slice_scan *s, const char *w, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+		return false;
+	s->p += n;
+	return true;
+}
+
+static bool sc_value(slice_scan *s);
+
+/* Object or array; s->p is on the opening bracket. */
+static bool sc_container(slice_scan *s)
+{
+	bool obj = *s->p == '{';
+	char close = obj ? '}' : ']';
+
+	if (s->depth == 0) {
+		s->too_deep = true;
+		return false;
+	}
+	s->depth--;
+	s->p++;
+	if (sc_space(s))
+		s->canonical = false;
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		s->depth++;
+		return true;
+	}
+	for (;;) {
+		if (obj) {
+			if (!sc_string(s))
+				return false;
+			if (sc_space(s))
+				s->canonical = false;
+			if (s->p >= s->end || *s->p != ':')
+				return false;
+			s->p++;
+			if (sc_space(s))
+				s->canonical = false;
+		}
+		if (!sc_value(s))
+			return false;
+		if (sc_space(s))
+			s->canonical = false;
+		if (s->p >= s->end)
+			return false;
+		if (*s->p == close) {
+			s->p++;
+			s->depth++;
+			return true;
+		}
+		if (*s->p != ',')
+			return false;
+		s->p++;
+		if (sc_space(s))
+			s->canonical = false;
+	}
+}
+
+static bool sc_value(slice_scan *s)
+{
+	if (s->p >= s->end)
+		return false;
+	switch (*s->p) {
+	case '{':
+	case '[':
+		return sc_container(s);
+	case '"':
+		return sc_string(s);
+	case 't':
+		return sc_word(s, "true", 4);
+	case 'f':
+		return sc_word(s, "false", 5);
+	case 'n':
+		return sc_word(s, "null", 4);
+	default:
+		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+			return sc_number(s);
+		return false;
+	}
+}
+
+rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
+			    size_t max_depth, rk_json_slice *out, size_t max,
+			    size_t *n_out)
+{
+	slice_scan s = {.p = data, .end = data + len, .depth = max_depth};
+	size_t klen = strlen(key), n = 0;
+
+	*n_out = 0;
+	sc_space(&s);
+	if (s.p >= s.end || *s.p != '{')
+		return RK_EPARSE;
+	if (s.depth == 0)
+		return RK_ETOOBIG;
+	s.depth--;
+	s.p++;
+	sc_space(&s);
+	if (s.p < s.end && *s.p == '}')
+		return RK_ENOTFOUND;
+	for (;;) {
+		const char *k = s.p;
+		if (!sc_string(&s))
+			return RK_EPARSE;
+		/* The key as written; an escaped spelling is not recognised. */
+		bool match = (size_t)(s.p - k) == klen + 2 &&
+			     memcmp(k + 1, key, klen) == 0;
+		sc_space(&s);
+		if (s.p >= s.end || *s.p != ':')
+			return RK_EPARSE;
+		s.p++;
+		sc_space(&s);
+		if (match) {
+			if (s.p >= s.end || *s.p != '[')
+				return RK_EPARSE;
+			if (s.depth == 0)
+				return RK_ETOOBIG;
+			s.depth--;
+			s.p++;
+			sc_space(&s);
+			if (s.p < s.end && *s.p == ']')
+				return RK_OK;
+			for (;;) {
+				const char *v = s.p;
+				s.canonical = true;
+				if (!sc_value(&s))
+					return s.too_deep ? RK_ETOOBIG : RK_EPARSE;
+				if (n == max)
+					return RK_ETOOBIG;
+				out[n].off = (size_t)(v - data);
+				out[n].len = (size_t)(s.p - v);
+				out[n].canonical = s.canonical;
+				*n_out = ++n;
+				sc_space(&s);
+				if (s.p < s.end && *s.p == ']')
+					return RK_OK;
+				if (s.p >= s.end || *s.p != ',')
+					return RK_EPARSE;
+				s.p++;
+				sc_space(&s);
+			}
+		}
+		if (!sc_value(&s))
+			return s.too_deep ? RK_ETOOBIG : RK_EPARSE;
+		sc_space(&s);
+		if (s.p >= s.end)
+			return RK_EPARSE;
+		if (*s.p == '}')
+			return RK_ENOTFOUND;
+		if (*s.p != ',')
+			return RK_EPARSE;
+		s.p++;
+		sc_space(&s);
+	}
 }

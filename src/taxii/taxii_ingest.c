@@ -7,8 +7,26 @@
  *     validate (stix) -> complete (created_by_ref, default marking)
  *       -> decide (policy POLICY_WRITE_OBJECT, with the stored owner)
  *
- * and hand every accepted object to ONE store_put, which serialises each
- * object once and commits the batch durably. Objects are accepted or
+ * and hand every accepted object to ONE store_put, which commits the batch
+ * durably. Ownership ("only the organisation that first stored an id adds
+ * versions of it") is not looked up here: store_put applies that rule
+ * inside its write transaction, with the one index probe it needs anyway,
+ * so there is no window between a check and the insert; its refusal comes
+ * back as the object's failure ("objects[3]: owned by another
+ * organisation"). policy_decide still rules on everything else (role,
+ * created_by_ref).
+ *
+ * The store keeps each object as its compact JSON text. Rather than have
+ * it re-serialise every object, the handler finds each object's bytes in
+ * the request body (rk_json_array_slices, over text the parser already
+ * accepted) and passes them when they are exactly what rk_json_dump would
+ * write ("canonical": no whitespace, jansson's escapes, integers). When
+ * completion adds members, jansson would append them at the end, so the
+ * same bytes are made by splicing ,"created_by_ref":...,
+ * "object_marking_refs":[...] before the closing brace. Anything else
+ * (indented JSON, reals, a completed key that was present but empty) falls
+ * back to serialising the parsed object: the stored bytes are the same
+ * either way. Objects are accepted or
  * rejected one by one: a rejected object stores nothing and does not stop
  * the others; its failure entry in the status says why and where
  * ("objects[3].valid_from: not an RFC 3339 timestamp"). The answer is 202
@@ -48,8 +66,17 @@ typedef struct obj_state {
 	const char *version; /* as TAXII names it; NULL until known */
 	char message[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
 	bool failed;
-	int item; /* index into items, -1 when not sent to the store */
+	int item;   /* index into items, -1 when not sent to the store */
+	char *text; /* spliced JSON text handed to the store, or NULL */
 } obj_state;
+
+/* What complete_object added, at the end of the object (the key was
+ * absent before), or NULL. */
+typedef struct added_members {
+	const json_t *creator;
+	const json_t *marking;
+	bool in_place; /* a key existed and was replaced where it stood */
+} added_members;
 
 static bool needs_creator(const stix_info *info)
 {
@@ -68,24 +95,67 @@ static bool is_marked(const json_t *obj)
 /* Adds created_by_ref / object_marking_refs as described above. obj is
  * the request's own parsed copy. */
 static rk_err complete_object(taxii_req *r, json_t *obj, const stix_info *info,
-			      bool *changed)
+			      bool *changed, added_members *added)
 {
 	*changed = false;
+	memset(added, 0, sizeof *added);
 	if (needs_creator(info) && !info->created_by_ref && r->subj.org) {
-		if (json_object_set_new(obj, "created_by_ref",
-					json_string(r->subj.org->identity_id)))
+		json_t *v = json_string(r->subj.org->identity_id);
+		added->in_place |= json_object_get(obj, "created_by_ref") != NULL;
+		if (json_object_set_new(obj, "created_by_ref", v))
 			return RK_ENOMEM;
+		added->creator = v;
 		*changed = true;
 	}
 	if (info->type && strcmp(info->type, "marking-definition") != 0 && !is_marked(obj)) {
 		stix_tlp level = stix_tlp_parse(r->collection->default_marking);
 		const char *mid = level == STIX_TLP_NONE ? NULL : stix_tlp_marking_id(level);
 		if (mid) {
-			if (json_object_set_new(obj, "object_marking_refs", json_pack("[s]", mid)))
+			json_t *v = json_pack("[s]", mid);
+			added->in_place |= json_object_get(obj, "object_marking_refs") != NULL;
+			if (json_object_set_new(obj, "object_marking_refs", v))
 				return RK_ENOMEM;
+			added->marking = v;
 			*changed = true;
 		}
 	}
+	return RK_OK;
+}
+
+/* Appends `,"key":<value>` to b; false on lack of memory. */
+static bool splice_member(rk_buf *b, const char *key, const json_t *value)
+{
+	char *text = rk_json_dump(value);
+	bool ok = text && rk_buf_printf(b, ",\"%s\":%s", key, text) == RK_OK;
+	free(text);
+	return ok;
+}
+
+/*
+ * The object's stored text from its canonical slice of the body plus what
+ * completion appended: jansson puts new keys last, so this is byte for
+ * byte rk_json_dump(obj). *out is NULL when the slice cannot be used (the
+ * store then serialises obj). RK_ENOMEM only for lack of memory.
+ */
+static rk_err object_text(const char *slice, size_t len, const added_members *a,
+			  char **out, size_t *out_len)
+{
+	rk_buf b;
+
+	*out = NULL;
+	*out_len = 0;
+	if (a->in_place || len < 3 || slice[0] != '{' || slice[len - 1] != '}')
+		return RK_OK;
+	rk_buf_init(&b);
+	if (rk_buf_append(&b, slice, len - 1) != RK_OK ||
+	    (a->creator && !splice_member(&b, "created_by_ref", a->creator)) ||
+	    (a->marking && !splice_member(&b, "object_marking_refs", a->marking)) ||
+	    rk_buf_puts(&b, "}") != RK_OK) {
+		rk_buf_cleanup(&b);
+		return RK_ENOMEM;
+	}
+	*out_len = b.len;
+	*out = rk_buf_take(&b);
 	return RK_OK;
 }
 
@@ -108,6 +178,8 @@ rk_err taxii_h_objects_post(taxii_req *r)
 	store_put_item *items = NULL;
 	store_put_result *results = NULL;
 	obj_state *states = NULL;
+	rk_json_slice *slices = NULL;
+	bool have_slices = false;
 	char (*added_ts)[RK_TIME_BUF] = NULL;
 	rk_errctx ctx;
 	rk_err rc = RK_OK;
@@ -149,10 +221,16 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		results = calloc(n, sizeof *results);
 		states = calloc(n, sizeof *states);
 		added_ts = calloc(n, sizeof *added_ts);
-		if (!items || !results || !states || !added_ts) {
+		slices = calloc(n, sizeof *slices);
+		if (!items || !results || !states || !added_ts || !slices) {
 			rc = RK_ENOMEM;
 			goto out;
 		}
+		size_t n_slices = 0;
+		have_slices = rk_json_array_slices(r->body.data, r->body.len, "objects",
+						   RK_MAX_JSON_DEPTH, slices, n,
+						   &n_slices) == RK_OK &&
+			      n_slices == n;
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -162,6 +240,7 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		stix_info info;
 		rk_errctx octx;
 		bool changed = false;
+		added_members added;
 
 		s->item = -1;
 		s->id = json_string_value(json_object_get(obj, "id"));
@@ -181,7 +260,7 @@ rk_err taxii_h_objects_post(taxii_req *r)
 			s->failed = true;
 			continue;
 		}
-		if (complete_object(r, obj, &info, &changed)) {
+		if (complete_object(r, obj, &info, &changed, &added)) {
 			rc = RK_ENOMEM;
 			goto out;
 		}
@@ -193,26 +272,29 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		s->id = info.id;
 		s->version = info.version;
 
-		char *owner = NULL;
-		rk_errctx ectx;
-		rk_errctx_clear(&ectx);
-		rk_err orc = store_object_owner(r->srv->st, info.id, &owner, &ectx);
-		if (orc != RK_OK && orc != RK_ENOTFOUND) {
-			rk_errctx_format(&ectx, s->message, sizeof s->message);
-			s->failed = true;
-			continue;
-		}
+		/* owner_org NULL: the store applies the ownership rule. */
 		policy_resource res = {.community = r->community,
 				       .collection = r->collection,
-				       .object = &info,
-				       .owner_org = owner};
+				       .object = &info};
 		policy_decision d = policy_decide(r->dir, &r->subj, POLICY_WRITE_OBJECT, &res);
-		free(owner);
 		if (!d.allow) {
 			snprintf(s->message, sizeof s->message, "%s: %s", path,
 				 d.reason[0] ? d.reason : "not permitted");
 			s->failed = true;
 			continue;
+		}
+		if (have_slices && slices[i].canonical) {
+			const char *text = r->body.data + slices[i].off;
+			size_t len = slices[i].len;
+			if (changed) {
+				if (object_text(text, len, &added, &s->text, &len)) {
+					rc = RK_ENOMEM;
+					goto out;
+				}
+				text = s->text;
+			}
+			items[n_items].json = text;
+			items[n_items].json_len = text ? len : 0;
 		}
 		items[n_items].object = obj;
 		items[n_items].info = info;
@@ -317,9 +399,12 @@ out:
 	json_decref(stored);
 	json_decref(status);
 	json_decref(env);
+	for (size_t i = 0; states && i < n; i++)
+		free(states[i].text);
 	free(items);
 	free(results);
 	free(states);
+	free(slices);
 	free(added_ts);
 	return rc;
 }
