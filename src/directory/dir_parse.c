@@ -476,10 +476,14 @@ static rk_err parse_community(const json_t *o, const char *path,
 	path_key(p, path, "id");
 	if ((err = check_slug(id, p, ctx)))
 		return err;
-	/* The id is also the API root path /<id>/; /taxii2/ is discovery. */
+	/* The id is also the API root path /<id>/; /taxii2/ is discovery and
+	 * /metrics the hub's Prometheus endpoint. */
 	if (strcmp(id, "taxii2") == 0)
 		return rk_fail(ctx, RK_EINVAL, p,
 			       "'taxii2' is reserved for the TAXII discovery endpoint");
+	if (strcmp(id, "metrics") == 0)
+		return rk_fail(ctx, RK_EINVAL, p,
+			       "'metrics' is reserved for the hub's metrics endpoint");
 	if (!dir_tier_parse(tier, &c->tier)) {
 		path_key(p, path, "tier");
 		return rk_fail(ctx, RK_EINVAL, p,

@@ -36,7 +36,7 @@ typedef struct taxii_config {
 	char *title;
 	char *description;
 	char *contact;
-	char *public_url;      /* base URL announced in discovery; default from listen */
+	char *public_url;      /* API root base URL in discovery; default https://listen, or relative without TLS */
 	unsigned threads;
 	char *port_file;       /* write the bound port here once listening */
 	char *log_level;

@@ -43,7 +43,7 @@ static const struct opt_row {
 	ROW("title", "TEXT", "renkei hub", "server title announced at /taxii2/", OPT_STR, title),
 	ROW("description", "TEXT", NULL, "server description announced at /taxii2/", OPT_STR, description),
 	ROW("contact", "TEXT", NULL, "contact information announced at /taxii2/", OPT_STR, contact),
-	ROW("public-url", "URL", NULL, "base URL clients use (default: from listen and TLS)", OPT_STR, public_url),
+	ROW("public-url", "URL", NULL, "base URL of API roots in discovery (default: https://LISTEN with TLS, relative paths without)", OPT_STR, public_url),
 	ROW("threads", "N", "8", "request threads", OPT_UINT, threads),
 	ROW("port-file", "FILE", NULL, "write the bound TCP port here once listening", OPT_STR, port_file),
 	ROW("log-level", "LEVEL", "info", "debug, info, warn or error", OPT_STR, log_level),

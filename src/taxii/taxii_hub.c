@@ -38,7 +38,7 @@ int taxii_hub_run(const taxii_config *cfg, void (*ready)(void *arg, unsigned por
 	if (taxii_server_start(cfg, st, &srv, &ctx) != RK_OK)
 		goto fail;
 	rk_log(RK_LOG_INFO, "listening",
-	       json_pack("{sssIssss}", "url", srv->base_url, "port",
+	       json_pack("{sssIssss}", "url", srv->listen_url, "port",
 			 (json_int_t)taxii_server_port(srv), "data", cfg->data, "tls",
 			 cfg->tls_cert ? "on" : "off"));
 	if (ready)

@@ -230,7 +230,8 @@ struct taxii_server {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	unsigned port;
-	char base_url[512];
+	char base_url[512];   /* discovery's API root prefix; "" for relative URLs */
+	char listen_url[512]; /* where the server listens, for the log */
 	size_t max_content_length;
 	/* directory: current reference under dir_lock; poller thread */
 	pthread_mutex_t dir_lock;

@@ -8,7 +8,11 @@
  * is strict by design: an unknown parameter, one the endpoint does not take,
  * a repeated scalar, an empty or malformed value is a 400 naming the
  * parameter, never silently ignored, because a filter the server drops
- * quietly returns more data than the client asked for.
+ * quietly returns more data than the client asked for. Section 3.4's rules
+ * on repetition are enforced too: every parameter, match fields included,
+ * at most once per request; in match[version] no keyword or timestamp
+ * twice and "all" alone. A limit above RK_PAGE_MAX is served as
+ * RK_PAGE_MAX (the spec lets a server return fewer; `more` says so).
  *
  * Invariants: every value kept was checked (ids and type names by the stix
  * module, timestamps by rk_time_parse); no list exceeds
@@ -137,9 +141,19 @@ static rk_err add_one(taxii_filter *f, const struct param_def *p, const char *v,
 		rc = push_str(&f->spec_versions, &f->n_spec_versions, v, strlen(v));
 		break;
 	case TAXII_P_MATCH_VERSION:
+		/* TAXII 2.1 section 3.4.1: no keyword or version twice, and
+		 * "all" with nothing else. */
+		if (f->v_all || (strcmp(v, "all") == 0 &&
+				 (f->v_first || f->v_last || f->n_v_at)))
+			return rk_fail(ctx, RK_EINVAL, p->name,
+				       "'all' cannot be combined with other versions");
 		if (strcmp(v, "first") == 0) {
+			if (f->v_first)
+				return rk_fail(ctx, RK_EINVAL, p->name, "'first' given twice");
 			f->v_first = true;
 		} else if (strcmp(v, "last") == 0) {
+			if (f->v_last)
+				return rk_fail(ctx, RK_EINVAL, p->name, "'last' given twice");
 			f->v_last = true;
 		} else if (strcmp(v, "all") == 0) {
 			f->v_all = true;
@@ -148,6 +162,10 @@ static rk_err add_one(taxii_filter *f, const struct param_def *p, const char *v,
 			if (!rk_time_parse(v, &t))
 				return rk_fail(ctx, RK_EINVAL, p->name,
 					       "'%.80s' is not first, last, all or a timestamp", v);
+			for (size_t i = 0; i < f->n_v_at; i++)
+				if (f->v_at[i] == t)
+					return rk_fail(ctx, RK_EINVAL, p->name,
+						       "version '%.80s' given twice", v);
 			rk_time *grown = realloc(f->v_at, (f->n_v_at + 1) * sizeof *grown);
 			if (!grown)
 				return RK_ENOMEM;
@@ -192,7 +210,9 @@ rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 			       "query parameter not supported by this endpoint");
 	if (!value || !*value)
 		return rk_fail(ctx, RK_EINVAL, name, "empty value");
-	if (!p->list && (f->seen & p->bit))
+	/* Section 3.4: added_after, limit and next are single; each match
+	 * field MUST NOT occur more than once (its values are one list). */
+	if (f->seen & p->bit)
 		return rk_fail(ctx, RK_EINVAL, name, "parameter given twice");
 	f->seen |= p->bit;
 
@@ -206,14 +226,16 @@ rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 	case TAXII_P_LIMIT: {
 		size_t n = 0;
 		for (const char *c = value; *c; c++) {
-			if (*c < '0' || *c > '9' || n > 100000000)
+			if (*c < '0' || *c > '9')
 				return rk_fail(ctx, RK_EINVAL, name,
 					       "'%.80s' is not a positive integer", value);
-			n = n * 10 + (size_t)(*c - '0');
+			if (n <= RK_PAGE_MAX) /* saturates: any larger value is capped */
+				n = n * 10 + (size_t)(*c - '0');
 		}
 		if (n == 0)
 			return rk_fail(ctx, RK_EINVAL, name, "must be at least 1");
-		/* TAXII 2.1 section 3.4.1: a server may return fewer than asked. */
+		/* TAXII 2.1 section 3.4: a server may return fewer objects than
+		 * the client asked for; `more` and `next` then say so. */
 		f->limit = n > RK_PAGE_MAX ? RK_PAGE_MAX : n;
 		return RK_OK;
 	}

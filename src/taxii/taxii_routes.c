@@ -12,9 +12,19 @@
  * Listings (objects, manifest, versions, one object) are built by appending
  * the stored JSON text of each row to one buffer: no parse, no
  * re-serialisation. Pages follow the store's seq order; `next` is an opaque
- * cursor (taxii_query.c). Listings carry X-TAXII-Date-Added-First/Last
- * (TAXII 2.1 section 3.3.1) with microsecond timestamps so that a client
- * paging by added_after loses nothing.
+ * cursor (taxii_query.c). Every 200 listing carries X-TAXII-Date-Added-First
+ * and -Last (TAXII 2.1 section 3.2) with microsecond timestamps so that a
+ * client paging by added_after loses nothing; an empty page repeats the
+ * client's added_after (or the epoch when none was given), which moves no
+ * client past anything. An empty page is `{}` (`{"more":true,...}` when a
+ * later page may still hold rows): sections 3.7, 5.3.1 and 5.8.1 want the
+ * list omitted. One object's listing is a 404 only when the collection
+ * holds no version of it the caller may see; when filters exclude every
+ * version it is an empty envelope (section 5.6).
+ *
+ * Discovery (section 4.1.1) lists API roots as HTTPS absolute URLs, or as
+ * relative URLs ("/gov/") when the hub serves plain HTTP and no public_url
+ * was configured: the spec allows no http:// URL there.
  *
  * renkei extension: manifest and versions responses also carry `next` when
  * `more` is true (TAXII 2.1 defines `next` only on envelopes; clients that
@@ -56,9 +66,11 @@ rk_err taxii_h_discovery(taxii_req *r)
 		json_object_set_new(d, "description", json_string(cfg->description));
 	if (cfg->contact)
 		json_object_set_new(d, "contact", json_string(cfg->contact));
-	if (json_array_size(roots))
+	/* TAXII 2.1 section 2: an empty list is omitted, never sent as []. */
+	if (json_array_size(roots)) {
 		json_object_set(d, "default", json_array_get(roots, 0));
-	json_object_set(d, "api_roots", roots);
+		json_object_set(d, "api_roots", roots);
+	}
 	rc = taxii_respond_json(r, 200, d, NULL);
 	d = NULL;
 out:
@@ -245,11 +257,31 @@ static rk_err emit_row(void *arg, const store_row *row)
 	return RK_OK;
 }
 
+/* Whether the collection holds any version of `id` that the caller may
+ * see, whatever the request's filters. */
+static rk_err object_visible(taxii_req *r, const char *id, bool *found, rk_errctx *ctx)
+{
+	listing l = {.r = r, .kind = LIST_VERSIONS};
+	store_query q = {0};
+	store_page page = {0};
+
+	rk_buf_init(&l.out);
+	q.collection_id = r->collection->id;
+	q.ids = &id;
+	q.n_ids = 1;
+	q.version.all = true;
+	q.limit = 1;
+	rk_err rc = store_query_rows(r->srv->st, &q, row_visible, &l, emit_row, &l, &page, ctx);
+	*found = l.count > 0;
+	rk_buf_cleanup(&l.out);
+	return rc;
+}
+
 /*
  * Runs one listing and responds. object_id: restrict to one object (object
- * and versions endpoints); a listing of one object that finds no visible
- * version on its first page is a 404 (the object is absent or hidden, and
- * the two must look alike).
+ * and versions endpoints); a listing of one object that finds nothing on
+ * its first page is a 404 when no version of the object is visible to the
+ * caller (absent and hidden must look alike), an empty envelope otherwise.
  */
 static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 {
@@ -294,8 +326,18 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 		goto out;
 	}
 	if (object_id && l.count == 0 && q.after_seq == 0) {
-		rc = taxii_respond_error(r, 404, "no such object", NULL, NULL);
-		goto out;
+		bool found = false;
+		rc = object_visible(r, object_id, &found, &ctx);
+		if (rc) {
+			if (!ctx.code)
+				rk_fail(&ctx, rc, NULL, "query failed");
+			rc = taxii_respond_errctx(r, &ctx, false);
+			goto out;
+		}
+		if (!found) {
+			rc = taxii_respond_error(r, 404, "no such object", NULL, NULL);
+			goto out;
+		}
 	}
 	if (page.more) {
 		rc = taxii_cursor_encode(page.last_seq, hash, &next);
@@ -303,15 +345,16 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 			goto out;
 	}
 	if (l.count == 0) {
-		/* TAXII 2.1 section 3.7: objects is optional; an empty page is
-		 * {"more": false}. */
+		/* TAXII 2.1 sections 3.7, 5.3.1, 5.8.1: with nothing to list the
+		 * list is omitted and the response is an empty object; `more`
+		 * (absent means false) stays when a later page may hold rows. */
 		rk_buf_reset(&l.out);
-		rc = rk_buf_puts(&l.out, "{");
+		rc = rk_buf_puts(&l.out, page.more ? "{\"more\":true" : "{");
 	} else {
 		rc = rk_buf_puts(&l.out, "],");
+		if (!rc)
+			rc = rk_buf_printf(&l.out, "\"more\":%s", page.more ? "true" : "false");
 	}
-	if (!rc)
-		rc = rk_buf_printf(&l.out, "\"more\":%s", page.more ? "true" : "false");
 	if (!rc && next)
 		rc = rk_buf_printf(&l.out, ",\"next\":\"%s\"", next);
 	if (!rc)
@@ -319,16 +362,19 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 	if (rc)
 		goto out;
 
+	/* TAXII 2.1 section 3.2: every 200 from a listing carries both
+	 * headers. An empty page names the client's own added_after (or the
+	 * epoch): resuming from there skips nothing. */
 	char first[RK_TIME_BUF], last[RK_TIME_BUF];
-	const char *hdrs[5] = {NULL};
 	if (l.count) {
 		rk_time_format(page.first_added, 6, first);
 		rk_time_format(page.last_added, 6, last);
-		hdrs[0] = "X-TAXII-Date-Added-First";
-		hdrs[1] = first;
-		hdrs[2] = "X-TAXII-Date-Added-Last";
-		hdrs[3] = last;
+	} else {
+		rk_time_format(r->filter.has_added_after ? r->filter.added_after : 0, 6, first);
+		memcpy(last, first, sizeof last);
 	}
+	const char *hdrs[5] = {"X-TAXII-Date-Added-First", first, "X-TAXII-Date-Added-Last",
+			       last, NULL};
 	size_t len = l.out.len;
 	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, rk_buf_take(&l.out), len, hdrs);
 out:
@@ -372,8 +418,10 @@ rk_err taxii_h_versions(taxii_req *r)
 }
 
 /* TAXII 2.1 section 5.7: deletes the versions matched (all when no
- * match[version] is given); 200 with no body. Only the owner organisation
- * may delete (policy POLICY_DELETE_OBJECT). */
+ * match[version] is given); 200 with no body. The caller needs both
+ * can_read and can_write on the collection (checked before this runs, see
+ * taxii_server.c); only the owner organisation may delete (policy
+ * POLICY_DELETE_OBJECT). */
 rk_err taxii_h_object_delete(taxii_req *r)
 {
 	char *owner = NULL;
@@ -417,7 +465,8 @@ rk_err taxii_h_object_delete(taxii_req *r)
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
 	}
-	rc = taxii_respond(r, 200, NULL, NULL, 0, NULL);
+	/* TAXII 2.1 section 5.7: 200 with the TAXII Content-Type, no body. */
+	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, NULL, 0, NULL);
 out:
 	free(owner);
 	return rc;

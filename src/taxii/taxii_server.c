@@ -51,8 +51,10 @@
 
 #define STOP_GRACE_MS 10000
 
-/* Sentinel action: collection must be readable or writable. */
+/* Sentinel actions: the collection must be readable or writable (get a
+ * collection); readable and writable (delete, TAXII 2.1 section 5.7). */
 #define ACTION_SEE_COLLECTION (-2)
+#define ACTION_READ_WRITE_COLLECTION (-3)
 #define ACTION_NONE (-1)
 
 static const taxii_route routes[] = {
@@ -87,7 +89,7 @@ static const taxii_route routes[] = {
 		 TAXII_P_MATCH_SPEC_VERSION,
 	 TAXII_MEDIA_TYPE_TAXII},
 	{"DELETE", "/{root}/collections/{coll}/objects/{object}/", "object_delete",
-	 taxii_h_object_delete, POLICY_WRITE_COLLECTION,
+	 taxii_h_object_delete, ACTION_READ_WRITE_COLLECTION,
 	 TAXII_P_MATCH_VERSION | TAXII_P_MATCH_SPEC_VERSION, TAXII_MEDIA_TYPE_TAXII},
 	/* 5.8 */
 	{"GET", "/{root}/collections/{coll}/objects/{object}/versions/", "versions",
@@ -490,6 +492,22 @@ static bool resolve_resources(taxii_req *r)
 				policy_decide(r->dir, &r->subj, POLICY_WRITE_COLLECTION, &res);
 			if (w.allow)
 				d = w;
+		}
+	} else if (rt->action == ACTION_READ_WRITE_COLLECTION) {
+		/* TAXII 2.1 section 5.7's table: neither can_read nor
+		 * can_write: 404; only one of them: 403. */
+		policy_decision rd = policy_decide(r->dir, &r->subj, POLICY_READ_COLLECTION, &res);
+		policy_decision wr = policy_decide(r->dir, &r->subj, POLICY_WRITE_COLLECTION, &res);
+		if (!rd.allow && !wr.allow) {
+			d = rd;
+			if (d.http_status == 403)
+				d.http_status = 404;
+		} else if (!rd.allow || !wr.allow) {
+			d = rd.allow ? wr : rd;
+			if (d.http_status == 404)
+				d.http_status = 403;
+		} else {
+			d = wr;
 		}
 	} else if (rt->action >= 0) {
 		d = policy_decide(r->dir, &r->subj, (policy_action)rt->action, &res);
@@ -915,16 +933,23 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 		rc = ctx && ctx->code ? ctx->code : RK_EIO;
 		goto out;
 	}
+	{
+		bool v6 = strchr(host, ':') != NULL;
+		snprintf(srv->listen_url, sizeof srv->listen_url, "%s://%s%s%s:%u",
+			 cfg->tls_cert ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+			 srv->port);
+	}
 	if (cfg->public_url) {
 		snprintf(srv->base_url, sizeof srv->base_url, "%s", cfg->public_url);
 		size_t bl = strlen(srv->base_url);
 		while (bl && srv->base_url[bl - 1] == '/')
 			srv->base_url[--bl] = '\0';
+	} else if (cfg->tls_cert) {
+		snprintf(srv->base_url, sizeof srv->base_url, "%s", srv->listen_url);
 	} else {
-		bool v6 = strchr(host, ':') != NULL;
-		snprintf(srv->base_url, sizeof srv->base_url, "%s://%s%s%s:%u",
-			 cfg->tls_cert ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
-			 srv->port);
+		/* TAXII 2.1 section 4.1.1: API root URLs are HTTPS absolute
+		 * URLs or relative ones; plain HTTP announces "/<root>/". */
+		srv->base_url[0] = '\0';
 	}
 
 	struct MHD_OptionItem opts[16];

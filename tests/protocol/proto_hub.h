@@ -23,6 +23,8 @@
 #define PROTO_GOV_COLL "9f3c1e2a-6b7d-4c8e-9a0b-1c2d3e4f5a60"
 #define PROTO_NATION_COLL "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 #define PROTO_INTL_COLL "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"
+/* intl's drop box: partners may write but not read (TAXII 2.1 section 5.7). */
+#define PROTO_DROP_COLL "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
 #define PROTO_GOV_OBJECTS "/gov/collections/" PROTO_GOV_COLL "/objects/"
 #define PROTO_NATION_OBJECTS "/nation/collections/" PROTO_NATION_COLL "/objects/"
 #define PROTO_TAXII "application/taxii+json;version=2.1"

@@ -12,8 +12,16 @@
  *   body: TEXT                    request body, one line
  *   status: N                     expected HTTP status
  *   header-has: Name: prefix      a response header starting with prefix
+ *   header-is: Name: value        a response header equal to value
+ *   no-header: Name               no such response header
  *   contains: TEXT                the body contains TEXT (repeatable)
  *   not-contains: TEXT            it does not
+ *   body-is: TEXT                 the body is exactly TEXT
+ *
+ * A request without an Accept header line gets Accept: the TAXII media
+ * type; "header: Accept:" (empty) sends none at all. A TAXII error answer
+ * (status 400 and up) must be a complete error resource: title and
+ * http_status equal to the status, served as the TAXII media type.
  *
  * The hub is started once and seeded with three indicators (numbers 1-3)
  * posted by npa-analyst to the gov collection. Cases needing logic (paging,
@@ -42,7 +50,10 @@ static proto_hub hub;
 static void expand(const char *in, char *out, size_t outlen)
 {
 	static const char *const keys[][2] = {
-		{"{gov}", PROTO_GOV_COLL}, {"{nation}", PROTO_NATION_COLL}, {"{intl}", PROTO_INTL_COLL}};
+		{"{gov}", PROTO_GOV_COLL},
+		{"{nation}", PROTO_NATION_COLL},
+		{"{intl}", PROTO_INTL_COLL},
+		{"{drop}", PROTO_DROP_COLL}};
 	size_t o = 0;
 	while (*in && o + 1 < outlen) {
 		bool done = false;
@@ -99,6 +110,16 @@ static void run_exchange(void **state)
 	if (want >= 0 && r.status != want)
 		fail_msg("%s: %s %s: expected %ld, got %ld: %s", file, method, target, want,
 			 r.status, r.body);
+	if (r.status >= 400) {
+		char ct[256], hs[24];
+		snprintf(hs, sizeof hs, "%ld", r.status);
+		if (!r.json || !json_string_value(json_object_get(r.json, "title")) ||
+		    !json_string_value(json_object_get(r.json, "http_status")) ||
+		    strcmp(json_string_value(json_object_get(r.json, "http_status")), hs) != 0 ||
+		    !proto_header(&r, "Content-Type", ct, sizeof ct) || strcmp(ct, PROTO_TAXII) != 0)
+			fail_msg("%s: not a complete TAXII error resource: %s\n%s", file, r.body,
+				 r.headers);
+	}
 	/* pass 2: expectations on the response */
 	rewind(f);
 	while (fgets(line, sizeof line, f)) {
@@ -110,6 +131,24 @@ static void run_exchange(void **state)
 		} else if (strncmp(val, "not-contains: ", 14) == 0) {
 			if (strstr(r.body, val + 14))
 				fail_msg("%s: body has '%s': %s", file, val + 14, r.body);
+		} else if (strncmp(val, "body-is: ", 9) == 0) {
+			if (strcmp(r.body, val + 9) != 0)
+				fail_msg("%s: body is '%s', want '%s'", file, r.body, val + 9);
+		} else if (strncmp(val, "no-header: ", 11) == 0) {
+			char got[1024];
+			if (proto_header(&r, val + 11, got, sizeof got))
+				fail_msg("%s: unexpected header %s: %s", file, val + 11, got);
+		} else if (strncmp(val, "header-is: ", 11) == 0) {
+			char name[128], got[1024];
+			const char *colon = strchr(val + 11, ':');
+			assert_non_null(colon);
+			snprintf(name, sizeof name, "%.*s", (int)(colon - (val + 11)), val + 11);
+			const char *want_v = colon + 1;
+			while (*want_v == ' ')
+				want_v++;
+			if (!proto_header(&r, name, got, sizeof got) || strcmp(got, want_v) != 0)
+				fail_msg("%s: header %s: want '%s', headers:\n%s", file, name, want_v,
+					 r.headers);
 		} else if (strncmp(val, "header-has: ", 12) == 0) {
 			char name[128], got[1024];
 			const char *colon = strchr(val + 12, ':');

@@ -10,7 +10,12 @@
  * versions and match[version], filters and their 400s, paging cursors (also
  * under concurrent inserts), media types (406/415), limits (413 by
  * Content-Length, chunked and object count; 400 for malformed JSON), delete,
- * metrics, directory reload, config check and TLS.
+ * metrics, directory reload, config check and TLS. Also: every bad input of
+ * the issue's list with the stored count unchanged and the hub still
+ * serving, limit above the page size, exact /metrics values after known
+ * traffic, complete error answers to early (pre-body) POST refusals, and
+ * DELETE by version. Plain request/response cases are data in
+ * exchanges/ (test_taxii_exchanges.c).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,10 +313,14 @@ static void test_versions(void **state)
 	get_ok(OBJ3001 "versions/", "meti-reader", &r);
 	json_t *v = json_object_get(r.json, "versions");
 	assert_int_equal(json_array_size(v), 3);
-	char first[64], last[64];
+	char first[64], last[64], last3[64], path[512];
 	assert_true(proto_header(&r, "X-TAXII-Date-Added-First", first, sizeof first));
 	assert_true(proto_header(&r, "X-TAXII-Date-Added-Last", last, sizeof last));
 	assert_true(strcmp(first, last) < 0);
+	snprintf(last3, sizeof last3, "%s", last);
+	/* versions are listed in date_added order (section 3.3), not by version */
+	assert_string_equal(json_string_value(json_array_get(v, 0)), mods[0]);
+	assert_string_equal(json_string_value(json_array_get(v, 2)), mods[2]);
 	proto_resp_free(&r);
 
 	get_ok(OBJ3001, "meti-reader", &r); /* default: last */
@@ -353,9 +366,41 @@ static void test_versions(void **state)
 	assert_non_null(json_string_value(json_object_get(m, "date_added")));
 	proto_resp_free(&r);
 
-	/* a version timestamp that is not stored: not found */
-	assert_true(proto_get(&hub, OBJ3001 "?match[version]=2020-01-01T00:00:00Z", "meti-reader", &r));
-	assert_int_equal(r.status, 404);
+	/* a version timestamp that is not stored: the object exists, so an
+	 * empty envelope (TAXII 2.1 section 5.6), with both date headers */
+	get_ok(OBJ3001 "?match[version]=2020-01-01T00:00:00Z", "meti-reader", &r);
+	assert_string_equal(r.body, "{}");
+	assert_true(proto_header(&r, "X-TAXII-Date-Added-First", first, sizeof first));
+	assert_true(proto_header(&r, "X-TAXII-Date-Added-Last", last, sizeof last));
+	proto_resp_free(&r);
+	/* added_after past the last version: likewise */
+	snprintf(path, sizeof path, OBJ3001 "?added_after=%s", last3);
+	get_ok(path, "meti-reader", &r);
+	assert_string_equal(r.body, "{}");
+	proto_resp_free(&r);
+	snprintf(path, sizeof path, OBJ3001 "versions/?added_after=%s", last3);
+	get_ok(path, "meti-reader", &r);
+	assert_string_equal(r.body, "{}");
+	proto_resp_free(&r);
+	/* one microsecond earlier: exactly the last version (strictly after) */
+	rk_time t;
+	assert_true(rk_time_parse(last3, &t));
+	char before[RK_TIME_BUF];
+	rk_time_format(t - 1, 6, before);
+	snprintf(path, sizeof path, OBJ3001 "versions/?added_after=%s", before);
+	get_ok(path, "meti-reader", &r);
+	v = json_object_get(r.json, "versions");
+	assert_int_equal(json_array_size(v), 1);
+	assert_string_equal(json_string_value(json_array_get(v, 0)), mods[2]);
+	proto_resp_free(&r);
+	snprintf(path, sizeof path, OBJ3001 "?added_after=%s", before);
+	get_ok(path, "meti-reader", &r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 1);
+	proto_resp_free(&r);
+	/* an object the collection does not hold: 404 */
+	assert_true(proto_get(&hub, PROTO_GOV_OBJECTS "indicator--00000000-0000-4000-8000-000000003999/versions/",
+			      "meti-reader", &r));
+	expect_error(&r, 404, NULL);
 	proto_resp_free(&r);
 	/* versions does not take match[version] */
 	assert_true(proto_get(&hub, OBJ3001 "versions/?match[version]=all", "meti-reader", &r));
@@ -379,8 +424,7 @@ static void test_filters_and_errors(void **state)
 	proto_resp_free(&r);
 
 	get_ok(PROTO_GOV_OBJECTS "?match[spec_version]=2.0", "npa-analyst", &r);
-	assert_null(json_object_get(r.json, "objects"));
-	assert_true(json_is_false(json_object_get(r.json, "more")));
+	assert_string_equal(r.body, "{}"); /* TAXII 2.1 section 3.7: empty envelope */
 	proto_resp_free(&r);
 
 	/* added_after from X-TAXII-Date-Added-Last: nothing newer */
@@ -691,6 +735,434 @@ static void test_metrics(void **state)
 	proto_resp_free(&r);
 }
 
+/* One value of the hub's /metrics; 0 when the series is absent. */
+static double series(const char *text, const char *name);
+static char *metrics_snapshot(void);
+static double metric(const char *name)
+{
+	char *text = metrics_snapshot();
+	double v = series(text, name);
+	free(text);
+	return v;
+}
+
+/*
+ * The issue's bad-input list: each is refused as documented, the hub keeps
+ * serving afterwards, and the store holds exactly what it held before
+ * (renkei_objects_stored), except where a valid object rode along.
+ */
+static void test_bad_inputs_store_nothing(void **state)
+{
+	(void)state;
+	proto_resp r;
+	rk_buf b;
+	char *big;
+	size_t n;
+	typedef struct bad_case {
+		const char *what, *user, *path, *ctype;
+		char *body;
+		size_t len;
+		long status;
+		const char *param; /* details.param expected, or NULL */
+	} bad_case;
+	bad_case cases[16];
+	int nc = 0;
+#define CASE(w, u, p, ct, bd, l, st, pr) cases[nc++] = (bad_case){w, u, p, ct, bd, l, st, pr}
+
+	CASE("malformed JSON", "npa-analyst", PROTO_GOV_OBJECTS, PROTO_TAXII,
+	     strdup("{\"objects\":[{\"type\":}]}"), 0, 400, NULL);
+	CASE("invalid UTF-8", "npa-analyst", PROTO_GOV_OBJECTS, PROTO_TAXII,
+	     strdup("{\"objects\":[{\"type\":\"indicator\",\"name\":\"\xc3\x28\"}]}"), 0, 400, NULL);
+	rk_buf_init(&b);
+	rk_buf_puts(&b, "{\"objects\":[");
+	for (int k = 0; k < RK_MAX_JSON_DEPTH; k++) /* envelope+list+this > limit */
+		rk_buf_puts(&b, "{\"a\":");
+	rk_buf_puts(&b, "1");
+	for (int k = 0; k < RK_MAX_JSON_DEPTH; k++)
+		rk_buf_puts(&b, "}");
+	rk_buf_puts(&b, "]}");
+	n = b.len;
+	CASE("nesting past RK_MAX_JSON_DEPTH", "npa-analyst", PROTO_GOV_OBJECTS, PROTO_TAXII,
+	     rk_buf_take(&b), n, 400, NULL);
+	big = malloc(2000001);
+	assert_non_null(big);
+	memset(big, ' ', 2000001);
+	memcpy(big, "{\"objects\":[", 12);
+	memcpy(big + 2000001 - 2, "]}", 2);
+	CASE("body over max_content_length", "npa-analyst", PROTO_GOV_OBJECTS, PROTO_TAXII, big,
+	     2000001, 413, NULL);
+	rk_buf_init(&b);
+	rk_buf_puts(&b, "{\"objects\":[");
+	for (int k = 0; k <= RK_MAX_OBJECTS_PER_ENVELOPE; k++) {
+		char *o = proto_indicator(600000 + (unsigned)k, NULL);
+		rk_buf_printf(&b, "%s%s", k ? "," : "", k < 2 ? o : "{}");
+		free(o);
+	}
+	rk_buf_puts(&b, "]}");
+	n = b.len;
+	CASE("too many objects", "npa-analyst", PROTO_GOV_OBJECTS, PROTO_TAXII, rk_buf_take(&b), n,
+	     413, NULL);
+	CASE("bad filter", "npa-analyst", PROTO_GOV_OBJECTS "?match[version]=all,last", PROTO_TAXII,
+	     NULL, 0, 400, "match[version]");
+	CASE("bad cursor", "npa-analyst", PROTO_GOV_OBJECTS "?next=AAAA", PROTO_TAXII, NULL, 0, 400,
+	     "next");
+	CASE("unknown API root", "npa-analyst", "/atlantis/collections/" PROTO_GOV_COLL "/objects/",
+	     PROTO_TAXII, strdup("{\"objects\":[]}"), 0, 404, NULL);
+	CASE("unknown collection", "npa-analyst",
+	     "/gov/collections/00000000-0000-4000-8000-000000000000/objects/", PROTO_TAXII,
+	     strdup("{\"objects\":[]}"), 0, 404, NULL);
+	CASE("no credentials", NULL, PROTO_GOV_OBJECTS, PROTO_TAXII, proto_envelope(600100, 2), 0,
+	     401, NULL);
+	CASE("wrong credentials", "wrong-0123456789abcdef0123456789abcdef", PROTO_GOV_OBJECTS,
+	     PROTO_TAXII, proto_envelope(600100, 2), 0, 401, NULL);
+	CASE("role without write", "meti-reader", PROTO_GOV_OBJECTS, PROTO_TAXII,
+	     proto_envelope(600100, 2), 0, 403, NULL);
+#undef CASE
+	double before = metric("renkei_objects_stored");
+	assert_true(before > 0);
+	for (int k = 0; k < nc; k++) {
+		const char *hdr[] = {"Accept: " PROTO_TAXII, NULL, NULL};
+		char ct[128];
+		snprintf(ct, sizeof ct, "Content-Type: %s", cases[k].ctype);
+		hdr[1] = ct;
+		size_t len = cases[k].body ? (cases[k].len ? cases[k].len : strlen(cases[k].body)) : 0;
+		assert_true(proto_http(&hub, cases[k].body ? "POST" : "GET", cases[k].path, cases[k].user,
+				       hdr, cases[k].body, len, &r));
+		if (r.status != cases[k].status)
+			fail_msg("%s: expected %ld, got %ld: %s", cases[k].what, cases[k].status,
+				 r.status, r.body);
+		expect_error(&r, cases[k].status, cases[k].param);
+		if (r.status == 401) {
+			char v[128];
+			assert_true(proto_header(&r, "WWW-Authenticate", v, sizeof v));
+		}
+		proto_resp_free(&r);
+		/* still serving, and nothing was stored */
+		get_ok("/gov/", "npa-analyst", &r);
+		proto_resp_free(&r);
+		if (metric("renkei_objects_stored") != before)
+			fail_msg("%s: stored count changed from %.0f", cases[k].what, before);
+		free(cases[k].body);
+	}
+
+	/* invalid STIX beside a valid object: the valid one is stored, the
+	 * invalid one is a failure naming its path, nothing else changes */
+	char *good = proto_indicator(600200, NULL);
+	char env[4096];
+	snprintf(env, sizeof env,
+		 "{\"objects\":[%s,{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+		 "\"id\":\"indicator--00000000-0000-4000-8000-000000600201\","
+		 "\"created\":\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:00.000Z\","
+		 "\"pattern\":\"[x:y = 'z']\",\"pattern_type\":\"stix\"}]}",
+		 good);
+	free(good);
+	json_t *st = post_ok(PROTO_GOV_OBJECTS, "npa-analyst", env);
+	assert_int_equal(json_integer_value(json_object_get(st, "success_count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(st, "failure_count")), 1);
+	json_t *f = json_array_get(json_object_get(st, "failures"), 0);
+	assert_string_equal(json_string_value(json_object_get(f, "id")),
+			    "indicator--00000000-0000-4000-8000-000000600201");
+	assert_non_null(strstr(json_string_value(json_object_get(f, "message")), "objects[1]"));
+	json_decref(st);
+	assert_true(metric("renkei_objects_stored") == before + 1);
+
+	/* a write naming another organisation: refused, named, not stored */
+	const char *claim =
+		"{\"objects\":[{\"type\":\"malware\",\"spec_version\":\"2.1\","
+		"\"id\":\"malware--00000000-0000-4000-8000-000000600202\","
+		"\"created\":\"2024-01-01T00:00:00.000Z\",\"modified\":\"2024-01-01T00:00:00.000Z\","
+		"\"name\":\"x\",\"is_family\":false,"
+		"\"created_by_ref\":\"identity--00000000-0000-4000-8000-000000009999\"}]}";
+	st = post_ok(PROTO_GOV_OBJECTS, "npa-analyst", claim);
+	assert_int_equal(json_integer_value(json_object_get(st, "failure_count")), 1);
+	f = json_array_get(json_object_get(st, "failures"), 0);
+	assert_non_null(strstr(json_string_value(json_object_get(f, "message")), "created_by_ref"));
+	json_decref(st);
+	assert_true(metric("renkei_objects_stored") == before + 1);
+}
+
+/* limit above RK_PAGE_MAX: a full page of RK_PAGE_MAX, more true and a
+ * working next (TAXII 2.1 section 3.4: a server may return fewer). */
+static void test_limit_above_page_max(void **state)
+{
+	(void)state;
+	proto_resp r;
+	char path[512], next[128];
+	char *env = proto_envelope(700000, RK_PAGE_MAX + 1);
+	json_t *st = post_ok(PROTO_NATION_OBJECTS, "power-analyst", env);
+	assert_int_equal(json_integer_value(json_object_get(st, "success_count")), RK_PAGE_MAX + 1);
+	json_decref(st);
+	free(env);
+
+	get_ok(PROTO_NATION_OBJECTS "?limit=5000&match[type]=indicator", "bank-analyst", &r);
+	size_t total = json_array_size(json_object_get(r.json, "objects"));
+	assert_int_equal(total, RK_PAGE_MAX);
+	assert_true(json_is_true(json_object_get(r.json, "more")));
+	const char *n = json_string_value(json_object_get(r.json, "next"));
+	assert_non_null(n);
+	snprintf(next, sizeof next, "%s", n);
+	proto_resp_free(&r);
+	for (int guard = 0; guard < 10; guard++) {
+		snprintf(path, sizeof path, PROTO_NATION_OBJECTS "?limit=5000&match[type]=indicator&next=%s",
+			 next);
+		get_ok(path, "bank-analyst", &r);
+		total += json_array_size(json_object_get(r.json, "objects"));
+		bool more = json_is_true(json_object_get(r.json, "more"));
+		n = json_string_value(json_object_get(r.json, "next"));
+		if (!more) {
+			assert_null(n);
+			proto_resp_free(&r);
+			break;
+		}
+		snprintf(next, sizeof next, "%s", n);
+		proto_resp_free(&r);
+	}
+	/* everything nation holds: these 1001, plus what other tests put there */
+	get_ok(PROTO_NATION_OBJECTS "?limit=1&match[id]=indicator--00000000-0000-4000-8000-000000700000",
+	       "bank-analyst", &r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "objects")), 1);
+	proto_resp_free(&r);
+	assert_true(total >= RK_PAGE_MAX + 1);
+}
+
+/* The /metrics text once the hub is quiet (a request is counted when it
+ * has finished, which may be a moment after the client has its answer). */
+static char *metrics_snapshot(void)
+{
+	proto_resp r;
+	const char *acc[] = {"Accept: text/plain", NULL};
+	struct timespec ts = {0, 100 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	assert_true(proto_http(&hub, "GET", "/metrics", NULL, acc, NULL, 0, &r));
+	assert_int_equal(r.status, 200);
+	char *body = r.body;
+	r.body = NULL;
+	proto_resp_free(&r);
+	return body;
+}
+
+static double series(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; p && *p;) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
+/* /metrics after known traffic: exact deltas of the request counters by
+ * route and status, of the latency histogram and of the object counters
+ * (ingested, rejected, stored). */
+static void test_metrics_values(void **state)
+{
+	(void)state;
+	proto_resp r;
+	static const char *const names[] = {
+		"renkei_http_requests_total{route=\"api_root\",status=\"200\"}",
+		"renkei_http_requests_total{route=\"api_root\",status=\"404\"}",
+		"renkei_http_requests_total{route=\"objects_post\",status=\"202\"}",
+		"renkei_http_requests_total{route=\"none\",status=\"404\"}",
+		"renkei_http_requests_total{route=\"metrics\",status=\"200\"}",
+		"renkei_http_request_duration_seconds_count",
+		"renkei_objects_ingested_total",
+		"renkei_objects_rejected_total",
+		"renkei_objects_stored",
+	};
+	static const double delta[] = {3, 1, 1, 1, 1, 7, 2, 1, 2};
+	char *s0 = metrics_snapshot();
+	for (int k = 0; k < 3; k++) {
+		get_ok("/gov/", "npa-analyst", &r);
+		proto_resp_free(&r);
+	}
+	assert_true(proto_get(&hub, "/gov/", "bank-analyst", &r)); /* not a member: 404 */
+	assert_int_equal(r.status, 404);
+	proto_resp_free(&r);
+	assert_true(proto_get(&hub, "/no/such/path/at/all/x/y/", "npa-analyst", &r));
+	assert_int_equal(r.status, 404);
+	proto_resp_free(&r);
+	char *o1 = proto_indicator(800001, NULL), *o2 = proto_indicator(800002, NULL);
+	char env[4096];
+	snprintf(env, sizeof env, "{\"objects\":[%s,%s,{\"type\":\"nothing\"}]}", o1, o2);
+	free(o1);
+	free(o2);
+	json_decref(post_ok(PROTO_GOV_OBJECTS, "npa-analyst", env));
+	char *s1 = metrics_snapshot();
+
+	/* 6 requests above, plus the /metrics read of s0 */
+	for (size_t k = 0; k < RK_ARRAY_LEN(names); k++) {
+		double a = series(s0, names[k]), b = series(s1, names[k]);
+		if (b - a != delta[k])
+			fail_msg("%s: %.0f -> %.0f, want +%.0f", names[k], a, b, delta[k]);
+	}
+	assert_true(series(s1, "renkei_objects_stored") > 0);
+	/* histogram: cumulative buckets, +Inf equal to the count */
+	double prev = 0, count = series(s1, "renkei_http_request_duration_seconds_count");
+	static const char *const le[] = {"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+					 "0.05", "0.1", "0.25", "1", "2.5", "10", "+Inf"};
+	for (size_t k = 0; k < RK_ARRAY_LEN(le); k++) {
+		char name[96];
+		snprintf(name, sizeof name, "renkei_http_request_duration_seconds_bucket{le=\"%s\"}", le[k]);
+		double v = series(s1, name);
+		assert_true(v >= prev);
+		prev = v;
+	}
+	assert_true(prev == count);
+	assert_true(series(s1, "renkei_http_request_duration_seconds_sum") > 0);
+	free(s0);
+	free(s1);
+}
+
+/* A raw HTTP/1.1 exchange on a fresh connection: sends `head` and up to
+ * `body_bytes` of body, then reads until the server closes. */
+static char *raw_http(const char *head, size_t body_bytes)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	rk_buf in;
+	assert_true(fd >= 0);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)hub.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	assert_true(write(fd, head, strlen(head)) == (ssize_t)strlen(head));
+	char chunk[16384];
+	memset(chunk, ' ', sizeof chunk);
+	for (size_t sent = 0; sent < body_bytes; sent += sizeof chunk)
+		if (send(fd, chunk, sizeof chunk, MSG_NOSIGNAL) < 0)
+			break; /* the server has answered and closed */
+	rk_buf_init(&in);
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof chunk);
+		if (got <= 0)
+			break;
+		rk_buf_append(&in, chunk, (size_t)got);
+	}
+	close(fd);
+	rk_buf_puts(&in, "");
+	return rk_buf_take(&in);
+}
+
+/* Checks a raw response: status line, Connection: close, and a complete
+ * TAXII error resource of exactly Content-Length bytes. */
+static void expect_raw_error(const char *resp, int status)
+{
+	char line[32];
+	snprintf(line, sizeof line, "HTTP/1.1 %d ", status);
+	if (strncmp(resp, line, strlen(line)) != 0)
+		fail_msg("want %d, got: %.300s", status, resp);
+	assert_non_null(strstr(resp, "\r\nConnection: close\r\n"));
+	assert_non_null(strstr(resp, "\r\nContent-Type: " PROTO_TAXII "\r\n"));
+	assert_null(strstr(resp, "100 Continue"));
+	const char *cl = strstr(resp, "\r\nContent-Length: ");
+	assert_non_null(cl);
+	size_t len = strtoul(cl + 18, NULL, 10);
+	const char *body = strstr(resp, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(strlen(body), len);
+	json_error_t e;
+	json_t *j = json_loads(body, 0, &e);
+	assert_non_null(j);
+	char hs[8];
+	snprintf(hs, sizeof hs, "%d", status);
+	assert_string_equal(json_string_value(json_object_get(j, "http_status")), hs);
+	assert_non_null(json_string_value(json_object_get(j, "title")));
+	json_decref(j);
+}
+
+/* 401/413/415 on POST are decided from the headers, before the body is
+ * read; the connection is then closed, and the client still gets the
+ * whole TAXII error (also when it waits for 100 Continue, or is still
+ * sending). The hub keeps serving. */
+static void test_early_refusals_complete(void **state)
+{
+	(void)state;
+	char head[1024];
+	const char *tok = proto_token("npa-analyst");
+	static const struct {
+		bool auth;
+		const char *ctype, *extra;
+		unsigned long long length;
+		size_t send;
+		int status;
+	} cases[] = {
+		{true, PROTO_TAXII, "", 50000000ULL, 1u << 20, 413},
+		{true, PROTO_TAXII, "Expect: 100-continue\r\n", 50000000ULL, 0, 413},
+		{true, "application/json", "", 1000, 1u << 20, 415},
+		{false, PROTO_TAXII, "", 1000, 1u << 20, 401},
+		{false, PROTO_TAXII, "Expect: 100-continue\r\n", 1000, 0, 401},
+	};
+	for (size_t k = 0; k < RK_ARRAY_LEN(cases); k++) {
+		char auth[256] = "";
+		if (cases[k].auth)
+			snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tok);
+		snprintf(head, sizeof head,
+			 "POST " PROTO_GOV_OBJECTS " HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+			 "Accept: " PROTO_TAXII "\r\nContent-Type: %s\r\n%sContent-Length: %llu\r\n\r\n",
+			 auth, cases[k].ctype, cases[k].extra, cases[k].length);
+		char *resp = raw_http(head, cases[k].send);
+		expect_raw_error(resp, cases[k].status);
+		if (cases[k].status == 401)
+			assert_non_null(strstr(resp, "\r\nWWW-Authenticate: Bearer realm=\"renkei\"\r\n"));
+		free(resp);
+	}
+	proto_resp r;
+	get_ok("/gov/", "npa-analyst", &r);
+	proto_resp_free(&r);
+}
+
+/* DELETE with match[version] removes only those versions; 200 carries the
+ * TAXII Content-Type (section 5.7); without a filter every version goes. */
+static void test_delete_versions(void **state)
+{
+	(void)state;
+	proto_resp r;
+	char ct[128];
+	const char *mods[] = {"2024-01-01T00:00:00.000Z", "2024-02-01T00:00:00.000Z",
+			      "2024-03-01T00:00:00.000Z"};
+	for (int i = 0; i < 3; i++) {
+		char *o = proto_indicator(4101, mods[i]);
+		char env[4096];
+		snprintf(env, sizeof env, "{\"objects\":[%s]}", o);
+		free(o);
+		json_decref(post_ok(PROTO_GOV_OBJECTS, "npa-analyst", env));
+	}
+#define OBJ4101 PROTO_GOV_OBJECTS "indicator--00000000-0000-4000-8000-000000004101/"
+	assert_true(proto_http(&hub, "DELETE", OBJ4101 "?match[version]=first", "npa-analyst", NULL,
+			       NULL, 0, &r));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 0);
+	assert_true(proto_header(&r, "Content-Type", ct, sizeof ct));
+	assert_string_equal(ct, PROTO_TAXII);
+	proto_resp_free(&r);
+	get_ok(OBJ4101 "versions/", "npa-analyst", &r);
+	json_t *v = json_object_get(r.json, "versions");
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(json_string_value(json_array_get(v, 0)), mods[1]);
+	proto_resp_free(&r);
+	/* a version that is not there: 404, nothing removed */
+	assert_true(proto_http(&hub, "DELETE", OBJ4101 "?match[version]=2020-01-01T00:00:00.000Z",
+			       "npa-analyst", NULL, NULL, 0, &r));
+	expect_error(&r, 404, NULL);
+	proto_resp_free(&r);
+	assert_true(proto_http(&hub, "DELETE", OBJ4101, "npa-analyst", NULL, NULL, 0, &r));
+	assert_int_equal(r.status, 200);
+	proto_resp_free(&r);
+	assert_true(proto_get(&hub, OBJ4101 "versions/", "npa-analyst", &r));
+	expect_error(&r, 404, NULL);
+	proto_resp_free(&r);
+	/* and the manifest no longer lists it */
+	get_ok("/gov/collections/" PROTO_GOV_COLL "/manifest/?match[id]=indicator--00000000-0000-4000-8000-000000004101",
+	       "npa-analyst", &r);
+	assert_string_equal(r.body, "{}");
+	proto_resp_free(&r);
+}
+
 static void test_directory_reload(void **state)
 {
 	(void)state;
@@ -823,6 +1295,11 @@ int main(void)
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_cursor_under_concurrent_inserts),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_bad_inputs_store_nothing),
+		cmocka_unit_test(test_limit_above_page_max),
+		cmocka_unit_test(test_metrics_values),
+		cmocka_unit_test(test_early_refusals_complete),
+		cmocka_unit_test(test_delete_versions),
 		cmocka_unit_test(test_directory_reload),
 		cmocka_unit_test(test_check_config),
 		cmocka_unit_test(test_tls),

@@ -40,7 +40,28 @@ static const struct qcase {
 	{"match[type]", TAXII_P_LISTING, false, "match[type]"},
 	{"match[id]=indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", TAXII_P_LISTING, true, NULL},
 	{"match[id]=indicator--nope", TAXII_P_LISTING, false, "match[id]"},
-	{"match[version]=first,last,all", TAXII_P_LISTING, true, NULL},
+	{"match[version]=first,last", TAXII_P_LISTING, true, NULL},
+	/* TAXII 2.1 section 3.4.1: "all" alone, nothing twice */
+	{"match[version]=first,last,all", TAXII_P_LISTING, false, "match[version]"},
+	{"match[version]=all,first", TAXII_P_LISTING, false, "match[version]"},
+	{"match[version]=all,all", TAXII_P_LISTING, false, "match[version]"},
+	{"match[version]=last,last", TAXII_P_LISTING, false, "match[version]"},
+	{"match[version]=first&match[version]=first", TAXII_P_LISTING, false, "match[version]"},
+	{"match[version]=2024-01-01T00:00:00Z,2024-01-01T00:00:00.000Z", TAXII_P_LISTING, false,
+	 "match[version]"},
+	{"match[version]=2024-01-01T00:00:00Z,2024-01-02T00:00:00Z,first", TAXII_P_LISTING, true, NULL},
+	/* section 3.4: each match field at most once per request */
+	{"match[type]=indicator&match[type]=malware", TAXII_P_LISTING, false, "match[type]"},
+	{"match[id]=indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f&match[id]=indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+	 TAXII_P_LISTING, false, "match[id]"},
+	{"match[spec_version]=2.1&match[spec_version]=2.0", TAXII_P_LISTING, false, "match[spec_version]"},
+	{"next=abc&next=abc", TAXII_P_LISTING, false, "next"},
+	{"added_after=2024-01-01T00:00:00Z&added_after=2024-01-01T00:00:00Z", TAXII_P_LISTING, false,
+	 "added_after"},
+	/* limit: positive integers only; huge values are capped, not refused */
+	{"limit=+5", TAXII_P_LISTING, false, "limit"},
+	{"limit=1.5", TAXII_P_LISTING, false, "limit"},
+	{"limit=99999999999999999999999999", TAXII_P_LISTING, true, NULL},
 	{"match[version]=2024-01-01T00:00:00.000Z,last", TAXII_P_LISTING, true, NULL},
 	{"match[version]=newest", TAXII_P_LISTING, false, "match[version]"},
 	{"match[spec_version]=2.0,2.1", TAXII_P_LISTING, true, NULL},
@@ -103,6 +124,21 @@ static void test_query_values(void **state)
 	assert_true(sq.version.first);
 	assert_int_equal(sq.version.n_at, 1);
 	taxii_filter_cleanup(&f);
+
+	/* limit above RK_PAGE_MAX: served as RK_PAGE_MAX, however large */
+	static const struct {
+		const char *q;
+		size_t want;
+	} lims[] = {{"limit=1", 1}, {"limit=1000", RK_PAGE_MAX}, {"limit=1001", RK_PAGE_MAX},
+		    {"limit=99999999999999999999999999", RK_PAGE_MAX}, {"limit=007", 7}};
+	for (size_t i = 0; i < RK_ARRAY_LEN(lims); i++) {
+		taxii_filter_init(&f);
+		rk_errctx_clear(&ctx);
+		assert_int_equal(taxii_query_parse(&f, TAXII_P_LISTING, lims[i].q, strlen(lims[i].q), &ctx),
+				 RK_OK);
+		assert_int_equal(f.limit, lims[i].want);
+		taxii_filter_cleanup(&f);
+	}
 
 	/* defaults: last for objects, all for versions, page size */
 	taxii_filter_init(&f);
