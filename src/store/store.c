@@ -301,6 +301,16 @@ rk_err store_status_put(store *st, const char *api_root, const char *status_id,
 	return err;
 }
 
+rk_err store_status_put_text(store *st, const char *api_root,
+			     const char *status_id, const char *doc,
+			     rk_errctx *ctx)
+{
+	if (!api_root || !status_id || !doc)
+		return rk_fail(ctx, RK_EINVAL, NULL,
+			       "store status: api root, id and document are required");
+	return st->ops->status_put(st->eng, api_root, status_id, doc, ctx);
+}
+
 /* Parses text the store wrote itself. */
 static rk_err parse_stored(const char *text, const char *what, json_t **out,
 			   rk_errctx *ctx)

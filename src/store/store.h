@@ -197,6 +197,11 @@ rk_err store_status_put(store *st, const char *api_root, const char *status_id,
 			const json_t *status, rk_errctx *ctx);
 rk_err store_status_get(store *st, const char *api_root, const char *status_id,
 			json_t **out, rk_errctx *ctx);
+/* store_status_put for a caller that already has the document as text:
+ * `doc` must be what rk_json_dump writes for it (get parses it back). */
+rk_err store_status_put_text(store *st, const char *api_root,
+			     const char *status_id, const char *doc,
+			     rk_errctx *ctx);
 
 /* ---------------------------------------------------------------- meta */
 /* store.c */

@@ -3,7 +3,7 @@
  * hub on one machine). Schema and migrations: store_schema.c.
  *
  * Connections. One write connection, used only by the current group-commit
- * leader (below), and a pool of read connections handed out one per query
+ * leader (below), one for the checkpoint thread, and a pool of read connections handed out one per query
  * and returned afterwards, so readers never wait for the writer: the
  * database runs in WAL mode and each read runs in its own snapshot. Each
  * connection caches its prepared statements by SQL text (sq_prepare), so a
@@ -52,15 +52,27 @@
  * new version: otherwise every sensor resend of an observable would add a
  * version.
  *
- * Where ingest time goes (measured, 100-object batches, 4 KiB pages): the
- * cost is write volume, not fsyncs. Each new object inserts into two
- * B-trees keyed by its random UUID (objects_id, owners); at scale every
- * such insert dirties its own leaf page, which the commit writes to the
- * WAL and the checkpoint writes again: about 18-25 KB of writes per object,
- * so throughput falls as the id trees outgrow the page cache. The other
- * indices are append-mostly and cheap. Levers, in order: fold the owner
- * check into an id-led objects index (one random tree instead of two),
- * smaller pages for the random trees, larger groups.
+ * Ownership and the id index (store_schema.c has the layout). The only
+ * index keyed by something random is objects_idh, keyed by a 64-bit hash of
+ * the STIX id; put probes it once per object, and that probe answers
+ * ownership (any stored version's owner; owners only remembers ids whose
+ * versions were all deleted), duplicates and the version flags. Queries by
+ * id say "idh IN (...) AND id IN (...)": the hash finds, the text decides.
+ *
+ * Where ingest time goes (measured, 2 cores, envelopes of 100 over HTTP,
+ * ids spread like random UUIDs). Write volume: a random-keyed insert dirties
+ * its own leaf page, which the commit writes to the WAL and a checkpoint
+ * writes again. Schema 2 had two such trees keyed by ~45-byte text
+ * (objects_id and owners): about 20 KB written per object at 300,000
+ * objects and falling throughput. Schema 3 has one tree of ~28-byte
+ * entries, which stays in the writer's page cache (SQ_WRITER_CACHE_KIB) at
+ * a million objects: about 8 KB per object. Checkpoints run off the
+ * request path and only every SQ_WAL_CHECKPOINT frames, so a leaf page
+ * changed by many commits is copied back once. Smaller pages (1 or 2 KiB)
+ * were tried and did not help: rows (~700 bytes) then waste most of a
+ * page and SQLite's per-page CPU grows more than the bytes saved. What is
+ * left per object is the CPU of eight B-tree inserts (table and seven
+ * indices) and the WAL writes of the group's pages, in the one writer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,7 +95,11 @@
 #define SQ_READER_CACHE_KIB 8192
 #define SQ_MAX_IDLE_READERS 16
 #define SQ_BUSY_TIMEOUT_MS 10000
-#define SQ_WAL_AUTOCHECKPOINT 4000 /* pages */
+/* WAL frames after which the checkpointer thread copies the WAL back,
+ * and after which the writer does it itself (the checkpointer cannot
+ * keep up, or readers keep it from finishing). */
+#define SQ_WAL_CHECKPOINT 16000
+#define SQ_WAL_CHECKPOINT_HARD 64000
 #define SQ_STATUS_PRUNE_EVERY 256
 
 /* ---------------------------------------------------------------- connections */
@@ -229,9 +245,9 @@ static rk_err sq_conn_open(const char *dbpath, bool writer, sq_conn **out,
 		snprintf(sql, sizeof sql,
 			 "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;"
 			 "PRAGMA cache_size = -%d; PRAGMA mmap_size = 0;"
-			 "PRAGMA wal_autocheckpoint = %d;"
+			 "PRAGMA wal_autocheckpoint = 0;"
 			 "PRAGMA journal_size_limit = 67108864;",
-			 SQ_WRITER_CACHE_KIB, SQ_WAL_AUTOCHECKPOINT);
+			 SQ_WRITER_CACHE_KIB);
 	} else {
 		snprintf(sql, sizeof sql,
 			 "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY;"
@@ -290,6 +306,13 @@ struct store_engine {
 	wreq *qhead, *qtail;
 	bool leading;
 
+	/* Checkpointer: its own connection and thread (below). */
+	sq_conn *ck;
+	pthread_t ck_thread;
+	bool ck_started, ck_wanted, ck_stop;
+	pthread_mutex_t ckmu;
+	pthread_cond_t ckcv;
+
 	pthread_mutex_t pmu; /* reader pool */
 	sq_conn *idle;
 	size_t n_idle;
@@ -329,6 +352,65 @@ static void pool_put(store_engine *e, sq_conn *c)
 	sq_conn_close(c);
 }
 
+/*
+ * Checkpoints. SQLite's automatic checkpoint would run inside the COMMIT
+ * of whichever request leads the group, holding up every queued write
+ * while it copies the WAL into the database and fsyncs it. Instead the
+ * writer's WAL hook (called after each commit with the WAL's size) wakes
+ * a thread that runs PASSIVE checkpoints on its own connection: they copy
+ * what is committed without blocking the writer or readers, and once one
+ * has copied everything, the writer's next transaction starts the WAL
+ * from the beginning again. Should the WAL still reach
+ * SQ_WAL_CHECKPOINT_HARD frames (the thread falling behind a writer that
+ * never pauses), the writer checkpoints in its hook, as SQLite would.
+ * A larger WAL also lets a checkpoint write a page changed by many commits
+ * once: with a random-keyed index that is most of what it writes.
+ */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	store_engine *e = arg;
+
+	if (frames >= SQ_WAL_CHECKPOINT_HARD) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+					  NULL);
+	} else if (frames >= SQ_WAL_CHECKPOINT) {
+		pthread_mutex_lock(&e->ckmu);
+		e->ck_wanted = true;
+		pthread_cond_signal(&e->ckcv);
+		pthread_mutex_unlock(&e->ckmu);
+	}
+	return SQLITE_OK;
+}
+
+static void *ck_main(void *arg)
+{
+	store_engine *e = arg;
+
+	pthread_mutex_lock(&e->ckmu);
+	for (;;) {
+		while (!e->ck_wanted && !e->ck_stop)
+			pthread_cond_wait(&e->ckcv, &e->ckmu);
+		if (e->ck_stop)
+			break;
+		e->ck_wanted = false;
+		pthread_mutex_unlock(&e->ckmu);
+		/* Catch up with what was committed meanwhile, a few rounds at
+		 * most; errors (SQLITE_BUSY from another process's checkpoint)
+		 * only mean "later". */
+		for (int round = 0; round < 4; round++) {
+			int log = 0, done = 0;
+			if (sqlite3_wal_checkpoint_v2(e->ck->db, NULL,
+						      SQLITE_CHECKPOINT_PASSIVE,
+						      &log, &done) != SQLITE_OK ||
+			    done >= log)
+				break;
+		}
+		pthread_mutex_lock(&e->ckmu);
+	}
+	pthread_mutex_unlock(&e->ckmu);
+	return NULL;
+}
+
 /* mkdir -p with mode 0700 for the components it creates. */
 static rk_err make_dir(const char *path, rk_errctx *ctx)
 {
@@ -365,6 +447,14 @@ static void sq_close(store_engine *e)
 {
 	if (!e)
 		return;
+	if (e->ck_started) {
+		pthread_mutex_lock(&e->ckmu);
+		e->ck_stop = true;
+		pthread_cond_signal(&e->ckcv);
+		pthread_mutex_unlock(&e->ckmu);
+		pthread_join(e->ck_thread, NULL);
+	}
+	sq_conn_close(e->ck);
 	sq_conn_close(e->w);
 	while (e->idle) {
 		sq_conn *c = e->idle;
@@ -374,6 +464,8 @@ static void sq_close(store_engine *e)
 	pthread_mutex_destroy(&e->qmu);
 	pthread_cond_destroy(&e->qcv);
 	pthread_mutex_destroy(&e->pmu);
+	pthread_mutex_destroy(&e->ckmu);
+	pthread_cond_destroy(&e->ckcv);
 	free(e->dbpath);
 	free(e);
 }
@@ -393,6 +485,8 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	pthread_mutex_init(&e->qmu, NULL);
 	pthread_cond_init(&e->qcv, NULL);
 	pthread_mutex_init(&e->pmu, NULL);
+	pthread_mutex_init(&e->ckmu, NULL);
+	pthread_cond_init(&e->ckcv, NULL);
 	size_t len = strlen(path);
 	e->dbpath = malloc(len + sizeof "/renkei.db");
 	if (!e->dbpath) {
@@ -402,8 +496,17 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	memcpy(e->dbpath, path, len);
 	memcpy(e->dbpath + len, "/renkei.db", sizeof "/renkei.db");
 	if ((err = sq_conn_open(e->dbpath, true, &e->w, ctx)) ||
-	    (err = store_schema_migrate(e->w->db, found, ctx)))
+	    (err = store_schema_migrate(e->w->db, found, ctx)) ||
+	    (err = sq_conn_open(e->dbpath, true, &e->ck, ctx)) ||
+	    (err = sq_exec(e->ck, "PRAGMA cache_size = -256", ctx)))
 		goto out;
+	if (pthread_create(&e->ck_thread, NULL, ck_main, e) != 0) {
+		err = rk_fail(ctx, RK_EIO, NULL,
+			      "store: cannot start the checkpoint thread");
+		goto out;
+	}
+	e->ck_started = true;
+	sqlite3_wal_hook(e->w->db, wal_hook, e);
 	*out = e;
 	e = NULL;
 out:
