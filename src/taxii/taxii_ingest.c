@@ -5,7 +5,7 @@
  * keys), then for each object in order
  *
  *     validate (stix) -> complete (created_by_ref, default marking)
- *       -> decide (policy POLICY_WRITE_OBJECT, with the stored owner)
+ *       -> decide (policy POLICY_WRITE_OBJECT)
  *
  * and hand every accepted object to ONE store_put, which commits the batch
  * durably. Ownership ("only the organisation that first stored an id adds
@@ -122,13 +122,32 @@ static rk_err complete_object(taxii_req *r, json_t *obj, const stix_info *info,
 	return RK_OK;
 }
 
-/* Appends `,"key":<value>` to b; false on lack of memory. */
-static bool splice_member(rk_buf *b, const char *key, const json_t *value)
+/* The members completion appends, as text: the same for every object of
+ * one request (the writer's identity, the collection's marking), so made
+ * once per request. */
+typedef struct splice_texts {
+	char *creator; /* ,"created_by_ref":"identity--..." */
+	char *marking; /* ,"object_marking_refs":["marking-definition--..."] */
+} splice_texts;
+
+/* Appends `,"key":<value>` to b, making *cached on first use; false on
+ * lack of memory. */
+static bool splice_member(rk_buf *b, const char *key, const json_t *value,
+			  char **cached)
 {
-	char *text = rk_json_dump(value);
-	bool ok = text && rk_buf_printf(b, ",\"%s\":%s", key, text) == RK_OK;
-	free(text);
-	return ok;
+	if (!*cached) {
+		rk_buf m;
+		char *text = rk_json_dump(value);
+		rk_buf_init(&m);
+		if (!text || rk_buf_printf(&m, ",\"%s\":%s", key, text) != RK_OK) {
+			free(text);
+			rk_buf_cleanup(&m);
+			return false;
+		}
+		free(text);
+		*cached = rk_buf_take(&m);
+	}
+	return rk_buf_puts(b, *cached) == RK_OK;
 }
 
 /*
@@ -138,7 +157,7 @@ static bool splice_member(rk_buf *b, const char *key, const json_t *value)
  * store then serialises obj). RK_ENOMEM only for lack of memory.
  */
 static rk_err object_text(const char *slice, size_t len, const added_members *a,
-			  char **out, size_t *out_len)
+			  splice_texts *cache, char **out, size_t *out_len)
 {
 	rk_buf b;
 
@@ -147,9 +166,12 @@ static rk_err object_text(const char *slice, size_t len, const added_members *a,
 	if (a->in_place || len < 3 || slice[0] != '{' || slice[len - 1] != '}')
 		return RK_OK;
 	rk_buf_init(&b);
-	if (rk_buf_append(&b, slice, len - 1) != RK_OK ||
-	    (a->creator && !splice_member(&b, "created_by_ref", a->creator)) ||
-	    (a->marking && !splice_member(&b, "object_marking_refs", a->marking)) ||
+	if (rk_buf_reserve(&b, len + 160) != RK_OK ||
+	    rk_buf_append(&b, slice, len - 1) != RK_OK ||
+	    (a->creator &&
+	     !splice_member(&b, "created_by_ref", a->creator, &cache->creator)) ||
+	    (a->marking && !splice_member(&b, "object_marking_refs", a->marking,
+					  &cache->marking)) ||
 	    rk_buf_puts(&b, "}") != RK_OK) {
 		rk_buf_cleanup(&b);
 		return RK_ENOMEM;
@@ -174,11 +196,14 @@ static json_t *status_entry(const obj_state *s, bool with_message)
 
 rk_err taxii_h_objects_post(taxii_req *r)
 {
-	json_t *env = NULL, *status = NULL, *stored = NULL;
+	json_t *env = NULL, *status = NULL, *org = NULL;
+	char *status_text = NULL, *org_text = NULL;
+	rk_buf stored = {0};
 	store_put_item *items = NULL;
 	store_put_result *results = NULL;
 	obj_state *states = NULL;
 	rk_json_slice *slices = NULL;
+	splice_texts splices = {0};
 	bool have_slices = false;
 	char (*added_ts)[RK_TIME_BUF] = NULL;
 	rk_errctx ctx;
@@ -287,7 +312,8 @@ rk_err taxii_h_objects_post(taxii_req *r)
 			const char *text = r->body.data + slices[i].off;
 			size_t len = slices[i].len;
 			if (changed) {
-				if (object_text(text, len, &added, &s->text, &len)) {
+				if (object_text(text, len, &added, &splices, &s->text,
+						&len)) {
 					rc = RK_ENOMEM;
 					goto out;
 				}
@@ -379,13 +405,21 @@ rk_err taxii_h_objects_post(taxii_req *r)
 	atomic_fetch_add(&r->srv->metrics.objects_ingested, n_added);
 	atomic_fetch_add(&r->srv->metrics.objects_rejected, n_fail);
 
-	stored = json_pack("{sssO}", "org", r->subj.org->id, "status", status);
-	if (!stored) {
+	/* Serialised once: the answer, and inside {"org":..,"status":..}
+	 * (what rk_json_dump of that object writes) the stored copy. */
+	status_text = rk_json_dump(status);
+	org = json_string(r->subj.org->id);
+	org_text = org ? rk_json_dump(org) : NULL;
+	rk_buf_init(&stored);
+	if (!status_text || !org_text ||
+	    rk_buf_printf(&stored, "{\"org\":%s,\"status\":%s}", org_text,
+			  status_text) != RK_OK) {
 		rc = RK_ENOMEM;
 		goto out;
 	}
 	rk_errctx_clear(&ctx);
-	if (store_status_put(r->srv->st, r->community->id, status_id, stored, &ctx)) {
+	if (store_status_put_text(r->srv->st, r->community->id, status_id,
+				  stored.data, &ctx)) {
 		/* The objects are stored; the answer still says what happened,
 		 * only a later status fetch will miss it. */
 		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
@@ -393,10 +427,15 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		rk_log(RK_LOG_ERROR, "status_not_stored",
 		       json_pack("{ssss}", "status_id", status_id, "error", msg));
 	}
-	rc = taxii_respond_json(r, 202, status, NULL);
-	status = NULL;
+	/* TAXII 2.1 section 5.5: the answer is a status resource. */
+	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, status_text, strlen(status_text),
+			   NULL);
+	status_text = NULL;
 out:
-	json_decref(stored);
+	rk_buf_cleanup(&stored);
+	free(status_text);
+	free(org_text);
+	json_decref(org);
 	json_decref(status);
 	json_decref(env);
 	for (size_t i = 0; states && i < n; i++)
@@ -405,6 +444,8 @@ out:
 	free(results);
 	free(states);
 	free(slices);
+	free(splices.creator);
+	free(splices.marking);
 	free(added_ts);
 	return rc;
 }
