@@ -16,9 +16,12 @@
  * then, at the largest size, a full paged pull of every object (limit=1000,
  * following `next`) and the hub's peak RSS (VmHWM of --hub-pid).
  *
- * Objects are deterministic: indicator number n has id
- * indicator--00000000-0000-4000-8000-<n as 12 hex digits>, so any stored id
- * can be drawn without keeping a list. Every request's HTTP status is
+ * Objects are deterministic: indicator number n has a UUIDv4-shaped id made
+ * from a bijective 64-bit mix of n (so ids are distinct, and any stored id
+ * can be drawn without keeping a list) plus a second hash of n for the
+ * other bits. Ids are spread like real random UUIDs on purpose: counting
+ * ids (…-8000-000000000001, …-8000-000000000002) would make every index
+ * keyed by id append-only and hide what random ids cost a store. Every request's HTTP status is
  * checked; a benchmark that saw an error says so and exits 1.
  *
  * The load is bounded: at most the largest size in objects, and only to the
@@ -117,9 +120,23 @@ static long request(CURL *c, const char *url, const char *post, size_t post_len,
 
 /* ---------------------------------------------------------------- objects */
 
+/* A bijection on 64-bit integers (the SplitMix64 finaliser). */
+static uint64_t mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
+/* The 64 bits of mix64(n) fill the first three groups and the first digit
+ * after the variant; the version and variant digits are fixed. */
 static void indicator_id(size_t n, char out[64])
 {
-	snprintf(out, 64, "indicator--00000000-0000-4000-8000-%012zx", n);
+	uint64_t a = mix64((uint64_t)n), b = mix64((uint64_t)n ^ 0x5deece66du);
+	snprintf(out, 64, "indicator--%08x-%04x-4%03x-8%01x%02x-%012" PRIx64,
+		 (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
+		 (unsigned)(a >> 4) & 0xfffu, (unsigned)a & 0xfu,
+		 (unsigned)(b >> 56), b & 0xffffffffffffu);
 }
 
 /* A realistic indicator: an IPv4 or domain pattern, names and types. */
