@@ -130,11 +130,13 @@ typedef struct slice_scan {
 	bool too_deep;
 } slice_scan;
 
+/* JSON whitespace, and NUL bytes, which jansson's json_loadb skips
+ * between tokens (so slices line up with its elements). */
 static bool sc_space(slice_scan *s)
 {
 	bool any = false;
 	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' ||
-				 *s->p == '\r')) {
+				 *s->p == '\r' || *s->p == '\0')) {
 		s->p++;
 		any = true;
 	}
