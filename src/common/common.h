@@ -180,6 +180,8 @@ rk_err rk_b64url_encode(const void *data, size_t len, char **out);
 /* Returns RK_EINVAL on any character outside the alphabet. */
 rk_err rk_b64url_decode(const char *s, size_t slen, unsigned char **out,
 			size_t *outlen);
+/* Value of one hexadecimal digit (either case), or -1. */
+int rk_hex_value(char c);
 /* Lowercase hex of `len` random bytes from the system CSPRNG into out,
  * which must hold 2*len+1 bytes. */
 void rk_random_hex(char *out, size_t len);

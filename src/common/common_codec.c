@@ -51,6 +51,17 @@ rk_err rk_b64url_decode(const char *s, size_t slen, unsigned char **out, size_t 
 	return RK_OK;
 }
 
+int rk_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void rk_random_hex(char *out, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -15,17 +15,6 @@
 
 #include "common.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool uuid_parse(const char *s, unsigned char out[16])
 {
 	if (!s || strlen(s) != 36)
@@ -37,7 +26,7 @@ static bool uuid_parse(const char *s, unsigned char out[16])
 				return false;
 			continue;
 		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = rk_hex_value(s[i]), lo = rk_hex_value(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[j++] = (unsigned char)(hi << 4 | lo);

@@ -270,17 +270,6 @@ rk_err taxii_filter_add(taxii_filter *f, unsigned allowed, const char *name,
 	return RK_OK;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool taxii_url_decode(char *s, size_t *len)
 {
 	size_t o = 0;
@@ -290,8 +279,8 @@ bool taxii_url_decode(char *s, size_t *len)
 			int hi, lo;
 			if (i + 2 >= *len)
 				return false;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = rk_hex_value(s[i + 1]);
+			lo = rk_hex_value(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (char)(hi * 16 + lo);
