@@ -160,9 +160,10 @@ static rk_err put_prepare(const store_put_item *in, store_item *it,
 	return RK_OK;
 }
 
-rk_err store_put(store *st, const char *collection_id, const char *owner_org,
-		 const store_put_item *items, size_t n, store_put_result *results,
-		 rk_errctx *ctx)
+static rk_err put_common(store *st, const char *collection_id,
+			 const char *owner_org, const store_put_item *items,
+			 size_t n, store_put_result *results,
+			 const store_status_req *status, rk_errctx *ctx)
 {
 	store_item *prep = NULL;
 	rk_err err = RK_OK;
@@ -170,12 +171,11 @@ rk_err store_put(store *st, const char *collection_id, const char *owner_org,
 	if (!collection_id || !*collection_id || !owner_org || !*owner_org)
 		return rk_fail(ctx, RK_EINVAL, NULL,
 			       "store_put: collection and owner are required");
-	if (n == 0)
+	if (n == 0 && !status)
 		return RK_OK;
-	if (!items || !results)
+	if (n && (!items || !results))
 		return rk_fail(ctx, RK_EINVAL, NULL, "store_put: no items");
-	prep = calloc(n, sizeof *prep);
-	if (!prep)
+	if (n && !(prep = calloc(n, sizeof *prep)))
 		return rk_fail(ctx, RK_ENOMEM, NULL, "store_put: out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (put_prepare(&items[i], &prep[i], &results[i]) != RK_OK) {
@@ -186,12 +186,37 @@ rk_err store_put(store *st, const char *collection_id, const char *owner_org,
 		}
 	}
 	err = st->ops->put(st->eng, collection_id, owner_org, prep, n, results,
-			   ctx);
+			   status, ctx);
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; prep && i < n; i++)
 		free(prep[i].json_buf);
 	free(prep);
 	return err;
+}
+
+rk_err store_put(store *st, const char *collection_id, const char *owner_org,
+		 const store_put_item *items, size_t n, store_put_result *results,
+		 rk_errctx *ctx)
+{
+	return put_common(st, collection_id, owner_org, items, n, results, NULL,
+			  ctx);
+}
+
+rk_err store_put_with_status(store *st, const char *collection_id,
+			     const char *owner_org, const store_put_item *items,
+			     size_t n, store_put_result *results,
+			     const char *api_root, const char *status_id,
+			     store_status_fn make_status, void *status_arg,
+			     rk_errctx *ctx)
+{
+	if (!api_root || !status_id || !make_status)
+		return rk_fail(ctx, RK_EINVAL, NULL,
+			       "store_put: api root, status id and status maker "
+			       "are required");
+	store_status_req status = {.api_root = api_root, .status_id = status_id,
+				   .make = make_status, .arg = status_arg};
+	return put_common(st, collection_id, owner_org, items, n, results,
+			  &status, ctx);
 }
 
 rk_err store_object_owner(store *st, const char *object_id, char **owner_out,

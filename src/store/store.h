@@ -95,6 +95,29 @@ rk_err store_put(store *st, const char *collection_id, const char *owner_org,
 		 const store_put_item *items, size_t n, store_put_result *results,
 		 rk_errctx *ctx);
 
+/*
+ * store_put that also stores the TAXII status resource of the request in
+ * the SAME durable transaction, so the objects and their status become
+ * visible together and one commit (one fsync, shared with the rest of the
+ * group) covers both. After the items have been run, make_status is called
+ * once, on the store's writer thread inside the transaction, with the final
+ * results (results[i] for items[i]); it returns in *doc_out the status
+ * document as text (heap memory the store frees; what rk_json_dump writes,
+ * see store_status_put_text), to be kept under (api_root, status_id). It
+ * must be quick and must not call the store. A non-RK_OK return (with its
+ * reason in ctx, the caller's) rolls back the whole request: nothing of it
+ * is stored. n may be 0 (then only the status is stored). RK_OK means the
+ * objects and the status are on disk.
+ */
+typedef rk_err (*store_status_fn)(void *arg, const store_put_result *results,
+				  size_t n, char **doc_out, rk_errctx *ctx);
+rk_err store_put_with_status(store *st, const char *collection_id,
+			     const char *owner_org, const store_put_item *items,
+			     size_t n, store_put_result *results,
+			     const char *api_root, const char *status_id,
+			     store_status_fn make_status, void *status_arg,
+			     rk_errctx *ctx);
+
 /* Owner organisation of an object id, or RK_ENOTFOUND. *owner_out is heap
  * memory the caller frees. */
 rk_err store_object_owner(store *st, const char *object_id, char **owner_out,

@@ -35,6 +35,14 @@ typedef struct store_item {
 	bool rejected; /* the front already filled the result */
 } store_item;
 
+/* The status a put stores in its own transaction (store_put_with_status). */
+typedef struct store_status_req {
+	const char *api_root;
+	const char *status_id;
+	store_status_fn make;
+	void *arg;
+} store_status_req;
+
 typedef struct store_ops {
 	const char *name;
 	/* `path` is the engine-specific part of the location. *found receives
@@ -44,9 +52,12 @@ typedef struct store_ops {
 	void (*close)(store_engine *e);
 	rk_err (*check_integrity)(store_engine *e, rk_errctx *ctx);
 
+	/* status: NULL, or the status to store in the same transaction
+	 * (then n may be 0 and collection_id/owner_org unused when it is). */
 	rk_err (*put)(store_engine *e, const char *collection_id,
 		      const char *owner_org, const store_item *items, size_t n,
-		      store_put_result *results, rk_errctx *ctx);
+		      store_put_result *results, const store_status_req *status,
+		      rk_errctx *ctx);
 	rk_err (*object_owner)(store_engine *e, const char *object_id,
 			       char **owner_out, rk_errctx *ctx);
 

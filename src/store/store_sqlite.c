@@ -21,7 +21,10 @@
  * meanwhile queue up for the next leader. Under load, concurrent callers
  * thus share one fsync; alone, a caller commits its own request at once.
  * A request's caller returns only after the COMMIT that contains it, so
- * RK_OK always means "on disk".
+ * RK_OK always means "on disk". A put may carry its TAXII status
+ * (store_put_with_status): the leader calls the caller's status maker with
+ * the put's results after the items, inside the same savepoint, and stores
+ * the text it returns, so a POST costs one request in one commit, not two.
  *
  *     caller:  enqueue --(no leader)--> lead: BEGIN; {SAVEPOINT; run; RELEASE}*;
  *                 |                              COMMIT; mark done; wake all
@@ -275,6 +278,7 @@ typedef struct wreq {
 	const store_item *items;
 	size_t n;
 	store_put_result *results;
+	const store_status_req *put_status; /* may be NULL */
 	/* WR_DELETE (coll too) */
 	const char *object_id;
 	const store_version_match *version;
@@ -756,7 +760,11 @@ static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 	return RK_OK;
 }
 
-static rk_err run_put(store_engine *e, wreq *r)
+static rk_err status_insert(store_engine *e, const char *api_root,
+			    const char *status_id, const char *doc,
+			    rk_errctx *ctx);
+
+static rk_err run_put_items(store_engine *e, wreq *r)
 {
 	sq_conn *c = e->w;
 	int64_t coll;
@@ -791,6 +799,32 @@ static rk_err run_put(store_engine *e, wreq *r)
 	if (rc != SQLITE_DONE)
 		return sq_err(c->db, rc, r->ctx, "updating a collection");
 	return RK_OK;
+}
+
+/* The items, then (store_put_with_status) the status made from their
+ * results, in the request's savepoint: both or neither are committed. */
+static rk_err run_put(store_engine *e, wreq *r)
+{
+	const store_status_req *st = r->put_status;
+	char *doc = NULL;
+	rk_err err;
+
+	if (r->n && (err = run_put_items(e, r)))
+		return err;
+	if (!st)
+		return RK_OK;
+	if ((err = st->make(st->arg, r->results, r->n, &doc, r->ctx))) {
+		if (!r->ctx->code)
+			rk_fail(r->ctx, err, NULL, "store: the status could not be made");
+		free(doc);
+		return err;
+	}
+	if (!doc)
+		return rk_fail(r->ctx, RK_ENOMEM, NULL,
+			       "store: the status could not be made");
+	err = status_insert(e, st->api_root, st->status_id, doc, r->ctx);
+	free(doc);
+	return err;
 }
 
 /* ---------------------------------------------------------------- SQL building */
@@ -1255,7 +1289,9 @@ out:
 
 /* ---------------------------------------------------------------- status, meta */
 
-static rk_err run_status(store_engine *e, wreq *r)
+static rk_err status_insert(store_engine *e, const char *api_root,
+			    const char *status_id, const char *doc,
+			    rk_errctx *ctx)
 {
 	sq_conn *c = e->w;
 	sqlite3_stmt *s;
@@ -1264,16 +1300,16 @@ static rk_err run_status(store_engine *e, wreq *r)
 	s = sq_prepare(c,
 		       "INSERT INTO status(api_root, status_id, doc) VALUES(?1, ?2, ?3)"
 		       " ON CONFLICT(api_root, status_id) DO UPDATE SET doc = excluded.doc",
-		       r->ctx);
+		       ctx);
 	if (!s)
 		return RK_EDB;
-	bind_text(s, 1, r->api_root);
-	bind_text(s, 2, r->status_id);
-	bind_text(s, 3, r->doc);
+	bind_text(s, 1, api_root);
+	bind_text(s, 2, status_id);
+	bind_text(s, 3, doc);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, r->ctx, "storing a status");
+		return sq_err(c->db, rc, ctx, "storing a status");
 	/* Keep at most RK_MAX_STATUS_KEPT per API root; checked now and then,
 	 * so the table may briefly exceed it by SQ_STATUS_PRUNE_EVERY. */
 	if (++e->status_puts % SQ_STATUS_PRUNE_EVERY)
@@ -1282,16 +1318,21 @@ static rk_err run_status(store_engine *e, wreq *r)
 		       "DELETE FROM status WHERE rid IN (SELECT rid FROM status"
 		       " INDEXED BY status_age WHERE api_root = ?1"
 		       " ORDER BY rid DESC LIMIT -1 OFFSET ?2)",
-		       r->ctx);
+		       ctx);
 	if (!s)
 		return RK_EDB;
-	bind_text(s, 1, r->api_root);
+	bind_text(s, 1, api_root);
 	sqlite3_bind_int64(s, 2, RK_MAX_STATUS_KEPT);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, r->ctx, "pruning old statuses");
+		return sq_err(c->db, rc, ctx, "pruning old statuses");
 	return RK_OK;
+}
+
+static rk_err run_status(store_engine *e, wreq *r)
+{
+	return status_insert(e, r->api_root, r->status_id, r->doc, r->ctx);
 }
 
 static rk_err run_meta(store_engine *e, wreq *r)
@@ -1434,10 +1475,12 @@ static rk_err submit(store_engine *e, wreq *r)
 
 static rk_err sq_put(store_engine *e, const char *collection_id,
 		     const char *owner_org, const store_item *items, size_t n,
-		     store_put_result *results, rk_errctx *ctx)
+		     store_put_result *results, const store_status_req *status,
+		     rk_errctx *ctx)
 {
 	wreq r = {.kind = WR_PUT, .coll = collection_id, .owner = owner_org,
-		  .items = items, .n = n, .results = results, .ctx = ctx};
+		  .items = items, .n = n, .results = results,
+		  .put_status = status, .ctx = ctx};
 	return submit(e, &r);
 }
 

@@ -31,9 +31,31 @@
  * the others; its failure entry in the status says why and where
  * ("objects[3].valid_from: not an RFC 3339 timestamp"). The answer is 202
  * with a status resource that is also kept in the store, so it can be
- * fetched later from /<root>/status/<id>/ by the same organisation.
+ * fetched later from /<root>/status/<id>/ by the same organisation. The
+ * status is made from the store's per-object results inside the store's
+ * write transaction (store_put_with_status, make_status below) and
+ * committed with the objects: one commit per POST, a status is never seen
+ * without its objects, and a 202 means both are on disk.
  * Processing is synchronous: the status is always "complete" and
  * pending_count 0.
+ *
+ * Status details (TAXII 2.1 section 4.3.1). Every posted object is
+ * accounted for, in successes or failures, so total_count = success_count
+ * + failure_count (+ pending_count, always 0). An entry's `id` is the
+ * object's id as posted when the object has a string `id`, even a
+ * malformed one (the client can match it to what it sent). An object with
+ * no string id has no identifier at all; its failure entry gets one made
+ * by the hub, "<type>--<random UUIDv4>" when the object's `type` is a
+ * valid STIX type name, else "x-renkei-unidentified--<random UUIDv4>",
+ * never stored and never a placeholder that could be mistaken for another
+ * entry, while its message names the object by JSON path ("objects[3]:
+ * ..."). `version` is the object's version when known (modified, else
+ * created, else the date_added the store gave it). An object that failed
+ * before its version was established (it failed validation) still has no
+ * `version`, although section 4.3.1 lists it as required: the push client
+ * (`renkei push`) prints such failures as "failed: <id>: <message>" and
+ * its tests rely on that; filling it in (the raw modified/created string,
+ * else the request timestamp) has to change the client with it.
  *
  * Completion rules and their tension with STIX 2.1:
  *  - created_by_ref: SDOs, SROs and marking definitions without one get the
@@ -64,6 +86,7 @@
 typedef struct obj_state {
 	const char *id;      /* into the envelope; may be NULL for garbage */
 	const char *version; /* as TAXII names it; NULL until known */
+	const json_t *obj;   /* the posted object (any JSON value) */
 	char message[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
 	bool failed;
 	int item;   /* index into items, -1 when not sent to the store */
@@ -181,24 +204,154 @@ static rk_err object_text(const char *slice, size_t len, const added_members *a,
 	return RK_OK;
 }
 
-static json_t *status_entry(const obj_state *s, bool with_message)
+/* The status-details entry of one object. TAXII 2.1 section 4.3.1 requires
+ * both id and version; the fall-backs for objects that never got that far
+ * are described in the opening comment. `made_id` is a buffer for a
+ * hub-made id. */
+static json_t *status_entry(const obj_state *s, const char *req_ts,
+			    char made_id[RK_MAX_STIX_ID + 1])
 {
+	const char *id = s->id, *version = s->version;
 	json_t *e = json_object();
 	if (!e)
 		return NULL;
-	json_object_set_new(e, "id", json_string(s->id ? s->id : ""));
-	if (s->version)
-		json_object_set_new(e, "version", json_string(s->version));
-	if (with_message && s->message[0])
+	if (!id)
+		id = json_string_value(json_object_get(s->obj, "id"));
+	if (!id) {
+		char uuid[RK_UUID_BUF];
+		const char *type = json_string_value(json_object_get(s->obj, "type"));
+		rk_uuid_v4(uuid);
+		made_id[0] = '\0';
+		if (type && strlen(type) <= 250)
+			snprintf(made_id, RK_MAX_STIX_ID + 1, "%s--%s", type, uuid);
+		if (!stix_id_valid(made_id, NULL))
+			snprintf(made_id, RK_MAX_STIX_ID + 1,
+				 "x-renkei-unidentified--%s", uuid);
+		id = made_id;
+	}
+	(void)req_ts;
+	json_object_set_new(e, "id", json_string(id));
+	if (version)
+		json_object_set_new(e, "version", json_string(version));
+	if (s->message[0])
 		json_object_set_new(e, "message", json_string(s->message));
 	return e;
 }
 
+/* What make_status needs, and what it leaves for the answer. */
+typedef struct status_maker {
+	taxii_req *r;
+	obj_state *states;
+	size_t n;
+	char (*added_ts)[RK_TIME_BUF];
+	const char *status_id;
+	const char *req_ts;
+	char *status_text; /* the status resource, for the answer */
+	size_t n_added, n_fail;
+} status_maker;
+
+/*
+ * store_status_fn: the status resource (TAXII 2.1 section 4.3.1) from the
+ * store's results, made inside the store's write transaction so that it is
+ * committed with the objects. Leaves the resource's text in m->status_text
+ * (for the answer) and returns the stored copy, {"org":..,"status":..} as
+ * rk_json_dump writes it.
+ */
+static rk_err make_status(void *arg, const store_put_result *results,
+			  size_t n_results, char **doc_out, rk_errctx *ctx)
+{
+	status_maker *m = arg;
+	json_t *successes = json_array(), *failures = json_array();
+	json_t *status = json_object(), *org = NULL;
+	char *org_text = NULL;
+	rk_buf stored;
+	size_t n_ok = 0;
+	rk_err rc = RK_OK;
+
+	(void)n_results;
+	rk_buf_init(&stored);
+	*doc_out = NULL;
+	m->n_added = m->n_fail = 0;
+	free(m->status_text);
+	m->status_text = NULL;
+	if (!successes || !failures || !status)
+		goto nomem;
+	for (size_t i = 0; i < m->n; i++) {
+		obj_state *s = &m->states[i];
+		char made_id[RK_MAX_STIX_ID + 1];
+		if (s->item >= 0) {
+			const store_put_result *res = &results[s->item];
+			if (res->outcome == STORE_PUT_REJECTED) {
+				snprintf(s->message, sizeof s->message, "objects[%zu]: %s", i,
+					 res->message);
+				s->failed = true;
+			} else {
+				if (!s->version) {
+					/* no modified/created: TAXII names the
+					 * version by date_added */
+					rk_time_format(res->date_added, 6, m->added_ts[i]);
+					s->version = m->added_ts[i];
+				}
+				if (res->outcome == STORE_PUT_ADDED) {
+					m->n_added++;
+					snprintf(s->message, sizeof s->message, "added");
+				} else {
+					snprintf(s->message, sizeof s->message,
+						 "already present");
+				}
+			}
+		}
+		json_t *e = status_entry(s, m->req_ts, made_id);
+		if (!e)
+			goto nomem;
+		if (s->failed) {
+			m->n_fail++;
+			json_array_append_new(failures, e);
+		} else {
+			n_ok++;
+			json_array_append_new(successes, e);
+		}
+	}
+	json_object_set_new(status, "id", json_string(m->status_id));
+	json_object_set_new(status, "status", json_string("complete"));
+	json_object_set_new(status, "request_timestamp", json_string(m->req_ts));
+	json_object_set_new(status, "total_count", json_integer((json_int_t)m->n));
+	json_object_set_new(status, "success_count", json_integer((json_int_t)n_ok));
+	if (n_ok)
+		json_object_set(status, "successes", successes);
+	json_object_set_new(status, "failure_count",
+			    json_integer((json_int_t)m->n_fail));
+	if (m->n_fail)
+		json_object_set(status, "failures", failures);
+	json_object_set_new(status, "pending_count", json_integer(0));
+
+	/* Serialised once: the answer, and inside {"org":..,"status":..}
+	 * (what rk_json_dump of that object writes) the stored copy. */
+	m->status_text = rk_json_dump(status);
+	org = json_string(m->r->subj.org->id);
+	org_text = org ? rk_json_dump(org) : NULL;
+	if (!m->status_text || !org_text ||
+	    rk_buf_printf(&stored, "{\"org\":%s,\"status\":%s}", org_text,
+			  m->status_text) != RK_OK)
+		goto nomem;
+	*doc_out = rk_buf_take(&stored);
+	goto done;
+nomem:
+	rc = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory making the status");
+done:
+	rk_buf_cleanup(&stored);
+	free(org_text);
+	json_decref(org);
+	json_decref(status);
+	json_decref(successes);
+	json_decref(failures);
+	return rc;
+}
+
 rk_err taxii_h_objects_post(taxii_req *r)
 {
-	json_t *env = NULL, *status = NULL, *org = NULL;
-	char *status_text = NULL, *org_text = NULL;
-	rk_buf stored = {0};
+	json_t *env = NULL;
+	status_maker maker = {0};
 	store_put_item *items = NULL;
 	store_put_result *results = NULL;
 	obj_state *states = NULL;
@@ -208,7 +361,7 @@ rk_err taxii_h_objects_post(taxii_req *r)
 	char (*added_ts)[RK_TIME_BUF] = NULL;
 	rk_errctx ctx;
 	rk_err rc = RK_OK;
-	size_t n = 0, n_items = 0, n_ok = 0, n_fail = 0, n_added = 0;
+	size_t n = 0, n_items = 0;
 	char status_id[RK_UUID_BUF], req_ts[RK_TIME_BUF];
 
 	rk_errctx_clear(&ctx);
@@ -268,6 +421,7 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		added_members added;
 
 		s->item = -1;
+		s->obj = obj;
 		s->id = json_string_value(json_object_get(obj, "id"));
 		snprintf(path, sizeof path, "objects[%zu]", i);
 		rk_errctx_clear(&octx);
@@ -327,116 +481,32 @@ rk_err taxii_h_objects_post(taxii_req *r)
 		s->item = (int)n_items++;
 	}
 
-	if (n_items) {
-		rc = store_put(r->srv->st, r->collection->id, r->subj.org->id, items, n_items,
-			       results, &ctx);
-		if (rc) {
-			if (!ctx.code)
-				rk_fail(&ctx, rc, NULL, "the objects could not be stored");
-			rc = taxii_respond_errctx(r, &ctx, false);
-			goto out;
-		}
-	}
-
-	/* Status resource (TAXII 2.1 section 4.3.1). */
-	json_t *successes = json_array(), *failures = json_array();
-	status = json_object();
-	if (!successes || !failures || !status) {
-		json_decref(successes);
-		json_decref(failures);
-		rc = RK_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		obj_state *s = &states[i];
-		if (s->item >= 0) {
-			store_put_result *res = &results[s->item];
-			if (res->outcome == STORE_PUT_REJECTED) {
-				snprintf(s->message, sizeof s->message, "objects[%zu]: %s", i,
-					 res->message);
-				s->failed = true;
-			} else {
-				if (!s->version) {
-					/* no modified/created: TAXII names the
-					 * version by date_added */
-					rk_time_format(res->date_added, 6, added_ts[i]);
-					s->version = added_ts[i];
-				}
-				if (res->outcome == STORE_PUT_ADDED) {
-					n_added++;
-					snprintf(s->message, sizeof s->message, "added");
-				} else {
-					snprintf(s->message, sizeof s->message,
-						 "already present");
-				}
-			}
-		}
-		json_t *e = status_entry(s, true);
-		if (!e) {
-			json_decref(successes);
-			json_decref(failures);
-			rc = RK_ENOMEM;
-			goto out;
-		}
-		if (s->failed) {
-			n_fail++;
-			json_array_append_new(failures, e);
-		} else {
-			n_ok++;
-			json_array_append_new(successes, e);
-		}
-	}
+	/* The objects and their status resource in one durable commit: a 202
+	 * is only sent once both are on disk, and a status is only ever seen
+	 * together with its objects. */
 	rk_uuid_v4(status_id);
 	rk_time_format(r->start, 6, req_ts);
-	json_object_set_new(status, "id", json_string(status_id));
-	json_object_set_new(status, "status", json_string("complete"));
-	json_object_set_new(status, "request_timestamp", json_string(req_ts));
-	json_object_set_new(status, "total_count", json_integer((json_int_t)n));
-	json_object_set_new(status, "success_count", json_integer((json_int_t)n_ok));
-	if (n_ok)
-		json_object_set(status, "successes", successes);
-	json_object_set_new(status, "failure_count", json_integer((json_int_t)n_fail));
-	if (n_fail)
-		json_object_set(status, "failures", failures);
-	json_object_set_new(status, "pending_count", json_integer(0));
-	json_decref(successes);
-	json_decref(failures);
-
-	atomic_fetch_add(&r->srv->metrics.objects_ingested, n_added);
-	atomic_fetch_add(&r->srv->metrics.objects_rejected, n_fail);
-
-	/* Serialised once: the answer, and inside {"org":..,"status":..}
-	 * (what rk_json_dump of that object writes) the stored copy. */
-	status_text = rk_json_dump(status);
-	org = json_string(r->subj.org->id);
-	org_text = org ? rk_json_dump(org) : NULL;
-	rk_buf_init(&stored);
-	if (!status_text || !org_text ||
-	    rk_buf_printf(&stored, "{\"org\":%s,\"status\":%s}", org_text,
-			  status_text) != RK_OK) {
-		rc = RK_ENOMEM;
+	maker = (status_maker){.r = r, .states = states, .n = n,
+			       .added_ts = added_ts, .status_id = status_id,
+			       .req_ts = req_ts};
+	rc = store_put_with_status(r->srv->st, r->collection->id, r->subj.org->id,
+				   items, n_items, results, r->community->id,
+				   status_id, make_status, &maker, &ctx);
+	if (rc) {
+		if (!ctx.code)
+			rk_fail(&ctx, rc, NULL, "the objects could not be stored");
+		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
 	}
-	rk_errctx_clear(&ctx);
-	if (store_status_put_text(r->srv->st, r->community->id, status_id,
-				  stored.data, &ctx)) {
-		/* The objects are stored; the answer still says what happened,
-		 * only a later status fetch will miss it. */
-		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
-		rk_errctx_format(&ctx, msg, sizeof msg);
-		rk_log(RK_LOG_ERROR, "status_not_stored",
-		       json_pack("{ssss}", "status_id", status_id, "error", msg));
-	}
+	atomic_fetch_add(&r->srv->metrics.objects_ingested, maker.n_added);
+	atomic_fetch_add(&r->srv->metrics.objects_rejected, maker.n_fail);
+
 	/* TAXII 2.1 section 5.5: the answer is a status resource. */
-	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, status_text, strlen(status_text),
-			   NULL);
-	status_text = NULL;
+	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, maker.status_text,
+			   strlen(maker.status_text), NULL);
+	maker.status_text = NULL;
 out:
-	rk_buf_cleanup(&stored);
-	free(status_text);
-	free(org_text);
-	json_decref(org);
-	json_decref(status);
+	free(maker.status_text);
 	json_decref(env);
 	for (size_t i = 0; states && i < n; i++)
 		free(states[i].text);
