@@ -94,14 +94,15 @@ typedef struct store_ops {
 /* store_sqlite.c */
 extern const store_ops store_sqlite_ops;
 /* The SQL text the SQLite engine runs for q (parameters ?1 collection key,
- * ?2 seq lower bound, then the filter values); for tests that check query
+ * ?2 seq lower bound, ?3 date_added lower bound, then the filter
+ * values); for tests that check query
  * plans. *sql_out is heap memory the caller frees. */
 rk_err store_sqlite_query_sql(const store_query *q, char **sql_out);
 
 /* store_schema.c: the SQLite schema and its forward migrations. */
 struct sqlite3;
 /* Version the schema steps lead to. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /*
  * Brings the database on `db` (a read-write connection, no transaction
  * open) to STORE_SCHEMA_VERSION in one IMMEDIATE transaction. *found

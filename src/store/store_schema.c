@@ -11,7 +11,7 @@
  * not write rows a newer schema would misread. Steps are append-only: once a
  * version shipped, its SQL never changes; a change is a new step.
  *
- * Layout (version 3) and why each index exists (store_sqlite_query builds
+ * Layout (version 4) and why each index exists (store_sqlite_query builds
  * queries that name these indices with INDEXED BY, so a plan can never
  * silently fall back to a table scan):
  *
@@ -27,14 +27,15 @@
  *       so that fact-only reads rarely touch overflow pages (is_first,
  *       is_last and idh were appended by migrations; they are read from
  *       the indices, not from the row). idh = store_idh(id), below.
- *     objects_seq   (coll, seq)                   paging over all versions
  *     objects_last  (coll, seq) WHERE is_last=1   match[version]=last (default)
  *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
  *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
  *     objects_idh   (idh, coll, version_time)     match[id], versions, duplicates
  *                                                 and store-wide ownership
  *     objects_vtime (coll, version_time)          match[version]=<timestamp>
- *     objects_added (coll, date_added)            added_after -> first seq
+ *     objects_added (coll, date_added)            paging over all versions (seq
+ *                                                 order, see below) and
+ *                                                 added_after -> first seq
  *   owners(id PK, owner) WITHOUT ROWID            owners of ids whose every
  *                                                 version was deleted
  *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
@@ -61,6 +62,12 @@
  * id's bytes, then the MurmurHash3 64-bit finaliser (FNV alone spreads the
  * last characters of an id poorly), read as a signed 64-bit integer.
  *
+ * Within a collection date_added is strictly increasing with seq (the
+ * engine makes it so, and last_added never decreases), so objects_added,
+ * whose entries end with the rowid seq, is also in seq order: it serves
+ * paging over all versions, the engine turning a seq cursor into a
+ * date_added bound, and no separate (coll, seq) index is kept.
+ *
  * spec_version has no index on purpose: a STIX 2.1 store holds "2.1" (or
  * nearly only), so an index would not narrow anything; the filter is a
  * residual term on whichever index drives the query.
@@ -70,7 +77,9 @@
  * the data, and adds the partial indices and objects_vtime. Version 3
  * replaces the text-keyed UNIQUE objects_id (coll, id, version_time) by
  * objects_idh and keeps in owners only the ids no version is stored of
- * (ownership of the others is their rows' owner column).
+ * (ownership of the others is their rows' owner column). Version 4 drops
+ * objects_seq (objects_added does its work): one B-tree insert fewer per
+ * stored version.
  */
 #include <string.h>
 
@@ -140,6 +149,8 @@ static const schema_step schema_steps[] = {
 	 "DELETE FROM owners WHERE EXISTS (SELECT 1 FROM objects"
 	 " INDEXED BY objects_idh"
 	 " WHERE idh = rk_idh(owners.id) AND id = owners.id);"},
+	{4,
+	 "DROP INDEX objects_seq;"},
 };
 
 _Static_assert(sizeof schema_steps / sizeof schema_steps[0] == STORE_SCHEMA_VERSION,

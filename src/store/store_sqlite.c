@@ -873,7 +873,8 @@ static void sql_version(rk_buf *b, const store_version_match *v, int at_base)
 	rk_buf_puts(b, ")");
 }
 
-/* Parameter numbers: ?1 coll, ?2 seq lower bound, then the lists. */
+/* Parameter numbers: ?1 coll, ?2 seq lower bound, ?3 date_added lower
+ * bound (objects_added arm only), then the lists. */
 typedef struct qparams {
 	int ids, idhs, types, specs, at;
 } qparams;
@@ -899,14 +900,16 @@ static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
  *   version first/last/ts   objects_first / objects_last / objects_vtime
  *                           arms, UNION (a one-version object is both
  *                           first and last: UNION removes the repeat)
- *   otherwise               objects_seq
+ *   otherwise               objects_added, date_added > ?3 (the seq
+ *                           bound as a date_added, see added_bound) and
+ *                           ordered by date_added, which is seq order
  * The other filters are residual terms on the driving range.
  */
 static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 {
 	const store_version_match *v = &q->version;
 	bool any = version_any(v);
-	int next = 3;
+	int next = 4;
 	/* Reserve an upper bound first: then no append below can fail, and
 	 * the text is complete or the function says RK_ENOMEM. Per arm: the
 	 * head and terms (< 512 bytes) plus at most 12 bytes per parameter. */
@@ -957,9 +960,14 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 				       q->n_spec_versions);
 		}
 	} else if (any) {
-		sql_arm_head(b, q->with_json, "objects_seq");
+		/* Within a collection date_added order is seq order; the
+		 * caller turns the seq bound into ?3 (sq_query). */
+		sql_arm_head(b, q->with_json, "objects_added");
+		rk_buf_puts(b, " AND date_added > ?3");
 		if (q->n_spec_versions)
 			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+		rk_buf_puts(b, " ORDER BY date_added");
+		return b->len < bound ? RK_OK : RK_ENOMEM;
 	} else {
 		int arms = 0;
 		for (int k = 0; k < 3; k++) {
@@ -987,11 +995,20 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	return b->len < bound ? RK_OK : RK_ENOMEM;
 }
 
+/* Whether sql_build drives q by objects_added. */
+static bool added_arm(const store_query *q)
+{
+	return !q->n_ids && !q->n_types && version_any(&q->version);
+}
+
 static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
-			   const qparams *p, int64_t coll, int64_t lo)
+			   const qparams *p, int64_t coll, int64_t lo,
+			   rk_time da_lo)
 {
 	sqlite3_bind_int64(s, 1, coll);
 	sqlite3_bind_int64(s, 2, lo);
+	if (added_arm(q))
+		sqlite3_bind_int64(s, 3, da_lo);
 	for (size_t i = 0; i < q->n_ids; i++) {
 		bind_text(s, p->ids + (int)i, q->ids[i]);
 		sqlite3_bind_int64(s, p->idhs + (int)i,
@@ -1022,6 +1039,86 @@ rk_err store_sqlite_query_sql(const store_query *q, char **sql_out)
 
 /* ---------------------------------------------------------------- query */
 
+/* The seq of the first row of `coll` with date_added >= t, or INT64_MAX. */
+static rk_err first_at(sq_conn *c, int64_t coll, rk_time t, int64_t *seq,
+		       rk_time *da, rk_errctx *ctx)
+{
+	sqlite3_stmt *s = sq_prepare(c,
+				     "SELECT seq, date_added FROM objects"
+				     " INDEXED BY objects_added WHERE coll = ?1"
+				     " AND date_added >= ?2 ORDER BY date_added"
+				     " LIMIT 1",
+				     ctx);
+	if (!s)
+		return RK_EDB;
+	sqlite3_bind_int64(s, 1, coll);
+	sqlite3_bind_int64(s, 2, t);
+	int rc = sqlite3_step(s);
+	*seq = INT64_MAX;
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s, 0);
+		*da = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "paging");
+	return RK_OK;
+}
+
+/*
+ * The paging bound "seq > lo" as a date_added bound for objects_added:
+ * rows of `coll` with seq > lo are exactly those with date_added > *da_lo
+ * (both grow together within a collection). Usually row lo is the last
+ * row of the previous page: one rowid lookup. If it was deleted since (or
+ * the cursor is not of this collection), a binary search over date_added,
+ * each step one seek in objects_added, finds the first row with seq > lo.
+ */
+static rk_err added_bound(sq_conn *c, int64_t coll, int64_t lo, rk_time *da_lo,
+			  rk_errctx *ctx)
+{
+	sqlite3_stmt *s = sq_prepare(c,
+				     "SELECT coll, date_added FROM objects"
+				     " WHERE seq = ?1",
+				     ctx);
+	if (!s)
+		return RK_EDB;
+	sqlite3_bind_int64(s, 1, lo);
+	int rc = sqlite3_step(s);
+	bool hit = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == coll;
+	if (hit)
+		*da_lo = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "paging");
+	if (hit)
+		return RK_OK;
+	/* f(t) = seq of the first row with date_added >= t grows with t;
+	 * find the smallest t with f(t) > lo. */
+	rk_time t_lo = 0, t_hi = INT64_MAX, da = 0;
+	int64_t seq;
+	rk_err err;
+	if ((err = first_at(c, coll, INT64_MIN, &seq, &da, ctx)))
+		return err;
+	if (seq > lo) {
+		*da_lo = seq == INT64_MAX ? INT64_MAX : da - 1;
+		return RK_OK;
+	}
+	t_lo = da; /* date_added is never negative: no overflow below */
+	while (t_hi - t_lo > 1) {
+		rk_time mid = t_lo + (t_hi - t_lo) / 2;
+		if ((err = first_at(c, coll, mid, &seq, &da, ctx)))
+			return err;
+		if (seq > lo)
+			t_hi = mid;
+		else
+			t_lo = da;
+	}
+	/* Every row with date_added <= t_lo has seq <= lo; the first with
+	 * date_added >= t_hi has seq > lo, and none lies in between. */
+	*da_lo = t_lo;
+	return RK_OK;
+}
+
 static rk_err sq_query(store_engine *e, const store_query *q,
 		       store_visible_fn visible, void *visible_arg,
 		       store_emit_fn emit, void *emit_arg, store_page *page,
@@ -1034,6 +1131,7 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 	int64_t coll;
 	int64_t lo = q->after_seq > (uint64_t)INT64_MAX ? INT64_MAX
 							 : (int64_t)q->after_seq;
+	rk_time da_lo = INT64_MIN;
 	rk_err err;
 	int rc;
 
@@ -1048,7 +1146,12 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 		goto out;
 	if (!coll)
 		goto out;
-	if (q->has_added_after) {
+	if (added_arm(q)) {
+		if (lo > 0 && (err = added_bound(c, coll, lo, &da_lo, ctx)))
+			goto out;
+		if (q->has_added_after && q->added_after > da_lo)
+			da_lo = q->added_after;
+	} else if (q->has_added_after) {
 		/* date_added and seq grow together within a collection. */
 		s = sq_prepare(c,
 			       "SELECT seq FROM objects INDEXED BY objects_added"
@@ -1082,7 +1185,7 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 		err = RK_EDB;
 		goto out;
 	}
-	sql_bind_query(s, q, &p, coll, lo);
+	sql_bind_query(s, q, &p, coll, lo, da_lo);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_row row = {
 			.seq = (uint64_t)sqlite3_column_int64(s, 0),

@@ -749,6 +749,51 @@ static void test_visible_paging(void **state)
 	got_free(&g);
 }
 
+/* A cursor whose row was deleted between pages still continues right
+ * after it (the engine finds the first later row without that row). */
+static void test_cursor_after_delete(void **state)
+{
+	fixture *f = *state;
+	rk_errctx ctx;
+	store_page page;
+	got g = {.n = 0};
+	char ids[8][128];
+
+	for (unsigned i = 0; i < 8; i++) {
+		tu_id(ids[i], sizeof ids[i], "malware", 51, i);
+		json_t *o = tu_obj("malware", ids[i], "2024-01-01T00:00:00Z", "v");
+		assert_int_equal(tu_put1(f->st, COLL, ORG_A, o, NULL),
+				 STORE_PUT_ADDED);
+		json_decref(o);
+	}
+	rk_errctx_clear(&ctx);
+	store_query q = {.collection_id = COLL, .limit = 3};
+	assert_int_equal(store_query_rows(f->st, &q, NULL, NULL, collect, &g,
+					  &page, &ctx), RK_OK);
+	assert_int_equal(page.count, 3);
+	size_t deleted = 0;
+	/* Delete the cursor's row and the one after it. */
+	assert_int_equal(store_delete(f->st, COLL, ids[2], NULL, NULL, 0, &deleted,
+				      &ctx), RK_OK);
+	assert_int_equal(store_delete(f->st, COLL, ids[3], NULL, NULL, 0, &deleted,
+				      &ctx), RK_OK);
+	got_free(&g);
+	q.after_seq = page.last_seq;
+	q.limit = 10;
+	assert_int_equal(store_query_rows(f->st, &q, NULL, NULL, collect, &g,
+					  &page, &ctx), RK_OK);
+	assert_int_equal(page.count, 4);
+	assert_string_equal(g.rows[0].id, ids[4]);
+	assert_string_equal(g.rows[3].id, ids[7]);
+	got_free(&g);
+	/* Past the end, and with added_after too. */
+	q.after_seq = page.last_seq;
+	assert_int_equal(store_query_rows(f->st, &q, NULL, NULL, collect, &g,
+					  &page, &ctx), RK_OK);
+	assert_int_equal(page.count, 0);
+	got_free(&g);
+}
+
 static rk_err stop_emit(void *arg, const store_row *row)
 {
 	(void)row;
@@ -935,6 +980,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_filters_and_plans, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_visible_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_after_delete, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_emit_error_stops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),

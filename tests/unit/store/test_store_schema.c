@@ -163,6 +163,11 @@ static void test_migrate_v1(void **state)
 				     " WHERE name = 'objects_idh'"), 1);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE name = 'objects_id'"), 0);
+	/* Version 4: objects_added pages over all versions, objects_seq is gone. */
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
+				     " WHERE name = 'objects_seq'"), 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
+				     " WHERE name = 'objects_added'"), 1);
 	/* Reopening finds the current version and migrates nothing. */
 	assert_int_equal(store_open(dir, &st, &ctx), RK_OK);
 	assert_int_equal(store_schema_version_found(st), store_schema_version());
