@@ -11,8 +11,8 @@
  * later always has a larger seq, a reader paging by "seq greater than the
  * last one I saw" never skips nor repeats a version while others are added.
  *
- * The first engine is SQLite (store_sqlite.c, WAL, synchronous=FULL: a put
- * that returned RK_OK is on disk). Engines implement the operations table in
+ * The first engine is SQLite (store_sqlite.c, WAL, synced before a write
+ * returns: a put that returned RK_OK is on disk). Engines implement the operations table in
  * store_int.h; nothing outside src/store sees which engine is in use, so a
  * PostgreSQL engine can be added without touching the server.
  *

@@ -12,22 +12,32 @@
  * kept) and mmap is off, which keeps the resident size bounded however
  * large the database grows.
  *
- * Durability and group commit. synchronous=FULL: a COMMIT returns after the
- * WAL is fsync'ed. Every write (put, delete, status, meta) is a request
+ * Durability and group commit. A request's caller returns only after the
+ * WAL holding its COMMIT has been fdatasync'ed. The writer runs
+ * synchronous=NORMAL (COMMIT writes the WAL but does not sync it; SQLite
+ * still syncs the WAL before every checkpoint) and the leader syncs the
+ * WAL itself through a descriptor of its own (walfd) after giving up the
+ * lead, so the next group's inserts run while this group's frames reach
+ * the disk instead of the one writer idling ~2.5 ms per commit on fsync.
+ * A commit is visible to readers from its COMMIT, a moment (one fsync)
+ * before it is durable; it is acknowledged only once durable. If the WAL
+ * cannot be opened that way, the writer falls back to synchronous=FULL
+ * and COMMIT syncs. Every write (put, delete, status, meta) is a request
  * queued under `qmu`. A thread that finds no leader becomes the leader: it
  * takes every queued request, runs them in one IMMEDIATE transaction, each
  * inside its own SAVEPOINT (a failing request is rolled back alone), commits
- * once, then marks them done and wakes their threads. Requests that arrive
- * meanwhile queue up for the next leader. Under load, concurrent callers
- * thus share one fsync; alone, a caller commits its own request at once.
- * A request's caller returns only after the COMMIT that contains it, so
- * RK_OK always means "on disk". A put may carry its TAXII status
+ * once, syncs, then marks them done and wakes their threads. Requests that
+ * arrive meanwhile queue up for the next leader. Under load, concurrent
+ * callers thus share one fsync; alone, a caller commits its own request at
+ * once. A request's caller returns only after the COMMIT that contains it
+ * is synced, so RK_OK always means "on disk". A put may carry its TAXII status
  * (store_put_with_status): the leader calls the caller's status maker with
  * the put's results after the items, inside the same savepoint, and stores
  * the text it returns, so a POST costs one request in one commit, not two.
  *
  *     caller:  enqueue --(no leader)--> lead: BEGIN; {SAVEPOINT; run; RELEASE}*;
- *                 |                              COMMIT; mark done; wake all
+ *                 |                              COMMIT; give up the lead;
+ *                 |                              fdatasync(WAL); mark done; wake all
  *                 +--(leader busy)--> wait until done, or lead the next group
  *
  * Versions. Per (collection, id) exactly one row has is_first=1 (smallest
@@ -78,6 +88,7 @@
  * indices) and the WAL writes of the group's pages, in the one writer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +320,9 @@ struct store_engine {
 	pthread_cond_t qcv;
 	wreq *qhead, *qtail;
 	bool leading;
+	/* The WAL, opened once more for fdatasync (see submit), or -1: then
+	 * the writer runs synchronous=FULL and COMMIT syncs. */
+	int walfd;
 
 	/* Checkpointer: its own connection and thread (below). */
 	sq_conn *ck;
@@ -460,6 +474,8 @@ static void sq_close(store_engine *e)
 	}
 	sq_conn_close(e->ck);
 	sq_conn_close(e->w);
+	if (e->walfd >= 0)
+		close(e->walfd);
 	while (e->idle) {
 		sq_conn *c = e->idle;
 		e->idle = c->next;
@@ -486,6 +502,7 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	e = calloc(1, sizeof *e);
 	if (!e)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	e->walfd = -1;
 	pthread_mutex_init(&e->qmu, NULL);
 	pthread_cond_init(&e->qcv, NULL);
 	pthread_mutex_init(&e->pmu, NULL);
@@ -511,6 +528,23 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	}
 	e->ck_started = true;
 	sqlite3_wal_hook(e->w->db, wal_hook, e);
+	/* The WAL exists now (the migration wrote through it) and stays while
+	 * the store is open (journal_size_limit truncates, never deletes). */
+	{
+		char *wal = malloc(strlen(e->dbpath) + sizeof "-wal");
+		if (wal) {
+			strcpy(wal, e->dbpath);
+			strcat(wal, "-wal");
+			e->walfd = open(wal, O_RDWR | O_CLOEXEC);
+			free(wal);
+		}
+		if (e->walfd >= 0 &&
+		    sq_exec(e->w, "PRAGMA synchronous = NORMAL", ctx) != RK_OK) {
+			close(e->walfd);
+			e->walfd = -1;
+			rk_errctx_clear(ctx);
+		}
+	}
 	*out = e;
 	e = NULL;
 out:
@@ -1563,13 +1597,30 @@ static rk_err submit(store_engine *e, wreq *r)
 		e->qhead = e->qtail = NULL;
 		pthread_mutex_unlock(&e->qmu);
 		run_group(e, list);
+		if (e->walfd >= 0) {
+			/* Committed, not yet durable: let the next group run
+			 * while this one's WAL frames are synced. */
+			pthread_mutex_lock(&e->qmu);
+			e->leading = false;
+			pthread_cond_broadcast(&e->qcv);
+			pthread_mutex_unlock(&e->qmu);
+			if (fdatasync(e->walfd) != 0) {
+				int en = errno;
+				for (wreq *x = list; x; x = x->next)
+					if (x->rc == RK_OK)
+						x->rc = rk_fail(x->ctx, RK_EIO, NULL,
+								"store: syncing the WAL: %s",
+								strerror(en));
+			}
+		}
 		pthread_mutex_lock(&e->qmu);
 		while (list) {
 			wreq *nx = list->next;
 			list->done = true;
 			list = nx;
 		}
-		e->leading = false;
+		if (e->walfd < 0)
+			e->leading = false;
 		pthread_cond_broadcast(&e->qcv);
 	}
 	pthread_mutex_unlock(&e->qmu);
