@@ -50,12 +50,10 @@
  * never stored and never a placeholder that could be mistaken for another
  * entry, while its message names the object by JSON path ("objects[3]:
  * ..."). `version` is the object's version when known (modified, else
- * created, else the date_added the store gave it). An object that failed
- * before its version was established (it failed validation) still has no
- * `version`, although section 4.3.1 lists it as required: the push client
- * (`renkei push`) prints such failures as "failed: <id>: <message>" and
- * its tests rely on that; filling it in (the raw modified/created string,
- * else the request timestamp) has to change the client with it.
+ * created, else the date_added the store gave it); an object refused
+ * before its version was established (it failed validation) is named by
+ * the raw `modified` or `created` text it carried, else by the request
+ * timestamp, so every entry has the `version` section 4.3.1 requires.
  *
  * Completion rules and their tension with STIX 2.1:
  *  - created_by_ref: SDOs, SROs and marking definitions without one get the
@@ -229,10 +227,17 @@ static json_t *status_entry(const obj_state *s, const char *req_ts,
 				 "x-renkei-unidentified--%s", uuid);
 		id = made_id;
 	}
-	(void)req_ts;
+	/* TAXII 2.1 section 4.3.1: every entry names a version. An object
+	 * refused before its version was established is named by the raw
+	 * modified or created text it carried, else by the request time. */
+	if (!version)
+		version = json_string_value(json_object_get(s->obj, "modified"));
+	if (!version)
+		version = json_string_value(json_object_get(s->obj, "created"));
+	if (!version)
+		version = req_ts;
 	json_object_set_new(e, "id", json_string(id));
-	if (version)
-		json_object_set_new(e, "version", json_string(version));
+	json_object_set_new(e, "version", json_string(version));
 	if (s->message[0])
 		json_object_set_new(e, "message", json_string(s->message));
 	return e;

@@ -114,7 +114,7 @@ static void test_push_then_get(void **state)
 		 PROTO_NATION_COLL, path);
 	run("power-analyst", args, &r);
 	assert_int_equal(r.rc, 1);
-	assert_non_null(strstr(r.out.data, "failed: " BAD_ID ": "));
+	assert_non_null(strstr(r.out.data, "failed: " BAD_ID " 2024-05-01T00:00:00.000Z: "));
 	assert_non_null(strstr(r.out.data, "valid_from: not an RFC 3339 timestamp\n"));
 	assert_non_null(strstr(r.out.data, "6 objects: 5 succeeded, 1 failed, 0 pending\n"));
 	done(&r);
