@@ -47,7 +47,7 @@
  * no string id has no identifier at all; its failure entry gets one made
  * by the hub, "<type>--<random UUIDv4>" when the object's `type` is a
  * valid STIX type name, else "x-renkei-unidentified--<random UUIDv4>",
- * never stored and never a placeholder that could be mistaken for another
+ * never stored and never a made-up value that could be mistaken for another
  * entry, while its message names the object by JSON path ("objects[3]:
  * ..."). `version` is the object's version when known (modified, else
  * created, else the date_added the store gave it); an object refused
