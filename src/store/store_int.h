@@ -102,7 +102,11 @@ rk_err store_sqlite_query_sql(const store_query *q, char **sql_out);
 /* store_schema.c: the SQLite schema and its forward migrations. */
 struct sqlite3;
 /* Version the schema steps lead to. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
+
+/* Rows above the id index's mark after which the SQLite engine merges them
+ * into objects_ix (store_sqlite.c, "The id index"); tests lower it. */
+extern long store_sqlite_ix_merge;
 /*
  * Brings the database on `db` (a read-write connection, no transaction
  * open) to STORE_SCHEMA_VERSION in one IMMEDIATE transaction. *found
@@ -110,8 +114,8 @@ struct sqlite3;
  * database that is not a renkei store, is refused with RK_EDB.
  */
 rk_err store_schema_migrate(struct sqlite3 *db, int *found, rk_errctx *ctx);
-/* The key of objects_idh for a STIX id of `len` bytes (see store_schema.c;
- * an on-disk format). */
+/* The key of the id index (objects_ix) for a STIX id of `len` bytes (see
+ * store_schema.c; an on-disk format). */
 int64_t store_idh(const char *id, size_t len);
 
 #endif

@@ -11,7 +11,7 @@
  * not write rows a newer schema would misread. Steps are append-only: once a
  * version shipped, its SQL never changes; a change is a new step.
  *
- * Layout (version 4) and why each index exists (store_sqlite_query builds
+ * Layout (version 5) and why each index exists (store_sqlite_query builds
  * queries that name these indices with INDEXED BY, so a plan can never
  * silently fall back to a table scan):
  *
@@ -30,31 +30,35 @@
  *     objects_last  (coll, seq) WHERE is_last=1   match[version]=last (default)
  *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
  *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
- *     objects_idh   (idh, coll, version_time)     match[id], versions, duplicates
- *                                                 and store-wide ownership
  *     objects_vtime (coll, version_time)          match[version]=<timestamp>
  *     objects_added (coll, date_added)            paging over all versions (seq
  *                                                 order, see below) and
  *                                                 added_after -> first seq
+ *   objects_ix(idh, seq PK) WITHOUT ROWID         the id index: every row up to
+ *                                                 objects_ix_mark.mark; match[id],
+ *                                                 versions, duplicates, ownership
+ *   objects_ix_mark(mark)                         one row, see above
  *   owners(id PK, owner) WITHOUT ROWID            owners of ids whose every
  *                                                 version was deleted
  *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
  *   meta(name PK, version, doc) WITHOUT ROWID     named documents (directory)
  *
- * objects_idh is the only index keyed by something random (a STIX id is
- * type--UUIDv4), so it is the one whose inserts land on a different page
- * each time; keying it by a 64-bit hash of the id instead of the ~45-byte
- * text makes an entry ~28 bytes instead of ~70, so the tree of a
- * million-object store (~40 MB) stays in the writer's page cache and a
- * commit writes fewer, fuller pages. Hashes may collide: every lookup says
- * "idh = ? AND id = ?", the id compared on the row. Uniqueness of (coll,
- * id, version_time) is kept by the engine (one writer; put looks before it
- * inserts), no longer by a UNIQUE index.
+ * The id index is the only one keyed by something random (a STIX id is
+ * type--UUIDv4), so its inserts land on a different page each time; it is
+ * keyed by a 64-bit hash of the id (idh) instead of the ~45-byte text, so
+ * an entry is ~20 bytes, not ~70. Hashes may collide: every lookup
+ * compares the id on the row. Uniqueness of (coll, id, version_time) is
+ * kept by the engine (one writer; put looks before it inserts), not by a
+ * UNIQUE index. Since version 5 it is a table the engine fills, not an
+ * index SQLite maintains on every insert: rows above objects_ix_mark.mark
+ * are not in it yet (the engine finds them in memory) and are merged into
+ * it in bulk, sorted, every SQ_IX_MERGE rows, in the transaction that
+ * moves the mark (store_sqlite.c, "The id index").
  *
  * Ownership ("the first organisation to store an id owns it store-wide")
  * is the owner column of the id's stored versions, found by the same probe
- * of objects_idh that put needs for duplicates and version flags, so a new
- * object costs one random-tree lookup and one random-tree insert. When the
+ * of the id index that put needs for duplicates and version flags, so a
+ * new object costs one random-tree lookup (and its share of a merge). When the
  * last version of an id is deleted, its owner is kept in owners, which
  * therefore holds only such ids and stays small.
  *
@@ -79,7 +83,9 @@
  * objects_idh and keeps in owners only the ids no version is stored of
  * (ownership of the others is their rows' owner column). Version 4 drops
  * objects_seq (objects_added does its work): one B-tree insert fewer per
- * stored version.
+ * stored version. Version 5 replaces objects_idh (idh, coll, version_time)
+ * by the table objects_ix (idh, seq), filled from objects_idh, and
+ * objects_ix_mark at the largest seq: the migration indexes every row.
  */
 #include <string.h>
 
@@ -151,6 +157,15 @@ static const schema_step schema_steps[] = {
 	 " WHERE idh = rk_idh(owners.id) AND id = owners.id);"},
 	{4,
 	 "DROP INDEX objects_seq;"},
+	{5,
+	 "CREATE TABLE objects_ix(idh INTEGER NOT NULL, seq INTEGER NOT NULL,"
+	 " PRIMARY KEY(idh, seq)) WITHOUT ROWID;"
+	 "INSERT INTO objects_ix(idh, seq) SELECT idh, seq FROM objects"
+	 " ORDER BY idh, seq;"
+	 "DROP INDEX objects_idh;"
+	 "CREATE TABLE objects_ix_mark(mark INTEGER NOT NULL);"
+	 "INSERT INTO objects_ix_mark(mark)"
+	 " SELECT coalesce(max(seq), 0) FROM objects;"},
 };
 
 _Static_assert(sizeof schema_steps / sizeof schema_steps[0] == STORE_SCHEMA_VERSION,

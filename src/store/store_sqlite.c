@@ -69,11 +69,49 @@
  * version.
  *
  * Ownership and the id index (store_schema.c has the layout). The only
- * index keyed by something random is objects_idh, keyed by a 64-bit hash of
- * the STIX id; put probes it once per object, and that probe answers
- * ownership (any stored version's owner; owners only remembers ids whose
- * versions were all deleted), duplicates and the version flags. Queries by
- * id say "idh IN (...) AND id IN (...)": the hash finds, the text decides.
+ * key that is random is the id, hashed to 64 bits (idh); put probes by it
+ * once per object, and that probe answers ownership (any stored version's
+ * owner; owners only remembers ids whose versions were all deleted),
+ * duplicates and the version flags. Queries by id ask for the rows whose
+ * idh matches and compare the id on the row: the hash finds, the text
+ * decides.
+ *
+ * The id index is kept in two levels, LSM style, so that its maintenance
+ * is not random I/O. objects_ix (idh, seq) holds every row up to
+ * objects_ix_mark.mark; the rows above the mark (the tail) are in no
+ * on-disk index: each store keeps their (idh, seq) in memory (`tail`, an
+ * open-addressing table under `tmu`), fills it as the writer inserts, and
+ * reads the tail back from the table at open (SELECT ... WHERE seq > mark,
+ * a rowid range). A lookup is "seq IN (SELECT seq FROM objects_ix WHERE
+ * idh = ?) OR seq IN (<tail seqs of that idh>)" on objects NOT INDEXED
+ * (rowid lookups only, never a scan). Once the tail passes
+ * store_sqlite_ix_merge rows (SQ_IX_MERGE, 100,000), the leader, in its
+ * group's transaction before COMMIT, inserts the tail's rows into
+ * objects_ix sorted by key and moves the mark (group_end): every leaf of
+ * the index is written at most once per merge instead of once per object.
+ * Index and mark commit together with the rows, so a crash leaves them
+ * consistent, and the tail is rebuilt at open; nothing about the index
+ * has to be repaired.
+ *
+ *     objects:     seq 1 ............................. mark ...... max
+ *     objects_ix:  every row <= mark (merged, sorted inserts)
+ *     tail:                              (kept one merge) | rows > mark
+ *
+ * Snapshots and other processes. A reader looks up the tail in its own
+ * read transaction (tail_seqs): it reads the mark of its snapshot, then,
+ * under tmu, adds the rows of its snapshot above tail_seen (rows another
+ * process, such as `renkei admin`, committed; tail_seen only counts rows
+ * known committed), and takes the tail seqs above that mark. After a merge
+ * the tail keeps the rows of the merge before (tail_low is the previous
+ * mark), so a reader whose snapshot began before the last merge still
+ * finds them; one whose snapshot predates tail_low starts a new read
+ * transaction and tries again. The leader catches up once per group, under
+ * the write lock, when it reads the mark (group_begin); its own inserts
+ * enter the tail at once (a rolled-back row leaves a stale entry, which is
+ * harmless: every hit is checked against the row's id). A merge by
+ * another process only moves the mark; the tail then drops what that
+ * merge's predecessor covered. Deletes remove the rows' objects_ix entries
+ * in the same transaction; their tail entries go stale, harmlessly.
  *
  * Where ingest time goes (measured, 2 cores, envelopes of 100 over HTTP,
  * ids spread like random UUIDs). Write volume: a random-keyed insert dirties
@@ -81,20 +119,25 @@
  * writes again. Schema 2 had two such trees keyed by ~45-byte text
  * (objects_id and owners): about 20 KB written per object at 300,000
  * objects and falling throughput. Schema 3 has one tree of ~28-byte
- * entries, which stays in the writer's page cache (SQ_WRITER_CACHE_KIB) at
- * a million objects: about 8 KB per object. Checkpoints run off the
- * request path and only every SQ_WAL_CHECKPOINT frames, so a leaf page
- * changed by many commits is copied back once. Smaller pages (1 or 2 KiB)
- * were tried and did not help: rows (~700 bytes) then waste most of a
- * page and SQLite's per-page CPU grows more than the bytes saved. Schema 4
- * has seven B-tree inserts per object (table and six indices); the WAL
- * sync no longer holds up the writer (see Durability). What is left: at
- * 300,000 objects a commit of ~146 objects writes ~170 pages, ~140 of them
- * objects_idh leaves, since once that tree has far more leaves than a
- * commit has objects each new id dirties a leaf of its own; the WAL goes
- * from ~0.7 to ~1.15 pages per object between an empty store and 300,000
- * objects, and the rate falls with it. A larger writer cache (128 MiB)
- * and rarer checkpoints (40,000 frames) did not change that.
+ * entries (objects_idh), which stays in the writer's page cache
+ * (SQ_WRITER_CACHE_KIB) at a million objects: about 8 KB per object.
+ * Checkpoints run off the request path and only every SQ_WAL_CHECKPOINT
+ * frames, so a leaf page changed by many commits is copied back once.
+ * Smaller pages (1 or 2 KiB) were tried and did not help: rows (~700
+ * bytes) then waste most of a page and SQLite's per-page CPU grows more
+ * than the bytes saved. Schema 4 has seven B-tree inserts per object; the
+ * WAL sync no longer holds up the writer (see Durability). Still, at
+ * 300,000 objects a commit of ~146 objects wrote ~170 pages, ~140 of them
+ * objects_idh leaves (once that tree has far more leaves than a commit has
+ * objects, each new id dirties a leaf of its own), and the rate fell from
+ * ~45,000 to ~27,000 obj/s between 10,000 and 1,000,000 objects. Schema 5
+ * removes that random insert from the put path (above): every B-tree a put
+ * touches now grows at its end, and the merge of 100,000 rows at a million
+ * objects rewrites the ~6,000 leaves of objects_ix once. Also tried: the
+ * id index in an ATTACHed database with 1 KiB pages (random inserts dirty
+ * 1 KiB instead of 4 KiB), crash-repaired from a mark: slower than schema
+ * 4 (a second WAL and B-tree per commit cost more CPU than the bytes
+ * saved).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +167,12 @@
 #define SQ_WAL_CHECKPOINT 16000
 #define SQ_WAL_CHECKPOINT_HARD 64000
 #define SQ_STATUS_PRUNE_EVERY 256
+/* Rows past the id index's mark after which a group merges them into it. */
+#ifndef SQ_IX_MERGE
+#define SQ_IX_MERGE 100000
+#endif
+
+long store_sqlite_ix_merge = SQ_IX_MERGE;
 
 /* ---------------------------------------------------------------- connections */
 
@@ -343,7 +392,183 @@ struct store_engine {
 	pthread_mutex_t pmu; /* reader pool */
 	sq_conn *idle;
 	size_t n_idle;
+
+	/* The id index's tail (see "The id index"): (idh, seq) of the rows
+	 * above objects_ix_mark, an open-addressing table (seq 0 = empty). */
+	pthread_mutex_t tmu;
+	struct tail_ent { int64_t idh, seq; } *tail;
+	size_t tail_cap, tail_n;
+	int64_t tail_low;  /* every committed row above it is in the tail */
+	int64_t tail_seen; /* every committed row up to it was looked at */
+	int64_t ix_mark;   /* the mark as the writer last knew it */
+	int64_t *wtail;    /* the leader's tail seqs of one lookup */
 };
+
+/* Adds (idh, seq) unless present; false when out of memory. */
+static bool tail_add(store_engine *e, int64_t idh, int64_t seq)
+{
+	if ((e->tail_n + 1) * 2 > e->tail_cap) {
+		size_t cap = e->tail_cap ? e->tail_cap * 2 : 4096;
+		struct tail_ent *t = calloc(cap, sizeof *t);
+		if (!t)
+			return false;
+		for (size_t i = 0; i < e->tail_cap; i++) {
+			if (!e->tail[i].seq)
+				continue;
+			size_t j = (size_t)e->tail[i].idh & (cap - 1);
+			while (t[j].seq)
+				j = (j + 1) & (cap - 1);
+			t[j] = e->tail[i];
+		}
+		free(e->tail);
+		e->tail = t;
+		e->tail_cap = cap;
+	}
+	size_t j = (size_t)idh & (e->tail_cap - 1);
+	for (; e->tail[j].seq; j = (j + 1) & (e->tail_cap - 1))
+		if (e->tail[j].idh == idh && e->tail[j].seq == seq)
+			return true;
+	e->tail[j].idh = idh;
+	e->tail[j].seq = seq;
+	e->tail_n++;
+	return true;
+}
+
+/* Drops the entries with seq <= low. */
+static void tail_prune(store_engine *e, int64_t low)
+{
+	struct tail_ent *old = e->tail;
+	size_t cap = e->tail_cap;
+
+	e->tail = calloc(cap, sizeof *e->tail);
+	if (!e->tail) { /* keep everything: extra entries are harmless */
+		e->tail = old;
+		return;
+	}
+	e->tail_n = 0;
+	for (size_t i = 0; i < cap; i++) {
+		if (!old[i].seq || old[i].seq <= low)
+			continue;
+		size_t j = (size_t)old[i].idh & (cap - 1);
+		while (e->tail[j].seq)
+			j = (j + 1) & (cap - 1);
+		e->tail[j] = old[i];
+		e->tail_n++;
+	}
+	free(old);
+	e->tail_low = low;
+}
+
+/*
+ * In c's open transaction: appends to *seqs the tail seqs of the n idhs
+ * (rows the id index may not hold in this snapshot). First catches up with
+ * rows committed by other processes. *stale: the snapshot predates the
+ * tail (two merges ago); the caller starts a new transaction and retries.
+ */
+static rk_err tail_seqs(store_engine *e, sq_conn *c, const int64_t *idhs,
+			size_t n, int64_t **seqs, size_t *nseqs, bool *stale,
+			rk_errctx *ctx)
+{
+	sqlite3_stmt *s;
+	int64_t mark = 0;
+	rk_err err = RK_OK;
+	int rc;
+
+	*stale = false;
+	*nseqs = 0;
+	if (c == e->w) {
+		/* The leader caught up and read the mark when its group began
+		 * (group_begin); a merge by another process since then cannot
+		 * have happened (the leader holds the write lock). */
+		mark = e->ix_mark;
+		pthread_mutex_lock(&e->tmu);
+		goto collect;
+	}
+	s = sq_prepare(c, "SELECT mark FROM objects_ix_mark", ctx);
+	if (!s)
+		return RK_EDB;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		mark = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "reading the id index mark");
+	pthread_mutex_lock(&e->tmu);
+	if (e->tail_low > mark) {
+		*stale = true;
+		goto out;
+	}
+	s = sq_prepare(c, "SELECT seq, idh FROM objects WHERE seq > ?1", ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	/* From tail_seen, not from this snapshot's mark: a reader with an
+	 * older snapshot may need rows another process has merged since. */
+	sqlite3_bind_int64(s, 1, e->tail_seen);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(s, 0);
+		if (!tail_add(e, sqlite3_column_int64(s, 1), seq)) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+			break;
+		}
+		if (seq > e->tail_seen)
+			e->tail_seen = seq;
+	}
+	sqlite3_reset(s);
+	if (!err && rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "reading the id index tail");
+	if (err)
+		goto out;
+collect:
+	if (!e->tail_cap)
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		size_t j = (size_t)idhs[k] & (e->tail_cap - 1);
+		for (; e->tail[j].seq; j = (j + 1) & (e->tail_cap - 1)) {
+			if (e->tail[j].idh != idhs[k] || e->tail[j].seq <= mark)
+				continue;
+			int64_t *t = realloc(*seqs, (*nseqs + 1) * sizeof **seqs);
+			if (!t) {
+				err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+				goto out;
+			}
+			*seqs = t;
+			(*seqs)[(*nseqs)++] = e->tail[j].seq;
+		}
+	}
+out:
+	pthread_mutex_unlock(&e->tmu);
+	return err;
+}
+
+/* Parameters for n tail seqs: a power of two, at least 1, so that few
+ * statement texts exist. */
+static size_t tail_slots(size_t n)
+{
+	size_t k = 1;
+	while (k < n)
+		k *= 2;
+	return k;
+}
+
+/* "(seq IN (SELECT seq FROM objects_ix WHERE idh <cmp>) OR seq IN (?b..))":
+ * the rows whose id may be one of those hashed, from the index and from
+ * the tail; the caller compares the id itself. */
+static void sql_idh(rk_buf *b, const char *cmp, int base, size_t slots)
+{
+	rk_buf_printf(b, "(seq IN (SELECT seq FROM objects_ix WHERE idh %s)"
+			 " OR seq IN (", cmp);
+	for (size_t i = 0; i < slots; i++)
+		rk_buf_printf(b, "%s?%d", i ? ", " : "", base + (int)i);
+	rk_buf_puts(b, "))");
+}
+
+static void bind_tail(sqlite3_stmt *s, int base, const int64_t *seqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sqlite3_bind_int64(s, base + (int)i, seqs[i]);
+}
 
 static rk_err pool_get(store_engine *e, sq_conn **out, rk_errctx *ctx)
 {
@@ -495,8 +720,42 @@ static void sq_close(store_engine *e)
 	pthread_mutex_destroy(&e->pmu);
 	pthread_mutex_destroy(&e->ckmu);
 	pthread_cond_destroy(&e->ckcv);
+	pthread_mutex_destroy(&e->tmu);
+	free(e->tail);
+	free(e->wtail);
 	free(e->dbpath);
 	free(e);
+}
+
+static rk_err group_begin(store_engine *e, rk_errctx *ctx);
+
+/* The tail at open: the rows above the mark, read in one snapshot. */
+static rk_err tail_open(store_engine *e, rk_errctx *ctx)
+{
+	rk_err err;
+
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((err = sq_exec(e->w, "BEGIN", ctx)))
+		return err;
+	if (!(s = sq_prepare(e->w, "SELECT mark FROM objects_ix_mark", ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e->ix_mark = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		err = sq_err(e->w->db, rc, ctx, "reading the id index mark");
+		goto out;
+	}
+	e->tail_low = e->tail_seen = e->ix_mark;
+	err = group_begin(e, ctx);
+out:
+	sqlite3_exec(e->w->db, "COMMIT", NULL, NULL, NULL);
+	return err;
 }
 
 static rk_err sq_open(const char *path, store_engine **out, int *found,
@@ -517,6 +776,7 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	pthread_mutex_init(&e->pmu, NULL);
 	pthread_mutex_init(&e->ckmu, NULL);
 	pthread_cond_init(&e->ckcv, NULL);
+	pthread_mutex_init(&e->tmu, NULL);
 	size_t len = strlen(path);
 	e->dbpath = malloc(len + sizeof "/renkei.db");
 	if (!e->dbpath) {
@@ -527,6 +787,7 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	memcpy(e->dbpath + len, "/renkei.db", sizeof "/renkei.db");
 	if ((err = sq_conn_open(e->dbpath, true, &e->w, ctx)) ||
 	    (err = store_schema_migrate(e->w->db, found, ctx)) ||
+	    (err = tail_open(e, ctx)) ||
 	    (err = sq_conn_open(e->dbpath, true, &e->ck, ctx)) ||
 	    (err = sq_exec(e->ck, "PRAGMA cache_size = -256", ctx)))
 		goto out;
@@ -642,16 +903,19 @@ static void reject(store_put_result *r, const char *msg)
 
 /* Runs one item; RK_OK with *added telling whether a row was inserted.
  *
- * One probe of objects_idh finds every stored version of the id in every
- * collection (usually none: a new id). It answers, in this order: who owns
- * the id (any version's owner; for an id with no version left, the
- * owners table), whether this exact version is already in the collection,
- * and the current first and last versions there, which decide the new
- * row's flags. */
-static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
-		       store_put_result *res, rk_time now, rk_time *last,
-		       bool *added)
+ * One probe of the id index (objects_ix and the tail) finds every stored
+ * version of the id in every collection (usually none: a new id). It
+ * answers, in this order: who owns the id (any version's owner; for an id
+ * with no version left, the owners table), whether this exact version is
+ * already in the collection, and the current first and last versions
+ * there, which decide the new row's flags. */
+static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
+		       const store_item *it, store_put_result *res, rk_time now,
+		       rk_time *last, bool *added)
 {
+	sq_conn *c = e->w;
+	size_t ntail = 0;
+	bool stale;
 	rk_errctx *ctx = r->ctx;
 	sqlite3_stmt *s;
 	int64_t idh = store_idh(it->id, strlen(it->id));
@@ -661,15 +925,26 @@ static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 	int rc;
 
 	*added = false;
-	s = sq_prepare(c,
-		       "SELECT coll, version_time, date_added, owner, seq"
-		       " FROM objects INDEXED BY objects_idh"
-		       " WHERE idh = ?1 AND id = ?2",
-		       ctx);
+	rk_err err = tail_seqs(e, c, &idh, 1, &e->wtail, &ntail, &stale, ctx);
+	if (err)
+		return err;
+	{
+		rk_buf b;
+		rk_buf_init(&b);
+		rk_buf_puts(&b, "SELECT coll, version_time, date_added, owner, seq"
+				" FROM objects NOT INDEXED WHERE ");
+		sql_idh(&b, "= ?1", 3, tail_slots(ntail));
+		rk_buf_puts(&b, " AND id = ?2");
+		s = b.data && !rk_buf_puts(&b, "") ? sq_prepare(c, b.data, ctx) : NULL;
+		if (!s && !ctx->code)
+			rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+		rk_buf_cleanup(&b);
+	}
 	if (!s)
 		return RK_EDB;
 	sqlite3_bind_int64(s, 1, idh);
 	bind_text(s, 2, it->id);
+	bind_tail(s, 3, e->wtail, ntail);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (!any) {
 			/* Every version of an id has its first writer as owner. */
@@ -781,6 +1056,11 @@ static rk_err put_item(sq_conn *c, wreq *r, int64_t coll, const store_item *it,
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sq_err(c->db, rc, ctx, "storing an object");
+	pthread_mutex_lock(&e->tmu);
+	bool ok = tail_add(e, idh, sqlite3_last_insert_rowid(c->db));
+	pthread_mutex_unlock(&e->tmu);
+	if (!ok)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
 
 	if (n > 0 && (first || lastv)) {
 		s = sq_prepare(c,
@@ -821,7 +1101,7 @@ static rk_err run_put_items(store_engine *e, wreq *r)
 		bool a;
 		if (r->items[i].rejected)
 			continue;
-		if ((err = put_item(c, r, coll, &r->items[i], &r->results[i], now,
+		if ((err = put_item(e, r, coll, &r->items[i], &r->results[i], now,
 				    &last, &a)))
 			return err;
 		added += a;
@@ -919,7 +1199,10 @@ static void sql_version(rk_buf *b, const store_version_match *v, int at_base)
 /* Parameter numbers: ?1 coll, ?2 seq lower bound, ?3 date_added lower
  * bound (objects_added arm only), then the lists. */
 typedef struct qparams {
-	int ids, idhs, types, specs, at;
+	int ids, idhs, types, specs, at, tail;
+	size_t slots;          /* in: tail parameters (match[id] only) */
+	const int64_t *seqs;   /* in: the tail seqs to bind */
+	size_t nseqs;
 } qparams;
 
 static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
@@ -935,7 +1218,8 @@ static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
  * Builds the query for q. The driving index is chosen so the rows come
  * out of an index range (or a few ranges merged by seq), never a table
  * scan:
- *   match[id]               objects_idh, idh IN (...) and id IN (...)
+ *   match[id]               rowids from objects_ix (idh IN (...)) and
+ *                           the tail, then id IN (...)
  *                           [and version_time IN]
  *   match[version]=<ts> only objects_vtime, version_time IN (...)
  *   match[type]             objects_type, one arm per type, UNION ALL
@@ -956,7 +1240,8 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	/* Reserve an upper bound first: then no append below can fail, and
 	 * the text is complete or the function says RK_ENOMEM. Per arm: the
 	 * head and terms (< 512 bytes) plus at most 12 bytes per parameter. */
-	size_t nparams = 2 * q->n_ids + q->n_types + q->n_spec_versions + v->n_at;
+	size_t nparams = 2 * q->n_ids + q->n_types + q->n_spec_versions + v->n_at +
+			 p->slots;
 	size_t bound = (q->n_types + 4) * (512 + 12 * nparams) + 64;
 
 	if (rk_buf_reserve(b, bound) != RK_OK)
@@ -971,10 +1256,21 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	p->specs = next;
 	next += (int)q->n_spec_versions;
 	p->at = next;
+	next += (int)v->n_at;
+	p->tail = next;
 
 	if (q->n_ids) {
-		sql_arm_head(b, q->with_json, "objects_idh");
+		rk_buf_printf(b,
+			      "SELECT seq, date_added, id, type, spec_version, version,"
+			      " version_time, owner%s FROM objects NOT INDEXED"
+			      " WHERE coll = ?1 AND +seq > ?2",
+			      q->with_json ? ", json" : "");
+		rk_buf_puts(b, " AND (seq IN (SELECT seq FROM objects_ix WHERE 1");
 		sql_in(b, "idh", p->idhs, q->n_ids);
+		rk_buf_puts(b, ") OR seq IN (");
+		for (size_t i = 0; i < p->slots; i++)
+			rk_buf_printf(b, "%s?%d", i ? ", " : "", p->tail + (int)i);
+		rk_buf_puts(b, "))");
 		sql_in(b, "id", p->ids, q->n_ids);
 		if (!any && !v->first && !v->last)
 			sql_in(b, "version_time", p->at, v->n_at);
@@ -1063,12 +1359,14 @@ static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
 		bind_text(s, p->specs + (int)i, q->spec_versions[i]);
 	for (size_t i = 0; i < q->version.n_at; i++)
 		sqlite3_bind_int64(s, p->at + (int)i, q->version.at[i]);
+	if (q->n_ids)
+		bind_tail(s, p->tail, p->seqs, p->nseqs);
 }
 
 rk_err store_sqlite_query_sql(const store_query *q, char **sql_out)
 {
 	rk_buf b;
-	qparams p;
+	qparams p = {.slots = 1};
 
 	rk_buf_init(&b);
 	*sql_out = NULL;
@@ -1175,17 +1473,44 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 	int64_t lo = q->after_seq > (uint64_t)INT64_MAX ? INT64_MAX
 							 : (int64_t)q->after_seq;
 	rk_time da_lo = INT64_MIN;
+	int64_t *idhs = NULL, *tseqs = NULL;
+	size_t ntail = 0;
 	rk_err err;
 	int rc;
 
 	rk_buf_init(&sql);
+	memset(&p, 0, sizeof p);
 	memset(page, 0, sizeof *page);
 	if ((err = pool_get(e, &c, ctx)))
 		goto out;
 	/* One read transaction: the seq bound and the rows come from the same
 	 * snapshot. */
-	if ((err = sq_exec(c, "BEGIN", ctx)) ||
-	    (err = coll_key(c, q->collection_id, false, &coll, NULL, ctx)))
+	if ((err = sq_exec(c, "BEGIN", ctx)))
+		goto out;
+	if (q->n_ids) {
+		if (!(idhs = malloc(q->n_ids * sizeof *idhs))) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store query: out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < q->n_ids; i++)
+			idhs[i] = store_idh(q->ids[i], strlen(q->ids[i]));
+		for (;;) {
+			bool stale;
+			if ((err = tail_seqs(e, c, idhs, q->n_ids, &tseqs, &ntail,
+					     &stale, ctx)))
+				goto out;
+			if (!stale)
+				break;
+			/* Two merges since the snapshot began: a newer one. */
+			if ((err = sq_exec(c, "COMMIT", ctx)) ||
+			    (err = sq_exec(c, "BEGIN", ctx)))
+				goto out;
+		}
+		p.slots = tail_slots(ntail);
+		p.seqs = tseqs;
+		p.nseqs = ntail;
+	}
+	if ((err = coll_key(c, q->collection_id, false, &coll, NULL, ctx)))
 		goto out;
 	if (!coll)
 		goto out;
@@ -1275,6 +1600,8 @@ out:
 		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	pool_put(e, c);
 	rk_buf_cleanup(&sql);
+	free(idhs);
+	free(tseqs);
 	return err;
 }
 
@@ -1302,18 +1629,25 @@ static rk_err run_delete(store_engine *e, wreq *r)
 			      r->object_id);
 		goto out;
 	}
+	size_t ntail = 0;
+	bool stale;
+	if ((err = tail_seqs(e, c, &idh, 1, &e->wtail, &ntail, &stale, ctx)))
+		goto out;
+	size_t slots = tail_slots(ntail);
 	/* The owner, kept in owners should this delete remove the last
 	 * version of the id. */
-	s = sq_prepare(c,
-		       "SELECT owner FROM objects INDEXED BY objects_idh"
-		       " WHERE idh = ?1 AND id = ?2 LIMIT 1",
-		       ctx);
+	rk_buf_reset(&sql);
+	rk_buf_puts(&sql, "SELECT owner FROM objects NOT INDEXED WHERE ");
+	sql_idh(&sql, "= ?1", 4, slots);
+	rk_buf_puts(&sql, " AND id = ?2 LIMIT 1");
+	s = sql.data ? sq_prepare(c, sql.data, ctx) : NULL;
 	if (!s) {
 		err = RK_EDB;
 		goto out;
 	}
 	sqlite3_bind_int64(s, 1, idh);
 	bind_text(s, 2, r->object_id);
+	bind_tail(s, 4, e->wtail, ntail);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *o = (const char *)sqlite3_column_text(s, 0);
@@ -1329,13 +1663,16 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	/* ?1 coll, ?2 id, ?3 idh, ?4.. spec versions, then timestamps. */
 	int at = 4 + (int)r->n_specs;
-	size_t bound = 512 + 12 * (r->n_specs + (v ? v->n_at : 0));
+	int tb = at + (int)(version_any(v) ? 0 : v->n_at);
+	size_t bound = 512 + 12 * (r->n_specs + (v ? v->n_at : 0) + slots);
+	rk_buf_reset(&sql);
 	if (rk_buf_reserve(&sql, bound) != RK_OK) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
 		goto out;
 	}
-	rk_buf_puts(&sql, "DELETE FROM objects INDEXED BY objects_idh"
-			  " WHERE idh = ?3 AND coll = ?1 AND id = ?2");
+	rk_buf_puts(&sql, "DELETE FROM objects NOT INDEXED WHERE ");
+	sql_idh(&sql, "= ?3", tb, slots);
+	rk_buf_puts(&sql, " AND coll = ?1 AND id = ?2");
 	sql_version(&sql, v, at);
 	if (r->n_specs)
 		sql_in(&sql, "spec_version", 4, r->n_specs);
@@ -1355,6 +1692,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	if (!version_any(v))
 		for (size_t i = 0; i < v->n_at; i++)
 			sqlite3_bind_int64(s, at + (int)i, v->at[i]);
+	bind_tail(s, tb, e->wtail, ntail);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -1368,16 +1706,19 @@ static rk_err run_delete(store_engine *e, wreq *r)
 		goto out;
 	}
 	/* Re-establish one first and one last among what remains. */
-	s = sq_prepare(c,
-		       "UPDATE objects INDEXED BY objects_idh SET"
-		       " is_first = (version_time = (SELECT min(version_time)"
-		       "   FROM objects INDEXED BY objects_idh"
-		       "   WHERE idh = ?3 AND coll = ?1 AND id = ?2)),"
-		       " is_last = (version_time = (SELECT max(version_time)"
-		       "   FROM objects INDEXED BY objects_idh"
-		       "   WHERE idh = ?3 AND coll = ?1 AND id = ?2))"
-		       " WHERE idh = ?3 AND coll = ?1 AND id = ?2",
-		       ctx);
+	rk_buf_reset(&sql);
+	rk_buf_puts(&sql, "UPDATE objects NOT INDEXED SET"
+			  " is_first = (version_time = (SELECT min(version_time)"
+			  "   FROM objects NOT INDEXED WHERE ");
+	sql_idh(&sql, "= ?3", 4, slots);
+	rk_buf_puts(&sql, " AND coll = ?1 AND id = ?2)),"
+			  " is_last = (version_time = (SELECT max(version_time)"
+			  "   FROM objects NOT INDEXED WHERE ");
+	sql_idh(&sql, "= ?3", 4, slots);
+	rk_buf_puts(&sql, " AND coll = ?1 AND id = ?2)) WHERE ");
+	sql_idh(&sql, "= ?3", 4, slots);
+	rk_buf_puts(&sql, " AND coll = ?1 AND id = ?2");
+	s = sql.data ? sq_prepare(c, sql.data, ctx) : NULL;
 	if (!s) {
 		err = RK_EDB;
 		goto out;
@@ -1385,18 +1726,37 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	sqlite3_bind_int64(s, 1, coll);
 	bind_text(s, 2, r->object_id);
 	sqlite3_bind_int64(s, 3, idh);
+	bind_tail(s, 4, e->wtail, ntail);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		err = sq_err(c->db, rc, ctx, "updating version flags");
 		goto out;
 	}
-	/* No version of the id left in any collection: remember its owner. */
+	/* The index entries of the rows just deleted. */
 	s = sq_prepare(c,
-		       "INSERT OR IGNORE INTO owners(id, owner) SELECT ?2, ?3"
-		       " WHERE NOT EXISTS (SELECT 1 FROM objects INDEXED BY objects_idh"
-		       "  WHERE idh = ?1 AND id = ?2)",
+		       "DELETE FROM objects_ix WHERE idh = ?1 AND NOT EXISTS"
+		       " (SELECT 1 FROM objects WHERE seq = objects_ix.seq)",
 		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, idh);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(c->db, rc, ctx, "updating the id index");
+		goto out;
+	}
+	/* No version of the id left in any collection: remember its owner. */
+	rk_buf_reset(&sql);
+	rk_buf_puts(&sql, "INSERT OR IGNORE INTO owners(id, owner) SELECT ?2, ?3"
+			  " WHERE NOT EXISTS (SELECT 1 FROM objects NOT INDEXED"
+			  "  WHERE ");
+	sql_idh(&sql, "= ?1", 4, slots);
+	rk_buf_puts(&sql, " AND id = ?2)");
+	s = sql.data ? sq_prepare(c, sql.data, ctx) : NULL;
 	if (!s) {
 		err = RK_EDB;
 		goto out;
@@ -1404,6 +1764,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	sqlite3_bind_int64(s, 1, idh);
 	bind_text(s, 2, r->object_id);
 	bind_text(s, 3, owner ? owner : "");
+	bind_tail(s, 4, e->wtail, ntail);
 	rc = owner ? sqlite3_step(s) : SQLITE_DONE;
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -1543,6 +1904,120 @@ static rk_err run_one(store_engine *e, wreq *r)
 	return rk_fail(r->ctx, RK_EINVAL, NULL, "store: unknown write");
 }
 
+/* The leader, in its new transaction: the mark, and the rows other
+ * processes committed since the tail last looked. */
+static rk_err group_begin(store_engine *e, rk_errctx *ctx)
+{
+	sq_conn *c = e->w;
+	sqlite3_stmt *s;
+	rk_err err = RK_OK;
+	int rc;
+
+	int64_t old = e->ix_mark;
+
+	s = sq_prepare(c, "SELECT mark FROM objects_ix_mark", ctx);
+	if (!s)
+		return RK_EDB;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e->ix_mark = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "reading the id index mark");
+	s = sq_prepare(c, "SELECT seq, idh FROM objects WHERE seq > ?1", ctx);
+	if (!s)
+		return RK_EDB;
+	pthread_mutex_lock(&e->tmu);
+	/* Another process merged: drop what its previous merge covered (as
+	 * after a merge of our own), or the tail would only grow. */
+	if (e->ix_mark > old && old > e->tail_low)
+		tail_prune(e, old);
+	sqlite3_bind_int64(s, 1, e->tail_seen);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(s, 0);
+		if (!tail_add(e, sqlite3_column_int64(s, 1), seq)) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+			break;
+		}
+		if (seq > e->tail_seen)
+			e->tail_seen = seq;
+	}
+	pthread_mutex_unlock(&e->tmu);
+	sqlite3_reset(s);
+	if (!err && rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "reading the id index tail");
+	return err;
+}
+
+/* One integer from a one-row query on the writer, or `dflt`. */
+static int64_t w_int(store_engine *e, const char *sql, int64_t dflt,
+		     rk_errctx *ctx, rk_err *err)
+{
+	sqlite3_stmt *s = sq_prepare(e->w, sql, ctx);
+	int64_t v = dflt;
+	if (!s) {
+		*err = RK_EDB;
+		return v;
+	}
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		*err = sq_err(e->w->db, rc, ctx, sql);
+	return v;
+}
+
+/* Before COMMIT: the largest seq (every committed row up to it will be in
+ * the tail), and, once the tail holds SQ_IX_MERGE rows, the merge of the
+ * rows above the mark into objects_ix, sorted by key so that each leaf
+ * of the index is written once per merge. *merged_from: the old mark,
+ * or -1 without a merge. */
+static void group_end(store_engine *e, int64_t *max_seq, int64_t *merged_from)
+{
+	sq_conn *c = e->w;
+	rk_errctx ctx;
+	rk_err err = RK_OK;
+
+	rk_errctx_clear(&ctx);
+	*merged_from = -1;
+	*max_seq = w_int(e, "SELECT max(seq) FROM objects", 0, &ctx, &err);
+	if (err) {
+		*max_seq = 0;
+		return;
+	}
+	if (*max_seq - e->ix_mark < store_sqlite_ix_merge)
+		return;
+	if (sq_exec(c, "SAVEPOINT ixm", &ctx) != RK_OK)
+		return;
+	sqlite3_stmt *s = sq_prepare(c,
+				     "INSERT OR IGNORE INTO objects_ix(idh, seq)"
+				     " SELECT idh, seq FROM objects WHERE seq > ?1"
+				     " ORDER BY idh, seq",
+				     &ctx);
+	int rc = SQLITE_ERROR;
+	if (s) {
+		sqlite3_bind_int64(s, 1, e->ix_mark);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+	if (rc == SQLITE_DONE &&
+	    (s = sq_prepare(c, "UPDATE objects_ix_mark SET mark = ?1", &ctx))) {
+		sqlite3_bind_int64(s, 1, *max_seq);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+	} else {
+		rc = SQLITE_ERROR;
+	}
+	if (rc == SQLITE_DONE) {
+		*merged_from = e->ix_mark;
+	} else if (!sqlite3_get_autocommit(c->db)) {
+		sqlite3_exec(c->db, "ROLLBACK TO ixm", NULL, NULL, NULL);
+	}
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "RELEASE ixm", NULL, NULL, NULL);
+}
+
 /* Runs a group of requests in one transaction (the leader only). */
 static void run_group(store_engine *e, wreq *list)
 {
@@ -1552,6 +2027,12 @@ static void run_group(store_engine *e, wreq *list)
 
 	rk_errctx_clear(&gctx);
 	if (sq_exec(c, "BEGIN IMMEDIATE", &gctx) != RK_OK) {
+		for (r = list; r; r = r->next)
+			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
+		return;
+	}
+	if (group_begin(e, &gctx) != RK_OK) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		for (r = list; r; r = r->next)
 			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
 		return;
@@ -1571,6 +2052,9 @@ static void run_group(store_engine *e, wreq *list)
 		if (!sqlite3_get_autocommit(c->db))
 			sqlite3_exec(c->db, "RELEASE req", NULL, NULL, NULL);
 	}
+	int64_t max_seq = 0, merged_from = -1;
+	if (!sqlite3_get_autocommit(c->db))
+		group_end(e, &max_seq, &merged_from);
 	if (sqlite3_get_autocommit(c->db) ||
 	    sq_exec(c, "COMMIT", &gctx) != RK_OK) {
 		if (!gctx.code)
@@ -1582,7 +2066,18 @@ static void run_group(store_engine *e, wreq *list)
 			if (r->rc == RK_OK)
 				r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s",
 						gctx.msg);
+		return;
 	}
+	pthread_mutex_lock(&e->tmu);
+	if (max_seq > e->tail_seen)
+		e->tail_seen = max_seq;
+	if (merged_from >= 0) {
+		/* Keep the rows of the last merge one merge longer: a reader
+		 * whose snapshot predates it still needs them. */
+		tail_prune(e, merged_from);
+		e->ix_mark = max_seq;
+	}
+	pthread_mutex_unlock(&e->tmu);
 }
 
 /* Queues r and returns once a commit containing it finished. */
@@ -1733,20 +2228,38 @@ static rk_err sq_object_owner(store_engine *e, const char *object_id,
 	rk_err err;
 	int rc;
 
+	int64_t idh = store_idh(object_id, strlen(object_id)), *tseqs = NULL;
+	size_t ntail = 0;
+	rk_buf sql;
+
+	rk_buf_init(&sql);
 	if ((err = pool_get(e, &c, ctx)))
 		return err;
+	if ((err = sq_exec(c, "BEGIN", ctx)))
+		goto out;
+	for (;;) {
+		bool stale;
+		if ((err = tail_seqs(e, c, &idh, 1, &tseqs, &ntail, &stale, ctx)))
+			goto out;
+		if (!stale)
+			break;
+		if ((err = sq_exec(c, "COMMIT", ctx)) ||
+		    (err = sq_exec(c, "BEGIN", ctx)))
+			goto out;
+	}
 	/* A stored version's owner, else the owner of a deleted id. */
-	if (!(s = sq_prepare(c,
-			     "SELECT owner FROM objects INDEXED BY objects_idh"
-			     " WHERE idh = ?1 AND id = ?2"
-			     " UNION ALL SELECT owner FROM owners WHERE id = ?2"
-			     " LIMIT 1",
-			     ctx))) {
+	rk_buf_puts(&sql, "SELECT owner FROM objects NOT INDEXED WHERE ");
+	sql_idh(&sql, "= ?1", 3, tail_slots(ntail));
+	rk_buf_puts(&sql, " AND id = ?2"
+			  " UNION ALL SELECT owner FROM owners WHERE id = ?2"
+			  " LIMIT 1");
+	if (!sql.data || !(s = sq_prepare(c, sql.data, ctx))) {
 		err = RK_EDB;
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, store_idh(object_id, strlen(object_id)));
+	sqlite3_bind_int64(s, 1, idh);
 	bind_text(s, 2, object_id);
+	bind_tail(s, 3, tseqs, ntail);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(s, 0);
@@ -1761,7 +2274,11 @@ static rk_err sq_object_owner(store_engine *e, const char *object_id,
 out:
 	if (s)
 		sqlite3_reset(s);
+	if (c && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	pool_put(e, c);
+	rk_buf_cleanup(&sql);
+	free(tseqs);
 	return err;
 }
 

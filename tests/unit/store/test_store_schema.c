@@ -2,7 +2,7 @@
  * test_store_schema.c: schema versions on disk. A version 1 database
  * written with raw SQL (as renkei 1 wrote it) opens, is migrated forward
  * with its data intact, its version flags computed, its ids hashed into
- * objects_idh and ownership read from the rows (the owners table then
+ * objects_idh (version 3) and then objects_ix (version 5) and ownership read from the rows (the owners table then
  * keeps only ids with no version left, and keeps them when the last
  * version is deleted); a database from a
  * newer renkei, or one that is not a renkei store, is refused with a
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store_int.h"
 #include "store_test_util.h"
 
 #define COLL "11111111-1111-4111-8111-111111111111"
@@ -159,8 +160,16 @@ static void test_migrate_v1(void **state)
 	/* Version 3: every row hashed, owners emptied of stored ids. */
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE idh = 0"), 0);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM owners"), 0);
+	/* Version 5: objects_idh replaced by objects_ix, which the migration
+	 * filled with the three old rows (the mark); the row put since lies
+	 * above the mark, in the store's in-memory tail. */
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
-				     " WHERE name = 'objects_idh'"), 1);
+				     " WHERE name = 'objects_idh'"), 0);
+	assert_int_equal(db_int(dir, "SELECT mark FROM objects_ix_mark"), 3);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix o WHERE"
+				     " idh = (SELECT idh FROM objects WHERE seq = o.seq)"),
+			 3);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE seq > 3"), 1);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE name = 'objects_id'"), 0);
 	/* Version 4: objects_added pages over all versions, objects_seq is gone. */
@@ -194,6 +203,88 @@ static void test_migrate_v1(void **state)
 	json_decref(o);
 	store_close(st);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM owners"), 1);
+	tu_rmdir(dir);
+}
+
+static int by_id(store *st, const char *id, bool last, seen *s)
+{
+	rk_errctx ctx;
+	store_page page;
+	store_query q = {.collection_id = COLL, .ids = &id, .n_ids = 1,
+			 .version = {.all = !last, .last = last},
+			 .with_json = true, .limit = 10};
+	rk_errctx_clear(&ctx);
+	s->n = 0;
+	if (store_query_rows(st, &q, NULL, NULL, remember, s, &page, &ctx) != RK_OK)
+		fail_msg("query: %s", ctx.msg);
+	return s->n;
+}
+
+/* The id index in levels (schema 5): rows above the mark are found through
+ * each store's in-memory tail, merged every few rows here; two stores on
+ * one directory (a hub and `renkei admin`) see each other's rows, whether
+ * merged or not, and duplicates, ownership and deletes stay right. */
+static void test_id_index_levels(void **state)
+{
+	(void)state;
+	long saved = store_sqlite_ix_merge;
+	char *dir = tu_tmpdir();
+	store *a = NULL, *b = NULL;
+	rk_errctx ctx;
+	char id[128];
+	seen s;
+
+	store_sqlite_ix_merge = 7;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(store_open(dir, &a, &ctx), RK_OK);
+	assert_int_equal(store_open(dir, &b, &ctx), RK_OK);
+	for (unsigned i = 0; i < 40; i++) {
+		store *one = i % 2 ? a : b, *other = i % 2 ? b : a;
+		tu_id(id, sizeof id, "malware", i, i);
+		json_t *v1 = tu_obj("malware", id, "2024-01-01T00:00:00Z", "v1");
+		json_t *v2 = tu_obj("malware", id, "2024-02-01T00:00:00Z", "v2");
+		assert_int_equal(tu_put1(one, COLL, "org-a", v1, NULL), STORE_PUT_ADDED);
+		assert_int_equal(tu_put1(other, COLL, "org-a", v1, NULL),
+				 STORE_PUT_DUPLICATE);
+		assert_int_equal(tu_put1(other, COLL, "org-b", v2, NULL),
+				 STORE_PUT_REJECTED);
+		assert_int_equal(tu_put1(other, COLL, "org-a", v2, NULL), STORE_PUT_ADDED);
+		assert_int_equal(by_id(one, id, true, &s), 1);
+		assert_int_equal(s.vt[0], 1706745600000000);
+		json_decref(v1);
+		json_decref(v2);
+	}
+	for (unsigned i = 0; i < 40; i++) {
+		tu_id(id, sizeof id, "malware", i, i);
+		assert_int_equal(by_id(a, id, false, &s), 2);
+		assert_int_equal(by_id(b, id, false, &s), 2);
+	}
+	/* Delete through one, the other sees it. */
+	tu_id(id, sizeof id, "malware", 3, 3);
+	size_t deleted = 0;
+	rk_time feb;
+	assert_true(rk_time_parse("2024-02-01T00:00:00Z", &feb));
+	store_version_match vm = {.at = &feb, .n_at = 1};
+	assert_int_equal(store_delete(a, COLL, id, &vm, NULL, 0, &deleted, &ctx),
+			 RK_OK);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(by_id(b, id, false, &s), 1);
+	assert_int_equal(by_id(b, id, true, &s), 1);
+	store_close(a);
+	store_close(b);
+	assert_true(db_int(dir, "SELECT mark FROM objects_ix_mark") > 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE seq <="
+				     " (SELECT mark FROM objects_ix_mark) AND seq NOT IN"
+				     " (SELECT seq FROM objects_ix)"), 0);
+	/* Reopened: the tail is read back. */
+	store_sqlite_ix_merge = 1000;
+	assert_int_equal(store_open(dir, &a, &ctx), RK_OK);
+	for (unsigned i = 0; i < 40; i++) {
+		tu_id(id, sizeof id, "malware", i, i);
+		assert_int_equal(by_id(a, id, false, &s), i == 3 ? 1 : 2);
+	}
+	store_close(a);
+	store_sqlite_ix_merge = saved;
 	tu_rmdir(dir);
 }
 
@@ -236,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_id_index_levels),
 		cmocka_unit_test(test_refuse_newer),
 		cmocka_unit_test(test_refuse_foreign),
 	};
