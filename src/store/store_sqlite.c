@@ -7,7 +7,8 @@
  * and returned afterwards, so readers never wait for the writer: the
  * database runs in WAL mode and each read runs in its own snapshot. Each
  * connection caches its prepared statements by SQL text (sq_prepare), so a
- * steady workload prepares nothing. Page caches are bounded per connection
+ * steady workload prepares nothing; the put path's statements are held by
+ * number (sq_fixed), so a put neither builds nor hashes SQL text. Page caches are bounded per connection
  * (SQ_WRITER_CACHE_KIB, SQ_READER_CACHE_KIB, at most SQ_MAX_IDLE_READERS
  * kept) and mmap is off, which keeps the resident size bounded however
  * large the database grows.
@@ -86,9 +87,17 @@
  * idh = ?) OR seq IN (<tail seqs of that idh>)" on objects NOT INDEXED
  * (rowid lookups only, never a scan). Once the tail passes
  * store_sqlite_ix_merge rows (SQ_IX_MERGE, 100,000), the leader, in its
- * group's transaction before COMMIT, inserts the tail's rows into
+ * group's transaction before COMMIT, inserts the tail's entries into
  * objects_ix sorted by key and moves the mark (group_end): every leaf of
  * the index is written at most once per merge instead of once per object.
+ * The entries come from the in-memory tail, sorted in C, and go in through
+ * one prepared INSERT, so a merge reads no object rows back (a stale
+ * entry, of a row deleted or rolled back, only adds an index entry whose
+ * row is gone or carries another id, which every lookup checks; deletes
+ * drop such entries of their id). The largest committed seq, which the
+ * new mark and tail_seen take, is tracked rather than queried: tail_seen
+ * at group_begin, raised by the seqs this group inserted in requests that
+ * were not rolled back.
  * Index and mark commit together with the rows, so a crash leaves them
  * consistent, and the tail is rebuilt at open; nothing about the index
  * has to be repaired.
@@ -183,9 +192,26 @@ typedef struct sq_stmt {
 	uint64_t used;
 } sq_stmt;
 
+/* The put path's statements, held by number so that a put hashes and
+ * compares no SQL text (sq_fixed). SQ_FX_LOOKUP + k: the id lookup with
+ * 2^k tail parameters. */
+enum {
+	SQ_FX_LOOKUP,
+	SQ_FX_LOOKUP_END = SQ_FX_LOOKUP + 8,
+	SQ_FX_OWNER = SQ_FX_LOOKUP_END,
+	SQ_FX_JSON,
+	SQ_FX_INSERT,
+	SQ_FX_UNFIRST,
+	SQ_FX_UNLAST,
+	SQ_FX_COLL,
+	SQ_FX_IXINS,
+	SQ_FX_N
+};
+
 typedef struct sq_conn {
 	sqlite3 *db;
 	sq_stmt cache[SQ_STMT_CACHE];
+	sqlite3_stmt *fixed[SQ_FX_N];
 	uint64_t tick;
 	struct sq_conn *next; /* idle list */
 } sq_conn;
@@ -258,8 +284,30 @@ static void sq_conn_close(sq_conn *c)
 		sqlite3_finalize(c->cache[i].stmt);
 		free(c->cache[i].sql);
 	}
+	for (size_t i = 0; i < SQ_FX_N; i++)
+		sqlite3_finalize(c->fixed[i]);
 	sqlite3_close(c->db);
 	free(c);
+}
+
+/* As sq_prepare, for statement number `fx` (always the same `sql`). */
+static sqlite3_stmt *sq_fixed(sq_conn *c, int fx, const char *sql,
+			      rk_errctx *ctx)
+{
+	sqlite3_stmt *s = c->fixed[fx];
+	if (s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				    &s, NULL);
+	if (rc != SQLITE_OK) {
+		sq_err(c->db, rc, ctx, "preparing a statement");
+		return NULL;
+	}
+	c->fixed[fx] = s;
+	return s;
 }
 
 static rk_err sq_exec(sq_conn *c, const char *sql, rk_errctx *ctx)
@@ -402,6 +450,8 @@ struct store_engine {
 	int64_t tail_seen; /* every committed row up to it was looked at */
 	int64_t ix_mark;   /* the mark as the writer last knew it */
 	int64_t *wtail;    /* the leader's tail seqs of one lookup */
+	int64_t g_max;     /* the leader's largest seq inserted in its group
+			    * by requests not rolled back */
 };
 
 /* Adds (idh, seq) unless present; false when out of memory. */
@@ -432,6 +482,15 @@ static bool tail_add(store_engine *e, int64_t idh, int64_t seq)
 	e->tail[j].seq = seq;
 	e->tail_n++;
 	return true;
+}
+
+/* Orders tail entries by the key of objects_ix, (idh, seq). */
+static int tail_ent_cmp(const void *a, const void *b)
+{
+	const struct tail_ent *x = a, *y = b;
+	if (x->idh != y->idh)
+		return x->idh < y->idh ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* Drops the entries with seq <= low. */
@@ -929,16 +988,33 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	if (err)
 		return err;
 	{
-		rk_buf b;
-		rk_buf_init(&b);
-		rk_buf_puts(&b, "SELECT coll, version_time, date_added, owner, seq"
-				" FROM objects NOT INDEXED WHERE ");
-		sql_idh(&b, "= ?1", 3, tail_slots(ntail));
-		rk_buf_puts(&b, " AND id = ?2");
-		s = b.data && !rk_buf_puts(&b, "") ? sq_prepare(c, b.data, ctx) : NULL;
-		if (!s && !ctx->code)
-			rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
-		rk_buf_cleanup(&b);
+		size_t slots = tail_slots(ntail);
+		int k = 0;
+		while (((size_t)1 << k) < slots)
+			k++;
+		s = k < SQ_FX_LOOKUP_END - SQ_FX_LOOKUP ? c->fixed[SQ_FX_LOOKUP + k]
+						       : NULL;
+		if (s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+		} else {
+			rk_buf b;
+			rk_buf_init(&b);
+			rk_buf_puts(&b, "SELECT coll, version_time, date_added,"
+					" owner, seq FROM objects NOT INDEXED"
+					" WHERE ");
+			sql_idh(&b, "= ?1", 3, slots);
+			rk_buf_puts(&b, " AND id = ?2");
+			if (b.data && !rk_buf_puts(&b, "")) {
+				if (k < SQ_FX_LOOKUP_END - SQ_FX_LOOKUP)
+					s = sq_fixed(c, SQ_FX_LOOKUP + k, b.data, ctx);
+				else
+					s = sq_prepare(c, b.data, ctx);
+			}
+			if (!s && !ctx->code)
+				rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+			rk_buf_cleanup(&b);
+		}
 	}
 	if (!s)
 		return RK_EDB;
@@ -980,7 +1056,8 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 		return sq_err(c->db, rc, ctx, "looking up an id");
 	if (!any) {
 		/* Every version deleted once: the first writer still owns it. */
-		s = sq_prepare(c, "SELECT owner FROM owners WHERE id = ?1", ctx);
+		s = sq_fixed(c, SQ_FX_OWNER, "SELECT owner FROM owners WHERE id = ?1",
+			     ctx);
 		if (!s)
 			return RK_EDB;
 		bind_text(s, 1, it->id);
@@ -1000,7 +1077,8 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	if (!it->version && n > 0) {
 		/* No modified/created: identical JSON to the newest version is
 		 * a resend, not a new version. */
-		s = sq_prepare(c, "SELECT json FROM objects WHERE seq = ?1", ctx);
+		s = sq_fixed(c, SQ_FX_JSON, "SELECT json FROM objects WHERE seq = ?1",
+			     ctx);
 		if (!s)
 			return RK_EDB;
 		sqlite3_bind_int64(s, 1, seq_max);
@@ -1032,7 +1110,7 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	bool first = n == 0 || vt < vmin;
 	bool lastv = n == 0 || vt > vmax;
 
-	s = sq_prepare(c,
+	s = sq_fixed(c, SQ_FX_INSERT,
 		       "INSERT INTO objects(coll, id, type, spec_version, version,"
 		       " version_time, date_added, owner, is_first, is_last, json,"
 		       " idh)"
@@ -1056,14 +1134,17 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return sq_err(c->db, rc, ctx, "storing an object");
+	int64_t seq = sqlite3_last_insert_rowid(c->db);
+	if (seq > e->g_max)
+		e->g_max = seq;
 	pthread_mutex_lock(&e->tmu);
-	bool ok = tail_add(e, idh, sqlite3_last_insert_rowid(c->db));
+	bool ok = tail_add(e, idh, seq);
 	pthread_mutex_unlock(&e->tmu);
 	if (!ok)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
 
 	if (n > 0 && (first || lastv)) {
-		s = sq_prepare(c,
+		s = sq_fixed(c, first ? SQ_FX_UNFIRST : SQ_FX_UNLAST,
 			       first ? "UPDATE objects SET is_first = 0 WHERE seq = ?1"
 				     : "UPDATE objects SET is_last = 0 WHERE seq = ?1",
 			       ctx);
@@ -1108,7 +1189,7 @@ static rk_err run_put_items(store_engine *e, wreq *r)
 	}
 	if (!added)
 		return RK_OK;
-	sqlite3_stmt *s = sq_prepare(c,
+	sqlite3_stmt *s = sq_fixed(c, SQ_FX_COLL,
 				     "UPDATE collections SET last_added = ?2,"
 				     " n_versions = n_versions + ?3 WHERE coll = ?1",
 				     r->ctx);
@@ -1949,25 +2030,6 @@ static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 	return err;
 }
 
-/* One integer from a one-row query on the writer, or `dflt`. */
-static int64_t w_int(store_engine *e, const char *sql, int64_t dflt,
-		     rk_errctx *ctx, rk_err *err)
-{
-	sqlite3_stmt *s = sq_prepare(e->w, sql, ctx);
-	int64_t v = dflt;
-	if (!s) {
-		*err = RK_EDB;
-		return v;
-	}
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		*err = sq_err(e->w->db, rc, ctx, sql);
-	return v;
-}
-
 /* Before COMMIT: the largest seq (every committed row up to it will be in
  * the tail), and, once the tail holds SQ_IX_MERGE rows, the merge of the
  * rows above the mark into objects_ix, sorted by key so that each leaf
@@ -1977,30 +2039,52 @@ static void group_end(store_engine *e, int64_t *max_seq, int64_t *merged_from)
 {
 	sq_conn *c = e->w;
 	rk_errctx ctx;
-	rk_err err = RK_OK;
 
 	rk_errctx_clear(&ctx);
 	*merged_from = -1;
-	*max_seq = w_int(e, "SELECT max(seq) FROM objects", 0, &ctx, &err);
-	if (err) {
-		*max_seq = 0;
-		return;
-	}
+	/* Every row up to tail_seen was committed before this group (and
+	 * group_begin read them); g_max is this group's largest. */
+	pthread_mutex_lock(&e->tmu);
+	*max_seq = e->tail_seen > e->g_max ? e->tail_seen : e->g_max;
+	pthread_mutex_unlock(&e->tmu);
 	if (*max_seq - e->ix_mark < store_sqlite_ix_merge)
 		return;
-	if (sq_exec(c, "SAVEPOINT ixm", &ctx) != RK_OK)
+	/* The tail's entries above the mark, sorted by key: the tail holds
+	 * every row above the mark (group_begin caught up with other
+	 * processes' rows, put_item added this group's), so no row is read
+	 * back. A stale entry (a row deleted or rolled back) only adds an
+	 * index entry whose row is gone or has another id, which every lookup
+	 * checks. */
+	size_t m = 0;
+	struct tail_ent *ents = NULL;
+	pthread_mutex_lock(&e->tmu);
+	if (e->tail_n)
+		ents = malloc(e->tail_n * sizeof *ents);
+	if (ents)
+		for (size_t i = 0; i < e->tail_cap; i++)
+			if (e->tail[i].seq > e->ix_mark &&
+			    e->tail[i].seq <= *max_seq)
+				ents[m++] = e->tail[i];
+	pthread_mutex_unlock(&e->tmu);
+	if (!ents)
+		return; /* out of memory: merge at a later group */
+	qsort(ents, m, sizeof *ents, tail_ent_cmp);
+	if (sq_exec(c, "SAVEPOINT ixm", &ctx) != RK_OK) {
+		free(ents);
 		return;
-	sqlite3_stmt *s = sq_prepare(c,
+	}
+	sqlite3_stmt *s = sq_fixed(c, SQ_FX_IXINS,
 				     "INSERT OR IGNORE INTO objects_ix(idh, seq)"
-				     " SELECT idh, seq FROM objects WHERE seq > ?1"
-				     " ORDER BY idh, seq",
+				     " VALUES(?1, ?2)",
 				     &ctx);
-	int rc = SQLITE_ERROR;
-	if (s) {
-		sqlite3_bind_int64(s, 1, e->ix_mark);
+	int rc = s ? SQLITE_DONE : SQLITE_ERROR;
+	for (size_t i = 0; s && i < m && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_int64(s, 1, ents[i].idh);
+		sqlite3_bind_int64(s, 2, ents[i].seq);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 	}
+	free(ents);
 	if (rc == SQLITE_DONE &&
 	    (s = sq_prepare(c, "UPDATE objects_ix_mark SET mark = ?1", &ctx))) {
 		sqlite3_bind_int64(s, 1, *max_seq);
@@ -2031,6 +2115,7 @@ static void run_group(store_engine *e, wreq *list)
 			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
 		return;
 	}
+	e->g_max = 0;
 	if (group_begin(e, &gctx) != RK_OK) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		for (r = list; r; r = r->next)
@@ -2046,7 +2131,10 @@ static void run_group(store_engine *e, wreq *list)
 		}
 		if ((r->rc = sq_exec(c, "SAVEPOINT req", r->ctx)) != RK_OK)
 			continue;
+		int64_t g_max = e->g_max;
 		r->rc = run_one(e, r);
+		if (r->rc != RK_OK)
+			e->g_max = g_max; /* its rows are rolled back */
 		if (r->rc != RK_OK && !sqlite3_get_autocommit(c->db))
 			sqlite3_exec(c->db, "ROLLBACK TO req", NULL, NULL, NULL);
 		if (!sqlite3_get_autocommit(c->db))
