@@ -45,9 +45,9 @@ ends_with(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Shared-data files that are genuinely not STIX 2.1 (reported upstream
- * to the lead, kept here so a validator change that starts accepting them
- * is noticed). */
+/* Shared-data files that are genuinely not STIX 2.1, with the reason each
+ * is refused; listed so that a validator change that starts accepting them
+ * is noticed. */
 static const struct {
 	const char *suffix; /* path tail under data/stix */
 	const char *path;   /* expected ctx.path */
