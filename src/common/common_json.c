@@ -327,22 +327,32 @@ static bool sc_value(slice_scan *s)
 	}
 }
 
+/* Steps into the object or array opened by `open` at s->p, one level
+ * deeper, and past the white space after the bracket. */
+static rk_err sc_enter(slice_scan *s, char open)
+{
+	if (s->p >= s->end || *s->p != open)
+		return RK_EPARSE;
+	if (s->depth == 0)
+		return RK_ETOOBIG;
+	s->depth--;
+	s->p++;
+	sc_space(s);
+	return RK_OK;
+}
+
 rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 			    size_t max_depth, rk_json_slice *out, size_t max,
 			    size_t *n_out)
 {
 	slice_scan s = {.p = data, .end = data + len, .depth = max_depth};
 	size_t klen = strlen(key), n = 0;
+	rk_err err;
 
 	*n_out = 0;
 	sc_space(&s);
-	if (s.p >= s.end || *s.p != '{')
-		return RK_EPARSE;
-	if (s.depth == 0)
-		return RK_ETOOBIG;
-	s.depth--;
-	s.p++;
-	sc_space(&s);
+	if ((err = sc_enter(&s, '{')) != RK_OK)
+		return err;
 	if (s.p < s.end && *s.p == '}')
 		return RK_ENOTFOUND;
 	for (;;) {
@@ -358,13 +368,8 @@ rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 		s.p++;
 		sc_space(&s);
 		if (match) {
-			if (s.p >= s.end || *s.p != '[')
-				return RK_EPARSE;
-			if (s.depth == 0)
-				return RK_ETOOBIG;
-			s.depth--;
-			s.p++;
-			sc_space(&s);
+			if ((err = sc_enter(&s, '[')) != RK_OK)
+				return err;
 			if (s.p < s.end && *s.p == ']')
 				return RK_OK;
 			for (;;) {

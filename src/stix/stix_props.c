@@ -338,32 +338,34 @@ stix_check_ref_value(stix_vctx *v, const json_t *j, const char *const *allow,
 	return RK_OK;
 }
 
-rk_err
-stix_p_ref(stix_vctx *v, const json_t *obj, const char *key, bool req,
-	   const char *const *types)
+/* A present reference property whose type is in `allow` (any if NULL) and
+ * not in `deny` (none if NULL). */
+static rk_err
+p_ref(stix_vctx *v, const json_t *obj, const char *key, bool req,
+      const char *const *allow, const char *const *deny)
 {
 	const json_t *j;
 	rk_err e = stix_get(v, obj, key, req, &j);
 	if (e != RK_OK || j == NULL)
 		return e;
 	size_t m = stix_path_key(v, key);
-	e = stix_check_ref_value(v, j, types, NULL);
+	e = stix_check_ref_value(v, j, allow, deny);
 	stix_path_pop(v, m);
 	return e;
+}
+
+rk_err
+stix_p_ref(stix_vctx *v, const json_t *obj, const char *key, bool req,
+	   const char *const *types)
+{
+	return p_ref(v, obj, key, req, types, NULL);
 }
 
 rk_err
 stix_p_ref_not(stix_vctx *v, const json_t *obj, const char *key, bool req,
 	       const char *const *forbidden)
 {
-	const json_t *j;
-	rk_err e = stix_get(v, obj, key, req, &j);
-	if (e != RK_OK || j == NULL)
-		return e;
-	size_t m = stix_path_key(v, key);
-	e = stix_check_ref_value(v, j, NULL, forbidden);
-	stix_path_pop(v, m);
-	return e;
+	return p_ref(v, obj, key, req, NULL, forbidden);
 }
 
 /* A present list property: must be a non-empty array (STIX 2.1 prohibits

@@ -224,6 +224,14 @@ static rk_err sq_err(sqlite3 *db, int rc, rk_errctx *ctx, const char *what)
 		       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
+/* Runs a statement that returns no rows and resets it. */
+static rk_err sq_step_done(sqlite3 *db, sqlite3_stmt *s, rk_errctx *ctx, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? RK_OK : sq_err(db, rc, ctx, what);
+}
+
 static uint32_t sq_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -943,10 +951,9 @@ static rk_err coll_key(sq_conn *c, const char *uuid, bool create, int64_t *key,
 	if (!s)
 		return RK_EDB;
 	bind_text(s, 1, uuid);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "creating a collection");
+	rk_err stored = sq_step_done(c->db, s, ctx, "creating a collection");
+	if (stored != RK_OK)
+		return stored;
 	*key = sqlite3_last_insert_rowid(c->db);
 	return RK_OK;
 }
@@ -1130,10 +1137,9 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	sqlite3_bind_int(s, 10, lastv);
 	sqlite3_bind_text(s, 11, it->json, (int)it->json_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 12, idh);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "storing an object");
+	rk_err stored = sq_step_done(c->db, s, ctx, "storing an object");
+	if (stored != RK_OK)
+		return stored;
 	int64_t seq = sqlite3_last_insert_rowid(c->db);
 	if (seq > e->g_max)
 		e->g_max = seq;
@@ -1151,10 +1157,9 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 		if (!s)
 			return RK_EDB;
 		sqlite3_bind_int64(s, 1, first ? seq_min : seq_max);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return sq_err(c->db, rc, ctx, "updating version flags");
+		rk_err flagged = sq_step_done(c->db, s, ctx, "updating version flags");
+		if (flagged != RK_OK)
+			return flagged;
 	}
 	res->outcome = STORE_PUT_ADDED;
 	res->date_added = da;
@@ -1198,11 +1203,7 @@ static rk_err run_put_items(store_engine *e, wreq *r)
 	sqlite3_bind_int64(s, 1, coll);
 	sqlite3_bind_int64(s, 2, last);
 	sqlite3_bind_int64(s, 3, added);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, r->ctx, "updating a collection");
-	return RK_OK;
+	return sq_step_done(c->db, s, r->ctx, "updating a collection");
 }
 
 /* The items, then (store_put_with_status) the status made from their
@@ -1774,12 +1775,8 @@ static rk_err run_delete(store_engine *e, wreq *r)
 		for (size_t i = 0; i < v->n_at; i++)
 			sqlite3_bind_int64(s, at + (int)i, v->at[i]);
 	bind_tail(s, tb, e->wtail, ntail);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		err = sq_err(c->db, rc, ctx, "deleting an object");
+	if ((err = sq_step_done(c->db, s, ctx, "deleting an object")) != RK_OK)
 		goto out;
-	}
 	int64_t n = sqlite3_changes64(c->db);
 	if (n == 0) {
 		err = rk_fail(ctx, RK_ENOTFOUND, NULL,
@@ -1808,12 +1805,8 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	bind_text(s, 2, r->object_id);
 	sqlite3_bind_int64(s, 3, idh);
 	bind_tail(s, 4, e->wtail, ntail);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		err = sq_err(c->db, rc, ctx, "updating version flags");
+	if ((err = sq_step_done(c->db, s, ctx, "updating version flags")) != RK_OK)
 		goto out;
-	}
 	/* The index entries of the rows just deleted. */
 	s = sq_prepare(c,
 		       "DELETE FROM objects_ix WHERE idh = ?1 AND NOT EXISTS"
@@ -1824,12 +1817,8 @@ static rk_err run_delete(store_engine *e, wreq *r)
 		goto out;
 	}
 	sqlite3_bind_int64(s, 1, idh);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		err = sq_err(c->db, rc, ctx, "updating the id index");
+	if ((err = sq_step_done(c->db, s, ctx, "updating the id index")) != RK_OK)
 		goto out;
-	}
 	/* No version of the id left in any collection: remember its owner. */
 	rk_buf_reset(&sql);
 	rk_buf_puts(&sql, "INSERT OR IGNORE INTO owners(id, owner) SELECT ?2, ?3"
@@ -1862,12 +1851,8 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	}
 	sqlite3_bind_int64(s, 1, coll);
 	sqlite3_bind_int64(s, 2, n);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		err = sq_err(c->db, rc, ctx, "updating a collection");
+	if ((err = sq_step_done(c->db, s, ctx, "updating a collection")) != RK_OK)
 		goto out;
-	}
 	*r->deleted = (size_t)n;
 out:
 	free(owner);
@@ -1883,7 +1868,6 @@ static rk_err status_insert(store_engine *e, const char *api_root,
 {
 	sq_conn *c = e->w;
 	sqlite3_stmt *s;
-	int rc;
 
 	s = sq_prepare(c,
 		       "INSERT INTO status(api_root, status_id, doc) VALUES(?1, ?2, ?3)"
@@ -1894,10 +1878,9 @@ static rk_err status_insert(store_engine *e, const char *api_root,
 	bind_text(s, 1, api_root);
 	bind_text(s, 2, status_id);
 	bind_text(s, 3, doc);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "storing a status");
+	rk_err stored = sq_step_done(c->db, s, ctx, "storing a status");
+	if (stored != RK_OK)
+		return stored;
 	/* Keep at most RK_MAX_STATUS_KEPT per API root; checked now and then,
 	 * so the table may briefly exceed it by SQ_STATUS_PRUNE_EVERY. */
 	if (++e->status_puts % SQ_STATUS_PRUNE_EVERY)
@@ -1911,11 +1894,7 @@ static rk_err status_insert(store_engine *e, const char *api_root,
 		return RK_EDB;
 	bind_text(s, 1, api_root);
 	sqlite3_bind_int64(s, 2, RK_MAX_STATUS_KEPT);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "pruning old statuses");
-	return RK_OK;
+	return sq_step_done(c->db, s, ctx, "pruning old statuses");
 }
 
 static rk_err run_status(store_engine *e, wreq *r)
@@ -1959,10 +1938,9 @@ static rk_err run_meta(store_engine *e, wreq *r)
 	bind_text(s, 1, r->name);
 	sqlite3_bind_int64(s, 2, (int64_t)version + 1);
 	bind_text(s, 3, r->doc);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return sq_err(c->db, rc, r->ctx, "storing a document");
+	rk_err stored = sq_step_done(c->db, s, r->ctx, "storing a document");
+	if (stored != RK_OK)
+		return stored;
 	*r->version_out = version + 1;
 	*r->changed = true;
 	return RK_OK;
