@@ -148,6 +148,17 @@ rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 			 json_t **out, rk_errctx *ctx);
 /* Compact, key-order-preserving serialisation; caller frees. NULL on OOM. */
 char *rk_json_dump(const json_t *v);
+/*
+ * Appends the `len` bytes at s to b as one JSON string, quotes included,
+ * byte for byte as rk_json_dump writes a json_t string: raw UTF-8 kept,
+ * only '"', '\\' and control characters escaped (\" \\ \b \f \n \r \t,
+ * else \u00XX in upper-case hex), '/' and DEL left alone. Lets a caller
+ * write JSON text without building jansson values. Errors: RK_EINVAL when
+ * s is not UTF-8 as jansson accepts it (json_string refuses such text;
+ * overlong forms, surrogates and code points past U+10FFFF included), and
+ * then b is unchanged; RK_ENOMEM.
+ */
+rk_err rk_json_put_string(rk_buf *b, const char *s, size_t len);
 
 /* Where one array element lies in a JSON text: bytes [off, off + len). */
 typedef struct rk_json_slice {

@@ -8,6 +8,11 @@
  * depth outside strings, so a hostile document is refused at the offending
  * byte without deep recursion or allocation. Errors name line, column and
  * byte offset as jansson reports them.
+ *
+ * rk_json_put_string writes a JSON string into an rk_buf exactly as
+ * jansson's compact dump does, so text assembled by hand (the TAXII status
+ * resource) is byte for byte what serialising the same jansson values
+ * would give.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +108,108 @@ rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 char *rk_json_dump(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+/* ---------------------------------------------------------------- strings */
+
+/*
+ * Length of the UTF-8 sequence at s (n bytes available) if jansson's
+ * utf8_check accepts it, else 0: lead bytes C2-DF, E0-EF, F0-F4 only,
+ * continuation bytes 80-BF, no overlong form, no surrogate, nothing past
+ * U+10FFFF. ASCII is 1.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	uint32_t v;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ||
+	    (len == 3 && v < 0x800) || (len == 4 && v < 0x10000))
+		return 0;
+	return len;
+}
+
+/* Escapes as jansson's dump_string does without JSON_ENSURE_ASCII and
+ * JSON_ESCAPE_SLASH; runs that need no escape are copied whole. */
+rk_err rk_json_put_string(rk_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p, *end, *run;
+	size_t start = b->len;
+	rk_err err = RK_ENOMEM;
+
+	if (!len)
+		s = "";
+	p = (const unsigned char *)s;
+	end = p + len;
+	if (rk_buf_reserve(b, len + 2) != RK_OK || rk_buf_append(b, "\"", 1) != RK_OK)
+		return RK_ENOMEM;
+	for (run = p; p < end;) {
+		unsigned c = *p;
+		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+		size_t n = 2;
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			p++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t seq = utf8_seq(p, (size_t)(end - p));
+			if (!seq) {
+				err = RK_EINVAL;
+				goto fail;
+			}
+			p += seq;
+			continue;
+		}
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			n = 6;
+			break;
+		}
+		if (rk_buf_append(b, run, (size_t)(p - run)) != RK_OK ||
+		    rk_buf_append(b, esc, n) != RK_OK)
+			goto fail;
+		run = ++p;
+	}
+	if (rk_buf_append(b, run, (size_t)(p - run)) == RK_OK &&
+	    rk_buf_append(b, "\"", 1) == RK_OK)
+		return RK_OK;
+fail:
+	b->len = start;
+	b->data[start] = '\0';
+	return err;
 }
 
 /* ---------------------------------------------------------------- slices */

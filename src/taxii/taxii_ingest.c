@@ -202,17 +202,40 @@ static rk_err object_text(const char *slice, size_t len, const added_members *a,
 	return RK_OK;
 }
 
-/* The status-details entry of one object. TAXII 2.1 section 4.3.1 requires
- * both id and version; the fall-backs for objects that never got that far
- * are described in the opening comment. `made_id` is a buffer for a
- * hub-made id. */
-static json_t *status_entry(const obj_state *s, const char *req_ts,
-			    char made_id[RK_MAX_STIX_ID + 1])
+/* `,"key":"value"` (no comma when *first), as rk_json_dump writes a member
+ * whose value is json_string(value). Text jansson would refuse (not UTF-8)
+ * leaves the member out, as json_object_set_new does with the NULL that
+ * json_string returns for it. False on lack of memory. */
+static bool put_member(rk_buf *b, bool *first, const char *key, const char *value)
+{
+	size_t mark = b->len;
+	rk_err err;
+
+	if ((!*first && rk_buf_append(b, ",", 1) != RK_OK) ||
+	    rk_buf_append(b, "\"", 1) != RK_OK || rk_buf_puts(b, key) != RK_OK ||
+	    rk_buf_append(b, "\":", 2) != RK_OK)
+		return false;
+	err = rk_json_put_string(b, value, strlen(value));
+	if (err == RK_EINVAL) {
+		b->len = mark;
+		b->data[mark] = '\0';
+		return true;
+	}
+	*first = false;
+	return err == RK_OK;
+}
+
+/* The status-details entry of one object, {"id":..,"version":..,
+ * "message":..}, appended to b. TAXII 2.1 section 4.3.1 requires both id
+ * and version; the fall-backs for objects that never got that far are
+ * described in the opening comment. Reads the posted object and allocates
+ * nothing with jansson. False on lack of memory. */
+static bool put_status_entry(rk_buf *b, const obj_state *s, const char *req_ts)
 {
 	const char *id = s->id, *version = s->version;
-	json_t *e = json_object();
-	if (!e)
-		return NULL;
+	char made_id[RK_MAX_STIX_ID + 1];
+	bool first = true;
+
 	if (!id)
 		id = json_string_value(json_object_get(s->obj, "id"));
 	if (!id) {
@@ -221,10 +244,10 @@ static json_t *status_entry(const obj_state *s, const char *req_ts,
 		rk_uuid_v4(uuid);
 		made_id[0] = '\0';
 		if (type && strlen(type) <= 250)
-			snprintf(made_id, RK_MAX_STIX_ID + 1, "%s--%s", type, uuid);
+			snprintf(made_id, sizeof made_id, "%s--%s", type, uuid);
 		if (!stix_id_valid(made_id, NULL))
-			snprintf(made_id, RK_MAX_STIX_ID + 1,
-				 "x-renkei-unidentified--%s", uuid);
+			snprintf(made_id, sizeof made_id, "x-renkei-unidentified--%s",
+				 uuid);
 		id = made_id;
 	}
 	/* TAXII 2.1 section 4.3.1: every entry names a version. An object
@@ -236,11 +259,28 @@ static json_t *status_entry(const obj_state *s, const char *req_ts,
 		version = json_string_value(json_object_get(s->obj, "created"));
 	if (!version)
 		version = req_ts;
-	json_object_set_new(e, "id", json_string(id));
-	json_object_set_new(e, "version", json_string(version));
-	if (s->message[0])
-		json_object_set_new(e, "message", json_string(s->message));
-	return e;
+	return rk_buf_puts(b, "{") == RK_OK && put_member(b, &first, "id", id) &&
+	       put_member(b, &first, "version", version) &&
+	       (!s->message[0] || put_member(b, &first, "message", s->message)) &&
+	       rk_buf_puts(b, "}") == RK_OK;
+}
+
+/* The entries of every object that succeeded (or failed), as the members
+ * of one JSON array, in posting order. */
+static bool put_status_entries(rk_buf *b, const obj_state *states, size_t n,
+			       bool failed, const char *req_ts)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (states[i].failed != failed)
+			continue;
+		if ((!first && rk_buf_puts(b, ",") != RK_OK) ||
+		    !put_status_entry(b, &states[i], req_ts))
+			return false;
+		first = false;
+	}
+	return true;
 }
 
 /* What make_status needs, and what it leaves for the answer. */
@@ -261,29 +301,32 @@ typedef struct status_maker {
  * committed with the objects. Leaves the resource's text in m->status_text
  * (for the answer) and returns the stored copy, {"org":..,"status":..} as
  * rk_json_dump writes it.
+ *
+ * The text is written directly, byte for byte what rk_json_dump writes
+ * for the jansson object {id, status, request_timestamp, total_count,
+ * success_count, successes (only if any), failure_count, failures (only if
+ * any), pending_count} with entries {id, version, message (only if any)}.
+ * It only reads the posted objects and allocates nothing with jansson, so
+ * it does not matter which thread runs it: the store may run it on another
+ * request's thread (the group-commit leader).
  */
 static rk_err make_status(void *arg, const store_put_result *results,
 			  size_t n_results, char **doc_out, rk_errctx *ctx)
 {
 	status_maker *m = arg;
-	json_t *successes = json_array(), *failures = json_array();
-	json_t *status = json_object(), *org = NULL;
-	char *org_text = NULL;
-	rk_buf stored;
+	rk_buf status, stored;
 	size_t n_ok = 0;
 	rk_err rc = RK_OK;
 
 	(void)n_results;
+	rk_buf_init(&status);
 	rk_buf_init(&stored);
 	*doc_out = NULL;
 	m->n_added = m->n_fail = 0;
 	free(m->status_text);
 	m->status_text = NULL;
-	if (!successes || !failures || !status)
-		goto nomem;
 	for (size_t i = 0; i < m->n; i++) {
 		obj_state *s = &m->states[i];
-		char made_id[RK_MAX_STIX_ID + 1];
 		if (s->item >= 0) {
 			const store_put_result *res = &results[s->item];
 			if (res->outcome == STORE_PUT_REJECTED) {
@@ -306,50 +349,48 @@ static rk_err make_status(void *arg, const store_put_result *results,
 				}
 			}
 		}
-		json_t *e = status_entry(s, m->req_ts, made_id);
-		if (!e)
-			goto nomem;
-		if (s->failed) {
+		if (s->failed)
 			m->n_fail++;
-			json_array_append_new(failures, e);
-		} else {
+		else
 			n_ok++;
-			json_array_append_new(successes, e);
-		}
 	}
-	json_object_set_new(status, "id", json_string(m->status_id));
-	json_object_set_new(status, "status", json_string("complete"));
-	json_object_set_new(status, "request_timestamp", json_string(m->req_ts));
-	json_object_set_new(status, "total_count", json_integer((json_int_t)m->n));
-	json_object_set_new(status, "success_count", json_integer((json_int_t)n_ok));
-	if (n_ok)
-		json_object_set(status, "successes", successes);
-	json_object_set_new(status, "failure_count",
-			    json_integer((json_int_t)m->n_fail));
-	if (m->n_fail)
-		json_object_set(status, "failures", failures);
-	json_object_set_new(status, "pending_count", json_integer(0));
 
-	/* Serialised once: the answer, and inside {"org":..,"status":..}
-	 * (what rk_json_dump of that object writes) the stored copy. */
-	m->status_text = rk_json_dump(status);
-	org = json_string(m->r->subj.org->id);
-	org_text = org ? rk_json_dump(org) : NULL;
-	if (!m->status_text || !org_text ||
-	    rk_buf_printf(&stored, "{\"org\":%s,\"status\":%s}", org_text,
-			  m->status_text) != RK_OK)
+	bool first = true;
+	if (rk_buf_reserve(&status, 256 + 160 * m->n) != RK_OK ||
+	    rk_buf_puts(&status, "{") != RK_OK ||
+	    !put_member(&status, &first, "id", m->status_id) ||
+	    !put_member(&status, &first, "status", "complete") ||
+	    !put_member(&status, &first, "request_timestamp", m->req_ts) ||
+	    rk_buf_printf(&status, ",\"total_count\":%zu,\"success_count\":%zu", m->n,
+			  n_ok) != RK_OK ||
+	    (n_ok && (rk_buf_puts(&status, ",\"successes\":[") != RK_OK ||
+		      !put_status_entries(&status, m->states, m->n, false, m->req_ts) ||
+		      rk_buf_puts(&status, "]") != RK_OK)) ||
+	    rk_buf_printf(&status, ",\"failure_count\":%zu", m->n_fail) != RK_OK ||
+	    (m->n_fail &&
+	     (rk_buf_puts(&status, ",\"failures\":[") != RK_OK ||
+	      !put_status_entries(&status, m->states, m->n, true, m->req_ts) ||
+	      rk_buf_puts(&status, "]") != RK_OK)) ||
+	    rk_buf_puts(&status, ",\"pending_count\":0}") != RK_OK)
 		goto nomem;
+
+	/* The answer, and inside {"org":..,"status":..} the stored copy. */
+	const char *org = m->r->subj.org->id;
+	if (rk_buf_reserve(&stored, status.len + strlen(org) + 32) != RK_OK ||
+	    rk_buf_puts(&stored, "{\"org\":") != RK_OK ||
+	    rk_json_put_string(&stored, org, strlen(org)) != RK_OK ||
+	    rk_buf_puts(&stored, ",\"status\":") != RK_OK ||
+	    rk_buf_append(&stored, status.data, status.len) != RK_OK ||
+	    rk_buf_puts(&stored, "}") != RK_OK)
+		goto nomem;
+	m->status_text = rk_buf_take(&status);
 	*doc_out = rk_buf_take(&stored);
 	goto done;
 nomem:
 	rc = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory making the status");
 done:
+	rk_buf_cleanup(&status);
 	rk_buf_cleanup(&stored);
-	free(org_text);
-	json_decref(org);
-	json_decref(status);
-	json_decref(successes);
-	json_decref(failures);
 	return rc;
 }
 
