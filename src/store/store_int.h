@@ -102,10 +102,17 @@ rk_err store_sqlite_query_sql(const store_query *q, char **sql_out);
 /* store_schema.c: the SQLite schema and its forward migrations. */
 struct sqlite3;
 /* Version the schema steps lead to. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
+/* The id index's slices: an entry of objects_ix belongs to slice
+ * (uint64_t)idh >> 60, and each slice has its own mark in objects_ix_marks
+ * (store_sqlite.c, "The id index"). An on-disk format: changing it takes a
+ * migration. */
+#define STORE_IX_SLICES 16
+#define STORE_IX_SLICE(idh) ((unsigned)((uint64_t)(idh) >> 60))
 
-/* Rows above the id index's mark after which the SQLite engine merges them
- * into objects_ix (store_sqlite.c, "The id index"); tests lower it. */
+/* Rows above the id index's marks after which the SQLite engine merges a
+ * slice of them into objects_ix (store_sqlite.c, "The id index"); tests
+ * lower it. */
 extern long store_sqlite_ix_merge;
 /*
  * Brings the database on `db` (a read-write connection, no transaction
@@ -117,5 +124,18 @@ rk_err store_schema_migrate(struct sqlite3 *db, int *found, rk_errctx *ctx);
 /* The key of the id index (objects_ix) for a STIX id of `len` bytes (see
  * store_schema.c; an on-disk format). */
 int64_t store_idh(const char *id, size_t len);
+
+/* store_known.c: the id hashes a store may hold, a filter with no false
+ * negatives (see there). Not thread-safe. */
+typedef struct store_known store_known;
+/* A filter sized for `expect` keys (it grows past them); NULL when out of
+ * memory. */
+store_known *store_known_new(size_t expect);
+/* Never fails: lacking memory, the filter reports every key present. */
+void store_known_add(store_known *k, int64_t idh);
+/* false: idh was certainly never added. */
+bool store_known_may_have(const store_known *k, int64_t idh);
+size_t store_known_bytes(const store_known *k);
+void store_known_free(store_known *k);
 
 #endif

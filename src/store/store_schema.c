@@ -11,7 +11,7 @@
  * not write rows a newer schema would misread. Steps are append-only: once a
  * version shipped, its SQL never changes; a change is a new step.
  *
- * Layout (version 5) and why each index exists (store_sqlite_query builds
+ * Layout (version 6) and why each index exists (store_sqlite_query builds
  * queries that name these indices with INDEXED BY, so a plan can never
  * silently fall back to a table scan):
  *
@@ -35,9 +35,10 @@
  *                                                 order, see below) and
  *                                                 added_after -> first seq
  *   objects_ix(idh, seq PK) WITHOUT ROWID         the id index: every row up to
- *                                                 objects_ix_mark.mark; match[id],
+ *                                                 its slice's mark; match[id],
  *                                                 versions, duplicates, ownership
- *   objects_ix_mark(mark)                         one row, see above
+ *   objects_ix_marks(slice PK, mark)              one row per slice of the idh
+ *                                                 space (STORE_IX_SLICES)
  *   owners(id PK, owner) WITHOUT ROWID            owners of ids whose every
  *                                                 version was deleted
  *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
@@ -50,10 +51,11 @@
  * compares the id on the row. Uniqueness of (coll, id, version_time) is
  * kept by the engine (one writer; put looks before it inserts), not by a
  * UNIQUE index. Since version 5 it is a table the engine fills, not an
- * index SQLite maintains on every insert: rows above objects_ix_mark.mark
- * are not in it yet (the engine finds them in memory) and are merged into
- * it in bulk, sorted, every SQ_IX_MERGE rows, in the transaction that
- * moves the mark (store_sqlite.c, "The id index").
+ * index SQLite maintains on every insert: a row above the mark of its
+ * slice (the top four bits of idh, STORE_IX_SLICE) is not in it yet (the
+ * engine finds it in memory); rows are merged into it in bulk, sorted, a
+ * slice at a time, in the transaction that moves that slice's mark
+ * (store_sqlite.c, "The id index").
  *
  * Ownership ("the first organisation to store an id owns it store-wide")
  * is the owner column of the id's stored versions, found by the same probe
@@ -86,6 +88,9 @@
  * stored version. Version 5 replaces objects_idh (idh, coll, version_time)
  * by the table objects_ix (idh, seq), filled from objects_idh, and
  * objects_ix_mark at the largest seq: the migration indexes every row.
+ * Version 6 gives each slice of the idh space a mark of its own
+ * (objects_ix_marks, all starting at version 5's one mark), so that a
+ * merge rewrites one slice of the index, not all of it.
  */
 #include <string.h>
 
@@ -166,7 +171,17 @@ static const schema_step schema_steps[] = {
 	 "CREATE TABLE objects_ix_mark(mark INTEGER NOT NULL);"
 	 "INSERT INTO objects_ix_mark(mark)"
 	 " SELECT coalesce(max(seq), 0) FROM objects;"},
+	{6,
+	 "CREATE TABLE objects_ix_marks(slice INTEGER PRIMARY KEY,"
+	 " mark INTEGER NOT NULL);"
+	 "WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s"
+	 " WHERE k + 1 < 16)"
+	 " INSERT INTO objects_ix_marks(slice, mark)"
+	 " SELECT k, (SELECT mark FROM objects_ix_mark) FROM s;"
+	 "DROP TABLE objects_ix_mark;"},
 };
+
+_Static_assert(STORE_IX_SLICES == 16, "migration step 6 makes 16 slices");
 
 _Static_assert(sizeof schema_steps / sizeof schema_steps[0] == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");

@@ -78,48 +78,57 @@
  * decides.
  *
  * The id index is kept in two levels, LSM style, so that its maintenance
- * is not random I/O. objects_ix (idh, seq) holds every row up to
- * objects_ix_mark.mark; the rows above the mark (the tail) are in no
- * on-disk index: each store keeps their (idh, seq) in memory (`tail`, an
- * open-addressing table under `tmu`), fills it as the writer inserts, and
- * reads the tail back from the table at open (SELECT ... WHERE seq > mark,
- * a rowid range). A lookup is "seq IN (SELECT seq FROM objects_ix WHERE
- * idh = ?) OR seq IN (<tail seqs of that idh>)" on objects NOT INDEXED
- * (rowid lookups only, never a scan). Once the tail passes
- * store_sqlite_ix_merge rows (SQ_IX_MERGE, 100,000), the leader, in its
- * group's transaction before COMMIT, inserts the tail's entries into
- * objects_ix sorted by key and moves the mark (group_end): every leaf of
- * the index is written at most once per merge instead of once per object.
- * The entries come from the in-memory tail, sorted in C, and go in through
- * one prepared INSERT, so a merge reads no object rows back (a stale
- * entry, of a row deleted or rolled back, only adds an index entry whose
- * row is gone or carries another id, which every lookup checks; deletes
- * drop such entries of their id). The largest committed seq, which the
- * new mark and tail_seen take, is tracked rather than queried: tail_seen
- * at group_begin, raised by the seqs this group inserted in requests that
- * were not rolled back.
- * Index and mark commit together with the rows, so a crash leaves them
+ * is not random I/O, and in 16 slices of the idh space (STORE_IX_SLICE:
+ * the top four bits), each with a mark of its own (objects_ix_marks).
+ * objects_ix (idh, seq) holds every row up to its slice's mark; the rows
+ * above (the tail) are in no on-disk index: each store keeps their (idh,
+ * seq) in memory (`tail`, an open-addressing table under `tmu`), fills it
+ * as the writer inserts, and reads the tail back from the table at open
+ * (SELECT ... WHERE seq > the smallest mark, a rowid range). A lookup is
+ * "seq IN (SELECT seq FROM objects_ix WHERE idh = ?) OR seq IN (<tail
+ * seqs of that idh>)" on objects NOT INDEXED (rowid lookups only, never a
+ * scan). Once the tail holds store_sqlite_ix_merge rows above their marks
+ * (SQ_IX_MERGE, 100,000), the leader, in its group's transaction before
+ * COMMIT, inserts the entries of the slice with the most of them into
+ * objects_ix sorted by key and moves that slice's mark (group_end): every
+ * leaf of the slice is written at most once per merge instead of once per
+ * object, and no commit rewrites more than a sixteenth of the index (a
+ * whole-index merge at a million objects stalled ingest for the commit
+ * that rewrote its ~6,000 leaves). The entries come from the in-memory
+ * tail, sorted in C, and go in through one prepared INSERT, so a merge
+ * reads no object rows back (a stale entry, of a row deleted or rolled
+ * back, only adds an index entry whose row is gone or carries another id,
+ * which every lookup checks; deletes drop such entries of their id). The
+ * largest committed seq, which the new mark and tail_seen take, is
+ * tracked rather than queried: tail_seen at group_begin, raised by the
+ * seqs this group inserted in requests that were not rolled back.
+ * Index and marks commit together with the rows, so a crash leaves them
  * consistent, and the tail is rebuilt at open; nothing about the index
  * has to be repaired.
  *
- *     objects:     seq 1 ............................. mark ...... max
- *     objects_ix:  every row <= mark (merged, sorted inserts)
- *     tail:                              (kept one merge) | rows > mark
+ *     objects:     seq 1 ..................... mark[s] ...... max
+ *     objects_ix:  slice s: every row <= mark[s] (merged, sorted inserts)
+ *     tail:                     (kept one merge) | rows of s > mark[s]
+ *
+ * Most ids a put sees are new. The filter of known ids (`known`,
+ * store_known.c: every idh of objects_ix, of the owners table and of the
+ * tail, which tail_add also puts there) says so for ~99% of them without
+ * the lookup; its false positives only cost the lookup.
  *
  * Snapshots and other processes. A reader looks up the tail in its own
- * read transaction (tail_seqs): it reads the mark of its snapshot, then,
+ * read transaction (tail_seqs): it reads the marks of its snapshot, then,
  * under tmu, adds the rows of its snapshot above tail_seen (rows another
  * process, such as `renkei admin`, committed; tail_seen only counts rows
- * known committed), and takes the tail seqs above that mark. After a merge
- * the tail keeps the rows of the merge before (tail_low is the previous
- * mark), so a reader whose snapshot began before the last merge still
- * finds them; one whose snapshot predates tail_low starts a new read
- * transaction and tries again. The leader catches up once per group, under
- * the write lock, when it reads the mark (group_begin); its own inserts
- * enter the tail at once (a rolled-back row leaves a stale entry, which is
- * harmless: every hit is checked against the row's id). A merge by
- * another process only moves the mark; the tail then drops what that
- * merge's predecessor covered. Deletes remove the rows' objects_ix entries
+ * known committed), and takes the tail seqs above its slice's mark. After
+ * a merge the tail keeps the slice's rows of the merge before (tail_low[s]
+ * is the previous mark), so a reader whose snapshot began before the last
+ * merge still finds them; one whose snapshot predates tail_low of a slice
+ * it looks in starts a new read transaction and tries again. The leader
+ * catches up once per group, under the write lock, when it reads the
+ * marks (group_begin); its own inserts enter the tail at once (a
+ * rolled-back row leaves a stale entry, which is harmless: every hit is
+ * checked against the row's id). A merge by another process only moves
+ * marks; the tail then drops what that slice's previous merge covered. Deletes remove the rows' objects_ix entries
  * in the same transaction; their tail entries go stale, harmlessly.
  *
  * Where ingest time goes (measured, 2 cores, envelopes of 100 over HTTP,
@@ -450,19 +459,24 @@ struct store_engine {
 	size_t n_idle;
 
 	/* The id index's tail (see "The id index"): (idh, seq) of the rows
-	 * above objects_ix_mark, an open-addressing table (seq 0 = empty). */
+	 * above their slice's mark, an open-addressing table (seq 0 = empty).
+	 * Per slice: */
 	pthread_mutex_t tmu;
 	struct tail_ent { int64_t idh, seq; } *tail;
 	size_t tail_cap, tail_n;
-	int64_t tail_low;  /* every committed row above it is in the tail */
+	int64_t tail_low[STORE_IX_SLICES]; /* every committed row above it is in the tail */
+	int64_t ix_mark[STORE_IX_SLICES];  /* the marks as the writer last knew them */
+	int64_t unmerged[STORE_IX_SLICES]; /* tail entries above the mark (about:
+					    * stale entries count too) */
 	int64_t tail_seen; /* every committed row up to it was looked at */
-	int64_t ix_mark;   /* the mark as the writer last knew it */
+	store_known *known; /* every idh of objects_ix, the tail and owners */
 	int64_t *wtail;    /* the leader's tail seqs of one lookup */
 	int64_t g_max;     /* the leader's largest seq inserted in its group
 			    * by requests not rolled back */
 };
 
-/* Adds (idh, seq) unless present; false when out of memory. */
+/* Adds (idh, seq) unless present, and idh to the filter of known ids;
+ * false when out of memory. */
 static bool tail_add(store_engine *e, int64_t idh, int64_t seq)
 {
 	if ((e->tail_n + 1) * 2 > e->tail_cap) {
@@ -489,6 +503,9 @@ static bool tail_add(store_engine *e, int64_t idh, int64_t seq)
 	e->tail[j].idh = idh;
 	e->tail[j].seq = seq;
 	e->tail_n++;
+	if (seq > e->ix_mark[STORE_IX_SLICE(idh)])
+		e->unmerged[STORE_IX_SLICE(idh)]++;
+	store_known_add(e->known, idh);
 	return true;
 }
 
@@ -501,29 +518,72 @@ static int tail_ent_cmp(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Drops the entries with seq <= low. */
-static void tail_prune(store_engine *e, int64_t low)
+/* Empties slot i, shifting back the entries after it that would otherwise
+ * no longer be found (backward-shift deletion for linear probing). Only
+ * slots of i's cluster from i onwards change. */
+static void tail_remove_at(store_engine *e, size_t i)
 {
-	struct tail_ent *old = e->tail;
-	size_t cap = e->tail_cap;
+	size_t mask = e->tail_cap - 1, j = i;
 
-	e->tail = calloc(cap, sizeof *e->tail);
-	if (!e->tail) { /* keep everything: extra entries are harmless */
-		e->tail = old;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!e->tail[j].seq)
+			break;
+		size_t home = (size_t)e->tail[j].idh & mask;
+		/* The entry at j stays unless its home lies outside (i, j]. */
+		bool stays = i <= j ? home > i && home <= j : home > i || home <= j;
+		if (!stays) {
+			e->tail[i] = e->tail[j];
+			i = j;
+		}
+	}
+	e->tail[i].idh = 0;
+	e->tail[i].seq = 0;
+	e->tail_n--;
+}
+
+/* Drops the entries with seq <= low[their slice], in place (a prune runs
+ * at every slice merge; a new table each time would leave the allocator
+ * holding several); tail_low becomes low. The walk starts after an empty
+ * slot (the table is at most half full), so it meets each cluster from its
+ * first slot, and a removal only moves entries back to the slot being
+ * looked at, which is then looked at again. */
+static void tail_prune(store_engine *e, const int64_t low[STORE_IX_SLICES])
+{
+	size_t mask = e->tail_cap - 1, empty = 0;
+
+	memcpy(e->tail_low, low, sizeof e->tail_low);
+	if (!e->tail_cap)
 		return;
+	while (e->tail[empty].seq)
+		empty++;
+	for (size_t k = 1; k <= e->tail_cap; k++) {
+		size_t i = (empty + k) & mask;
+		while (e->tail[i].seq &&
+		       e->tail[i].seq <= low[STORE_IX_SLICE(e->tail[i].idh)])
+			tail_remove_at(e, i);
 	}
-	e->tail_n = 0;
-	for (size_t i = 0; i < cap; i++) {
-		if (!old[i].seq || old[i].seq <= low)
-			continue;
-		size_t j = (size_t)old[i].idh & (cap - 1);
-		while (e->tail[j].seq)
-			j = (j + 1) & (cap - 1);
-		e->tail[j] = old[i];
-		e->tail_n++;
+}
+
+/* The id index's marks in c's snapshot; a slice without a row has mark 0
+ * (nothing indexed: lookups then rely on the tail, which is safe). */
+static rk_err read_marks(sq_conn *c, int64_t marks[STORE_IX_SLICES], rk_errctx *ctx)
+{
+	sqlite3_stmt *s = sq_prepare(c, "SELECT slice, mark FROM objects_ix_marks", ctx);
+	int rc;
+
+	if (!s)
+		return RK_EDB;
+	memset(marks, 0, STORE_IX_SLICES * sizeof *marks);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(s, 0);
+		if (k >= 0 && k < STORE_IX_SLICES)
+			marks[k] = sqlite3_column_int64(s, 1);
 	}
-	free(old);
-	e->tail_low = low;
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(c->db, rc, ctx, "reading the id index marks");
+	return RK_OK;
 }
 
 /*
@@ -537,33 +597,29 @@ static rk_err tail_seqs(store_engine *e, sq_conn *c, const int64_t *idhs,
 			rk_errctx *ctx)
 {
 	sqlite3_stmt *s;
-	int64_t mark = 0;
+	int64_t mark[STORE_IX_SLICES];
 	rk_err err = RK_OK;
 	int rc;
 
 	*stale = false;
 	*nseqs = 0;
 	if (c == e->w) {
-		/* The leader caught up and read the mark when its group began
+		/* The leader caught up and read the marks when its group began
 		 * (group_begin); a merge by another process since then cannot
 		 * have happened (the leader holds the write lock). */
-		mark = e->ix_mark;
 		pthread_mutex_lock(&e->tmu);
+		memcpy(mark, e->ix_mark, sizeof mark);
 		goto collect;
 	}
-	s = sq_prepare(c, "SELECT mark FROM objects_ix_mark", ctx);
-	if (!s)
-		return RK_EDB;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		mark = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "reading the id index mark");
+	if ((err = read_marks(c, mark, ctx)))
+		return err;
 	pthread_mutex_lock(&e->tmu);
-	if (e->tail_low > mark) {
-		*stale = true;
-		goto out;
+	for (size_t k = 0; k < n; k++) {
+		unsigned sl = STORE_IX_SLICE(idhs[k]);
+		if (e->tail_low[sl] > mark[sl]) {
+			*stale = true;
+			goto out;
+		}
 	}
 	s = sq_prepare(c, "SELECT seq, idh FROM objects WHERE seq > ?1", ctx);
 	if (!s) {
@@ -593,7 +649,8 @@ collect:
 	for (size_t k = 0; k < n; k++) {
 		size_t j = (size_t)idhs[k] & (e->tail_cap - 1);
 		for (; e->tail[j].seq; j = (j + 1) & (e->tail_cap - 1)) {
-			if (e->tail[j].idh != idhs[k] || e->tail[j].seq <= mark)
+			if (e->tail[j].idh != idhs[k] ||
+			    e->tail[j].seq <= mark[STORE_IX_SLICE(idhs[k])])
 				continue;
 			int64_t *t = realloc(*seqs, (*nseqs + 1) * sizeof **seqs);
 			if (!t) {
@@ -789,6 +846,7 @@ static void sq_close(store_engine *e)
 	pthread_cond_destroy(&e->ckcv);
 	pthread_mutex_destroy(&e->tmu);
 	free(e->tail);
+	store_known_free(e->known);
 	free(e->wtail);
 	free(e->dbpath);
 	free(e);
@@ -796,29 +854,65 @@ static void sq_close(store_engine *e)
 
 static rk_err group_begin(store_engine *e, rk_errctx *ctx);
 
-/* The tail at open: the rows above the mark, read in one snapshot. */
+/* Adds to the filter of known ids the idh of every row of `sql`. */
+static rk_err known_fill(store_engine *e, const char *sql, bool hash_text,
+			 rk_errctx *ctx)
+{
+	sqlite3_stmt *s = sq_prepare(e->w, sql, ctx);
+	int rc;
+
+	if (!s)
+		return RK_EDB;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t idh = sqlite3_column_int64(s, 0);
+		if (hash_text)
+			idh = store_idh((const char *)sqlite3_column_text(s, 0),
+					(size_t)sqlite3_column_bytes(s, 0));
+		store_known_add(e->known, idh);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sq_err(e->w->db, rc, ctx, "reading the id index");
+	return RK_OK;
+}
+
+/* At open, in one snapshot: the marks, the tail (every row above the
+ * smallest mark; group_begin reads them), and the filter of known ids
+ * (the index, the tail, the owners of deleted ids). */
 static rk_err tail_open(store_engine *e, rk_errctx *ctx)
 {
-	rk_err err;
-
 	sqlite3_stmt *s;
+	int64_t n = 0;
+	rk_err err;
 	int rc;
 
 	if ((err = sq_exec(e->w, "BEGIN", ctx)))
 		return err;
-	if (!(s = sq_prepare(e->w, "SELECT mark FROM objects_ix_mark", ctx))) {
+	if ((err = read_marks(e->w, e->ix_mark, ctx)))
+		goto out;
+	memcpy(e->tail_low, e->ix_mark, sizeof e->tail_low);
+	e->tail_seen = e->ix_mark[0];
+	for (unsigned i = 1; i < STORE_IX_SLICES; i++)
+		if (e->ix_mark[i] < e->tail_seen)
+			e->tail_seen = e->ix_mark[i];
+	if (!(s = sq_prepare(e->w, "SELECT count(*) FROM objects_ix", ctx))) {
 		err = RK_EDB;
 		goto out;
 	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		e->ix_mark = sqlite3_column_int64(s, 0);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		err = sq_err(e->w->db, rc, ctx, "reading the id index mark");
+	if (rc != SQLITE_ROW) {
+		err = sq_err(e->w->db, rc, ctx, "counting the id index");
 		goto out;
 	}
-	e->tail_low = e->tail_seen = e->ix_mark;
+	if (!(e->known = store_known_new((size_t)n + store_sqlite_ix_merge))) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+		goto out;
+	}
+	if ((err = known_fill(e, "SELECT idh FROM objects_ix", false, ctx)) ||
+	    (err = known_fill(e, "SELECT id FROM owners", true, ctx)))
+		goto out;
 	err = group_begin(e, ctx);
 out:
 	sqlite3_exec(e->w->db, "COMMIT", NULL, NULL, NULL);
@@ -970,7 +1064,8 @@ static void reject(store_put_result *r, const char *msg)
 /* Runs one item; RK_OK with *added telling whether a row was inserted.
  *
  * One probe of the id index (objects_ix and the tail) finds every stored
- * version of the id in every collection (usually none: a new id). It
+ * version of the id in every collection (usually none: a new id, which the
+ * filter of known ids, store_known.c, answers without the probe). It
  * answers, in this order: who owns the id (any version's owner; for an id
  * with no version left, the owners table), whether this exact version is
  * already in the collection, and the current first and last versions
@@ -988,11 +1083,17 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	bool any = false, dup = false, owned_elsewhere = false;
 	int64_t n = 0, seq_min = 0, seq_max = 0;
 	rk_time vmin = 0, vmax = 0, dup_added = 0;
+	rk_err err;
 	int rc;
 
 	*added = false;
-	rk_err err = tail_seqs(e, c, &idh, 1, &e->wtail, &ntail, &stale, ctx);
-	if (err)
+	/* An id the filter never saw has no stored version: no lookup. */
+	pthread_mutex_lock(&e->tmu);
+	bool known = store_known_may_have(e->known, idh);
+	pthread_mutex_unlock(&e->tmu);
+	if (!known)
+		goto owners;
+	if ((err = tail_seqs(e, c, &idh, 1, &e->wtail, &ntail, &stale, ctx)))
 		return err;
 	{
 		size_t slots = tail_slots(ntail);
@@ -1061,6 +1162,7 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sq_err(c->db, rc, ctx, "looking up an id");
+owners:
 	if (!any) {
 		/* Every version deleted once: the first writer still owns it. */
 		s = sq_fixed(c, SQ_FX_OWNER, "SELECT owner FROM owners WHERE id = ?1",
@@ -1963,34 +2065,39 @@ static rk_err run_one(store_engine *e, wreq *r)
 	return rk_fail(r->ctx, RK_EINVAL, NULL, "store: unknown write");
 }
 
-/* The leader, in its new transaction: the mark, and the rows other
+/* The leader, in its new transaction: the marks, and the rows other
  * processes committed since the tail last looked. */
 static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 {
 	sq_conn *c = e->w;
 	sqlite3_stmt *s;
+	int64_t now[STORE_IX_SLICES], low[STORE_IX_SLICES];
+	bool prune = false;
 	rk_err err = RK_OK;
 	int rc;
 
-	int64_t old = e->ix_mark;
-
-	s = sq_prepare(c, "SELECT mark FROM objects_ix_mark", ctx);
-	if (!s)
-		return RK_EDB;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		e->ix_mark = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_err(c->db, rc, ctx, "reading the id index mark");
+	if ((err = read_marks(c, now, ctx)))
+		return err;
 	s = sq_prepare(c, "SELECT seq, idh FROM objects WHERE seq > ?1", ctx);
 	if (!s)
 		return RK_EDB;
 	pthread_mutex_lock(&e->tmu);
-	/* Another process merged: drop what its previous merge covered (as
-	 * after a merge of our own), or the tail would only grow. */
-	if (e->ix_mark > old && old > e->tail_low)
-		tail_prune(e, old);
+	/* Another process merged a slice: drop what its previous merge
+	 * covered (as after a merge of our own), or the tail would only
+	 * grow. */
+	memcpy(low, e->tail_low, sizeof low);
+	for (unsigned i = 0; i < STORE_IX_SLICES; i++) {
+		if (now[i] <= e->ix_mark[i])
+			continue;
+		if (e->ix_mark[i] > e->tail_low[i]) {
+			low[i] = e->ix_mark[i];
+			prune = true;
+		}
+		e->ix_mark[i] = now[i];
+		e->unmerged[i] = 0;
+	}
+	if (prune)
+		tail_prune(e, low);
 	sqlite3_bind_int64(s, 1, e->tail_seen);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(s, 0);
@@ -2009,40 +2116,52 @@ static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 }
 
 /* Before COMMIT: the largest seq (every committed row up to it will be in
- * the tail), and, once the tail holds SQ_IX_MERGE rows, the merge of the
- * rows above the mark into objects_ix, sorted by key so that each leaf
- * of the index is written once per merge. *merged_from: the old mark,
- * or -1 without a merge. */
-static void group_end(store_engine *e, int64_t *max_seq, int64_t *merged_from)
+ * the tail), and, once the tail holds store_sqlite_ix_merge rows above
+ * their marks, the merge of one slice's rows into objects_ix, the slice
+ * with the most, sorted by key so that each leaf of that slice is written
+ * once per merge. *slice, *merged_from: the slice and its old mark, or
+ * -1 without a merge. */
+static void group_end(store_engine *e, int64_t *max_seq, int *slice,
+		      int64_t *merged_from)
 {
 	sq_conn *c = e->w;
 	rk_errctx ctx;
+	int64_t total = 0;
+	unsigned sl = 0;
 
 	rk_errctx_clear(&ctx);
 	*merged_from = -1;
+	*slice = -1;
 	/* Every row up to tail_seen was committed before this group (and
 	 * group_begin read them); g_max is this group's largest. */
 	pthread_mutex_lock(&e->tmu);
 	*max_seq = e->tail_seen > e->g_max ? e->tail_seen : e->g_max;
+	for (unsigned i = 0; i < STORE_IX_SLICES; i++) {
+		total += e->unmerged[i];
+		if (e->unmerged[i] > e->unmerged[sl])
+			sl = i;
+	}
 	pthread_mutex_unlock(&e->tmu);
-	if (*max_seq - e->ix_mark < store_sqlite_ix_merge)
+	if (total < store_sqlite_ix_merge)
 		return;
-	/* The tail's entries above the mark, sorted by key: the tail holds
-	 * every row above the mark (group_begin caught up with other
+	/* The slice's tail entries above its mark, sorted by key: the tail
+	 * holds every row above the marks (group_begin caught up with other
 	 * processes' rows, put_item added this group's), so no row is read
 	 * back. A stale entry (a row deleted or rolled back) only adds an
 	 * index entry whose row is gone or has another id, which every lookup
 	 * checks. */
-	size_t m = 0;
+	size_t m = 0, n = 0;
+	int64_t mark = e->ix_mark[sl];
 	struct tail_ent *ents = NULL;
 	pthread_mutex_lock(&e->tmu);
-	if (e->tail_n)
-		ents = malloc(e->tail_n * sizeof *ents);
-	if (ents)
-		for (size_t i = 0; i < e->tail_cap; i++)
-			if (e->tail[i].seq > e->ix_mark &&
-			    e->tail[i].seq <= *max_seq)
-				ents[m++] = e->tail[i];
+#define IN_MERGE(t) ((t).seq > mark && (t).seq <= *max_seq && STORE_IX_SLICE((t).idh) == sl)
+	for (size_t i = 0; i < e->tail_cap; i++)
+		n += IN_MERGE(e->tail[i]);
+	ents = malloc((n ? n : 1) * sizeof *ents);
+	for (size_t i = 0; ents && i < e->tail_cap; i++)
+		if (IN_MERGE(e->tail[i]))
+			ents[m++] = e->tail[i];
+#undef IN_MERGE
 	pthread_mutex_unlock(&e->tmu);
 	if (!ents)
 		return; /* out of memory: merge at a later group */
@@ -2064,15 +2183,18 @@ static void group_end(store_engine *e, int64_t *max_seq, int64_t *merged_from)
 	}
 	free(ents);
 	if (rc == SQLITE_DONE &&
-	    (s = sq_prepare(c, "UPDATE objects_ix_mark SET mark = ?1", &ctx))) {
+	    (s = sq_prepare(c, "UPDATE objects_ix_marks SET mark = ?1 WHERE slice = ?2",
+			    &ctx))) {
 		sqlite3_bind_int64(s, 1, *max_seq);
+		sqlite3_bind_int64(s, 2, sl);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 	} else {
 		rc = SQLITE_ERROR;
 	}
 	if (rc == SQLITE_DONE) {
-		*merged_from = e->ix_mark;
+		*merged_from = mark;
+		*slice = (int)sl;
 	} else if (!sqlite3_get_autocommit(c->db)) {
 		sqlite3_exec(c->db, "ROLLBACK TO ixm", NULL, NULL, NULL);
 	}
@@ -2119,8 +2241,9 @@ static void run_group(store_engine *e, wreq *list)
 			sqlite3_exec(c->db, "RELEASE req", NULL, NULL, NULL);
 	}
 	int64_t max_seq = 0, merged_from = -1;
+	int slice = -1;
 	if (!sqlite3_get_autocommit(c->db))
-		group_end(e, &max_seq, &merged_from);
+		group_end(e, &max_seq, &slice, &merged_from);
 	if (sqlite3_get_autocommit(c->db) ||
 	    sq_exec(c, "COMMIT", &gctx) != RK_OK) {
 		if (!gctx.code)
@@ -2137,11 +2260,15 @@ static void run_group(store_engine *e, wreq *list)
 	pthread_mutex_lock(&e->tmu);
 	if (max_seq > e->tail_seen)
 		e->tail_seen = max_seq;
-	if (merged_from >= 0) {
-		/* Keep the rows of the last merge one merge longer: a reader
-		 * whose snapshot predates it still needs them. */
-		tail_prune(e, merged_from);
-		e->ix_mark = max_seq;
+	if (slice >= 0) {
+		/* Keep the slice's rows of its last merge one merge longer: a
+		 * reader whose snapshot predates it still needs them. */
+		int64_t low[STORE_IX_SLICES];
+		memcpy(low, e->tail_low, sizeof low);
+		low[slice] = merged_from;
+		tail_prune(e, low);
+		e->ix_mark[slice] = max_seq;
+		e->unmerged[slice] = 0;
 	}
 	pthread_mutex_unlock(&e->tmu);
 }

@@ -165,7 +165,12 @@ static void test_migrate_v1(void **state)
 	 * above the mark, in the store's in-memory tail. */
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE name = 'objects_idh'"), 0);
-	assert_int_equal(db_int(dir, "SELECT mark FROM objects_ix_mark"), 3);
+	/* Version 6: every slice starts at version 5's mark. */
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix_marks"), 16);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix_marks"
+				     " WHERE mark = 3"), 16);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
+				     " WHERE name = 'objects_ix_mark'"), 0);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix o WHERE"
 				     " idh = (SELECT idh FROM objects WHERE seq = o.seq)"),
 			 3);
@@ -220,8 +225,9 @@ static int by_id(store *st, const char *id, bool last, seen *s)
 	return s->n;
 }
 
-/* The id index in levels (schema 5): rows above the mark are found through
- * each store's in-memory tail, merged every few rows here; two stores on
+/* The id index in levels (schema 5) and slices (schema 6): rows above their
+ * slice's mark are found through each store's in-memory tail, merged a
+ * slice at a time every few rows here; two stores on
  * one directory (a hub and `renkei admin`) see each other's rows, whether
  * merged or not, and duplicates, ownership and deletes stay right. */
 static void test_id_index_levels(void **state)
@@ -272,10 +278,15 @@ static void test_id_index_levels(void **state)
 	assert_int_equal(by_id(b, id, true, &s), 1);
 	store_close(a);
 	store_close(b);
-	assert_true(db_int(dir, "SELECT mark FROM objects_ix_mark") > 0);
-	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE seq <="
-				     " (SELECT mark FROM objects_ix_mark) AND seq NOT IN"
+	/* Slices were merged one at a time, and each slice's index holds
+	 * every row up to its mark. */
+	assert_true(db_int(dir, "SELECT count(*) FROM objects_ix_marks WHERE mark > 0") > 1);
+	assert_true(db_int(dir, "SELECT count(DISTINCT mark) FROM objects_ix_marks") > 1);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects o WHERE seq <="
+				     " (SELECT mark FROM objects_ix_marks"
+				     "  WHERE slice = (o.idh >> 60) & 15) AND seq NOT IN"
 				     " (SELECT seq FROM objects_ix)"), 0);
+	assert_true(db_int(dir, "SELECT count(*) FROM objects_ix") > 7);
 	/* Reopened: the tail is read back. */
 	store_sqlite_ix_merge = 1000;
 	assert_int_equal(store_open(dir, &a, &ctx), RK_OK);
@@ -284,6 +295,62 @@ static void test_id_index_levels(void **state)
 		assert_int_equal(by_id(a, id, false, &s), i == 3 ? 1 : 2);
 	}
 	store_close(a);
+	store_sqlite_ix_merge = saved;
+	tu_rmdir(dir);
+}
+
+/* Many slice merges and tail prunes: 30,000 ids spread like random UUIDs,
+ * put 100 at a time with a merge every 500 rows. Every id is found, a
+ * second put of each is a duplicate, and each slice's index holds every
+ * row up to its mark, before and after reopening. */
+static void test_id_index_many(void **state)
+{
+	(void)state;
+	enum { N = 30000, BATCH = 100 };
+	long saved = store_sqlite_ix_merge;
+	char *dir = tu_tmpdir();
+	store *st = NULL;
+	rk_errctx ctx;
+	static char ids[N][64];
+	json_t *objs[BATCH];
+	store_put_item items[BATCH];
+	store_put_result res[BATCH];
+	seen s;
+
+	store_sqlite_ix_merge = 500;
+	rk_errctx_clear(&ctx);
+	for (unsigned i = 0; i < N; i++)
+		tu_id(ids[i], sizeof ids[i], "indicator", i * 2654435761u, i);
+	assert_int_equal(store_open(dir, &st, &ctx), RK_OK);
+	for (unsigned round = 0; round < 2; round++) {
+		for (unsigned at = 0; at < N; at += BATCH) {
+			for (unsigned k = 0; k < BATCH; k++) {
+				objs[k] = tu_obj("indicator", ids[at + k],
+						 "2024-01-01T00:00:00Z", "i");
+				tu_item(objs[k], &items[k]);
+			}
+			assert_int_equal(store_put(st, COLL, "org-a", items, BATCH, res, &ctx),
+					 RK_OK);
+			for (unsigned k = 0; k < BATCH; k++) {
+				assert_int_equal(res[k].outcome, round ? STORE_PUT_DUPLICATE
+								       : STORE_PUT_ADDED);
+				json_decref(objs[k]);
+			}
+		}
+	}
+	for (unsigned i = 0; i < N; i += 7)
+		assert_int_equal(by_id(st, ids[i], false, &s), 1);
+	store_close(st);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects"), N);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects o WHERE seq <="
+				     " (SELECT mark FROM objects_ix_marks"
+				     "  WHERE slice = (o.idh >> 60) & 15) AND seq NOT IN"
+				     " (SELECT seq FROM objects_ix)"), 0);
+	assert_true(db_int(dir, "SELECT count(*) FROM objects_ix") > N / 2);
+	assert_int_equal(store_open(dir, &st, &ctx), RK_OK);
+	for (unsigned i = 3; i < N; i += 7)
+		assert_int_equal(by_id(st, ids[i], false, &s), 1);
+	store_close(st);
 	store_sqlite_ix_merge = saved;
 	tu_rmdir(dir);
 }
@@ -328,6 +395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_v1),
 		cmocka_unit_test(test_id_index_levels),
+		cmocka_unit_test(test_id_index_many),
 		cmocka_unit_test(test_refuse_newer),
 		cmocka_unit_test(test_refuse_foreign),
 	};
