@@ -7,9 +7,14 @@
  * 10000,100000,1000000) by POSTing indicators in envelopes of --batch
  * objects (default 100) over --conns keep-alive connections, and at each size
  * measures:
- *   - ingest rate: objects/s for the last --window objects added before the
- *     size was reached (each POST answered only after its durable commit),
- *     and for the whole fill;
+ *   - ingest rate: objects/s over the whole fill from the previous size,
+ *     for the last --window objects added before the size was reached, and
+ *     for the slowest run of --window objects in the fill (the fill goes in
+ *     runs of --window objects; each POST is answered only after its
+ *     durable commit);
+ *   - CPU per object ingested over the fill: the hub's (user + system, from
+ *     /proc/<--hub-pid>/stat) and this client's (getrusage), in
+ *     microseconds, since both share the machine;
  *   - p50/p99 latency of `GET objects/?limit=100` pages at random positions
  *     (added_after drawn uniformly from the collection's time range);
  *   - p50/p99 latency of `GET objects/<id>/` for random stored ids;
@@ -33,7 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -53,6 +60,7 @@ typedef struct bench_cfg {
 	size_t conns;
 	size_t window;
 	long hub_pid;
+	bool trace; /* --trace: each run's rate on stderr */
 } bench_cfg;
 
 typedef struct response {
@@ -362,6 +370,34 @@ static size_t full_pull(const bench_cfg *cfg, double *secs)
 	return total;
 }
 
+/* CPU seconds (user + system) of process pid (fields 14 and 15 of
+ * /proc/pid/stat, after the command name), or -1. */
+static double proc_cpu_s(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static long peak_rss_kib(long pid)
 {
 	char path[64], line[256];
@@ -384,7 +420,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench_hub --url URL --root ROOT --collection ID --token TOKEN\n"
 		"                 [--sizes N,N,...] [--batch N] [--conns N] [--window N]\n"
-		"                 [--hub-pid PID]\n");
+		"                 [--hub-pid PID] [--trace]\n");
 }
 
 static bool parse_sizes(const char *s, bench_cfg *cfg)
@@ -409,8 +445,13 @@ int main(int argc, char **argv)
 {
 	bench_cfg cfg = {.batch = 100, .conns = 4, .window = 10000, .hub_pid = -1};
 	parse_sizes("10000,100000,1000000", &cfg);
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *k = argv[i], *v = argv[i + 1];
+	for (int i = 1; i < argc; i += 2) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+		if (!strcmp(k, "--trace")) {
+			cfg.trace = true;
+			i--;
+			continue;
+		}
 		if (!strcmp(k, "--url"))
 			cfg.url = v;
 		else if (!strcmp(k, "--root"))
@@ -444,27 +485,46 @@ int main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	unsigned seed = 20261126;
+	double t_start = now_s();
 	size_t stored = 0;
 	rk_time t_first = rk_time_now();
 
-	printf("%-10s %14s %14s %12s %12s %12s %12s\n", "objects", "ingest obj/s",
-	       "window obj/s", "page p50 ms", "page p99 ms", "get p50 ms", "get p99 ms");
+	printf("%-9s %8s %8s %8s %8s %8s %9s %9s %9s %9s\n", "", "ingest", "window",
+	       "worst", "hub", "client", "page", "page", "get", "get");
+	printf("%-9s %8s %8s %8s %8s %8s %9s %9s %9s %9s\n", "objects", "obj/s", "obj/s",
+	       "obj/s", "us/obj", "us/obj", "p50 ms", "p99 ms", "p50 ms", "p99 ms");
 	for (size_t s = 0; s < cfg.n_sizes; s++) {
-		size_t target = cfg.sizes[s];
-		size_t window_start = target > cfg.window ? target - cfg.window : 0;
-		if (window_start < stored)
-			window_start = stored;
-		double fill = 0, win = 0;
-		if (window_start > stored)
-			fill += ingest(&cfg, stored, window_start, &errors_total);
-		win = ingest(&cfg, window_start, target, &errors_total);
-		fill += win;
-		double fill_rate = (double)(target - stored) / fill;
-		double win_rate = (double)(target - window_start) / win;
-		stored = target;
+		size_t target = cfg.sizes[s], from = stored;
+		double fill = 0, win_rate = 0, worst = 0;
+		double hub0 = cfg.hub_pid > 0 ? proc_cpu_s(cfg.hub_pid) : -1;
+		double self0 = self_cpu_s();
+		/* Runs of cfg.window objects, aligned so that the last one ends
+		 * at the size. */
+		while (stored < target) {
+			size_t run = (target - stored) % cfg.window;
+			if (!run)
+				run = cfg.window;
+			double secs = ingest(&cfg, stored, stored + run, &errors_total);
+			double rate = (double)run / secs;
+			fill += secs;
+			stored += run;
+			if (run == cfg.window && (worst == 0 || rate < worst))
+				worst = rate;
+			if (cfg.trace)
+				fprintf(stderr, "%.3f s: run %zu-%zu: %.0f obj/s\n",
+					now_s() - t_start, stored - run, stored, rate);
+			win_rate = rate;
+		}
+		double hub_us = hub0 >= 0 ? (proc_cpu_s(cfg.hub_pid) - hub0) * 1e6 /
+						    (double)(target - from)
+					  : 0;
+		double self_us = (self_cpu_s() - self0) * 1e6 / (double)(target - from);
+		if (worst == 0)
+			worst = win_rate;
 		latency l = measure_latency(&cfg, stored, t_first, rk_time_now(), &seed);
-		printf("%-10zu %14.0f %14.0f %12.2f %12.2f %12.2f %12.2f\n", target, fill_rate,
-		       win_rate, l.page_p50, l.page_p99, l.get_p50, l.get_p99);
+		printf("%-9zu %8.0f %8.0f %8.0f %8.1f %8.1f %9.2f %9.2f %9.2f %9.2f\n", target,
+		       (double)(target - from) / fill, win_rate, worst, hub_us, self_us,
+		       l.page_p50, l.page_p99, l.get_p50, l.get_p99);
 		fflush(stdout);
 	}
 	double pull_secs = 0;
