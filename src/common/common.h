@@ -4,8 +4,9 @@
  * What lives here: the project-wide error enum (generated from
  * common_errors.def) and the error context that parsers fill with a human
  * message and the place it happened; a growable byte buffer; RFC 3339
- * timestamps as microseconds; RFC 4122 UUIDs; bounded JSON parsing; base64url;
- * random tokens; structured JSON-lines logging.
+ * timestamps as microseconds; RFC 4122 UUIDs; bounded JSON parsing; a
+ * request-scoped arena for jansson's memory; base64url; random tokens;
+ * structured JSON-lines logging.
  *
  * Dependencies: libc, jansson, libsodium, gnutls (SHA-1 for UUIDv5). Nothing
  * here depends on any other renkei module.
@@ -146,8 +147,15 @@ rk_err rk_json_parse(const char *data, size_t len, size_t max_depth,
  * parses it as above; the error path names the file. */
 rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 			 json_t **out, rk_errctx *ctx);
-/* Compact, key-order-preserving serialisation; caller frees. NULL on OOM. */
+/* Compact, key-order-preserving serialisation; caller frees (libc memory,
+ * not jansson's: see rk_arena_install_json). NULL on OOM. */
 char *rk_json_dump(const json_t *v);
+/* Appends v serialised with jansson's `flags` (JSON_COMPACT, ...) to b,
+ * through json_dump_callback: the bytes json_dumps would return, in libc
+ * memory. Use this, never json_dumps, whose result is jansson's memory.
+ * RK_ENOMEM, or RK_EINVAL when jansson cannot serialise v; b is then
+ * unchanged. */
+rk_err rk_json_dump_to(rk_buf *b, const json_t *v, size_t flags);
 /*
  * Appends the `len` bytes at s to b as one JSON string, quotes included,
  * byte for byte as rk_json_dump writes a json_t string: raw UTF-8 kept,
@@ -182,6 +190,76 @@ typedef struct rk_json_slice {
 rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 			    size_t max_depth, rk_json_slice *out, size_t max,
 			    size_t *n_out);
+
+/* ---------------------------------------------------------------- arena */
+/* common_arena.c */
+
+/*
+ * Request-scoped memory for jansson. rk_arena_install_json() makes jansson
+ * allocate through rk_json_malloc/rk_json_free for the rest of the
+ * process; while a thread has an arena active (rk_arena_begin .. _end),
+ * what jansson allocates on that thread comes from the arena's chunks and
+ * is released all at once by rk_arena_end, so json_delete's frees cost
+ * nothing. Blocks are aligned to 16 bytes. The rules callers keep are in
+ * common_arena.c's opening comment; the two that matter most: memory
+ * jansson allocated is never handed to libc free(), and no jansson value
+ * made inside a scope is used after it ends.
+ *
+ * RK_ARENA_ENABLED is 0 under AddressSanitizer: scopes still nest (or
+ * refuse to) the same way, but every block is its own malloc, so the
+ * sanitizers see each one. Ownership: rk_arena_init/cleanup on caller
+ * storage; rk_arena_thread's arena belongs to the thread.
+ */
+#ifndef RK_ARENA_ENABLED
+#if defined(__SANITIZE_ADDRESS__)
+#define RK_ARENA_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RK_ARENA_ENABLED 0
+#endif
+#endif
+#endif
+#ifndef RK_ARENA_ENABLED
+#define RK_ARENA_ENABLED 1
+#endif
+
+#define RK_ARENA_ALIGN 16
+#define RK_ARENA_CHUNK (64u * 1024u) /* bytes per chunk */
+#define RK_ARENA_KEEP 16             /* chunks kept for the next scope */
+
+typedef struct rk_arena_chunk rk_arena_chunk;
+typedef struct rk_arena {
+	rk_arena_chunk *used;  /* chunks of the current scope, newest first */
+	rk_arena_chunk *spare; /* emptied chunks kept for the next scope */
+	char *next, *end;      /* free space in `used` */
+	size_t n_used, n_spare;
+	bool active;
+} rk_arena;
+
+void rk_arena_init(rk_arena *a);
+/* Frees every chunk. The arena must not be active. Accepts NULL. */
+void rk_arena_cleanup(rk_arena *a);
+/* Makes `a` the calling thread's arena until rk_arena_end. Scopes do not
+ * nest: RK_EINVAL if the thread already has an arena active (or `a` is
+ * active), and nothing changes; the caller then simply runs on the heap. */
+rk_err rk_arena_begin(rk_arena *a);
+/* Ends the scope: every block allocated in it is gone. Up to RK_ARENA_KEEP
+ * chunks are kept for the next scope, the rest freed. */
+void rk_arena_end(rk_arena *a);
+/* The calling thread's own arena, made on first use and freed when the
+ * thread exits; NULL when out of memory. */
+rk_arena *rk_arena_thread(void);
+/* Installs rk_json_malloc/rk_json_free as jansson's allocator, once per
+ * process (later calls do nothing). Must run before jansson allocates
+ * anything that is freed afterwards, and before other threads use
+ * jansson. */
+void rk_arena_install_json(void);
+/* The allocator itself (for tests): a block from the thread's active
+ * arena, or from malloc when there is none, when it is large or under
+ * sanitizers; each carries a header saying which. rk_json_free of an
+ * arena block does nothing; of a heap block, frees it. */
+void *rk_json_malloc(size_t size);
+void rk_json_free(void *p);
 
 /* ---------------------------------------------------------------- codec */
 /* common_codec.c */

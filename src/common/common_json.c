@@ -9,6 +9,9 @@
  * byte without deep recursion or allocation. Errors name line, column and
  * byte offset as jansson reports them.
  *
+ * Serialising goes through json_dump_callback into an rk_buf, never
+ * json_dumps: the text must be libc memory the caller can free(), which
+ * jansson's own is not once common_arena.c's allocator is installed.
  * rk_json_put_string writes a JSON string into an rk_buf exactly as
  * jansson's compact dump does, so text assembled by hand (the TAXII status
  * resource) is byte for byte what serialising the same jansson values
@@ -105,9 +108,48 @@ rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
 	return RK_OK;
 }
 
+typedef struct dump_sink {
+	rk_buf *b;
+	bool nomem;
+} dump_sink;
+
+static int dump_to_buf(const char *text, size_t len, void *arg)
+{
+	dump_sink *sink = arg;
+	if (rk_buf_append(sink->b, text, len) == RK_OK)
+		return 0;
+	sink->nomem = true;
+	return -1;
+}
+
+rk_err rk_json_dump_to(rk_buf *b, const json_t *v, size_t flags)
+{
+	dump_sink sink = {.b = b};
+	size_t start = b->len;
+
+	if (rk_buf_reserve(b, 256) != RK_OK)
+		return RK_ENOMEM;
+	if (v && json_dump_callback(v, dump_to_buf, &sink, flags) == 0)
+		return RK_OK;
+	/* jansson says only "failed": out of memory if appending failed,
+	 * else something it cannot write (a bare scalar without
+	 * JSON_ENCODE_ANY, a cycle, or its own allocation failed). */
+	b->len = start;
+	b->data[start] = '\0';
+	return sink.nomem ? RK_ENOMEM : RK_EINVAL;
+}
+
 char *rk_json_dump(const json_t *v)
 {
-	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	rk_buf b;
+
+	rk_buf_init(&b);
+	if (rk_json_dump_to(&b, v, JSON_COMPACT | JSON_PRESERVE_ORDER |
+					   JSON_ENCODE_ANY) != RK_OK) {
+		rk_buf_cleanup(&b);
+		return NULL;
+	}
+	return rk_buf_take(&b);
 }
 
 /* ---------------------------------------------------------------- strings */

@@ -5,7 +5,9 @@
  * The sink and level are set once by a program's main before threads start
  * and only read afterwards; each line is assembled in memory and written
  * with a single fwrite under the stream lock, so lines from concurrent
- * request threads never interleave.
+ * request threads never interleave. The line is serialised into an rk_buf
+ * (rk_json_dump_to), never with json_dumps, whose text is jansson's memory
+ * and must not reach free() (common_arena.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +62,17 @@ void rk_log(rk_log_level level, const char *event, json_t *fields)
 	if (json_is_object(fields))
 		json_object_update(line, fields);
 	json_decref(fields);
-	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	rk_buf text;
+	rk_buf_init(&text);
+	rk_err err = rk_json_dump_to(&text, line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(line);
-	if (!text)
-		return;
-	size_t n = strlen(text);
-	text[n] = '\n';
-	flockfile(sink);
-	fwrite(text, 1, n + 1, sink);
-	fflush(sink);
-	funlockfile(sink);
-	free(text);
+	if (err == RK_OK && rk_buf_append(&text, "\n", 1) == RK_OK) {
+		flockfile(sink);
+		fwrite(text.data, 1, text.len, sink);
+		fflush(sink);
+		funlockfile(sink);
+	}
+	rk_buf_cleanup(&text);
 }
 
 void rk_logf(rk_log_level level, const char *event, const char *fmt, ...)

@@ -396,6 +396,7 @@ rk_err store_meta_put(store *st, const char *name, const json_t *doc,
 		      uint64_t *version_out, bool *changed, rk_errctx *ctx)
 {
 	char *canon;
+	rk_buf cb;
 	bool ch = false;
 	uint64_t version = 0;
 	rk_err err;
@@ -403,9 +404,14 @@ rk_err store_meta_put(store *st, const char *name, const json_t *doc,
 	if (!name || !doc)
 		return rk_fail(ctx, RK_EINVAL, NULL,
 			       "store meta: name and document are required");
-	canon = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!canon)
+	/* Into libc memory (rk_json_dump_to), not json_dumps: see
+	 * common_arena.c. */
+	rk_buf_init(&cb);
+	if (rk_json_dump_to(&cb, doc, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)) {
+		rk_buf_cleanup(&cb);
 		return rk_fail(ctx, RK_ENOMEM, NULL, "store meta: out of memory");
+	}
+	canon = rk_buf_take(&cb);
 	err = st->ops->meta_put(st->eng, name, canon, &version, &ch, ctx);
 	free(canon);
 	if (err == RK_OK) {

@@ -39,6 +39,14 @@
  * Processing is synchronous: the status is always "complete" and
  * pending_count 0.
  *
+ * Memory: the request runs inside the thread's jansson arena
+ * (common_arena.c), so the thousands of small values of a parsed envelope
+ * cost a pointer bump each and are released together. Hence: every
+ * jansson value made here is gone (json_decref'd) when the handler
+ * returns, and serialised text is always libc memory (rk_json_dump,
+ * rk_buf). The status resource is written as text, without jansson (see
+ * make_status), because the store may run it on another thread.
+ *
  * Status details (TAXII 2.1 section 4.3.1). Every posted object is
  * accounted for, in successes or failures, so total_count = success_count
  * + failure_count (+ pending_count, always 0). An entry's `id` is the
@@ -308,7 +316,9 @@ typedef struct status_maker {
  * any), pending_count} with entries {id, version, message (only if any)}.
  * It only reads the posted objects and allocates nothing with jansson, so
  * it does not matter which thread runs it: the store may run it on another
- * request's thread (the group-commit leader).
+ * request's thread (the group-commit leader), with that request's jansson
+ * arena active, and nothing allocated there may outlive that request's
+ * scope (common_arena.c, invariant (c)).
  */
 static rk_err make_status(void *arg, const store_put_result *results,
 			  size_t n_results, char **doc_out, rk_errctx *ctx)
@@ -394,7 +404,7 @@ done:
 	return rc;
 }
 
-rk_err taxii_h_objects_post(taxii_req *r)
+static rk_err objects_post(taxii_req *r)
 {
 	json_t *env = NULL;
 	status_maker maker = {0};
@@ -563,5 +573,21 @@ out:
 	free(splices.creator);
 	free(splices.marking);
 	free(added_ts);
+	return rc;
+}
+
+/* The whole request runs in the thread's jansson arena (common_arena.c):
+ * the envelope, its completion and the answer's error values are all
+ * released when objects_post returns (env is json_decref'd there), so the
+ * scope can end right after. If the arena cannot be had, the request runs
+ * on the heap all the same. */
+rk_err taxii_h_objects_post(taxii_req *r)
+{
+	rk_arena *a = rk_arena_thread();
+	bool scoped = a && rk_arena_begin(a) == RK_OK;
+	rk_err rc = objects_post(r);
+
+	if (scoped)
+		rk_arena_end(a);
 	return rc;
 }

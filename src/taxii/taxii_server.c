@@ -29,6 +29,12 @@
  * new directory and swaps the pointer under dir_lock; the old one is freed
  * by whoever drops the last reference.
  *
+ * Memory: taxii_server_start installs jansson's allocator
+ * (rk_arena_install_json) before anything else, so that POST handlers can
+ * parse inside a request-scoped arena; the rules that come with it (no
+ * json_dumps text handed to free(), no jansson value kept past its scope)
+ * are in common_arena.c.
+ *
  * Shutdown: taxii_server_stop quiesces the daemon (no new connections),
  * waits up to STOP_GRACE_MS for requests in flight, then stops it. Nothing
  * here touches the store handle after stop returns.
@@ -888,6 +894,11 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rk_err rc;
 
 	*out = NULL;
+	/* jansson's allocator (common_arena.c), before the directory is
+	 * loaded and before any thread of ours starts: POST handlers parse
+	 * into a per-request arena. Nothing jansson allocated earlier in the
+	 * process may still be alive here. */
+	rk_arena_install_json();
 	if (sodium_init() < 0)
 		return rk_fail(ctx, RK_EIO, NULL, "libsodium failed to initialise");
 	rc = taxii_config_check(cfg, ctx);
