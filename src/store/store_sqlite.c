@@ -182,7 +182,9 @@
 /* WAL frames after which the checkpointer thread copies the WAL back,
  * and after which the writer does it itself (the checkpointer cannot
  * keep up, or readers keep it from finishing). */
+#ifndef SQ_WAL_CHECKPOINT
 #define SQ_WAL_CHECKPOINT 16000
+#endif
 #define SQ_WAL_CHECKPOINT_HARD 64000
 #define SQ_STATUS_PRUNE_EVERY 256
 /* Rows past the id index's mark after which a group merges them into it. */
