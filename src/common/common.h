@@ -190,6 +190,18 @@ typedef struct rk_json_slice {
 rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 			    size_t max_depth, rk_json_slice *out, size_t max,
 			    size_t *n_out);
+/*
+ * rk_json_parse, with the slices of member `key` as rk_json_array_slices
+ * finds them, from the one scan of the text that also bounds its depth
+ * (the hub's POST path reads each body once before jansson does). Errors
+ * and *out are exactly rk_json_parse's. *slices (heap memory the caller
+ * frees) and *n_slices are set only when the parse succeeded and the text
+ * has that member with at most max_slices elements; else NULL and 0, and
+ * the caller serialises what it needs.
+ */
+rk_err rk_json_parse_slices(const char *data, size_t len, size_t max_depth,
+			    const char *key, size_t max_slices, json_t **out,
+			    rk_json_slice **slices, size_t *n_slices, rk_errctx *ctx);
 
 /* ---------------------------------------------------------------- arena */
 /* common_arena.c */

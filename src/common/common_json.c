@@ -7,7 +7,11 @@
  * exact error positions). Before it runs, a linear pre-scan measures nesting
  * depth outside strings, so a hostile document is refused at the offending
  * byte without deep recursion or allocation. Errors name line, column and
- * byte offset as jansson reports them.
+ * byte offset as jansson reports them. rk_json_parse_slices lets the slice
+ * scan (which bounds its own recursion) stand in for that pre-scan when it
+ * accepts the whole text, so the hub's POST body is read once before
+ * jansson reads it; the pre-scan still runs whenever it does not, so
+ * errors are reported as rk_json_parse reports them.
  *
  * Serialising goes through json_dump_callback into an rk_buf, never
  * json_dumps: the text must be libc memory the caller can free(), which
@@ -58,14 +62,16 @@ static long depth_exceeded_at(const char *data, size_t len, size_t max_depth)
 	return -1;
 }
 
-rk_err rk_json_parse(const char *data, size_t len, size_t max_depth, json_t **out,
-		     rk_errctx *ctx)
+/* rk_json_parse; the depth scan is skipped when the caller has already
+ * proved the nesting bounded (see rk_json_parse_slices). */
+static rk_err parse(const char *data, size_t len, size_t max_depth,
+		    bool depth_checked, json_t **out, rk_errctx *ctx)
 {
 	json_error_t jerr;
 	char where[64];
 
 	*out = NULL;
-	long at = depth_exceeded_at(data, len, max_depth);
+	long at = depth_checked ? -1 : depth_exceeded_at(data, len, max_depth);
 	if (at >= 0) {
 		snprintf(where, sizeof where, "byte %ld", at);
 		return rk_fail(ctx, RK_ETOOBIG, where,
@@ -81,6 +87,12 @@ rk_err rk_json_parse(const char *data, size_t len, size_t max_depth, json_t **ou
 	}
 	*out = v;
 	return RK_OK;
+}
+
+rk_err rk_json_parse(const char *data, size_t len, size_t max_depth, json_t **out,
+		     rk_errctx *ctx)
+{
+	return parse(data, len, max_depth, false, out, ctx);
 }
 
 rk_err rk_json_load_file(const char *path, size_t max_bytes, size_t max_depth,
@@ -490,67 +502,168 @@ static rk_err sc_enter(slice_scan *s, char open)
 	return RK_OK;
 }
 
+/* Where the elements found go: a fixed array (rk_json_array_slices) or
+ * one grown on the heap (rk_json_parse_slices). */
+typedef struct slice_out {
+	rk_json_slice *v;
+	size_t n, cap, max;
+	bool grow;  /* v is heap memory, grown up to max */
+	bool whole; /* scan the whole text, past the array, to its end */
+	bool found; /* the member was found and its array closed */
+	bool full;  /* more than max elements (whole scans go on) */
+} slice_out;
+
+static rk_err sc_record(slice_out *o, const char *data, const char *v,
+			const slice_scan *s)
+{
+	if (o->n == o->max) {
+		if (!o->whole)
+			return RK_ETOOBIG;
+		o->full = true;
+		return RK_OK;
+	}
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		if (!o->grow)
+			return RK_ETOOBIG;
+		if (cap > o->max)
+			cap = o->max;
+		rk_json_slice *nv = realloc(o->v, cap * sizeof *nv);
+		if (!nv)
+			return RK_ENOMEM;
+		o->v = nv;
+		o->cap = cap;
+	}
+	o->v[o->n].off = (size_t)(v - data);
+	o->v[o->n].len = (size_t)(s->p - v);
+	o->v[o->n].canonical = s->canonical;
+	o->n++;
+	return RK_OK;
+}
+
+/* The elements of the array at s->p, into o; s->p ends past its ']'. */
+static rk_err sc_elements(slice_scan *s, const char *data, slice_out *o)
+{
+	rk_err err;
+
+	if ((err = sc_enter(s, '[')) != RK_OK)
+		return err;
+	while (s->p >= s->end || *s->p != ']') {
+		const char *v = s->p;
+		s->canonical = true;
+		if (!sc_value(s))
+			return s->too_deep ? RK_ETOOBIG : RK_EPARSE;
+		if ((err = sc_record(o, data, v, s)) != RK_OK)
+			return err;
+		sc_space(s);
+		if (s->p < s->end && *s->p == ']')
+			break;
+		if (s->p >= s->end || *s->p != ',')
+			return RK_EPARSE;
+		s->p++;
+		sc_space(s);
+	}
+	s->p++;
+	s->depth++;
+	o->found = true;
+	return RK_OK;
+}
+
+/*
+ * The top-level object of data and the elements of its member `key`.
+ * Without o->whole it stops once that array is closed. With it, it goes on
+ * to the end of the text, so that RK_OK or RK_ENOTFOUND mean: the whole
+ * text is one well-formed object (as far as this scanner checks) nested
+ * at most s->depth levels.
+ */
+static rk_err sc_top(slice_scan *s, const char *data, const char *key, slice_out *o)
+{
+	size_t klen = strlen(key);
+	rk_err err;
+
+	sc_space(s);
+	if ((err = sc_enter(s, '{')) != RK_OK)
+		return err;
+	while (s->p >= s->end || *s->p != '}') {
+		const char *k = s->p;
+		if (!sc_string(s))
+			return RK_EPARSE;
+		/* The key as written; an escaped spelling is not recognised,
+		 * nor a second member of that name (the parser refuses it). */
+		bool match = !o->found && (size_t)(s->p - k) == klen + 2 &&
+			     memcmp(k + 1, key, klen) == 0;
+		sc_space(s);
+		if (s->p >= s->end || *s->p != ':')
+			return RK_EPARSE;
+		s->p++;
+		sc_space(s);
+		if (match) {
+			if ((err = sc_elements(s, data, o)) != RK_OK)
+				return err;
+			if (!o->whole)
+				return RK_OK;
+		} else if (!sc_value(s)) {
+			return s->too_deep ? RK_ETOOBIG : RK_EPARSE;
+		}
+		sc_space(s);
+		if (s->p < s->end && *s->p == '}')
+			break;
+		if (s->p >= s->end || *s->p != ',')
+			return RK_EPARSE;
+		s->p++;
+		sc_space(s);
+	}
+	if (o->whole) {
+		s->p++;
+		sc_space(s);
+		if (s->p != s->end)
+			return RK_EPARSE;
+	}
+	return o->found ? RK_OK : RK_ENOTFOUND;
+}
+
 rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 			    size_t max_depth, rk_json_slice *out, size_t max,
 			    size_t *n_out)
 {
 	slice_scan s = {.p = data, .end = data + len, .depth = max_depth};
-	size_t klen = strlen(key), n = 0;
-	rk_err err;
+	slice_out o = {.v = out, .cap = max, .max = max};
+	rk_err err = sc_top(&s, data, key, &o);
 
-	*n_out = 0;
-	sc_space(&s);
-	if ((err = sc_enter(&s, '{')) != RK_OK)
-		return err;
-	if (s.p < s.end && *s.p == '}')
-		return RK_ENOTFOUND;
-	for (;;) {
-		const char *k = s.p;
-		if (!sc_string(&s))
-			return RK_EPARSE;
-		/* The key as written; an escaped spelling is not recognised. */
-		bool match = (size_t)(s.p - k) == klen + 2 &&
-			     memcmp(k + 1, key, klen) == 0;
-		sc_space(&s);
-		if (s.p >= s.end || *s.p != ':')
-			return RK_EPARSE;
-		s.p++;
-		sc_space(&s);
-		if (match) {
-			if ((err = sc_enter(&s, '[')) != RK_OK)
-				return err;
-			if (s.p < s.end && *s.p == ']')
-				return RK_OK;
-			for (;;) {
-				const char *v = s.p;
-				s.canonical = true;
-				if (!sc_value(&s))
-					return s.too_deep ? RK_ETOOBIG : RK_EPARSE;
-				if (n == max)
-					return RK_ETOOBIG;
-				out[n].off = (size_t)(v - data);
-				out[n].len = (size_t)(s.p - v);
-				out[n].canonical = s.canonical;
-				*n_out = ++n;
-				sc_space(&s);
-				if (s.p < s.end && *s.p == ']')
-					return RK_OK;
-				if (s.p >= s.end || *s.p != ',')
-					return RK_EPARSE;
-				s.p++;
-				sc_space(&s);
-			}
-		}
-		if (!sc_value(&s))
-			return s.too_deep ? RK_ETOOBIG : RK_EPARSE;
-		sc_space(&s);
-		if (s.p >= s.end)
-			return RK_EPARSE;
-		if (*s.p == '}')
-			return RK_ENOTFOUND;
-		if (*s.p != ',')
-			return RK_EPARSE;
-		s.p++;
-		sc_space(&s);
+	*n_out = o.n;
+	return err;
+}
+
+/*
+ * One pass instead of two: the slice scan over the whole text replaces
+ * rk_json_parse's depth scan, because a text it accepts to the end has
+ * every bracket outside strings accounted for, at most max_depth deep.
+ * When it does not accept the text (malformed, too deep, not an object),
+ * rk_json_parse runs as ever, depth scan included, so errors and their
+ * places are the same.
+ */
+rk_err rk_json_parse_slices(const char *data, size_t len, size_t max_depth,
+			    const char *key, size_t max_slices, json_t **out,
+			    rk_json_slice **slices, size_t *n_slices, rk_errctx *ctx)
+{
+	slice_scan s = {.p = data, .end = data + len, .depth = max_depth};
+	slice_out o = {.max = max_slices, .grow = true, .whole = true};
+	rk_err err = sc_top(&s, data, key, &o);
+
+	*slices = NULL;
+	*n_slices = 0;
+	if (err == RK_ENOMEM) {
+		free(o.v);
+		*out = NULL;
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory parsing JSON");
 	}
+	bool bounded = err == RK_OK || err == RK_ENOTFOUND;
+	err = parse(data, len, max_depth, bounded, out, ctx);
+	if (err != RK_OK || !o.found || o.full) {
+		free(o.v);
+		return err;
+	}
+	*slices = o.v;
+	*n_slices = o.n;
+	return RK_OK;
 }

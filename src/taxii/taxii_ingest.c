@@ -18,15 +18,15 @@
  *
  * The store keeps each object as its compact JSON text. Rather than have
  * it re-serialise every object, the handler finds each object's bytes in
- * the request body (rk_json_array_slices, over text the parser already
- * accepted) and passes them when they are exactly what rk_json_dump would
- * write ("canonical": no whitespace, jansson's escapes, integers). When
- * completion adds members, jansson would append them at the end, so the
- * same bytes are made by splicing ,"created_by_ref":...,
- * "object_marking_refs":[...] before the closing brace. Anything else
- * (indented JSON, reals, a completed key that was present but empty) falls
- * back to serialising the parsed object: the stored bytes are the same
- * either way. Objects are accepted or
+ * the request body (rk_json_parse_slices: the same scan that bounds the
+ * body's depth before jansson parses it) and passes them when they are
+ * exactly what rk_json_dump would write ("canonical": no whitespace,
+ * jansson's escapes, integers). When completion adds members, jansson
+ * would append them at the end, so the same bytes are made by splicing
+ * ,"created_by_ref":..., "object_marking_refs":[...] before the closing
+ * brace. Anything else (indented JSON, reals, a completed key that was
+ * present but empty) falls back to serialising the parsed object: the
+ * stored bytes are the same either way. Objects are accepted or
  * rejected one by one: a rejected object stores nothing and does not stop
  * the others; its failure entry in the status says why and where
  * ("objects[3].valid_from: not an RFC 3339 timestamp"). The answer is 202
@@ -412,6 +412,7 @@ static rk_err objects_post(taxii_req *r)
 	store_put_result *results = NULL;
 	obj_state *states = NULL;
 	rk_json_slice *slices = NULL;
+	size_t n_slices = 0;
 	splice_texts splices = {0};
 	bool have_slices = false;
 	char (*added_ts)[RK_TIME_BUF] = NULL;
@@ -426,7 +427,11 @@ static rk_err objects_post(taxii_req *r)
 					 NULL, NULL);
 		goto out;
 	}
-	if (rk_json_parse(r->body.data, r->body.len, RK_MAX_JSON_DEPTH, &env, &ctx)) {
+	/* One scan of the body bounds its depth and finds each object's
+	 * bytes (slices), then jansson parses it. */
+	if (rk_json_parse_slices(r->body.data, r->body.len, RK_MAX_JSON_DEPTH, "objects",
+				 RK_MAX_OBJECTS_PER_ENVELOPE, &env, &slices, &n_slices,
+				 &ctx)) {
 		/* depth, UTF-8, duplicate keys, syntax: all 400 with where */
 		rc = taxii_respond_error(r, 400, ctx.msg, NULL, ctx.path[0] ? ctx.path : "body");
 		goto out;
@@ -455,16 +460,11 @@ static rk_err objects_post(taxii_req *r)
 		results = calloc(n, sizeof *results);
 		states = calloc(n, sizeof *states);
 		added_ts = calloc(n, sizeof *added_ts);
-		slices = calloc(n, sizeof *slices);
-		if (!items || !results || !states || !added_ts || !slices) {
+		if (!items || !results || !states || !added_ts) {
 			rc = RK_ENOMEM;
 			goto out;
 		}
-		size_t n_slices = 0;
-		have_slices = rk_json_array_slices(r->body.data, r->body.len, "objects",
-						   RK_MAX_JSON_DEPTH, slices, n,
-						   &n_slices) == RK_OK &&
-			      n_slices == n;
+		have_slices = slices && n_slices == n;
 	}
 
 	for (size_t i = 0; i < n; i++) {

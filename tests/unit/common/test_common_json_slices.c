@@ -153,11 +153,139 @@ static void test_errors(void **state)
 			 RK_ETOOBIG);
 }
 
+/*
+ * rk_json_parse_slices against rk_json_parse and rk_json_array_slices on
+ * the same text: the same error (code, place, message) or the same value;
+ * and slices, when it gives any, equal to rk_json_array_slices' (which
+ * must then have succeeded). Returns how many slices it gave, or -1.
+ */
+static long check_parse_slices(const char *text, size_t len, size_t max,
+			       size_t depth)
+{
+	json_t *a = NULL, *b = NULL;
+	rk_json_slice *sl = NULL, fixed[16];
+	size_t n = 0, n_fixed = 0;
+	rk_errctx ca, cb;
+	long got = -1;
+
+	rk_errctx_clear(&ca);
+	rk_errctx_clear(&cb);
+	rk_err ea = rk_json_parse(text, len, depth, &a, &ca);
+	rk_err eb = rk_json_parse_slices(text, len, depth, "objects", max, &b, &sl, &n, &cb);
+	if (ea != eb || ca.code != cb.code || strcmp(ca.path, cb.path) != 0 ||
+	    strcmp(ca.msg, cb.msg) != 0)
+		fail_msg("%.*s: rk_json_parse %d %s: %s, rk_json_parse_slices %d %s: %s",
+			 (int)len, text, ea, ca.path, ca.msg, eb, cb.path, cb.msg);
+	if (ea == RK_OK) {
+		char *da = rk_json_dump(a), *db = rk_json_dump(b);
+		assert_non_null(da);
+		assert_non_null(db);
+		assert_string_equal(da, db);
+		free(da);
+		free(db);
+	} else {
+		assert_null(b);
+	}
+	if (sl) {
+		assert_int_equal(ea, RK_OK);
+		assert_true(n <= max);
+		assert_int_equal(rk_json_array_slices(text, len, "objects", depth, fixed,
+						      RK_ARRAY_LEN(fixed), &n_fixed),
+				 RK_OK);
+		assert_int_equal(n, n_fixed);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(sl[i].off, fixed[i].off);
+			assert_int_equal(sl[i].len, fixed[i].len);
+			assert_int_equal(sl[i].canonical, fixed[i].canonical);
+		}
+		got = (long)n;
+	} else {
+		assert_int_equal(n, 0);
+	}
+	free(sl);
+	json_decref(a);
+	json_decref(b);
+	return got;
+}
+
+static long parse_slices(const char *text, size_t max, size_t depth)
+{
+	return check_parse_slices(text, strlen(text), max, depth);
+}
+
+static void test_parse_slices(void **state)
+{
+	(void)state;
+	/* slices come with the parse */
+	assert_int_equal(parse_slices("{\"objects\":[1,{\"a\":[2]},\"x\"]}", 8, 32), 3);
+	assert_int_equal(parse_slices(" {\"more\":{\"objects\":[9]}, \"objects\" : [ {} , [] ] ,"
+				      "\"x\":\"]}\" } \n", 8, 32), 2);
+	assert_int_equal(parse_slices("{\"objects\":[[[1]]]}", 8, 4), 1);
+	/* an empty array has no slices, and needs none */
+	assert_int_equal(parse_slices("{\"objects\":[]}", 8, 32), -1);
+	/* parsed, without slices */
+	assert_int_equal(parse_slices("{\"objects\":[1,2,3]}", 2, 32), -1);
+	assert_int_equal(parse_slices("{\"object\":[1]}", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"\\u006fbjects\":[1]}", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":{}}", 8, 32), -1);
+	assert_int_equal(parse_slices("[{\"objects\":[1]}]", 8, 32), -1);
+	/* non-canonical slices are slices all the same */
+	assert_int_equal(parse_slices("{\"objects\":[1.5, 2 ]}", 8, 32), 2);
+	assert_int_equal(parse_slices("{}", 8, 32), -1);
+	assert_int_equal(parse_slices("\"text\"", 8, 32), -1);
+	/* errors, each as rk_json_parse reports it */
+	assert_int_equal(parse_slices("{\"objects\":[[[[1]]]]}", 8, 4), -1);
+	assert_int_equal(parse_slices("{\"objects\":[1],\"x\":[[[[1]]]]}", 8, 4), -1);
+	assert_int_equal(parse_slices("{\"a\":[[[[1]]]],\"objects\":[]}", 8, 4), -1);
+	assert_int_equal(parse_slices("{\"objects\":[1]} x", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[1]}{", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[1],\"objects\":[2]}", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[\"\xc3\x28\"]}", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[\"\\u0000\"]}", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[1,2", 8, 32), -1);
+	assert_int_equal(parse_slices("{\"objects\":[01]}", 8, 32), -1);
+	assert_int_equal(parse_slices("", 8, 32), -1);
+	/* NUL bytes, which the slice scan takes for white space */
+	assert_int_equal(check_parse_slices("{\"objects\":[1]}\0", 16, 8, 32), -1);
+	assert_int_equal(check_parse_slices("{\"objects\":[1,\0 2]}", 19, 8, 32), -1);
+}
+
+/* Cuts and byte changes of one envelope: whatever rk_json_parse says,
+ * rk_json_parse_slices says too. */
+static void test_parse_slices_mutations(void **state)
+{
+	(void)state;
+	static const char env[] =
+		"{\"type\":\"bundle\",\"objects\":[{\"a\":1,\"b\":[true,false,null]},"
+		"{\"s\":\"q\\\"\\\\\\u0001 caf\xc3\xa9\"},[[[-0.5e3]]],\"x\"],"
+		"\"more\":{\"objects\":[1]},\"t\":[[{}]]}";
+	static const char bytes[] = "{}[],:\" \\0\x80\xc3\x01x";
+	char buf[sizeof env];
+	uint64_t x = 0x2545f4914f6cdd1du;
+
+	assert_int_equal(check_parse_slices(env, sizeof env - 1, 8, 32), 4);
+	for (size_t cut = 0; cut < sizeof env; cut++)
+		for (size_t depth = 3; depth <= 6; depth += 3)
+			check_parse_slices(env, cut, 8, depth);
+	for (int n = 0; n < 20000; n++) {
+		memcpy(buf, env, sizeof env);
+		for (int k = 0; k < 1 + n % 3; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[x % (sizeof env - 1)] = bytes[(x >> 32) % (sizeof bytes - 1)];
+		}
+		check_parse_slices(buf, sizeof env - 1, 3 + n % 3, 2 + n % 6);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_parse_slices),
+		cmocka_unit_test(test_parse_slices_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
