@@ -59,6 +59,7 @@ enum {
 	O_WRITE = 1u << 17,
 	O_PREFIX = 1u << 18,
 	O_NO_TOKEN = 1u << 19,
+	O_PUBLIC = 1u << 20,
 };
 
 static const struct {
@@ -85,6 +86,7 @@ static const struct {
 	{{"write", required_argument, NULL, 'W'}, O_WRITE},
 	{{"prefix", required_argument, NULL, 'p'}, O_PREFIX},
 	{{"no-token", no_argument, NULL, 'x'}, O_NO_TOKEN},
+	{{"public", no_argument, NULL, 'P'}, O_PUBLIC},
 	{{"help", no_argument, NULL, 'h'}, 0},
 };
 
@@ -99,7 +101,7 @@ typedef struct admin_args {
 	unsigned seen;
 	const char *data, *org, *role, *name, *country, *title, *tier, *desc;
 	const char *id, *community, *marking, *read, *write, *prefix;
-	bool json, dry_run, no_token;
+	bool json, dry_run, no_token, is_public;
 	admin_list sectors, clients, members;
 	char **args; /* positional arguments after the action */
 	int nargs;
@@ -134,6 +136,7 @@ static int act_collection_add(admin_args *a);
 static int act_collection_remove(admin_args *a);
 static int act_check(admin_args *a);
 static int act_sectors(admin_args *a);
+static int act_identity(admin_args *a);
 
 static const admin_action actions[] = {
 	{"apply", act_apply, O_DATA | O_DRY, 1, 1,
@@ -179,13 +182,16 @@ static const admin_action actions[] = {
 	 "community remove --data DIR ID",
 	 "Removes a community that no collection belongs to.\n"},
 	{"collection add", act_collection_add,
-	 O_DATA | O_ID | O_COMMUNITY | O_TITLE | O_DESC | O_MARKING | O_READ | O_WRITE, 0, 0,
+	 O_DATA | O_ID | O_COMMUNITY | O_TITLE | O_DESC | O_MARKING | O_READ | O_WRITE |
+		 O_PUBLIC,
+	 0, 0,
 	 "collection add --data DIR --community ID --title TITLE [--id UUID]\n"
 	 "                       [--description TEXT] [--marking TLP]\n"
-	 "                       [--read ROLES] [--write ROLES]",
+	 "                       [--read ROLES] [--write ROLES] [--public]",
 	 "Adds a collection and prints its id (a new random UUID unless --id).\n"
 	 "Defaults: --marking TLP:AMBER, --read admin,analyst,reader,sensor,\n"
-	 "--write admin,analyst.\n"},
+	 "--write admin,analyst. --public serves its TLP:CLEAR objects to\n"
+	 "unauthenticated readers.\n"},
 	{"collection remove", act_collection_remove, O_DATA, 1, 1,
 	 "collection remove --data DIR ID",
 	 "Removes a collection from the directory. Its stored objects are kept\n"
@@ -193,6 +199,11 @@ static const admin_action actions[] = {
 	{"check", act_check, O_DATA, 0, 0,
 	 "check --data DIR",
 	 "Checks the store's integrity and that the applied directory loads.\n"},
+	{"identity", act_identity, O_DATA, 1, 1,
+	 "identity --data DIR org:ID|user:NAME",
+	 "Prints the STIX identity id of an organisation or a user of the\n"
+	 "directory: what TLP:RED recipients and the renkei extension's\n"
+	 "recipients and distribution lists name them by.\n"},
 	{"sectors", act_sectors, 0, 0, 0,
 	 "sectors",
 	 "Lists the sectors an organisation may declare (STIX 2.1\n"
@@ -823,7 +834,8 @@ static rk_err edit_collection_add(admin_args *a, json_t *file, rk_errctx *ctx)
 			      a->marking ? a->marking : "TLP:AMBER", "can_read",
 			      split_one(a->read ? a->read : "admin,analyst,reader,sensor"),
 			      "can_write", split_one(a->write ? a->write : "admin,analyst"));
-	if (c && a->desc && json_object_set_new(c, "description", json_string(a->desc))) {
+	if (c && ((a->desc && json_object_set_new(c, "description", json_string(a->desc))) ||
+		  (a->is_public && json_object_set_new(c, "public", json_true())))) {
 		json_decref(c);
 		return oom(ctx);
 	}
@@ -886,6 +898,33 @@ static int act_check(admin_args *a)
 	       (unsigned long long)d->version, d->n_orgs, d->n_users, d->n_communities,
 	       d->n_collections);
 	rc = 0;
+out:
+	dir_free(d);
+	store_close(st);
+	return rc;
+}
+
+static int act_identity(admin_args *a)
+{
+	const char *arg = a->args[0], *name = strchr(arg, ':');
+	bool user = strncmp(arg, "user:", 5) == 0;
+	store *st = NULL;
+	directory *d = NULL;
+	int rc;
+
+	if (!name || (!user && strncmp(arg, "org:", 4) != 0))
+		return usage_error(NULL, "identity: expected org:ID or user:NAME, not '%s'", arg);
+	name++;
+	if ((rc = with_directory(a, &d, &st)))
+		goto out;
+	const dir_user *u = user ? dir_find_user(d, name) : NULL;
+	const dir_org *o = user ? NULL : dir_find_org(d, name);
+	if (!u && !o) {
+		cli_error(CMD, "no %s '%s' in the directory", user ? "user" : "organisation", name);
+		rc = 1;
+		goto out;
+	}
+	puts(u ? u->identity_id : o->identity_id);
 out:
 	dir_free(d);
 	store_close(st);
@@ -978,6 +1017,7 @@ static int parse_options(admin_args *a, const admin_action *act, int argc, char 
 		case 'W': a->write = optarg; break;
 		case 'p': a->prefix = optarg; break;
 		case 'x': a->no_token = true; break;
+		case 'P': a->is_public = true; break;
 		}
 		if (!ok) {
 			cli_error(CMD, "out of memory");

@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "directory.h"
+#include "dir_int.h"
 
 static int org_cmp(const void *key, const void *elem)
 {
@@ -169,4 +169,53 @@ json_t *dir_org_identity(const dir_org *org)
 		}
 	}
 	return o;
+}
+
+bool dir_identity_of(const char *kind, const char *name, char out[RK_MAX_STIX_ID + 1])
+{
+	char key[DIR_MAX_SLUG + 8], uuid[RK_UUID_BUF];
+	/* Organisations keep the plain slug (their ids predate users having
+	 * identities); users are "user:<name>", which no slug can spell. */
+	bool user = strcmp(kind, "user") == 0;
+	int n = snprintf(key, sizeof key, "%s%s", user ? "user:" : "", name);
+
+	if (n < 0 || (size_t)n >= sizeof key ||
+	    rk_uuid_v5(DIR_IDENTITY_NAMESPACE, key, (size_t)n, uuid) != RK_OK)
+		return false;
+	snprintf(out, RK_MAX_STIX_ID + 1, "identity--%s", uuid);
+	return true;
+}
+
+bool dir_find_identity(const directory *dir, const char *identity_id,
+		       const dir_org **org, const dir_user **user)
+{
+	*org = NULL;
+	*user = NULL;
+	if (!dir || !identity_id)
+		return false;
+	for (size_t i = 0; i < dir->n_orgs; i++)
+		if (strcmp(dir->orgs[i].identity_id, identity_id) == 0) {
+			*org = &dir->orgs[i];
+			return true;
+		}
+	for (size_t i = 0; i < dir->n_users; i++)
+		if (strcmp(dir->users[i].identity_id, identity_id) == 0) {
+			*user = &dir->users[i];
+			return true;
+		}
+	return false;
+}
+
+bool dir_org_reaches(const directory *dir, const dir_community *c, const char *org_id)
+{
+	if (!c || !org_id)
+		return false;
+	if (dir_org_is_member(c, org_id))
+		return true;
+	for (size_t i = 0; i < c->n_members; i++) {
+		const dir_org *m = dir_find_org(dir, c->members[i]);
+		if (m && dir_org_serves(m, org_id))
+			return true;
+	}
+	return false;
 }

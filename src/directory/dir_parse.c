@@ -329,7 +329,6 @@ static rk_err parse_org(const json_t *o, bool stored, const char *path,
 	char p[RK_ERRCTX_PATH];
 	const char *id, *name, *country;
 	const json_t *arr;
-	char uuid[RK_UUID_BUF];
 	rk_err err;
 
 	if (!json_is_object(o))
@@ -365,9 +364,8 @@ static rk_err parse_org(const json_t *o, bool stored, const char *path,
 	if (stored && ((err = get_time(o, "created", path, &org->identity_created, ctx)) ||
 		       (err = get_time(o, "modified", path, &org->identity_modified, ctx))))
 		return err;
-	if (rk_uuid_v5(DIR_IDENTITY_NAMESPACE, id, strlen(id), uuid) != RK_OK)
+	if (!dir_identity_of("org", id, org->identity_id))
 		return rk_fail(ctx, RK_EINVAL, path, "cannot derive the identity id");
-	snprintf(org->identity_id, sizeof org->identity_id, "identity--%s", uuid);
 	return RK_OK;
 }
 
@@ -451,6 +449,8 @@ static rk_err parse_user(const json_t *o, bool stored, const char *path,
 	}
 	if (!(u->name = strdup(name)) || !(u->org = strdup(org)))
 		return oom(ctx);
+	if (!dir_identity_of("user", name, u->identity_id))
+		return rk_fail(ctx, RK_EINVAL, path, "cannot derive the identity id");
 	return RK_OK;
 }
 
@@ -506,7 +506,7 @@ static rk_err parse_collection(const json_t *o, const char *path,
 {
 	static const char *const keys[] = {"id", "community", "title", "description",
 					   "default_marking", "can_read", "can_write",
-					   NULL};
+					   "public", NULL};
 	char p[RK_ERRCTX_PATH];
 	const char *id, *community, *title, *desc, *marking;
 	rk_err err;
@@ -536,6 +536,12 @@ static rk_err parse_collection(const json_t *o, const char *path,
 	if ((err = get_roles(o, "can_read", path, &c->can_read, ctx)) ||
 	    (err = get_roles(o, "can_write", path, &c->can_write, ctx)))
 		return err;
+	const json_t *pub = json_object_get(o, "public");
+	if (pub && !json_is_boolean(pub)) {
+		path_key(p, path, "public");
+		return rk_fail(ctx, RK_EINVAL, p, "not true or false");
+	}
+	c->is_public = json_is_true(pub);
 	if (!(c->id = strdup(id)) || !(c->community = strdup(community)) ||
 	    !(c->title = strdup(title)) ||
 	    !(c->description = strdup(desc ? desc : "")) ||
@@ -942,7 +948,8 @@ json_t *dir_collection_json(const dir_collection *c)
 	     !put(o, "description", json_string(c->description))) ||
 	    !put(o, "default_marking", json_string(c->default_marking)) ||
 	    !put(o, "can_read", dir_roles_json(c->can_read)) ||
-	    !put(o, "can_write", dir_roles_json(c->can_write))) {
+	    !put(o, "can_write", dir_roles_json(c->can_write)) ||
+	    (c->is_public && !put(o, "public", json_true()))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -23,7 +23,11 @@
  *  - community: id (slug; also the TAXII API root /<id>/), title,
  *    description, tier (government, nation, international), members.
  *  - collection: id (UUID), community, title, description, default marking
- *    (TLP name), roles that may read and write.
+ *    (TLP name), roles that may read and write, and whether it is public
+ *    (its TLP:CLEAR objects served to unauthenticated readers).
+ *  - every organisation and user has a stable STIX identity id (UUIDv5 of
+ *    DIR_IDENTITY_NAMESPACE and the slug, or "user:" and the user name),
+ *    which markings and the renkei extension name them by.
  *
  * Ownership: dir_* functions returning `directory *` give the caller a heap
  * object freed with dir_free. Lookups return pointers into the directory,
@@ -79,6 +83,9 @@ typedef struct dir_org {
 typedef struct dir_user {
 	char *name;
 	char *org; /* organisation id */
+	/* identity--<UUIDv5 of DIR_IDENTITY_NAMESPACE and "user:<name>">: the
+	 * user as a STIX individual, which TLP:RED recipients may name. */
+	char identity_id[RK_MAX_STIX_ID + 1];
 	dir_role role;
 	bool has_token;
 	unsigned char token_hash[DIR_TOKEN_HASH_BYTES];
@@ -101,6 +108,7 @@ typedef struct dir_collection {
 	char *default_marking; /* "TLP:AMBER" */
 	unsigned can_read;  /* bit (1u << dir_role) per role */
 	unsigned can_write;
+	bool is_public; /* "public": its TLP:CLEAR objects are served to anyone */
 } dir_collection;
 
 typedef struct directory {
@@ -193,6 +201,16 @@ const dir_org *dir_find_org(const directory *dir, const char *id);
 const dir_user *dir_find_user(const directory *dir, const char *name);
 const dir_community *dir_find_community(const directory *dir, const char *id);
 const dir_collection *dir_find_collection(const directory *dir, const char *id);
+/* The organisation or user whose STIX identity id this is (one of *org,
+ * *user set, the other NULL); false if neither. */
+bool dir_find_identity(const directory *dir, const char *identity_id,
+		       const dir_org **org, const dir_user **user);
+/* The identity id of organisation slug `id` or user `name` (whether or not
+ * it exists); false if the name is too long. */
+bool dir_identity_of(const char *kind, const char *name,
+		     char out[RK_MAX_STIX_ID + 1]);
+/* True if org_id is a member of community c, or a client of a member. */
+bool dir_org_reaches(const directory *dir, const dir_community *c, const char *org_id);
 bool dir_org_is_member(const dir_community *c, const char *org_id);
 /* True if `org_id` is among the clients of `provider`. */
 bool dir_org_serves(const dir_org *provider, const char *org_id);

@@ -114,6 +114,13 @@ rk_err stix_object_info(const json_t *obj, stix_info *out, rk_errctx *ctx);
  * non-NULL the prefix must equal it. */
 bool stix_id_valid(const char *id, const char *type);
 
+/* stix_types.c */
+/* True if an object of `type` must carry top-level property `prop` (the
+ * common properties its kind requires, and the type's own required ones).
+ * Used to withhold, rather than redact, an object whose required property a
+ * reader may not see. */
+bool stix_property_required(const char *type, const char *prop);
+
 /* ---------------------------------------------------------------- markings */
 /* stix_marking.c */
 

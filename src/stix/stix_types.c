@@ -107,3 +107,28 @@ stix_type_name_valid(const char *type)
 		return false;
 	return stix_type_name_valid_n(type, strnlen(type, RK_MAX_STIX_TYPE + 1));
 }
+
+/*
+ * STIX 2.1 sections 3.2, 6.1, 7.2.1 and the type's own section: the
+ * common properties its profile requires, then the type's REQ list. An
+ * unknown (custom) type requires the SDO common set.
+ */
+bool
+stix_property_required(const char *type, const char *prop)
+{
+	static const char *const sdo_common[] = {"type", "spec_version", "id", "created",
+						 "modified", NULL};
+	static const char *const sco_common[] = {"type", "id", NULL};
+	static const char *const marking_common[] = {"type", "spec_version", "id",
+						     "created", NULL};
+	const stix_type_def *d = stix_type_lookup(type);
+
+	if (prop == NULL)
+		return false;
+	if (d == NULL)
+		return stix_name_in(prop, sdo_common);
+	const char *const *common = d->profile == STIX_PROF_SCO	      ? sco_common
+				    : d->profile == STIX_PROF_MARKING ? marking_common
+								      : sdo_common;
+	return stix_name_in(prop, common) || stix_name_in(prop, d->required);
+}

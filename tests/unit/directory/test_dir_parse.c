@@ -309,7 +309,72 @@ static void test_identity(void **state)
 			    "1970-01-01T00:00:00.000Z");
 	json_decref(id);
 	assert_null(dir_org_identity(NULL));
+
+	/* Users: identity--UUIDv5(DIR_IDENTITY_NAMESPACE, "user:" + name),
+	 * computed independently; both kinds resolve back. */
+	const dir_user *u = dir_find_user(d, "npa-analyst");
+	assert_string_equal(u->identity_id, "identity--ed85c479-0a95-5075-aaff-ced71a345fe0");
+	const dir_org *o = NULL;
+	const dir_user *fu = NULL;
+	assert_true(dir_find_identity(d, u->identity_id, &o, &fu));
+	assert_ptr_equal(fu, u);
+	assert_null(o);
+	assert_true(dir_find_identity(d, "identity--c54bc0b7-571e-5334-afd8-a08513b271f6", &o,
+				      &fu));
+	assert_string_equal(o->id, "si-corp");
+	assert_null(fu);
+	assert_false(dir_find_identity(d, "identity--00000000-0000-4000-8000-000000000000",
+				       &o, &fu));
+	char buf[RK_MAX_STIX_ID + 1];
+	assert_true(dir_identity_of("org", "si-corp", buf));
+	assert_string_equal(buf, "identity--c54bc0b7-571e-5334-afd8-a08513b271f6");
 	dir_free(d);
+}
+
+/* Reach: members, and clients of members, of a community; public. */
+static void test_reach_and_public(void **state)
+{
+	(void)state;
+	rk_errctx ctx;
+	directory *d = NULL;
+	json_error_t jerr;
+	json_t *doc = json_loads(
+		"{\"organizations\": [{\"id\": \"prov\", \"name\": \"P\", \"sectors\": [],"
+		"  \"clients\": [\"cli\"]}, {\"id\": \"cli\", \"name\": \"C\", \"sectors\": []},"
+		" {\"id\": \"out\", \"name\": \"O\", \"sectors\": []}],"
+		" \"communities\": [{\"id\": \"k\", \"title\": \"K\", \"tier\": \"nation\","
+		"  \"members\": [\"prov\"]}],"
+		" \"collections\": [{\"id\": \"11111111-1111-4111-8111-111111111111\","
+		"  \"community\": \"k\", \"title\": \"T\", \"default_marking\": \"TLP:CLEAR\","
+		"  \"can_read\": [\"reader\"], \"can_write\": [\"analyst\"], \"public\": true},"
+		" {\"id\": \"22222222-2222-4222-8222-222222222222\","
+		"  \"community\": \"k\", \"title\": \"U\", \"default_marking\": \"TLP:GREEN\","
+		"  \"can_read\": [\"reader\"], \"can_write\": [\"analyst\"]}]}",
+		0, &jerr);
+	assert_non_null(doc);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(dir_from_file_json(doc, &d, &ctx), RK_OK);
+	const dir_community *k = dir_find_community(d, "k");
+	assert_true(dir_org_reaches(d, k, "prov"));
+	assert_true(dir_org_reaches(d, k, "cli"));
+	assert_false(dir_org_reaches(d, k, "out"));
+	assert_true(dir_find_collection(d, "11111111-1111-4111-8111-111111111111")->is_public);
+	assert_false(dir_find_collection(d, "22222222-2222-4222-8222-222222222222")->is_public);
+	/* "public" survives the stored form, and must be a boolean. */
+	json_t *stored = dir_to_stored_json(d);
+	directory *back = NULL;
+	assert_int_equal(dir_from_stored_json(stored, &back, &ctx), RK_OK);
+	assert_true(dir_find_collection(back, "11111111-1111-4111-8111-111111111111")->is_public);
+	assert_false(dir_find_collection(back, "22222222-2222-4222-8222-222222222222")->is_public);
+	json_decref(stored);
+	dir_free(back);
+	dir_free(d);
+	d = NULL;
+	json_object_set_new(json_array_get(json_object_get(doc, "collections"), 0), "public",
+			    json_string("yes"));
+	assert_int_equal(dir_from_file_json(doc, &d, &ctx), RK_EINVAL);
+	assert_string_equal(ctx.path, "collections[0].public");
+	json_decref(doc);
 }
 
 static void test_diff(void **state)
@@ -386,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_stored_round_trip),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_reach_and_public),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_names),
 	};
