@@ -777,10 +777,14 @@ static void *ck_main(void *arg)
 		 * only mean "later". */
 		for (int round = 0; round < 4; round++) {
 			int log = 0, done = 0;
-			if (sqlite3_wal_checkpoint_v2(e->ck->db, NULL,
-						      SQLITE_CHECKPOINT_PASSIVE,
-						      &log, &done) != SQLITE_OK ||
-			    done >= log)
+			rk_time t0 = rk_time_now();
+			int rc = sqlite3_wal_checkpoint_v2(e->ck->db, NULL,
+							   SQLITE_CHECKPOINT_PASSIVE,
+							   &log, &done);
+			rk_logf(RK_LOG_DEBUG, "store.checkpoint",
+				"%d of %d WAL frames copied in %.1f ms", done, log,
+				(double)(rk_time_now() - t0) / 1000.0);
+			if (rc != SQLITE_OK || done >= log)
 				break;
 		}
 		pthread_mutex_lock(&e->ckmu);
@@ -2167,6 +2171,7 @@ static void group_end(store_engine *e, int64_t *max_seq, int *slice,
 	pthread_mutex_unlock(&e->tmu);
 	if (!ents)
 		return; /* out of memory: merge at a later group */
+	rk_time t0 = rk_time_now();
 	qsort(ents, m, sizeof *ents, tail_ent_cmp);
 	if (sq_exec(c, "SAVEPOINT ixm", &ctx) != RK_OK) {
 		free(ents);
@@ -2197,6 +2202,9 @@ static void group_end(store_engine *e, int64_t *max_seq, int *slice,
 	if (rc == SQLITE_DONE) {
 		*merged_from = mark;
 		*slice = (int)sl;
+		rk_logf(RK_LOG_DEBUG, "store.ix_merge",
+			"id index slice %u: %zu rows merged in %.1f ms", sl, m,
+			(double)(rk_time_now() - t0) / 1000.0);
 	} else if (!sqlite3_get_autocommit(c->db)) {
 		sqlite3_exec(c->db, "ROLLBACK TO ixm", NULL, NULL, NULL);
 	}
