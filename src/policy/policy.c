@@ -1,33 +1,40 @@
 /*
  * policy.c: policy_decide, the one place renkei decides who may see and do
- * what.
+ * what (docs/confidentiality.md is the rule book; the rule numbers below
+ * are its).
  *
  * Decisions are layered, and each layer can only refuse what the one
  * before allowed:
  *
- *   subject    anonymous -> 401 for everything
- *      |
- *   community  not a member of the collection's community -> 404: the
- *      |       subject must not learn that the API root or collection exists
- *   role       collection's can_read / can_write lacks the user's role -> 403
- *      |
- *   object     (write/delete) owner and created_by_ref must be the user's
- *              organisation -> 403; (read) the per-object rules in
- *              read_object()
+ *   subject    anonymous: only public collections and their TLP:CLEAR
+ *      |       objects; anything else 401, existing or not
+ *   reach      (R1) neither a member of the collection's community nor a
+ *      |       client of a member -> 404: the subject must not learn that
+ *      |       the API root or collection exists
+ *   role       (R2) collection's can_read / can_write lacks the user's
+ *      |       role -> 403
+ *   object     read (R3-R6): the owner, else the audience; refused -> 404,
+ *              the same as an object never stored. The view (R7, granular
+ *              markings) in policy_view.c. Write: owner, created_by_ref,
+ *              re-sharing -> 403. Delete: the owner; anyone else 403 if
+ *              it may read the object, 404 if not.
  *
  * POLICY_ADMIN stands apart: only the admin role administers the
  * directory. The admin role gets nothing else for free: reading and
  * writing collections follows the same rules as every other role, so an
  * administrator of the directory is not a reader of all intelligence.
+ * POLICY_SEND_ONWARD answers "may this object go there" for the parts of
+ * renkei that send objects out of the hub (the onward-path table).
  *
- * Pure function of its arguments: no state, no allocation, safe from any
- * thread. Reasons are for the operator's log and never name anything the
- * subject could not already see.
+ * Pure function of its arguments: no state, safe from any thread; it
+ * allocates only the redacted view it returns. Reasons are for the
+ * operator's log and never name anything the subject could not already
+ * see.
  */
 #include <stdarg.h>
 #include <string.h>
 
-#include "policy.h"
+#include "policy_int.h"
 
 static policy_decision allow(void)
 {
@@ -35,10 +42,7 @@ static policy_decision allow(void)
 	return d;
 }
 
-static policy_decision deny(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static policy_decision deny(int status, const char *fmt, ...)
+policy_decision policy_deny(int status, const char *fmt, ...)
 {
 	policy_decision d = {.allow = false, .http_status = status};
 	va_list ap;
@@ -48,6 +52,7 @@ static policy_decision deny(int status, const char *fmt, ...)
 	va_end(ap);
 	return d;
 }
+#define deny policy_deny
 
 policy_subject policy_subject_of(const directory *dir, const dir_user *user)
 {
@@ -55,6 +60,11 @@ policy_subject policy_subject_of(const directory *dir, const dir_user *user)
 	if (user)
 		s.org = dir_find_org(dir, user->org);
 	return s;
+}
+
+static bool anonymous(const policy_subject *s)
+{
+	return !s || !s->user || !s->org;
 }
 
 static bool role_in(unsigned mask, dir_role role)
@@ -73,19 +83,33 @@ static const dir_community *community_of(const directory *dir,
 	return NULL;
 }
 
-/* Membership: an API root and everything under it exist, for the subject,
- * only if its organisation is a member. */
-static policy_decision see_community(const policy_subject *s,
+static bool has_public_collection(const directory *dir, const dir_community *c)
+{
+	for (size_t i = 0; i < dir->n_collections; i++)
+		if (dir->collections[i].is_public &&
+		    strcmp(dir->collections[i].community, c->id) == 0)
+			return true;
+	return false;
+}
+
+/* R1 for an API root: members and clients of members; anonymous readers
+ * reach communities with a public collection. */
+static policy_decision see_community(const directory *dir, const policy_subject *s,
 				     const dir_community *c)
 {
+	if (anonymous(s)) {
+		if (c && has_public_collection(dir, c))
+			return allow();
+		return deny(401, "authentication required");
+	}
 	if (!c)
 		return deny(404, "no such API root");
-	if (!dir_org_is_member(c, s->org->id))
-		return deny(404, "organisation %s is not a member of this community",
-			    s->org->id);
+	if (!dir_org_reaches(dir, c, s->org->id))
+		return deny(404, "organisation %s does not reach this community", s->org->id);
 	return allow();
 }
 
+/* R1 and R2 for a collection. */
 static policy_decision collection_access(const directory *dir,
 					 const policy_subject *s,
 					 const policy_resource *res, bool write)
@@ -93,9 +117,15 @@ static policy_decision collection_access(const directory *dir,
 	const dir_collection *col = res->collection;
 	policy_decision d;
 
+	if (anonymous(s)) {
+		if (col && col->is_public && !write &&
+		    (!res->community || strcmp(res->community->id, col->community) == 0))
+			return allow();
+		return deny(401, "authentication required");
+	}
 	if (!col)
 		return deny(404, "no such collection");
-	d = see_community(s, community_of(dir, res));
+	d = see_community(dir, s, community_of(dir, res));
 	if (!d.allow)
 		return d;
 	if (res->community && strcmp(res->community->id, col->community) != 0)
@@ -107,18 +137,181 @@ static policy_decision collection_access(const directory *dir,
 	return allow();
 }
 
-/* An object version already stored belongs to the organisation that first
- * stored its id; nobody else may add versions of it or delete it. */
-static policy_decision owned_by_subject(const policy_subject *s,
-					const char *owner_org)
+/* ---------------------------------------------------------------- audience */
+
+static bool in_list(char *const *l, size_t n, const char *v)
 {
-	if (owner_org && strcmp(owner_org, s->org->id) != 0)
-		return deny(403, "object owned by another organisation");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(l[i], v) == 0)
+			return true;
+	return false;
+}
+
+bool policy_reader_allowed(const directory *dir, const dir_org *org,
+			   const dir_user *user, const dir_collection *col,
+			   const policy_audience *a, stix_tlp level)
+{
+	bool lists = a->n_distribution || a->n_communities;
+
+	if (!org) /* anonymous (R6) */
+		return level == STIX_TLP_CLEAR && !lists && !a->n_recipients;
+	switch (level) {
+	case STIX_TLP_CLEAR:
+	case STIX_TLP_GREEN:
+	case STIX_TLP_AMBER:
+		break;
+	case STIX_TLP_AMBER_STRICT: {
+		const dir_community *c = col ? dir_find_community(dir, col->community) : NULL;
+		if (!c || !dir_org_is_member(c, org->id))
+			return false;
+		break;
+	}
+	case STIX_TLP_RED:
+		if (!in_list(a->recipients, a->n_recipients, org->identity_id) &&
+		    !(user && in_list(a->recipients, a->n_recipients, user->identity_id)))
+			return false;
+		break;
+	default:
+		return false;
+	}
+	if (!lists) /* R5 */
+		return true;
+	if (in_list(a->distribution, a->n_distribution, org->identity_id))
+		return true;
+	for (size_t i = 0; i < a->n_communities; i++)
+		if (dir_org_is_member(dir_find_community(dir, a->communities[i]), org->id))
+			return true;
+	return false;
+}
+
+/* R4 and R5 at the object's level and at every granular level of its
+ * required properties. */
+static bool audience_allows(const directory *dir, const dir_org *org,
+			    const dir_user *user, const dir_collection *col,
+			    const policy_audience *a)
+{
+	if (!policy_reader_allowed(dir, org, user, col, a, a->tlp))
+		return false;
+	for (int l = STIX_TLP_CLEAR; l <= STIX_TLP_RED; l++)
+		if ((a->granular & (1u << l)) &&
+		    !policy_reader_allowed(dir, org, user, col, a, (stix_tlp)l))
+			return false;
+	return true;
+}
+
+static bool owns(const policy_subject *s, const policy_audience *a)
+{
+	return !anonymous(s) && a && a->owner && strcmp(a->owner, s->org->id) == 0;
+}
+
+/*
+ * Reading one stored object version. Every path that reveals an object, or
+ * its existence (objects, manifests, versions, counts, headers), decides
+ * here: R1-R2 for the collection, R3 the owner, R4-R6 the audience, and
+ * with res->json the view (R7, granular markings).
+ */
+static policy_decision read_object(const directory *dir, const policy_subject *s,
+				   const policy_resource *res)
+{
+	policy_decision d = collection_access(dir, s, res, false);
+
+	if (!d.allow)
+		return d;
+	if (!res->audience)
+		return deny(404, "no such object"); /* nothing to decide on: refuse */
+	if (owns(s, res->audience))
+		return allow();
+	if (!audience_allows(dir, anonymous(s) ? NULL : s->org, anonymous(s) ? NULL : s->user,
+			     res->collection, res->audience))
+		return deny(404, "no such object");
+	if (res->json)
+		return policy_view(dir, s, res);
 	return allow();
 }
 
-static policy_decision write_object(const directory *dir,
-				    const policy_subject *s,
+/* ---------------------------------------------------------------- writes */
+
+/* Every organisation reaching `wider` also reaches `narrower` (members and
+ * clients); with members_only, members of `wider` are members of
+ * `narrower`. */
+static const dir_org *outside(const directory *dir, const dir_community *wider,
+			      const dir_community *narrower, bool members_only)
+{
+	for (size_t i = 0; i < dir->n_orgs; i++) {
+		const dir_org *o = &dir->orgs[i];
+		bool in_wide = members_only ? dir_org_is_member(wider, o->id)
+					    : dir_org_reaches(dir, wider, o->id);
+		bool in_narrow = members_only ? dir_org_is_member(narrower, o->id)
+					      : dir_org_reaches(dir, narrower, o->id);
+		if (in_wide && !in_narrow)
+			return o;
+	}
+	return NULL;
+}
+
+/* Re-sharing (docs "Re-sharing"): posting a stored object into another
+ * collection must not widen its audience. */
+static policy_decision reshare(const directory *dir, const policy_resource *res)
+{
+	const dir_collection *to = res->collection, *from = res->stored_in;
+	const policy_audience *a = res->audience;
+	const dir_community *cto, *cfrom;
+
+	if (!from || !a || strcmp(from->id, to->id) == 0)
+		return allow();
+	cto = dir_find_community(dir, to->community);
+	cfrom = dir_find_community(dir, from->community);
+	if (!cto || !cfrom)
+		return deny(403, "re-sharing: unknown community");
+	switch (a->tlp) {
+	case STIX_TLP_CLEAR:
+		return allow();
+	case STIX_TLP_GREEN:
+		if (to->is_public)
+			return deny(403, "re-sharing would publish a TLP:GREEN object: "
+					 "collection '%s' is public", to->title);
+		return allow();
+	case STIX_TLP_AMBER:
+	case STIX_TLP_AMBER_STRICT: {
+		bool strict = a->tlp == STIX_TLP_AMBER_STRICT;
+		if (to->is_public || outside(dir, cto, cfrom, strict))
+			return deny(403,
+				    "re-sharing would widen the audience of a %s object: "
+				    "collection '%s' reaches organisations outside "
+				    "community '%s'",
+				    stix_tlp_name(a->tlp), to->title, cfrom->id);
+		return allow();
+	}
+	case STIX_TLP_RED:
+		for (size_t i = 0; i < a->n_recipients; i++) {
+			const dir_org *org;
+			const dir_user *user;
+			if (!dir_find_identity(dir, a->recipients[i], &org, &user))
+				continue;
+			const char *oid = org ? org->id : user->org;
+			if (!dir_org_reaches(dir, cto, oid))
+				return deny(403,
+					    "re-sharing a TLP:RED object: collection '%s' "
+					    "does not reach recipient organisation %s",
+					    to->title, oid);
+		}
+		return to->is_public ? deny(403, "re-sharing would publish a TLP:RED object")
+				     : allow();
+	default:
+		return deny(403, "re-sharing: unknown TLP level");
+	}
+}
+
+/* An object version already stored belongs to the organisation that first
+ * stored its id; nobody else may add versions of it or delete it. */
+static policy_decision owned_by_subject(const policy_subject *s, const char *owner_org)
+{
+	if (owner_org && strcmp(owner_org, s->org->id) != 0)
+		return deny(403, "owned by another organisation");
+	return allow();
+}
+
+static policy_decision write_object(const directory *dir, const policy_subject *s,
 				    const policy_resource *res)
 {
 	policy_decision d = collection_access(dir, s, res, true);
@@ -135,33 +328,99 @@ static policy_decision write_object(const directory *dir,
 	    strcmp(res->object->created_by_ref, s->org->identity_id) != 0)
 		return deny(403, "created_by_ref %s is not the identity of organisation %s (%s)",
 			    res->object->created_by_ref, s->org->id, s->org->identity_id);
-	return allow();
+	return reshare(dir, res);
 }
 
-static policy_decision delete_object(const directory *dir,
-				     const policy_subject *s,
+static policy_decision delete_object(const directory *dir, const policy_subject *s,
 				     const policy_resource *res)
 {
 	policy_decision d = collection_access(dir, s, res, true);
 
 	if (!d.allow)
 		return d;
-	return owned_by_subject(s, res->owner_org);
+	if (!res->owner_org || strcmp(res->owner_org, s->org->id) == 0)
+		return allow();
+	/* Someone else's object: refused, in the words it would get for an
+	 * id never stored unless it may read the object. */
+	if (res->audience &&
+	    audience_allows(dir, s->org, s->user, res->collection, res->audience))
+		return deny(403, "owned by another organisation");
+	return deny(404, "no such object");
 }
 
-/*
- * Reading one stored object version (res->row) in a collection. Every path
- * that reveals an object, or its existence (objects, manifests, versions,
- * counts, headers), decides here. The collection's audience is its
- * community's members with a reading role; per-object limits (TLP marking,
- * narrower distribution, clients of members) narrow that audience in this
- * function and nowhere else.
- */
-static policy_decision read_object(const directory *dir,
-				   const policy_subject *s,
-				   const policy_resource *res)
+/* ---------------------------------------------------------------- onward */
+
+/* Whether organisation o may read the object as an organisation (no
+ * user): reach, and the audience at the organisation's level. */
+static bool org_reads(const directory *dir, const dir_org *o, const dir_collection *col,
+		      const policy_audience *a)
 {
-	return collection_access(dir, s, res, false);
+	const dir_community *c = dir_find_community(dir, col->community);
+
+	if (!o || !c)
+		return false;
+	if (a->owner && strcmp(a->owner, o->id) == 0)
+		return true;
+	return dir_org_reaches(dir, c, o->id) && audience_allows(dir, o, NULL, col, a);
+}
+
+/* Two communities are connected when they are the same or share a member. */
+static bool connected(const dir_community *a, const dir_community *b)
+{
+	if (!a || !b)
+		return false;
+	if (strcmp(a->id, b->id) == 0)
+		return true;
+	for (size_t i = 0; i < a->n_members; i++)
+		if (dir_org_is_member(b, a->members[i]))
+			return true;
+	return false;
+}
+
+static policy_decision send_onward(const directory *dir, const policy_resource *res)
+{
+	const policy_audience *a = res->audience;
+	const dir_collection *col = res->collection;
+	bool lists = a && (a->n_distribution || a->n_communities);
+
+	if (!a || !col)
+		return deny(403, "onward: no object");
+	switch (res->onward) {
+	case POLICY_ONWARD_PUBLIC:
+		if (a->tlp == STIX_TLP_CLEAR && !lists && !a->n_recipients && !a->granular)
+			return allow();
+		return deny(403, "only TLP:CLEAR objects without distribution limits are public");
+	case POLICY_ONWARD_PARTNER_HUB: {
+		const dir_community *x = res->onward_community;
+		if (!x)
+			return deny(403, "onward: no community");
+		if (a->n_distribution || a->n_recipients)
+			return deny(403, "an object for named organisations stays on this hub");
+		if (a->n_communities && !in_list(a->communities, a->n_communities, x->id))
+			return deny(403, "community %s is not in the object's communities", x->id);
+		if (a->tlp == STIX_TLP_CLEAR)
+			return allow();
+		if (a->tlp == STIX_TLP_GREEN &&
+		    connected(dir_find_community(dir, col->community), x))
+			return allow();
+		return deny(403, "%s does not leave for community %s", stix_tlp_name(a->tlp),
+			    x->id);
+	}
+	case POLICY_ONWARD_INTERNAL:
+	case POLICY_ONWARD_NOTIFY: {
+		const dir_org *o = res->onward_org;
+		if (!o)
+			return deny(403, "onward: no organisation");
+		if (a->tlp == STIX_TLP_RED &&
+		    !in_list(a->recipients, a->n_recipients, o->identity_id) &&
+		    !(a->owner && strcmp(a->owner, o->id) == 0))
+			return deny(403, "TLP:RED goes to its recipient organisations only");
+		if (!org_reads(dir, o, col, a))
+			return deny(403, "organisation %s may not read this object", o->id);
+		return allow();
+	}
+	}
+	return deny(403, "unknown onward path");
 }
 
 policy_decision policy_decide(const directory *dir, const policy_subject *subject,
@@ -169,28 +428,36 @@ policy_decision policy_decide(const directory *dir, const policy_subject *subjec
 {
 	static const policy_resource none = {0};
 
-	if (!subject || !subject->user || !subject->org)
-		return deny(401, "authentication required");
 	if (!res)
 		res = &none;
+	switch (action) {
+	case POLICY_SEE_API_ROOT:
+		return see_community(dir, subject, community_of(dir, res));
+	case POLICY_READ_COLLECTION:
+		return collection_access(dir, subject, res, false);
+	case POLICY_READ_OBJECT:
+		return read_object(dir, subject, res);
+	case POLICY_SEND_ONWARD:
+		return send_onward(dir, res);
+	default:
+		break;
+	}
+	if (anonymous(subject))
+		return deny(401, "authentication required");
 	switch (action) {
 	case POLICY_ADMIN:
 		if (subject->user->role != DIR_ROLE_ADMIN)
 			return deny(403, "role %s may not administer the directory",
 				    dir_role_name(subject->user->role));
 		return allow();
-	case POLICY_SEE_API_ROOT:
-		return see_community(subject, community_of(dir, res));
-	case POLICY_READ_COLLECTION:
-		return collection_access(dir, subject, res, false);
 	case POLICY_WRITE_COLLECTION:
 		return collection_access(dir, subject, res, true);
-	case POLICY_READ_OBJECT:
-		return read_object(dir, subject, res);
 	case POLICY_WRITE_OBJECT:
 		return write_object(dir, subject, res);
 	case POLICY_DELETE_OBJECT:
 		return delete_object(dir, subject, res);
+	default:
+		break;
 	}
 	return deny(403, "unknown action");
 }

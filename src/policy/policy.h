@@ -2,23 +2,30 @@
  * policy.h: the one decision function for who may see and do what.
  *
  * Every path in renkei that reveals anything (discovery, API roots,
- * collections, objects, manifests, versions, status, headers and counts) or
- * changes anything asks policy_decide(), and nothing else decides. The
- * decision is a pure function of the directory, the subject (an
- * authenticated user, or nobody), the action and the resource; it keeps no
- * state and is safe from any thread.
+ * collections, objects, manifests, versions, status, headers and counts),
+ * changes anything, or sends an object out of the hub asks policy_decide(),
+ * and nothing else decides. The rules are docs/confidentiality.md; this
+ * header names them:
  *
- * Rules (collection level; per-object TLP 2.0 and distribution rules are
- * added in the same function):
- *  - an API root (community) is visible to members of the community;
- *  - a collection is readable by a member organisation's users whose role is
- *    in the collection's can_read, writable likewise with can_write;
- *  - an object version may be added or deleted only by its owner
- *    organisation (the first to store the id) with write permission;
- *  - a written object's created_by_ref, when present, must be the writing
- *    organisation's identity.
- * A refusal carries the reason for the operator's log and the status the
- * caller should answer (403, or 404 where existence itself must not leak).
+ *  - reach (R1): a community, its API root and its collections exist for
+ *    its member organisations and for their clients; a public collection
+ *    also for anonymous readers;
+ *  - permission (R2): the user's role is in the collection's can_read or
+ *    can_write;
+ *  - per object (R3-R6): the owner reads its objects whole; otherwise the
+ *    object's audience (policy_audience: its TLP level, the renkei
+ *    extension's recipients, distribution and communities, and the TLP
+ *    levels of granular markings on its required properties) decides;
+ *  - the view (R7, granular markings): an object read by a non-owner may be
+ *    served redacted, with properties removed and references to objects the
+ *    reader may not see dropped (policy_view);
+ *  - onward paths and re-sharing: where an object may go from the hub.
+ *
+ * The decision is a pure function of the directory, the subject (an
+ * authenticated user, or nobody), the action and the resource; it keeps no
+ * state and is safe from any thread. A refusal carries the reason for the
+ * operator's log and the status the caller should answer (401, 403, or 404
+ * where existence itself must not leak).
  */
 #ifndef RK_POLICY_H
 #define RK_POLICY_H
@@ -27,13 +34,18 @@
 #include "directory.h"
 #include "store.h"
 
+/* The renkei property-extension that names recipients and narrows
+ * distribution (docs/confidentiality.md). */
+#define POLICY_EXTENSION_ID "extension-definition--4e3c1a2b-8f7d-4c6e-9b5a-1d2e3f4a5b6c"
+
 typedef enum {
 	POLICY_SEE_API_ROOT,    /* resource: community */
 	POLICY_READ_COLLECTION, /* resource: collection (listing it, its objects, manifest) */
 	POLICY_WRITE_COLLECTION,/* resource: collection */
-	POLICY_READ_OBJECT,     /* resource: collection + row */
-	POLICY_WRITE_OBJECT,    /* resource: collection + object facts + stored owner */
-	POLICY_DELETE_OBJECT,   /* resource: collection + stored owner */
+	POLICY_READ_OBJECT,     /* resource: collection + audience (+ object for the view) */
+	POLICY_WRITE_OBJECT,    /* resource: collection + object facts + audience + stored owner */
+	POLICY_DELETE_OBJECT,   /* resource: collection + stored owner (+ audience) */
+	POLICY_SEND_ONWARD,     /* resource: collection + audience + onward destination */
 	POLICY_ADMIN,           /* directory administration */
 } policy_action;
 
@@ -42,18 +54,108 @@ typedef struct policy_subject {
 	const dir_org *org;   /* the user's organisation */
 } policy_subject;
 
+/* ---------------------------------------------------------------- audience */
+/* policy_audience.c */
+
+/*
+ * Who an object version is for: everything R4 and R5 look at. Lists hold
+ * identity ids (recipients: organisations or users; distribution:
+ * organisations) and community ids, sorted and without repeats. `granular`
+ * has bit (1u << level) for every TLP level a granular marking gives to a
+ * property the object's type requires: a reader must be allowed at each of
+ * them to see the object at all. All versions of an id share one audience
+ * (the hub refuses a version that changes it).
+ */
+typedef struct policy_audience {
+	stix_tlp tlp;
+	unsigned granular;
+	char *owner; /* organisation id */
+	char **recipients;
+	size_t n_recipients;
+	char **distribution;
+	size_t n_distribution;
+	char **communities;
+	size_t n_communities;
+} policy_audience;
+
+/* What a caller of policy_audience_of tells it: the collection (its default
+ * marking) and organisation the object is written to, and how to know a
+ * non-TLP marking definition (one in the same envelope, or stored). */
+typedef bool (*policy_marking_known_fn)(void *arg, const char *marking_id);
+
+typedef struct policy_audience_src {
+	const directory *dir;
+	const dir_collection *collection;
+	const char *owner; /* organisation id */
+	policy_marking_known_fn marking_known;
+	void *marking_arg;
+} policy_audience_src;
+
+/*
+ * The audience of a valid STIX object (docs/confidentiality.md,
+ * "Submission"): its TLP level (at most one TLP marking; none: the
+ * collection's default), the renkei extension's lists (known identities
+ * and communities only), TLP:RED only with recipients, every marking
+ * reference known. `path` prefixes error paths ("objects[3]"). *flags gets
+ * POLICY_F_* for what a read must look at in the object itself. out is
+ * cleaned up with policy_audience_cleanup, also after an error.
+ */
+#define POLICY_F_REFS 0x1u     /* it references other objects (R7) */
+#define POLICY_F_GRANULAR 0x2u /* it has granular TLP markings */
+rk_err policy_audience_of(const policy_audience_src *src, const json_t *obj,
+			  const char *path, policy_audience *out, unsigned *flags,
+			  rk_errctx *ctx);
+void policy_audience_cleanup(policy_audience *a);
+/* The canonical text of an audience (the store keeps it as the object's
+ * audience class: equal audiences, equal text), heap memory; NULL when out
+ * of memory. */
+char *policy_audience_key(const policy_audience *a);
+/* Parses what policy_audience_key wrote. */
+rk_err policy_audience_parse(const char *key, policy_audience *out, rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- decision */
+
+/* Where an object would go (POLICY_SEND_ONWARD, docs "Onward paths"). */
+typedef enum {
+	POLICY_ONWARD_PARTNER_HUB, /* (a) community: onward_community */
+	POLICY_ONWARD_PUBLIC,      /* (b) */
+	POLICY_ONWARD_INTERNAL,    /* (c) organisation: onward_org */
+	POLICY_ONWARD_NOTIFY,      /* (d) organisation: onward_org */
+} policy_onward;
+
+/* Whether a referenced id may be shown to the subject (R7): the caller
+ * looks the id up (every stored version, every collection) and asks
+ * policy_decide for each; unknown ids are visible. */
+typedef bool (*policy_ref_visible_fn)(void *arg, const char *object_id);
+
 typedef struct policy_resource {
 	const dir_community *community;
 	const dir_collection *collection;
-	const store_row *row;        /* READ_OBJECT */
-	const stix_info *object;     /* WRITE_OBJECT: the object being written */
-	const char *owner_org;       /* WRITE/DELETE_OBJECT: stored owner, NULL if new */
+	const policy_audience *audience; /* READ/WRITE/DELETE_OBJECT, SEND_ONWARD */
+	const stix_info *object;         /* WRITE_OBJECT: the object being written */
+	const char *owner_org;           /* WRITE/DELETE_OBJECT: stored owner, NULL if new */
+	/* WRITE_OBJECT: a collection the id is already stored in (re-sharing),
+	 * with the audience it has there; NULL when the id is new. */
+	const dir_collection *stored_in;
+	/* READ_OBJECT, for the view: the object itself (NULL: decide on the
+	 * audience only) and how to tell visible references. */
+	const json_t *json;
+	policy_ref_visible_fn ref_visible;
+	void *ref_arg;
+	/* SEND_ONWARD */
+	policy_onward onward;
+	const dir_community *onward_community;
+	const dir_org *onward_org;
 } policy_resource;
 
 typedef struct policy_decision {
 	bool allow;
 	int http_status; /* when refused: 401, 403 or 404 */
-	char reason[160];
+	/* READ_OBJECT with res->json: the object to serve when it may not be
+	 * served as stored (granular redaction, hidden references); a new
+	 * reference the caller releases. NULL: serve it as stored. */
+	json_t *view;
+	char reason[192];
 } policy_decision;
 
 /* policy.c */

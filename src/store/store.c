@@ -156,6 +156,8 @@ static rk_err put_prepare(const store_put_item *in, store_item *it,
 		put_reject(r, "object larger than the largest stored object");
 		return RK_OK;
 	}
+	it->audience = in->audience;
+	it->flags = in->flags;
 	it->rejected = false;
 	return RK_OK;
 }
@@ -427,4 +429,52 @@ rk_err store_meta_version(store *st, const char *name, uint64_t *version_out,
 			  rk_errctx *ctx)
 {
 	return store_meta_get(st, name, NULL, version_out, ctx);
+}
+
+/* ---------------------------------------------------------------- audiences */
+
+rk_err store_audiences(store *st, const char *collection_id, store_audience_fn fn,
+		       void *arg, rk_errctx *ctx)
+{
+	if (!collection_id || !fn)
+		return rk_fail(ctx, RK_EINVAL, NULL, "store audiences: no collection");
+	return st->ops->audiences(st->eng, collection_id, fn, arg, ctx);
+}
+
+rk_err store_audience_key(store *st, int64_t aud, char **key_out, rk_errctx *ctx)
+{
+	*key_out = NULL;
+	return st->ops->audience_key(st->eng, aud, key_out, ctx);
+}
+
+bool store_may_hold(store *st, const char *id)
+{
+	return id && st->ops->may_hold(st->eng, id);
+}
+
+rk_err store_find_versions(store *st, const char *const *ids, size_t n_ids,
+			   store_version_fn fn, void *arg, rk_errctx *ctx)
+{
+	rk_err err;
+
+	if (!n_ids)
+		return RK_OK;
+	if ((err = check_list(ids, n_ids, "ids", ctx)))
+		return err;
+	return st->ops->find_versions(st->eng, ids, n_ids, fn, arg, ctx);
+}
+
+rk_err store_unclassified(store *st, size_t limit, store_emit_fn emit, void *arg,
+			  rk_errctx *ctx)
+{
+	return st->ops->unclassified(st->eng, limit, emit, arg, ctx);
+}
+
+rk_err store_set_audiences(store *st, const uint64_t *seqs, const char *const *keys,
+			   const unsigned *flags, size_t n, rk_errctx *ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!keys[i])
+			return rk_fail(ctx, RK_EINVAL, NULL, "store: no audience");
+	return n ? st->ops->set_audiences(st->eng, seqs, keys, flags, n, ctx) : RK_OK;
 }

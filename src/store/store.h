@@ -68,7 +68,16 @@ typedef struct store_put_item {
 	 * for the call. NULL: the store serialises `object`. */
 	const char *json;
 	size_t json_len;
+	/* The object's audience class: the policy module's key text, equal for
+	 * objects the same readers may read (NULL: class 0, not classified),
+	 * and STORE_F_* saying what a read must look at in the object itself. */
+	const char *audience;
+	unsigned flags;
 } store_put_item;
+
+/* store_put_item.flags, store_row.flags (the policy module's POLICY_F_*). */
+#define STORE_F_REFS 0x1u     /* the object references other objects */
+#define STORE_F_GRANULAR 0x2u /* it carries granular TLP markings */
 
 typedef enum {
 	STORE_PUT_ADDED,     /* a new version stored */
@@ -88,7 +97,9 @@ typedef struct store_put_result {
  * independent: a rejected item stores nothing and does not stop the others.
  * Ownership rule: the first organisation to store an id owns it store-wide;
  * another organisation adding a version of it is REJECTED ("owned by another
- * organisation"). Returns an error only when the whole batch failed (then
+ * organisation"). Audience rule: every version of an id, in every
+ * collection, has the audience class of the first; a version with another
+ * class is REJECTED ("a new version keeps the markings ..."). Returns an error only when the whole batch failed (then
  * nothing was stored); RK_OK means every result is final and on disk.
  */
 rk_err store_put(store *st, const char *collection_id, const char *owner_org,
@@ -156,10 +167,19 @@ typedef struct store_query {
 	/* Whether rows need the object JSON (objects) or only facts
 	 * (manifest, versions, counts). */
 	bool with_json;
+	/* With restrict_auds, only rows of these audience classes (the ones
+	 * the reader may read) are read at all: a reader allowed a small part
+	 * of a collection costs what that part costs, not a scan. */
+	bool restrict_auds;
+	const int64_t *auds;
+	size_t n_auds;
 } store_query;
 
 typedef struct store_row {
 	uint64_t seq;
+	const char *collection_id; /* the collection's id (UUID) */
+	int64_t aud;               /* audience class (0: not classified) */
+	unsigned flags;            /* STORE_F_* */
 	rk_time date_added;
 	const char *id;
 	const char *type;
@@ -210,6 +230,36 @@ rk_err store_delete(store *st, const char *collection_id, const char *object_id,
 /* Stored versions in one collection (collection_id) or in all (NULL). */
 rk_err store_count(store *st, const char *collection_id, uint64_t *out,
 		   rk_errctx *ctx);
+
+/* ---------------------------------------------------------------- audiences */
+/* store.c */
+
+/* The audience classes a collection holds versions of, with their counts
+ * (key is valid during the call). */
+typedef rk_err (*store_audience_fn)(void *arg, int64_t aud, const char *key,
+				    uint64_t n_versions);
+rk_err store_audiences(store *st, const char *collection_id, store_audience_fn fn,
+		       void *arg, rk_errctx *ctx);
+/* The key of class aud; *key_out is heap memory the caller frees;
+ * RK_ENOTFOUND for an unknown class. */
+rk_err store_audience_key(store *st, int64_t aud, char **key_out, rk_errctx *ctx);
+/* false: no version of `id` is stored (from memory, no read); true: one
+ * may be (then ask store_find_versions). */
+bool store_may_hold(store *st, const char *id);
+/* Every stored version of any of the ids, in every collection (strings
+ * valid during the call). */
+typedef rk_err (*store_version_fn)(void *arg, const char *collection_id,
+				   const char *object_id, int64_t aud,
+				   const char *owner_org);
+rk_err store_find_versions(store *st, const char *const *ids, size_t n_ids,
+			   store_version_fn fn, void *arg, rk_errctx *ctx);
+/* Rows not yet classified (stored before audience classes existed), up to
+ * `limit` of them with their JSON (row.collection_id set), and giving n of
+ * them their class in one durable write. */
+rk_err store_unclassified(store *st, size_t limit, store_emit_fn emit, void *arg,
+			  rk_errctx *ctx);
+rk_err store_set_audiences(store *st, const uint64_t *seqs, const char *const *keys,
+			   const unsigned *flags, size_t n, rk_errctx *ctx);
 
 /* ---------------------------------------------------------------- status */
 /* store.c */

@@ -32,6 +32,8 @@ typedef struct store_item {
 	const char *json;
 	size_t json_len;
 	char *json_buf;
+	const char *audience; /* class key, or NULL for class 0 */
+	unsigned flags;
 	bool rejected; /* the front already filled the result */
 } store_item;
 
@@ -73,6 +75,18 @@ typedef struct store_ops {
 		      size_t *deleted, rk_errctx *ctx);
 	rk_err (*count)(store_engine *e, const char *collection_id,
 			uint64_t *out, rk_errctx *ctx);
+	rk_err (*audiences)(store_engine *e, const char *collection_id,
+			    store_audience_fn fn, void *arg, rk_errctx *ctx);
+	rk_err (*audience_key)(store_engine *e, int64_t aud, char **key_out,
+			       rk_errctx *ctx);
+	rk_err (*find_versions)(store_engine *e, const char *const *ids, size_t n,
+				store_version_fn fn, void *arg, rk_errctx *ctx);
+	bool (*may_hold)(store_engine *e, const char *id);
+	rk_err (*unclassified)(store_engine *e, size_t limit, store_emit_fn emit,
+			       void *arg, rk_errctx *ctx);
+	rk_err (*set_audiences)(store_engine *e, const uint64_t *seqs,
+				const char *const *keys, const unsigned *flags, size_t n,
+				rk_errctx *ctx);
 
 	/* `doc` is compact JSON text. */
 	rk_err (*status_put)(store_engine *e, const char *api_root,
@@ -96,13 +110,14 @@ extern const store_ops store_sqlite_ops;
 /* The SQL text the SQLite engine runs for q (parameters ?1 collection key,
  * ?2 seq lower bound, ?3 date_added lower bound, then the filter
  * values); for tests that check query
- * plans. *sql_out is heap memory the caller frees. */
-rk_err store_sqlite_query_sql(const store_query *q, char **sql_out);
+ * plans. sparse: as for a reader who may read a small part of the
+ * collection (one arm per audience class). *sql_out is heap memory the caller frees. */
+rk_err store_sqlite_query_sql(const store_query *q, bool sparse, char **sql_out);
 
 /* store_schema.c: the SQLite schema and its forward migrations. */
 struct sqlite3;
 /* Version the schema steps lead to. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 /* The id index's slices: an entry of objects_ix belongs to slice
  * (uint64_t)idh >> 60, and each slice has its own mark in objects_ix_marks
  * (store_sqlite.c, "The id index"). An on-disk format: changing it takes a

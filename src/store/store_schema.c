@@ -11,7 +11,7 @@
  * not write rows a newer schema would misread. Steps are append-only: once a
  * version shipped, its SQL never changes; a change is a new step.
  *
- * Layout (version 6) and why each index exists (store_sqlite_query builds
+ * Layout (version 7) and why each index exists (store_sqlite_query builds
  * queries that name these indices with INDEXED BY, so a plan can never
  * silently fall back to a table scan):
  *
@@ -21,7 +21,7 @@
  *       makes store_count O(1).
  *   objects(seq INTEGER PK AUTOINCREMENT, coll, id, type, spec_version,
  *           version, version_time, date_added, owner, json, is_first,
- *           is_last, idh)
+ *           is_last, idh, aud, flags)
  *       AUTOINCREMENT: a seq is never reused, even after the newest row is
  *       deleted, so paging cursors stay valid. json comes after the facts
  *       so that fact-only reads rarely touch overflow pages (is_first,
@@ -31,6 +31,9 @@
  *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
  *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
  *     objects_vtime (coll, version_time)          match[version]=<timestamp>
+ *     objects_aud   (coll, aud, seq)              the rows of the audience classes a
+ *                                                 reader may read, when they are few
+ *                                                 (one ordered arm per class)
  *     objects_added (coll, date_added)            paging over all versions (seq
  *                                                 order, see below) and
  *                                                 added_after -> first seq
@@ -39,6 +42,14 @@
  *                                                 versions, duplicates, ownership
  *   objects_ix_marks(slice PK, mark)              one row per slice of the idh
  *                                                 space (STORE_IX_SLICES)
+ *   audiences(aud PK, key UNIQUE)                 audience classes: key is the policy
+ *                                                 module's canonical text of who may
+ *                                                 read an object (TLP level, recipients,
+ *                                                 distribution, owner); aud 0 = not
+ *                                                 yet classified (rows older than v7)
+ *   aud_counts(coll, aud PK, n) WITHOUT ROWID     stored versions per class and
+ *                                                 collection: how much of a collection
+ *                                                 a reader may read, before reading it
  *   owners(id PK, owner) WITHOUT ROWID            owners of ids whose every
  *                                                 version was deleted
  *   status(rid PK, api_root, status_id, doc)      TAXII status, oldest = smallest rid
@@ -90,7 +101,11 @@
  * objects_ix_mark at the largest seq: the migration indexes every row.
  * Version 6 gives each slice of the idh space a mark of its own
  * (objects_ix_marks, all starting at version 5's one mark), so that a
- * merge rewrites one slice of the index, not all of it.
+ * merge rewrites one slice of the index, not all of it. Version 7 adds
+ * the audience class of every row (aud, with flags saying whether a read
+ * must look into the object: references, granular markings), the classes
+ * and their counts, and objects_aud; existing rows get class 0, which the
+ * hub classifies at start (store_unclassified, store_set_audience).
  */
 #include <string.h>
 
@@ -179,6 +194,15 @@ static const schema_step schema_steps[] = {
 	 " INSERT INTO objects_ix_marks(slice, mark)"
 	 " SELECT k, (SELECT mark FROM objects_ix_mark) FROM s;"
 	 "DROP TABLE objects_ix_mark;"},
+	{7,
+	 "ALTER TABLE objects ADD COLUMN aud INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE objects ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE TABLE audiences(aud INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
+	 "CREATE TABLE aud_counts(coll INTEGER NOT NULL, aud INTEGER NOT NULL,"
+	 " n INTEGER NOT NULL, PRIMARY KEY(coll, aud)) WITHOUT ROWID;"
+	 "CREATE INDEX objects_aud ON objects(coll, aud, seq);"
+	 "INSERT INTO aud_counts(coll, aud, n)"
+	 " SELECT coll, 0, count(*) FROM objects GROUP BY coll;"},
 };
 
 _Static_assert(STORE_IX_SLICES == 16, "migration step 6 makes 16 slices");

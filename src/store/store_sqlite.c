@@ -216,6 +216,9 @@ enum {
 	SQ_FX_UNLAST,
 	SQ_FX_COLL,
 	SQ_FX_IXINS,
+	SQ_FX_AUDINS,
+	SQ_FX_AUD,
+	SQ_FX_AUDCOUNT,
 	SQ_FX_N
 };
 
@@ -404,7 +407,15 @@ out:
 
 /* ---------------------------------------------------------------- engine */
 
-typedef enum { WR_PUT, WR_DELETE, WR_STATUS, WR_META } wr_kind;
+typedef enum { WR_PUT, WR_DELETE, WR_STATUS, WR_META, WR_CLASSIFY } wr_kind;
+
+/* An audience class a request inserted: known to every thread (amap) only
+ * once its commit succeeded. */
+typedef struct new_aud {
+	int64_t aud;
+	char *key;
+	struct new_aud *next;
+} new_aud;
 
 typedef struct wreq {
 	wr_kind kind;
@@ -429,6 +440,12 @@ typedef struct wreq {
 	const char *name;
 	uint64_t *version_out;
 	bool *changed;
+	/* WR_CLASSIFY */
+	const uint64_t *seqs;
+	const char *const *keys;
+	const unsigned *flags;
+	/* classes this request added (the leader's bookkeeping) */
+	new_aud *new_auds;
 
 	rk_errctx *ctx;
 	rk_err rc;
@@ -473,6 +490,14 @@ struct store_engine {
 	int64_t tail_seen; /* every committed row up to it was looked at */
 	store_known *known; /* every idh of objects_ix, the tail and owners */
 	int64_t *wtail;    /* the leader's tail seqs of one lookup */
+
+	/* Audience classes by key and by number, the committed ones (under
+	 * amu): a small open-addressing table of keys and an array by aud. */
+	pthread_mutex_t amu;
+	struct amap_ent { int64_t aud; char *key; } *amap;
+	size_t amap_cap, amap_n;
+	char **aud_keys; /* aud_keys[aud], NULL when unknown */
+	size_t aud_keys_cap;
 	int64_t g_max;     /* the leader's largest seq inserted in its group
 			    * by requests not rolled back */
 };
@@ -851,6 +876,11 @@ static void sq_close(store_engine *e)
 	pthread_mutex_destroy(&e->ckmu);
 	pthread_cond_destroy(&e->ckcv);
 	pthread_mutex_destroy(&e->tmu);
+	pthread_mutex_destroy(&e->amu);
+	for (size_t i = 0; i < e->amap_cap; i++)
+		free(e->amap[i].key);
+	free(e->amap);
+	free(e->aud_keys);
 	free(e->tail);
 	store_known_free(e->known);
 	free(e->wtail);
@@ -859,6 +889,8 @@ static void sq_close(store_engine *e)
 }
 
 static rk_err group_begin(store_engine *e, rk_errctx *ctx);
+
+static bool amap_add(store_engine *e, int64_t aud, const char *key);
 
 /* Adds to the filter of known ids the idh of every row of `sql`. */
 static rk_err known_fill(store_engine *e, const char *sql, bool hash_text,
@@ -919,6 +951,21 @@ static rk_err tail_open(store_engine *e, rk_errctx *ctx)
 	if ((err = known_fill(e, "SELECT idh FROM objects_ix", false, ctx)) ||
 	    (err = known_fill(e, "SELECT id FROM owners", true, ctx)))
 		goto out;
+	if (!(s = sq_prepare(e->w, "SELECT aud, key FROM audiences", ctx))) {
+		err = RK_EDB;
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (!amap_add(e, sqlite3_column_int64(s, 0),
+			      (const char *)sqlite3_column_text(s, 1))) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+			break;
+		}
+	sqlite3_reset(s);
+	if (!err && rc != SQLITE_DONE)
+		err = sq_err(e->w->db, rc, ctx, "reading audience classes");
+	if (err)
+		goto out;
 	err = group_begin(e, ctx);
 out:
 	sqlite3_exec(e->w->db, "COMMIT", NULL, NULL, NULL);
@@ -944,6 +991,7 @@ static rk_err sq_open(const char *path, store_engine **out, int *found,
 	pthread_mutex_init(&e->ckmu, NULL);
 	pthread_cond_init(&e->ckcv, NULL);
 	pthread_mutex_init(&e->tmu, NULL);
+	pthread_mutex_init(&e->amu, NULL);
 	size_t len = strlen(path);
 	e->dbpath = malloc(len + sizeof "/renkei.db");
 	if (!e->dbpath) {
@@ -1067,6 +1115,175 @@ static void reject(store_put_result *r, const char *msg)
 	snprintf(r->message, sizeof r->message, "%s", msg);
 }
 
+/* ---------------------------------------------------------------- audience classes */
+
+/* Committed classes (under amu). The key table is open addressing by
+ * sq_hash; aud_keys maps a class number back to its key. */
+static int64_t amap_find(store_engine *e, const char *key)
+{
+	if (!e->amap_cap)
+		return 0;
+	for (size_t j = sq_hash(key) & (e->amap_cap - 1); e->amap[j].key;
+	     j = (j + 1) & (e->amap_cap - 1))
+		if (strcmp(e->amap[j].key, key) == 0)
+			return e->amap[j].aud;
+	return 0;
+}
+
+static bool amap_add(store_engine *e, int64_t aud, const char *key)
+{
+	if (aud <= 0 || amap_find(e, key))
+		return true;
+	if ((size_t)aud >= e->aud_keys_cap) {
+		size_t cap = e->aud_keys_cap ? e->aud_keys_cap : 64;
+		while (cap <= (size_t)aud)
+			cap *= 2;
+		char **k = realloc(e->aud_keys, cap * sizeof *k);
+		if (!k)
+			return false;
+		memset(k + e->aud_keys_cap, 0, (cap - e->aud_keys_cap) * sizeof *k);
+		e->aud_keys = k;
+		e->aud_keys_cap = cap;
+	}
+	if ((e->amap_n + 1) * 2 > e->amap_cap) {
+		size_t cap = e->amap_cap ? e->amap_cap * 2 : 64;
+		struct amap_ent *t = calloc(cap, sizeof *t);
+		if (!t)
+			return false;
+		for (size_t i = 0; i < e->amap_cap; i++) {
+			if (!e->amap[i].key)
+				continue;
+			size_t j = sq_hash(e->amap[i].key) & (cap - 1);
+			while (t[j].key)
+				j = (j + 1) & (cap - 1);
+			t[j] = e->amap[i];
+		}
+		free(e->amap);
+		e->amap = t;
+		e->amap_cap = cap;
+	}
+	char *k = strdup(key);
+	if (!k)
+		return false;
+	size_t j = sq_hash(k) & (e->amap_cap - 1);
+	while (e->amap[j].key)
+		j = (j + 1) & (e->amap_cap - 1);
+	e->amap[j].aud = aud;
+	e->amap[j].key = k;
+	e->amap_n++;
+	e->aud_keys[aud] = k;
+	return true;
+}
+
+static void new_auds_free(new_aud *n)
+{
+	while (n) {
+		new_aud *next = n->next;
+		free(n->key);
+		free(n);
+		n = next;
+	}
+}
+
+/* The leader, in its transaction: the class of `key` (0 for none), adding
+ * it if new. A class added here is remembered on the request and becomes
+ * known to other threads only after its commit (run_group). */
+static rk_err aud_resolve(store_engine *e, wreq *r, const char *key, int64_t *aud)
+{
+	sq_conn *c = e->w;
+	sqlite3_stmt *s;
+	int rc;
+
+	*aud = 0;
+	if (!key)
+		return RK_OK;
+	pthread_mutex_lock(&e->amu);
+	*aud = amap_find(e, key);
+	pthread_mutex_unlock(&e->amu);
+	if (*aud)
+		return RK_OK;
+	for (new_aud *n = r->new_auds; n; n = n->next)
+		if (strcmp(n->key, key) == 0) {
+			*aud = n->aud;
+			return RK_OK;
+		}
+	s = sq_fixed(c, SQ_FX_AUDINS, "INSERT OR IGNORE INTO audiences(key) VALUES(?1)",
+		     r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, key);
+	rk_err err = sq_step_done(c->db, s, r->ctx, "adding an audience class");
+	if (err)
+		return err;
+	s = sq_fixed(c, SQ_FX_AUD, "SELECT aud FROM audiences WHERE key = ?1", r->ctx);
+	if (!s)
+		return RK_EDB;
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*aud = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return sq_err(c->db, rc, r->ctx, "reading an audience class");
+	new_aud *n = calloc(1, sizeof *n);
+	if (!n || !(n->key = strdup(key))) {
+		free(n);
+		return rk_fail(r->ctx, RK_ENOMEM, NULL, "store: out of memory");
+	}
+	n->aud = *aud;
+	n->next = r->new_auds;
+	r->new_auds = n;
+	return RK_OK;
+}
+
+/* Versions added (or removed, n < 0) per class within one write. */
+typedef struct aud_tally {
+	struct { int64_t aud, n; } *v;
+	size_t len, cap;
+} aud_tally;
+
+static bool tally_add(aud_tally *t, int64_t aud, int64_t n)
+{
+	for (size_t i = 0; i < t->len; i++)
+		if (t->v[i].aud == aud) {
+			t->v[i].n += n;
+			return true;
+		}
+	if (t->len == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4;
+		void *v = realloc(t->v, cap * sizeof *t->v);
+		if (!v)
+			return false;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->len].aud = aud;
+	t->v[t->len].n = n;
+	t->len++;
+	return true;
+}
+
+static rk_err tally_store(sq_conn *c, int64_t coll, const aud_tally *t, rk_errctx *ctx)
+{
+	for (size_t i = 0; i < t->len; i++) {
+		if (!t->v[i].n)
+			continue;
+		sqlite3_stmt *s = sq_fixed(c, SQ_FX_AUDCOUNT,
+					   "INSERT INTO aud_counts(coll, aud, n) VALUES(?1, ?2, ?3)"
+					   " ON CONFLICT(coll, aud) DO UPDATE SET n = n + excluded.n",
+					   ctx);
+		if (!s)
+			return RK_EDB;
+		sqlite3_bind_int64(s, 1, coll);
+		sqlite3_bind_int64(s, 2, t->v[i].aud);
+		sqlite3_bind_int64(s, 3, t->v[i].n);
+		rk_err err = sq_step_done(c->db, s, ctx, "counting audience classes");
+		if (err)
+			return err;
+	}
+	return RK_OK;
+}
+
 /* Runs one item; RK_OK with *added telling whether a row was inserted.
  *
  * One probe of the id index (objects_ix and the tail) finds every stored
@@ -1077,8 +1294,8 @@ static void reject(store_put_result *r, const char *msg)
  * already in the collection, and the current first and last versions
  * there, which decide the new row's flags. */
 static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
-		       const store_item *it, store_put_result *res, rk_time now,
-		       rk_time *last, bool *added)
+		       const store_item *it, int64_t aud, store_put_result *res,
+		       rk_time now, rk_time *last, bool *added)
 {
 	sq_conn *c = e->w;
 	size_t ntail = 0;
@@ -1086,7 +1303,7 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 	rk_errctx *ctx = r->ctx;
 	sqlite3_stmt *s;
 	int64_t idh = store_idh(it->id, strlen(it->id));
-	bool any = false, dup = false, owned_elsewhere = false;
+	bool any = false, dup = false, owned_elsewhere = false, other_aud = false;
 	int64_t n = 0, seq_min = 0, seq_max = 0;
 	rk_time vmin = 0, vmax = 0, dup_added = 0;
 	rk_err err;
@@ -1115,7 +1332,7 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 			rk_buf b;
 			rk_buf_init(&b);
 			rk_buf_puts(&b, "SELECT coll, version_time, date_added,"
-					" owner, seq FROM objects NOT INDEXED"
+					" owner, seq, aud FROM objects NOT INDEXED"
 					" WHERE ");
 			sql_idh(&b, "= ?1", 3, slots);
 			rk_buf_puts(&b, " AND id = ?2");
@@ -1145,6 +1362,11 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 				break;
 			}
 		}
+		/* Every version, in every collection, has one audience
+		 * (class 0: stored before classes, not compared). */
+		int64_t row_aud = sqlite3_column_int64(s, 5);
+		if (row_aud && aud && row_aud != aud)
+			other_aud = true;
 		if (sqlite3_column_int64(s, 0) != coll)
 			continue;
 		rk_time vt = sqlite3_column_int64(s, 1);
@@ -1189,6 +1411,12 @@ owners:
 		reject(res, "owned by another organisation");
 		return RK_OK;
 	}
+	if (other_aud) {
+		reject(res, "a new version keeps the markings of the earlier versions "
+			    "(TLP marking, recipients, distribution); publish the "
+			    "wider or narrower version as a new object");
+		return RK_OK;
+	}
 	if (!it->version && n > 0) {
 		/* No modified/created: identical JSON to the newest version is
 		 * a resend, not a new version. */
@@ -1228,8 +1456,9 @@ owners:
 	s = sq_fixed(c, SQ_FX_INSERT,
 		       "INSERT INTO objects(coll, id, type, spec_version, version,"
 		       " version_time, date_added, owner, is_first, is_last, json,"
-		       " idh)"
-		       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		       " idh, aud, flags)"
+		       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		       " ?13, ?14)",
 		       ctx);
 	if (!s)
 		return RK_EDB;
@@ -1245,6 +1474,8 @@ owners:
 	sqlite3_bind_int(s, 10, lastv);
 	sqlite3_bind_text(s, 11, it->json, (int)it->json_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 12, idh);
+	sqlite3_bind_int64(s, 13, aud);
+	sqlite3_bind_int(s, 14, (int)it->flags);
 	rk_err stored = sq_step_done(c->db, s, ctx, "storing an object");
 	if (stored != RK_OK)
 		return stored;
@@ -1289,19 +1520,30 @@ static rk_err run_put_items(store_engine *e, wreq *r)
 	int64_t added = 0;
 	rk_err err;
 
+	aud_tally tally = {0};
+
 	if ((err = coll_key(c, r->coll, true, &coll, &last, r->ctx)))
 		return err;
 	for (size_t i = 0; i < r->n; i++) {
 		bool a;
+		int64_t aud = 0;
 		if (r->items[i].rejected)
 			continue;
-		if ((err = put_item(e, r, coll, &r->items[i], &r->results[i], now,
+		if ((err = aud_resolve(e, r, r->items[i].audience, &aud)) ||
+		    (err = put_item(e, r, coll, &r->items[i], aud, &r->results[i], now,
 				    &last, &a)))
-			return err;
+			break;
 		added += a;
+		if (a && !tally_add(&tally, aud, 1)) {
+			err = rk_fail(r->ctx, RK_ENOMEM, NULL, "store: out of memory");
+			break;
+		}
 	}
-	if (!added)
-		return RK_OK;
+	if (!err && added)
+		err = tally_store(c, coll, &tally, r->ctx);
+	free(tally.v);
+	if (err || !added)
+		return err;
 	sqlite3_stmt *s = sq_fixed(c, SQ_FX_COLL,
 				     "UPDATE collections SET last_added = ?2,"
 				     " n_versions = n_versions + ?3 WHERE coll = ?1",
@@ -1389,19 +1631,74 @@ static void sql_version(rk_buf *b, const store_version_match *v, int at_base)
 /* Parameter numbers: ?1 coll, ?2 seq lower bound, ?3 date_added lower
  * bound (objects_added arm only), then the lists. */
 typedef struct qparams {
-	int ids, idhs, types, specs, at, tail;
+	int ids, idhs, types, specs, at, tail, auds;
 	size_t slots;          /* in: tail parameters (match[id] only) */
 	const int64_t *seqs;   /* in: the tail seqs to bind */
 	size_t nseqs;
+	size_t aud_slots;      /* in: audience parameters (restrict_auds) */
+	bool sparse;           /* in: drive by objects_aud, one arm per class */
 } qparams;
+
+/* Reader classes beyond which a query never drives by objects_aud (one
+ * arm each). */
+#define SQ_MAX_AUD_ARMS 64
+
+/* Parameters for n classes: a power of two, at least 1, so that few
+ * statement texts exist; the spare ones are bound to -1, no class. */
+static size_t aud_slots(size_t n)
+{
+	size_t k = 1;
+	while (k < n)
+		k *= 2;
+	return k;
+}
+
+/* Whether q can be driven by its classes: match[id] and exact versions
+ * alone have narrower indices of their own. */
+static bool sparse_possible(const store_query *q)
+{
+	const store_version_match *v = &q->version;
+	return q->restrict_auds && q->n_auds && q->n_auds <= SQ_MAX_AUD_ARMS && !q->n_ids &&
+	       !(!version_any(v) && v->n_at && !v->first && !v->last);
+}
+
+/* The columns every query reads, in the order sq_query takes them. */
+#define SQ_ROW_COLUMNS \
+	"seq, date_added, id, type, spec_version, version, version_time, owner," \
+	" aud, flags"
+#define SQ_COL_JSON 10
 
 static void sql_arm_head(rk_buf *b, bool with_json, const char *index)
 {
 	rk_buf_printf(b,
-		      "SELECT seq, date_added, id, type, spec_version, version,"
-		      " version_time, owner%s FROM objects INDEXED BY %s"
+		      "SELECT " SQ_ROW_COLUMNS "%s FROM objects INDEXED BY %s"
 		      " WHERE coll = ?1 AND seq > ?2",
 		      with_json ? ", json" : "", index);
+}
+
+/* The reader's audience classes as a residual term. */
+static void sql_auds(rk_buf *b, const store_query *q, const qparams *p)
+{
+	if (q->restrict_auds && !p->sparse)
+		sql_in(b, "aud", p->auds, p->aud_slots);
+}
+
+/* One arm per audience class the reader may read (objects_aud), merged on
+ * seq: a reader of a small part of a collection reads only that part. */
+static void sql_sparse(rk_buf *b, const store_query *q, const qparams *p)
+{
+	for (size_t i = 0; i < p->aud_slots; i++) {
+		if (i)
+			rk_buf_puts(b, " UNION ALL ");
+		sql_arm_head(b, q->with_json, "objects_aud");
+		rk_buf_printf(b, " AND aud = ?%d", p->auds + (int)i);
+		if (q->n_types)
+			sql_in(b, "type", p->types, q->n_types);
+		sql_version(b, &q->version, p->at);
+		if (q->n_spec_versions)
+			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+	}
+	rk_buf_puts(b, " ORDER BY seq");
 }
 
 /*
@@ -1431,8 +1728,8 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	 * the text is complete or the function says RK_ENOMEM. Per arm: the
 	 * head and terms (< 512 bytes) plus at most 12 bytes per parameter. */
 	size_t nparams = 2 * q->n_ids + q->n_types + q->n_spec_versions + v->n_at +
-			 p->slots;
-	size_t bound = (q->n_types + 4) * (512 + 12 * nparams) + 64;
+			 p->slots + p->aud_slots;
+	size_t bound = (q->n_types + 4 + p->aud_slots) * (512 + 12 * nparams) + 64;
 
 	if (rk_buf_reserve(b, bound) != RK_OK)
 		return RK_ENOMEM;
@@ -1448,11 +1745,17 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 	p->at = next;
 	next += (int)v->n_at;
 	p->tail = next;
+	next += q->n_ids ? (int)p->slots : 0;
+	p->auds = next;
+
+	if (p->sparse) {
+		sql_sparse(b, q, p);
+		return b->len < bound ? RK_OK : RK_ENOMEM;
+	}
 
 	if (q->n_ids) {
 		rk_buf_printf(b,
-			      "SELECT seq, date_added, id, type, spec_version, version,"
-			      " version_time, owner%s FROM objects NOT INDEXED"
+			      "SELECT " SQ_ROW_COLUMNS "%s FROM objects NOT INDEXED"
 			      " WHERE coll = ?1 AND +seq > ?2",
 			      q->with_json ? ", json" : "");
 		rk_buf_puts(b, " AND (seq IN (SELECT seq FROM objects_ix WHERE 1");
@@ -1470,6 +1773,7 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 			sql_in(b, "type", p->types, q->n_types);
 		if (q->n_spec_versions)
 			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+		sql_auds(b, q, p);
 	} else if (!any && v->n_at && !v->first && !v->last) {
 		sql_arm_head(b, q->with_json, "objects_vtime");
 		sql_in(b, "version_time", p->at, v->n_at);
@@ -1477,6 +1781,7 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 			sql_in(b, "type", p->types, q->n_types);
 		if (q->n_spec_versions)
 			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+		sql_auds(b, q, p);
 	} else if (q->n_types) {
 		for (size_t i = 0; i < q->n_types; i++) {
 			if (i)
@@ -1487,6 +1792,7 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 			if (q->n_spec_versions)
 				sql_in(b, "spec_version", p->specs,
 				       q->n_spec_versions);
+			sql_auds(b, q, p);
 		}
 	} else if (any) {
 		/* Within a collection date_added order is seq order; the
@@ -1495,6 +1801,7 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 		rk_buf_puts(b, " AND date_added > ?3");
 		if (q->n_spec_versions)
 			sql_in(b, "spec_version", p->specs, q->n_spec_versions);
+		sql_auds(b, q, p);
 		rk_buf_puts(b, " ORDER BY date_added");
 		return b->len < bound ? RK_OK : RK_ENOMEM;
 	} else {
@@ -1518,6 +1825,7 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 			if (q->n_spec_versions)
 				sql_in(b, "spec_version", p->specs,
 				       q->n_spec_versions);
+			sql_auds(b, q, p);
 		}
 	}
 	rk_buf_puts(b, " ORDER BY seq");
@@ -1525,9 +1833,9 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 }
 
 /* Whether sql_build drives q by objects_added. */
-static bool added_arm(const store_query *q)
+static bool added_arm(const store_query *q, const qparams *p)
 {
-	return !q->n_ids && !q->n_types && version_any(&q->version);
+	return !p->sparse && !q->n_ids && !q->n_types && version_any(&q->version);
 }
 
 static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
@@ -1536,8 +1844,10 @@ static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
 {
 	sqlite3_bind_int64(s, 1, coll);
 	sqlite3_bind_int64(s, 2, lo);
-	if (added_arm(q))
+	if (added_arm(q, p))
 		sqlite3_bind_int64(s, 3, da_lo);
+	for (size_t i = 0; i < p->aud_slots; i++)
+		sqlite3_bind_int64(s, p->auds + (int)i, i < q->n_auds ? q->auds[i] : -1);
 	for (size_t i = 0; i < q->n_ids; i++) {
 		bind_text(s, p->ids + (int)i, q->ids[i]);
 		sqlite3_bind_int64(s, p->idhs + (int)i,
@@ -1553,10 +1863,11 @@ static void sql_bind_query(sqlite3_stmt *s, const store_query *q,
 		bind_tail(s, p->tail, p->seqs, p->nseqs);
 }
 
-rk_err store_sqlite_query_sql(const store_query *q, char **sql_out)
+rk_err store_sqlite_query_sql(const store_query *q, bool sparse, char **sql_out)
 {
 	rk_buf b;
-	qparams p = {.slots = 1};
+	qparams p = {.slots = 1, .aud_slots = q->restrict_auds ? aud_slots(q->n_auds) : 0,
+		     .sparse = sparse && sparse_possible(q)};
 
 	rk_buf_init(&b);
 	*sql_out = NULL;
@@ -1650,6 +1961,43 @@ static rk_err added_bound(sq_conn *c, int64_t coll, int64_t lo, rk_time *da_lo,
 	return RK_OK;
 }
 
+/*
+ * Whether the reader's classes are a small part of the collection (under a
+ * quarter of its versions, by aud_counts): then the query drives by
+ * objects_aud, one arm per class, and reads only rows the reader may
+ * read; otherwise the usual index with the classes as a residual term
+ * reads at most about four rows per row returned.
+ */
+static rk_err choose_sparse(sq_conn *c, const store_query *q, int64_t coll, bool *sparse,
+			    rk_errctx *ctx)
+{
+	rk_buf b;
+	sqlite3_stmt *s;
+	size_t slots = aud_slots(q->n_auds);
+	int rc;
+
+	*sparse = false;
+	rk_buf_init(&b);
+	rk_buf_puts(&b, "SELECT (SELECT n_versions FROM collections WHERE coll = ?1),"
+			" (SELECT coalesce(sum(n), 0) FROM aud_counts WHERE coll = ?1");
+	sql_in(&b, "aud", 2, slots);
+	rk_buf_puts(&b, ")");
+	s = b.data && !rk_buf_puts(&b, "") ? sq_prepare(c, b.data, ctx) : NULL;
+	rk_buf_cleanup(&b);
+	if (!s)
+		return ctx->code ? ctx->code : rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	sqlite3_bind_int64(s, 1, coll);
+	for (size_t i = 0; i < slots; i++)
+		sqlite3_bind_int64(s, 2 + (int)i, i < q->n_auds ? q->auds[i] : -1);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*sparse = sqlite3_column_int64(s, 1) * 4 < sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return sq_err(c->db, rc, ctx, "counting audience classes");
+	return RK_OK;
+}
+
 static rk_err sq_query(store_engine *e, const store_query *q,
 		       store_visible_fn visible, void *visible_arg,
 		       store_emit_fn emit, void *emit_arg, store_page *page,
@@ -1702,9 +2050,14 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 	}
 	if ((err = coll_key(c, q->collection_id, false, &coll, NULL, ctx)))
 		goto out;
-	if (!coll)
+	if (!coll || (q->restrict_auds && !q->n_auds))
 		goto out;
-	if (added_arm(q)) {
+	if (q->restrict_auds) {
+		p.aud_slots = aud_slots(q->n_auds);
+		if (sparse_possible(q) && (err = choose_sparse(c, q, coll, &p.sparse, ctx)))
+			goto out;
+	}
+	if (added_arm(q, &p)) {
 		if (lo > 0 && (err = added_bound(c, coll, lo, &da_lo, ctx)))
 			goto out;
 		if (q->has_added_after && q->added_after > da_lo)
@@ -1755,9 +2108,12 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 			.version_time = sqlite3_column_int64(s, 6),
 			.owner_org = (const char *)sqlite3_column_text(s, 7),
 		};
+		row.collection_id = q->collection_id;
+		row.aud = sqlite3_column_int64(s, 8);
+		row.flags = (unsigned)sqlite3_column_int(s, 9);
 		if (q->with_json) {
-			row.json = (const char *)sqlite3_column_text(s, 8);
-			row.json_len = (size_t)sqlite3_column_bytes(s, 8);
+			row.json = (const char *)sqlite3_column_text(s, SQ_COL_JSON);
+			row.json_len = (size_t)sqlite3_column_bytes(s, SQ_COL_JSON);
 		}
 		if (!row.id || !row.type || !row.spec_version || !row.version ||
 		    !row.owner_org || (q->with_json && !row.json)) {
@@ -1807,6 +2163,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	int64_t coll;
 	int64_t idh = store_idh(r->object_id, strlen(r->object_id));
 	char *owner = NULL;
+	int64_t aud = 0;
 	rk_err err;
 	int rc;
 
@@ -1827,7 +2184,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	/* The owner, kept in owners should this delete remove the last
 	 * version of the id. */
 	rk_buf_reset(&sql);
-	rk_buf_puts(&sql, "SELECT owner FROM objects NOT INDEXED WHERE ");
+	rk_buf_puts(&sql, "SELECT owner, aud FROM objects NOT INDEXED WHERE ");
 	sql_idh(&sql, "= ?1", 4, slots);
 	rk_buf_puts(&sql, " AND id = ?2 LIMIT 1");
 	s = sql.data ? sq_prepare(c, sql.data, ctx) : NULL;
@@ -1841,6 +2198,7 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *o = (const char *)sqlite3_column_text(s, 0);
+		aud = sqlite3_column_int64(s, 1); /* every version's */
 		if (o && !(owner = strdup(o)))
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
 	}
@@ -1961,6 +2319,16 @@ static rk_err run_delete(store_engine *e, wreq *r)
 	sqlite3_bind_int64(s, 2, n);
 	if ((err = sq_step_done(c->db, s, ctx, "updating a collection")) != RK_OK)
 		goto out;
+	{
+		aud_tally t = {0};
+		if (!tally_add(&t, aud, -n))
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store delete: out of memory");
+		else
+			err = tally_store(c, coll, &t, ctx);
+		free(t.v);
+		if (err)
+			goto out;
+	}
 	*r->deleted = (size_t)n;
 out:
 	free(owner);
@@ -2056,9 +2424,61 @@ static rk_err run_meta(store_engine *e, wreq *r)
 
 /* ---------------------------------------------------------------- group commit */
 
+/* Gives rows their audience class (rows stored before classes existed). */
+static rk_err run_classify(store_engine *e, wreq *r)
+{
+	sq_conn *c = e->w;
+	aud_tally t = {0};
+	rk_err err = RK_OK;
+	int64_t coll = 0;
+
+	for (size_t i = 0; i < r->n && !err; i++) {
+		int64_t aud;
+		sqlite3_stmt *s;
+		int rc;
+		if ((err = aud_resolve(e, r, r->keys[i], &aud)))
+			break;
+		if (!(s = sq_prepare(c, "UPDATE objects SET aud = ?2, flags = ?3"
+					" WHERE seq = ?1 AND aud = 0 RETURNING coll",
+				     r->ctx))) {
+			err = RK_EDB;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, (int64_t)r->seqs[i]);
+		sqlite3_bind_int64(s, 2, aud);
+		sqlite3_bind_int(s, 3, (int)r->flags[i]);
+		rc = sqlite3_step(s);
+		int64_t row_coll = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		if (rc == SQLITE_ROW)
+			rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			err = sq_err(c->db, rc, r->ctx, "classifying an object");
+			break;
+		}
+		if (!row_coll)
+			continue; /* gone, or classified meanwhile */
+		if (row_coll != coll && t.len) {
+			/* counts are per collection: store what this one had */
+			if ((err = tally_store(c, coll, &t, r->ctx)))
+				break;
+			t.len = 0;
+		}
+		coll = row_coll;
+		if (!tally_add(&t, 0, -1) || !tally_add(&t, aud, 1))
+			err = rk_fail(r->ctx, RK_ENOMEM, NULL, "store: out of memory");
+	}
+	if (!err && t.len)
+		err = tally_store(c, coll, &t, r->ctx);
+	free(t.v);
+	return err;
+}
+
 static rk_err run_one(store_engine *e, wreq *r)
 {
 	switch (r->kind) {
+	case WR_CLASSIFY:
+		return run_classify(e, r);
 	case WR_PUT:
 		return run_put(e, r);
 	case WR_DELETE:
@@ -2212,8 +2632,9 @@ static void group_end(store_engine *e, int64_t *max_seq, int *slice,
 		sqlite3_exec(c->db, "RELEASE ixm", NULL, NULL, NULL);
 }
 
-/* Runs a group of requests in one transaction (the leader only). */
-static void run_group(store_engine *e, wreq *list)
+/* Runs a group of requests in one transaction (the leader only); true
+ * when it committed. */
+static bool run_group_tx(store_engine *e, wreq *list)
 {
 	sq_conn *c = e->w;
 	rk_errctx gctx;
@@ -2223,14 +2644,14 @@ static void run_group(store_engine *e, wreq *list)
 	if (sq_exec(c, "BEGIN IMMEDIATE", &gctx) != RK_OK) {
 		for (r = list; r; r = r->next)
 			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
-		return;
+		return false;
 	}
 	e->g_max = 0;
 	if (group_begin(e, &gctx) != RK_OK) {
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		for (r = list; r; r = r->next)
 			r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s", gctx.msg);
-		return;
+		return false;
 	}
 	for (r = list; r; r = r->next) {
 		if (sqlite3_get_autocommit(c->db)) {
@@ -2265,7 +2686,7 @@ static void run_group(store_engine *e, wreq *list)
 			if (r->rc == RK_OK)
 				r->rc = rk_fail(r->ctx, gctx.code, NULL, "%s",
 						gctx.msg);
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&e->tmu);
 	if (max_seq > e->tail_seen)
@@ -2281,6 +2702,23 @@ static void run_group(store_engine *e, wreq *list)
 		e->unmerged[slice] = 0;
 	}
 	pthread_mutex_unlock(&e->tmu);
+	return true;
+}
+
+/* Runs a group; then the audience classes its committed requests added
+ * become known to every thread. */
+static void run_group(store_engine *e, wreq *list)
+{
+	bool committed = run_group_tx(e, list);
+
+	pthread_mutex_lock(&e->amu);
+	for (wreq *r = list; r; r = r->next) {
+		for (new_aud *n = r->new_auds; committed && r->rc == RK_OK && n; n = n->next)
+			amap_add(e, n->aud, n->key); /* lacking memory: SQL finds it */
+		new_auds_free(r->new_auds);
+		r->new_auds = NULL;
+	}
+	pthread_mutex_unlock(&e->amu);
 }
 
 /* Queues r and returns once a commit containing it finished. */
@@ -2532,6 +2970,209 @@ static rk_err sq_meta_get(store_engine *e, const char *name, char **doc_out,
 	return err;
 }
 
+/* ---------------------------------------------------------------- audience reads */
+
+static rk_err sq_audiences(store_engine *e, const char *collection_id,
+			   store_audience_fn fn, void *arg, rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	rk_err err;
+	int rc;
+
+	if ((err = pool_get(e, &c, ctx)))
+		return err;
+	s = sq_prepare(c,
+		       "SELECT a.aud, a.key, n.n FROM collections c"
+		       " JOIN aud_counts n ON n.coll = c.coll"
+		       " JOIN audiences a ON a.aud = n.aud"
+		       " WHERE c.uuid = ?1 AND n.n > 0",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	bind_text(s, 1, collection_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(s, 1);
+		if (key && (err = fn(arg, sqlite3_column_int64(s, 0), key,
+				     (uint64_t)sqlite3_column_int64(s, 2))))
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "reading audience classes");
+out:
+	if (s)
+		sqlite3_reset(s);
+	pool_put(e, c);
+	return err;
+}
+
+static rk_err sq_audience_key(store_engine *e, int64_t aud, char **key_out,
+			      rk_errctx *ctx)
+{
+	char id[24];
+	bool found;
+	int64_t unused;
+
+	pthread_mutex_lock(&e->amu);
+	if (aud > 0 && (size_t)aud < e->aud_keys_cap && e->aud_keys[aud])
+		*key_out = strdup(e->aud_keys[aud]);
+	pthread_mutex_unlock(&e->amu);
+	if (*key_out)
+		return RK_OK;
+	/* Added by another process, or not yet seen here. */
+	snprintf(id, sizeof id, "%lld", (long long)aud);
+	rk_err err = read_one(e, "SELECT key FROM audiences WHERE aud = CAST(?1 AS INTEGER)",
+			      id, NULL, key_out, 0, &unused, &found, ctx);
+	if (!err && !found)
+		err = rk_fail(ctx, RK_ENOTFOUND, NULL, "no audience class %lld", (long long)aud);
+	return err;
+}
+
+static rk_err sq_find_versions(store_engine *e, const char *const *ids, size_t n,
+			       store_version_fn fn, void *arg, rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t *idhs = malloc(n * sizeof *idhs), *tseqs = NULL;
+	size_t ntail = 0;
+	rk_buf sql;
+	rk_err err;
+	int rc;
+
+	rk_buf_init(&sql);
+	if (!idhs)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+	for (size_t i = 0; i < n; i++)
+		idhs[i] = store_idh(ids[i], strlen(ids[i]));
+	if ((err = pool_get(e, &c, ctx)))
+		goto out;
+	if ((err = sq_exec(c, "BEGIN", ctx)))
+		goto out;
+	for (;;) {
+		bool stale;
+		if ((err = tail_seqs(e, c, idhs, n, &tseqs, &ntail, &stale, ctx)))
+			goto out;
+		if (!stale)
+			break;
+		if ((err = sq_exec(c, "COMMIT", ctx)) || (err = sq_exec(c, "BEGIN", ctx)))
+			goto out;
+	}
+	size_t slots = tail_slots(ntail);
+	int ids_at = 1, idhs_at = 1 + (int)n, tail_at = 1 + 2 * (int)n;
+	rk_buf_puts(&sql, "SELECT c.uuid, o.id, o.aud, o.owner FROM objects o NOT INDEXED"
+			  " JOIN collections c ON c.coll = o.coll WHERE ");
+	rk_buf_puts(&sql, "(o.seq IN (SELECT seq FROM objects_ix WHERE 1");
+	sql_in(&sql, "idh", idhs_at, n);
+	rk_buf_puts(&sql, ") OR o.seq IN (");
+	for (size_t i = 0; i < slots; i++)
+		rk_buf_printf(&sql, "%s?%d", i ? ", " : "", tail_at + (int)i);
+	rk_buf_puts(&sql, "))");
+	sql_in(&sql, "o.id", ids_at, n);
+	if (!sql.data || rk_buf_puts(&sql, "") || !(s = sq_prepare(c, sql.data, ctx))) {
+		err = ctx->code ? ctx->code : rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bind_text(s, ids_at + (int)i, ids[i]);
+		sqlite3_bind_int64(s, idhs_at + (int)i, idhs[i]);
+	}
+	for (size_t i = 0; i < slots; i++)
+		sqlite3_bind_int64(s, tail_at + (int)i, i < ntail ? tseqs[i] : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *coll = (const char *)sqlite3_column_text(s, 0);
+		const char *id = (const char *)sqlite3_column_text(s, 1);
+		const char *owner = (const char *)sqlite3_column_text(s, 3);
+		if (coll && id && owner &&
+		    (err = fn(arg, coll, id, sqlite3_column_int64(s, 2), owner)))
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "looking up references");
+out:
+	if (s)
+		sqlite3_reset(s);
+	if (c && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	pool_put(e, c);
+	rk_buf_cleanup(&sql);
+	free(idhs);
+	free(tseqs);
+	return err;
+}
+
+/* The filter of known ids; rows another process stored since the last
+ * catch-up are not in it yet, so those answer "maybe" through the tail the
+ * next reader or writer reads. Callers needing certainty look up. */
+static bool sq_may_hold(store_engine *e, const char *id)
+{
+	pthread_mutex_lock(&e->tmu);
+	bool maybe = store_known_may_have(e->known, store_idh(id, strlen(id)));
+	pthread_mutex_unlock(&e->tmu);
+	return maybe;
+}
+
+static rk_err sq_unclassified(store_engine *e, size_t limit, store_emit_fn emit,
+			      void *arg, rk_errctx *ctx)
+{
+	sq_conn *c = NULL;
+	sqlite3_stmt *s = NULL;
+	rk_err err;
+	int rc;
+
+	if ((err = pool_get(e, &c, ctx)))
+		return err;
+	s = sq_prepare(c,
+		       "SELECT o.seq, o.date_added, o.id, o.type, o.spec_version,"
+		       " o.version, o.version_time, o.owner, c.uuid, o.json"
+		       " FROM collections c JOIN objects o INDEXED BY objects_aud"
+		       " ON o.coll = c.coll AND o.aud = 0 LIMIT ?1",
+		       ctx);
+	if (!s) {
+		err = RK_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, (int64_t)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row row = {
+			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.date_added = sqlite3_column_int64(s, 1),
+			.id = (const char *)sqlite3_column_text(s, 2),
+			.type = (const char *)sqlite3_column_text(s, 3),
+			.spec_version = (const char *)sqlite3_column_text(s, 4),
+			.version = (const char *)sqlite3_column_text(s, 5),
+			.version_time = sqlite3_column_int64(s, 6),
+			.owner_org = (const char *)sqlite3_column_text(s, 7),
+			.collection_id = (const char *)sqlite3_column_text(s, 8),
+			.json = (const char *)sqlite3_column_text(s, 9),
+			.json_len = (size_t)sqlite3_column_bytes(s, 9),
+		};
+		if (!row.id || !row.owner_org || !row.collection_id || !row.json) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory reading a row");
+			goto out;
+		}
+		if ((err = emit(arg, &row)))
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "reading unclassified objects");
+out:
+	if (s)
+		sqlite3_reset(s);
+	pool_put(e, c);
+	return err;
+}
+
+static rk_err sq_set_audiences(store_engine *e, const uint64_t *seqs,
+			       const char *const *keys, const unsigned *flags, size_t n,
+			       rk_errctx *ctx)
+{
+	wreq r = {.kind = WR_CLASSIFY, .seqs = seqs, .keys = keys, .flags = flags, .n = n,
+		  .ctx = ctx};
+	return submit(e, &r);
+}
+
 const store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -2542,6 +3183,12 @@ const store_ops store_sqlite_ops = {
 	.query = sq_query,
 	.del = sq_delete,
 	.count = sq_count,
+	.audiences = sq_audiences,
+	.audience_key = sq_audience_key,
+	.find_versions = sq_find_versions,
+	.may_hold = sq_may_hold,
+	.unclassified = sq_unclassified,
+	.set_audiences = sq_set_audiences,
 	.status_put = sq_status_put,
 	.status_get = sq_status_get,
 	.meta_get = sq_meta_get,

@@ -97,7 +97,72 @@ typedef struct obj_state {
 	bool failed;
 	int item;   /* index into items, -1 when not sent to the store */
 	char *text; /* spliced JSON text handed to the store, or NULL */
+	char *audience; /* its audience key (policy_audience_key), or NULL */
 } obj_state;
+
+/* What the store holds of an id: its owner, and a collection other than
+ * the request's that holds it (re-sharing). */
+typedef struct stored_facts {
+	taxii_req *r;
+	bool any;
+	char owner[RK_MAX_NAME];
+	const dir_collection *elsewhere;
+} stored_facts;
+
+static rk_err note_stored(void *arg, const char *collection_id, const char *object_id,
+			  int64_t aud, const char *owner)
+{
+	stored_facts *f = arg;
+	(void)object_id;
+	(void)aud;
+	if (!f->any)
+		snprintf(f->owner, sizeof f->owner, "%s", owner);
+	f->any = true;
+	if (!f->elsewhere && strcmp(collection_id, f->r->collection->id) != 0)
+		f->elsewhere = dir_find_collection(f->r->dir, collection_id);
+	return RK_OK;
+}
+
+/* Whether the store holds a version of id (a failed lookup says yes,
+ * owned by nobody: the write is then refused rather than let through). */
+static bool ingest_stored(taxii_req *r, const char *id, stored_facts *out)
+{
+	stored_facts f = {.r = r};
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	if (store_find_versions(r->srv->st, &id, 1, note_stored, &f, &ctx) != RK_OK) {
+		f.any = true;
+		snprintf(f.owner, sizeof f.owner, "%s", "");
+	}
+	if (out)
+		*out = f;
+	return f.any;
+}
+
+/* What the audience rules need to know from the envelope and the store. */
+typedef struct ingest_ctx {
+	taxii_req *r;
+	const json_t *objs; /* the envelope's objects */
+} ingest_ctx;
+
+/* policy_marking_known_fn: a marking definition in the same envelope, or
+ * one the hub stores. */
+static bool marking_known(void *arg, const char *id)
+{
+	const ingest_ctx *ic = arg;
+	size_t i;
+	const json_t *o;
+
+	if (!stix_id_valid(id, "marking-definition"))
+		return false;
+	json_array_foreach(ic->objs, i, o) {
+		const char *oid = json_string_value(json_object_get(o, "id"));
+		if (oid && strcmp(oid, id) == 0)
+			return true;
+	}
+	return store_may_hold(ic->r->srv->st, id) && ingest_stored(ic->r, id, NULL);
+}
 
 /* What complete_object added, at the end of the object (the key was
  * absent before), or NULL. */
@@ -442,6 +507,7 @@ static rk_err objects_post(taxii_req *r)
 		goto out;
 	}
 	json_t *objs = json_object_get(env, "objects");
+	ingest_ctx ic = {.r = r, .objs = objs};
 	if (!json_is_array(objs)) {
 		rc = taxii_respond_error(r, 400, "an envelope needs an \"objects\" array", NULL,
 					 "objects");
@@ -507,11 +573,42 @@ static rk_err objects_post(taxii_req *r)
 		s->id = info.id;
 		s->version = info.version;
 
-		/* owner_org NULL: the store applies the ownership rule. */
+		/* Who the object is for (docs/confidentiality.md,
+		 * "Submission"): markings, recipients, distribution. */
+		policy_audience aud;
+		unsigned aflags = 0;
+		policy_audience_src asrc = {.dir = r->dir, .collection = r->collection,
+					    .owner = r->subj.org->id,
+					    .marking_known = marking_known, .marking_arg = &ic};
+		if (policy_audience_of(&asrc, obj, path, &aud, &aflags, &octx) != RK_OK) {
+			policy_audience_cleanup(&aud);
+			if (octx.code == RK_ENOMEM) {
+				rc = RK_ENOMEM;
+				goto out;
+			}
+			rk_errctx_format(&octx, s->message, sizeof s->message);
+			s->failed = true;
+			continue;
+		}
+		s->audience = policy_audience_key(&aud);
+		/* A stored id: its owner decides first (the store applies the
+		 * rule again in its transaction), then re-sharing. New ids, most
+		 * of them, cost no lookup. */
+		stored_facts sf = {0};
+		if (store_may_hold(r->srv->st, info.id))
+			ingest_stored(r, info.id, &sf);
 		policy_resource res = {.community = r->community,
 				       .collection = r->collection,
-				       .object = &info};
+				       .object = &info,
+				       .audience = &aud,
+				       .owner_org = sf.any ? sf.owner : NULL,
+				       .stored_in = sf.elsewhere};
 		policy_decision d = policy_decide(r->dir, &r->subj, POLICY_WRITE_OBJECT, &res);
+		policy_audience_cleanup(&aud);
+		if (!s->audience) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
 		if (!d.allow) {
 			snprintf(s->message, sizeof s->message, "%s: %s", path,
 				 d.reason[0] ? d.reason : "not permitted");
@@ -534,6 +631,8 @@ static rk_err objects_post(taxii_req *r)
 		}
 		items[n_items].object = obj;
 		items[n_items].info = info;
+		items[n_items].audience = s->audience;
+		items[n_items].flags = aflags;
 		s->item = (int)n_items++;
 	}
 
@@ -564,8 +663,10 @@ static rk_err objects_post(taxii_req *r)
 out:
 	free(maker.status_text);
 	json_decref(env);
-	for (size_t i = 0; states && i < n; i++)
+	for (size_t i = 0; states && i < n; i++) {
 		free(states[i].text);
+		free(states[i].audience);
+	}
 	free(items);
 	free(results);
 	free(states);

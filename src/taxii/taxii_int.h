@@ -181,6 +181,9 @@ typedef struct taxii_dirref {
 typedef struct taxii_route taxii_route;
 
 /* One request in flight: everything handlers need. */
+/* References remembered per request (taxii_policy.c). */
+#define TAXII_REF_MEMO 32
+
 typedef struct taxii_req {
 	struct taxii_server *srv;
 	struct MHD_Connection *conn;
@@ -208,7 +211,13 @@ typedef struct taxii_req {
 	int status;
 	size_t bytes_out;
 	char error_id[RK_UUID_BUF];
-	char error_msg[160];
+	char error_msg[192];
+	/* references answered for this request (taxii_policy.c) */
+	struct {
+		char id[RK_MAX_STIX_ID + 1];
+		bool visible;
+	} refs[TAXII_REF_MEMO];
+	size_t n_refs;
 } taxii_req;
 
 typedef rk_err (*taxii_handler)(taxii_req *r);
@@ -243,6 +252,10 @@ struct taxii_server {
 	bool stopping;
 	atomic_uint in_flight;
 	taxii_metrics metrics;
+	/* parsed audience classes (taxii_policy.c) */
+	pthread_rwlock_t aud_lock;
+	struct aud_ent **aud_tab;
+	size_t aud_cap, aud_n;
 };
 
 /*
@@ -261,6 +274,20 @@ rk_err taxii_respond_errctx(taxii_req *r, const rk_errctx *ctx, bool ctx_is_para
 /* Serialises v (reference stolen) and responds with the route's type. */
 rk_err taxii_respond_json(taxii_req *r, int status, json_t *v,
 			  const char *const *headers);
+
+/* ---------------------------------------------------------------- policy */
+/* taxii_policy.c */
+
+/* The audience classes of r->collection the caller may read (*auds heap). */
+rk_err taxii_readable_auds(taxii_req *r, int64_t **auds, size_t *n, rk_errctx *ctx);
+/* policy_decide on one row of r->collection; *view: the object to serve
+ * instead of the stored text (a new reference), or NULL. */
+bool taxii_row_visible(taxii_req *r, const store_row *row, json_t **view);
+/* The parsed audience of a class (lives as long as the server), or NULL. */
+const policy_audience *taxii_row_audience(taxii_req *r, int64_t aud);
+/* Classifies rows stored before audience classes existed. */
+rk_err taxii_classify_stored(taxii_server *srv, const directory *dir, rk_errctx *ctx);
+void taxii_audiences_free(taxii_server *srv);
 
 /* ---------------------------------------------------------------- handlers */
 /* taxii_routes.c */

@@ -192,15 +192,17 @@ typedef struct listing {
 	list_kind kind;
 	rk_buf out;
 	size_t count;
+	json_t *view; /* the redacted object of the row just decided */
 } listing;
 
+/* The per-object decision (taxii_policy.c); a redacted view waits for
+ * emit_row. */
 static bool row_visible(void *arg, const store_row *row)
 {
 	listing *l = arg;
-	policy_resource res = {.community = l->r->community,
-			       .collection = l->r->collection,
-			       .row = row};
-	return policy_decide(l->r->dir, &l->r->subj, POLICY_READ_OBJECT, &res).allow;
+	json_decref(l->view);
+	l->view = NULL;
+	return taxii_row_visible(l->r, row, &l->view);
 }
 
 /* Appends s as a JSON string. Ids and versions are validated ASCII, but
@@ -238,6 +240,12 @@ static rk_err emit_row(void *arg, const store_row *row)
 		return rc;
 	switch (l->kind) {
 	case LIST_OBJECTS:
+		if (l->view) {
+			rc = rk_json_dump_to(b, l->view, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_decref(l->view);
+			l->view = NULL;
+			return rc;
+		}
 		return rk_buf_append(b, row->json, row->json_len);
 	case LIST_VERSIONS:
 		return append_json_str(b, row->version);
@@ -271,8 +279,10 @@ static rk_err object_visible(taxii_req *r, const char *id, bool *found, rk_errct
 	q.n_ids = 1;
 	q.version.all = true;
 	q.limit = 1;
+	q.with_json = true; /* the decision may look inside */
 	rk_err rc = store_query_rows(r->srv->st, &q, row_visible, &l, emit_row, &l, &page, ctx);
 	*found = l.count > 0;
+	json_decref(l.view);
 	rk_buf_cleanup(&l.out);
 	return rc;
 }
@@ -293,6 +303,7 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 	unsigned char hash[8];
 	char scope[RK_MAX_STIX_ID + 128];
 	char *next = NULL;
+	int64_t *auds = NULL;
 	rk_err rc;
 
 	rk_errctx_clear(&ctx);
@@ -313,7 +324,17 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 		q.ids = &object_id;
 		q.n_ids = 1;
 	}
-	q.with_json = kind == LIST_OBJECTS;
+	/* Every listing reads the JSON: the decision on a row may need to
+	 * look inside it (references, granular markings). */
+	q.with_json = true;
+	/* Only the audience classes the caller may read are read at all. */
+	rc = taxii_readable_auds(r, &auds, &q.n_auds, &ctx);
+	if (rc) {
+		rc = taxii_respond_errctx(r, &ctx, false);
+		goto out;
+	}
+	q.restrict_auds = true;
+	q.auds = auds;
 
 	rc = rk_buf_puts(&l.out, kind == LIST_VERSIONS ? "{\"versions\":[" : "{\"objects\":[");
 	if (rc)
@@ -379,6 +400,8 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, rk_buf_take(&l.out), len, hdrs);
 out:
 	free(next);
+	free(auds);
+	json_decref(l.view);
 	rk_buf_cleanup(&l.out);
 	return rc;
 }
@@ -422,29 +445,53 @@ rk_err taxii_h_versions(taxii_req *r)
  * can_read and can_write on the collection (checked before this runs, see
  * taxii_server.c); only the owner organisation may delete (policy
  * POLICY_DELETE_OBJECT). */
+/* The owner and audience of an id's stored versions (all versions share
+ * both). */
+typedef struct id_facts {
+	char *owner;
+	int64_t aud;
+} id_facts;
+
+static rk_err note_facts(void *arg, const char *collection_id, const char *object_id,
+			 int64_t aud, const char *owner)
+{
+	id_facts *f = arg;
+	(void)collection_id;
+	(void)object_id;
+	if (!f->owner && !(f->owner = strdup(owner)))
+		return RK_ENOMEM;
+	if (aud)
+		f->aud = aud;
+	return RK_OK;
+}
+
 rk_err taxii_h_object_delete(taxii_req *r)
 {
-	char *owner = NULL;
+	id_facts f = {0};
 	rk_errctx ctx;
 	size_t deleted = 0;
 	rk_err rc;
 	store_query q = {0};
+	const char *id = r->path_arg[2];
 
 	rk_errctx_clear(&ctx);
 	if (!object_id_ok(r))
 		return taxii_respond_error(r, 404, "no such object", NULL, NULL);
-	rc = store_object_owner(r->srv->st, r->path_arg[2], &owner, &ctx);
-	if (rc == RK_ENOTFOUND) {
+	rc = store_find_versions(r->srv->st, &id, 1, note_facts, &f, &ctx);
+	if (!rc && !f.owner) {
 		rc = taxii_respond_error(r, 404, "no such object", NULL, NULL);
 		goto out;
 	}
 	if (rc) {
+		if (!ctx.code)
+			rk_fail(&ctx, rc, NULL, "out of memory");
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
 	}
 	policy_resource res = {.community = r->community,
 			       .collection = r->collection,
-			       .owner_org = owner};
+			       .owner_org = f.owner,
+			       .audience = taxii_row_audience(r, f.aud)};
 	policy_decision d = policy_decide(r->dir, &r->subj, POLICY_DELETE_OBJECT, &res);
 	if (!d.allow) {
 		snprintf(r->error_msg, sizeof r->error_msg, "%s", d.reason);
@@ -468,6 +515,6 @@ rk_err taxii_h_object_delete(taxii_req *r)
 	/* TAXII 2.1 section 5.7: 200 with the TAXII Content-Type, no body. */
 	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, NULL, 0, NULL);
 out:
-	free(owner);
+	free(f.owner);
 	return rc;
 }

@@ -930,8 +930,14 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	pthread_mutex_init(&srv->dir_lock, NULL);
 	pthread_mutex_init(&srv->stop_lock, NULL);
 	pthread_cond_init(&srv->stop_cond, NULL);
+	pthread_rwlock_init(&srv->aud_lock, NULL);
 	atomic_init(&srv->in_flight, 0);
 	taxii_metrics_init(&srv->metrics);
+	/* Objects stored before audience classes existed get theirs before
+	 * anything is served. */
+	rc = taxii_classify_stored(srv, dir, ctx);
+	if (rc)
+		goto out;
 	srv->dref = dirref_new(dir);
 	if (!srv->dref) {
 		rc = RK_ENOMEM;
@@ -1054,6 +1060,8 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_join(srv->poller, NULL);
 	}
 	dirref_release(srv->dref);
+	taxii_audiences_free(srv);
+	pthread_rwlock_destroy(&srv->aud_lock);
 	pthread_mutex_destroy(&srv->dir_lock);
 	pthread_mutex_destroy(&srv->stop_lock);
 	pthread_cond_destroy(&srv->stop_cond);

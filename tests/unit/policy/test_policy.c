@@ -46,7 +46,7 @@ typedef struct row {
 #define R(...) {__LINE__, __VA_ARGS__}
 
 static const row rows[] = {
-	/* anonymous: nothing */
+	/* anonymous: nothing here (no collection of this directory is public) */
 	R(NULL, SEE, "gov", NULL, NULL, NULL, 401),
 	R(NULL, READ_COL, "nation", NAT, NULL, NULL, 401),
 	R(NULL, READ_OBJ, "nation", NAT, NULL, NULL, 401),
@@ -164,11 +164,17 @@ static void test_table(void **state)
 			assert_non_null(o);
 			obj.created_by_ref = o->identity_id;
 		}
+		/* Objects here are TLP:GREEN, owned by r->owner (nisc when new):
+		 * the per-object rules have their own tests
+		 * (test_policy_objects.c). */
+		policy_audience aud = {.tlp = STIX_TLP_GREEN,
+				       .owner = (char *)(r->owner ? r->owner : "nisc")};
 		policy_resource res = {
 			.community = r->community ? dir_find_community(dir, r->community) : NULL,
 			.collection = r->collection ? dir_find_collection(dir, r->collection) : NULL,
 			.object = r->action == POLICY_WRITE_OBJECT ? &obj : NULL,
 			.owner_org = r->owner,
+			.audience = &aud,
 		};
 		if (r->community)
 			assert_non_null(res.community);

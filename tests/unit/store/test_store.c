@@ -661,7 +661,7 @@ static void test_filters_and_plans(void **state)
 		got_free(g);
 
 		char *sql = NULL;
-		assert_int_equal(store_sqlite_query_sql(&q, &sql), RK_OK);
+		assert_int_equal(store_sqlite_query_sql(&q, false, &sql), RK_OK);
 		check_plan(db, sql);
 		free(sql);
 	}
