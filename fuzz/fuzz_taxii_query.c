@@ -36,17 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			taxii_filter_to_query(&f, &q, s == 1);
 			if (q.limit == 0 || q.limit > RK_PAGE_MAX)
 				abort();
+			static const unsigned char key[TAXII_CURSOR_KEY] = {1, 2, 3};
 			unsigned char h[8];
 			char *cur = NULL;
 			uint64_t seq = 0;
 			taxii_filter_hash(&f, "objects fuzz", h);
-			if (taxii_cursor_encode(size, h, &cur) == RK_OK) {
-				if (taxii_cursor_decode(cur, h, &seq, NULL) != RK_OK || seq != size)
+			if (taxii_cursor_encode(key, size, h, &cur) == RK_OK) {
+				if (taxii_cursor_decode(key, cur, h, &seq, NULL) != RK_OK || seq != size)
 					abort();
 				free(cur);
 			}
 			if (f.next)
-				(void)taxii_cursor_decode(f.next, h, &seq, NULL);
+				(void)taxii_cursor_decode(key, f.next, h, &seq, NULL);
 		} else if (rc == RK_EINVAL && ctx.path[0] == '\0') {
 			abort(); /* every refusal names the parameter */
 		}

@@ -103,11 +103,14 @@ bool taxii_url_decode(char *s, size_t *len);
  */
 void taxii_filter_hash(const taxii_filter *f, const char *scope,
 		       unsigned char out[8]);
-/* Caller frees *out. */
-rk_err taxii_cursor_encode(uint64_t seq, const unsigned char hash[8], char **out);
-/* RK_EINVAL (param "next") when malformed or made for another filter set. */
-rk_err taxii_cursor_decode(const char *cursor, const unsigned char hash[8],
-			   uint64_t *seq, rk_errctx *ctx);
+/* Cursors are sealed under the hub's key (bytes). Caller frees *out. */
+#define TAXII_CURSOR_KEY 32
+rk_err taxii_cursor_encode(const unsigned char key[TAXII_CURSOR_KEY], uint64_t seq,
+			   const unsigned char hash[8], char **out);
+/* RK_EINVAL (param "next") when malformed, not sealed under key, or made
+ * for another filter set. */
+rk_err taxii_cursor_decode(const unsigned char key[TAXII_CURSOR_KEY], const char *cursor,
+			   const unsigned char hash[8], uint64_t *seq, rk_errctx *ctx);
 
 /* Fills a store query from a filter. `at` must stay valid as long as q. The
  * default version match (objects and manifest: last; versions: all) applies
@@ -252,6 +255,7 @@ struct taxii_server {
 	bool stopping;
 	atomic_uint in_flight;
 	taxii_metrics metrics;
+	unsigned char cursor_key[TAXII_CURSOR_KEY];
 	/* parsed audience classes (taxii_policy.c) */
 	pthread_rwlock_t aud_lock;
 	struct aud_ent **aud_tab;

@@ -23,8 +23,12 @@
  *   [1..8]  seq of the last row returned, big endian
  *   [9..16] BLAKE2b-64 of the canonical filter set and scope
  * The hash is unkeyed on purpose: a cursor is not a capability (policy is
- * applied to every row anyway) and every hub node must accept another
- * node's cursor.
+ * applied to every row anyway). The cursor itself is sealed
+ * (XChaCha20-Poly1305 under the hub's cursor key, kept in the store so
+ * that every hub node shares it): a reader must not learn from two
+ * cursors how many rows lie between its pages, rows it may not see among
+ * them (docs/confidentiality.md), and a cursor that was not made by the
+ * hub is refused before anything else.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +38,10 @@
 #include "stix.h"
 #include "taxii_int.h"
 
-#define CURSOR_VERSION 1
-#define CURSOR_RAW 17
+#define CURSOR_VERSION 2
+#define CURSOR_PLAIN 16 /* seq, filter hash */
+#define CURSOR_NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define CURSOR_RAW (1 + CURSOR_NONCE + CURSOR_PLAIN + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
 void taxii_filter_init(taxii_filter *f)
 {
@@ -428,39 +434,55 @@ void taxii_filter_hash(const taxii_filter *f, const char *scope, unsigned char o
 	memcpy(out, full, 8);
 }
 
-rk_err taxii_cursor_encode(uint64_t seq, const unsigned char hash[8], char **out)
+_Static_assert(TAXII_CURSOR_KEY == crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+	       "cursor key size");
+
+rk_err taxii_cursor_encode(const unsigned char key[TAXII_CURSOR_KEY], uint64_t seq,
+			   const unsigned char hash[8], char **out)
 {
-	unsigned char raw[CURSOR_RAW];
-	raw[0] = CURSOR_VERSION;
+	unsigned char raw[CURSOR_RAW], plain[CURSOR_PLAIN];
+	unsigned long long clen = 0;
+
 	for (int i = 0; i < 8; i++)
-		raw[1 + i] = (unsigned char)(seq >> (56 - 8 * i));
-	memcpy(raw + 9, hash, 8);
+		plain[i] = (unsigned char)(seq >> (56 - 8 * i));
+	memcpy(plain + 8, hash, 8);
+	raw[0] = CURSOR_VERSION;
+	randombytes_buf(raw + 1, CURSOR_NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(raw + 1 + CURSOR_NONCE, &clen, plain,
+						   sizeof plain, raw, 1, NULL, raw + 1, key);
+	sodium_memzero(plain, sizeof plain);
 	return rk_b64url_encode(raw, sizeof raw, out);
 }
 
-rk_err taxii_cursor_decode(const char *cursor, const unsigned char hash[8],
-			   uint64_t *seq, rk_errctx *ctx)
+rk_err taxii_cursor_decode(const unsigned char key[TAXII_CURSOR_KEY], const char *cursor,
+			   const unsigned char hash[8], uint64_t *seq, rk_errctx *ctx)
 {
-	unsigned char *raw = NULL;
+	unsigned char *raw = NULL, plain[CURSOR_PLAIN];
+	unsigned long long plen = 0;
 	size_t rawlen = 0;
 	rk_err rc = RK_OK;
 	size_t len = strlen(cursor);
 
 	if (len > RK_MAX_CURSOR_BYTES ||
 	    rk_b64url_decode(cursor, len, &raw, &rawlen) != RK_OK ||
-	    rawlen != CURSOR_RAW || raw[0] != CURSOR_VERSION) {
+	    rawlen != CURSOR_RAW || raw[0] != CURSOR_VERSION ||
+	    crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    plain, &plen, NULL, raw + 1 + CURSOR_NONCE, CURSOR_RAW - 1 - CURSOR_NONCE,
+		    raw, 1, raw + 1, key) != 0 ||
+	    plen != CURSOR_PLAIN) {
 		rc = rk_fail(ctx, RK_EINVAL, "next", "not a cursor this server issued");
 		goto out;
 	}
-	if (memcmp(raw + 9, hash, 8) != 0) {
+	if (memcmp(plain + 8, hash, 8) != 0) {
 		rc = rk_fail(ctx, RK_EINVAL, "next",
 			     "cursor was issued for a different resource or filter set");
 		goto out;
 	}
 	*seq = 0;
 	for (int i = 0; i < 8; i++)
-		*seq = *seq << 8 | raw[1 + i];
+		*seq = *seq << 8 | plain[i];
 out:
+	sodium_memzero(plain, sizeof plain);
 	free(raw);
 	return rc;
 }

@@ -312,7 +312,8 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 		 object_id ? object_id : "");
 	taxii_filter_hash(&r->filter, scope, hash);
 	if (r->filter.next) {
-		rc = taxii_cursor_decode(r->filter.next, hash, &q.after_seq, &ctx);
+		rc = taxii_cursor_decode(r->srv->cursor_key, r->filter.next, hash, &q.after_seq,
+					 &ctx);
 		if (rc) {
 			rc = taxii_respond_errctx(r, &ctx, true);
 			goto out;
@@ -361,7 +362,7 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 		}
 	}
 	if (page.more) {
-		rc = taxii_cursor_encode(page.last_seq, hash, &next);
+		rc = taxii_cursor_encode(r->srv->cursor_key, page.last_seq, hash, &next);
 		if (rc)
 			goto out;
 	}

@@ -882,6 +882,52 @@ static rk_err write_port_file(const char *path, unsigned port, rk_errctx *ctx)
 	return RK_OK;
 }
 
+/*
+ * The key paging cursors are sealed with (taxii_query.c): 32 random bytes
+ * made by the first hub to start on a store and kept there (meta
+ * "cursor_key"), so every hub node on the store accepts every node's
+ * cursors, and cursors outlive restarts.
+ */
+static rk_err cursor_key_load(store *st, unsigned char key[TAXII_CURSOR_KEY],
+			      rk_errctx *ctx)
+{
+	json_t *doc = NULL;
+	uint64_t version = 0;
+	size_t len = 0;
+	char hex[2 * TAXII_CURSOR_KEY + 1];
+	rk_err rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((rc = store_meta_get(st, "cursor_key", &doc, &version, ctx)))
+			return rc;
+		const char *h = json_string_value(json_object_get(doc, "key"));
+		if (h && sodium_hex2bin(key, TAXII_CURSOR_KEY, h, strlen(h), NULL, &len, NULL) == 0 &&
+		    len == TAXII_CURSOR_KEY) {
+			json_decref(doc);
+			return RK_OK;
+		}
+		json_decref(doc);
+		doc = NULL;
+		if (attempt)
+			break;
+		/* None yet: make one. Two nodes starting at once may both
+		 * write; the second read settles which key everyone uses. */
+		randombytes_buf(key, TAXII_CURSOR_KEY);
+		sodium_bin2hex(hex, sizeof hex, key, TAXII_CURSOR_KEY);
+		json_t *made = json_pack("{s:s}", "key", hex);
+		sodium_memzero(hex, sizeof hex);
+		if (!made)
+			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		bool changed;
+		rc = store_meta_put(st, "cursor_key", made, &version, &changed, ctx);
+		json_decref(made);
+		if (rc)
+			return rc;
+	}
+	return rk_fail(ctx, RK_EDB, NULL, "the stored cursor key is not %d hex bytes",
+		       TAXII_CURSOR_KEY);
+}
+
 rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out,
 			  rk_errctx *ctx)
 {
@@ -936,6 +982,8 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	/* Objects stored before audience classes existed get theirs before
 	 * anything is served. */
 	rc = taxii_classify_stored(srv, dir, ctx);
+	if (!rc)
+		rc = cursor_key_load(st, srv->cursor_key, ctx);
 	if (rc)
 		goto out;
 	srv->dref = dirref_new(dir);

@@ -181,6 +181,11 @@ static void parse_ok(taxii_filter *f, const char *q)
 
 static void test_cursor(void **state)
 {
+	unsigned char key[TAXII_CURSOR_KEY], other[TAXII_CURSOR_KEY];
+	for (int i = 0; i < TAXII_CURSOR_KEY; i++) {
+		key[i] = (unsigned char)i;
+		other[i] = (unsigned char)(i + 1);
+	}
 	(void)state;
 	taxii_filter a, b, c;
 	unsigned char ha[8], hb[8], hc[8];
@@ -197,21 +202,33 @@ static void test_cursor(void **state)
 	assert_memory_equal(ha, hb, 8);
 	assert_memory_not_equal(ha, hc, 8);
 
-	assert_int_equal(taxii_cursor_encode(123456789012345ULL, ha, &cur), RK_OK);
+	assert_int_equal(taxii_cursor_encode(key, 123456789012345ULL, ha, &cur), RK_OK);
 	rk_errctx_clear(&ctx);
-	assert_int_equal(taxii_cursor_decode(cur, hb, &seq, &ctx), RK_OK);
+	assert_int_equal(taxii_cursor_decode(key, cur, hb, &seq, &ctx), RK_OK);
 	assert_int_equal(seq, 123456789012345ULL);
 	rk_errctx_clear(&ctx);
-	assert_int_equal(taxii_cursor_decode(cur, hc, &seq, &ctx), RK_EINVAL);
+	assert_int_equal(taxii_cursor_decode(key, cur, hc, &seq, &ctx), RK_EINVAL);
 	assert_string_equal(ctx.path, "next");
 	/* same filters, other resource */
 	taxii_filter_hash(&a, "objects Y", hc);
 	rk_errctx_clear(&ctx);
-	assert_int_equal(taxii_cursor_decode(cur, hc, &seq, &ctx), RK_EINVAL);
+	assert_int_equal(taxii_cursor_decode(key, cur, hc, &seq, &ctx), RK_EINVAL);
 	rk_errctx_clear(&ctx);
-	assert_int_equal(taxii_cursor_decode("garbage!", ha, &seq, &ctx), RK_EINVAL);
+	assert_int_equal(taxii_cursor_decode(key, "garbage!", ha, &seq, &ctx), RK_EINVAL);
 	rk_errctx_clear(&ctx);
-	assert_int_equal(taxii_cursor_decode("AAAA", ha, &seq, &ctx), RK_EINVAL);
+	assert_int_equal(taxii_cursor_decode(key, "AAAA", ha, &seq, &ctx), RK_EINVAL);
+	/* Sealed: another key, or one changed character, is refused with the
+	 * same words as garbage; two cursors for one place do not compare. */
+	rk_errctx_clear(&ctx);
+	assert_int_equal(taxii_cursor_decode(other, cur, ha, &seq, &ctx), RK_EINVAL);
+	assert_string_equal(ctx.msg, "not a cursor this server issued");
+	char *twin = NULL;
+	assert_int_equal(taxii_cursor_encode(key, 123456789012345ULL, ha, &twin), RK_OK);
+	assert_string_not_equal(twin, cur);
+	twin[10] = twin[10] == 'A' ? 'B' : 'A';
+	rk_errctx_clear(&ctx);
+	assert_int_equal(taxii_cursor_decode(key, twin, ha, &seq, &ctx), RK_EINVAL);
+	free(twin);
 	free(cur);
 	taxii_filter_cleanup(&a);
 	taxii_filter_cleanup(&b);
