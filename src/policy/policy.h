@@ -113,6 +113,15 @@ char *policy_audience_key(const policy_audience *a);
 /* Parses what policy_audience_key wrote. */
 rk_err policy_audience_parse(const char *key, policy_audience *out, rk_errctx *ctx);
 
+/*
+ * The extension-definition object of POLICY_EXTENSION_ID (new reference),
+ * which the hub serves to every reader of every collection. Its creator is
+ * renkei itself (POLICY_RENKEI_IDENTITY: identity--UUIDv5 of the directory
+ * namespace and "renkei"), and its schema the page of the rules.
+ */
+#define POLICY_RENKEI_IDENTITY "identity--45f0cdd2-0731-5727-b2d4-53353e4736c3"
+json_t *policy_extension_definition(void);
+
 /* ---------------------------------------------------------------- decision */
 
 /* Where an object would go (POLICY_SEND_ONWARD, docs "Onward paths"). */

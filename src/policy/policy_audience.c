@@ -372,3 +372,27 @@ rk_err policy_audience_parse(const char *key, policy_audience *out, rk_errctx *c
 	}
 	return RK_OK;
 }
+
+/* ---------------------------------------------------------------- the extension */
+
+json_t *policy_extension_definition(void)
+{
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "type",
+		"extension-definition", "spec_version", "2.1", "id", POLICY_EXTENSION_ID,
+		"created_by_ref", POLICY_RENKEI_IDENTITY, "created", "2026-11-26T00:00:00.000Z",
+		"modified", "2026-11-26T00:00:00.000Z", "name", "renkei distribution",
+		"description",
+		"Who may read an object beyond its TLP marking, as a renkei hub enforces it "
+		"on every path (renkei docs/confidentiality.md).",
+		"schema",
+		"Properties, all optional lists of strings. recipients: STIX identity ids of "
+		"organisations or individual users of the hub's directory; a TLP:RED object, "
+		"or a TLP:RED granular marking, is read only by them and requires the list. "
+		"distribution: identity ids of organisations. communities: community ids of "
+		"the hub. When distribution or communities is present, a reader's "
+		"organisation must be listed in distribution or be a member of a listed "
+		"community, in addition to what the TLP marking allows.",
+		"version",
+		"1.0.0", "extension_types", "property-extension");
+}

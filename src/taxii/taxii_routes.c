@@ -287,6 +287,45 @@ static rk_err object_visible(taxii_req *r, const char *id, bool *found, rk_errct
 	return rc;
 }
 
+/* Objects the hub itself publishes in every collection it lets the caller
+ * read: the renkei extension's definition and the TLP 2.0 marking
+ * definitions that markings refer to (new reference, or NULL). */
+static json_t *builtin_object(const char *id)
+{
+	if (strcmp(id, POLICY_EXTENSION_ID) == 0)
+		return policy_extension_definition();
+	stix_tlp level = stix_tlp_of_marking(id);
+	if (level != STIX_TLP_NONE && strcmp(stix_tlp_marking_id(level), id) == 0)
+		return stix_tlp_marking_object(level);
+	return NULL;
+}
+
+/* A listing of one built-in object: itself, or its one version. */
+static rk_err respond_builtin(taxii_req *r, list_kind kind, json_t *obj)
+{
+	const char *created = json_string_value(json_object_get(obj, "created"));
+	const char *version = json_string_value(json_object_get(obj, "modified"));
+	rk_time t = 0;
+	char ts[RK_TIME_BUF];
+	json_t *env;
+
+	if (!version)
+		version = created;
+	rk_time_parse(created, &t);
+	rk_time_format(t, 6, ts);
+	if (kind == LIST_VERSIONS) {
+		env = json_pack("{s:[s], s:b}", "versions", version, "more", 0);
+		json_decref(obj);
+	} else {
+		env = json_pack("{s:[o], s:b}", "objects", obj, "more", 0);
+	}
+	if (!env)
+		return RK_ENOMEM;
+	const char *hdrs[5] = {"X-TAXII-Date-Added-First", ts, "X-TAXII-Date-Added-Last", ts,
+			       NULL};
+	return taxii_respond_json(r, 200, env, hdrs);
+}
+
 /*
  * Runs one listing and responds. object_id: restrict to one object (object
  * and versions endpoints); a listing of one object that finds nothing on
@@ -357,7 +396,9 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 			goto out;
 		}
 		if (!found) {
-			rc = taxii_respond_error(r, 404, "no such object", NULL, NULL);
+			json_t *builtin = kind == LIST_MANIFEST ? NULL : builtin_object(object_id);
+			rc = builtin ? respond_builtin(r, kind, builtin)
+				     : taxii_respond_error(r, 404, "no such object", NULL, NULL);
 			goto out;
 		}
 	}
