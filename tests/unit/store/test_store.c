@@ -61,6 +61,7 @@ typedef struct got_row {
 	rk_time version_time;
 	char owner[32];
 	char *json;
+	int64_t aud;
 } got_row;
 
 typedef struct got {
@@ -81,6 +82,7 @@ static rk_err collect(void *arg, const store_row *row)
 	r->version_time = row->version_time;
 	snprintf(r->owner, sizeof r->owner, "%s", row->owner_org);
 	r->json = row->json ? strndup(row->json, row->json_len) : NULL;
+	r->aud = row->aud;
 	return RK_OK;
 }
 
@@ -427,7 +429,15 @@ typedef struct ref_row {
 	char id[128];
 	const char *type;
 	bool first, last;
+	int64_t aud;
 } ref_row;
+
+/* Audience classes of the data set: a rare one (about one id in seven),
+ * else even or odd; every version of an id shares its id's class. */
+static const char *aud_key_of(unsigned k)
+{
+	return k % 7 == 0 ? "class-rare" : k % 2 ? "class-odd" : "class-even";
+}
 
 static size_t load_dataset(store *st, ref_row *ref)
 {
@@ -454,6 +464,7 @@ static size_t load_dataset(store *st, ref_row *ref)
 			snprintf(ts, sizeof ts, "2024-%02d-01T00:00:00Z", month);
 			objs[n] = tu_obj(type, id, ts, "d");
 			tu_item(objs[n], &it[n]);
+			it[n].audience = aud_key_of(k);
 			n++;
 		}
 		assert_int_equal(store_put(st, COLL, ORG_A, it, n, res, &ctx), RK_OK);
@@ -479,6 +490,8 @@ static size_t load_dataset(store *st, ref_row *ref)
 		r->da = g->rows[i].date_added;
 		r->vt = g->rows[i].version_time;
 		snprintf(r->id, sizeof r->id, "%s", g->rows[i].id);
+		r->aud = g->rows[i].aud;
+		assert_true(r->aud > 0);
 		for (size_t t = 0; t < 3; t++)
 			if (strcmp(g->rows[i].type, TYPES[t]) == 0)
 				r->type = TYPES[t];
@@ -528,12 +541,55 @@ static bool ref_match(const ref_row *r, const store_query *q)
 	if (q->n_spec_versions && !in_list("2.1", q->spec_versions,
 					   q->n_spec_versions))
 		return false;
+	if (q->restrict_auds) {
+		bool in = false;
+		for (size_t i = 0; i < q->n_auds; i++)
+			in |= q->auds[i] == r->aud;
+		if (!in)
+			return false;
+	}
 	if (v->all || (!v->first && !v->last && !v->n_at))
 		return true;
 	bool ok = (v->first && r->first) || (v->last && r->last);
 	for (size_t i = 0; i < v->n_at; i++)
 		ok |= r->vt == v->at[i];
 	return ok;
+}
+
+/* The classes store_audiences reports. */
+typedef struct class_ids {
+	char key[8][32];
+	int64_t aud[8];
+	uint64_t n_rows[8];
+	size_t n;
+} class_ids;
+
+static rk_err note_class(void *arg, int64_t aud, const char *key, uint64_t n)
+{
+	class_ids *c = arg;
+	assert_true(c->n < 8);
+	snprintf(c->key[c->n], sizeof c->key[c->n], "%s", key);
+	c->aud[c->n] = aud;
+	c->n_rows[c->n] = n;
+	c->n++;
+	return RK_OK;
+}
+
+static int64_t class_id(const class_ids *c, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->key[i], key) == 0)
+			return c->aud[i];
+	fail_msg("no class %s", key);
+	return 0;
+}
+
+static uint64_t class_count(const class_ids *c, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->key[i], key) == 0)
+			return c->n_rows[i];
+	return 0;
 }
 
 /* True if the plan of `sql` reads a table or an index from end to end
@@ -607,14 +663,32 @@ static void test_filters_and_plans(void **state)
 	};
 	rk_time middle = ref[nref / 2].da;
 
+	/* Audience classes: none asked, the rare one (a small part: one arm
+	 * per class on objects_aud), two (a large part: a residual term), one
+	 * with a class that does not exist, and none at all. */
+	class_ids cls = {0};
+	rk_errctx actx;
+	rk_errctx_clear(&actx);
+	assert_int_equal(store_audiences(f->st, COLL, note_class, &cls, &actx), RK_OK);
+	assert_int_equal(cls.n, 3);
+	int64_t rare = class_id(&cls, "class-rare"), even = class_id(&cls, "class-even"),
+		odd = class_id(&cls, "class-odd");
+	assert_int_equal(class_count(&cls, "class-rare"), 12);
+	const int64_t aud_sets[][4] = {{0}, {rare}, {even, rare}, {odd, 999999}, {0}};
+	const size_t aud_n[] = {0, 1, 2, 2, 0};
+
+	for (int di = 0; di < 5; di++)
 	for (int ii = 0; ii < 2; ii++)
 	for (int ti = 0; ti < 3; ti++)
 	for (int si = 0; si < 3; si++)
 	for (size_t vi = 0; vi < RK_ARRAY_LEN(vms); vi++)
 	for (int ai = 0; ai < 2; ai++)
 	for (int ji = 0; ji < 2; ji++) {
+		if (di && !ji)
+			continue;
 		store_query q = {.collection_id = COLL, .version = vms[vi],
-				 .with_json = ji};
+				 .with_json = ji, .restrict_auds = di > 0,
+				 .auds = aud_sets[di], .n_auds = aud_n[di]};
 		if (ii) {
 			q.ids = ids2;
 			q.n_ids = 2;
@@ -644,8 +718,8 @@ static void test_filters_and_plans(void **state)
 			if (!ref_match(&ref[i], &q))
 				continue;
 			if (k >= g->n)
-				fail_msg("combo ids=%d types=%d spec=%d v=%zu aa=%d: "
-					 "missing row seq %llu", ii, ti, si, vi, ai,
+				fail_msg("combo auds=%d ids=%d types=%d spec=%d v=%zu aa=%d: "
+					 "missing row seq %llu", di, ii, ti, si, vi, ai,
 					 (unsigned long long)ref[i].seq);
 			assert_int_equal(g->rows[k].seq, ref[i].seq);
 			assert_string_equal(g->rows[k].id, ref[i].id);
@@ -655,15 +729,23 @@ static void test_filters_and_plans(void **state)
 			k++;
 		}
 		if (k != g->n)
-			fail_msg("combo ids=%d types=%d spec=%d v=%zu aa=%d: %zu "
-				 "rows, expected %zu", ii, ti, si, vi, ai, g->n, k);
+			fail_msg("combo auds=%d ids=%d types=%d spec=%d v=%zu aa=%d: %zu "
+				 "rows, expected %zu", di, ii, ti, si, vi, ai, g->n, k);
 		nonempty += k > 0;
 		got_free(g);
 
-		char *sql = NULL;
-		assert_int_equal(store_sqlite_query_sql(&q, false, &sql), RK_OK);
-		check_plan(db, sql);
-		free(sql);
+		for (int sparse = 0; sparse < 2 && q.n_auds; sparse++) {
+			char *sql = NULL;
+			assert_int_equal(store_sqlite_query_sql(&q, sparse, &sql), RK_OK);
+			check_plan(db, sql);
+			free(sql);
+		}
+		if (!q.restrict_auds) {
+			char *sql = NULL;
+			assert_int_equal(store_sqlite_query_sql(&q, false, &sql), RK_OK);
+			check_plan(db, sql);
+			free(sql);
+		}
 	}
 	/* The data set exercises the filters: most combinations return rows. */
 	assert_true(nonempty > combos / 3);
@@ -681,6 +763,141 @@ static void test_filters_and_plans(void **state)
 	sqlite3_close(db);
 	free(g);
 	free(ref);
+}
+
+/* ---------------------------------------------------------------- audiences */
+
+static rk_err count_version(void *arg, const char *collection_id, const char *object_id,
+			    int64_t aud, const char *owner)
+{
+	got *g = arg;
+	got_row *r = &g->rows[g->n++];
+	snprintf(r->id, sizeof r->id, "%s", object_id);
+	snprintf(r->type, sizeof r->type, "%s", collection_id);
+	snprintf(r->owner, sizeof r->owner, "%s", owner);
+	r->aud = aud;
+	r->json = NULL;
+	return RK_OK;
+}
+
+static rk_err note_unclassified(void *arg, const store_row *row)
+{
+	got *g = arg;
+	assert_non_null(row->json);
+	assert_string_equal(row->collection_id, COLL);
+	return collect(arg, row) == RK_OK && g->n ? RK_OK : RK_EINVAL;
+}
+
+/* Every version keeps its id's class; classes are counted per collection,
+ * through puts, deletes and classification; versions are found in every
+ * collection. */
+static void test_audiences(void **state)
+{
+	fixture *f = *state;
+	rk_errctx ctx;
+	char id[128], plain[128];
+	got *g = calloc(1, sizeof *g);
+	class_ids cls = {0};
+	store_put_item it;
+	store_put_result res;
+
+	rk_errctx_clear(&ctx);
+	tu_id(id, sizeof id, "malware", 7, 1);
+	json_t *v1 = tu_obj("malware", id, "2024-01-01T00:00:00Z", "v1");
+	json_t *v2 = tu_obj("malware", id, "2024-02-01T00:00:00Z", "v2");
+	tu_item(v1, &it);
+	it.audience = "who-a";
+	it.flags = STORE_F_REFS;
+	assert_int_equal(store_put(f->st, COLL, ORG_A, &it, 1, &res, &ctx), RK_OK);
+	assert_int_equal(res.outcome, STORE_PUT_ADDED);
+	/* another class for a new version: refused, in any collection */
+	tu_item(v2, &it);
+	it.audience = "who-b";
+	assert_int_equal(store_put(f->st, COLL, ORG_A, &it, 1, &res, &ctx), RK_OK);
+	assert_int_equal(res.outcome, STORE_PUT_REJECTED);
+	assert_non_null(strstr(res.message, "a new version keeps the markings"));
+	assert_int_equal(store_put(f->st, COLL2, ORG_A, &it, 1, &res, &ctx), RK_OK);
+	assert_int_equal(res.outcome, STORE_PUT_REJECTED);
+	it.audience = "who-a";
+	assert_int_equal(store_put(f->st, COLL, ORG_A, &it, 1, &res, &ctx), RK_OK);
+	assert_int_equal(res.outcome, STORE_PUT_ADDED);
+	assert_int_equal(store_put(f->st, COLL2, ORG_A, &it, 1, &res, &ctx), RK_OK);
+	assert_int_equal(res.outcome, STORE_PUT_ADDED);
+	/* an unclassified object (class 0) */
+	tu_id(plain, sizeof plain, "indicator", 7, 2);
+	json_t *p = tu_obj("indicator", plain, "2024-01-01T00:00:00Z", "p");
+	assert_int_equal(tu_put1(f->st, COLL, ORG_B, p, NULL), STORE_PUT_ADDED);
+
+	assert_int_equal(store_audiences(f->st, COLL, note_class, &cls, &ctx), RK_OK);
+	assert_int_equal(cls.n, 1);
+	assert_string_equal(cls.key[0], "who-a");
+	assert_int_equal(cls.n_rows[0], 2);
+	int64_t a = cls.aud[0];
+	char *key = NULL;
+	assert_int_equal(store_audience_key(f->st, a, &key, &ctx), RK_OK);
+	assert_string_equal(key, "who-a");
+	free(key);
+	assert_int_equal(store_audience_key(f->st, a + 100, &key, &ctx), RK_ENOTFOUND);
+
+	/* rows carry class and flags; a reader of no class reads nothing */
+	store_query q = {.collection_id = COLL, .version = {.all = true}, .with_json = true};
+	query_all(f->st, q, 10, g);
+	assert_int_equal(g->n, 3);
+	got_free(g);
+	q.restrict_auds = true;
+	q.auds = &a;
+	q.n_auds = 1;
+	query_all(f->st, q, 10, g);
+	assert_int_equal(g->n, 2);
+	assert_int_equal(g->rows[0].aud, a);
+	got_free(g);
+	q.n_auds = 0;
+	query_all(f->st, q, 10, g);
+	assert_int_equal(g->n, 0);
+
+	/* every version in every collection */
+	const char *ids[] = {id, plain, "malware--00000000-0000-4000-8000-000000000000"};
+	assert_true(store_may_hold(f->st, id));
+	assert_int_equal(store_find_versions(f->st, ids, 3, count_version, g, &ctx), RK_OK);
+	assert_int_equal(g->n, 4);
+	size_t in_coll2 = 0;
+	for (size_t i = 0; i < g->n; i++)
+		in_coll2 += strcmp(g->rows[i].type, COLL2) == 0;
+	assert_int_equal(in_coll2, 1);
+	got_free(g);
+
+	/* classification of the class-0 row */
+	assert_int_equal(store_unclassified(f->st, 10, note_unclassified, g, &ctx), RK_OK);
+	assert_int_equal(g->n, 1);
+	assert_string_equal(g->rows[0].id, plain);
+	uint64_t seq = g->rows[0].seq;
+	unsigned flags = STORE_F_GRANULAR;
+	const char *keys[] = {"who-b"};
+	got_free(g);
+	assert_int_equal(store_set_audiences(f->st, &seq, keys, &flags, 1, &ctx), RK_OK);
+	assert_int_equal(store_unclassified(f->st, 10, note_unclassified, g, &ctx), RK_OK);
+	assert_int_equal(g->n, 0);
+	cls.n = 0;
+	assert_int_equal(store_audiences(f->st, COLL, note_class, &cls, &ctx), RK_OK);
+	assert_int_equal(cls.n, 2);
+	assert_int_equal(class_count(&cls, "who-b"), 1);
+
+	/* deletes move the counts */
+	size_t n = 0;
+	assert_int_equal(store_delete(f->st, COLL, id, NULL, NULL, 0, &n, &ctx), RK_OK);
+	assert_int_equal(n, 2);
+	cls.n = 0;
+	assert_int_equal(store_audiences(f->st, COLL, note_class, &cls, &ctx), RK_OK);
+	assert_int_equal(cls.n, 1); /* a class with no row left is not listed */
+	assert_string_equal(cls.key[0], "who-b");
+	cls.n = 0;
+	assert_int_equal(store_audiences(f->st, COLL2, note_class, &cls, &ctx), RK_OK);
+	assert_int_equal(class_count(&cls, "who-a"), 1);
+
+	json_decref(v1);
+	json_decref(v2);
+	json_decref(p);
+	free(g);
 }
 
 /* ---------------------------------------------------------------- visibility */
@@ -980,6 +1197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_filters_and_plans, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_visible_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audiences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_after_delete, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_emit_error_stops, setup, teardown),

@@ -171,6 +171,13 @@ static void test_migrate_v1(void **state)
 				     " WHERE mark = 3"), 16);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema"
 				     " WHERE name = 'objects_ix_mark'"), 0);
+	/* Version 7: every row starts in class 0, counted per collection,
+	 * until the hub classifies it. */
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects WHERE aud = 0"),
+			 db_int(dir, "SELECT count(*) FROM objects"));
+	assert_int_equal(db_int(dir, "SELECT sum(n) FROM aud_counts WHERE aud = 0"),
+			 db_int(dir, "SELECT count(*) FROM objects"));
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM audiences"), 0);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix o WHERE"
 				     " idh = (SELECT idh FROM objects WHERE seq = o.seq)"),
 			 3);
