@@ -447,6 +447,11 @@ rk_err store_audience_key(store *st, int64_t aud, char **key_out, rk_errctx *ctx
 	return st->ops->audience_key(st->eng, aud, key_out, ctx);
 }
 
+uint64_t store_audience_epoch(store *st)
+{
+	return st->ops->audience_epoch(st->eng);
+}
+
 bool store_may_hold(store *st, const char *id)
 {
 	return id && st->ops->may_hold(st->eng, id);

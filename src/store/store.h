@@ -173,6 +173,11 @@ typedef struct store_query {
 	bool restrict_auds;
 	const int64_t *auds;
 	size_t n_auds;
+	/* Optional, from store_audiences: the versions in those classes and
+	 * in all classes of the collection. With all_rows > 0 the engine
+	 * judges from these how small a part the reader reads, instead of
+	 * counting again. */
+	uint64_t aud_rows, all_rows;
 } store_query;
 
 typedef struct store_row {
@@ -243,6 +248,10 @@ rk_err store_audiences(store *st, const char *collection_id, store_audience_fn f
 /* The key of class aud; *key_out is heap memory the caller frees;
  * RK_ENOTFOUND for an unknown class. */
 rk_err store_audience_key(store *st, int64_t aud, char **key_out, rk_errctx *ctx);
+/* A number that changes whenever the audience classes of a collection, or
+ * their counts, may have changed (a write of this process, or rows another
+ * process stored): what store_audiences said stays true while it holds. */
+uint64_t store_audience_epoch(store *st);
 /* false: no version of `id` is stored (from memory, no read); true: one
  * may be (then ask store_find_versions). */
 bool store_may_hold(store *st, const char *id);

@@ -82,6 +82,7 @@ typedef struct store_ops {
 	rk_err (*find_versions)(store_engine *e, const char *const *ids, size_t n,
 				store_version_fn fn, void *arg, rk_errctx *ctx);
 	bool (*may_hold)(store_engine *e, const char *id);
+	uint64_t (*audience_epoch)(store_engine *e);
 	rk_err (*unclassified)(store_engine *e, size_t limit, store_emit_fn emit,
 			       void *arg, rk_errctx *ctx);
 	rk_err (*set_audiences)(store_engine *e, const uint64_t *seqs,

@@ -160,6 +160,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -444,8 +445,10 @@ typedef struct wreq {
 	const uint64_t *seqs;
 	const char *const *keys;
 	const unsigned *flags;
-	/* classes this request added (the leader's bookkeeping) */
+	/* classes this request added, and whether it changed class counts
+	 * (the leader's bookkeeping) */
 	new_aud *new_auds;
+	bool counted;
 
 	rk_errctx *ctx;
 	rk_err rc;
@@ -498,6 +501,9 @@ struct store_engine {
 	size_t amap_cap, amap_n;
 	char **aud_keys; /* aud_keys[aud], NULL when unknown */
 	size_t aud_keys_cap;
+	/* store_audience_epoch: moved after every commit that changed class
+	 * counts, and when rows of other processes are seen */
+	_Atomic uint64_t aud_epoch;
 	int64_t g_max;     /* the leader's largest seq inserted in its group
 			    * by requests not rolled back */
 };
@@ -664,6 +670,8 @@ static rk_err tail_seqs(store_engine *e, sq_conn *c, const int64_t *idhs,
 		}
 		if (seq > e->tail_seen)
 			e->tail_seen = seq;
+		/* another process's rows: classes and counts may have moved */
+		atomic_fetch_add(&e->aud_epoch, 1);
 	}
 	sqlite3_reset(s);
 	if (!err && rc != SQLITE_DONE)
@@ -1539,8 +1547,10 @@ static rk_err run_put_items(store_engine *e, wreq *r)
 			break;
 		}
 	}
-	if (!err && added)
+	if (!err && added) {
 		err = tally_store(c, coll, &tally, r->ctx);
+		r->counted = true;
+	}
 	free(tally.v);
 	if (err || !added)
 		return err;
@@ -2054,7 +2064,9 @@ static rk_err sq_query(store_engine *e, const store_query *q,
 		goto out;
 	if (q->restrict_auds) {
 		p.aud_slots = aud_slots(q->n_auds);
-		if (sparse_possible(q) && (err = choose_sparse(c, q, coll, &p.sparse, ctx)))
+		if (sparse_possible(q) && q->all_rows)
+			p.sparse = q->aud_rows * 4 < q->all_rows;
+		else if (sparse_possible(q) && (err = choose_sparse(c, q, coll, &p.sparse, ctx)))
 			goto out;
 	}
 	if (added_arm(q, &p)) {
@@ -2533,6 +2545,8 @@ static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 		}
 		if (seq > e->tail_seen)
 			e->tail_seen = seq;
+		/* another process's rows: classes and counts may have moved */
+		atomic_fetch_add(&e->aud_epoch, 1);
 	}
 	pthread_mutex_unlock(&e->tmu);
 	sqlite3_reset(s);
@@ -2710,7 +2724,13 @@ static bool run_group_tx(store_engine *e, wreq *list)
 static void run_group(store_engine *e, wreq *list)
 {
 	bool committed = run_group_tx(e, list);
+	bool counted = false;
 
+	for (wreq *r = list; r; r = r->next)
+		counted |= r->rc == RK_OK &&
+			   (r->counted || r->kind == WR_DELETE || r->kind == WR_CLASSIFY);
+	if (committed && counted)
+		atomic_fetch_add(&e->aud_epoch, 1);
 	pthread_mutex_lock(&e->amu);
 	for (wreq *r = list; r; r = r->next) {
 		for (new_aud *n = r->new_auds; committed && r->rc == RK_OK && n; n = n->next)
@@ -3105,6 +3125,11 @@ out:
 /* The filter of known ids; rows another process stored since the last
  * catch-up are not in it yet, so those answer "maybe" through the tail the
  * next reader or writer reads. Callers needing certainty look up. */
+static uint64_t sq_audience_epoch(store_engine *e)
+{
+	return atomic_load(&e->aud_epoch);
+}
+
 static bool sq_may_hold(store_engine *e, const char *id)
 {
 	pthread_mutex_lock(&e->tmu);
@@ -3187,6 +3212,7 @@ const store_ops store_sqlite_ops = {
 	.audience_key = sq_audience_key,
 	.find_versions = sq_find_versions,
 	.may_hold = sq_may_hold,
+	.audience_epoch = sq_audience_epoch,
 	.unclassified = sq_unclassified,
 	.set_audiences = sq_set_audiences,
 	.status_put = sq_status_put,

@@ -221,6 +221,13 @@ typedef struct taxii_req {
 		bool visible;
 	} refs[TAXII_REF_MEMO];
 	size_t n_refs;
+	/* decisions on whole classes for this request (rows a read need not
+	 * look inside): policy_decide once per class, not once per row */
+	struct {
+		int64_t aud;
+		bool allow;
+	} decided[TAXII_REF_MEMO];
+	size_t n_decided;
 } taxii_req;
 
 typedef rk_err (*taxii_handler)(taxii_req *r);
@@ -256,10 +263,12 @@ struct taxii_server {
 	atomic_uint in_flight;
 	taxii_metrics metrics;
 	unsigned char cursor_key[TAXII_CURSOR_KEY];
-	/* parsed audience classes (taxii_policy.c) */
+	/* parsed audience classes, and each collection's classes as the
+	 * store last listed them (taxii_policy.c) */
 	pthread_rwlock_t aud_lock;
 	struct aud_ent **aud_tab;
 	size_t aud_cap, aud_n;
+	struct coll_classes *classes; /* a list, under aud_lock */
 };
 
 /*
@@ -282,8 +291,10 @@ rk_err taxii_respond_json(taxii_req *r, int status, json_t *v,
 /* ---------------------------------------------------------------- policy */
 /* taxii_policy.c */
 
-/* The audience classes of r->collection the caller may read (*auds heap). */
-rk_err taxii_readable_auds(taxii_req *r, int64_t **auds, size_t *n, rk_errctx *ctx);
+/* The audience classes of r->collection the caller may read, into q
+ * (restrict_auds, auds, n_auds, aud_rows, all_rows); *auds is the heap
+ * array q points at, freed by the caller. */
+rk_err taxii_readable_auds(taxii_req *r, store_query *q, int64_t **auds, rk_errctx *ctx);
 /* policy_decide on one row of r->collection; *view: the object to serve
  * instead of the stored text (a new reference), or NULL. */
 bool taxii_row_visible(taxii_req *r, const store_row *row, json_t **view);

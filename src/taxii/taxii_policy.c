@@ -27,6 +27,16 @@
 
 /* ---------------------------------------------------------------- classes */
 
+/* One collection's classes with their counts, as store_audiences listed
+ * them at `epoch` (store_audience_epoch): valid while the epoch holds. */
+struct coll_classes {
+	char collection[RK_UUID_BUF];
+	uint64_t epoch;
+	struct { int64_t aud; uint64_t n; } *v;
+	size_t len, cap;
+	struct coll_classes *next;
+};
+
 typedef struct aud_ent {
 	int64_t aud;
 	policy_audience a;
@@ -81,6 +91,12 @@ void taxii_audiences_free(taxii_server *srv)
 	free(srv->aud_tab);
 	srv->aud_tab = NULL;
 	srv->aud_cap = srv->aud_n = 0;
+	while (srv->classes) {
+		struct coll_classes *next = srv->classes->next;
+		free(srv->classes->v);
+		free(srv->classes);
+		srv->classes = next;
+	}
 }
 
 /* The parsed class aud (key: its text when the caller has it, else read
@@ -129,50 +145,111 @@ static const policy_audience *audience_of(taxii_server *srv, int64_t aud, const 
 
 /* ---------------------------------------------------------------- readable classes */
 
-typedef struct readable {
-	taxii_req *r;
-	const dir_collection *col;
-	int64_t *auds;
-	size_t n, cap;
-	bool oom;
-} readable;
-
-static rk_err add_if_readable(void *arg, int64_t aud, const char *key, uint64_t n)
+static rk_err note_class(void *arg, int64_t aud, const char *key, uint64_t n)
 {
-	readable *rd = arg;
-	(void)n;
-	const policy_audience *a = audience_of(rd->r->srv, aud, key);
-	if (!a)
-		return RK_OK; /* unreadable class: nobody reads it */
-	policy_resource res = {.community = rd->r->community, .collection = rd->col,
-			       .audience = a};
-	if (!policy_decide(rd->r->dir, &rd->r->subj, POLICY_READ_OBJECT, &res).allow)
-		return RK_OK;
-	if (rd->n == rd->cap) {
-		size_t cap = rd->cap ? rd->cap * 2 : 16;
-		int64_t *v = realloc(rd->auds, cap * sizeof *v);
+	struct coll_classes *c = arg;
+	(void)key;
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 8;
+		void *v = realloc(c->v, cap * sizeof *c->v);
 		if (!v)
 			return RK_ENOMEM;
-		rd->auds = v;
-		rd->cap = cap;
+		c->v = v;
+		c->cap = cap;
 	}
-	rd->auds[rd->n++] = aud;
+	c->v[c->len].aud = aud;
+	c->v[c->len].n = n;
+	c->len++;
 	return RK_OK;
 }
 
-rk_err taxii_readable_auds(taxii_req *r, int64_t **auds, size_t *n, rk_errctx *ctx)
+/* A copy of the collection's classes, from the cache when the store says
+ * nothing moved since. */
+static rk_err classes_of(taxii_server *srv, const char *collection, struct coll_classes *out,
+			 rk_errctx *ctx)
 {
-	readable rd = {.r = r, .col = r->collection};
-	rk_err err = store_audiences(r->srv->st, r->collection->id, add_if_readable, &rd, ctx);
+	uint64_t epoch = store_audience_epoch(srv->st);
+	struct coll_classes *c;
+	rk_err err = RK_ENOMEM;
 
-	if (err == RK_ENOMEM && !ctx->code)
-		rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-	if (err) {
-		free(rd.auds);
+	memset(out, 0, sizeof *out);
+	pthread_rwlock_rdlock(&srv->aud_lock);
+	for (c = srv->classes; c; c = c->next)
+		if (strcmp(c->collection, collection) == 0)
+			break;
+	if (c && c->epoch == epoch && (out->v = malloc((c->len + 1) * sizeof *out->v))) {
+		memcpy(out->v, c->v, c->len * sizeof *c->v);
+		out->len = out->cap = c->len;
+		err = RK_OK;
+	}
+	pthread_rwlock_unlock(&srv->aud_lock);
+	if (!err)
+		return RK_OK;
+	if ((err = store_audiences(srv->st, collection, note_class, out, ctx))) {
+		if (err == RK_ENOMEM && !ctx->code)
+			rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		free(out->v);
+		out->v = NULL;
 		return err;
 	}
-	*auds = rd.auds;
-	*n = rd.n;
+	/* Keep it for the next request (a copy: out is the caller's). */
+	struct coll_classes *keep = calloc(1, sizeof *keep);
+	if (keep && (keep->v = malloc((out->len + 1) * sizeof *keep->v))) {
+		snprintf(keep->collection, sizeof keep->collection, "%s", collection);
+		keep->epoch = epoch;
+		memcpy(keep->v, out->v, out->len * sizeof *out->v);
+		keep->len = keep->cap = out->len;
+		pthread_rwlock_wrlock(&srv->aud_lock);
+		struct coll_classes **pp = &srv->classes;
+		while (*pp && strcmp((*pp)->collection, collection) != 0)
+			pp = &(*pp)->next;
+		if (*pp) {
+			keep->next = (*pp)->next;
+			free((*pp)->v);
+			free(*pp);
+		}
+		*pp = keep;
+		keep = NULL;
+		pthread_rwlock_unlock(&srv->aud_lock);
+	}
+	if (keep)
+		free(keep->v);
+	free(keep);
+	return RK_OK;
+}
+
+rk_err taxii_readable_auds(taxii_req *r, store_query *q, int64_t **auds, rk_errctx *ctx)
+{
+	struct coll_classes c;
+	rk_err err = classes_of(r->srv, r->collection->id, &c, ctx);
+
+	*auds = NULL;
+	if (err)
+		return err;
+	q->restrict_auds = true;
+	q->n_auds = q->aud_rows = q->all_rows = 0;
+	*auds = malloc((c.len + 1) * sizeof **auds);
+	if (!*auds) {
+		free(c.v);
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < c.len; i++) {
+		const policy_audience *a = audience_of(r->srv, c.v[i].aud, NULL);
+		q->all_rows += c.v[i].n;
+		if (!a)
+			continue; /* an unreadable class: nobody reads it */
+		policy_resource res = {.community = r->community, .collection = r->collection,
+				       .audience = a};
+		if (!policy_decide(r->dir, &r->subj, POLICY_READ_OBJECT, &res).allow)
+			continue;
+		(*auds)[q->n_auds++] = c.v[i].aud;
+		q->aud_rows += c.v[i].n;
+	}
+	q->auds = *auds;
+	/* Every class the collection holds: nothing to leave out, and the
+	 * decision per row still stands behind every row served. */
+	q->restrict_auds = q->n_auds < c.len;
+	free(c.v);
 	return RK_OK;
 }
 
@@ -242,7 +319,14 @@ bool taxii_row_visible(taxii_req *r, const store_row *row, json_t **view)
 	if (!a)
 		return false;
 	bool owner = r->subj.org && strcmp(a->owner, r->subj.org->id) == 0;
-	if (!owner && (row->flags & (STORE_F_REFS | STORE_F_GRANULAR)) && row->json) {
+	bool inside = !owner && (row->flags & (STORE_F_REFS | STORE_F_GRANULAR));
+	if (!inside) {
+		/* The decision depends on the class alone: once per class. */
+		for (size_t i = 0; i < r->n_decided; i++)
+			if (r->decided[i].aud == row->aud)
+				return r->decided[i].allow;
+	}
+	if (inside && row->json) {
 		json_error_t jerr;
 		obj = json_loadb(row->json, row->json_len, 0, &jerr);
 		if (!obj)
@@ -254,6 +338,10 @@ bool taxii_row_visible(taxii_req *r, const store_row *row, json_t **view)
 	policy_decision d = policy_decide(r->dir, &r->subj, POLICY_READ_OBJECT, &res);
 	json_decref(obj);
 	*view = d.view;
+	if (!inside && r->n_decided < TAXII_REF_MEMO) {
+		r->decided[r->n_decided].aud = row->aud;
+		r->decided[r->n_decided++].allow = d.allow;
+	}
 	return d.allow;
 }
 

@@ -368,13 +368,11 @@ static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 	 * look inside it (references, granular markings). */
 	q.with_json = true;
 	/* Only the audience classes the caller may read are read at all. */
-	rc = taxii_readable_auds(r, &auds, &q.n_auds, &ctx);
+	rc = taxii_readable_auds(r, &q, &auds, &ctx);
 	if (rc) {
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
 	}
-	q.restrict_auds = true;
-	q.auds = auds;
 
 	rc = rk_buf_puts(&l.out, kind == LIST_VERSIONS ? "{\"versions\":[" : "{\"objects\":[");
 	if (rc)
