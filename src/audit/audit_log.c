@@ -57,6 +57,10 @@
  * longest ids text (AUDIT_MAX_IDS ids of RK_MAX_STIX_ID bytes). */
 #define AUDIT_MAX_FIELD (64u * 1024u)
 #define AUDIT_MAX_IDS_TEXT ((size_t)AUDIT_MAX_IDS * (RK_MAX_STIX_ID + 1))
+/* The writer's page cache: the readers index's inner pages stay in it. */
+#define AUDIT_WRITER_CACHE_KIB 16384
+#define RK_STR_(x) #x
+#define RK_STR(x) RK_STR_(x)
 
 struct audit_item {
 	audit_item *next;
@@ -140,7 +144,8 @@ static rk_err conn_open(const char *path, bool writer, sqlite3 **out, rk_errctx 
 		return RK_EDB;
 	}
 	sqlite3_busy_timeout(db, AUDIT_BUSY_TIMEOUT_MS);
-	rk_err err = sq_exec(db, writer ? "PRAGMA temp_store = MEMORY"
+	rk_err err = sq_exec(db, writer ? "PRAGMA temp_store = MEMORY; "
+					  "PRAGMA cache_size = -" RK_STR(AUDIT_WRITER_CACHE_KIB)
 					: "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY",
 			     ctx);
 	if (err) {

@@ -16,7 +16,9 @@
  *  - an object version may be added or deleted only by its owner
  *    organisation (the first to store the id) with write permission;
  *  - a written object's created_by_ref, when present, must be the writing
- *    organisation's identity.
+ *    organisation's identity;
+ *  - who read an object (the audit trail) is shown to its owner
+ *    organisation only.
  * A refusal carries the reason for the operator's log and the status the
  * caller should answer (403, or 404 where existence itself must not leak).
  */
@@ -35,6 +37,7 @@ typedef enum {
 	POLICY_WRITE_OBJECT,    /* resource: collection + object facts + stored owner */
 	POLICY_DELETE_OBJECT,   /* resource: collection + stored owner */
 	POLICY_ADMIN,           /* directory administration */
+	POLICY_READ_AUDIT,      /* who read an object; resource: collection + stored owner */
 } policy_action;
 
 typedef struct policy_subject {
@@ -47,7 +50,7 @@ typedef struct policy_resource {
 	const dir_collection *collection;
 	const store_row *row;        /* READ_OBJECT */
 	const stix_info *object;     /* WRITE_OBJECT: the object being written */
-	const char *owner_org;       /* WRITE/DELETE_OBJECT: stored owner, NULL if new */
+	const char *owner_org;       /* WRITE/DELETE_OBJECT, READ_AUDIT: stored owner, NULL if new */
 } policy_resource;
 
 typedef struct policy_decision {
