@@ -33,12 +33,12 @@
  * audit.head is one line, "renkei-audit-head 1 <seq> <64 hex digits>\n":
  * the newest record the writer has made durable. It is written to
  * audit.head.tmp, synced, and renamed over audit.head, so it is always
- * whole. The writer commits a batch, and then (at once when idle, at most
- * AUDIT_ANCHOR_DELAY_US later under load) syncs the WAL and only then
- * writes audit.head (audit_log.c). So audit.head never names a record a
- * crash could lose, and after any crash the log reaches at least the
- * record audit.head names; it may go further, by records committed after
- * the last anchor, which verification accepts.
+ * whole. After the writer commits a batch, the anchor thread (at most
+ * every AUDIT_ANCHOR_DELAY_US) syncs the WAL and only then writes
+ * audit.head (audit_log.c). So audit.head never names a record a crash
+ * could lose, and after any crash the log reaches at least the record
+ * audit.head names; it may go further, by records committed after the
+ * last anchor, which verification accepts.
  *
  * Threat model. The adversary can read and write the data directory, but
  * is not the running hub: an operator or intruder with shell or SQL access
@@ -69,8 +69,8 @@
  *     not taken: the hub must read its key, so an adversary with the hub's
  *     file access reads it too, and a key kept off the machine needs the
  *     same off-machine channel that the logged head uses without any key;
- *   - records committed after the last audit.head write (at most
- *     AUDIT_ANCHOR_DELAY_US of them under load) removed from the end;
+ *   - records committed after the last audit.head write (those of the
+ *     last AUDIT_ANCHOR_DELAY_US or so) removed from the end;
  *   - what the running hub itself records: a compromised hub writes what it
  *     likes; and records never written: a read is recorded without waiting
  *     (wait=false), so a read in the last moments before a crash may be

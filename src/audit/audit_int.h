@@ -29,9 +29,9 @@
 #define AUDIT_BUSY_TIMEOUT_MS 10000
 /* Bytes of records queued for the writer past which audit_append waits. */
 #define AUDIT_QUEUE_MAX_BYTES (64u << 20)
-/* audit.head trails the last commit by at most this much under load (it
- * is written at once when the writer has nothing else to do). */
-#define AUDIT_ANCHOR_DELAY_US 100000
+/* audit.head is written at most this often (and trails the last commit
+ * by about this much, plus two fsyncs, under load). */
+#define AUDIT_ANCHOR_DELAY_US 50000
 /* The head goes to the hub's log at most this often (log_head). */
 #define AUDIT_HEAD_LOG_US (60 * 1000000LL)
 
@@ -54,8 +54,10 @@ struct audit {
 	sqlite3_stmt *ins;
 	sqlite3_stmt *ins_ix;
 	int walfd; /* the WAL, synced before audit.head names a record; -1: synchronous=FULL */
-	pthread_t thread;
+	pthread_t thread; /* the writer */
 	bool started;
+	pthread_t anchor_thread;
+	bool anchor_started;
 	/* the queue, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* writer: something queued, or stopping */
@@ -66,11 +68,14 @@ struct audit {
 	uint64_t next_ticket; /* tickets given to queued records */
 	uint64_t done_ticket; /* every ticket up to this one is finished */
 	bool stopping;
-	/* the chain, owned by the writer thread once it runs */
+	/* the chain's end, under mu: set by the writer after each commit,
+	 * anchored by the anchor thread */
+	pthread_cond_t anchor_cv; /* anchor thread: a commit, or stop */
+	bool anchor_stop;
 	uint64_t last_seq;
 	unsigned char last_hash[AUDIT_HASH_BYTES];
 	uint64_t anchored_seq; /* what audit.head says */
-	rk_time anchored_at;
+	/* anchor thread only */
 	uint64_t logged_seq; /* the head last logged (log_head) */
 	rk_time logged_at;
 };

@@ -8,25 +8,27 @@
  * from the table (so that a second process writing the same log would
  * still chain correctly), hash and insert each record in queue order,
  * insert the batch's readers-index entries sorted by key (neighbouring
- * keys share B-tree leaves, so a batch dirties fewer pages than its
+ * keys share B-tree leaves, so a batch dirties fewer pages than it has
  * entries), COMMIT. WAL mode, synchronous=NORMAL: COMMIT does not sync,
- * so a batch costs no fsync on the way to its waiters.
+ * so a batch costs its waiters no fsync.
  *
  *     request:  copy -> enqueue --(wait=false)--> return
  *                          |
  *                          +--(wait=true)--> sleep until its batch is done
  *     writer:   take all -> BEGIN; last; {hash; INSERT}*; index; COMMIT
- *                        -> wake the batch's waiters
- *                        -> (idle, or AUDIT_ANCHOR_DELAY_US since the last)
- *                           fdatasync(WAL); write audit.head
+ *                        -> publish (seq, hash); wake the batch's waiters
+ *     anchor:   (a new commit, at most every AUDIT_ANCHOR_DELAY_US)
+ *                  fdatasync(WAL); write audit.head
  *
  * audit.head must never name a record a crash could take back, and with
  * synchronous=NORMAL a committed record is only in the OS's cache until
- * the WAL is synced; so the writer syncs the WAL through a descriptor of
- * its own before each audit.head write (if the WAL cannot be opened that
- * way, the log runs synchronous=FULL instead). Those syncs happen when the
- * writer is idle, or at most every AUDIT_ANCHOR_DELAY_US under load, and
- * never delay a waiter of a batch already committed.
+ * the WAL is synced; so the anchor thread syncs the WAL through a
+ * descriptor of its own before each audit.head write (if the WAL cannot
+ * be opened that way, the log runs synchronous=FULL instead). Frames
+ * checkpointed meanwhile are safe too: a checkpoint syncs the WAL before
+ * copying and the database after, inside the COMMIT that ran it, before
+ * (seq, hash) is published. Because the syncs run on their own thread,
+ * neither the writer nor any waiter waits for one.
  *
  * The queue is bounded (AUDIT_QUEUE_MAX_BYTES): when the writer falls that
  * far behind, appenders wait for room. An audit trail that drops records
@@ -39,7 +41,9 @@
  * number at least the head's, and the head's record carrying the head's
  * hash) and refuses a log that fails: it neither adds to nor repairs a log
  * that was tampered with. The full walk is audit_verify's job; this check
- * costs two indexed reads, whatever the log's size.
+ * costs two indexed reads, whatever the log's size. Closing stops the
+ * writer once the queue is empty, then the anchor thread once audit.head
+ * names the last commit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,10 +256,13 @@ static char *path_join(const char *dir, const char *name)
 	return p;
 }
 
+static void stop_threads(audit *a);
+
 static void free_handle(audit *a)
 {
 	if (!a)
 		return;
+	stop_threads(a);
 	sqlite3_finalize(a->ins);
 	sqlite3_finalize(a->ins_ix);
 	sqlite3_close(a->w);
@@ -265,6 +272,7 @@ static void free_handle(audit *a)
 	pthread_cond_destroy(&a->work);
 	pthread_cond_destroy(&a->done);
 	pthread_cond_destroy(&a->room);
+	pthread_cond_destroy(&a->anchor_cv);
 	free(a->dbpath);
 	free(a->headpath);
 	free(a);
@@ -363,7 +371,6 @@ static rk_err open_writer(audit *a, rk_errctx *ctx)
 	if ((err = last_record(a->w, &a->last_seq, a->last_hash, ctx)) ||
 	    (err = check_against_head(a, ctx)))
 		return err;
-	a->anchored_at = rk_time_now();
 
 	/* synchronous=NORMAL with the WAL synced before each audit.head
 	 * write (opening comment); FULL if the WAL cannot be opened. */
@@ -391,6 +398,7 @@ static rk_err open_writer(audit *a, rk_errctx *ctx)
 }
 
 static void *writer_main(void *arg);
+static void *anchor_main(void *arg);
 
 rk_err audit_open(const char *location, const audit_options *opt, audit **out,
 		  rk_errctx *ctx)
@@ -418,6 +426,7 @@ rk_err audit_open(const char *location, const audit_options *opt, audit **out,
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);
 	pthread_cond_init(&a->room, NULL);
+	pthread_cond_init(&a->anchor_cv, NULL);
 	a->dbpath = path_join(location, AUDIT_DB_FILE);
 	a->headpath = path_join(location, AUDIT_HEAD_FILE);
 	if (!a->dbpath || !a->headpath) {
@@ -444,6 +453,11 @@ rk_err audit_open(const char *location, const audit_options *opt, audit **out,
 	}
 	if ((err = open_writer(a, ctx)))
 		goto out;
+	if (pthread_create(&a->anchor_thread, NULL, anchor_main, a) != 0) {
+		err = rk_fail(ctx, RK_EIO, NULL, "audit: cannot start the anchor thread");
+		goto out;
+	}
+	a->anchor_started = true;
 	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
 		err = rk_fail(ctx, RK_EIO, NULL, "audit: cannot start the writer thread");
 		goto out;
@@ -501,9 +515,10 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
 }
 
-/* One batch in one transaction (opening comment). On success the chain's
- * end moves to the batch's last record. */
-static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, rk_errctx *ctx)
+/* One batch in one transaction (opening comment). On success *seq_out
+ * and hash_out are the batch's last record. */
+static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, uint64_t *seq_out,
+			   unsigned char hash_out[AUDIT_HASH_BYTES], rk_errctx *ctx)
 {
 	uint64_t seq = 0;
 	unsigned char prev[AUDIT_HASH_BYTES];
@@ -550,7 +565,8 @@ static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, rk_errctx *
 			goto fail;
 		}
 	}
-	qsort(ix->v, ix->n, sizeof *ix->v, ix_cmp);
+	if (ix->n)
+		qsort(ix->v, ix->n, sizeof *ix->v, ix_cmp);
 	for (size_t i = 0; i < ix->n; i++) {
 		if (i && ix->v[i].idh == ix->v[i - 1].idh && ix->v[i].seq == ix->v[i - 1].seq)
 			continue;
@@ -567,48 +583,12 @@ static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, rk_errctx *
 	}
 	if ((err = sq_exec(a->w, "COMMIT", ctx)))
 		goto fail;
-	a->last_seq = seq;
-	memcpy(a->last_hash, prev, AUDIT_HASH_BYTES);
+	*seq_out = seq;
+	memcpy(hash_out, prev, AUDIT_HASH_BYTES);
 	return RK_OK;
 fail:
 	sqlite3_exec(a->w, "ROLLBACK", NULL, NULL, NULL);
 	return err;
-}
-
-/* Makes the last commit durable and names it in audit.head; logs the head
- * when asked to (at most once per AUDIT_HEAD_LOG_US, or now if `final`). */
-static void anchor_update(audit *a, bool final)
-{
-	rk_errctx ctx;
-	char hex[AUDIT_HASH_HEX];
-	rk_time now = rk_time_now();
-
-	rk_errctx_clear(&ctx);
-	a->anchored_at = now;
-	if (a->last_seq != a->anchored_seq) {
-		audit_head h = {.seq = a->last_seq};
-		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
-		if (a->walfd >= 0 && fdatasync(a->walfd) != 0) {
-			rk_logf(RK_LOG_ERROR, "audit_sync_failed", "%s-wal: %s", a->dbpath,
-				strerror(errno));
-			return;
-		}
-		if (audit_anchor_write(a->headpath, &h, &ctx) != RK_OK) {
-			char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
-			rk_errctx_format(&ctx, msg, sizeof msg);
-			rk_log(RK_LOG_ERROR, "audit_head_failed", json_pack("{ss}", "error", msg));
-			return;
-		}
-		a->anchored_seq = a->last_seq;
-	}
-	if (a->log_head && a->logged_seq != a->anchored_seq &&
-	    (final || now - a->logged_at >= AUDIT_HEAD_LOG_US)) {
-		audit_hash_hex(a->last_hash, hex);
-		rk_log(RK_LOG_INFO, "audit_head",
-		       json_pack("{sIss}", "seq", (json_int_t)a->anchored_seq, "hash", hex));
-		a->logged_seq = a->anchored_seq;
-		a->logged_at = now;
-	}
 }
 
 static void *writer_main(void *arg)
@@ -618,23 +598,10 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		while (!a->qhead && !a->stopping) {
-			if (a->last_seq != a->anchored_seq) {
-				pthread_mutex_unlock(&a->mu);
-				anchor_update(a, false);
-				pthread_mutex_lock(&a->mu);
-				if (a->last_seq != a->anchored_seq)
-					break; /* it failed (logged); wait */
-				continue;
-			}
+		while (!a->qhead && !a->stopping)
 			pthread_cond_wait(&a->work, &a->mu);
-		}
-		if (!a->qhead) {
-			if (a->stopping)
-				break;
-			pthread_cond_wait(&a->work, &a->mu);
-			continue;
-		}
+		if (!a->qhead)
+			break; /* stopping, and everything queued is done */
 		audit_item *batch = a->qhead;
 		size_t n = 0;
 		a->qhead = a->qtail = NULL;
@@ -643,8 +610,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&a->mu);
 
 		rk_errctx ctx;
+		uint64_t seq = 0;
+		unsigned char hash[AUDIT_HASH_BYTES];
 		rk_errctx_clear(&ctx);
-		rk_err rc = commit_batch(a, batch, &ix, &ctx);
+		rk_err rc = commit_batch(a, batch, &ix, &seq, hash, &ctx);
 		for (audit_item *it = batch; it; it = it->next)
 			n++;
 		if (rc) {
@@ -656,6 +625,11 @@ static void *writer_main(void *arg)
 
 		audit_item *to_free = NULL;
 		pthread_mutex_lock(&a->mu);
+		if (!rc) {
+			a->last_seq = seq;
+			memcpy(a->last_hash, hash, AUDIT_HASH_BYTES);
+			pthread_cond_signal(&a->anchor_cv);
+		}
 		for (audit_item *it = batch, *next; it; it = next) {
 			next = it->next;
 			a->done_ticket = it->ticket;
@@ -674,13 +648,90 @@ static void *writer_main(void *arg)
 			free(to_free);
 			to_free = next;
 		}
-		if (rk_time_now() - a->anchored_at >= AUDIT_ANCHOR_DELAY_US)
-			anchor_update(a, false);
 		pthread_mutex_lock(&a->mu);
 	}
 	pthread_mutex_unlock(&a->mu);
-	anchor_update(a, true);
 	free(ix.v);
+	return NULL;
+}
+
+/* Makes the records up to h durable, then names h in audit.head. */
+static bool anchor_write(audit *a, const audit_head *h)
+{
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	if (a->walfd >= 0 && fdatasync(a->walfd) != 0) {
+		rk_logf(RK_LOG_ERROR, "audit_sync_failed", "%s-wal: %s", a->dbpath,
+			strerror(errno));
+		return false;
+	}
+	if (audit_anchor_write(a->headpath, h, &ctx) != RK_OK) {
+		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
+		rk_errctx_format(&ctx, msg, sizeof msg);
+		rk_log(RK_LOG_ERROR, "audit_head_failed", json_pack("{ss}", "error", msg));
+		return false;
+	}
+	return true;
+}
+
+static void log_head(audit *a, const audit_head *h)
+{
+	char hex[AUDIT_HASH_HEX];
+	audit_hash_hex(h->hash, hex);
+	rk_log(RK_LOG_INFO, "audit_head",
+	       json_pack("{sIss}", "seq", (json_int_t)h->seq, "hash", hex));
+	a->logged_seq = h->seq;
+	a->logged_at = rk_time_now();
+}
+
+/* The anchor thread: after each commit the writer publishes (last_seq,
+ * last_hash); this thread syncs the WAL and writes audit.head, at most
+ * once per AUDIT_ANCHOR_DELAY_US, so that neither the writer nor a waiter
+ * ever waits for an fsync. It stops after the writer, anchoring the last
+ * commit first. */
+static void *anchor_main(void *arg)
+{
+	audit *a = arg;
+	audit_head h = {0};
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->last_seq == a->anchored_seq && !a->anchor_stop)
+			pthread_cond_wait(&a->anchor_cv, &a->mu);
+		if (a->last_seq == a->anchored_seq)
+			break;
+		h.seq = a->last_seq;
+		memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
+		pthread_mutex_unlock(&a->mu);
+		bool ok = anchor_write(a, &h);
+		rk_time now = rk_time_now();
+		if (ok && a->log_head && now - a->logged_at >= AUDIT_HEAD_LOG_US)
+			log_head(a, &h);
+		pthread_mutex_lock(&a->mu);
+		if (ok)
+			a->anchored_seq = h.seq;
+		else if (a->anchor_stop)
+			break; /* logged; do not spin on a disk that refuses */
+		/* rest until the next anchor is due (or stop) */
+		rk_time until = now + AUDIT_ANCHOR_DELAY_US;
+		while (!a->anchor_stop && rk_time_now() < until) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			rk_time left = until - rk_time_now();
+			ts.tv_nsec += (long)(left % 1000000) * 1000;
+			ts.tv_sec += (time_t)(left / 1000000) + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&a->anchor_cv, &a->mu, &ts);
+		}
+	}
+	h.seq = a->anchored_seq;
+	memcpy(h.hash, a->last_hash, AUDIT_HASH_BYTES);
+	bool final_log = a->log_head && a->logged_seq != a->anchored_seq &&
+			 a->anchored_seq == a->last_seq;
+	pthread_mutex_unlock(&a->mu);
+	if (final_log)
+		log_head(a, &h);
 	return NULL;
 }
 
@@ -785,10 +836,10 @@ rk_err audit_flush(audit *a, rk_errctx *ctx)
 	return RK_OK;
 }
 
-void audit_close(audit *a)
+/* Stops the writer (after everything queued), then the anchor thread
+ * (after it anchored the writer's last commit). */
+static void stop_threads(audit *a)
 {
-	if (!a)
-		return;
 	if (a->started) {
 		pthread_mutex_lock(&a->mu);
 		a->stopping = true;
@@ -796,6 +847,22 @@ void audit_close(audit *a)
 		pthread_cond_broadcast(&a->room);
 		pthread_mutex_unlock(&a->mu);
 		pthread_join(a->thread, NULL);
+		a->started = false;
 	}
+	if (a->anchor_started) {
+		pthread_mutex_lock(&a->mu);
+		a->anchor_stop = true;
+		pthread_cond_signal(&a->anchor_cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->anchor_thread, NULL);
+		a->anchor_started = false;
+	}
+}
+
+void audit_close(audit *a)
+{
+	if (!a)
+		return;
+	stop_threads(a);
 	free_handle(a);
 }

@@ -229,7 +229,8 @@ static rk_err check_index(walk *w, const audit_record *r, rk_errctx *ctx)
 	audit_ids_each(r->ids, collect_idh, w);
 	if (w->oom)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
-	qsort(w->idh, w->n_idh, sizeof *w->idh, cmp_i64);
+	if (w->n_idh)
+		qsort(w->idh, w->n_idh, sizeof *w->idh, cmp_i64);
 	for (size_t i = 0; i < w->n_idh; i++) {
 		if (i && w->idh[i] == w->idh[i - 1])
 			continue;
