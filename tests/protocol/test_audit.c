@@ -8,11 +8,11 @@
  * member of gov) and a DELETE. The readers endpoint is then asked by the
  * owner (npa: meti's reads, oldest first), by a reader of another
  * organisation and by a non-member (each the same 404 as for an id never
- * stored). After a graceful stop, `renkei audit verify` says intact, and
- * `renkei audit show --json` / `readers` name the right user,
- * organisation, status and object ids for each request. Last, the log is
- * tampered with: verify exits 1 naming the record, and a hub whose log was
- * cut short refuses to start.
+ * stored). `renkei audit verify` says intact while the hub runs and after
+ * a graceful stop, and `renkei audit show --json` / `readers` name the
+ * right user, organisation, status and object ids for each request. Last,
+ * the log is tampered with: verify exits 1 naming the record, and a hub
+ * whose log was cut short refuses to start.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -178,6 +178,16 @@ static void test_requests_and_readers(void **state)
 	same_404(&r, &s);
 	proto_resp_free(&r);
 	proto_resp_free(&s);
+
+	/* verify reads a log the hub is writing */
+	char args[400];
+	run_result v;
+	snprintf(args, sizeof args, "audit verify --data %s", hub.dir);
+	run(args, &v);
+	if (v.rc != 0)
+		fail_msg("verify while the hub runs: exit %d: %s %s", v.rc, v.out.data, v.err);
+	assert_non_null(strstr(v.out.data, "intact: "));
+	rk_buf_cleanup(&v.out);
 }
 
 /* ---------------------------------------------------------------- the log */
