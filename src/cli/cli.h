@@ -25,6 +25,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
 /* Subcommand handlers: argv[0] is the subcommand name. */
 int cli_cmd_hub(int argc, char **argv);      /* cli_hub.c */
 int cli_cmd_admin(int argc, char **argv);    /* cli_admin.c */
+int cli_cmd_audit(int argc, char **argv);    /* cli_audit.c */
 int cli_cmd_push(int argc, char **argv);     /* cli_push.c */
 int cli_cmd_get(int argc, char **argv);      /* cli_get.c */
 int cli_cmd_validate(int argc, char **argv); /* cli_validate.c */

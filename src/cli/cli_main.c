@@ -43,6 +43,8 @@ static const cli_command commands[] = {
 	  "configuration and exits.\n" },
 	{ "admin", cli_cmd_admin, "manage the directory (organisations, users, communities, collections)",
 	  "admin ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "audit", cli_cmd_audit, "check and query the audit trail: who read or changed what",
+	  "audit ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
 	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
 	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"

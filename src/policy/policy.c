@@ -456,6 +456,12 @@ policy_decision policy_decide(const directory *dir, const policy_subject *subjec
 		return write_object(dir, subject, res);
 	case POLICY_DELETE_OBJECT:
 		return delete_object(dir, subject, res);
+	case POLICY_READ_AUDIT:
+		/* Who read an object is the owner's to know, and no one
+		 * else's: 404, as for an object that does not exist. */
+		if (!res->owner_org || strcmp(res->owner_org, subject->org->id) != 0)
+			return deny(404, "only the owner organisation may see who read an object");
+		return allow();
 	default:
 		break;
 	}

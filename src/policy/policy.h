@@ -19,7 +19,9 @@
  *  - the view (R7, granular markings): an object read by a non-owner may be
  *    served redacted, with properties removed and references to objects the
  *    reader may not see dropped (policy_view);
- *  - onward paths and re-sharing: where an object may go from the hub.
+ *  - onward paths and re-sharing: where an object may go from the hub;
+ *  - the audit trail: who read an object is shown to its owner
+ *    organisation only (POLICY_READ_AUDIT).
  *
  * The decision is a pure function of the directory, the subject (an
  * authenticated user, or nobody), the action and the resource; it keeps no
@@ -47,6 +49,7 @@ typedef enum {
 	POLICY_DELETE_OBJECT,   /* resource: collection + stored owner (+ audience) */
 	POLICY_SEND_ONWARD,     /* resource: collection + audience + onward destination */
 	POLICY_ADMIN,           /* directory administration */
+	POLICY_READ_AUDIT,      /* who read an object; resource: collection + stored owner */
 } policy_action;
 
 typedef struct policy_subject {
@@ -142,7 +145,8 @@ typedef struct policy_resource {
 	const dir_collection *collection;
 	const policy_audience *audience; /* READ/WRITE/DELETE_OBJECT, SEND_ONWARD */
 	const stix_info *object;         /* WRITE_OBJECT: the object being written */
-	const char *owner_org;           /* WRITE/DELETE_OBJECT: stored owner, NULL if new */
+	const char *owner_org;           /* WRITE/DELETE_OBJECT, READ_AUDIT: stored owner,
+					  * NULL if new */
 	/* WRITE_OBJECT: a collection the id is already stored in (re-sharing),
 	 * with the audience it has there; NULL when the id is new. */
 	const dir_collection *stored_in;

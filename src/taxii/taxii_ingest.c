@@ -655,6 +655,9 @@ static rk_err objects_post(taxii_req *r)
 	}
 	atomic_fetch_add(&r->srv->metrics.objects_ingested, maker.n_added);
 	atomic_fetch_add(&r->srv->metrics.objects_rejected, maker.n_fail);
+	for (size_t i = 0; i < n; i++)
+		if (states[i].item >= 0 && !states[i].failed)
+			taxii_audit_object(r, states[i].id);
 
 	/* TAXII 2.1 section 5.5: the answer is a status resource. */
 	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, maker.status_text,

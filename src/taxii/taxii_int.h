@@ -13,6 +13,7 @@
  *   taxii_routes.c   handlers of the read endpoints (discovery ... versions)
  *   taxii_ingest.c   POST objects: validate, complete, decide, store, status
  *   taxii_metrics.c  counters and the Prometheus text rendering
+ *   taxii_audit.c    the audit record of each request; the readers endpoint
  *   taxii_hub.c      taxii_hub_run: open store, serve until SIGTERM
  */
 #ifndef RK_TAXII_INT_H
@@ -23,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "audit.h"
 #include "common.h"
 #include "directory.h"
 #include "policy.h"
@@ -228,6 +230,11 @@ typedef struct taxii_req {
 		bool allow;
 	} decided[TAXII_REF_MEMO];
 	size_t n_decided;
+	/* audit (taxii_audit.c): ids served or written, through
+	 * taxii_audit_object; whether the record was made */
+	audit_ids audit_ids;
+	bool audit_ids_lost;
+	bool audited;
 } taxii_req;
 
 typedef rk_err (*taxii_handler)(taxii_req *r);
@@ -269,6 +276,7 @@ struct taxii_server {
 	struct aud_ent **aud_tab;
 	size_t aud_cap, aud_n;
 	struct coll_classes *classes; /* a list, under aud_lock */
+	audit *audit;         /* <data>/audit.db, opened with the server */
 };
 
 /*
@@ -320,5 +328,18 @@ rk_err taxii_h_versions(taxii_req *r);
 rk_err taxii_h_metrics(taxii_req *r);
 /* taxii_ingest.c */
 rk_err taxii_h_objects_post(taxii_req *r);
+
+/* ---------------------------------------------------------------- audit */
+/* taxii_audit.c */
+
+/* Handlers call this for each object id they serve or write; the request's
+ * audit record names them. */
+void taxii_audit_object(taxii_req *r, const char *id);
+/* Records the request if its route reads or changes data (once; later
+ * calls do nothing). handled: called right after the handler, so a
+ * request that changes data waits for its record's commit before its
+ * answer leaves; otherwise (done_cb) the record is queued. */
+void taxii_audit_request(taxii_req *r, bool handled);
+rk_err taxii_h_readers(taxii_req *r);
 
 #endif

@@ -193,6 +193,7 @@ typedef struct listing {
 	rk_buf out;
 	size_t count;
 	json_t *view; /* the redacted object of the row just decided */
+	bool audit; /* rows served: the request's audit record names them */
 } listing;
 
 /* The per-object decision (taxii_policy.c); a redacted view waits for
@@ -234,6 +235,8 @@ static rk_err emit_row(void *arg, const store_row *row)
 	rk_err rc = RK_OK;
 	char ts[RK_TIME_BUF];
 
+	if (l->audit)
+		taxii_audit_object(l->r, row->id);
 	if (l->count++)
 		rc = rk_buf_append(b, ",", 1);
 	if (rc)
@@ -335,7 +338,7 @@ static rk_err respond_builtin(taxii_req *r, list_kind kind, json_t *obj)
 static rk_err run_listing(taxii_req *r, list_kind kind, const char *object_id)
 {
 	static const char *const kind_names[] = {"objects", "manifest", "versions"};
-	listing l = {.r = r, .kind = kind};
+	listing l = {.r = r, .kind = kind, .audit = true};
 	store_query q = {0};
 	store_page page = {0};
 	rk_errctx ctx;
@@ -552,6 +555,7 @@ rk_err taxii_h_object_delete(taxii_req *r)
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
 	}
+	taxii_audit_object(r, r->path_arg[2]);
 	/* TAXII 2.1 section 5.7: 200 with the TAXII Content-Type, no body. */
 	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, NULL, 0, NULL);
 out:

@@ -15,7 +15,10 @@
  *   access_cb #k  body chunks, appended to r->body (413 past the limit,
  *                 checked again here for chunked uploads)
  *   access_cb #n  body complete: run the handler
- *   done_cb       log one JSON line, count metrics, release the directory
+ *   (each)        once the handler ran: the audit record (taxii_audit.c),
+ *                 waited for when the request changes data
+ *   done_cb       log one JSON line, count metrics, audit a request the
+ *                 handler never saw (refused early), release the directory
  *
  * Routes live in ONE table (`routes` below): method, path pattern, name,
  * handler, the policy action checked on the collection before the handler
@@ -102,6 +105,9 @@ static const taxii_route routes[] = {
 	 taxii_h_versions, POLICY_READ_COLLECTION,
 	 TAXII_P_ADDED_AFTER | TAXII_P_LIMIT | TAXII_P_NEXT | TAXII_P_MATCH_SPEC_VERSION,
 	 TAXII_MEDIA_TYPE_TAXII},
+	/* renkei: who read an object, for its owner (taxii_audit.c) */
+	{"GET", "/{root}/collections/{coll}/objects/{object}/readers/", "readers",
+	 taxii_h_readers, ACTION_SEE_COLLECTION, 0, TAXII_MEDIA_TYPE_TAXII},
 };
 #define N_ROUTES RK_ARRAY_LEN(routes)
 #define ROUTE_NONE (TAXII_METRIC_ROUTES - 1)
@@ -649,6 +655,7 @@ static void run_handler(taxii_req *r)
 		rk_fail(&ctx, rc ? rc : RK_EIO, NULL, "%s", rk_strerror(rc ? rc : RK_EIO));
 		taxii_respond_errctx(r, &ctx, false);
 	}
+	taxii_audit_request(r, true);
 }
 
 /* ---------------------------------------------------------------- MHD glue */
@@ -666,6 +673,7 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->uri = strdup(uri ? uri : "/");
 	rk_buf_init(&r->body);
 	taxii_filter_init(&r->filter);
+	audit_ids_init(&r->audit_ids);
 	r->dref = dirref_acquire(srv);
 	r->dir = r->dref->dir;
 	atomic_fetch_add(&srv->in_flight, 1);
@@ -795,6 +803,8 @@ static void done_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	rk_log(status >= 500 || status == 0 ? RK_LOG_WARN : RK_LOG_INFO, "request", f);
 
+	taxii_audit_request(r, false);
+	audit_ids_cleanup(&r->audit_ids);
 	dirref_release(r->dref);
 	rk_buf_cleanup(&r->body);
 	taxii_filter_cleanup(&r->filter);
@@ -992,6 +1002,11 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 		goto out;
 	}
 	dir = NULL;
+	/* The audit log next to the store: a hub that cannot record, or
+	 * whose log was tampered with, does not serve (audit_open). */
+	rc = audit_open(cfg->data, &(audit_options){.log_head = true}, &srv->audit, ctx);
+	if (rc)
+		goto out;
 
 	srv->listen_fd = open_listener(host, port, &srv->port, ctx);
 	if (srv->listen_fd < 0) {
@@ -1107,6 +1122,7 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_mutex_unlock(&srv->stop_lock);
 		pthread_join(srv->poller, NULL);
 	}
+	audit_close(srv->audit); /* no request is left to record */
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);
 	pthread_rwlock_destroy(&srv->aud_lock);

@@ -30,6 +30,7 @@
 #define WRITE_OBJ POLICY_WRITE_OBJECT
 #define DELETE_OBJ POLICY_DELETE_OBJECT
 #define ADMIN POLICY_ADMIN
+#define READ_AUDIT POLICY_READ_AUDIT
 
 typedef struct row {
 	int line;
@@ -118,6 +119,14 @@ static const row rows[] = {
 	R("meti-reader", DELETE_OBJ, "gov", GOV, NULL, "meti", 403),
 	R("bank-analyst", DELETE_OBJ, "gov", GOV, NULL, "bank-a", 404),
 	R("power-sensor", DELETE_OBJ, "nation", NAT, NULL, "power-east", 200),
+
+	/* who read an object: the owner organisation only; 404 for the rest */
+	R("npa-analyst", READ_AUDIT, "gov", GOV, NULL, "npa", 200),
+	R("npa-analyst", READ_AUDIT, "gov", GOV, NULL, "nisc", 404),
+	R("admin", READ_AUDIT, "gov", GOV, NULL, "npa", 404),
+	R("meti-reader", READ_AUDIT, "gov", GOV, NULL, "meti", 200),
+	R("npa-analyst", READ_AUDIT, "gov", GOV, NULL, NULL, 404),
+	R(NULL, READ_AUDIT, "gov", GOV, NULL, "npa", 401),
 };
 
 static directory *dir;
