@@ -178,7 +178,8 @@ static rk_err classes_of(taxii_server *srv, const char *collection, struct coll_
 		if (strcmp(c->collection, collection) == 0)
 			break;
 	if (c && c->epoch == epoch && (out->v = malloc((c->len + 1) * sizeof *out->v))) {
-		memcpy(out->v, c->v, c->len * sizeof *c->v);
+		if (c->len)
+			memcpy(out->v, c->v, c->len * sizeof *c->v);
 		out->len = out->cap = c->len;
 		err = RK_OK;
 	}
@@ -197,7 +198,8 @@ static rk_err classes_of(taxii_server *srv, const char *collection, struct coll_
 	if (keep && (keep->v = malloc((out->len + 1) * sizeof *keep->v))) {
 		snprintf(keep->collection, sizeof keep->collection, "%s", collection);
 		keep->epoch = epoch;
-		memcpy(keep->v, out->v, out->len * sizeof *out->v);
+		if (out->len)
+			memcpy(keep->v, out->v, out->len * sizeof *out->v);
 		keep->len = keep->cap = out->len;
 		pthread_rwlock_wrlock(&srv->aud_lock);
 		struct coll_classes **pp = &srv->classes;
