@@ -275,8 +275,12 @@ static rk_err respond_error_h(taxii_req *r, int status, const char *description,
 	json_t *e = NULL, *details = NULL;
 
 	rk_uuid_v4(r->error_id);
-	snprintf(r->error_msg, sizeof r->error_msg, "%s%s%s", param ? param : where ? where : "",
-		 (param || (where && *where)) ? ": " : "", description ? description : "");
+	/* A policy refusal already left its reason for the log and the audit
+	 * trail (the client gets only the description); keep it. */
+	if (!r->error_msg[0])
+		snprintf(r->error_msg, sizeof r->error_msg, "%s%s%s",
+			 param ? param : where ? where : "",
+			 (param || (where && *where)) ? ": " : "", description ? description : "");
 	e = json_object();
 	if (!e)
 		return RK_ENOMEM;
