@@ -30,6 +30,7 @@
 
 #include "cli_int.h"
 #include "directory.h"
+#include "policy.h"
 #include "stix.h"
 #include "store.h"
 #include "taxii.h"
@@ -180,22 +181,37 @@ out:
 	return err;
 }
 
-/* Stores items[lo, hi), which share organisation and collection. */
+/* Stores items[lo, hi), which share organisation and collection, each
+ * with its audience as the hub would read it at submission. */
 static rk_err put_run(demo *d, store *st, const cli_sample_item *items, size_t n,
 		      rk_errctx *ctx)
 {
 	store_put_item *put = calloc(n, sizeof *put);
 	store_put_result *res = calloc(n, sizeof *res);
+	char **keys = calloc(n, sizeof *keys);
+	policy_audience_src src = {.dir = d->dir,
+				   .collection = dir_find_collection(d->dir, items[0].collection),
+				   .owner = items[0].org};
 	rk_err err = RK_OK;
 
-	if (!put || !res) {
+	if (!put || !res || !keys) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
+		policy_audience a;
 		put[i].object = items[i].object;
 		if ((err = stix_object_info(items[i].object, &put[i].info, ctx)))
 			goto out;
+		err = policy_audience_of(&src, items[i].object, "", &a, &put[i].flags, ctx);
+		keys[i] = err ? NULL : policy_audience_key(&a);
+		policy_audience_cleanup(&a);
+		if (err)
+			goto out;
+		if (!(put[i].audience = keys[i])) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+			goto out;
+		}
 	}
 	if ((err = store_put(st, items[0].collection, items[0].org, put, n, res, ctx)))
 		goto out;
@@ -210,6 +226,9 @@ static rk_err put_run(demo *d, store *st, const cli_sample_item *items, size_t n
 		}
 	}
 out:
+	for (size_t i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
 	free(put);
 	free(res);
 	return err;

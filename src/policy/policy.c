@@ -254,7 +254,8 @@ static const dir_org *outside(const directory *dir, const dir_community *wider,
 static policy_decision reshare(const directory *dir, const policy_resource *res)
 {
 	const dir_collection *to = res->collection, *from = res->stored_in;
-	const policy_audience *a = res->audience;
+	/* Judged by how the object is marked where it is stored. */
+	const policy_audience *a = res->stored_audience ? res->stored_audience : res->audience;
 	const dir_community *cto, *cfrom;
 
 	if (!from || !a || strcmp(from->id, to->id) == 0)

@@ -148,8 +148,10 @@ typedef struct policy_resource {
 	const char *owner_org;           /* WRITE/DELETE_OBJECT, READ_AUDIT: stored owner,
 					  * NULL if new */
 	/* WRITE_OBJECT: a collection the id is already stored in (re-sharing),
-	 * with the audience it has there; NULL when the id is new. */
+	 * with the audience it has there (NULL: as `audience`); NULL when the
+	 * id is new. */
 	const dir_collection *stored_in;
+	const policy_audience *stored_audience;
 	/* READ_OBJECT, for the view: the object itself (NULL: decide on the
 	 * audience only) and how to tell visible references. */
 	const json_t *json;

@@ -97,9 +97,9 @@ typedef struct store_put_result {
  * independent: a rejected item stores nothing and does not stop the others.
  * Ownership rule: the first organisation to store an id owns it store-wide;
  * another organisation adding a version of it is REJECTED ("owned by another
- * organisation"). Audience rule: every version of an id, in every
- * collection, has the audience class of the first; a version with another
- * class is REJECTED ("a new version keeps the markings ..."). Returns an error only when the whole batch failed (then
+ * organisation"). Audience rule: every version of an id in a collection
+ * has the audience class of the first there; a version with another class
+ * is REJECTED ("a new version keeps the markings ..."). Returns an error only when the whole batch failed (then
  * nothing was stored); RK_OK means every result is final and on disk.
  */
 rk_err store_put(store *st, const char *collection_id, const char *owner_org,

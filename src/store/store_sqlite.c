@@ -1370,13 +1370,15 @@ static rk_err put_item(store_engine *e, wreq *r, int64_t coll,
 				break;
 			}
 		}
-		/* Every version, in every collection, has one audience
-		 * (class 0: stored before classes, not compared). */
+		if (sqlite3_column_int64(s, 0) != coll)
+			continue;
+		/* Every version in a collection has one audience (class 0:
+		 * stored before classes, not compared). Copies in other
+		 * collections may differ: a collection's default marking is
+		 * part of an unmarked object's audience. */
 		int64_t row_aud = sqlite3_column_int64(s, 5);
 		if (row_aud && aud && row_aud != aud)
 			other_aud = true;
-		if (sqlite3_column_int64(s, 0) != coll)
-			continue;
 		rk_time vt = sqlite3_column_int64(s, 1);
 		int64_t seq = sqlite3_column_int64(s, 4);
 		if (it->version && vt == it->version_time) {

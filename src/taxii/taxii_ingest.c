@@ -107,6 +107,7 @@ typedef struct stored_facts {
 	bool any;
 	char owner[RK_MAX_NAME];
 	const dir_collection *elsewhere;
+	int64_t elsewhere_aud; /* its audience class there */
 } stored_facts;
 
 static rk_err note_stored(void *arg, const char *collection_id, const char *object_id,
@@ -114,12 +115,12 @@ static rk_err note_stored(void *arg, const char *collection_id, const char *obje
 {
 	stored_facts *f = arg;
 	(void)object_id;
-	(void)aud;
 	if (!f->any)
 		snprintf(f->owner, sizeof f->owner, "%s", owner);
 	f->any = true;
-	if (!f->elsewhere && strcmp(collection_id, f->r->collection->id) != 0)
-		f->elsewhere = dir_find_collection(f->r->dir, collection_id);
+	if (!f->elsewhere && strcmp(collection_id, f->r->collection->id) != 0 &&
+	    (f->elsewhere = dir_find_collection(f->r->dir, collection_id)))
+		f->elsewhere_aud = aud;
 	return RK_OK;
 }
 
@@ -602,7 +603,10 @@ static rk_err objects_post(taxii_req *r)
 				       .object = &info,
 				       .audience = &aud,
 				       .owner_org = sf.any ? sf.owner : NULL,
-				       .stored_in = sf.elsewhere};
+				       .stored_in = sf.elsewhere,
+				       .stored_audience = sf.elsewhere
+							  ? taxii_row_audience(r, sf.elsewhere_aud)
+							  : NULL};
 		policy_decision d = policy_decide(r->dir, &r->subj, POLICY_WRITE_OBJECT, &res);
 		policy_audience_cleanup(&aud);
 		if (!s->audience) {

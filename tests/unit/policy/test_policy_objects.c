@@ -613,6 +613,27 @@ static void test_reshare(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* Re-sharing is judged by the marking where the object is stored, not by
+ * what the new copy would carry. */
+static void test_reshare_stored_marking(void **state)
+{
+	(void)state;
+	policy_subject s = subject("cert-a");
+	policy_audience stored = audience("AMBER+STRICT"), now = audience("CLEAR");
+	stix_info obj = {.type = "indicator", .id = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"};
+	policy_resource res = {.collection = dir_find_collection(dir, PUB),
+			       .stored_in = dir_find_collection(dir, NATC),
+			       .audience = &now, .stored_audience = &stored, .object = &obj,
+			       .owner_org = "cert"};
+	policy_decision d = policy_decide(dir, &s, POLICY_WRITE_OBJECT, &res);
+	assert_false(d.allow);
+	assert_non_null(strstr(d.reason, "TLP:AMBER+STRICT"));
+	res.stored_audience = NULL;
+	assert_true(policy_decide(dir, &s, POLICY_WRITE_OBJECT, &res).allow);
+	policy_audience_cleanup(&stored);
+	policy_audience_cleanup(&now);
+}
+
 /* ---------------------------------------------------------------- delete */
 
 static void test_delete_hides(void **state)
@@ -642,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_submission),
 		cmocka_unit_test(test_onward),
 		cmocka_unit_test(test_reshare),
+		cmocka_unit_test(test_reshare_stored_marking),
 		cmocka_unit_test(test_delete_hides),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
