@@ -601,13 +601,31 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* "Where the hub stores the referenced object and the reader may not read
- * any stored version of it in any collection the reader reaches". */
-static bool ref_hidden(or_oracle *o, const char *id)
+ * any stored version of it in any collection the reader reaches". "May
+ * read" is the whole table, R7 and granular withholding included: an
+ * object withheld from the reader "does not exist for that reader ... not
+ * named". Returns 0 when the reference is served as it is (not stored, or
+ * readable), 1 when the object is hidden by R1 to R6, 2 when it is hidden
+ * only because every version the reader reaches is itself withheld by its
+ * references or its granular markings. */
+static int ref_state(or_oracle *o, const char *id)
 {
 	long obj = or_find_object(o->w, id);
 	if (obj < 0 || !o->stored[obj])
-		return false; /* not stored: "served as it is" */
-	return !or_readable_anywhere(o, (size_t)obj);
+		return 0; /* not stored: "served as it is" */
+	if (or_readable_anywhere(o, (size_t)obj))
+		return 0;
+	bool reached = false, direct = false;
+	for (size_t i = 0; i < o->w->n_rows; i++) {
+		const or_row *r = &o->w->rows[i];
+		if (r->obj != (size_t)obj || !or_reaches(o->w, o->reader, r->coll))
+			continue;
+		reached = true;
+		const char *why = or_decide(o, i)->why;
+		if (strncmp(why, "R7", 2) != 0 && strncmp(why, "granular", 8) != 0)
+			direct = true;
+	}
+	return reached && !direct ? 2 : 1;
 }
 
 /*
@@ -638,13 +656,17 @@ static bool filter_refs(or_oracle *o, const or_row *r, json_t *served, char *why
 		    strcmp(k, "granular_markings") == 0)
 			continue;
 		if (ends_with(k, "_ref") && json_is_string(v)) {
-			if (!ref_hidden(o, json_string_value(v)))
+			int st = ref_state(o, json_string_value(v));
+			if (!st)
 				continue;
 			bool ends = (strcmp(type, "relationship") == 0 &&
 				     (strcmp(k, "source_ref") == 0 || strcmp(k, "target_ref") == 0)) ||
 				    (strcmp(type, "sighting") == 0 && strcmp(k, "sighting_of_ref") == 0);
 			if (ends || required_prop(r->json, type, k)) {
-				snprintf(why, whylen, "R7 %s points at an object hidden from the reader", k);
+				snprintf(why, whylen, "R7 %s points at an object %s", k,
+					 st == 2 ? "withheld from the reader by its own references or "
+						   "granular markings"
+						 : "hidden from the reader");
 				return false;
 			}
 			json_object_del(served, k);
@@ -653,9 +675,12 @@ static bool filter_refs(or_oracle *o, const or_row *r, json_t *served, char *why
 			json_t *kept = json_array();
 			size_t j;
 			json_t *id;
+			bool indirect = false;
 			json_array_foreach(v, j, id) {
-				if (!ref_hidden(o, json_string_value(id)))
+				int st = ref_state(o, json_string_value(id));
+				if (!st)
 					json_array_append(kept, id);
+				indirect |= st == 2;
 			}
 			if (json_array_size(kept) == json_array_size(v)) {
 				json_decref(kept);
@@ -664,15 +689,18 @@ static bool filter_refs(or_oracle *o, const or_row *r, json_t *served, char *why
 			if (json_array_size(kept) == 0) {
 				json_decref(kept);
 				if (required_prop(r->json, type, k)) {
-					snprintf(why, whylen,
-						 "R7 every id of required %s is hidden from the reader", k);
+					snprintf(why, whylen, "R7 every id of required %s is hidden from the reader%s",
+						 k, indirect ? " (some only by their own references or granular markings)"
+							     : "");
 					return false;
 				}
 				json_object_del(served, k);
 				append_changed(changed, chlen, "R7:", k, "emptied and removed");
 			} else {
 				json_object_set_new(served, k, kept);
-				append_changed(changed, chlen, "R7:", k, "lost hidden ids");
+				append_changed(changed, chlen, "R7:", k,
+					       indirect ? "lost hidden ids (some withheld by their own references or granular markings)"
+							: "lost hidden ids");
 			}
 		}
 	}
@@ -922,5 +950,8 @@ const char *or_submission_refusal(const or_world *w, int poster, int coll, const
 		if (r->obj == (size_t)o && reshare_allowed(w, level, recipients, r->coll, coll))
 			return NULL;
 	}
-	return "re-sharing would widen the audience";
+	/* The document gives "re-sharing would widen the audience of a
+	 * TLP:AMBER object: ..." as an example of the reason only; the test
+	 * looks for the word it turns on. */
+	return "re-sharing";
 }
