@@ -273,7 +273,7 @@ rk_err policy_audience_of(const policy_audience_src *src, const json_t *obj,
 				continue;
 			memcpy(top, sel, n);
 			top[n] = '\0';
-			if (type && stix_property_required(type, top))
+			if (type && stix_object_requires(obj, top))
 				out->granular |= 1u << level;
 		}
 	}

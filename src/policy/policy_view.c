@@ -77,14 +77,14 @@ static const char *selector_top(const json_t *obj, const char *sel)
 	return NULL;
 }
 
-static bool withholding_ref(const char *type, const char *key)
+static bool withholding_ref(const json_t *obj, const char *key)
 {
 	return strcmp(key, "source_ref") == 0 || strcmp(key, "target_ref") == 0 ||
-	       strcmp(key, "sighting_of_ref") == 0 || stix_property_required(type, key);
+	       strcmp(key, "sighting_of_ref") == 0 || stix_object_requires(obj, key);
 }
 
 /* Plans the references: false when the object must be withheld. */
-static bool plan_refs(const json_t *obj, const char *type, const policy_resource *res,
+static bool plan_refs(const json_t *obj, const policy_resource *res,
 		      view_plan *p)
 {
 	const char *key;
@@ -96,7 +96,7 @@ static bool plan_refs(const json_t *obj, const char *type, const policy_resource
 		if (json_is_string(v)) {
 			if (res->ref_visible(res->ref_arg, json_string_value(v)))
 				continue;
-			if (withholding_ref(type, key))
+			if (withholding_ref(obj, key))
 				return false;
 			plan_remove(p, key);
 			continue;
@@ -130,7 +130,7 @@ static bool plan_refs(const json_t *obj, const char *type, const policy_resource
 		if (!kept) {
 			free(map);
 			json_decref(arr);
-			if (stix_property_required(type, key))
+			if (stix_object_requires(obj, key))
 				return false;
 			plan_remove(p, key);
 			continue;
@@ -243,12 +243,12 @@ policy_decision policy_view(const directory *dir, const policy_subject *s,
 						  : NULL;
 			if (!top)
 				continue;
-			if (stix_property_required(type, top))
+			if (stix_object_requires(obj, top))
 				return policy_deny(404, "no such object");
 			plan_remove(&p, top);
 		}
 	}
-	if (res->ref_visible && !plan_refs(obj, type, res, &p)) {
+	if (res->ref_visible && !plan_refs(obj, res, &p)) {
 		plan_cleanup(&p);
 		return policy_deny(404, "no such object");
 	}

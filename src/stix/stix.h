@@ -120,6 +120,9 @@ bool stix_id_valid(const char *id, const char *type);
  * Used to withhold, rather than redact, an object whose required property a
  * reader may not see. */
 bool stix_property_required(const char *type, const char *prop);
+/* The same for one object: also the properties its values make required
+ * (a malware's name when is_family is true, ...). */
+bool stix_object_requires(const json_t *obj, const char *prop);
 
 /* ---------------------------------------------------------------- markings */
 /* stix_marking.c */

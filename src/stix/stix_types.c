@@ -132,3 +132,24 @@ stix_property_required(const char *type, const char *prop)
 								      : sdo_common;
 	return stix_name_in(prop, common) || stix_name_in(prop, d->required);
 }
+
+/*
+ * stix_property_required, plus what an object's own values make required:
+ * a malware's name when is_family is true (STIX 2.1 section 4.11), an
+ * observed-data's object_refs when it has no (deprecated) objects (4.14).
+ */
+bool
+stix_object_requires(const json_t *obj, const char *prop)
+{
+	const char *type = json_string_value(json_object_get(obj, "type"));
+
+	if (!type || !prop)
+		return false;
+	if (stix_property_required(type, prop))
+		return true;
+	if (strcmp(type, "malware") == 0 && strcmp(prop, "name") == 0)
+		return json_is_true(json_object_get(obj, "is_family"));
+	if (strcmp(type, "observed-data") == 0 && strcmp(prop, "object_refs") == 0)
+		return json_object_get(obj, "objects") == NULL;
+	return false;
+}

@@ -75,6 +75,13 @@ typedef struct store_put_item {
 	unsigned flags;
 } store_put_item;
 
+/* Why a version with another audience than the id's earlier versions in
+ * the collection is refused. */
+#define STORE_VERSION_KEEPS_MARKINGS                                                   \
+	"a new version keeps the markings of the earlier versions (TLP marking, "      \
+	"recipients, distribution); publish the wider or narrower version as a new "   \
+	"object"
+
 /* store_put_item.flags, store_row.flags (the policy module's POLICY_F_*). */
 #define STORE_F_REFS 0x1u     /* the object references other objects */
 #define STORE_F_GRANULAR 0x2u /* it carries granular TLP markings */
@@ -255,11 +262,10 @@ uint64_t store_audience_epoch(store *st);
 /* false: no version of `id` is stored (from memory, no read); true: one
  * may be (then ask store_find_versions). */
 bool store_may_hold(store *st, const char *id);
-/* Every stored version of any of the ids, in every collection (strings
- * valid during the call). */
-typedef rk_err (*store_version_fn)(void *arg, const char *collection_id,
-				   const char *object_id, int64_t aud,
-				   const char *owner_org);
+/* Every stored version of any of the ids, in every collection: rows with
+ * seq, collection_id, id, type, version, owner_org, aud, flags and json
+ * (valid during the call). */
+typedef rk_err (*store_version_fn)(void *arg, const store_row *row);
 rk_err store_find_versions(store *st, const char *const *ids, size_t n_ids,
 			   store_version_fn fn, void *arg, rk_errctx *ctx);
 /* Rows not yet classified (stored before audience classes existed), up to

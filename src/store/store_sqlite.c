@@ -1422,9 +1422,7 @@ owners:
 		return RK_OK;
 	}
 	if (other_aud) {
-		reject(res, "a new version keeps the markings of the earlier versions "
-			    "(TLP marking, recipients, distribution); publish the "
-			    "wider or narrower version as a new object");
+		reject(res, STORE_VERSION_KEEPS_MARKINGS);
 		return RK_OK;
 	}
 	if (!it->version && n > 0) {
@@ -3083,7 +3081,8 @@ static rk_err sq_find_versions(store_engine *e, const char *const *ids, size_t n
 	}
 	size_t slots = tail_slots(ntail);
 	int ids_at = 1, idhs_at = 1 + (int)n, tail_at = 1 + 2 * (int)n;
-	rk_buf_puts(&sql, "SELECT c.uuid, o.id, o.aud, o.owner FROM objects o NOT INDEXED"
+	rk_buf_puts(&sql, "SELECT c.uuid, o.id, o.aud, o.owner, o.seq, o.type, o.version,"
+			  " o.flags, o.json FROM objects o NOT INDEXED"
 			  " JOIN collections c ON c.coll = o.coll WHERE ");
 	rk_buf_puts(&sql, "(o.seq IN (SELECT seq FROM objects_ix WHERE 1");
 	sql_in(&sql, "idh", idhs_at, n);
@@ -3103,11 +3102,20 @@ static rk_err sq_find_versions(store_engine *e, const char *const *ids, size_t n
 	for (size_t i = 0; i < slots; i++)
 		sqlite3_bind_int64(s, tail_at + (int)i, i < ntail ? tseqs[i] : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *coll = (const char *)sqlite3_column_text(s, 0);
-		const char *id = (const char *)sqlite3_column_text(s, 1);
-		const char *owner = (const char *)sqlite3_column_text(s, 3);
-		if (coll && id && owner &&
-		    (err = fn(arg, coll, id, sqlite3_column_int64(s, 2), owner)))
+		store_row row = {
+			.collection_id = (const char *)sqlite3_column_text(s, 0),
+			.id = (const char *)sqlite3_column_text(s, 1),
+			.aud = sqlite3_column_int64(s, 2),
+			.owner_org = (const char *)sqlite3_column_text(s, 3),
+			.seq = (uint64_t)sqlite3_column_int64(s, 4),
+			.type = (const char *)sqlite3_column_text(s, 5),
+			.version = (const char *)sqlite3_column_text(s, 6),
+			.flags = (unsigned)sqlite3_column_int(s, 7),
+			.json = (const char *)sqlite3_column_text(s, 8),
+			.json_len = (size_t)sqlite3_column_bytes(s, 8),
+		};
+		if (row.collection_id && row.id && row.owner_org && row.json &&
+		    (err = fn(arg, &row)))
 			goto out;
 	}
 	if (rc != SQLITE_DONE)

@@ -108,19 +108,20 @@ typedef struct stored_facts {
 	char owner[RK_MAX_NAME];
 	const dir_collection *elsewhere;
 	int64_t elsewhere_aud; /* its audience class there */
+	int64_t here_aud;      /* its class in the request's collection, or 0 */
 } stored_facts;
 
-static rk_err note_stored(void *arg, const char *collection_id, const char *object_id,
-			  int64_t aud, const char *owner)
+static rk_err note_stored(void *arg, const store_row *row)
 {
 	stored_facts *f = arg;
-	(void)object_id;
 	if (!f->any)
-		snprintf(f->owner, sizeof f->owner, "%s", owner);
+		snprintf(f->owner, sizeof f->owner, "%s", row->owner_org);
 	f->any = true;
-	if (!f->elsewhere && strcmp(collection_id, f->r->collection->id) != 0 &&
-	    (f->elsewhere = dir_find_collection(f->r->dir, collection_id)))
-		f->elsewhere_aud = aud;
+	if (strcmp(row->collection_id, f->r->collection->id) == 0)
+		f->here_aud = row->aud;
+	else if (!f->elsewhere &&
+		 (f->elsewhere = dir_find_collection(f->r->dir, row->collection_id)))
+		f->elsewhere_aud = row->aud;
 	return RK_OK;
 }
 
@@ -139,6 +140,20 @@ static bool ingest_stored(taxii_req *r, const char *id, stored_facts *out)
 	if (out)
 		*out = f;
 	return f.any;
+}
+
+/* Whether stored class aud is the audience with this key. */
+static bool same_audience(taxii_req *r, int64_t aud, const char *key)
+{
+	char *stored = NULL;
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	if (store_audience_key(r->srv->st, aud, &stored, &ctx) != RK_OK)
+		return true; /* unknown: the store decides */
+	bool same = strcmp(stored, key) == 0;
+	free(stored);
+	return same;
 }
 
 /* What the audience rules need to know from the envelope and the store. */
@@ -598,6 +613,16 @@ static rk_err objects_post(taxii_req *r)
 		stored_facts sf = {0};
 		if (store_may_hold(r->srv->st, info.id))
 			ingest_stored(r, info.id, &sf);
+		if (s->audience && sf.here_aud && !strcmp(sf.owner, r->subj.org->id) &&
+		    !same_audience(r, sf.here_aud, s->audience)) {
+			/* the version rule speaks before re-sharing (the store
+			 * keeps it too, in its transaction) */
+			snprintf(s->message, sizeof s->message, "%s: %s", path,
+				 STORE_VERSION_KEEPS_MARKINGS);
+			s->failed = true;
+			policy_audience_cleanup(&aud);
+			continue;
+		}
 		policy_resource res = {.community = r->community,
 				       .collection = r->collection,
 				       .object = &info,

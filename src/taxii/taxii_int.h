@@ -186,8 +186,10 @@ typedef struct taxii_dirref {
 typedef struct taxii_route taxii_route;
 
 /* One request in flight: everything handlers need. */
-/* References remembered per request (taxii_policy.c). */
-#define TAXII_REF_MEMO 32
+/* References remembered per request, and how deep a chain of references
+ * is followed (taxii_policy.c). */
+#define TAXII_REF_MEMO 64
+#define TAXII_REF_DEPTH 8
 
 typedef struct taxii_req {
 	struct taxii_server *srv;
@@ -220,9 +222,10 @@ typedef struct taxii_req {
 	/* references answered for this request (taxii_policy.c) */
 	struct {
 		char id[RK_MAX_STIX_ID + 1];
-		bool visible;
+		enum { TAXII_REF_DECIDING, TAXII_REF_VISIBLE, TAXII_REF_HIDDEN } state;
 	} refs[TAXII_REF_MEMO];
 	size_t n_refs;
+	unsigned ref_depth;
 	/* decisions on whole classes for this request (rows a read need not
 	 * look inside): policy_decide once per class, not once per row */
 	struct {

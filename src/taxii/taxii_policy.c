@@ -13,8 +13,11 @@
  * only saves work, the decision per row is the one that counts.
  *
  * References (R7) are answered from the store: every stored version of the
- * id, in every collection, and policy_decide on each; an id stored nowhere
- * is visible. Answers are remembered for the request.
+ * id, in every collection, and policy_decide on each, with the referenced
+ * object itself when its own references or granular markings may hide it
+ * (so the rule applies all the way down); an id stored nowhere is visible.
+ * Answers are remembered for the request; a cycle, or a chain deeper than
+ * TAXII_REF_DEPTH, hides.
  *
  * At start the hub gives a class to every row stored before classes
  * existed (taxii_classify_stored), reading each object as it would have
@@ -257,54 +260,77 @@ rk_err taxii_readable_auds(taxii_req *r, store_query *q, int64_t **auds, rk_errc
 
 /* ---------------------------------------------------------------- references */
 
-typedef struct ref_memo {
-	char id[RK_MAX_STIX_ID + 1];
-	bool visible;
-} ref_memo;
-
 typedef struct ref_probe {
 	taxii_req *r;
 	bool any, visible;
 } ref_probe;
 
-static rk_err probe_version(void *arg, const char *collection_id, const char *object_id,
-			    int64_t aud, const char *owner)
+static bool ref_visible(void *arg, const char *id);
+
+/* Whether the caller may read this stored version of a referenced id,
+ * its own references and granular markings included (R7 goes all the
+ * way down: an object withheld from the reader is hidden wherever it is
+ * referred to). */
+static rk_err probe_version(void *arg, const store_row *row)
 {
 	ref_probe *p = arg;
-	(void)object_id;
-	(void)owner;
 	p->any = true;
 	if (p->visible)
 		return RK_OK;
-	const dir_collection *col = dir_find_collection(p->r->dir, collection_id);
-	const policy_audience *a = audience_of(p->r->srv, aud, NULL);
+	const dir_collection *col = dir_find_collection(p->r->dir, row->collection_id);
+	const policy_audience *a = audience_of(p->r->srv, row->aud, NULL);
 	if (!col || !a)
 		return RK_OK;
 	policy_resource res = {.collection = col, .audience = a};
-	p->visible = policy_decide(p->r->dir, &p->r->subj, POLICY_READ_OBJECT, &res).allow;
+	bool owner = p->r->subj.org && strcmp(a->owner, p->r->subj.org->id) == 0;
+	json_t *obj = NULL;
+	if (!owner && (row->flags & (STORE_F_REFS | STORE_F_GRANULAR))) {
+		json_error_t jerr;
+		if (!(obj = json_loadb(row->json, row->json_len, 0, &jerr)))
+			return RK_OK;
+		res.json = obj;
+		res.ref_visible = ref_visible;
+		res.ref_arg = p->r;
+	}
+	policy_decision d = policy_decide(p->r->dir, &p->r->subj, POLICY_READ_OBJECT, &res);
+	json_decref(d.view);
+	json_decref(obj);
+	p->visible = d.allow;
 	return RK_OK;
 }
 
 /* policy_ref_visible_fn: whether the caller may read some stored version
- * of `id`, or the hub stores none. A failed lookup hides. */
+ * of `id`, or the hub stores none. A failed lookup hides, and so does a
+ * reference that leads back to an object being decided (a cycle) or goes
+ * deeper than TAXII_REF_DEPTH: the conservative answers. */
 static bool ref_visible(void *arg, const char *id)
 {
 	taxii_req *r = arg;
 	ref_probe p = {.r = r};
 	rk_errctx ctx;
+	size_t slot = r->n_refs;
 
 	if (!id || strlen(id) > RK_MAX_STIX_ID)
 		return true;
 	for (size_t i = 0; i < r->n_refs; i++)
 		if (strcmp(r->refs[i].id, id) == 0)
-			return r->refs[i].visible;
+			return r->refs[i].state == TAXII_REF_VISIBLE;
+	if (!store_may_hold(r->srv->st, id))
+		return true; /* stored nowhere */
+	if (r->ref_depth >= TAXII_REF_DEPTH)
+		return false;
+	if (slot < TAXII_REF_MEMO) {
+		snprintf(r->refs[slot].id, sizeof r->refs[slot].id, "%s", id);
+		r->refs[slot].state = TAXII_REF_DECIDING;
+		r->n_refs++;
+	}
+	r->ref_depth++;
 	rk_errctx_clear(&ctx);
 	bool visible = store_find_versions(r->srv->st, &id, 1, probe_version, &p, &ctx) == RK_OK &&
 		       (!p.any || p.visible);
-	if (r->n_refs < TAXII_REF_MEMO) {
-		snprintf(r->refs[r->n_refs].id, sizeof r->refs[r->n_refs].id, "%s", id);
-		r->refs[r->n_refs++].visible = visible;
-	}
+	r->ref_depth--;
+	if (slot < TAXII_REF_MEMO)
+		r->refs[slot].state = visible ? TAXII_REF_VISIBLE : TAXII_REF_HIDDEN;
 	return visible;
 }
 

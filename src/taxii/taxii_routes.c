@@ -495,16 +495,13 @@ typedef struct id_facts {
 	int64_t aud;
 } id_facts;
 
-static rk_err note_facts(void *arg, const char *collection_id, const char *object_id,
-			 int64_t aud, const char *owner)
+static rk_err note_facts(void *arg, const store_row *row)
 {
 	id_facts *f = arg;
-	(void)collection_id;
-	(void)object_id;
-	if (!f->owner && !(f->owner = strdup(owner)))
+	if (!f->owner && !(f->owner = strdup(row->owner_org)))
 		return RK_ENOMEM;
-	if (aud)
-		f->aud = aud;
+	if (row->aud)
+		f->aud = row->aud;
 	return RK_OK;
 }
 
@@ -530,6 +527,20 @@ rk_err taxii_h_object_delete(taxii_req *r)
 			rk_fail(&ctx, rc, NULL, "out of memory");
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
+	}
+	if (!r->subj.org || strcmp(f.owner, r->subj.org->id) != 0) {
+		/* Someone else's: refused, and in the words for an id never
+		 * stored unless the caller may read a version of it here. */
+		bool found = false;
+		rc = object_visible(r, id, &found, &ctx);
+		if (rc) {
+			rc = taxii_respond_errctx(r, &ctx, false);
+			goto out;
+		}
+		if (!found) {
+			rc = taxii_respond_error(r, 404, "no such object", NULL, NULL);
+			goto out;
+		}
 	}
 	policy_resource res = {.community = r->community,
 			       .collection = r->collection,

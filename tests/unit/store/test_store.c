@@ -767,15 +767,14 @@ static void test_filters_and_plans(void **state)
 
 /* ---------------------------------------------------------------- audiences */
 
-static rk_err count_version(void *arg, const char *collection_id, const char *object_id,
-			    int64_t aud, const char *owner)
+static rk_err count_version(void *arg, const store_row *row)
 {
 	got *g = arg;
 	got_row *r = &g->rows[g->n++];
-	snprintf(r->id, sizeof r->id, "%s", object_id);
-	snprintf(r->type, sizeof r->type, "%s", collection_id);
-	snprintf(r->owner, sizeof r->owner, "%s", owner);
-	r->aud = aud;
+	snprintf(r->id, sizeof r->id, "%s", row->id);
+	snprintf(r->type, sizeof r->type, "%s", row->collection_id);
+	snprintf(r->owner, sizeof r->owner, "%s", row->owner_org);
+	r->aud = row->aud;
 	r->json = NULL;
 	return RK_OK;
 }
