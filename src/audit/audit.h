@@ -16,7 +16,10 @@
  * object store's renkei.db and independent of it: recording never takes
  * the store's write lock. A writer thread commits queued records in
  * batches, so audit_append costs the request a copy of the record, not a
- * database write (audit_log.c).
+ * database write (audit_log.c). Queries by object go through the readers
+ * index, an append-only table of Bloom filters over blocks of about 65,536
+ * ids, whose upkeep costs the same per id whatever the size of the log
+ * (audit_block.c, audit_query.c).
  *
  * This module depends on common only. Ownership: audit_open returns a
  * handle freed by audit_close; audit_ids_init/cleanup on caller storage.
@@ -161,7 +164,8 @@ typedef struct audit_verdict {
  * record whose content does not match its hash, one that does not follow
  * its predecessor (removed, inserted, swapped or moved records), a log
  * that ends before the head in audit.head or does not pass through it, a
- * missing audit.head, a readers index that does not match the records.
+ * missing audit.head, a readers index that does not match the records (a
+ * block's filter changed, a block row removed, inserted or moved).
  * `expect` (may be NULL) is a further head the log must pass through.
  * Tampering is reported in v (intact false), never repaired; the return
  * value is for failures to read (RK_EDB, RK_EIO, RK_ENOMEM).

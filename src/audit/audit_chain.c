@@ -2,7 +2,7 @@
  * audit_chain.c: the audit log's on-disk format, its hash chain, the
  * anchor file, and the threat model they answer.
  *
- * Format. audit.db is SQLite (application_id "rkau", user_version 1):
+ * Format. audit.db is SQLite (application_id "rkau", user_version 2):
  *
  *   audit(seq INTEGER PRIMARY KEY, at, user, org, method, route, api_root,
  *         collection, ids, status, outcome, prev BLOB, hash BLOB)
@@ -10,12 +10,27 @@
  *       the object ids joined by '\n' ('' for none: ids never contain a
  *       byte below 0x21, see audit_ids_add). prev is the hash of record
  *       seq - 1 (32 zero bytes for record 1), hash this record's own.
- *   audit_ix(idh, seq) WITHOUT ROWID
- *       One entry per (object id, record): the readers query and show
- *       --object. idh = audit_idh(id). Derived from the records, not
- *       hashed; audit_verify checks it against them.
+ *   audit_blocks(first_seq INTEGER PRIMARY KEY, last_seq, n_ids, bloom BLOB)
+ *       The readers index, for the readers query and show --object: one
+ *       row per completed block of consecutive records first_seq..last_seq
+ *       (audit_block.c: a block ends at the first record at which it holds
+ *       AUDIT_BLOCK_IDS = 65,536 ids or AUDIT_BLOCK_RECORDS = 65,536
+ *       records), with the number of ids its records name (repeats
+ *       counted) and a blocked Bloom filter of their audit_idh (16 bits
+ *       per id, about 0.8% false positives: 128 KiB for a block of 65,536
+ *       ids, some 4% of the ids text it covers).
+ *       Rows are only appended, each in the transaction of the record that
+ *       completes its block; the records after the last row (the
+ *       unfinished block, at most one block's worth) have none, and are
+ *       read whole by a query. Derived from the records, not hashed;
+ *       audit_verify recomputes every row from them.
  *   audit_at(at), audit_org(org, seq)
  *       For show's time and organisation filters.
+ * Version 1 had audit_ix(idh, seq) WITHOUT ROWID, one entry per (object
+ * id, record), in place of audit_blocks: a B-tree keyed by a random hash,
+ * into which every id was inserted at a random leaf, so recording cost
+ * more per id as the log grew. A writer migrates such a log at open
+ * (audit_log.c).
  *
  * Hash. hash(n) = BLAKE2b-256(hash(n-1) || S(n)), hash(0) = 32 zero bytes.
  * S(n) is the tag "renkei-audit-1", then seq and at as 8-byte big-endian
@@ -56,8 +71,17 @@
  *     record audit.head names no longer carries its hash;
  *   - audit.head or audit.db deleted: a log without its head, or a head
  *     without its log (a writer also refuses to start on either);
- *   - readers index entries removed or added (to hide a read from `renkei
- *     audit readers`): the index no longer matches the records.
+ *   - the readers index changed to hide a read from `renkei audit readers`
+ *     or the hub's readers endpoint: a block's filter cleared of an id
+ *     ("block starting at record N: its filter lacks ids of record M"),
+ *     a block row removed (its records are in no block; a query reads
+ *     them anyway, as it reads any records no row covers), inserted,
+ *     merged, moved or past the end of the log: audit_verify recomputes
+ *     the blocks from the records and names the first row that differs.
+ *     Only a filter tampered with can hide a read from a query, and only
+ *     until the log is verified. What the blocks tell a reader of the file
+ *     (which ids may be among the records of which block) the records'
+ *     ids already say, so they disclose nothing new.
  * Not detected:
  *   - an adversary who rewrites audit.db and audit.head consistently:
  *     BLAKE2b is keyless, anyone can recompute a chain. The cheap defence

@@ -7,15 +7,14 @@
  * commits it as one batch: BEGIN IMMEDIATE, read the last (seq, hash) back
  * from the table (so that a second process writing the same log would
  * still chain correctly), hash and insert each record in queue order,
- * insert the batch's readers-index entries sorted by key (neighbouring
- * keys share B-tree leaves, so a batch dirties fewer pages than it has
- * entries), COMMIT. WAL mode, synchronous=NORMAL: COMMIT does not sync,
- * so a batch costs its waiters no fsync.
+ * COMMIT. WAL mode, synchronous=NORMAL: COMMIT does not sync, so a batch
+ * costs its waiters no fsync.
  *
  *     request:  copy -> enqueue --(wait=false)--> return
  *                          |
  *                          +--(wait=true)--> sleep until its batch is done
- *     writer:   take all -> BEGIN; last; {hash; INSERT}*; index; COMMIT
+ *     writer:   take all -> BEGIN; last; {hash; INSERT; ids -> block}*;
+ *                          [full block: INSERT its filter]; COMMIT
  *                        -> publish (seq, hash); wake the batch's waiters
  *     anchor:   (a new commit, at most every AUDIT_ANCHOR_DELAY_US)
  *                  fdatasync(WAL); write audit.head
@@ -44,6 +43,30 @@
  * costs two indexed reads, whatever the log's size. Closing stops the
  * writer once the queue is empty, then the anchor thread once audit.head
  * names the last commit.
+ *
+ * The readers index (audit_block.c, audit_chain.c) is appended to, never
+ * updated: every write the writer makes goes at the end of a table keyed
+ * by an increasing number, so its cost per id does not grow with the log.
+ * The writer keeps the unfinished block in memory: the id hashes of the
+ * records after the last block row (at most AUDIT_BLOCK_IDS +
+ * AUDIT_MAX_IDS of them, 8 bytes each), read back from those records'
+ * ids at open. Each record's ids are hashed into it as the record is
+ * inserted; when the block is full its filter is built and its row
+ * inserted in the same transaction as the record that filled it, so the
+ * rows and the records commit together and a crash leaves nothing to
+ * repair. Should the batch fail, or the log have grown under another
+ * writer (its last record is not the one this writer last saw), the
+ * unfinished block is read back from the table first.
+ *
+ * Schema. A new log is created at AUDIT_SCHEMA_VERSION. A version 1 log
+ * (readers index audit_ix, one B-tree entry per id and record) is
+ * migrated by the first writer that opens it, after the head check, in
+ * one transaction: drop audit_ix, create audit_blocks, read every
+ * record's ids in order and insert each full block, set the version. A
+ * crash during it leaves version 1, migrated again at the next open. A
+ * read-only handle never writes: on a version 1 log its queries read
+ * every record (there are no blocks), and audit_verify checks the chain
+ * and heads only (audit_ix answers no query any more, so it is ignored).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,10 +84,6 @@
  * longest ids text (AUDIT_MAX_IDS ids of RK_MAX_STIX_ID bytes). */
 #define AUDIT_MAX_FIELD (64u * 1024u)
 #define AUDIT_MAX_IDS_TEXT ((size_t)AUDIT_MAX_IDS * (RK_MAX_STIX_ID + 1))
-/* The writer's page cache: the readers index's inner pages stay in it. */
-#define AUDIT_WRITER_CACHE_KIB 16384
-#define RK_STR_(x) #x
-#define RK_STR(x) RK_STR_(x)
 
 struct audit_item {
 	audit_item *next;
@@ -76,6 +95,13 @@ struct audit_item {
 	audit_record rec; /* strings point into data */
 	char data[];
 };
+
+#define BLOCKS_SQL                                                         \
+	"CREATE TABLE audit_blocks("                                       \
+	" first_seq INTEGER PRIMARY KEY,"                                  \
+	" last_seq INTEGER NOT NULL,"                                      \
+	" n_ids INTEGER NOT NULL,"                                         \
+	" bloom BLOB NOT NULL);"
 
 static const char schema_sql[] =
 	"CREATE TABLE audit("
@@ -94,10 +120,7 @@ static const char schema_sql[] =
 	" hash BLOB NOT NULL);"
 	"CREATE INDEX audit_at ON audit(at);"
 	"CREATE INDEX audit_org ON audit(org, seq);"
-	"CREATE TABLE audit_ix("
-	" idh INTEGER NOT NULL,"
-	" seq INTEGER NOT NULL,"
-	" PRIMARY KEY (idh, seq)) WITHOUT ROWID;";
+	BLOCKS_SQL;
 
 /* ---------------------------------------------------------------- sqlite */
 
@@ -148,8 +171,7 @@ static rk_err conn_open(const char *path, bool writer, sqlite3 **out, rk_errctx 
 		return RK_EDB;
 	}
 	sqlite3_busy_timeout(db, AUDIT_BUSY_TIMEOUT_MS);
-	rk_err err = sq_exec(db, writer ? "PRAGMA temp_store = MEMORY; "
-					  "PRAGMA cache_size = -" RK_STR(AUDIT_WRITER_CACHE_KIB)
+	rk_err err = sq_exec(db, writer ? "PRAGMA temp_store = MEMORY"
 					: "PRAGMA query_only = 1; PRAGMA temp_store = MEMORY",
 			     ctx);
 	if (err) {
@@ -160,8 +182,9 @@ static rk_err conn_open(const char *path, bool writer, sqlite3 **out, rk_errctx 
 	return RK_OK;
 }
 
-/* The file is an audit log of a version this build reads. */
-static rk_err check_schema(sqlite3 *db, const char *path, rk_errctx *ctx)
+/* The file is an audit log of a version this build reads (the current
+ * one, or version 1, which a writer migrates); *out is the version. */
+static rk_err check_schema(sqlite3 *db, const char *path, int *out, rk_errctx *ctx)
 {
 	int64_t app = 0, version = 0;
 	rk_err err;
@@ -172,10 +195,12 @@ static rk_err check_schema(sqlite3 *db, const char *path, rk_errctx *ctx)
 	if (app != AUDIT_APPLICATION_ID)
 		return rk_fail(ctx, RK_EDB, path, "not a renkei audit log (application_id %lld)",
 			       (long long)app);
-	if (version != AUDIT_SCHEMA_VERSION)
+	if (version != AUDIT_SCHEMA_VERSION && version != AUDIT_SCHEMA_V1)
 		return rk_fail(ctx, RK_EDB, path,
-			       "audit log schema version %lld; this renkei reads version %d",
-			       (long long)version, AUDIT_SCHEMA_VERSION);
+			       "audit log schema version %lld; this renkei reads versions %d "
+			       "to %d",
+			       (long long)version, AUDIT_SCHEMA_V1, AUDIT_SCHEMA_VERSION);
+	*out = (int)version;
 	return RK_OK;
 }
 
@@ -264,7 +289,8 @@ static void free_handle(audit *a)
 		return;
 	stop_threads(a);
 	sqlite3_finalize(a->ins);
-	sqlite3_finalize(a->ins_ix);
+	sqlite3_finalize(a->ins_blk);
+	audit_blk_cleanup(&a->blk);
 	sqlite3_close(a->w);
 	if (a->walfd >= 0)
 		close(a->walfd);
@@ -330,6 +356,144 @@ static rk_err check_against_head(audit *a, rk_errctx *ctx)
 	return RK_OK;
 }
 
+/* ---------------------------------------------------------------- blocks */
+
+/* Ends the block b holds at record last_seq: inserts its row, then
+ * restarts b at the record after. */
+static rk_err close_block(sqlite3 *db, sqlite3_stmt *ins, audit_blk *b, uint64_t last_seq,
+			  rk_errctx *ctx)
+{
+	size_t bytes = 0;
+	unsigned char *bloom = audit_bloom_build(b->idh, b->n_ids, &bytes);
+	if (!bloom)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
+	sqlite3_reset(ins);
+	sqlite3_bind_int64(ins, 1, (sqlite3_int64)b->first_seq);
+	sqlite3_bind_int64(ins, 2, (sqlite3_int64)last_seq);
+	sqlite3_bind_int64(ins, 3, (sqlite3_int64)b->n_ids);
+	sqlite3_bind_blob(ins, 4, bloom, (int)bytes, SQLITE_STATIC);
+	int rc = sqlite3_step(ins);
+	sqlite3_reset(ins);
+	sqlite3_clear_bindings(ins);
+	free(bloom);
+	if (rc != SQLITE_DONE)
+		return audit_sq_err(db, rc, ctx, "adding a block to the readers index");
+	audit_blk_restart(b, last_seq + 1);
+	return RK_OK;
+}
+
+/*
+ * Reads the unfinished block into a->blk: the ids of the records after the
+ * last block row, the log ending at record `last`. With `ins` (a
+ * migration) each block that fills up on the way is closed; without, a
+ * full block there means a block row was removed, and a writer does not
+ * add to (nor repair) such a log. In the caller's transaction.
+ */
+static rk_err load_blocks(audit *a, sqlite3_stmt *ins, uint64_t last, rk_errctx *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t end = 0;
+	rk_err err = RK_OK;
+	int rc = sqlite3_prepare_v2(a->w, "SELECT last_seq FROM audit_blocks "
+					  "ORDER BY first_seq DESC LIMIT 1",
+				    -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(s, 0);
+		end = v > 0 ? (uint64_t)v : 0;
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE)
+		return audit_sq_err(a->w, rc, ctx, "reading the readers index");
+	if (end > last)
+		return rk_fail(ctx, RK_ECONFLICT, a->dbpath,
+			       "the readers index has a block ending at record %llu but the log "
+			       "ends at record %llu (run `renkei audit verify`)",
+			       (unsigned long long)end, (unsigned long long)last);
+	audit_blk_restart(&a->blk, end + 1);
+	rc = sqlite3_prepare_v2(a->w, "SELECT seq, ids FROM audit WHERE seq > ? ORDER BY seq", -1,
+				&s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)end);
+		rc = sqlite3_step(s);
+	}
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
+		if (audit_blk_add(&a->blk, (const char *)sqlite3_column_text(s, 1))) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
+			break;
+		}
+		if (!audit_blk_full(&a->blk))
+			continue;
+		if (!ins) {
+			err = rk_fail(ctx, RK_ECONFLICT, a->dbpath,
+				      "records %llu to %llu are in no block of the readers index "
+				      "(a block was removed; run `renkei audit verify`)",
+				      (unsigned long long)a->blk.first_seq,
+				      (unsigned long long)seq);
+			break;
+		}
+		if ((err = close_block(a->w, ins, &a->blk, seq, ctx)))
+			break;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = audit_sq_err(a->w, rc, ctx, "reading the unfinished block");
+	sqlite3_finalize(s);
+	if (err)
+		audit_blk_restart(&a->blk, end + 1);
+	return err;
+}
+
+static rk_err prepare_ins_blk(audit *a, rk_errctx *ctx)
+{
+	int rc = sqlite3_prepare_v3(a->w,
+				    "INSERT INTO audit_blocks(first_seq, last_seq, n_ids, bloom) "
+				    "VALUES (?, ?, ?, ?)",
+				    -1, SQLITE_PREPARE_PERSISTENT, &a->ins_blk, NULL);
+	return rc == SQLITE_OK ? RK_OK : audit_sq_err(a->w, rc, ctx, "preparing statements");
+}
+
+/* Version 1 -> 2 (the opening comment). In one transaction, which also
+ * reads the unfinished block. */
+static rk_err migrate(audit *a, rk_errctx *ctx)
+{
+	int64_t version = 0, blocks = 0;
+	rk_err err;
+
+	if ((err = sq_exec(a->w, "BEGIN IMMEDIATE", ctx)))
+		return err;
+	if ((err = sq_int(a->w, "PRAGMA user_version", &version, ctx)))
+		goto fail;
+	if (version == AUDIT_SCHEMA_V1) {
+		char sql[64];
+		if ((err = sq_exec(a->w, "DROP TABLE IF EXISTS audit_ix; " BLOCKS_SQL, ctx)) ||
+		    (err = prepare_ins_blk(a, ctx)) ||
+		    (err = load_blocks(a, a->ins_blk, a->last_seq, ctx)) ||
+		    (err = sq_int(a->w, "SELECT count(*) FROM audit_blocks", &blocks, ctx)))
+			goto fail;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", AUDIT_SCHEMA_VERSION);
+		if ((err = sq_exec(a->w, sql, ctx)))
+			goto fail;
+	} else {
+		/* another process migrated it meanwhile */
+		if ((err = prepare_ins_blk(a, ctx)) ||
+		    (err = load_blocks(a, NULL, a->last_seq, ctx)))
+			goto fail;
+	}
+	if ((err = sq_exec(a->w, "COMMIT", ctx)))
+		goto fail;
+	a->version = AUDIT_SCHEMA_VERSION;
+	if (version == AUDIT_SCHEMA_V1)
+		rk_log(RK_LOG_INFO, "audit_migrated",
+		       json_pack("{sisisIsI}", "from", AUDIT_SCHEMA_V1, "to", AUDIT_SCHEMA_VERSION,
+				 "records", (json_int_t)a->last_seq, "blocks", (json_int_t)blocks));
+	return RK_OK;
+fail:
+	sqlite3_exec(a->w, "ROLLBACK", NULL, NULL, NULL);
+	return err;
+}
+
 static rk_err open_writer(audit *a, rk_errctx *ctx)
 {
 	int64_t version = 0;
@@ -350,6 +514,7 @@ static rk_err open_writer(audit *a, rk_errctx *ctx)
 			       "cannot use SQLite WAL mode on this file system");
 	if ((err = sq_int(a->w, "PRAGMA user_version", &version, ctx)))
 		return err;
+	a->version = AUDIT_SCHEMA_VERSION;
 	if (version == 0) {
 		char sql[sizeof schema_sql + 128];
 		snprintf(sql, sizeof sql,
@@ -364,13 +529,29 @@ static rk_err open_writer(audit *a, rk_errctx *ctx)
 		/* Rewrites the header: the WAL exists from here on while the
 		 * log is open (it is reset, never deleted, under a writer). */
 		char sql[64];
-		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", AUDIT_SCHEMA_VERSION);
-		if ((err = check_schema(a->w, a->dbpath, ctx)) || (err = sq_exec(a->w, sql, ctx)))
+		if ((err = check_schema(a->w, a->dbpath, &a->version, ctx)))
+			return err;
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", a->version);
+		if ((err = sq_exec(a->w, sql, ctx)))
 			return err;
 	}
 	if ((err = last_record(a->w, &a->last_seq, a->last_hash, ctx)) ||
 	    (err = check_against_head(a, ctx)))
 		return err;
+	/* The readers index: migrated from version 1, or the unfinished
+	 * block read back (opening comment). */
+	if (a->version == AUDIT_SCHEMA_V1) {
+		if ((err = migrate(a, ctx)))
+			return err;
+	} else {
+		if ((err = prepare_ins_blk(a, ctx)) || (err = sq_exec(a->w, "BEGIN", ctx)))
+			return err;
+		err = load_blocks(a, NULL, a->last_seq, ctx);
+		sqlite3_exec(a->w, "COMMIT", NULL, NULL, NULL);
+		if (err)
+			return err;
+	}
+	a->blk_seq = a->last_seq;
 
 	/* synchronous=NORMAL with the WAL synced before each audit.head
 	 * write (opening comment); FULL if the WAL cannot be opened. */
@@ -389,9 +570,6 @@ static rk_err open_writer(audit *a, rk_errctx *ctx)
 				"INSERT INTO audit(" AUDIT_COLUMNS ") "
 				"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(a->w, "INSERT OR IGNORE INTO audit_ix(idh, seq) VALUES (?, ?)",
-					-1, SQLITE_PREPARE_PERSISTENT, &a->ins_ix, NULL);
 	if (rc != SQLITE_OK)
 		return audit_sq_err(a->w, rc, ctx, "preparing statements");
 	return RK_OK;
@@ -442,7 +620,7 @@ rk_err audit_open(const char *location, const audit_options *opt, audit **out,
 			goto out;
 		}
 		if (!(err = conn_open(a->dbpath, false, &db, ctx)))
-			err = check_schema(db, a->dbpath, ctx);
+			err = check_schema(db, a->dbpath, &a->version, ctx);
 		sqlite3_close(db);
 		goto out;
 	}
@@ -474,42 +652,6 @@ out:
 
 /* ---------------------------------------------------------------- writer */
 
-typedef struct ix_entry {
-	int64_t idh;
-	int64_t seq;
-} ix_entry;
-
-typedef struct ix_list {
-	ix_entry *v;
-	size_t n, cap;
-	int64_t seq;
-	bool oom;
-} ix_list;
-
-static void ix_add(void *arg, const char *id, size_t len)
-{
-	ix_list *l = arg;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 1024;
-		ix_entry *v = realloc(l->v, cap * sizeof *v);
-		if (!v) {
-			l->oom = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = (ix_entry){audit_idh(id, len), l->seq};
-}
-
-static int ix_cmp(const void *pa, const void *pb)
-{
-	const ix_entry *x = pa, *y = pb;
-	if (x->idh != y->idh)
-		return x->idh < y->idh ? -1 : 1;
-	return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 static int bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
@@ -517,7 +659,7 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 
 /* One batch in one transaction (opening comment). On success *seq_out
  * and hash_out are the batch's last record. */
-static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, uint64_t *seq_out,
+static rk_err commit_batch(audit *a, audit_item *batch, uint64_t *seq_out,
 			   unsigned char hash_out[AUDIT_HASH_BYTES], rk_errctx *ctx)
 {
 	uint64_t seq = 0;
@@ -525,12 +667,14 @@ static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, uint64_t *s
 	rk_err err;
 	int rc = SQLITE_OK;
 
-	ix->n = 0;
-	ix->oom = false;
 	if ((err = sq_exec(a->w, "BEGIN IMMEDIATE", ctx)))
 		return err;
 	if ((err = last_record(a->w, &seq, prev, ctx)))
 		goto fail;
+	/* the unfinished block, read back if it is not the one in memory */
+	if (seq != a->blk_seq && (err = load_blocks(a, NULL, seq, ctx)))
+		goto fail;
+	a->blk_seq = UINT64_MAX; /* until this batch commits */
 	for (audit_item *it = batch; it; it = it->next) {
 		audit_record *r = &it->rec;
 		sqlite3_stmt *s = a->ins;
@@ -558,31 +702,17 @@ static rk_err commit_batch(audit *a, audit_item *batch, ix_list *ix, uint64_t *s
 			err = audit_sq_err(a->w, rc, ctx, "inserting a record");
 			goto fail;
 		}
-		ix->seq = (int64_t)r->seq;
-		audit_ids_each(r->ids, ix_add, ix);
-		if (ix->oom) {
+		if (audit_blk_add(&a->blk, r->ids)) {
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
 			goto fail;
 		}
-	}
-	if (ix->n)
-		qsort(ix->v, ix->n, sizeof *ix->v, ix_cmp);
-	for (size_t i = 0; i < ix->n; i++) {
-		if (i && ix->v[i].idh == ix->v[i - 1].idh && ix->v[i].seq == ix->v[i - 1].seq)
-			continue;
-		sqlite3_stmt *s = a->ins_ix;
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, ix->v[i].idh);
-		sqlite3_bind_int64(s, 2, ix->v[i].seq);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE) {
-			err = audit_sq_err(a->w, rc, ctx, "indexing a record");
+		if (audit_blk_full(&a->blk) &&
+		    (err = close_block(a->w, a->ins_blk, &a->blk, r->seq, ctx)))
 			goto fail;
-		}
 	}
 	if ((err = sq_exec(a->w, "COMMIT", ctx)))
 		goto fail;
+	a->blk_seq = seq;
 	*seq_out = seq;
 	memcpy(hash_out, prev, AUDIT_HASH_BYTES);
 	return RK_OK;
@@ -594,7 +724,6 @@ fail:
 static void *writer_main(void *arg)
 {
 	audit *a = arg;
-	ix_list ix = {0};
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
@@ -613,7 +742,7 @@ static void *writer_main(void *arg)
 		uint64_t seq = 0;
 		unsigned char hash[AUDIT_HASH_BYTES];
 		rk_errctx_clear(&ctx);
-		rk_err rc = commit_batch(a, batch, &ix, &seq, hash, &ctx);
+		rk_err rc = commit_batch(a, batch, &seq, hash, &ctx);
 		for (audit_item *it = batch; it; it = it->next)
 			n++;
 		if (rc) {
@@ -651,7 +780,6 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&a->mu);
 	}
 	pthread_mutex_unlock(&a->mu);
-	free(ix.v);
 	return NULL;
 }
 

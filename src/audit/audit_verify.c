@@ -36,10 +36,23 @@
  *
  * After the walk: the log must reach the record audit.head names and that
  * record must carry its hash (otherwise records were removed from the end,
- * or the chain was recomputed); the same for a head given by the caller;
- * and the readers index must hold exactly one entry per (object id,
- * record) of the records, no more and no less (checked only when the chain
- * is intact: the chain is what is reported first).
+ * or the chain was recomputed); the same for a head given by the caller.
+ *
+ * Then the readers index (audit_block.c), whose problems are named only
+ * when the chain and the heads are sound (they are what is reported
+ * first). Its rows must be the blocks the records make, exactly: read
+ * before the walk (without filters), they must start at record 1 and
+ * follow each other without overlap or gap ("records 4 to 6: in no block"
+ * for a row removed, "... overlaps the block starting at ..." for one
+ * inserted). During the walk, each record's ids are hashed and probed in
+ * its block's stored filter ("its filter lacks ids of record N": a read
+ * hidden from the readers query), and the blocks are cut by the rule, so
+ * that a block that ends before or after the rule ends it, a block whose
+ * n_ids is not its records' count, and a filter that differs in any bit
+ * from the one recomputed from its records are each named; the records
+ * after the last row must not fill a block (the last row removed). After
+ * the walk, no row may reach past the last record. A version 1 log has
+ * no blocks: its old index, audit_ix, answers no query and is not read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,19 +62,31 @@
 
 #include "audit_int.h"
 
+/* A row of audit_blocks, without its filter. */
+typedef struct vblock {
+	uint64_t first, last, n_ids;
+} vblock;
+
 typedef struct walk {
 	audit_verdict *v;
 	sqlite3 *db;
 	sqlite3_stmt *next_row; /* the row after a given number */
-	sqlite3_stmt *ix_has;   /* (idh, seq) in the readers index */
 	uint64_t p_seq, pp_seq;
 	unsigned char p_hash[AUDIT_HASH_BYTES], pp_hash[AUDIT_HASH_BYTES];
 	bool have_pp;
-	/* readers index check */
-	int64_t *idh;
-	size_t n_idh, cap_idh;
-	bool oom;
-	uint64_t ix_expected;
+	/* readers index check: the rows (without filters), the one the
+	 * walk is in (bi) and its stored filter, the block the records make
+	 * (acc), and the first problem, named after the heads' */
+	bool blocks;
+	sqlite3_stmt *bloom_of;
+	vblock *row;
+	size_t n_rows, bi;
+	unsigned char *bloom;
+	size_t bloom_bytes;
+	audit_blk acc;
+	bool blk_bad;
+	uint64_t blk_seq;
+	char blk_msg[sizeof ((audit_verdict *)0)->message];
 } walk;
 
 static bool same(const unsigned char *x, const unsigned char *y)
@@ -198,57 +223,176 @@ static rk_err diagnose(walk *w, const audit_record *r, rk_errctx *ctx)
 	return RK_OK;
 }
 
-/* ---------------------------------------------------------------- index */
+/* ---------------------------------------------------------------- blocks */
 
-static void collect_idh(void *arg, const char *id, size_t len)
+static void blk_problem(walk *w, uint64_t seq, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The first readers index problem, kept until the heads are checked. */
+static void blk_problem(walk *w, uint64_t seq, const char *fmt, ...)
 {
-	walk *w = arg;
-	if (w->n_idh == w->cap_idh) {
-		size_t cap = w->cap_idh ? 2 * w->cap_idh : 256;
-		int64_t *p = realloc(w->idh, cap * sizeof *p);
-		if (!p) {
-			w->oom = true;
-			return;
+	va_list ap;
+	if (w->blk_bad)
+		return;
+	w->blk_bad = true;
+	w->blk_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(w->blk_msg, sizeof w->blk_msg, fmt, ap);
+	va_end(ap);
+}
+
+/* "records A to B" or "record A". */
+static const char *span(uint64_t a, uint64_t b, char buf[64])
+{
+	if (a == b)
+		snprintf(buf, 64, "record %llu", (unsigned long long)a);
+	else
+		snprintf(buf, 64, "records %llu to %llu", (unsigned long long)a,
+			 (unsigned long long)b);
+	return buf;
+}
+
+/* Reads the rows and checks that they tile the log from record 1. */
+static rk_err load_rows(walk *w, rk_errctx *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cap = 0;
+	uint64_t prev_first = 0, prev_last = 0;
+	char b[64];
+	int rc = sqlite3_prepare_v2(w->db, "SELECT first_seq, last_seq, n_ids FROM audit_blocks "
+					   "ORDER BY first_seq",
+				    -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sqlite3_int64 f = sqlite3_column_int64(s, 0), l = sqlite3_column_int64(s, 1),
+			      n = sqlite3_column_int64(s, 2);
+		vblock r = {f > 0 ? (uint64_t)f : 0, l > 0 ? (uint64_t)l : 0,
+			    n > 0 ? (uint64_t)n : 0};
+		rc = SQLITE_OK;
+		if (f < 1 || l < f)
+			blk_problem(w, 0, "block starting at record %lld: ends at record %lld, "
+					  "before it starts (a block row changed)",
+				    (long long)f, (long long)l);
+		else if (w->n_rows && r.first <= prev_last)
+			blk_problem(w, r.first, "block starting at record %llu: overlaps the block "
+						"starting at record %llu (a block row inserted)",
+				    (unsigned long long)r.first, (unsigned long long)prev_first);
+		else if (r.first > prev_last + 1)
+			blk_problem(w, prev_last + 1, "%s: in no block of the readers index (a "
+						      "block row removed)",
+				    span(prev_last + 1, r.first - 1, b));
+		if (w->n_rows == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			vblock *v = realloc(w->row, nc * sizeof *v);
+			if (!v) {
+				sqlite3_finalize(s);
+				return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
+			}
+			w->row = v;
+			cap = nc;
 		}
-		w->idh = p;
-		w->cap_idh = cap;
+		w->row[w->n_rows++] = r;
+		prev_first = r.first;
+		if (r.last > prev_last)
+			prev_last = r.last;
 	}
-	w->idh[w->n_idh++] = audit_idh(id, len);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return audit_sq_err(w->db, rc, ctx, "reading the readers index");
+	return RK_OK;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The walk enters row bi: its stored filter. */
+static rk_err enter_row(walk *w, rk_errctx *ctx)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
+	sqlite3_stmt *s = w->bloom_of;
+	free(w->bloom);
+	w->bloom = NULL;
+	w->bloom_bytes = 0;
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)w->row[w->bi].first);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return audit_sq_err(w->db, rc, ctx, "reading a block's filter");
+	int n = sqlite3_column_bytes(s, 0);
+	const void *p = sqlite3_column_blob(s, 0);
+	if (n > 0 && p) {
+		if (!(w->bloom = malloc((size_t)n)))
+			return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
+		memcpy(w->bloom, p, (size_t)n);
+		w->bloom_bytes = (size_t)n;
+	}
+	sqlite3_reset(s);
+	return RK_OK;
 }
 
-/* Every id of an intact record has its readers index entry. */
-static rk_err check_index(walk *w, const audit_record *r, rk_errctx *ctx)
+/* One intact record, in number order: its block's checks. */
+static rk_err check_blocks(walk *w, const audit_record *r, rk_errctx *ctx)
 {
-	w->n_idh = 0;
-	audit_ids_each(r->ids, collect_idh, w);
-	if (w->oom)
+	char b[64];
+	rk_err err;
+
+	if (w->blk_bad || !w->blocks)
+		return RK_OK;
+	bool in_row = w->bi < w->n_rows;
+	if (in_row && r->seq == w->row[w->bi].first) {
+		if ((err = enter_row(w, ctx)))
+			return err;
+		audit_blk_restart(&w->acc, r->seq);
+	}
+	size_t from = w->acc.n_ids;
+	if (audit_blk_add(&w->acc, r->ids))
 		return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
-	if (w->n_idh)
-		qsort(w->idh, w->n_idh, sizeof *w->idh, cmp_i64);
-	for (size_t i = 0; i < w->n_idh; i++) {
-		if (i && w->idh[i] == w->idh[i - 1])
-			continue;
-		w->ix_expected++;
-		sqlite3_stmt *s = w->ix_has;
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, w->idh[i]);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)r->seq);
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
-			problem(w->v, r->seq, "record %llu: an object it names is missing from the "
-					      "readers index (reads hidden from `audit readers`)",
-				(unsigned long long)r->seq);
+	if (!in_row) {
+		/* the unfinished block */
+		if (audit_blk_full(&w->acc))
+			blk_problem(w, w->acc.first_seq,
+				    "%s: in no block of the readers index (a block row removed)",
+				    span(w->acc.first_seq, r->seq, b));
+		return RK_OK;
+	}
+	const vblock *row = &w->row[w->bi];
+	for (size_t i = from; i < w->acc.n_ids; i++)
+		if (!audit_bloom_has(w->bloom, w->bloom_bytes, w->acc.idh[i])) {
+			blk_problem(w, r->seq, "block starting at record %llu: its filter lacks ids "
+					       "of record %llu (reads hidden from `audit readers`)",
+				    (unsigned long long)row->first, (unsigned long long)r->seq);
 			return RK_OK;
 		}
-		if (rc != SQLITE_ROW)
-			return audit_sq_err(w->db, rc, ctx, "reading the readers index");
+	bool full = audit_blk_full(&w->acc);
+	if (full && r->seq < row->last) {
+		blk_problem(w, row->first, "block starting at record %llu: full at record %llu but "
+					   "ends at record %llu (block rows changed)",
+			    (unsigned long long)row->first, (unsigned long long)r->seq,
+			    (unsigned long long)row->last);
+		return RK_OK;
 	}
+	if (r->seq < row->last)
+		return RK_OK;
+	/* the row's last record */
+	if (!full) {
+		blk_problem(w, row->first, "block starting at record %llu: ends at record %llu "
+					   "before it is full (a block row inserted or changed)",
+			    (unsigned long long)row->first, (unsigned long long)row->last);
+		return RK_OK;
+	}
+	if (row->n_ids != w->acc.n_ids) {
+		blk_problem(w, row->first, "block starting at record %llu: says %llu ids, its "
+					   "records name %llu (modified)",
+			    (unsigned long long)row->first, (unsigned long long)row->n_ids,
+			    (unsigned long long)w->acc.n_ids);
+		return RK_OK;
+	}
+	size_t bytes = 0;
+	unsigned char *want = audit_bloom_build(w->acc.idh, w->acc.n_ids, &bytes);
+	if (!want)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "audit: out of memory");
+	if (bytes != w->bloom_bytes || memcmp(want, w->bloom, bytes) != 0)
+		blk_problem(w, row->first, "block starting at record %llu: its filter does not "
+					   "match its records (modified)",
+			    (unsigned long long)row->first);
+	free(want);
+	w->bi++;
+	audit_blk_restart(&w->acc, r->seq + 1);
 	return RK_OK;
 }
 
@@ -296,6 +440,7 @@ rk_err audit_verify(audit *a, const audit_head *expect, audit_verdict *v,
 		    rk_errctx *ctx)
 {
 	walk w = {.v = v};
+	audit_blk_init(&w.acc, 1);
 	sqlite3_stmt *s = NULL;
 	rk_errctx actx;
 	rk_err err;
@@ -325,13 +470,16 @@ rk_err audit_verify(audit *a, const audit_head *expect, audit_verdict *v,
 					"SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ? "
 					"ORDER BY seq LIMIT 1",
 					-1, &w.next_row, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(w.db, "SELECT 1 FROM audit_ix WHERE idh = ? AND seq = ?",
-					-1, &w.ix_has, NULL);
+	w.blocks = a->version >= AUDIT_SCHEMA_VERSION;
+	if (rc == SQLITE_OK && w.blocks)
+		rc = sqlite3_prepare_v2(w.db, "SELECT bloom FROM audit_blocks WHERE first_seq = ?",
+					-1, &w.bloom_of, NULL);
 	if (rc != SQLITE_OK) {
 		err = audit_sq_err(w.db, rc, ctx, "preparing the walk");
 		goto out;
 	}
+	if (w.blocks && (err = load_rows(&w, ctx)))
+		goto out;
 	bool chain_ok = true;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		audit_record r;
@@ -344,14 +492,14 @@ rk_err audit_verify(audit *a, const audit_head *expect, audit_verdict *v,
 		if (r.seq != w.p_seq + 1 || !same(r.prev, w.p_hash) || !intact_as(&r, r.seq)) {
 			chain_ok = false;
 			/* A problem in the chain is named before one found so
-			 * far in audit.head or the readers index. */
+			 * far in audit.head. */
 			v->intact = true;
 			v->message[0] = '\0';
 			if ((err = diagnose(&w, &r, ctx)))
 				goto out;
 			continue;
 		}
-		if (v->intact && (err = check_index(&w, &r, ctx)))
+		if ((err = check_blocks(&w, &r, ctx)))
 			goto out;
 		w.pp_seq = w.p_seq;
 		memcpy(w.pp_hash, w.p_hash, AUDIT_HASH_BYTES);
@@ -371,30 +519,23 @@ rk_err audit_verify(audit *a, const audit_head *expect, audit_verdict *v,
 		goto out;
 	if (expect && (err = check_head(&w, expect, "the head given", ctx)))
 		goto out;
-	if (v->intact) {
-		int64_t entries = 0;
-		sqlite3_stmt *c = NULL;
-		rc = sqlite3_prepare_v2(w.db, "SELECT count(*) FROM audit_ix", -1, &c, NULL);
-		if (rc == SQLITE_OK && (rc = sqlite3_step(c)) == SQLITE_ROW)
-			entries = sqlite3_column_int64(c, 0);
-		sqlite3_finalize(c);
-		if (rc != SQLITE_ROW) {
-			err = audit_sq_err(w.db, rc, ctx, "counting the readers index");
-			goto out;
-		}
-		if ((uint64_t)entries != w.ix_expected)
-			problem(v, 0, "the readers index has %lld entries but the records name "
-				      "%llu (entries added or removed outside the hub)",
-				(long long)entries, (unsigned long long)w.ix_expected);
-	}
+	if (chain_ok && !w.blk_bad && w.bi < w.n_rows)
+		blk_problem(&w, w.row[w.bi].first, "block starting at record %llu: ends at record "
+						   "%llu, after the last record (%llu)",
+			    (unsigned long long)w.row[w.bi].first,
+			    (unsigned long long)w.row[w.bi].last, (unsigned long long)v->last_seq);
+	if (chain_ok && w.blk_bad)
+		problem(v, w.blk_seq, "%s", w.blk_msg);
 	err = RK_OK;
 out:
 	sqlite3_finalize(s);
 	sqlite3_finalize(w.next_row);
-	sqlite3_finalize(w.ix_has);
+	sqlite3_finalize(w.bloom_of);
 	if (w.db)
 		sqlite3_exec(w.db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(w.db);
-	free(w.idh);
+	free(w.row);
+	free(w.bloom);
+	audit_blk_cleanup(&w.acc);
 	return err;
 }

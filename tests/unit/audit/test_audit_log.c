@@ -6,8 +6,12 @@
  * a reopen, several threads appending at once (the chain intact and the
  * count exact, each thread's records in its own order), show's filters,
  * readers (GET 2xx only, by collection, newest kept under a limit), the
- * ids list, refused input, and the cost of recording on the request
- * thread, which is printed (and bounded loosely outside sanitizer builds).
+ * same queries across many blocks of the readers index (small blocks),
+ * also with a block row removed, a version 1 log (audit_ix) read as it
+ * is and migrated by a writer, the Bloom filter's false-positive rate,
+ * the ids list, refused input, the cost of recording on the request
+ * thread, and the writer's cost per id as the log grows to 2,000,000 ids,
+ * which are printed (and bounded loosely outside sanitizer builds).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -20,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "audit_int.h"
 #include "audit_test_util.h"
 
 #define BASE_AT (1700000000LL * 1000000)
@@ -432,6 +437,276 @@ static void test_readers_outcomes(void **state)
 	tu_rmdir(dir);
 }
 
+/* ---------------------------------------------------------------- blocks */
+
+/* What readers must answer for object k of the known log of n records
+ * (tu_record): the GETs (i % 3 != 0) naming it, in collection coll (NULL:
+ * any), the newest `limit` (0: all), oldest first. */
+static size_t expected_reads(unsigned n, unsigned k, const char *coll, size_t limit,
+			     uint64_t *out)
+{
+	size_t m = 0;
+	for (unsigned i = n; i >= 1; i--) {
+		char c[8];
+		snprintf(c, sizeof c, "c%u", i % 2);
+		if (i % 3 == 0 || (i % 7 + 1 != k && i % 7 + 2 != k) ||
+		    (coll && strcmp(coll, c) != 0))
+			continue;
+		if (limit && m == limit)
+			break;
+		out[m++] = i;
+	}
+	for (size_t a = 0, b = m ? m - 1 : 0; a < b; a++, b--) {
+		uint64_t t = out[a];
+		out[a] = out[b];
+		out[b] = t;
+	}
+	return m;
+}
+
+/* readers and show --object on the known log of n records give what the
+ * records say, for every object, with and without a collection or limit. */
+static void check_queries(const char *dir, unsigned n)
+{
+	audit *a = open_ro(dir);
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	for (unsigned k = 1; k <= 9; k++) {
+		char id[96];
+		uint64_t want[64];
+		reads rs;
+		bool more = false;
+		tu_id(id, sizeof id, k);
+		for (int v = 0; v < 3; v++) {
+			const char *coll = v == 1 ? "c1" : NULL;
+			size_t limit = v == 2 ? 3 : 0;
+			size_t m = expected_reads(n, k, coll, limit, want);
+			memset(&rs, 0, sizeof rs);
+			assert_int_equal(audit_readers(a, id, coll, limit, collect_read, &rs, &more,
+						       &ctx),
+					 RK_OK);
+			assert_int_equal(rs.n, m);
+			for (size_t i = 0; i < m; i++)
+				assert_int_equal(rs.seq[i], want[i]);
+			if (limit)
+				assert_int_equal(more, expected_reads(n, k, coll, 0, want) > limit);
+		}
+		/* show: every record naming it, reads or not */
+		audit_filter f = {.object_id = id};
+		show(a, &f, &S);
+		size_t m = 0;
+		for (unsigned i = 1; i <= n; i++)
+			if (i % 7 + 1 == k || i % 7 + 2 == k) {
+				assert_true(m < S.n);
+				assert_int_equal(S.seq[m], i);
+				m++;
+			}
+		assert_int_equal(S.n, m);
+		/* with another filter too */
+		audit_filter fo = {.object_id = id, .org = "org1"};
+		show(a, &fo, &S);
+		for (size_t i = 0; i < S.n; i++)
+			assert_string_equal(S.org[i], "org1");
+	}
+	audit_close(a);
+}
+
+static int64_t count_rows(const char *dir, const char *sql)
+{
+	char p[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t n = -1;
+	snprintf(p, sizeof p, "%s/audit.db", dir);
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Queries across blocks: the filters skip, the records decide. */
+static void test_blocks_queries(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	char *dir = tu_tmpdir();
+	audit_verdict v;
+	uint32_t saved = audit_block_ids;
+
+	audit_block_ids = 10; /* 5 records a block */
+	assert_int_equal(tu_build(dir, N), 0);
+	assert_int_equal(count_rows(dir, "SELECT count(*) FROM audit_blocks"), N / 5);
+	assert_int_equal(tu_verify(dir, NULL, &v), 0);
+	if (!v.intact)
+		fail_msg("%s", v.message);
+	check_queries(dir, N);
+	/* a block row removed hides nothing from a query (verify reports it) */
+	assert_int_equal(tu_sql(dir, "DELETE FROM audit_blocks WHERE first_seq = 101"), SQLITE_OK);
+	check_queries(dir, N);
+	assert_int_equal(tu_verify(dir, NULL, &v), 0);
+	assert_false(v.intact);
+	assert_string_equal(v.message,
+			    "records 101 to 105: in no block of the readers index (a block row "
+			    "removed)");
+	audit_block_ids = saved;
+	tu_rmdir(dir);
+}
+
+static void fill_ix(const char *dir)
+{
+	char p[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL, *ins = NULL;
+	snprintf(p, sizeof p, "%s/audit.db", dir);
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, ids FROM audit", -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO audit_ix VALUES (?, ?)", -1,
+					    &ins, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *ids = (const char *)sqlite3_column_text(s, 1);
+		while (ids && *ids) {
+			size_t len = strcspn(ids, "\n");
+			sqlite3_reset(ins);
+			sqlite3_bind_int64(ins, 1, audit_idh(ids, len));
+			sqlite3_bind_int64(ins, 2, sqlite3_column_int64(s, 0));
+			assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+			ids += len + (ids[len] == '\n');
+		}
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+}
+
+/* A log written with audit_ix (schema version 1): read as it is, then
+ * migrated by the first writer, to the blocks a new log would have. */
+static void test_migrate_v1(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	char *dir = tu_tmpdir();
+	audit_verdict v;
+	uint32_t saved = audit_block_ids;
+
+	audit_block_ids = 6; /* 3 records a block */
+	assert_int_equal(tu_build(dir, N), 0);
+	/* the blocks a version 2 writer made, to compare with */
+	assert_int_equal(count_rows(dir, "SELECT count(*) FROM audit_blocks"), N / 3);
+	int64_t sum = count_rows(dir, "SELECT sum(first_seq * 7 + last_seq * 3 + n_ids + "
+				      "length(bloom)) FROM audit_blocks");
+	char *copy = tu_copy(dir); /* blooms, byte for byte */
+	assert_non_null(copy);
+	/* now as version 1 wrote it */
+	assert_int_equal(tu_sql(dir, "DROP TABLE audit_blocks;"
+				     "CREATE TABLE audit_ix(idh INTEGER NOT NULL, seq INTEGER NOT "
+				     "NULL, PRIMARY KEY (idh, seq)) WITHOUT ROWID;"
+				     "PRAGMA user_version = 1;"),
+			 SQLITE_OK);
+	fill_ix(dir);
+	assert_int_equal(count_rows(dir, "SELECT count(*) FROM audit_ix"), 2 * N);
+
+	/* read-only: the queries read every record; verify checks the chain */
+	check_queries(dir, N);
+	assert_int_equal(tu_verify(dir, NULL, &v), 0);
+	if (!v.intact)
+		fail_msg("%s", v.message);
+	assert_int_equal(count_rows(dir, "PRAGMA user_version"), 1);
+
+	/* a writer migrates it */
+	audit *a = open_rw(dir);
+	audit_close(a);
+	assert_int_equal(count_rows(dir, "PRAGMA user_version"), 2);
+	assert_int_equal(count_rows(dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+					 "'audit_ix'"),
+			 0);
+	assert_int_equal(count_rows(dir, "SELECT sum(first_seq * 7 + last_seq * 3 + n_ids + "
+					 "length(bloom)) FROM audit_blocks"),
+			 sum);
+	{
+		/* byte for byte the rows the writer had made */
+		char p[512], attach[600];
+		sqlite3 *db = NULL;
+		sqlite3_stmt *s = NULL;
+		snprintf(p, sizeof p, "%s/audit.db", dir);
+		snprintf(attach, sizeof attach, "ATTACH '%s/audit.db' AS old", copy);
+		assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, attach, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT count(*) FROM audit_blocks b JOIN "
+						    "old.audit_blocks o USING (first_seq) WHERE "
+						    "b.last_seq = o.last_seq AND b.n_ids = o.n_ids "
+						    "AND b.bloom = o.bloom",
+						    -1, &s, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(s, 0), N / 3);
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+	}
+	assert_int_equal(tu_verify(dir, NULL, &v), 0);
+	if (!v.intact)
+		fail_msg("%s", v.message);
+	check_queries(dir, N);
+
+	/* and goes on writing: record 40 (the unfinished block) and 41, 42 */
+	a = open_rw(dir);
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	for (unsigned i = N + 1; i <= N + 2; i++) {
+		audit_record r;
+		char user[32], org[32], coll[32], ids[256];
+		tu_record(i, &r, user, org, coll, ids);
+		assert_int_equal(audit_append(a, &r, false, &ctx), RK_OK);
+	}
+	audit_close(a);
+	assert_int_equal(count_rows(dir, "SELECT max(last_seq) FROM audit_blocks"), N + 2);
+	assert_int_equal(tu_verify(dir, NULL, &v), 0);
+	if (!v.intact)
+		fail_msg("%s", v.message);
+	check_queries(dir, N + 2);
+	audit_block_ids = saved;
+	tu_rmdir(copy);
+	tu_rmdir(dir);
+}
+
+/* The filter holds every id it was built of, and answers "maybe" for
+ * about 0.8% of the others (16 bits per id). */
+static void test_bloom(void **state)
+{
+	(void)state;
+	enum { KEYS = AUDIT_BLOCK_IDS, PROBES = 1000000 };
+	static int64_t h[KEYS];
+	char id[96];
+	size_t bytes = 0, fp = 0;
+
+	for (int i = 0; i < KEYS; i++) {
+		snprintf(id, sizeof id, "indicator--%08x-0000-4000-8000-%012d",
+			 (unsigned)i * 2654435761u, i);
+		h[i] = audit_idh(id, strlen(id));
+	}
+	unsigned char *bloom = audit_bloom_build(h, KEYS, &bytes);
+	assert_non_null(bloom);
+	assert_int_equal(bytes, (size_t)KEYS * AUDIT_BLOOM_BITS_PER_ID / 8);
+	for (int i = 0; i < KEYS; i++)
+		assert_true(audit_bloom_has(bloom, bytes, h[i]));
+	for (int i = 0; i < PROBES; i++) {
+		snprintf(id, sizeof id, "malware--%08x-0000-4000-8000-%012d",
+			 (unsigned)i * 2246822519u, i);
+		fp += audit_bloom_has(bloom, bytes, audit_idh(id, strlen(id)));
+	}
+	print_message("audit block filter: %d ids in %zu bytes, %.3f%% false positives\n", KEYS,
+		      bytes, 100.0 * (double)fp / PROBES);
+	assert_true(fp < PROBES / 80); /* under 1.25% */
+	assert_false(audit_bloom_has(bloom, 0, h[0]));
+	assert_false(audit_bloom_has(bloom, 12, h[0]));
+	free(bloom);
+}
+
 /* ---------------------------------------------------------------- input */
 
 static void test_ids(void **state)
@@ -588,6 +863,113 @@ static void test_cost(void **state)
 	tu_rmdir(dir);
 }
 
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/*
+ * The writer's cost per id as the log grows: 20,000 records of 100 random
+ * ids each (2,000,000 ids, 30 blocks), appended and committed in ten
+ * chunks of 10%; each chunk's ids texts are made before it is timed. Wall
+ * time runs from the chunk's first append to audit_flush; CPU time is the
+ * process's (the writer, the appends and the anchor thread). The index is
+ * appended to, so the last chunk costs about what the first does (a
+ * B-tree keyed by random id hashes, as version 1 kept, grows with the
+ * log). Under sanitizers a tenth of the records, and no bound.
+ */
+static void test_cost_growth(void **state)
+{
+	(void)state;
+	enum { PER = 100, CHUNKS = 10, ID_LEN = 64 };
+#if RK_ARENA_ENABLED
+	const size_t recs = 20000;
+#else
+	const size_t recs = 2000;
+#endif
+	const size_t per_chunk = recs / CHUNKS;
+	char *dir = tu_tmpdir();
+	audit *a = open_rw(dir);
+	rk_errctx ctx;
+	char *texts = malloc(per_chunk * PER * ID_LEN);
+	double wall[CHUNKS], cpu[CHUNKS];
+	uint64_t x = 42;
+	char first_id[ID_LEN];
+
+	assert_non_null(texts);
+	rk_errctx_clear(&ctx);
+	for (int c = 0; c < CHUNKS; c++) {
+		for (size_t r = 0; r < per_chunk; r++) {
+			char *p = texts + r * PER * ID_LEN;
+			for (int i = 0; i < PER; i++) {
+				uint64_t h = splitmix(&x), l = splitmix(&x);
+				p += sprintf(p, "%sindicator--%08x-%04x-4%03x-8%03x-%012llx",
+					     i ? "\n" : "", (unsigned)(h >> 32),
+					     (unsigned)(h >> 16) & 0xffff, (unsigned)h & 0xfff,
+					     (unsigned)(l >> 48) & 0xfff,
+					     (unsigned long long)(l & 0xffffffffffffull));
+			}
+		}
+		if (c == 0)
+			snprintf(first_id, sizeof first_id, "%.*s", (int)strcspn(texts, "\n"),
+				 texts);
+		/* POSTs and GETs by turns (readers reads the ids of GETs) */
+		audit_record rec = {.at = 1, .user = "sensor", .org = "power-east",
+				    .method = c % 2 ? "GET" : "POST",
+				    .route = "/nation/collections/x/objects/", .api_root = "nation",
+				    .collection = "x", .status = c % 2 ? 200 : 202, .outcome = "ok"};
+		double t0 = now_us(), c0 = cpu_us();
+		for (size_t r = 0; r < per_chunk; r++) {
+			rec.ids = texts + r * PER * ID_LEN;
+			assert_int_equal(audit_append(a, &rec, false, &ctx), RK_OK);
+		}
+		assert_int_equal(audit_flush(a, &ctx), RK_OK);
+		wall[c] = (now_us() - t0) / (double)(per_chunk * PER);
+		cpu[c] = (cpu_us() - c0) / (double)(per_chunk * PER);
+	}
+	/* what a query by object costs at that size: a probe per block, the
+	 * records of the blocks that may name it and of the unfinished one */
+	reads rs = {0};
+	double q0 = now_us();
+	assert_int_equal(audit_readers(a, first_id, NULL, 0, collect_read, &rs, NULL, &ctx),
+			 RK_OK);
+	double q1 = now_us();
+	assert_int_equal(rs.n, 0); /* written by a POST */
+	audit_filter f = {.object_id = first_id};
+	show(a, &f, &S);
+	double q2 = now_us();
+	assert_int_equal(S.n, 1);
+	assert_int_equal(S.seq[0], 1);
+	audit_close(a);
+	free(texts);
+	print_message("audit query by object at %zu ids: readers %.1f ms, show --object %.1f ms\n",
+		      recs * PER, (q1 - q0) / 1e3, (q2 - q1) / 1e3);
+	print_message("audit writer cost per id over %zu ids in %zu records, by tenth of the log "
+		      "(wall / cpu us):",
+		      recs * PER, recs);
+	for (int c = 0; c < CHUNKS; c++)
+		print_message(" %.2f/%.2f", wall[c], cpu[c]);
+	print_message("\naudit writer cost per id: first 10%% %.3f us (cpu %.3f), last 10%% %.3f us "
+		      "(cpu %.3f)\n",
+		      wall[0], cpu[0], wall[CHUNKS - 1], cpu[CHUNKS - 1]);
+	assert_int_equal(count_rows(dir, "SELECT count(*) FROM audit_blocks"),
+			 (int64_t)(recs * PER / (AUDIT_BLOCK_IDS + PER - AUDIT_BLOCK_IDS % PER)));
+#if RK_ARENA_ENABLED
+	assert_true(cpu[CHUNKS - 1] < 3 * cpu[0] + 0.2);
+#endif
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,9 +980,13 @@ int main(void)
 		cmocka_unit_test(test_show_filters),
 		cmocka_unit_test(test_readers),
 		cmocka_unit_test(test_readers_outcomes),
+		cmocka_unit_test(test_blocks_queries),
+		cmocka_unit_test(test_migrate_v1),
+		cmocka_unit_test(test_bloom),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_refused_input),
 		cmocka_unit_test(test_cost),
+		cmocka_unit_test(test_cost_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,15 +2,19 @@
  * test_audit_verify.c: audit_verify finds and places every kind of
  * tampering.
  *
- * One known log of 10 records is written through the real writer; each
- * case copies it, tampers with the copy through raw SQL (or, for the
+ * One known log of 10 records (2 ids each) is written through the real
+ * writer, with blocks of the readers index lowered to 6 ids, so that it
+ * has three blocks (records 1-3, 4-6, 7-9) and an unfinished one (10);
+ * each case copies it, tampers with the copy through raw SQL (or, for the
  * cases that need a correct hash, through SQL plus the module's own hash
  * function, as an adversary who read the source would), and checks the
  * exact message and the record it names. The table covers records changed
  * in place, removed (middle, start, end, renumbered after), inserted,
- * swapped, and the readers index; the functions after it cover forged
- * hashes, a recomputed chain, audit.head removed or rewritten, an outside
- * head (--head), and a writer refusing to add to a tampered log.
+ * swapped, and the readers index's block rows (a filter emptied or with
+ * bits added, rows removed, inserted, merged, counts changed); the
+ * functions after it cover forged hashes, a recomputed chain, audit.head
+ * removed or rewritten, an outside head (--head), and a writer refusing
+ * to add to a tampered log.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,9 +33,12 @@
 static char *base;
 static audit_verdict base_v;
 
+#define BLOCK_IDS 6
+
 static int setup(void **state)
 {
 	(void)state;
+	audit_block_ids = BLOCK_IDS;
 	base = tu_tmpdir();
 	if (!base || tu_build(base, N_RECORDS) != 0)
 		return -1;
@@ -56,6 +63,24 @@ static void test_intact(void **state)
 	assert_int_equal(base_v.anchor.seq, N_RECORDS);
 	assert_memory_equal(base_v.anchor.hash, base_v.last_hash, AUDIT_HASH_BYTES);
 	assert_int_equal(base_v.problem_seq, 0);
+
+	/* the readers index: three full blocks of 6 ids, 2 words of filter
+	 * each (16 bits per id); record 10 is the unfinished block */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char p[512];
+	snprintf(p, sizeof p, "%s/audit.db", base);
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT group_concat(first_seq || '-' || last_seq || ':' "
+					    "|| n_ids || ':' || length(bloom), ' ') FROM "
+					    "(SELECT * FROM audit_blocks ORDER BY first_seq)",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "1-3:6:16 4-6:6:16 7-9:6:16");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 }
 
 typedef struct tamper_case {
@@ -121,14 +146,49 @@ static const tamper_case cases[] = {
 	 "UPDATE audit SET seq = -1 WHERE seq = 1; UPDATE audit SET seq = 1 WHERE seq = 2;"
 	 "UPDATE audit SET seq = 2 WHERE seq = -1;",
 	 "records 1 and 2: swapped (each holds what was written as the other)", 1},
-	{"a read hidden from the readers index", "DELETE FROM audit_ix WHERE seq = 3",
-	 "record 3: an object it names is missing from the readers index (reads hidden from "
+	{"a block's filter emptied (reads hidden from the readers query)",
+	 "UPDATE audit_blocks SET bloom = zeroblob(length(bloom)) WHERE first_seq = 4",
+	 "block starting at record 4: its filter lacks ids of record 4 (reads hidden from "
 	 "`audit readers`)",
-	 3},
-	{"a read added to the readers index", "INSERT INTO audit_ix VALUES (12345, 3)",
-	 "the readers index has 21 entries but the records name 20 (entries added or removed "
-	 "outside the hub)",
-	 0},
+	 4},
+	{"a block's filter cut short",
+	 "UPDATE audit_blocks SET bloom = substr(bloom, 1, 8) WHERE first_seq = 7",
+	 "block starting at record 7: its filter lacks ids of record 8 (reads hidden from "
+	 "`audit readers`)",
+	 8},
+	{"a block row removed", "DELETE FROM audit_blocks WHERE first_seq = 4",
+	 "records 4 to 6: in no block of the readers index (a block row removed)", 4},
+	{"the first block row removed", "DELETE FROM audit_blocks WHERE first_seq = 1",
+	 "records 1 to 3: in no block of the readers index (a block row removed)", 1},
+	{"the last block row removed", "DELETE FROM audit_blocks WHERE first_seq = 7",
+	 "records 7 to 9: in no block of the readers index (a block row removed)", 7},
+	{"every block row removed", "DELETE FROM audit_blocks",
+	 "records 1 to 3: in no block of the readers index (a block row removed)", 1},
+	{"a block row cut short", "UPDATE audit_blocks SET last_seq = 5 WHERE first_seq = 4",
+	 "record 6: in no block of the readers index (a block row removed)", 6},
+	{"a block row inserted",
+	 "INSERT INTO audit_blocks SELECT 5, 6, n_ids, bloom FROM audit_blocks WHERE first_seq = 4",
+	 "block starting at record 5: overlaps the block starting at record 4 (a block row "
+	 "inserted)",
+	 5},
+	{"a block row inserted for the unfinished block",
+	 "INSERT INTO audit_blocks VALUES (10, 10, 2, zeroblob(8))",
+	 "block starting at record 10: its filter lacks ids of record 10 (reads hidden from "
+	 "`audit readers`)",
+	 10},
+	{"two block rows merged",
+	 "DELETE FROM audit_blocks WHERE first_seq = 4;"
+	 "UPDATE audit_blocks SET last_seq = 6 WHERE first_seq = 1",
+	 "block starting at record 1: full at record 3 but ends at record 6 (block rows "
+	 "changed)",
+	 1},
+	{"a block's count changed", "UPDATE audit_blocks SET n_ids = 7 WHERE first_seq = 4",
+	 "block starting at record 4: says 7 ids, its records name 6 (modified)", 4},
+	{"a block row past the end of the log",
+	 "UPDATE audit_blocks SET last_seq = 12 WHERE first_seq = 7",
+	 "block starting at record 7: full at record 9 but ends at record 12 (block rows "
+	 "changed)",
+	 7},
 };
 
 static void test_table(void **state)
@@ -318,15 +378,18 @@ static void test_truncated_head_rewritten(void **state)
 	audit_verdict v;
 
 	assert_non_null(copy);
-	/* a careful adversary: the index entries of the removed records go too */
-	assert_int_equal(tu_sql(copy, "DELETE FROM audit WHERE seq > 8;"
-				      "DELETE FROM audit_ix WHERE seq > 8;"),
-			 SQLITE_OK);
+	assert_int_equal(tu_sql(copy, "DELETE FROM audit WHERE seq > 8"), SQLITE_OK);
 	sqlite3 *db = open_db(copy);
 	get_hash(db, 8, h.hash);
 	sqlite3_close(db);
 	snprintf(path, sizeof path, "%s/audit.head", copy);
 	assert_int_equal(audit_anchor_write(path, &h, NULL), RK_OK);
+	/* the block of records 7 to 9 still reaches record 9 */
+	expect_problem(copy, NULL,
+		       "block starting at record 7: ends at record 9, after the last record (8)",
+		       7);
+	/* a careful adversary: the block rows of the removed records go too */
+	assert_int_equal(tu_sql(copy, "DELETE FROM audit_blocks WHERE last_seq > 8"), SQLITE_OK);
 	assert_int_equal(tu_verify(copy, NULL, &v), 0);
 	assert_true(v.intact);
 	assert_int_equal(v.last_seq, 8);
@@ -380,6 +443,33 @@ static void test_head_missing_or_damaged(void **state)
 	tu_rmdir(copy);
 }
 
+/* A filter with every bit set still holds every id (it hides nothing),
+ * but it is not the filter of its records. */
+static void test_filter_bits_added(void **state)
+{
+	(void)state;
+	char *copy = tu_copy(base);
+	unsigned char ones[16];
+	sqlite3_stmt *s = NULL;
+
+	assert_non_null(copy);
+	memset(ones, 0xff, sizeof ones);
+	sqlite3 *db = open_db(copy);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE audit_blocks SET bloom = ? "
+						"WHERE first_seq = 4",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_blob(s, 1, ones, sizeof ones, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	expect_problem(copy, NULL,
+		       "block starting at record 4: its filter does not match its records "
+		       "(modified)",
+		       4);
+	tu_rmdir(copy);
+}
+
 static void test_writer_refuses(void **state)
 {
 	(void)state;
@@ -395,6 +485,29 @@ static void test_writer_refuses(void **state)
 	assert_non_null(strstr(ctx.msg, "the log ends at record 7 but was last seen at 10"));
 	tu_rmdir(cut);
 
+	/* the last block row removed: its records would be the unfinished
+	 * block, which they overfill */
+	char *unblocked = tu_copy(base);
+	assert_non_null(unblocked);
+	assert_int_equal(tu_sql(unblocked, "DELETE FROM audit_blocks WHERE first_seq = 7"),
+			 SQLITE_OK);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(audit_open(unblocked, NULL, &a, &ctx), RK_ECONFLICT);
+	assert_null(a);
+	assert_non_null(strstr(ctx.msg, "records 7 to 9 are in no block of the readers index"));
+	tu_rmdir(unblocked);
+
+	/* a block row past the last record */
+	char *past = tu_copy(base);
+	assert_non_null(past);
+	assert_int_equal(tu_sql(past, "INSERT INTO audit_blocks VALUES (10, 11, 4, zeroblob(8))"),
+			 SQLITE_OK);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(audit_open(past, NULL, &a, &ctx), RK_ECONFLICT);
+	assert_non_null(strstr(ctx.msg, "a block ending at record 11 but the log ends at "
+					"record 10"));
+	tu_rmdir(past);
+
 	char *redone = tu_copy(base);
 	assert_non_null(redone);
 	rewrite(redone, 9, N_RECORDS);
@@ -403,7 +516,8 @@ static void test_writer_refuses(void **state)
 	assert_non_null(strstr(ctx.msg, "record 10: hash does not match audit.head"));
 	tu_rmdir(redone);
 
-	/* An intact log is taken up where it ended. */
+	/* An intact log is taken up where it ended; the unfinished block
+	 * (record 10), read back at open, is completed by records 11 and 12. */
 	char *more = tu_copy(base);
 	audit_record r;
 	char user[32], org[32], coll[32], ids[256];
@@ -411,13 +525,22 @@ static void test_writer_refuses(void **state)
 	assert_non_null(more);
 	rk_errctx_clear(&ctx);
 	assert_int_equal(audit_open(more, NULL, &a, &ctx), RK_OK);
-	tu_record(11, &r, user, org, coll, ids);
-	assert_int_equal(audit_append(a, &r, true, &ctx), RK_OK);
+	for (unsigned i = 11; i <= 12; i++) {
+		tu_record(i, &r, user, org, coll, ids);
+		assert_int_equal(audit_append(a, &r, true, &ctx), RK_OK);
+	}
 	audit_close(a);
 	assert_int_equal(tu_verify(more, NULL, &v), 0);
-	assert_true(v.intact);
-	assert_int_equal(v.last_seq, 11);
-	assert_int_equal(v.anchor.seq, 11);
+	if (!v.intact)
+		fail_msg("%s", v.message);
+	assert_int_equal(v.last_seq, 12);
+	assert_int_equal(v.anchor.seq, 12);
+	assert_int_equal(tu_sql(more, "DELETE FROM audit_blocks WHERE first_seq = 10 AND "
+				      "last_seq = 12 AND n_ids = 6"),
+			 SQLITE_OK);
+	expect_problem(more, NULL,
+		       "records 10 to 12: in no block of the readers index (a block row removed)",
+		       10);
 	tu_rmdir(more);
 }
 
@@ -431,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_chain_recomputed),
 		cmocka_unit_test(test_truncated_head_rewritten),
 		cmocka_unit_test(test_head_missing_or_damaged),
+		cmocka_unit_test(test_filter_bits_added),
 		cmocka_unit_test(test_writer_refuses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
