@@ -11,10 +11,13 @@
  * and three readers: r1 (a client of a member: the GREEN 1%), r50 (a
  * member: GREEN and AMBER+STRICT, about 50%) and r100 (a member and the
  * recipient: everything). For each reader it measures pages of 100
- * (`limit=100` from a random added_after) two ways, side by side:
+ * (`limit=100` from a random added_after) three ways, side by side:
  *
  *   off  the store query alone, every row (what a hub without per-object
- *        policy would read: the collection-level check only);
+ *        policy would serve: the collection-level check only);
+ *   bare the same rows as `on`, read by the store's class index with the
+ *        reader's classes worked out beforehand: the page the reader gets,
+ *        without any policy work;
  *   on   what the hub does (src/taxii/taxii_policy.c): the collection's
  *        audience classes (store_audiences, kept while
  *        store_audience_epoch holds), policy_decide per class, the query
@@ -236,9 +239,12 @@ static rk_err count_row(void *arg, const store_row *row)
 	return RK_OK;
 }
 
-/* One page from added_after `after`: off (no policy) or on. Returns ms. */
-static double page(world *w, reader *r, bool on, rk_time after, size_t *rows)
+typedef enum { MODE_OFF, MODE_BARE, MODE_ON } mode;
+
+/* One page from added_after `after` in one mode. Returns ms. */
+static double page(world *w, reader *r, mode m, rk_time after, size_t *rows)
 {
+	bool on = m == MODE_ON;
 	store_query q = {.collection_id = COLL, .has_added_after = true, .added_after = after,
 			 .version = {.last = true}, .limit = 100, .with_json = true};
 	row_ctx rc = {.w = w, .r = r};
@@ -266,6 +272,14 @@ static double page(world *w, reader *r, bool on, rk_time after, size_t *rows)
 		q.aud_rows = r->aud_rows;
 		q.all_rows = r->all_rows;
 		q.restrict_auds = r->n_auds < r->n_listed;
+	}
+	if (m == MODE_BARE) {
+		/* the classes `on` worked out last time, no decision at all */
+		q.restrict_auds = r->n_auds < r->n_listed;
+		q.auds = r->auds;
+		q.n_auds = r->n_auds;
+		q.aud_rows = r->aud_rows;
+		q.all_rows = r->all_rows;
 	}
 	if (store_query_rows(w->st, &q, on ? row_visible : NULL, &rc, count_row, &rc, &pg, &ctx) !=
 	    RK_OK)
@@ -335,8 +349,11 @@ int main(int argc, char **argv)
 
 	printf("policy cost per page (limit=100, match[version]=last, random added_after), "
 	       "%d pages per reader and mode\n", SAMPLES);
-	printf("%-9s %-7s %8s %9s %9s %9s %9s %8s %8s\n", "objects", "reader", "sees", "off p50",
-	       "off p99", "on p50", "on p99", "p50 x", "p99 x");
+	printf("%-9s %-6s %6s %8s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n", "", "", "", "off",
+	       "off", "bare", "bare", "on", "on", "on/off", "on/off", "on/bare", "on/bare");
+	printf("%-9s %-6s %6s %8s %8s %8s %8s %8s %8s %7s %7s %7s %7s\n", "objects", "reader",
+	       "sees", "p50 ms", "p99 ms", "p50 ms", "p99 ms", "p50 ms", "p99 ms", "p50", "p99",
+	       "p50", "p99");
 	size_t stored = 0;
 	unsigned seed = 20261126;
 	for (size_t s = 0; s < n_sizes; s++) {
@@ -348,33 +365,37 @@ int main(int argc, char **argv)
 		stored = sizes[s];
 		rk_time t_last = rk_time_now();
 		for (int i = 0; i < 3; i++) {
-			double off[SAMPLES], on[SAMPLES];
-			size_t seen = 0, total = 0;
+			double t[3][SAMPLES];
+			size_t seen = 0, total = 0, bare_rows = 0;
 			for (int k = 0; k < SAMPLES; k++) {
 				rk_time after = t_first + (rk_time)((double)rand_r(&seed) / RAND_MAX *
 								    (double)(t_last - t_first) * 0.9);
-				size_t a = 0, b = 0;
-				/* alternate which goes first, so neither always has
-				 * the warmer cache */
-				if (k % 2) {
-					off[k] = page(&w, &readers[i], false, after, &a);
-					on[k] = page(&w, &readers[i], true, after, &b);
-				} else {
-					on[k] = page(&w, &readers[i], true, after, &b);
-					off[k] = page(&w, &readers[i], false, after, &a);
+				size_t n[3] = {0, 0, 0};
+				/* rotate which goes first, so none always has the
+				 * warmer cache (`on` first at k = 0 sets up bare) */
+				for (int j = 0; j < 3; j++) {
+					mode m = (mode)((MODE_ON + k + j) % 3);
+					t[m][k] = page(&w, &readers[i], m, after, &n[m]);
 				}
-				seen += b;
-				total += a;
+				seen += n[MODE_ON];
+				total += n[MODE_OFF];
+				bare_rows += n[MODE_BARE];
 			}
+			if (bare_rows != seen)
+				die("bare and on pages differ", NULL);
+			double *off = t[MODE_OFF], *bare = t[MODE_BARE], *on = t[MODE_ON];
 			/* what share of the collection the reader's pages hold */
 			size_t vis = 0;
 			for (size_t n = 0; n < stored; n++)
 				vis += i == 2 || class_of(n) == 0 || (i == 1 && class_of(n) == 1);
 			double p50_off = pct(off, SAMPLES, 0.5), p99_off = pct(off, SAMPLES, 0.99);
+			double p50_bare = pct(bare, SAMPLES, 0.5), p99_bare = pct(bare, SAMPLES, 0.99);
 			double p50_on = pct(on, SAMPLES, 0.5), p99_on = pct(on, SAMPLES, 0.99);
-			printf("%-9zu %-7s %7.1f%% %9.3f %9.3f %9.3f %9.3f %8.2f %8.2f\n", stored,
-			       readers[i].name, 100.0 * (double)vis / (double)stored, p50_off,
-			       p99_off, p50_on, p99_on, p50_on / p50_off, p99_on / p99_off);
+			printf("%-9zu %-6s %5.1f%% %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %7.2f %7.2f %7.2f "
+			       "%7.2f\n",
+			       stored, readers[i].name, 100.0 * (double)vis / (double)stored, p50_off,
+			       p99_off, p50_bare, p99_bare, p50_on, p99_on, p50_on / p50_off,
+			       p99_on / p99_off, p50_on / p50_bare, p99_on / p99_bare);
 			fflush(stdout);
 			if (!seen || !total)
 				die("a page came back empty", NULL);
