@@ -27,8 +27,9 @@
  *       so that fact-only reads rarely touch overflow pages (is_first,
  *       is_last and idh were appended by migrations; they are read from
  *       the indices, not from the row). idh = store_idh(id), below.
- *     objects_last  (coll, seq) WHERE is_last=1   match[version]=last (default)
- *     objects_first (coll, seq) WHERE is_first=1  match[version]=first
+ *     objects_ends  (coll, seq) WHERE is_first=1  match[version]=last (default)
+ *                   OR is_last=1                  and first; a version that is
+ *                                                 both has one entry
  *     objects_type  (coll, type, seq)             match[type], one ordered arm per type
  *     objects_vtime (coll, version_time)          match[version]=<timestamp>
  *     objects_aud   (coll, aud, seq)              the rows of the audience classes a
@@ -105,7 +106,9 @@
  * the audience class of every row (aud, with flags saying whether a read
  * must look into the object: references, granular markings), the classes
  * and their counts, and objects_aud; existing rows get class 0, which the
- * hub classifies at start (store_unclassified, store_set_audience).
+ * hub classifies at start (store_unclassified, store_set_audiences). It
+ * also folds objects_first and objects_last into objects_ends: most
+ * objects have one version, which is both, and now costs one index entry.
  */
 #include <string.h>
 
@@ -201,6 +204,10 @@ static const schema_step schema_steps[] = {
 	 "CREATE TABLE aud_counts(coll INTEGER NOT NULL, aud INTEGER NOT NULL,"
 	 " n INTEGER NOT NULL, PRIMARY KEY(coll, aud)) WITHOUT ROWID;"
 	 "CREATE INDEX objects_aud ON objects(coll, aud, seq);"
+	 "DROP INDEX objects_first;"
+	 "DROP INDEX objects_last;"
+	 "CREATE INDEX objects_ends ON objects(coll, seq)"
+	 " WHERE is_first = 1 OR is_last = 1;"
 	 "INSERT INTO aud_counts(coll, aud, n)"
 	 " SELECT coll, 0, count(*) FROM objects GROUP BY coll;"},
 };

@@ -1721,7 +1721,8 @@ static void sql_sparse(rk_buf *b, const store_query *q, const qparams *p)
  *   match[version]=<ts> only objects_vtime, version_time IN (...)
  *   match[type]             objects_type, one arm per type, UNION ALL
  *                           merged on seq (each arm is already ordered)
- *   version first/last/ts   objects_first / objects_last / objects_vtime
+ *   version first/last/ts   objects_ends (is_first / is_last as a residual
+ *                           term) / objects_vtime
  *                           arms, UNION (a one-version object is both
  *                           first and last: UNION removes the repeat)
  *   otherwise               objects_added, date_added > ?3 (the seq
@@ -1816,18 +1817,18 @@ static rk_err sql_build(const store_query *q, rk_buf *b, qparams *p)
 		return b->len < bound ? RK_OK : RK_ENOMEM;
 	} else {
 		int arms = 0;
-		for (int k = 0; k < 3; k++) {
-			if ((k == 0 && !v->first) || (k == 1 && !v->last) ||
-			    (k == 2 && !v->n_at))
+		for (int k = 0; k < 2; k++) {
+			if ((k == 0 && !v->first && !v->last) || (k == 1 && !v->n_at))
 				continue;
 			if (arms++)
 				rk_buf_puts(b, " UNION ");
 			if (k == 0) {
-				sql_arm_head(b, q->with_json, "objects_first");
-				rk_buf_puts(b, " AND is_first = 1");
-			} else if (k == 1) {
-				sql_arm_head(b, q->with_json, "objects_last");
-				rk_buf_puts(b, " AND is_last = 1");
+				/* first and last share objects_ends: a version that is
+				 * both (most are) has one entry */
+				sql_arm_head(b, q->with_json, "objects_ends");
+				rk_buf_puts(b, v->first && v->last ? " AND (is_first = 1 OR is_last = 1)"
+						: v->first	    ? " AND is_first = 1"
+								    : " AND is_last = 1");
 			} else {
 				sql_arm_head(b, q->with_json, "objects_vtime");
 				sql_in(b, "version_time", p->at, v->n_at);

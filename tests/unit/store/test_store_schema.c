@@ -178,6 +178,10 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(db_int(dir, "SELECT sum(n) FROM aud_counts WHERE aud = 0"),
 			 db_int(dir, "SELECT count(*) FROM objects"));
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM audiences"), 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema WHERE name IN"
+				     " ('objects_first', 'objects_last')"), 0);
+	assert_int_equal(db_int(dir, "SELECT count(*) FROM sqlite_schema WHERE name ="
+				     " 'objects_ends'"), 1);
 	assert_int_equal(db_int(dir, "SELECT count(*) FROM objects_ix o WHERE"
 				     " idh = (SELECT idh FROM objects WHERE seq = o.seq)"),
 			 3);
