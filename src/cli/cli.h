@@ -14,6 +14,8 @@
 #ifndef RK_CLI_H
 #define RK_CLI_H
 
+#include <stdarg.h>
+
 #include "common.h"
 
 /* cli_main.c */
@@ -21,6 +23,10 @@ int cli_main(int argc, char **argv);
 /* Prints "renkei CMD: <message>" to stderr (printf-style). */
 void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A usage error: the message, then "usage: renkei CMD USAGE" (or "try:
+ * renkei CMD --help" when usage is NULL); returns 2, the usage exit status. */
+int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /* Subcommand handlers: argv[0] is the subcommand name. */
 int cli_cmd_hub(int argc, char **argv);      /* cli_hub.c */

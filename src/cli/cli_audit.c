@@ -111,18 +111,12 @@ static int usage_error(const audit_action *act, const char *fmt, ...)
 
 static int usage_error(const audit_action *act, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = cli_usage_errorv(CMD, act ? act->usage : NULL, fmt, ap);
 	va_end(ap);
-	cli_error(CMD, "%s", msg);
-	if (act)
-		fprintf(stderr, "usage: renkei audit %s\n", act->usage);
-	else
-		fputs("try: renkei audit --help\n", stderr);
-	return 2;
+	return rc;
 }
 
 static int fail_ctx(const rk_errctx *ctx)

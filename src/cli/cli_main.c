@@ -114,6 +114,19 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	cli_error(cmd, "%s", msg);
+	if (usage)
+		fprintf(stderr, "usage: renkei %s %s\n", cmd, usage);
+	else
+		fprintf(stderr, "try: renkei %s --help\n", cmd);
+	return 2;
+}
+
 /* The hub's flags are the rows of the TAXII option table. */
 static void print_hub_options(FILE *out)
 {
