@@ -24,7 +24,7 @@ DEPS_audit     := audit common
 DEPS_taxii     := taxii audit policy directory store stix common
 DEPS_cli       := cli taxii audit policy directory store stix common
 
-PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl
+PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 
 CC      ?= cc
 OPT     ?= -O2
