@@ -1,0 +1,399 @@
+/*
+ * gen_sensor.c: the sensor benchmark's inputs, made from a fixed seed.
+ *
+ * The sensor benchmark sweeps indicators over a Zeek DNS log and over a
+ * pcap, side by side with ripgrep, grep, wc, tshark and tcpdump. Its inputs
+ * are made here, never downloaded, so every run measures the same bytes:
+ *
+ *   --indicators N FILE  a STIX 2.1 bundle of N indicators, half
+ *                        `[ipv4-addr:value = '...']`, half
+ *                        `[domain-name:value = '...']`; FILE.txt holds the
+ *                        bare values, one a line (what `rg -F -f` reads)
+ *   --zeek-dns L FILE    a Zeek TSV dns.log of L lines; one query in
+ *                        --hit-every (default 1,000) names an indicator
+ *                        domain or answers an indicator address; the number
+ *                        of true hits goes to FILE.hits
+ *   --pcap BYTES FILE    a pcap of at least BYTES: DNS queries and answers,
+ *                        HTTP/1.1 requests, TLS 1.3 ClientHellos with SNI,
+ *                        and other UDP and TCP traffic, with the same share
+ *                        of indicator hits
+ *
+ * Values come from a SplitMix64 stream of --seed (default 20261126):
+ * indicator i is value(i) (even i an address, odd i a domain); a line or
+ * packet with a hit carries indicator values, every other one values from
+ * beyond them (i from N to 4N), so the true hits are exactly the ones
+ * placed. Every domain has the same label shape and length, so none is a
+ * substring of another and a substring search finds the same hits as a
+ * word search.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+typedef struct gen {
+	uint64_t seed;
+	size_t n_ind;
+	unsigned hit_every;
+} gen;
+
+static uint64_t mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s += 0x9e3779b97f4a7c15u;
+	return mix64(*s);
+}
+
+/* Value i: even i an IPv4 address in a public-looking range, odd i a
+ * domain "w<hex>-<hex>.example-<k>.net" (no value is a substring of
+ * another: every label has the same shape and length). */
+static void ipv4_of(const gen *g, size_t i, unsigned char out[4])
+{
+	uint64_t h = mix64(g->seed ^ (i * 2 + 1));
+	/* indicators in 11-100.x.x.x, other addresses in 101-190.x.x.x: no
+	 * address is both */
+	out[0] = (unsigned char)((i < g->n_ind ? 11 : 101) + h % 90);
+	out[1] = (unsigned char)(h >> 8);
+	out[2] = (unsigned char)(h >> 16);
+	out[3] = (unsigned char)(1 + (h >> 24) % 254);
+}
+
+static int domain_of(const gen *g, size_t i, char *out, size_t len)
+{
+	uint64_t h = mix64(g->seed ^ (i * 2 + 2));
+	return snprintf(out, len, "w%08" PRIx64 "-%06" PRIx64 ".example-%02u.net",
+			h & 0xffffffffu, (h >> 32) & 0xffffffu, (unsigned)(h >> 56) % 100);
+}
+
+/* A value index from random bits r: a domain (odd) or an address (even),
+ * an indicator (below n_ind) or not (from n_ind to 4 n_ind). */
+static size_t pick(const gen *g, uint64_t r, bool domain, bool indicator)
+{
+	size_t base = indicator ? 0 : g->n_ind + (g->n_ind & 1);
+	size_t span = indicator ? g->n_ind / 2 : 3 * g->n_ind / 2 + 1;
+	return base + 2 * (size_t)(r % (span ? span : 1)) + (domain ? 1 : 0);
+}
+
+static int value_of(const gen *g, size_t i, char *out, size_t len)
+{
+	if (i % 2 == 0) {
+		unsigned char a[4];
+		ipv4_of(g, i, a);
+		return snprintf(out, len, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	}
+	return domain_of(g, i, out, len);
+}
+
+/* ---------------------------------------------------------------- indicators */
+
+static int write_indicators(const gen *g, const char *path)
+{
+	char txt[4096], v[128];
+	FILE *f = fopen(path, "w");
+	snprintf(txt, sizeof txt, "%s.txt", path);
+	FILE *t = fopen(txt, "w");
+
+	if (!f || !t) {
+		perror(path);
+		return 1;
+	}
+	fputs("{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+	      "\"objects\":[",
+	      f);
+	for (size_t i = 0; i < g->n_ind; i++) {
+		uint64_t a = mix64(g->seed ^ (0x1d1d0000u + i)), b = mix64(a);
+		value_of(g, i, v, sizeof v);
+		fprintf(f,
+			"%s{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+			"\"id\":\"indicator--%08x-%04x-4%03x-8%03x-%012" PRIx64 "\","
+			"\"created\":\"2026-01-01T00:00:00.000Z\","
+			"\"modified\":\"2026-01-01T00:00:00.000Z\","
+			"\"pattern\":\"[%s:value = '%s']\",\"pattern_type\":\"stix\","
+			"\"valid_from\":\"2026-01-01T00:00:00Z\"}",
+			i ? "," : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
+			(unsigned)(a >> 4) & 0xfffu, (unsigned)b & 0xfffu,
+			(b >> 16) & 0xffffffffffffu, i % 2 ? "domain-name" : "ipv4-addr", v);
+		fprintf(t, "%s\n", v);
+	}
+	fputs("]}\n", f);
+	return fclose(f) | fclose(t);
+}
+
+/* ---------------------------------------------------------------- zeek dns.log */
+
+static int write_zeek_dns(const gen *g, size_t lines, const char *path)
+{
+	char hits_path[4096], q[128], ans[128];
+	uint64_t s = g->seed ^ 0x7a65656bu, hits = 0;
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	fputs("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+	      "#unset_field\t-\n#path\tdns\n#open\t2026-01-01-00-00-00\n"
+	      "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\t"
+	      "trans_id\trtt\tquery\tqclass\tqclass_name\tqtype\tqtype_name\trcode\t"
+	      "rcode_name\tAA\tTC\tRD\tRA\tZ\tanswers\tTTLs\trejected\n"
+	      "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount\tinterval\t"
+	      "string\tcount\tstring\tcount\tstring\tcount\tstring\tbool\tbool\tbool\t"
+	      "bool\tcount\tvector[string]\tvector[interval]\tbool\n",
+	      f);
+	for (size_t n = 0; n < lines; n++) {
+		uint64_t r = rnd(&s);
+		bool hit = g->hit_every && r % g->hit_every == 0;
+		/* a hit names one indicator: the query (a domain) or the
+		 * answer (an address); everything else is from beyond them */
+		bool hit_answer = hit && (r >> 8) % 2;
+		size_t qi = hit && !hit_answer ? pick(g, r >> 20, true, true)
+					       : pick(g, r >> 20, true, false);
+		size_t ai = hit_answer ? pick(g, r >> 24, false, true) : pick(g, r >> 24, false, false);
+		domain_of(g, qi, q, sizeof q);
+		value_of(g, ai, ans, sizeof ans);
+		hits += hit;
+		fprintf(f,
+			"1767225600.%06u\tC%012" PRIx64 "\t10.%u.%u.%u\t%u\t192.0.2.53\t53\tudp\t%u\t"
+			"0.000%03u\t%s\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t%s\t"
+			"300.000000\tF\n",
+			(unsigned)(n % 1000000), r & 0xffffffffffffu, (unsigned)(r >> 8) & 255,
+			(unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
+			1024 + (unsigned)(r >> 32) % 60000, (unsigned)(r >> 48), (unsigned)(r % 1000), q,
+			ans);
+	}
+	if (fclose(f))
+		return 1;
+	snprintf(hits_path, sizeof hits_path, "%s.hits", path);
+	FILE *h = fopen(hits_path, "w");
+	if (!h)
+		return 1;
+	fprintf(h, "%" PRIu64 "\n", hits);
+	return fclose(h);
+}
+
+/* ---------------------------------------------------------------- pcap */
+
+static size_t put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+	return 2;
+}
+
+static unsigned ip_checksum(const unsigned char *p, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+/* Ethernet + IPv4 + UDP/TCP around payload; returns the frame length. */
+static size_t frame(unsigned char *buf, const unsigned char src[4], const unsigned char dst[4],
+		    bool tcp, unsigned sport, unsigned dport, const unsigned char *payload,
+		    size_t plen)
+{
+	static const unsigned char eth[14] = {0, 0x1b, 0x21, 1, 2, 3, 0, 0x1b,
+					      0x21, 4, 5, 6, 0x08, 0x00};
+	size_t l4 = tcp ? 20 : 8, iplen = 20 + l4 + plen;
+	unsigned char *ip = buf + 14, *t = ip + 20;
+
+	memcpy(buf, eth, 14);
+	memset(ip, 0, 20 + l4);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)iplen);
+	ip[8] = 64;
+	ip[9] = tcp ? 6 : 17;
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	put16(ip + 10, ip_checksum(ip, 20));
+	put16(t, sport);
+	put16(t + 2, dport);
+	if (tcp) {
+		t[12] = 5 << 4;
+		t[13] = 0x18; /* PSH, ACK */
+		put16(t + 14, 64240);
+	} else {
+		put16(t + 4, (unsigned)(8 + plen));
+	}
+	memcpy(t + l4, payload, plen);
+	return 14 + iplen;
+}
+
+static size_t dns_name(unsigned char *p, const char *name)
+{
+	size_t n = 0;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		p[n++] = (unsigned char)l;
+		memcpy(p + n, name, l);
+		n += l;
+		name += l + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+static size_t dns_message(unsigned char *p, unsigned id, const char *q, const unsigned char *a)
+{
+	size_t n = 0;
+	n += put16(p + n, id);
+	n += put16(p + n, a ? 0x8180 : 0x0100);
+	n += put16(p + n, 1);
+	n += put16(p + n, a ? 1 : 0);
+	n += put16(p + n, 0);
+	n += put16(p + n, 0);
+	n += dns_name(p + n, q);
+	n += put16(p + n, 1);
+	n += put16(p + n, 1);
+	if (a) {
+		n += put16(p + n, 0xc00c);
+		n += put16(p + n, 1);
+		n += put16(p + n, 1);
+		n += put16(p + n, 0);
+		n += put16(p + n, 300);
+		n += put16(p + n, 4);
+		memcpy(p + n, a, 4);
+		n += 4;
+	}
+	return n;
+}
+
+static size_t client_hello(unsigned char *p, const char *sni)
+{
+	size_t sl = strlen(sni), n = 0;
+	unsigned char body[512];
+	size_t b = 0;
+	body[b++] = 3;
+	body[b++] = 3;
+	memset(body + b, 0x42, 32);
+	b += 32;
+	body[b++] = 0;			  /* session id */
+	b += put16(body + b, 2);	  /* cipher suites */
+	b += put16(body + b, 0x1301);
+	body[b++] = 1;
+	body[b++] = 0;			  /* compression */
+	b += put16(body + b, (unsigned)(9 + sl)); /* extensions */
+	b += put16(body + b, 0);	  /* server_name */
+	b += put16(body + b, (unsigned)(5 + sl));
+	b += put16(body + b, (unsigned)(3 + sl));
+	body[b++] = 0;
+	b += put16(body + b, (unsigned)sl);
+	memcpy(body + b, sni, sl);
+	b += sl;
+	p[n++] = 22;
+	p[n++] = 3;
+	p[n++] = 1;
+	n += put16(p + n, (unsigned)(4 + b));
+	p[n++] = 1;
+	p[n++] = 0;
+	n += put16(p + n, (unsigned)b);
+	memcpy(p + n, body, b);
+	return n + b;
+}
+
+static int write_pcap(const gen *g, uint64_t bytes, const char *path)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = dead ? pcap_dump_open(dead, path) : NULL;
+	unsigned char buf[2048], pl[1600];
+	uint64_t s = g->seed ^ 0x70636170u, written = 24, hits = 0;
+	char name[128], line[512];
+
+	if (!d) {
+		fprintf(stderr, "gen_sensor: %s: %s\n", path, dead ? pcap_geterr(dead) : "pcap");
+		return 1;
+	}
+	for (uint64_t n = 0; written < bytes; n++) {
+		uint64_t r = rnd(&s);
+		bool hit = g->hit_every && r % g->hit_every == 0;
+		unsigned char client[4] = {10, (unsigned char)(r >> 8), (unsigned char)(r >> 16),
+					   (unsigned char)(1 + (r >> 24) % 250)};
+		unsigned char server[4];
+		ipv4_of(g, pick(g, r >> 20, false, hit), server);
+		domain_of(g, pick(g, r >> 20, true, hit), name, sizeof name);
+		size_t len;
+		switch ((r >> 32) % 5) {
+		case 0: /* DNS query and its answer */
+			len = frame(buf, client, (unsigned char[]){192, 0, 2, 53}, false,
+				    1024 + (unsigned)(r >> 40) % 60000, 53, pl,
+				    dns_message(pl, (unsigned)(r >> 48), name, NULL));
+			break;
+		case 1:
+			len = frame(buf, (unsigned char[]){192, 0, 2, 53}, client, false, 53,
+				    1024 + (unsigned)(r >> 40) % 60000, pl,
+				    dns_message(pl, (unsigned)(r >> 48), name, server));
+			break;
+		case 2: /* HTTP request */
+			len = (size_t)snprintf(line, sizeof line,
+					       "GET /index-%u.html HTTP/1.1\r\nHost: %s\r\n"
+					       "User-Agent: renkei-bench/1.0\r\nAccept: */*\r\n\r\n",
+					       (unsigned)(r >> 40) % 100000, name);
+			len = frame(buf, client, server, true, 1024 + (unsigned)(r >> 40) % 60000, 80,
+				    (unsigned char *)line, len);
+			break;
+		case 3: /* TLS ClientHello */
+			len = frame(buf, client, server, true, 1024 + (unsigned)(r >> 40) % 60000, 443,
+				    pl, client_hello(pl, name));
+			break;
+		default: /* other traffic: a full-size TCP segment */
+			memset(pl, (int)(r & 0xff), 1400);
+			len = frame(buf, client, server, true, 1024 + (unsigned)(r >> 40) % 60000,
+				    8443, pl, 1400);
+			break;
+		}
+		struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len};
+		h.ts.tv_sec = (time_t)(1767225600 + n / 10000);
+		h.ts.tv_usec = (suseconds_t)(n % 10000) * 100;
+		pcap_dump((u_char *)d, &h, buf);
+		written += 16 + len;
+		hits += hit;
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	fprintf(stderr, "gen_sensor: %s: %" PRIu64 " bytes, %" PRIu64 " packets with a hit\n",
+		path, written, hits);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	gen g = {.seed = 20261126, .n_ind = 200000, .hit_every = 1000};
+	int rc = 0;
+
+	for (int i = 1; i < argc && !rc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--seed") && i + 1 < argc) {
+			g.seed = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(a, "--hit-every") && i + 1 < argc) {
+			g.hit_every = (unsigned)strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(a, "--indicators") && i + 2 < argc) {
+			g.n_ind = strtoull(argv[++i], NULL, 10);
+			rc = write_indicators(&g, argv[++i]);
+		} else if (!strcmp(a, "--zeek-dns") && i + 2 < argc) {
+			size_t lines = strtoull(argv[++i], NULL, 10);
+			rc = write_zeek_dns(&g, lines, argv[++i]);
+		} else if (!strcmp(a, "--pcap") && i + 2 < argc) {
+			uint64_t bytes = strtoull(argv[++i], NULL, 10);
+			rc = write_pcap(&g, bytes, argv[++i]);
+		} else {
+			fprintf(stderr,
+				"usage: gen_sensor [--seed N] [--hit-every N] [--indicators N FILE]\n"
+				"                  [--zeek-dns LINES FILE] [--pcap BYTES FILE]\n");
+			return 2;
+		}
+	}
+	return rc;
+}
