@@ -168,6 +168,51 @@ static rk_err read_extension(const directory *dir, const json_t *obj, const char
 
 /* ---------------------------------------------------------------- markings */
 
+static bool refs_walk(const json_t *v, const char *key, unsigned depth,
+		      bool (*fn)(void *arg, const char *id), void *arg)
+{
+	if (depth > RK_MAX_JSON_DEPTH)
+		return true;
+	/* a granular marking's marking_ref names a marking, served as it is */
+	if (key && depth > 1 && policy_is_ref_property(key) && strcmp(key, "marking_ref") != 0) {
+		if (json_is_string(v))
+			return fn(arg, json_string_value(v));
+		size_t i;
+		const json_t *e;
+		json_array_foreach(v, i, e)
+			if (json_is_string(e) && !fn(arg, json_string_value(e)))
+				return false;
+		return true;
+	}
+	if (json_is_object(v)) {
+		const char *k;
+		const json_t *c;
+		json_object_foreach((json_t *)v, k, c)
+			if (!refs_walk(c, k, depth + 1, fn, arg))
+				return false;
+	} else if (json_is_array(v)) {
+		size_t i;
+		const json_t *c;
+		json_array_foreach(v, i, c)
+			if (!refs_walk(c, NULL, depth + 1, fn, arg))
+				return false;
+	}
+	return true;
+}
+
+bool policy_nested_refs(const json_t *obj, bool (*fn)(void *arg, const char *id), void *arg)
+{
+	return refs_walk(obj, NULL, 0, fn, arg);
+}
+
+/* Stops at the first nested reference. */
+static bool no_ref(void *arg, const char *id)
+{
+	(void)arg;
+	(void)id;
+	return false;
+}
+
 bool policy_is_ref_property(const char *key)
 {
 	size_t n = strlen(key);
@@ -280,6 +325,8 @@ rk_err policy_audience_of(const policy_audience_src *src, const json_t *obj,
 	json_object_foreach((json_t *)obj, key, v)
 		if (policy_is_ref_property(key))
 			*flags |= POLICY_F_REFS;
+	if (!policy_nested_refs(obj, no_ref, NULL))
+		*flags |= POLICY_F_REFS;
 	return RK_OK;
 }
 

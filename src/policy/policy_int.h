@@ -22,6 +22,11 @@ bool policy_reader_allowed(const directory *dir, const dir_org *org,
  * "*_ref" or "*_refs", except created_by_ref and object_marking_refs. */
 bool policy_is_ref_property(const char *key);
 
+/* Calls fn on every id in a "*_ref" or "*_refs" property below the top
+ * level of obj (in extensions, lists of objects, ...), depth-bounded;
+ * stops and returns false as soon as fn does. */
+bool policy_nested_refs(const json_t *obj, bool (*fn)(void *arg, const char *id), void *arg);
+
 /* R7 and granular markings for a non-owner allowed the object: allow
  * (view NULL: serve as stored), allow with a redacted view, or 404 when
  * the object is withheld. */

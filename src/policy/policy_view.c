@@ -248,7 +248,11 @@ policy_decision policy_view(const directory *dir, const policy_subject *s,
 			plan_remove(&p, top);
 		}
 	}
-	if (res->ref_visible && !plan_refs(obj, res, &p)) {
+	/* References below the top level (in extensions, lists of objects)
+	 * cannot be taken out without rewriting what holds them: one hidden
+	 * there withholds the object. */
+	if (res->ref_visible && (!plan_refs(obj, res, &p) ||
+				 !policy_nested_refs(obj, res->ref_visible, res->ref_arg))) {
 		plan_cleanup(&p);
 		return policy_deny(404, "no such object");
 	}

@@ -372,6 +372,46 @@ static void test_view_references(void **state)
 		    "\"spec_version\":\"2.1\",\"type\":\"sighting\"}");
 }
 
+/* A hidden reference below the top level (here in an SCO extension)
+ * withholds the object; granular marking references never count. */
+static void test_view_nested_references(void **state)
+{
+	(void)state;
+	char file[1024];
+	snprintf(file, sizeof file,
+		 "{\"type\":\"file\",\"spec_version\":\"2.1\","
+		 "\"id\":\"file--0d7a1f4a-4b6e-4c5d-8e9f-0a1b2c3d4e5f\",\"name\":\"a.zip\","
+		 "\"extensions\":{\"archive-ext\":{\"contains_refs\":[\"%s\"]}},"
+		 "\"granular_markings\":[{\"marking_ref\":\"%s\",\"selectors\":[\"name\"]}]}",
+		 hidden_id, hidden_id);
+	expect_view("op-a", "GREEN", file, "withheld");
+	expect_view("op-a", "op: GREEN", file, "whole");
+	snprintf(file, sizeof file,
+		 "{\"type\":\"file\",\"spec_version\":\"2.1\","
+		 "\"id\":\"file--0d7a1f4a-4b6e-4c5d-8e9f-0a1b2c3d4e5f\",\"name\":\"a.zip\","
+		 "\"granular_markings\":[{\"marking_ref\":\"%s\",\"selectors\":[\"name\"]}]}",
+		 hidden_id);
+	expect_view("op-a", "GREEN", file, "whole");
+	/* and a read looks inside such an object: submission flags it */
+	snprintf(file, sizeof file,
+		 "{\"type\":\"file\",\"spec_version\":\"2.1\","
+		 "\"id\":\"file--0d7a1f4a-4b6e-4c5d-8e9f-0a1b2c3d4e5f\",\"name\":\"a.zip\","
+		 "\"extensions\":{\"archive-ext\":{\"contains_refs\":[\"%s\"]}}}",
+		 hidden_id);
+	json_error_t jerr;
+	json_t *obj = json_loads(file, 0, &jerr);
+	policy_audience_src src = {.dir = dir, .collection = dir_find_collection(dir, NATC),
+				   .owner = "op"};
+	policy_audience a;
+	unsigned flags = 0;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(policy_audience_of(&src, obj, "", &a, &flags, &ctx), RK_OK);
+	assert_true(flags & POLICY_F_REFS);
+	policy_audience_cleanup(&a);
+	json_decref(obj);
+}
+
 /* ---------------------------------------------------------------- submission */
 
 static bool known_statement(void *arg, const char *id)
@@ -660,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_view_granular),
 		cmocka_unit_test(test_view_references),
+		cmocka_unit_test(test_view_nested_references),
 		cmocka_unit_test(test_submission),
 		cmocka_unit_test(test_onward),
 		cmocka_unit_test(test_reshare),
