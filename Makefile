@@ -70,7 +70,9 @@ LIBS_$(1) := $$(foreach d,$$(DEPS_$(1)),$(BUILD)/lib$$(d).a)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-ALL_LIBS := $(LIBS_cli)
+# Every library: the hub's chain (cli and what it uses) and the sensor's
+# (decode), each in dependency order.
+ALL_LIBS := $(LIBS_cli) $(LIBS_decode)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -127,9 +129,9 @@ fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link,address,undefined \
-	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(foreach d,$(DEPS_cli),$(FUZZ_BUILD)/lib$(d).a) >/dev/null || exit 1; \
+	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(foreach d,$(DEPS_cli) $(DEPS_decode),$(FUZZ_BUILD)/lib$(d).a) >/dev/null || exit 1; \
 	  $(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
-	    fuzz/fuzz_$$n.c $(foreach d,$(DEPS_cli),$(FUZZ_BUILD)/lib$(d).a) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz_$$n || exit 1; \
+	    fuzz/fuzz_$$n.c $(foreach d,$(DEPS_cli) $(DEPS_decode),$(FUZZ_BUILD)/lib$(d).a) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz_$$n || exit 1; \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$n; \
 	  $(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus_$$n fuzz/corpus/$$n || exit 1; \
 	done
