@@ -5,7 +5,8 @@
  *
  * Data flow: a packet buffer and its libpcap link type go into
  * decode_packet(); the link layer (Ethernet with 802.1Q/QinQ, MPLS, PPPoE,
- * Linux SLL/SLL2, raw IP, BSD loopback, NFLOG) leads to IPv4 or IPv6 (with
+ * Linux SLL/SLL2, raw IP, BSD loopback, NFLOG, Cisco HDLC; tunnels:
+ * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
  * extension headers), fragments are reassembled in a bounded table, UDP
  * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
@@ -44,6 +45,7 @@
 #define DECODE_LINK_RAW 12
 #define DECODE_LINK_RAW_BSD 14
 #define DECODE_LINK_RAW_LT 101
+#define DECODE_LINK_C_HDLC 104
 #define DECODE_LINK_LOOP 108
 #define DECODE_LINK_SLL 113
 #define DECODE_LINK_IPV4 228

@@ -11,7 +11,8 @@
  *
  * HTTP/1.x (RFC 9112 sections 3 and 5): a request line "METHOD SP target
  * [SP HTTP/x.y]" and header fields up to the empty line; Host and
- * User-Agent are reported with surrounding whitespace removed; a
+ * User-Agent are reported with surrounding whitespace removed (Host
+ * also without its port); a
  * Content-Length body is skipped so pipelined requests are all seen; a
  * chunked body ends the direction.
  *
@@ -248,11 +249,24 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	for (sp2 = sp1 + 1; sp2 < line_end && p[sp2] != ' ' && p[sp2] != '\r';
 	     sp2++)
 		;
+	{
+		/* A target with spaces (not allowed, but sent): it ends at
+		 * the last " HTTP/" of the line, as Zeek and browsers read. */
+		size_t e = line_end;
+		if (e > 0 && p[e - 1] == '\r')
+			e--;
+		if (e >= sp2 + 9 && !memcmp(p + e - 9, " HTTP/", 6) &&
+		    e - 9 > sp2)
+			sp2 = e - 9;
+	}
 	if (sp2 >= line_end || p[sp2] == '\r') {
 		const uint8_t *rest = p + sp2;
 		size_t rn = line_end - sp2;
 		trim(&rest, &rn);
-		if (rn == 0)
+		if (rn == 0 && sp2 - sp1 - 1 >= 5 &&
+		    !memcmp(p + sp1 + 1, "HTTP/", 5))
+			sp2 = sp1 + 1; /* "GET HTTP/1.1": no target */
+		else if (rn == 0)
 			http09 = 1; /* "GET /path" (HTTP/0.9) */
 	}
 	/* The header block ends at an empty line. */
@@ -292,8 +306,15 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 			const uint8_t *v = p + colon + 1;
 			size_t vn = le - colon - 1;
 			trim(&v, &vn);
-			if (ieq(p + pos, colon - pos, "host"))
+			if (ieq(p + pos, colon - pos, "host")) {
+				/* without the port (RFC 9110 section 7.2) */
+				size_t hn = vn;
+				while (hn && v[hn - 1] >= '0' && v[hn - 1] <= '9')
+					hn--;
+				if (hn && hn < vn && v[hn - 1] == ':')
+					vn = hn - 1;
 				emit_text(d, DECODE_HTTP_HOST, f, 0, v, vn);
+			}
 			else if (ieq(p + pos, colon - pos, "user-agent"))
 				emit_text(d, DECODE_HTTP_UA, f, 0, v, vn);
 			else if (ieq(p + pos, colon - pos, "content-length")) {

@@ -10,7 +10,7 @@
  * blocks seen, and completes when the last piece has fixed the length and
  * every block below it is present. Slots expire after frag_timeout_s of
  * capture time; when the table is full the oldest slot is dropped. Tunnels
- * (IP-in-IP, GRE, VXLAN, Teredo) re-enter decode_ip with a depth bound.
+ * (IP-in-IP, GRE, GRE over UDP, VXLAN, Teredo, GTP-U) re-enter decode_ip with a depth bound.
  * The IPv4 header checksum is verified and a mismatch only counted,
  * because capture hosts with checksum offload record wrong values.
  */
@@ -173,6 +173,7 @@ static void emit_addrs(decode_ctx *d, const decode_flow *f)
 }
 
 static int decode_ether(decode_ctx *d, const uint8_t *p, size_t len);
+static int decode_gre(decode_ctx *d, const uint8_t *p, size_t len);
 static int decode_l3(decode_ctx *d, uint16_t type, const uint8_t *p,
 		     size_t len);
 
@@ -198,10 +199,63 @@ static int decode_udp(decode_ctx *d, decode_flow *f, const uint8_t *p,
 		d->depth++;
 		return decode_ether(d, p + 8, len - 8);
 	}
-	if ((f->sport == 3544 || f->dport == 3544) && len >= 40 &&
-	    (p[0] >> 4) == 6 && d->depth < DECODE_MAX_TUNNEL) {
+	if ((f->sport == 3544 || f->dport == 3544) &&
+	    d->depth < DECODE_MAX_TUNNEL) {
+		/* Teredo (RFC 4380 section 5.1.1): an optional authentication
+		 * indicator, then an optional origin indication. */
+		if (len >= 13 && p[0] == 0 && p[1] == 1) {
+			size_t al = 13 + (size_t)p[2] + p[3];
+			if (al > len)
+				return 0;
+			p += al;
+			len -= al;
+		}
+		if (len >= 8 && p[0] == 0 && p[1] == 0) {
+			p += 8;
+			len -= 8;
+		}
+		if (len >= 40 && (p[0] >> 4) == 6) {
+			d->depth++;
+			return decode_ip(d, p, len);
+		}
+		return 0;
+	}
+	if (len >= 48 && (p[0] >> 4) == 6 && be16(p + 4) + 40u == len &&
+	    (p[6] == 6 || p[6] == 17 || p[6] == 58 || p[6] == 0) &&
+	    d->depth < DECODE_MAX_TUNNEL) {
+		/* Teredo between a client and a relay runs on any port: a
+		 * payload that is exactly one IPv6 packet is taken as one. */
 		d->depth++;
 		return decode_ip(d, p, len);
+	}
+	if ((f->dport == 4754 || f->sport == 4754) &&
+	    d->depth < DECODE_MAX_TUNNEL) { /* GRE over UDP (RFC 8086) */
+		d->depth++;
+		return decode_gre(d, p, len);
+	}
+	if ((f->dport == 2152 || f->sport == 2152) && len >= 8 &&
+	    (p[0] >> 5) == 1 && p[1] == 0xff &&
+	    d->depth < DECODE_MAX_TUNNEL) {
+		/* GTPv1-U G-PDU (3GPP TS 29.281 section 5.1): 8 bytes, 4
+		 * more if E, S or PN is set, then extension headers. */
+		size_t hl = 8;
+		if (p[0] & 7) {
+			hl = 12;
+			if (len < hl)
+				return decode_count(d, DECODE_E_TRUNCATED);
+			uint8_t next = p[11];
+			while ((p[0] & 4) && next) {
+				if (len < hl + 1 || p[hl] == 0 ||
+				    len < hl + (size_t)p[hl] * 4)
+					return decode_count(d, DECODE_E_BAD_LENGTH);
+				hl += (size_t)p[hl] * 4;
+				next = p[hl - 1];
+			}
+		}
+		if (len <= hl)
+			return 0;
+		d->depth++;
+		return decode_ip(d, p + hl, len - hl);
 	}
 	if (f->sport == 53 || f->dport == 53 || f->sport == 5353 ||
 	    f->dport == 5353 || f->sport == 5355 || f->dport == 5355)
@@ -579,6 +633,10 @@ int decode_packet(decode_ctx *d, int linktype, const uint8_t *p,
 		return decode_l3(d, be16(p), p + 20, caplen - 20);
 	case DECODE_LINK_NFLOG:
 		return decode_nflog(d, p, caplen);
+	case DECODE_LINK_C_HDLC: /* address, control, 2-byte EtherType */
+		if (caplen < 4)
+			return decode_count(d, DECODE_E_TRUNCATED);
+		return decode_l3(d, be16(p + 2), p + 4, caplen - 4);
 	default:
 		return decode_count(d, DECODE_E_LINK_UNSUPPORTED);
 	}
