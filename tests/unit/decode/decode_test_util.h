@@ -22,6 +22,8 @@ typedef struct pkt {
 
 static inline void put(pkt *p, const void *v, size_t n)
 {
+	if (n == 0)
+		return;
 	memcpy(p->b + p->n, v, n);
 	p->n += n;
 }

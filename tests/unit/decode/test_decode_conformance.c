@@ -469,7 +469,7 @@ static void test_suricata(void **state)
 	dh = opendir(root);
 	assert_non_null(dh);
 	while ((e = readdir(dh))) {
-		char dir[2048], yaml[2300], pcap[2300] = "", name[300];
+		char dir[2048], yaml[4096], pcap[4096] = "", name[300];
 		DIR *th;
 		struct dirent *f;
 		if (e->d_name[0] == '.')
@@ -557,7 +557,7 @@ static void test_ndpi(void **state)
 	dh = opendir(rdir);
 	assert_non_null(dh);
 	while ((e = readdir(dh))) {
-		char out[1400], pcap[1400], name[300];
+		char out[4096], pcap[4096], name[300];
 		size_t n = strlen(e->d_name);
 		if (n < 5 || strcmp(e->d_name + n - 4, ".out"))
 			continue;
