@@ -532,9 +532,16 @@ static int decode_l3(decode_ctx *d, uint16_t type, const uint8_t *p,
 				break;
 		}
 		return decode_ip(d, p, len);
-	case 0x8864: /* PPPoE session: 6-byte header, 2-byte PPP protocol */
+	case 0x8864: /* PPPoE session: 6-byte header, then the PPP protocol,
+		      * one byte when compressed (RFC 1661 section 6.5:
+		      * odd first byte) or two */
 		if (len < 8)
 			return decode_count(d, DECODE_E_TRUNCATED);
+		if (p[6] & 1) {
+			if (p[6] == 0x21 || p[6] == 0x57)
+				return decode_ip(d, p + 7, len - 7);
+			return 0;
+		}
 		if (be16(p + 6) == 0x0021 || be16(p + 6) == 0x0057)
 			return decode_ip(d, p + 8, len - 8);
 		return 0;

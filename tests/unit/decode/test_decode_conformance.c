@@ -52,7 +52,6 @@ static const gap gaps[] = {
 	{"zeek", "quic/c", "QUIC: the SNI is inside the protected Initial packet; Initial decryption is not implemented"},
 	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
 	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
-	{"suricata", "bug-4810", "the request follows a TCP sequence anomaly the test was written for; our reassembly drops it (not investigated)"},
 	{"ndpi", "dns-invalid-chars", "nDPI prints bytes outside the hostname alphabet as '?'; we report them as sent (\\xNN here)"},
 	{NULL, NULL, NULL},
 };

@@ -1,6 +1,7 @@
 /*
  * test_decode_packets.c: the decode stack on hand-built packets, one case
- * per layer feature: link types (Ethernet, QinQ, SLL, SLL2, raw, NULL),
+ * per layer feature: link types (Ethernet, QinQ, SLL, SLL2, raw, NULL,
+ * PPPoE),
  * IPv4 fragments out of order, IPv6 extension headers and fragments, DNS
  * (questions, compressed answers, a compression loop), DNS over TCP, an
  * HTTP request and a TLS ClientHello split across segments and records,
@@ -126,8 +127,17 @@ static void test_dns_udp_links(void **state)
 	pkt_finish_ip4(&p);
 	feed(d, DECODE_LINK_NULL, &p, 6);
 	assert_int_equal(s.n, 6);
-	assert_int_equal(decode_get_stats(d)->observables[DECODE_DNS_QUERY], 6);
-	assert_int_equal(decode_get_stats(d)->observables[DECODE_ADDR_SRC], 6);
+	/* PPPoE session with a compressed (one-byte) PPP protocol */
+	eth(&p, 0, 0x8864);
+	put8(&p, 0x11); put8(&p, 0); put16(&p, 1); put16(&p, 0);
+	put8(&p, 0x21);
+	ip4(&p, 17, 1, 0, 1, 2);
+	udp(&p, 40000, 53, q, qn);
+	pkt_finish_ip4(&p);
+	feed(d, DECODE_LINK_ETHERNET, &p, 7);
+	assert_int_equal(s.n, 7);
+	assert_int_equal(decode_get_stats(d)->observables[DECODE_DNS_QUERY], 7);
+	assert_int_equal(decode_get_stats(d)->observables[DECODE_ADDR_SRC], 7);
 	decode_free(d);
 }
 
