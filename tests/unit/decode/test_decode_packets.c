@@ -5,8 +5,9 @@
  * IPv4 fragments out of order, IPv6 extension headers and fragments, DNS
  * (questions, compressed answers, a compression loop), DNS over TCP, an
  * HTTP request and a TLS ClientHello split across segments and records,
- * and the bounds (fragment table, flow table, truncation). Each case
- * checks the exact observables or error counts.
+ * the bounds (fragment table, flow table, truncation, stream buffer),
+ * the error kinds of the stream parsers, and a capture file written with
+ * libpcap. Each case checks the exact observables or error counts.
  *
  * With DECODE_WRITE_SEEDS=<dir> set, every packet built here is also
  * written to <dir> as a fuzz seed (one byte of link type, then the frame),
@@ -21,6 +22,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pcap/pcap.h>
+#include <unistd.h>
 
 #include "decode.h"
 #include "decode_test_util.h"
@@ -442,6 +445,113 @@ static void test_tables_bounded(void **state)
 	decode_free(d);
 }
 
+static void tcp_send(decode_ctx *d, unsigned sport, unsigned dport,
+		     uint32_t seq, const void *pl, size_t n, int64_t ts)
+{
+	pkt p;
+	eth(&p, 0, 0x0800);
+	ip4(&p, 6, 1, 0, 1, 2);
+	tcp(&p, sport, dport, seq, 0x18, pl, n);
+	pkt_finish_ip4(&p);
+	feed(d, DECODE_LINK_ETHERNET, &p, ts);
+}
+
+static void test_stream_errors_counted(void **state)
+{
+	static const uint8_t bad_tls[] = {0x16, 3, 1, 0, 0, 1, 2, 3};
+	static const uint8_t bad_dns[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+					  63, 'a'};
+	char big[700];
+	decode_config cfg = {0};
+	seen s = {0};
+	decode_ctx *d;
+	const decode_stats *st;
+	pkt p;
+
+	(void)state;
+	cfg.flow_buf = 256;
+	cfg.emit_addresses = 0;
+	d = decode_new(&cfg, collect, &s);
+	st = decode_get_stats(d);
+	/* TLS record of length 0 */
+	tcp_send(d, 1001, 443, 1, bad_tls, sizeof bad_tls, 1);
+	assert_int_equal(st->errors[DECODE_E_TLS_BAD_RECORD], 1);
+	/* a second request that is not HTTP */
+	tcp_send(d, 1002, 80, 1, "GET / HTTP/1.1\r\n\r\nxyz\r\n\r\n", 25, 2);
+	assert_int_equal(st->errors[DECODE_E_HTTP_MALFORMED], 1);
+	/* request headers longer than the stream buffer: the request line
+	 * and the headers that fit are still reported */
+	memset(big, 'a', sizeof big);
+	memcpy(big, "GET /long HTTP/1.1\r\nHost: h.test\r\nX: ", 38);
+	tcp_send(d, 1003, 80, 1, big, sizeof big, 3);
+	assert_true(has(&s, "http.url=/long"));
+	assert_true(has(&s, "http.host=h.test"));
+	/* a gap in a stream with buffered data: counted, direction dropped */
+	tcp_send(d, 1004, 80, 1, "GET /x HTTP/1.1\r\n", 17, 4);
+	tcp_send(d, 1004, 80, 100, "Host: late.test\r\n\r\n", 19, 5);
+	assert_int_equal(st->errors[DECODE_E_TCP_GAP], 1);
+	assert_false(has(&s, "http.host=late.test"));
+	/* UDP DNS whose label runs past the end */
+	eth(&p, 0, 0x0800);
+	ip4(&p, 17, 1, 0, 1, 2);
+	udp(&p, 40000, 53, bad_dns, sizeof bad_dns);
+	pkt_finish_ip4(&p);
+	feed(d, DECODE_LINK_ETHERNET, &p, 6);
+	assert_int_equal(st->errors[DECODE_E_DNS_MALFORMED], 1);
+	assert_int_equal(st->last_error_packet[DECODE_E_DNS_MALFORMED],
+			 st->packets);
+	decode_free(d);
+}
+
+static void test_pcap_file(void **state)
+{
+	char path[] = "/tmp/rk-decode-test-XXXXXX";
+	uint8_t q[300];
+	size_t qn = dns_query(q, "file.example", 3);
+	struct pcap_pkthdr h = {0};
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	seen s = {0};
+	decode_ctx *d;
+	rk_errctx ctx;
+	pkt p;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	dead = pcap_open_dead(DLT_EN10MB, 65535);
+	dump = pcap_dump_open(dead, path);
+	assert_non_null(dump);
+	eth(&p, 1, 0x0800);
+	ip4(&p, 17, 1, 0, 1, 2);
+	udp(&p, 40000, 53, q, qn);
+	pkt_finish_ip4(&p);
+	h.caplen = h.len = (bpf_u_int32)p.n;
+	h.ts.tv_sec = 1700000000;
+	pcap_dump((u_char *)dump, &h, p.b);
+	h.caplen = 10; /* a cut frame: counted, not fatal */
+	pcap_dump((u_char *)dump, &h, p.b);
+	h.caplen = h.len = (bpf_u_int32)p.n;
+	pcap_dump((u_char *)dump, &h, p.b);
+	pcap_dump_close(dump);
+	pcap_close(dead);
+
+	d = decode_new(NULL, collect, &s);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(decode_pcap_file(d, path, &ctx), RK_OK);
+	assert_int_equal(decode_get_stats(d)->packets, 3);
+	assert_int_equal(decode_get_stats(d)->errors[DECODE_E_TRUNCATED], 1);
+	assert_int_equal(decode_get_stats(d)->last_error_packet[DECODE_E_TRUNCATED], 2);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.v[0], "dns.query=file.example");
+	unlink(path);
+	assert_int_equal(decode_pcap_file(d, path, &ctx), RK_EIO);
+	assert_non_null(strstr(ctx.msg, "cannot open capture"));
+	decode_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +564,8 @@ int main(void)
 		cmocka_unit_test(test_dns_tcp),
 		cmocka_unit_test(test_bad_packets_counted),
 		cmocka_unit_test(test_tables_bounded),
+		cmocka_unit_test(test_stream_errors_counted),
+		cmocka_unit_test(test_pcap_file),
 	};
 	decode_free(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
