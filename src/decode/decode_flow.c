@@ -1,8 +1,9 @@
 /*
  * decode_flow.c: the TCP flow table and per-direction stream reassembly.
  *
- * A flow is found by hashing its endpoints in a direction-free order and
- * probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
+ * A flow is found by hashing its endpoints in a direction-free order
+ * (FNV-1a keyed with a random per-context seed, so traffic cannot choose
+ * colliding flows in advance) and probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
  * time) or freed by RST is reused, and when all probed slots are live the
  * least recently seen one is evicted and counted. Each direction keeps at
  * most flow_buf bytes: data is accepted in sequence order only (a
@@ -37,10 +38,10 @@ static uint32_t hash_bytes(uint32_t h, const uint8_t *p, size_t n)
 }
 
 /* Symmetric hash: both directions of a flow land on the same slots. */
-static uint32_t flow_hash(const decode_flow *f)
+static uint32_t flow_hash(const decode_ctx *d, const decode_flow *f)
 {
-	uint32_t a = hash_bytes(2166136261u, f->src, 16);
-	uint32_t b = hash_bytes(2166136261u, f->dst, 16);
+	uint32_t a = hash_bytes(2166136261u ^ d->seed, f->src, 16);
+	uint32_t b = hash_bytes(2166136261u ^ d->seed, f->dst, 16);
 	a = hash_bytes(a, (const uint8_t *)&f->sport, 2);
 	b = hash_bytes(b, (const uint8_t *)&f->dport, 2);
 	return (a ^ b) * 2654435761u;
@@ -61,7 +62,7 @@ static int rev_dir(const decode_flow *k, const decode_flow *f)
 static decode_tcpflow *flow_find(decode_ctx *d, const decode_flow *f,
 				 int *dir)
 {
-	uint32_t h = flow_hash(f);
+	uint32_t h = flow_hash(d, f);
 	decode_tcpflow *free_slot = NULL, *oldest = NULL;
 	int64_t idle = (int64_t)d->cfg.flow_timeout_s * 1000000;
 

@@ -58,6 +58,7 @@ struct decode_ctx {
 	void *user;
 	decode_stats st;
 	int64_t now;         /* current packet's timestamp */
+	uint32_t seed;       /* flow hash key, random per context */
 	int depth;
 	decode_frag *frags;
 	decode_tcpflow *flows;

@@ -72,6 +72,14 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	if (!d)
 		return NULL;
 	d->cfg = def;
+	{
+		/* The traffic chooses the flow keys: a secret hash key keeps
+		 * an outsider from aiming many flows at one probe window. */
+		char hex[9];
+		rk_random_hex(hex, 4);
+		for (int i = 0; i < 8; i++)
+			d->seed = d->seed << 4 | (uint32_t)rk_hex_value(hex[i]);
+	}
 	d->cb = cb;
 	d->user = user;
 	d->frags = calloc(def.frag_slots, sizeof *d->frags);
