@@ -1,0 +1,163 @@
+/*
+ * decode.h: packet decoding for the sensor, from link layer to the
+ * observables an indicator can match (addresses, DNS names and answers,
+ * HTTP Host/URL/User-Agent, TLS SNI).
+ *
+ * Data flow: a packet buffer and its libpcap link type go into
+ * decode_packet(); the link layer (Ethernet with 802.1Q/QinQ, MPLS, PPPoE,
+ * Linux SLL/SLL2, raw IP, BSD loopback, NFLOG, Cisco HDLC; tunnels:
+ * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
+ * extension headers), fragments are reassembled in a bounded table, UDP
+ * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
+ * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
+ * ClientHello. Every observable is handed to the caller's callback as it
+ * is found; decode_pcap_file() walks a capture file with libpcap.
+ *
+ * Invariants: nothing is allocated per packet; every table (fragments,
+ * flows) and buffer is allocated once by decode_new() and bounded by
+ * decode_config. Bad input never aborts: a bad packet is counted under one
+ * decode_err kind (with the number of the last packet that had it) and
+ * skipped. Observables point into memory valid only during the callback.
+ * This module depends on common only and never reads test data.
+ *
+ * Ownership: decode_new returns a context freed by decode_free (NULL is
+ * accepted). A context is not thread-safe; use one per capture thread.
+ *
+ * Map of the module:
+ *   decode_net.c    link layers, IPv4, IPv6 and extension headers,
+ *                   fragment reassembly, UDP/TCP dispatch
+ *   decode_flow.c   the TCP flow table and per-direction stream buffers
+ *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
+ *   decode_pcap.c   capture files through libpcap
+ */
+#ifndef RK_DECODE_H
+#define RK_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* libpcap link types handled (DLT values as pcap_datalink returns them,
+ * plus the LINKTYPE_ numbers where they differ). */
+#define DECODE_LINK_NULL 0
+#define DECODE_LINK_ETHERNET 1
+#define DECODE_LINK_RAW 12
+#define DECODE_LINK_RAW_BSD 14
+#define DECODE_LINK_RAW_LT 101
+#define DECODE_LINK_C_HDLC 104
+#define DECODE_LINK_LOOP 108
+#define DECODE_LINK_SLL 113
+#define DECODE_LINK_IPV4 228
+#define DECODE_LINK_IPV6 229
+#define DECODE_LINK_NFLOG 239
+#define DECODE_LINK_SLL2 276
+
+/* What an observable is. */
+typedef enum decode_kind {
+	DECODE_ADDR_SRC,     /* text form of the IP source address */
+	DECODE_ADDR_DST,     /* text form of the IP destination address */
+	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
+	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name */
+	DECODE_HTTP_HOST,    /* Host header value, trimmed */
+	DECODE_HTTP_URL,     /* request target of the request line */
+	DECODE_HTTP_UA,      /* User-Agent header value, trimmed */
+	DECODE_TLS_SNI,      /* ClientHello server_name host_name */
+	DECODE_KIND_COUNT
+} decode_kind;
+
+const char *decode_kind_name(decode_kind k);
+
+/* The error kinds counted by a context; one table, one name each. */
+#define DECODE_ERRORS(X)                                                    \
+	X(DECODE_E_TRUNCATED, "truncated")                                  \
+	X(DECODE_E_BAD_LENGTH, "bad length")                                \
+	X(DECODE_E_LINK_UNSUPPORTED, "unsupported link type")               \
+	X(DECODE_E_BAD_IP, "bad IP header")                                 \
+	X(DECODE_E_BAD_CHECKSUM, "bad IPv4 header checksum (ignored)")      \
+	X(DECODE_E_EXT_HEADERS, "too many IPv6 extension headers")          \
+	X(DECODE_E_FRAG_DROPPED, "fragment dropped (table full or bad)")    \
+	X(DECODE_E_FRAG_TIMEOUT, "fragments timed out")                     \
+	X(DECODE_E_TUNNEL_DEPTH, "tunnel nesting too deep")                 \
+	X(DECODE_E_FLOW_EVICTED, "TCP flow evicted (table full)")           \
+	X(DECODE_E_TCP_GAP, "TCP out-of-order data dropped")                \
+	X(DECODE_E_STREAM_FULL, "TCP stream buffer full")                   \
+	X(DECODE_E_DNS_MALFORMED, "malformed DNS")                          \
+	X(DECODE_E_DNS_LOOP, "DNS compression loop")                        \
+	X(DECODE_E_HTTP_MALFORMED, "malformed HTTP request")                \
+	X(DECODE_E_TLS_BAD_RECORD, "bad TLS record")                        \
+	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")
+
+typedef enum decode_err {
+#define DECODE_ENUM(sym, text) sym,
+	DECODE_ERRORS(DECODE_ENUM)
+#undef DECODE_ENUM
+	DECODE_E_COUNT
+} decode_err;
+
+const char *decode_strerror(decode_err e);
+
+/* The packet's (or the stream direction's) 5-tuple. family is 4 or 6;
+ * addresses are in network order in the first 4 or 16 bytes. */
+typedef struct decode_flow {
+	uint8_t family;
+	uint8_t proto; /* 6 TCP, 17 UDP, else the IP protocol */
+	uint16_t sport, dport;
+	uint8_t src[16], dst[16];
+} decode_flow;
+
+typedef struct decode_observable {
+	decode_kind kind;
+	const decode_flow *flow;
+	uint64_t packet;  /* 1-based packet number within the context */
+	int64_t ts_usec;  /* capture timestamp, microseconds since the epoch */
+	uint16_t rrtype;  /* DNS answers: 1 A, 28 AAAA, 5 CNAME; else 0 */
+	const char *value; /* NUL-terminated; may hold any byte but NUL */
+	size_t len;
+} decode_observable;
+
+typedef void (*decode_cb)(const decode_observable *obs, void *user);
+
+/* Bounds; zero fields take the defaults (decode_config_default). */
+typedef struct decode_config {
+	unsigned frag_slots;      /* datagrams reassembled at once (32) */
+	unsigned frag_max_bytes;  /* per datagram, at most 65535 (65535) */
+	unsigned frag_timeout_s;  /* (30) */
+	unsigned flows;           /* TCP flows tracked (1024) */
+	unsigned flow_buf;        /* stream bytes kept per direction (4096) */
+	unsigned flow_timeout_s;  /* idle TCP flow (120) */
+	int emit_addresses;       /* deliver DECODE_ADDR_* (1 by default) */
+} decode_config;
+
+void decode_config_default(decode_config *cfg);
+
+typedef struct decode_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t observables[DECODE_KIND_COUNT];
+	uint64_t errors[DECODE_E_COUNT];
+	uint64_t last_error_packet[DECODE_E_COUNT]; /* 0 = never */
+} decode_stats;
+
+typedef struct decode_ctx decode_ctx;
+
+/* decode_new: allocates every table up front (cfg NULL = defaults). cb may
+ * be NULL (statistics only). Returns NULL when out of memory. */
+decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user);
+void decode_free(decode_ctx *d);
+
+/* decode_packet: decodes one captured packet of caplen bytes. Returns 0
+ * when it decoded, or the decode_err it was counted under (1 + the kind,
+ * so 0 always means success). */
+int decode_packet(decode_ctx *d, int linktype, const uint8_t *pkt,
+		  size_t caplen, int64_t ts_usec);
+
+const decode_stats *decode_get_stats(const decode_ctx *d);
+
+/* decode_pcap_file: decodes every packet of a capture file. Bad packets
+ * are counted, never fatal. Errors: RK_EIO when libpcap cannot open or
+ * read the file (ctx says why); the packets decoded before a read error
+ * stay counted. */
+rk_err decode_pcap_file(decode_ctx *d, const char *path, rk_errctx *ctx);
+
+#endif

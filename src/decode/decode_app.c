@@ -1,0 +1,437 @@
+/*
+ * decode_app.c: the application parsers that yield observables.
+ *
+ * DNS (RFC 1035 section 4.1): questions give DECODE_DNS_QUERY, answers of
+ * type A, AAAA and CNAME give DECODE_DNS_ANSWER. Names are decompressed
+ * loop-safely: a pointer must point strictly before the label it replaces
+ * (so every jump goes backwards and the walk ends), at most 64 jumps, and
+ * a name longer than 255 bytes on the wire (RFC 1035 section 2.3.4) is
+ * malformed. Over TCP each message carries a 2-byte length (section
+ * 4.2.2).
+ *
+ * HTTP/1.x (RFC 9112 sections 3 and 5): a request line "METHOD SP target
+ * [SP HTTP/x.y]" and header fields up to the empty line; Host and
+ * User-Agent are reported with surrounding whitespace removed (Host
+ * also without its port); a
+ * Content-Length body is skipped so pipelined requests are all seen; a
+ * chunked body ends the direction.
+ *
+ * TLS (RFC 8446 sections 4.1.2 and 5.1, RFC 6066 section 3): handshake
+ * records are gathered until the first handshake message is whole (it may
+ * span records and TCP segments); a ClientHello's server_name host_name is
+ * reported. Record versions 3.0-3.4 are accepted (TLS 1.0 to 1.3 all use
+ * 3.1-3.3 on the wire).
+ *
+ * Every text observable is copied into the context's text buffer with a
+ * NUL, truncated to DECODE_TEXT_MAX - 1 bytes.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "decode_int.h"
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
+		      uint16_t rrtype, const uint8_t *v, size_t len)
+{
+	if (len > DECODE_TEXT_MAX - 1)
+		len = DECODE_TEXT_MAX - 1;
+	memcpy(d->text, v, len);
+	d->text[len] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (d->text[i] == 0)
+			d->text[i] = '?';
+	decode_emit(d, k, f, rrtype, d->text, len);
+}
+
+/* ------------------------------------------------------------ DNS */
+
+enum { NAME_OK, NAME_BAD, NAME_LOOP };
+
+/* Reads the name at *off into out (dotted, NUL-terminated, at most 254
+ * characters) and moves *off past it in the message. */
+static int dns_name(const uint8_t *m, size_t mlen, size_t *off, char *out,
+		    size_t *outlen)
+{
+	size_t pos = *off, o = 0, wire = 0, jumps = 0, limit = pos;
+	int jumped = 0;
+
+	for (;;) {
+		if (pos >= mlen)
+			return NAME_BAD;
+		uint8_t l = m[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= mlen)
+				return NAME_BAD;
+			size_t to = (size_t)(l & 0x3f) << 8 | m[pos + 1];
+			if (!jumped)
+				*off = pos + 2;
+			jumped = 1;
+			if (to >= limit || ++jumps > 64)
+				return NAME_LOOP;
+			limit = to;
+			pos = to;
+			continue;
+		}
+		if (l & 0xc0)
+			return NAME_BAD; /* 0x40/0x80: obsolete label types */
+		wire += (size_t)l + 1;
+		if (wire > 255)
+			return NAME_BAD;
+		if (l == 0) {
+			if (!jumped)
+				*off = pos + 1;
+			break;
+		}
+		if (pos + 1 + l > mlen)
+			return NAME_BAD;
+		if (o)
+			out[o++] = '.';
+		memcpy(out + o, m + pos + 1, l);
+		o += l;
+		pos += 1 + (size_t)l;
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = 0;
+	*outlen = o;
+	return NAME_OK;
+}
+
+static int dns_fail(decode_ctx *d, int r, int quiet)
+{
+	if (!quiet)
+		decode_count(d, r == NAME_LOOP ? DECODE_E_DNS_LOOP
+					       : DECODE_E_DNS_MALFORMED);
+	return -1;
+}
+
+/* quiet: the message was cut by a full stream buffer; stop silently. */
+static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
+		     size_t mlen, int quiet)
+{
+	char name[300];
+	size_t off = 12, nl;
+	unsigned qd, an;
+	int r;
+
+	if (mlen < 12)
+		return dns_fail(d, NAME_BAD, quiet);
+	qd = be16(m + 4);
+	an = (m[2] & 0x80) ? be16(m + 6) : 0;
+	for (unsigned i = 0; i < qd; i++) {
+		if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
+			return dns_fail(d, r, quiet);
+		if (off + 4 > mlen)
+			return dns_fail(d, NAME_BAD, quiet);
+		off += 4;
+		emit_text(d, DECODE_DNS_QUERY, f, 0, (const uint8_t *)name, nl);
+	}
+	for (unsigned i = 0; i < an; i++) {
+		uint16_t type, rdlen;
+		if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
+			return dns_fail(d, r, quiet);
+		if (off + 10 > mlen)
+			return dns_fail(d, NAME_BAD, quiet);
+		type = be16(m + off);
+		rdlen = be16(m + off + 8);
+		off += 10;
+		if (rdlen > mlen - off)
+			return dns_fail(d, NAME_BAD, quiet);
+		if (type == 1 && rdlen == 4) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET, m + off, a, sizeof a);
+			emit_text(d, DECODE_DNS_ANSWER, f, 1,
+				  (const uint8_t *)a, strlen(a));
+		} else if (type == 28 && rdlen == 16) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, m + off, a, sizeof a);
+			emit_text(d, DECODE_DNS_ANSWER, f, 28,
+				  (const uint8_t *)a, strlen(a));
+		} else if (type == 5) {
+			size_t co = off;
+			if ((r = dns_name(m, off + rdlen, &co, name, &nl)) !=
+			    NAME_OK)
+				return dns_fail(d, r, quiet);
+			emit_text(d, DECODE_DNS_ANSWER, f, 5,
+				  (const uint8_t *)name, nl);
+		}
+		off += rdlen;
+	}
+	return 0;
+}
+
+void decode_dns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		size_t len)
+{
+	dns_parse(d, f, p, len, 0);
+}
+
+size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		      size_t len, int full)
+{
+	size_t mlen;
+
+	if (len < 2)
+		return 0;
+	mlen = be16(p);
+	if (len - 2 < mlen) {
+		if (!full)
+			return 0;
+		/* Larger than the stream buffer: the questions are in front. */
+		dns_parse(d, f, p + 2, len - 2, 1);
+		return (size_t)-1;
+	}
+	dns_parse(d, f, p + 2, mlen, 0);
+	return mlen + 2;
+}
+
+/* ------------------------------------------------------------ HTTP */
+
+static int ieq(const uint8_t *a, size_t alen, const char *b)
+{
+	size_t bl = strlen(b);
+	if (alen != bl)
+		return 0;
+	for (size_t i = 0; i < bl; i++) {
+		uint8_t c = a[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		if (c != (uint8_t)b[i])
+			return 0;
+	}
+	return 1;
+}
+
+static void trim(const uint8_t **v, size_t *n)
+{
+	while (*n && (**v == ' ' || **v == '\t')) {
+		(*v)++;
+		(*n)--;
+	}
+	while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t' ||
+		      (*v)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
+		   const uint8_t *p, size_t len, int full)
+{
+	size_t end = 0, pos, line_end, sp1, sp2;
+	int have_end = 0, chunked = 0, http09 = 0;
+	uint64_t clen = 0;
+
+	if (dir->skip) {
+		size_t n = dir->skip < len ? dir->skip : len;
+		dir->skip -= (uint32_t)n;
+		return n;
+	}
+	/* Blank lines between requests are tolerated (RFC 9112 2.2). */
+	if (p[0] == '\r' || p[0] == '\n')
+		return 1;
+	/* The request line. */
+	for (line_end = 0; line_end < len && p[line_end] != '\n'; line_end++)
+		;
+	if (line_end == len && !full)
+		return 0;
+	for (sp1 = 0; sp1 < line_end && p[sp1] != ' '; sp1++)
+		if (!(p[sp1] >= 'A' && p[sp1] <= 'Z') && p[sp1] != '-' &&
+		    p[sp1] != '_')
+			break;
+	if (sp1 == 0 || sp1 >= line_end || p[sp1] != ' ') {
+		decode_count(d, DECODE_E_HTTP_MALFORMED);
+		return (size_t)-1;
+	}
+	for (sp2 = sp1 + 1; sp2 < line_end && p[sp2] != ' ' && p[sp2] != '\r';
+	     sp2++)
+		;
+	{
+		/* A target with spaces (not allowed, but sent): it ends at
+		 * the last " HTTP/" of the line, as Zeek and browsers read. */
+		size_t e = line_end;
+		if (e > 0 && p[e - 1] == '\r')
+			e--;
+		if (e >= sp2 + 9 && !memcmp(p + e - 9, " HTTP/", 6) &&
+		    e - 9 > sp2)
+			sp2 = e - 9;
+	}
+	if (sp2 >= line_end || p[sp2] == '\r') {
+		const uint8_t *rest = p + sp2;
+		size_t rn = line_end - sp2;
+		trim(&rest, &rn);
+		if (rn == 0 && sp2 - sp1 - 1 >= 5 &&
+		    !memcmp(p + sp1 + 1, "HTTP/", 5))
+			sp2 = sp1 + 1; /* "GET HTTP/1.1": no target */
+		else if (rn == 0)
+			http09 = 1; /* "GET /path" (HTTP/0.9) */
+	}
+	/* The header block ends at an empty line. */
+	if (!http09) {
+		for (pos = line_end; pos < len; pos++) {
+			if (p[pos] != '\n')
+				continue;
+			if (pos + 1 < len && p[pos + 1] == '\n') {
+				end = pos + 2;
+				have_end = 1;
+				break;
+			}
+			if (pos + 2 < len && p[pos + 1] == '\r' &&
+			    p[pos + 2] == '\n') {
+				end = pos + 3;
+				have_end = 1;
+				break;
+			}
+		}
+		if (!have_end) {
+			if (!full)
+				return 0;
+			end = len; /* report what fits, then stop */
+		}
+	} else {
+		end = line_end < len ? line_end + 1 : len;
+	}
+	if (sp2 > sp1 + 1)
+		emit_text(d, DECODE_HTTP_URL, f, 0, p + sp1 + 1, sp2 - sp1 - 1);
+	for (pos = line_end + 1; pos < end;) {
+		size_t le, colon;
+		for (le = pos; le < end && p[le] != '\n'; le++)
+			;
+		for (colon = pos; colon < le && p[colon] != ':'; colon++)
+			;
+		if (colon < le) {
+			const uint8_t *v = p + colon + 1;
+			size_t vn = le - colon - 1;
+			trim(&v, &vn);
+			if (ieq(p + pos, colon - pos, "host")) {
+				/* without the port (RFC 9110 section 7.2) */
+				size_t hn = vn;
+				while (hn && v[hn - 1] >= '0' && v[hn - 1] <= '9')
+					hn--;
+				if (hn && hn < vn && v[hn - 1] == ':')
+					vn = hn - 1;
+				emit_text(d, DECODE_HTTP_HOST, f, 0, v, vn);
+			}
+			else if (ieq(p + pos, colon - pos, "user-agent"))
+				emit_text(d, DECODE_HTTP_UA, f, 0, v, vn);
+			else if (ieq(p + pos, colon - pos, "content-length")) {
+				clen = 0;
+				for (size_t i = 0; i < vn && v[i] >= '0' &&
+						   v[i] <= '9' && clen < (1ull << 40);
+				     i++)
+					clen = clen * 10 + (uint64_t)(v[i] - '0');
+			} else if (ieq(p + pos, colon - pos,
+				       "transfer-encoding"))
+				chunked = 1;
+		}
+		pos = le + 1;
+	}
+	if (!have_end && !http09)
+		return (size_t)-1;
+	if (chunked || clen > UINT32_MAX)
+		return (size_t)-1;
+	dir->skip = (uint32_t)clen;
+	return end;
+}
+
+/* ------------------------------------------------------------ TLS */
+
+static void tls_client_hello(decode_ctx *d, const decode_flow *f,
+			     const uint8_t *b, size_t n)
+{
+	size_t pos = 34, l, ext_end;
+
+	if (n < pos + 1)
+		goto bad;
+	pos += 1 + (size_t)b[pos];                   /* session id */
+	if (pos + 2 > n)
+		goto bad;
+	pos += 2 + (size_t)be16(b + pos);            /* cipher suites */
+	if (pos + 1 > n)
+		goto bad;
+	pos += 1 + (size_t)b[pos];                   /* compression */
+	if (pos > n)
+		goto bad;
+	if (pos == n)
+		return; /* no extensions */
+	if (pos + 2 > n)
+		goto bad;
+	ext_end = pos + 2 + (size_t)be16(b + pos);
+	if (ext_end > n)
+		goto bad;
+	pos += 2;
+	while (pos + 4 <= ext_end) {
+		uint16_t type = be16(b + pos);
+		l = be16(b + pos + 2);
+		pos += 4;
+		if (l > ext_end - pos)
+			goto bad;
+		if (type == 0) { /* server_name (RFC 6066 section 3) */
+			size_t q = pos + 2, lend;
+			if (l < 2 || (lend = pos + 2 + be16(b + pos)) > pos + l)
+				goto bad;
+			while (q + 3 <= lend) {
+				size_t hl = be16(b + q + 1);
+				if (q + 3 + hl > lend)
+					goto bad;
+				if (b[q] == 0)
+					emit_text(d, DECODE_TLS_SNI, f, 0,
+						  b + q + 3, hl);
+				q += 3 + hl;
+			}
+		}
+		pos += l;
+	}
+	return;
+bad:
+	decode_count(d, DECODE_E_TLS_MALFORMED);
+}
+
+size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		  size_t len, int full)
+{
+	size_t pos = 0, got = 0, need = 4;
+
+	(void)full;
+	while (got < need) {
+		size_t rl;
+		if (len - pos < 5)
+			return 0;
+		if (p[pos] != 22) {
+			/* Alert, change_cipher_spec, application data before
+			 * a whole handshake message: nothing to learn. */
+			if (p[pos] < 20 || p[pos] > 24 || got)
+				decode_count(d, DECODE_E_TLS_BAD_RECORD);
+			return (size_t)-1;
+		}
+		rl = be16(p + pos + 3);
+		if (p[pos + 1] != 3 || p[pos + 2] > 4 || rl == 0 ||
+		    rl > 16384 + 2048) {
+			decode_count(d, DECODE_E_TLS_BAD_RECORD);
+			return (size_t)-1;
+		}
+		if (len - pos - 5 < rl)
+			return 0;
+		if (got + rl > DECODE_HS_MAX) {
+			decode_count(d, DECODE_E_TLS_MALFORMED);
+			return (size_t)-1;
+		}
+		memcpy(d->hs + got, p + pos + 5, rl);
+		got += rl;
+		pos += 5 + rl;
+		if (got >= 4) {
+			need = 4 + ((size_t)d->hs[1] << 16 |
+				    (size_t)d->hs[2] << 8 | d->hs[3]);
+			if (need > DECODE_HS_MAX) {
+				decode_count(d, DECODE_E_TLS_MALFORMED);
+				return (size_t)-1;
+			}
+		}
+	}
+	if (d->hs[0] == 1)
+		tls_client_hello(d, f, d->hs + 4, need - 4);
+	return (size_t)-1; /* one ClientHello per direction is all we want */
+}

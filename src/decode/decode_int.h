@@ -1,0 +1,90 @@
+/*
+ * decode_int.h: what the files of the decode module share. Other modules
+ * include decode.h only.
+ *
+ * The context holds every table, allocated once by decode_new: the
+ * fragment slots (each with a buffer of frag_max_bytes and a bitmap of the
+ * 8-byte blocks received), the TCP flow table (open addressing, PROBE
+ * slots per key, each flow with two direction buffers of flow_buf bytes)
+ * and scratch buffers for text and for TLS handshakes gathered across
+ * records. Timeouts run on capture time, never on the wall clock.
+ */
+#ifndef RK_DECODE_INT_H
+#define RK_DECODE_INT_H
+
+#include "decode.h"
+
+#define DECODE_MAX_TUNNEL 3   /* IP-in-IP, MPLS/VLAN nesting bound */
+#define DECODE_MAX_VLAN 4
+#define DECODE_MAX_EXT 8      /* IPv6 extension headers followed */
+#define DECODE_PROBE 8        /* slots probed per hash */
+#define DECODE_TEXT_MAX 1024  /* one observable's text */
+#define DECODE_HS_MAX 16384   /* TLS ClientHello gathered across records */
+
+typedef struct decode_frag {
+	int used;
+	uint8_t family, proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	int64_t first_usec;
+	uint32_t total;      /* datagram length once the last piece is seen */
+	uint32_t hdr_len;    /* IPv4: the header kept in front of the data */
+	uint8_t *data;
+	uint8_t *bitmap;     /* one bit per 8-byte block received */
+} decode_frag;
+
+/* What a stream direction carries, decided from its first bytes. */
+enum { DIR_UNKNOWN, DIR_IGNORE, DIR_HTTP, DIR_TLS, DIR_DNS };
+
+typedef struct decode_dir {
+	int app;
+	int have_seq;
+	uint32_t next_seq;
+	uint32_t skip;       /* body bytes still to discard (HTTP) */
+	uint32_t len;
+	uint8_t *buf;
+} decode_dir;
+
+typedef struct decode_tcpflow {
+	int used;
+	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
+	int64_t last_usec;
+	decode_dir dir[2];
+} decode_tcpflow;
+
+struct decode_ctx {
+	decode_config cfg;
+	decode_cb cb;
+	void *user;
+	decode_stats st;
+	int64_t now;         /* current packet's timestamp */
+	uint32_t seed;       /* flow hash key, random per context */
+	int depth;
+	decode_frag *frags;
+	decode_tcpflow *flows;
+	uint8_t *hs;         /* DECODE_HS_MAX */
+	char text[DECODE_TEXT_MAX];
+};
+
+/* decode_net.c */
+int decode_count(decode_ctx *d, decode_err e);
+void decode_emit(decode_ctx *d, decode_kind k, const decode_flow *f,
+		 uint16_t rrtype, const char *v, size_t len);
+int decode_ip(decode_ctx *d, const uint8_t *p, size_t len);
+
+/* decode_flow.c */
+void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len);
+
+/* decode_app.c */
+void decode_dns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		size_t len);
+/* Consume bytes of a stream direction; returns bytes used (0 = need
+ * more), or (size_t)-1 to stop parsing this direction. */
+size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
+		   const uint8_t *p, size_t len, int full);
+size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		  size_t len, int full);
+size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		      size_t len, int full);
+
+#endif
