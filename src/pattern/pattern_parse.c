@@ -18,8 +18,8 @@
  *                                             | '[' (int | '*') ']' )*
  *
  * Keywords are upper case; `true`/`false` any case; `=`/`==` and `!=`/`<>`
- * are synonyms, as in the grammar. Each qualifier kind may appear once on
- * one expression (the validator's rule: parenthesise to stack them).
+ * are synonyms, as in the grammar. A qualifier kind may appear once directly
+ * on a [...] (the validator's rule; on a parenthesised expression they stack).
  *
  * Invariants: every error names the 0-based byte offset of the token at
  * fault ("at 17: expected ']' after comparison") and is the first recorded;
@@ -900,14 +900,17 @@ static pat_obs_node *parse_obs_prim(parser *P)
 
 static pat_obs_node *parse_obs_qual(parser *P)
 {
+	bool bracket = P->tok.kind == T_LBRACK;
 	pat_obs_node *n = parse_obs_prim(P);
+	/* The validator's rule: a qualifier kind repeated directly on a
+	 * [...] is an error; on a parenthesised expression it stacks. */
 	bool seen_within = false, seen_repeats = false, seen_startstop = false;
 
 	while (n && !P->err) {
 		token t = P->tok;
 		pat_obs_node *q;
 		if (t.kind == T_WITHIN) {
-			if (seen_within) {
+			if (seen_within && bracket) {
 				perr(P, RK_EINVAL, t.pos, "duplicate WITHIN qualifier");
 				return NULL;
 			}
@@ -931,7 +934,7 @@ static pat_obs_node *parse_obs_qual(parser *P)
 			if (q)
 				q->within_us = (int64_t)(v.d * 1e6);
 		} else if (t.kind == T_REPEATS) {
-			if (seen_repeats) {
+			if (seen_repeats && bracket) {
 				perr(P, RK_EINVAL, t.pos, "duplicate REPEATS qualifier");
 				return NULL;
 			}
@@ -957,7 +960,7 @@ static pat_obs_node *parse_obs_qual(parser *P)
 				q->repeats = (uint32_t)v.i;
 		} else if (t.kind == T_START) {
 			pat_const a = { 0 }, b = { 0 };
-			if (seen_startstop) {
+			if (seen_startstop && bracket) {
 				perr(P, RK_EINVAL, t.pos, "duplicate START/STOP qualifier");
 				return NULL;
 			}
