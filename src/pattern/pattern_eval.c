@@ -704,18 +704,27 @@ static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t 
 
 static bool k_repeat_entry(ev *e, kont *k, const binding *b);
 
+/* Does one root object of observed-data i satisfy the leaf's comparisons? */
+static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
+{
+	const pat_obs *ob = &e->set->obs[i];
+	bool hit = false;
+
+	e->ob = ob;
+	for (size_t r = 0; r < ob->nroots && !hit; r++)
+		hit = eval_cmp(e, n->cmp, e->set->roots[ob->root0 + r]);
+	return hit;
+}
+
 static bool gen(ev *e, const pat_obs_node *n, kont *k)
 {
 	switch (n->kind) {
 	case PAT_OBS_LEAF:
 		for (size_t i = 0; i < e->set->n; i++) {
 			const pat_obs *ob = &e->set->obs[i];
-			bool hit = false;
 			if (!step(e))
 				return true;
-			e->ob = ob;
-			for (size_t r = 0; r < ob->nroots && !hit; r++)
-				hit = eval_cmp(e, n->cmp, e->set->roots[ob->root0 + r]);
+			bool hit = leaf_hit(e, n, i);
 			if (e->err)
 				return true;
 			if (hit) {
@@ -745,6 +754,21 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 		return gen(e, n->left, &f);
 	}
 	case PAT_OBS_REPEATS: {
+		/* A REPEATS straight over [...] cannot be met with fewer uses
+		 * than it asks for: say so before the combinatorial search. */
+		if (n->left->kind == PAT_OBS_LEAF) {
+			uint64_t uses = 0;
+			for (size_t i = 0; i < e->set->n && uses < n->repeats; i++) {
+				if (!step(e))
+					return true;
+				if (leaf_hit(e, n->left, i))
+					uses += e->set->obs[i].count;
+				if (e->err)
+					return true;
+			}
+			if (uses < n->repeats)
+				return false;
+		}
 		/* `self` carries the node and the final continuation; repeat()
 		 * reads k->node and passes k->next on when the count is met. */
 		kont self = { k_repeat_entry, n, NULL, k, 0, 0, 0 };
