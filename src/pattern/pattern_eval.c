@@ -123,12 +123,19 @@ typedef struct pat_obs {
 	size_t root0, nroots;
 } pat_obs;
 
+/* A root object and its type, read once at load so that evaluation skips
+ * objects of other types without a hash lookup. */
+typedef struct pat_root {
+	const json_t *obj;
+	const char *type; /* "" when absent */
+} pat_root;
+
 struct pattern_obs_set {
 	json_t *doc;
 	json_t *index; /* id -> object */
 	pat_obs *obs;
 	size_t n;
-	const json_t **roots;
+	pat_root *roots;
 	size_t nroots;
 };
 
@@ -152,6 +159,14 @@ static bool is_type(const json_t *o, const char *type)
 {
 	const char *t = json_string_value(json_object_get(o, "type"));
 	return t && strcmp(t, type) == 0;
+}
+
+static void add_root(pattern_obs_set *s, const json_t *o)
+{
+	const char *t = json_string_value(json_object_get(o, "type"));
+
+	s->roots[s->nroots].obj = o;
+	s->roots[s->nroots++].type = t ? t : "";
 }
 
 static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
@@ -181,7 +196,7 @@ static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
 		return rk_fail(ctx, RK_EINVAL, where, "neither objects nor object_refs");
 	if (s->nroots + want > *rootcap) {
 		size_t cap = (*rootcap ? *rootcap * 2 : 16) + want;
-		const json_t **r = realloc(s->roots, cap * sizeof *r);
+		pat_root *r = realloc(s->roots, cap * sizeof *r);
 		if (!r)
 			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		s->roots = r;
@@ -193,14 +208,14 @@ static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
 		o->dict = objs;
 		json_object_foreach((json_t *)objs, k, v)
 			if (json_is_object(v))
-				s->roots[s->nroots++] = v;
+				add_root(s, v);
 	} else {
 		size_t i;
 		json_t *v;
 		json_array_foreach(refs, i, v) {
 			json_t *t = json_object_get(s->index, json_string_value(v) ? json_string_value(v) : "");
 			if (json_is_object(t))
-				s->roots[s->nroots++] = t;
+				add_root(s, t);
 		}
 	}
 	o->nroots = s->nroots - o->root0;
@@ -563,21 +578,21 @@ static bool walk(ev *e, const pat_cmp *c, const json_t *v, size_t i)
 	return false;
 }
 
-static bool eval_cmp(ev *e, const pat_cmp *c, const json_t *obj)
+static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
 {
 	switch (c->kind) {
 	case PAT_CMP_AND:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (!eval_cmp(e, k, obj))
+			if (!eval_cmp(e, k, root))
 				return false;
 		return true;
 	case PAT_CMP_OR:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (eval_cmp(e, k, obj))
+			if (eval_cmp(e, k, root))
 				return true;
 		return false;
 	case PAT_CMP_TEST:
-		return is_type(obj, c->path.type) && walk(e, c, obj, 0);
+		return strcmp(root->type, c->path.type) == 0 && walk(e, c, root->obj, 0);
 	}
 	return false;
 }
@@ -712,7 +727,7 @@ static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 
 	e->ob = ob;
 	for (size_t r = 0; r < ob->nroots && !hit; r++)
-		hit = eval_cmp(e, n->cmp, e->set->roots[ob->root0 + r]);
+		hit = eval_cmp(e, n->cmp, &e->set->roots[ob->root0 + r]);
 	return hit;
 }
 
