@@ -76,6 +76,8 @@ typedef struct parser {
 	rk_errctx *ctx;
 	rk_err err;
 	int depth;
+	char *chunk; /* current allocation chunk, see palloc */
+	size_t chunk_left;
 } parser;
 
 static void perr(parser *P, rk_err code, size_t pos, const char *fmt, ...)
@@ -97,29 +99,53 @@ static void perr(parser *P, rk_err code, size_t pos, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- memory */
 
-static void *palloc(parser *P, size_t size)
+/* Tree memory is carved from 1 KiB chunks (larger requests get their own),
+ * so a small pattern costs a couple of allocations; everything is zeroed and
+ * 16-byte aligned, and freed with the pattern. */
+#define PAT_CHUNK 1024
+
+static void *track(parser *P, size_t size)
 {
 	pattern *p = P->p;
 	void *m;
 
-	if (P->err)
-		return NULL;
 	if (p->nallocs == p->capallocs) {
-		size_t cap = p->capallocs ? p->capallocs * 2 : 32;
+		size_t cap = p->capallocs ? p->capallocs * 2 : 8;
 		void **a = realloc(p->allocs, cap * sizeof *a);
 		if (!a)
-			goto oom;
+			return NULL;
 		p->allocs = a;
 		p->capallocs = cap;
 	}
-	m = calloc(1, size ? size : 1);
-	if (!m)
-		goto oom;
-	p->allocs[p->nallocs++] = m;
+	m = calloc(1, size);
+	if (m)
+		p->allocs[p->nallocs++] = m;
 	return m;
-oom:
-	perr(P, RK_ENOMEM, P->tok.pos, "out of memory");
-	return NULL;
+}
+
+static void *palloc(parser *P, size_t size)
+{
+	void *m;
+
+	if (P->err)
+		return NULL;
+	size = (size + 15) & ~(size_t)15;
+	if (size == 0)
+		size = 16;
+	if (size > PAT_CHUNK / 4) {
+		m = track(P, size);
+	} else {
+		if (!P->chunk || P->chunk_left < size) {
+			P->chunk = track(P, PAT_CHUNK);
+			P->chunk_left = P->chunk ? PAT_CHUNK : 0;
+		}
+		m = P->chunk ? P->chunk + (PAT_CHUNK - P->chunk_left) : NULL;
+		if (m)
+			P->chunk_left -= size;
+	}
+	if (!m)
+		perr(P, RK_ENOMEM, P->tok.pos, "out of memory");
+	return m;
 }
 
 static char *pstrndup(parser *P, const char *s, size_t n)
