@@ -59,6 +59,11 @@
  * up with RK_ETOOBIG: combinations of AND/FOLLOWEDBY/REPEATS grow as a
  * product of the candidates. */
 #define PATTERN_MAX_STEPS 2000000u
+/* Nesting of the search: one level per REPEATS round and per AND or
+ * FOLLOWEDBY operand on the way to a match (nested REPEATS multiply). Each
+ * level takes under 1 KiB of stack, so an evaluation needs about 1.5 MiB
+ * at most (more under sanitizers). */
+#define PATTERN_MAX_EVAL_DEPTH 1200
 
 typedef struct pattern pattern;
 typedef struct pattern_obs_set pattern_obs_set;
@@ -99,8 +104,8 @@ size_t pattern_obs_count(const pattern_obs_set *s);
  * Evaluates p against the observations of s: *matched true if some choice of
  * observations satisfies the whole pattern. Allocates nothing (except a
  * buffer for MATCHES on base64 binaries longer than 4 KiB). Errors:
- * RK_ETOOBIG past PATTERN_MAX_STEPS or PATTERN_MAX_BINDING; *matched is then
- * false.
+ * RK_ETOOBIG past PATTERN_MAX_STEPS, PATTERN_MAX_EVAL_DEPTH or
+ * PATTERN_MAX_BINDING; *matched is then false.
  */
 rk_err pattern_match(pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx);

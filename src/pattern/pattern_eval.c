@@ -32,7 +32,8 @@
  * the search stops at the first complete binding. REPEATS n picks n
  * bindings of its child in non-decreasing generation order (a multiset, so
  * permutations are not retried) whose use counts fit number_observed. Work
- * is bounded by PATTERN_MAX_STEPS. Nothing is allocated per evaluation.
+ * is bounded by PATTERN_MAX_STEPS and the recursion by PATTERN_MAX_EVAL_DEPTH
+ * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -297,6 +298,7 @@ typedef struct ev {
 	const pattern_obs_set *set;
 	const pat_obs *ob; /* the observed-data being tested */
 	uint64_t steps;
+	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
 	rk_err err;
 	rk_errctx *ctx;
 } ev;
@@ -671,11 +673,28 @@ static bool k_pair_right(ev *e, kont *k, const binding *b)
 	return k->next->fn(e, k->next, &m);
 }
 
+/* The search recurses once per REPEATS round and per AND/FOLLOWEDBY
+ * operand; nested REPEATS multiply, so the depth is bounded on its own. */
+static bool deeper(ev *e)
+{
+	if (++e->depth > PATTERN_MAX_EVAL_DEPTH) {
+		e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+				 "evaluation nests deeper than %d", PATTERN_MAX_EVAL_DEPTH);
+		return false;
+	}
+	return true;
+}
+
 static bool k_pair_left(ev *e, kont *k, const binding *b)
 {
 	kont r = { k_pair_right, k->node, b, k->next, 0, 0, 0 };
+	bool stop;
 
-	return gen(e, k->node->right, &r);
+	if (!deeper(e))
+		return true;
+	stop = gen(e, k->node->right, &r);
+	e->depth--;
+	return stop;
 }
 
 static bool k_filter(ev *e, kont *k, const binding *b)
@@ -713,8 +732,13 @@ static bool k_repeat(ev *e, kont *k, const binding *b)
 static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t min)
 {
 	kont r = { k_repeat, k->node, acc, k, round, 0, min };
+	bool stop;
 
-	return gen(e, k->node->left, &r);
+	if (!deeper(e))
+		return true;
+	stop = gen(e, k->node->left, &r);
+	e->depth--;
+	return stop;
 }
 
 static bool k_repeat_entry(ev *e, kont *k, const binding *b);
@@ -809,7 +833,7 @@ static bool k_found(ev *e, kont *k, const binding *b)
 
 rk_err pattern_match(pattern *p, const pattern_obs_set *s, bool *matched, rk_errctx *ctx)
 {
-	ev e = { s, NULL, 0, RK_OK, ctx };
+	ev e = { s, NULL, 0, 0, RK_OK, ctx };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 

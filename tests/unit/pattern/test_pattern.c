@@ -269,6 +269,28 @@ static void test_work_bound(void **state)
 	pattern_free(p);
 	pattern_obs_free(s);
 	json_decref(arr);
+
+	/* one observed-data standing for many: REPEATS 1000 recurses 1000
+	 * rounds deep; nested, the rounds multiply and the depth bound stops
+	 * the search instead of the stack */
+	json_t *many = json_pack("{s:s, s:s, s:s, s:i, s:{s:{s:s, s:i}}}",
+		"type", "observed-data", "first_observed", "2020-01-01T00:00:00Z",
+		"last_observed", "2020-01-01T00:00:00Z", "number_observed", 999999999,
+		"objects", "0", "type", "a", "b", 1);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(pattern_obs_load(many, &s, &ctx), RK_OK);
+	assert_int_equal(compile_str("[a:b = 1] REPEATS 1000 TIMES", &p, &ctx), RK_OK);
+	assert_int_equal(pattern_match(p, s, &m, &ctx), RK_OK);
+	assert_true(m);
+	pattern_free(p);
+	assert_int_equal(compile_str("(([a:b = 1] REPEATS 1000 TIMES) REPEATS 1000 TIMES)", &p,
+				     &ctx), RK_OK);
+	assert_int_equal(pattern_match(p, s, &m, &ctx), RK_ETOOBIG);
+	assert_string_equal(ctx.msg, "evaluation nests deeper than 1200");
+	assert_false(m);
+	pattern_free(p);
+	pattern_obs_free(s);
+	json_decref(many);
 }
 
 static double now_s(void)
