@@ -5,8 +5,8 @@
  * bytes of the input are the pattern. Each input is compiled and, when it
  * compiles, evaluated against a fixed small set of observed-data that holds
  * the object types of the STIX 2.1 section 9 examples (files with hashes and
- * a parent directory, addresses reached through references, a repeated
- * observation, a timeline), so deep paths, CIDR tests, regular expressions
+ * a parent directory, addresses reached through references, an
+ * observation repeated 100000 times, a timeline), so deep paths, CIDR tests, regular expressions
  * and every observation operator run. Invariants checked: a refusal carries
  * a positioned message ("at N: ..."), a compiled pattern has at least one
  * observation and one comparison, and evaluation either answers or stops at

@@ -26,7 +26,9 @@
  * after an error the parser only unwinds. Recursion is bounded by
  * PATTERN_MAX_DEPTH (each '[' and '(' counts one), so hostile nesting cannot
  * exhaust the stack. Timestamps go through rk_time_parse, which is stricter
- * than the grammar (it checks month lengths).
+ * than the grammar (it checks month lengths). Like the OASIS validator, a
+ * string compared with hashes.<algo> (=, !=, IN) must be a hex digest of
+ * that algorithm's length.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -716,6 +718,38 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 	return true;
 }
 
+/* STIX 2.1 section 10.7 hash algorithms and their hex lengths: a constant
+ * compared with hashes.<algo> must look like one (the validator's check). */
+static const struct {
+	const char *algo;
+	size_t hexlen;
+} hash_algos[] = {
+	{ "MD5", 32 }, { "SHA-1", 40 }, { "SHA-256", 64 }, { "SHA-512", 128 },
+	{ "SHA3-256", 64 }, { "SHA3-512", 128 },
+};
+
+static bool check_hash(parser *P, const pat_path *path, const pat_const *c, size_t pos)
+{
+	size_t n = path->nsteps;
+
+	if (c->kind != PAT_C_STR || n < 2 || path->steps[n - 1].kind != PAT_STEP_KEY ||
+	    path->steps[n - 2].kind != PAT_STEP_KEY ||
+	    strcmp(path->steps[n - 2].key, "hashes") != 0)
+		return true;
+	for (size_t i = 0; i < RK_ARRAY_LEN(hash_algos); i++) {
+		if (strcasecmp(path->steps[n - 1].key, hash_algos[i].algo) != 0)
+			continue;
+		bool ok = c->len == hash_algos[i].hexlen;
+		for (size_t k = 0; ok && k < c->len; k++)
+			ok = rk_hex_value(c->s[k]) >= 0;
+		if (!ok)
+			perr(P, RK_EINVAL, pos, "'%.*s' is not a valid %s hash",
+			     c->len > 140 ? 140 : (int)c->len, c->s, hash_algos[i].algo);
+		return ok;
+	}
+	return true;
+}
+
 static pat_cmp *parse_test(parser *P)
 {
 	pat_cmp *c = palloc(P, sizeof *c);
@@ -769,8 +803,11 @@ static pat_cmp *parse_test(parser *P)
 					return NULL;
 				}
 				memset(&vals[n], 0, sizeof vals[n]);
-				if (!parse_constant(P, &vals[n++], false, "IN ("))
+				size_t at = P->tok.pos;
+				if (!parse_constant(P, &vals[n], false, "IN (") ||
+				    !check_hash(P, &c->path, &vals[n], at))
 					return NULL;
+				n++;
 			} while (accept(P, T_COMMA));
 		}
 		if (!accept(P, T_RPAREN)) {
@@ -806,7 +843,12 @@ static pat_cmp *parse_test(parser *P)
 		return c;
 	}
 	bool orderable = c->op != PAT_OP_EQ && c->op != PAT_OP_NE;
-	return parse_constant(P, c->vals, orderable, name) ? c : NULL;
+	size_t at = P->tok.pos;
+	if (!parse_constant(P, c->vals, orderable, name))
+		return NULL;
+	if (!orderable && !check_hash(P, &c->path, c->vals, at))
+		return NULL;
+	return c;
 }
 
 static pat_cmp *parse_cmp_prim(parser *P)
