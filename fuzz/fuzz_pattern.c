@@ -5,12 +5,12 @@
  * bytes of the input are the pattern. Each input is compiled and, when it
  * compiles, evaluated against a fixed small set of observed-data that holds
  * the object types of the STIX 2.1 section 9 examples (files with hashes and
- * a parent directory, addresses reached through references, an
- * observation repeated 100000 times, a timeline), so deep paths, CIDR tests, regular expressions
- * and every observation operator run. Invariants checked: a refusal carries
- * a positioned message ("at N: ..."), a compiled pattern has at least one
- * observation and one comparison, and evaluation either answers or stops at
- * a documented limit (RK_ETOOBIG), never anything else.
+ * a parent directory, addresses reached through references, an observation
+ * repeated 100000 times, a timeline), so deep paths, CIDR tests, regular
+ * expressions and every observation operator run. Invariants checked: a
+ * refusal carries a positioned message ("at N: ..."), a compiled pattern has
+ * at least one observation and one comparison, and evaluation either answers
+ * or stops at a documented limit (RK_ETOOBIG), never anything else.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static const char OBSERVED[] =
 	"   \"4\": {\"type\": \"email-addr\", \"value\": \"jdoe@example.com\"}}},"
 	" {\"type\": \"observed-data\", \"id\": \"observed-data--2\","
 	"  \"first_observed\": \"2020-01-01T10:02:00Z\", \"last_observed\": \"2020-01-01T10:07:00Z\","
-	"  \"number_observed\": 5, \"object_refs\": [\"network-traffic--1\", \"domain-name--1\"]},"
+	"  \"number_observed\": 100000, \"object_refs\": [\"network-traffic--1\", \"domain-name--1\"]},"
 	" {\"type\": \"observed-data\", \"id\": \"observed-data--3\","
 	"  \"first_observed\": \"2020-01-01T11:00:00Z\", \"last_observed\": \"2020-01-01T11:00:00Z\","
 	"  \"number_observed\": 1, \"object_refs\": [\"ipv6-addr--1\", \"process--1\"]},"
