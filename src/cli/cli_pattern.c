@@ -65,8 +65,8 @@ int cli_cmd_match(int argc, char **argv)
 			      RK_MAX_CONTENT_LENGTH_CEILING, RK_MAX_JSON_DEPTH, &doc,
 			      &ctx) != RK_OK) {
 		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
-		rk_errctx_format(&ctx, msg, sizeof msg);
-		cli_error("match", "%s: %s", file, msg);
+		rk_errctx_format(&ctx, msg, sizeof msg); /* names the file */
+		cli_error("match", "%s", msg);
 		goto out;
 	}
 	if (pattern_obs_load(doc, &set, &ctx) != RK_OK ||
