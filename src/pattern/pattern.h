@@ -27,12 +27,13 @@
  * ("at 17: expected ']' after comparison"). pattern_obs_load fails with
  * RK_EINVAL and ctx->path the JSON path of the bad observed-data property.
  *
- * Ownership and threads: pattern_new-style functions return heap objects the
- * caller frees with the matching _free (NULL accepted). A compiled pattern is
- * immutable except for PCRE2's match scratch space, so one pattern is
- * evaluated by one thread at a time; an observation set is read-only after
- * loading and may be shared. An observation set keeps a reference on the
- * json_t it was loaded from.
+ * Ownership and threads: pattern_compile and pattern_obs_load return heap
+ * objects the caller frees with the matching _free (NULL accepted). Both are
+ * immutable once made, so any number of threads may evaluate the same
+ * pattern against the same set at once (PCRE2's scratch space is one small
+ * block per thread, made on its first MATCHES and freed when it ends). An
+ * observation set keeps a reference on the json_t it was loaded from; that
+ * json_t must not change while the set lives.
  */
 #ifndef RK_PATTERN_H
 #define RK_PATTERN_H
@@ -103,11 +104,12 @@ size_t pattern_obs_count(const pattern_obs_set *s);
 /*
  * Evaluates p against the observations of s: *matched true if some choice of
  * observations satisfies the whole pattern. Allocates nothing (except a
- * buffer for MATCHES on base64 binaries longer than 4 KiB). Errors:
+ * buffer for MATCHES on base64 binaries longer than 4 KiB, and the thread's
+ * PCRE2 scratch block on its first MATCHES). Errors:
  * RK_ETOOBIG past PATTERN_MAX_STEPS, PATTERN_MAX_EVAL_DEPTH or
  * PATTERN_MAX_BINDING; *matched is then false.
  */
-rk_err pattern_match(pattern *p, const pattern_obs_set *s, bool *matched,
+rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx);
 
 #endif

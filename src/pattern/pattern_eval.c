@@ -36,6 +36,7 @@
  * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -447,13 +448,49 @@ static bool like(const char *s, size_t sn, const char *p, size_t pn)
 	return pi == pn;
 }
 
+/* PCRE2 needs scratch space to match; one block per thread, made on the
+ * thread's first MATCHES and freed when the thread ends, keeps compiled
+ * patterns immutable and shareable between threads. */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static bool md_key_ok;
+
+static void md_destroy(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void md_init(void)
+{
+	md_key_ok = pthread_key_create(&md_key, md_destroy) == 0;
+}
+
+static pcre2_match_data *thread_md(ev *e)
+{
+	pcre2_match_data *md;
+
+	pthread_once(&md_once, md_init);
+	md = md_key_ok ? pthread_getspecific(md_key) : NULL;
+	if (!md && md_key_ok) {
+		md = pcre2_match_data_create(1, NULL);
+		if (md && pthread_setspecific(md_key, md) != 0) {
+			pcre2_match_data_free(md);
+			md = NULL;
+		}
+	}
+	if (!md)
+		e->err = rk_fail(e->ctx, RK_ENOMEM, NULL, "out of memory");
+	return md;
+}
+
 static bool regex_match(ev *e, const pat_cmp *c, const json_t *v)
 {
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
+	pcre2_match_data *md;
 	int rc;
 
-	if (!s)
+	if (!s || !(md = thread_md(e)))
 		return false;
 	if (c->path.ends_bin && c->re_bytes) {
 		unsigned char stackbuf[4096], *buf = stackbuf;
@@ -464,13 +501,13 @@ static bool regex_match(ev *e, const pat_cmp *c, const json_t *v)
 			return false;
 		}
 		ok = pattern_b64_decode(s, n, buf, &blen);
-		rc = ok ? pcre2_match(c->re_bytes, buf, blen, 0, 0, c->md, NULL) : -1;
+		rc = ok ? pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL) : -1;
 		if (buf != stackbuf)
 			free(buf);
 		if (ok)
 			return rc >= 0;
 	}
-	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, c->md, NULL);
+	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
 	return rc >= 0;
 }
 
@@ -831,7 +868,8 @@ static bool k_found(ev *e, kont *k, const binding *b)
 	return true;
 }
 
-rk_err pattern_match(pattern *p, const pattern_obs_set *s, bool *matched, rk_errctx *ctx)
+rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
+		     rk_errctx *ctx)
 {
 	ev e = { s, NULL, 0, 0, RK_OK, ctx };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };

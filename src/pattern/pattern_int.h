@@ -9,8 +9,8 @@
  * test of one object path against one constant.
  *
  * Invariants: every node and string is owned by the pattern and freed with
- * it; after pattern_compile returns nothing in the tree changes except the
- * PCRE2 match data. Constants carry every representation evaluation may
+ * it; after pattern_compile returns nothing in the tree changes (PCRE2's
+ * match scratch space is per thread, in pattern_eval.c). Constants carry every representation evaluation may
  * need, decoded once: a string constant that reads as an IP address or CIDR
  * block has `net` set; binaries keep their bytes plus canonical base64
  * (no padding) and lowercase hex for comparison with JSON strings.
@@ -105,7 +105,6 @@ typedef struct pat_cmp {
 	size_t nvals;
 	pcre2_code *re;       /* MATCHES on text (UTF) */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */
-	pcre2_match_data *md;
 } pat_cmp;
 
 typedef enum {

@@ -696,14 +696,12 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 		return false;
 	}
 	c->re_bytes = pcre2_compile((PCRE2_SPTR)v->s, v->len, 0, &code, &off, NULL);
-	c->md = pcre2_match_data_create(1, NULL);
 	if (p->nregex == p->capregex) {
 		size_t cap = p->capregex ? p->capregex * 2 : 8;
 		pat_cmp **a = realloc(p->regex, cap * sizeof *a);
 		if (!a) {
 			pcre2_code_free(c->re);
 			pcre2_code_free(c->re_bytes);
-			pcre2_match_data_free(c->md);
 			perr(P, RK_ENOMEM, pos, "out of memory");
 			return false;
 		}
@@ -711,10 +709,6 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 		p->capregex = cap;
 	}
 	p->regex[p->nregex++] = c;
-	if (!c->md) {
-		perr(P, RK_ENOMEM, pos, "out of memory");
-		return false;
-	}
 	return true;
 }
 
@@ -1134,7 +1128,6 @@ void pattern_free(pattern *p)
 	for (size_t i = 0; i < p->nregex; i++) {
 		pcre2_code_free(p->regex[i]->re);
 		pcre2_code_free(p->regex[i]->re_bytes);
-		pcre2_match_data_free(p->regex[i]->md);
 	}
 	free(p->regex);
 	for (size_t i = 0; i < p->nallocs; i++)

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -293,6 +294,58 @@ static void test_work_bound(void **state)
 	json_decref(many);
 }
 
+/* One compiled pattern and one observation set shared by four threads at
+ * once: both are immutable, and each thread gets its own PCRE2 scratch. */
+typedef struct shared {
+	const pattern *p;
+	const pattern_obs_set *s;
+	size_t hits;
+} shared;
+
+static void *evaluate_many(void *arg)
+{
+	shared *sh = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		bool m = false;
+		if (pattern_match(sh->p, sh->s, &m, NULL) == RK_OK && m)
+			sh->hits++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	json_t *doc = json_loads(
+		"{\"type\": \"observed-data\", \"first_observed\": \"2020-01-01T00:00:00Z\","
+		" \"last_observed\": \"2020-01-01T00:00:00Z\", \"number_observed\": 2,"
+		" \"objects\": {\"0\": {\"type\": \"file\", \"name\": \"Final Report 2020.exe\"}}}",
+		0, NULL);
+	pattern *p = NULL;
+	pattern_obs_set *s = NULL;
+	rk_errctx ctx;
+	pthread_t t[4];
+	shared sh[4];
+
+	assert_non_null(doc);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(pattern_obs_load(doc, &s, &ctx), RK_OK);
+	assert_int_equal(compile_str("[file:name MATCHES '^Final Report.+\\\\.exe$'] REPEATS 2 TIMES",
+				     &p, &ctx), RK_OK);
+	for (int i = 0; i < 4; i++) {
+		sh[i] = (shared){ p, s, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, evaluate_many, &sh[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(sh[i].hits, 2000);
+	pattern_free(p);
+	pattern_obs_free(s);
+	json_decref(doc);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -362,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_observed_errors),
 		cmocka_unit_test(test_work_bound),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
