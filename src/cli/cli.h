@@ -36,5 +36,7 @@ int cli_cmd_push(int argc, char **argv);     /* cli_push.c */
 int cli_cmd_get(int argc, char **argv);      /* cli_get.c */
 int cli_cmd_validate(int argc, char **argv); /* cli_validate.c */
 int cli_cmd_demo(int argc, char **argv);     /* cli_demo.c */
+int cli_cmd_pattern(int argc, char **argv);  /* cli_pattern.c */
+int cli_cmd_match(int argc, char **argv);    /* cli_pattern.c */
 
 #endif

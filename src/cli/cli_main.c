@@ -73,6 +73,16 @@ static const cli_command commands[] = {
 	  "\"FILE: objects[3].valid_from: why\", warnings as\n"
 	  "\"FILE: warning: PATH: why\", then \"N objects, N valid, N invalid\".\n"
 	  "Exits 0 when everything is valid, 1 otherwise.\n" },
+	{ "pattern", cli_cmd_pattern, "check a STIX 2.1 pattern",
+	  "pattern check PATTERN\n"
+	  "\n"
+	  "Prints \"valid\" and exits 0, or prints where and why the pattern is\n"
+	  "invalid (\"at 17: expected ']' after comparison\") and exits 1.\n" },
+	{ "match", cli_cmd_match, "match a STIX 2.1 pattern against observed-data",
+	  "match --pattern PATTERN --observed FILE|-\n"
+	  "\n"
+	  "FILE is a bundle, an array of objects or one observed-data. Prints\n"
+	  "\"match\" and exits 0, \"no match\" and exits 1; errors exit 2.\n" },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

@@ -1,0 +1,115 @@
+/*
+ * pattern.h: STIX 2.1 Patterning (STIX 2.1 specification, section 9):
+ * compile a pattern, evaluate it against observed-data.
+ *
+ * An indicator's `pattern` is text from an untrusted producer. pattern_compile
+ * turns it into an immutable tree (lexer and recursive-descent parser in
+ * pattern_parse.c, following the normative ANTLR grammar STIXPattern.g4 of
+ * the OASIS pattern validator); constants are decoded once there (hex and
+ * base64 binaries, t'' timestamps, CIDR blocks, regular expressions compiled
+ * with PCRE2), so that evaluation (pattern_eval.c) allocates nothing.
+ *
+ * Precedence, tightest first (section 9.5, 9.6): inside [...], AND then OR;
+ * between observation expressions, qualifiers (WITHIN, REPEATS, START/STOP)
+ * then AND, then OR, then FOLLOWEDBY. A comparison negated with NOT puts it
+ * before the operator: `file:name NOT = 'a'`.
+ *
+ * Evaluation follows the OASIS reference matcher: the comparisons inside one
+ * [...] must hold for one root object of one observed-data (AND within the
+ * same object); an observed-data with number_observed N stands for N
+ * observations; AND, FOLLOWEDBY and REPEATS combine observations that are
+ * distinct; FOLLOWEDBY, WITHIN and START/STOP ask whether timestamps can be
+ * chosen inside each observation's [first_observed, last_observed] that
+ * satisfy them.
+ *
+ * Errors: pattern_compile fails with RK_EINVAL (or RK_ETOOBIG past a limit
+ * below) and ctx->msg "at N: reason", N the 0-based byte offset in the text
+ * ("at 17: expected ']' after comparison"). pattern_obs_load fails with
+ * RK_EINVAL and ctx->path the JSON path of the bad observed-data property.
+ *
+ * Ownership and threads: pattern_compile and pattern_obs_load return heap
+ * objects the caller frees with the matching _free (NULL accepted). Both are
+ * immutable once made, so any number of threads may evaluate the same
+ * pattern against the same set at once (PCRE2's scratch space is one small
+ * block per thread, made on its first MATCHES and freed when it ends). An
+ * observation set keeps a reference on the json_t it was loaded from; that
+ * json_t must not change while the set lives.
+ */
+#ifndef RK_PATTERN_H
+#define RK_PATTERN_H
+
+#include "common.h"
+
+/* ---------------------------------------------------------------- limits */
+
+/* Longest pattern text accepted, in bytes. */
+#define PATTERN_MAX_LEN 65536
+/* Nesting of parentheses and brackets. */
+#define PATTERN_MAX_DEPTH 64
+/* Observation expressions ([...]) in one pattern. */
+#define PATTERN_MAX_OBSERVATIONS 128
+/* Comparisons in one pattern. */
+#define PATTERN_MAX_COMPARISONS 4096
+/* Largest REPEATS count. */
+#define PATTERN_MAX_REPEATS 1000
+/* observed-data objects in one observation set. */
+#define PATTERN_MAX_OBSERVED 4096
+/* Distinct observed-data one combined match may draw on. */
+#define PATTERN_MAX_BINDING 32
+/* Work one evaluation may do (candidate observations tried) before it gives
+ * up with RK_ETOOBIG: combinations of AND/FOLLOWEDBY/REPEATS grow as a
+ * product of the candidates. */
+#define PATTERN_MAX_STEPS 2000000u
+/* Nesting of the search: one level per REPEATS round and per AND or
+ * FOLLOWEDBY operand on the way to a match (nested REPEATS multiply). Each
+ * level takes under 1 KiB of stack, so an evaluation needs about 1.5 MiB
+ * at most (more under sanitizers). */
+#define PATTERN_MAX_EVAL_DEPTH 1200
+
+typedef struct pattern pattern;
+typedef struct pattern_obs_set pattern_obs_set;
+
+/* ---------------------------------------------------------------- compile */
+/* pattern_parse.c */
+
+/*
+ * Compiles `len` bytes of pattern text (need not be NUL-terminated). On
+ * success *out is a new pattern the caller frees with pattern_free. Errors:
+ * RK_EINVAL with ctx->msg "at N: reason"; RK_ETOOBIG past a limit above;
+ * RK_ENOMEM.
+ */
+rk_err pattern_compile(const char *text, size_t len, pattern **out, rk_errctx *ctx);
+void pattern_free(pattern *p);
+/* Number of observation expressions ([...]) and comparisons compiled. */
+size_t pattern_observation_count(const pattern *p);
+size_t pattern_comparison_count(const pattern *p);
+
+/* ---------------------------------------------------------------- evaluate */
+/* pattern_eval.c */
+
+/*
+ * Loads the observed-data of `doc`: a bundle, a JSON array of objects, or one
+ * observed-data object. Every observed-data needs first_observed,
+ * last_observed (RFC 3339) and number_observed >= 1, and either `objects`
+ * (the STIX 2.0 dictionary of embedded objects, references by key) or
+ * `object_refs` (ids resolved among the document's other objects). Objects
+ * that are not observed-data are only reference targets. *out keeps a
+ * reference on doc. Errors: RK_EINVAL with ctx->path ("objects[2]
+ * .first_observed"), RK_ETOOBIG past PATTERN_MAX_OBSERVED, RK_ENOMEM.
+ */
+rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx);
+void pattern_obs_free(pattern_obs_set *s);
+size_t pattern_obs_count(const pattern_obs_set *s);
+
+/*
+ * Evaluates p against the observations of s: *matched true if some choice of
+ * observations satisfies the whole pattern. Allocates nothing (except a
+ * buffer for MATCHES on base64 binaries longer than 4 KiB, and the thread's
+ * PCRE2 scratch block on its first MATCHES). Errors:
+ * RK_ETOOBIG past PATTERN_MAX_STEPS, PATTERN_MAX_EVAL_DEPTH or
+ * PATTERN_MAX_BINDING; *matched is then false.
+ */
+rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
+		     rk_errctx *ctx);
+
+#endif

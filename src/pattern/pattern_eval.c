@@ -1,0 +1,886 @@
+/*
+ * pattern_eval.c: a compiled STIX pattern against a set of observed-data
+ * (STIX 2.1 section 9), with the semantics of the OASIS reference matcher.
+ *
+ * Loading (pattern_obs_load) turns a bundle, array or single observed-data
+ * into a flat table: per observed-data its interval [first_observed,
+ * last_observed], its number_observed, and its root objects (the members
+ * of a 2.0 `objects` dictionary, or the objects its `object_refs` name).
+ * References inside paths (`_ref`, `_refs[*]`) resolve in the dictionary
+ * (2.0) or in the document's id index (2.1).
+ *
+ * Matching. A [...] leaf holds for observed-data i when one root object of
+ * i satisfies the whole comparison tree (the matcher's rule: AND inside
+ * brackets is about one object). A path test is true when some value the
+ * path reaches ([*] fans out) passes; a missing property is false even under
+ * NOT. Combinations are "bindings": which observed-data were used, how many
+ * times (an observed-data with number_observed N may be used N times, the
+ * matcher's unpacking of instances), and two summaries of their intervals:
+ * min_last (earliest last_observed) and max_first (latest first_observed).
+ * Those two suffice for every temporal rule, because each asks whether a
+ * timestamp can be chosen inside each interval:
+ *
+ *   WITHIN d       max_first <= min_last + d      (one window of length d
+ *                                                  touching every interval)
+ *   A FOLLOWEDBY B A.max_first <= B.min_last      (A's times as early, B's as
+ *                                                  late as they can be)
+ *   START s STOP e min_last >= s and max_first < e (each interval meets
+ *                                                  [s, e))
+ *
+ * Bindings are generated, never stored: gen() walks the observation tree in
+ * continuation-passing style, each continuation a struct on the C stack, and
+ * the search stops at the first complete binding. REPEATS n picks n
+ * bindings of its child in non-decreasing generation order (a multiset, so
+ * permutations are not retried) whose use counts fit number_observed. Work
+ * is bounded by PATTERN_MAX_STEPS and the recursion by PATTERN_MAX_EVAL_DEPTH
+ * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
+ */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pattern_int.h"
+
+/* ---------------------------------------------------------------- addresses */
+
+bool pattern_net_parse(const char *s, size_t len, pat_net *out)
+{
+	char buf[64];
+	const char *slash;
+	size_t alen = len;
+	unsigned prefix = 0;
+	bool has_prefix = false;
+
+	memset(out, 0, sizeof *out);
+	if (len == 0 || len >= sizeof buf)
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	slash = memchr(buf, '/', len);
+	if (slash) {
+		const char *q = slash + 1;
+		alen = (size_t)(slash - buf);
+		if (!*q || strlen(q) > 3)
+			return false;
+		for (; *q; q++) {
+			if (*q < '0' || *q > '9')
+				return false;
+			prefix = prefix * 10 + (unsigned)(*q - '0');
+		}
+		buf[alen] = 0;
+		has_prefix = true;
+	}
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		if (has_prefix && prefix > 32)
+			return false;
+		out->family = 4;
+		out->prefix = has_prefix ? prefix : 32;
+		return true;
+	}
+	if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		if (has_prefix && prefix > 128)
+			return false;
+		out->family = 6;
+		out->prefix = has_prefix ? prefix : 128;
+		return true;
+	}
+	memset(out, 0, sizeof *out);
+	return false;
+}
+
+/* Same first `bits` bits. */
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest) {
+		unsigned char mask = (unsigned char)(0xff << (8 - rest));
+		return (a[full] & mask) == (b[full] & mask);
+	}
+	return true;
+}
+
+bool pattern_net_within(const pat_net *a, const pat_net *b)
+{
+	return a->family && a->family == b->family && a->prefix >= b->prefix &&
+	       prefix_equal(a->addr, b->addr, b->prefix);
+}
+
+static bool net_equal(const pat_net *a, const pat_net *b)
+{
+	return a->family && a->family == b->family && a->prefix == b->prefix &&
+	       prefix_equal(a->addr, b->addr, a->prefix);
+}
+
+/* ---------------------------------------------------------------- observations */
+
+typedef struct pat_obs {
+	rk_time first, last;
+	uint32_t count;
+	const json_t *dict; /* 2.0 embedded objects; NULL for object_refs */
+	size_t root0, nroots;
+} pat_obs;
+
+/* A root object and its type, read once at load so that evaluation skips
+ * objects of other types without a hash lookup. */
+typedef struct pat_root {
+	const json_t *obj;
+	const char *type; /* "" when absent */
+} pat_root;
+
+struct pattern_obs_set {
+	json_t *doc;
+	json_t *index; /* id -> object */
+	pat_obs *obs;
+	size_t n;
+	pat_root *roots;
+	size_t nroots;
+};
+
+size_t pattern_obs_count(const pattern_obs_set *s)
+{
+	return s ? s->n : 0;
+}
+
+void pattern_obs_free(pattern_obs_set *s)
+{
+	if (!s)
+		return;
+	json_decref(s->doc);
+	json_decref(s->index);
+	free(s->obs);
+	free(s->roots);
+	free(s);
+}
+
+static bool is_type(const json_t *o, const char *type)
+{
+	const char *t = json_string_value(json_object_get(o, "type"));
+	return t && strcmp(t, type) == 0;
+}
+
+static void add_root(pattern_obs_set *s, const json_t *o)
+{
+	const char *t = json_string_value(json_object_get(o, "type"));
+
+	s->roots[s->nroots].obj = o;
+	s->roots[s->nroots++].type = t ? t : "";
+}
+
+static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
+		       size_t *rootcap, rk_errctx *ctx)
+{
+	pat_obs *o = &s->obs[s->n];
+	const json_t *n = json_object_get(od, "number_observed");
+	const json_t *objs = json_object_get(od, "objects");
+	const json_t *refs = json_object_get(od, "object_refs");
+	const char *f = json_string_value(json_object_get(od, "first_observed"));
+	const char *l = json_string_value(json_object_get(od, "last_observed"));
+
+	if (!f || !rk_time_parse(f, &o->first))
+		return rk_fail(ctx, RK_EINVAL, where, "first_observed: missing or not an RFC 3339 timestamp");
+	if (!l || !rk_time_parse(l, &o->last))
+		return rk_fail(ctx, RK_EINVAL, where, "last_observed: missing or not an RFC 3339 timestamp");
+	if (o->last < o->first)
+		return rk_fail(ctx, RK_EINVAL, where, "last_observed is before first_observed");
+	if (!json_is_integer(n) || json_integer_value(n) < 1 ||
+	    json_integer_value(n) > 999999999)
+		return rk_fail(ctx, RK_EINVAL, where, "number_observed: not an integer from 1 to 999999999");
+	o->count = (uint32_t)json_integer_value(n);
+	o->root0 = s->nroots;
+	size_t want = json_is_object(objs) ? json_object_size(objs)
+		    : json_is_array(refs) ? json_array_size(refs) : 0;
+	if (!json_is_object(objs) && !json_is_array(refs))
+		return rk_fail(ctx, RK_EINVAL, where, "neither objects nor object_refs");
+	if (s->nroots + want > *rootcap) {
+		size_t cap = (*rootcap ? *rootcap * 2 : 16) + want;
+		pat_root *r = realloc(s->roots, cap * sizeof *r);
+		if (!r)
+			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		s->roots = r;
+		*rootcap = cap;
+	}
+	if (json_is_object(objs)) {
+		const char *k;
+		json_t *v;
+		o->dict = objs;
+		json_object_foreach((json_t *)objs, k, v)
+			if (json_is_object(v))
+				add_root(s, v);
+	} else {
+		size_t i;
+		json_t *v;
+		json_array_foreach(refs, i, v) {
+			json_t *t = json_object_get(s->index, json_string_value(v) ? json_string_value(v) : "");
+			if (json_is_object(t))
+				add_root(s, t);
+		}
+	}
+	o->nroots = s->nroots - o->root0;
+	s->n++;
+	return RK_OK;
+}
+
+rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
+{
+	pattern_obs_set *s = NULL;
+	json_t *list = NULL;
+	size_t nod = 0, rootcap = 0, i;
+	json_t *v;
+	rk_err err = RK_OK;
+	bool single = false;
+
+	*out = NULL;
+	if (json_is_array(doc)) {
+		list = doc;
+	} else if (json_is_object(doc) && is_type(doc, "bundle")) {
+		list = json_object_get(doc, "objects");
+		if (!json_is_array(list))
+			return rk_fail(ctx, RK_EINVAL, "objects", "a bundle without an objects array");
+	} else if (json_is_object(doc) && is_type(doc, "observed-data")) {
+		single = true;
+	} else {
+		return rk_fail(ctx, RK_EINVAL, NULL,
+			       "expected a bundle, an array of objects or an observed-data");
+	}
+	s = calloc(1, sizeof *s);
+	if (!s || !(s->index = json_object()))
+		goto oom;
+	s->doc = json_incref(doc);
+	if (single) {
+		nod = 1;
+	} else {
+		json_array_foreach(list, i, v) {
+			const char *id = json_string_value(json_object_get(v, "id"));
+			if (id && json_object_set(s->index, id, v))
+				goto oom;
+			if (is_type(v, "observed-data"))
+				nod++;
+		}
+	}
+	if (nod > PATTERN_MAX_OBSERVED) {
+		err = rk_fail(ctx, RK_ETOOBIG, NULL, "more than %d observed-data",
+			      PATTERN_MAX_OBSERVED);
+		goto fail;
+	}
+	s->obs = calloc(nod ? nod : 1, sizeof *s->obs);
+	if (!s->obs)
+		goto oom;
+	if (single) {
+		err = load_one(s, doc, "", &rootcap, ctx);
+	} else {
+		json_array_foreach(list, i, v) {
+			char where[64];
+			if (!is_type(v, "observed-data"))
+				continue;
+			snprintf(where, sizeof where, "%s[%zu]", list == doc ? "" : "objects", i);
+			if ((err = load_one(s, v, where, &rootcap, ctx)))
+				break;
+		}
+	}
+	if (err)
+		goto fail;
+	*out = s;
+	return RK_OK;
+oom:
+	err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+fail:
+	pattern_obs_free(s);
+	return err;
+}
+
+/* ---------------------------------------------------------------- values */
+
+typedef struct ev {
+	const pattern_obs_set *set;
+	const pat_obs *ob; /* the observed-data being tested */
+	uint64_t steps;
+	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
+	rk_err err;
+	rk_errctx *ctx;
+} ev;
+
+/* Binary property text (base64, or hex for *_hex) to bytes in buf. */
+static bool prop_bytes(const char *s, size_t n, bool hex, unsigned char *buf, size_t cap,
+		       size_t *outlen)
+{
+	if (hex) {
+		if (n % 2 || n / 2 > cap)
+			return false;
+		for (size_t i = 0; i < n; i += 2) {
+			int hi = rk_hex_value(s[i]), lo = rk_hex_value(s[i + 1]);
+			if (hi < 0 || lo < 0)
+				return false;
+			buf[i / 2] = (unsigned char)(hi << 4 | lo);
+		}
+		*outlen = n / 2;
+		return true;
+	}
+	if (n / 4 * 3 + 3 > cap)
+		return false;
+	return pattern_b64_decode(s, n, buf, outlen);
+}
+
+static int cmp_bytes(const void *a, size_t an, const void *b, size_t bn)
+{
+	int r = memcmp(a, b, an < bn ? an : bn);
+	if (r)
+		return r < 0 ? -1 : 1;
+	return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+#define INCOMPARABLE (-2)
+
+/* Order of a JSON value against a constant: -1, 0, 1, or INCOMPARABLE. */
+static int order(const json_t *v, const pat_const *c, const pat_path *path)
+{
+	switch (c->kind) {
+	case PAT_C_STR:
+		if (!json_is_string(v))
+			return INCOMPARABLE;
+		return cmp_bytes(json_string_value(v), json_string_length(v), c->s, c->len);
+	case PAT_C_INT:
+		if (json_is_integer(v)) {
+			json_int_t x = json_integer_value(v);
+			return x < c->i ? -1 : x > c->i;
+		}
+		/* fall through */
+	case PAT_C_FLOAT:
+		if (json_is_number(v)) {
+			double x = json_number_value(v);
+			return x < c->d ? -1 : x > c->d ? 1 : x == c->d ? 0 : INCOMPARABLE;
+		}
+		return INCOMPARABLE;
+	case PAT_C_BOOL:
+		return INCOMPARABLE;
+	case PAT_C_TIME: {
+		rk_time t;
+		if (!json_is_string(v) || !rk_time_parse(json_string_value(v), &t))
+			return INCOMPARABLE;
+		return t < c->t ? -1 : t > c->t;
+	}
+	case PAT_C_BIN: {
+		unsigned char buf[4096];
+		size_t n;
+		if (!json_is_string(v) ||
+		    !prop_bytes(json_string_value(v), json_string_length(v), path->ends_hex,
+				buf, sizeof buf, &n))
+			return INCOMPARABLE;
+		return cmp_bytes(buf, n, c->s, c->len);
+	}
+	}
+	return INCOMPARABLE;
+}
+
+static bool equal(const json_t *v, const pat_const *c, const pat_path *path)
+{
+	switch (c->kind) {
+	case PAT_C_STR: {
+		if (!json_is_string(v))
+			return false;
+		size_t n = json_string_length(v);
+		const char *s = json_string_value(v);
+		if (n == c->len && memcmp(s, c->s, n) == 0)
+			return true;
+		if (path->ip_value && c->net.family) {
+			pat_net a;
+			return pattern_net_parse(s, n, &a) && net_equal(&a, &c->net);
+		}
+		return false;
+	}
+	case PAT_C_BOOL:
+		return json_is_boolean(v) && json_is_true(v) == c->b;
+	case PAT_C_BIN: {
+		if (!json_is_string(v))
+			return false;
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
+		if (path->ends_hex)
+			return n == 2 * c->len && strncasecmp(s, c->hex, n) == 0;
+		while (n > 0 && s[n - 1] == '=')
+			n--;
+		return n == strlen(c->b64) && memcmp(s, c->b64, n) == 0;
+	}
+	default:
+		return order(v, c, path) == 0;
+	}
+}
+
+static size_t utf8_next(const char *s, size_t i, size_t n)
+{
+	i++;
+	while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
+		i++;
+	return i;
+}
+
+/* SQL LIKE: '%' any run of characters, '_' one character (code point). */
+static bool like(const char *s, size_t sn, const char *p, size_t pn)
+{
+	size_t si = 0, pi = 0, star_p = 0, star_s = 0;
+	bool star = false;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '%') {
+			star = true;
+			star_p = ++pi;
+			star_s = si;
+		} else if (pi < pn && p[pi] == '_') {
+			pi++;
+			si = utf8_next(s, si, sn);
+		} else if (pi < pn && p[pi] == s[si]) {
+			pi++;
+			si++;
+		} else if (star) {
+			pi = star_p;
+			star_s = utf8_next(s, star_s, sn);
+			si = star_s;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && p[pi] == '%')
+		pi++;
+	return pi == pn;
+}
+
+/* PCRE2 needs scratch space to match; one block per thread, made on the
+ * thread's first MATCHES and freed when the thread ends, keeps compiled
+ * patterns immutable and shareable between threads. */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static bool md_key_ok;
+
+static void md_destroy(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void md_init(void)
+{
+	md_key_ok = pthread_key_create(&md_key, md_destroy) == 0;
+}
+
+static pcre2_match_data *thread_md(ev *e)
+{
+	pcre2_match_data *md;
+
+	pthread_once(&md_once, md_init);
+	md = md_key_ok ? pthread_getspecific(md_key) : NULL;
+	if (!md && md_key_ok) {
+		md = pcre2_match_data_create(1, NULL);
+		if (md && pthread_setspecific(md_key, md) != 0) {
+			pcre2_match_data_free(md);
+			md = NULL;
+		}
+	}
+	if (!md)
+		e->err = rk_fail(e->ctx, RK_ENOMEM, NULL, "out of memory");
+	return md;
+}
+
+static bool regex_match(ev *e, const pat_cmp *c, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	pcre2_match_data *md;
+	int rc;
+
+	if (!s || !(md = thread_md(e)))
+		return false;
+	if (c->path.ends_bin && c->re_bytes) {
+		unsigned char stackbuf[4096], *buf = stackbuf;
+		size_t blen = 0;
+		bool ok;
+		if (n / 4 * 3 + 3 > sizeof stackbuf && !(buf = malloc(n / 4 * 3 + 3))) {
+			e->err = rk_fail(e->ctx, RK_ENOMEM, NULL, "out of memory");
+			return false;
+		}
+		ok = pattern_b64_decode(s, n, buf, &blen);
+		rc = ok ? pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL) : -1;
+		if (buf != stackbuf)
+			free(buf);
+		if (ok)
+			return rc >= 0;
+	}
+	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
+	return rc >= 0;
+}
+
+static bool test_value(ev *e, const pat_cmp *c, const json_t *v)
+{
+	const pat_const *k = c->vals;
+	bool r = false;
+	int o;
+
+	switch (c->op) {
+	case PAT_OP_EQ:
+		r = equal(v, k, &c->path);
+		break;
+	case PAT_OP_NE:
+		r = !equal(v, k, &c->path);
+		break;
+	case PAT_OP_LT:
+		o = order(v, k, &c->path);
+		r = o != INCOMPARABLE && o < 0;
+		break;
+	case PAT_OP_GT:
+		o = order(v, k, &c->path);
+		r = o != INCOMPARABLE && o > 0;
+		break;
+	case PAT_OP_LE:
+		o = order(v, k, &c->path);
+		r = o != INCOMPARABLE && o <= 0;
+		break;
+	case PAT_OP_GE:
+		o = order(v, k, &c->path);
+		r = o != INCOMPARABLE && o >= 0;
+		break;
+	case PAT_OP_IN:
+		for (size_t i = 0; i < c->nvals && !r; i++)
+			r = equal(v, &c->vals[i], &c->path);
+		break;
+	case PAT_OP_LIKE:
+		r = json_is_string(v) &&
+		    like(json_string_value(v), json_string_length(v), k->s, k->len);
+		break;
+	case PAT_OP_MATCHES:
+		r = regex_match(e, c, v);
+		break;
+	case PAT_OP_ISSUBSET:
+	case PAT_OP_ISSUPERSET: {
+		pat_net a;
+		if (!json_is_string(v) ||
+		    !pattern_net_parse(json_string_value(v), json_string_length(v), &a))
+			return false; /* not an address: no value to test, even under NOT */
+		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(&a, &k->net)
+					     : pattern_net_within(&k->net, &a);
+		break;
+	}
+	case PAT_OP_EXISTS:
+		return true;
+	}
+	return c->negated ? !r : r;
+}
+
+/* A `_ref` value: the object it names in this observation. */
+static const json_t *deref(ev *e, const json_t *v)
+{
+	const char *id = json_string_value(v);
+
+	if (!id)
+		return NULL;
+	return json_object_get(e->ob->dict ? e->ob->dict : e->set->index, id);
+}
+
+static bool walk(ev *e, const pat_cmp *c, const json_t *v, size_t i)
+{
+	if (i == c->path.nsteps)
+		return test_value(e, c, v);
+	const pat_step *st = &c->path.steps[i];
+	switch (st->kind) {
+	case PAT_STEP_KEY: {
+		if (json_is_string(v) && i > 0)
+			v = deref(e, v);
+		const json_t *child = json_object_get(v, st->key);
+		return child && walk(e, c, child, i + 1);
+	}
+	case PAT_STEP_INDEX: {
+		if (!json_is_array(v))
+			return false;
+		long n = (long)json_array_size(v), k = st->index < 0 ? n + st->index : st->index;
+		if (k < 0 || k >= n)
+			return false;
+		return walk(e, c, json_array_get(v, (size_t)k), i + 1);
+	}
+	case PAT_STEP_ANY: {
+		if (json_is_array(v)) {
+			size_t k;
+			json_t *x;
+			json_array_foreach((json_t *)v, k, x)
+				if (walk(e, c, x, i + 1))
+					return true;
+		} else if (json_is_object(v)) {
+			const char *key;
+			json_t *x;
+			json_object_foreach((json_t *)v, key, x)
+				if (walk(e, c, x, i + 1))
+					return true;
+		}
+		return false;
+	}
+	}
+	return false;
+}
+
+static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
+{
+	switch (c->kind) {
+	case PAT_CMP_AND:
+		for (const pat_cmp *k = c->first; k; k = k->next)
+			if (!eval_cmp(e, k, root))
+				return false;
+		return true;
+	case PAT_CMP_OR:
+		for (const pat_cmp *k = c->first; k; k = k->next)
+			if (eval_cmp(e, k, root))
+				return true;
+		return false;
+	case PAT_CMP_TEST:
+		return strcmp(root->type, c->path.type) == 0 && walk(e, c, root->obj, 0);
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- bindings */
+
+typedef struct binding {
+	rk_time min_last, max_first;
+	uint32_t n;
+	struct {
+		uint32_t obs, uses;
+	} e[PATTERN_MAX_BINDING];
+} binding;
+
+/* a + b if their uses fit each observed-data's number_observed. */
+static bool merge(ev *e, const binding *a, const binding *b, binding *out)
+{
+	*out = *a;
+	if (b->min_last < out->min_last)
+		out->min_last = b->min_last;
+	if (b->max_first > out->max_first)
+		out->max_first = b->max_first;
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t j = 0;
+		while (j < out->n && out->e[j].obs != b->e[i].obs)
+			j++;
+		if (j == out->n) {
+			if (out->n == PATTERN_MAX_BINDING) {
+				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+						 "a match would combine more than %d observed-data",
+						 PATTERN_MAX_BINDING);
+				return false;
+			}
+			out->e[out->n].obs = b->e[i].obs;
+			out->e[out->n++].uses = 0;
+		}
+		out->e[j].uses += b->e[i].uses;
+		if (out->e[j].uses > e->set->obs[b->e[i].obs].count)
+			return false;
+	}
+	return true;
+}
+
+typedef struct kont kont;
+/* Returns true to stop the search (found, or e->err set). */
+typedef bool (*kont_fn)(ev *e, kont *k, const binding *b);
+struct kont {
+	kont_fn fn;
+	const pat_obs_node *node;
+	const binding *acc;
+	kont *next;
+	uint32_t round;    /* REPEATS: bindings chosen so far */
+	uint64_t seq, min; /* REPEATS: generation counter, first allowed */
+};
+
+static bool gen(ev *e, const pat_obs_node *n, kont *k);
+
+static bool step(ev *e)
+{
+	if (++e->steps > PATTERN_MAX_STEPS) {
+		e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+				 "evaluation needs more than %u steps", PATTERN_MAX_STEPS);
+		return false;
+	}
+	return true;
+}
+
+static bool k_pair_right(ev *e, kont *k, const binding *b)
+{
+	binding m;
+
+	if (k->node->kind == PAT_OBS_FOLLOWEDBY && k->acc->max_first > b->min_last)
+		return false;
+	if (!merge(e, k->acc, b, &m))
+		return e->err != RK_OK;
+	return k->next->fn(e, k->next, &m);
+}
+
+/* The search recurses once per REPEATS round and per AND/FOLLOWEDBY
+ * operand; nested REPEATS multiply, so the depth is bounded on its own. */
+static bool deeper(ev *e)
+{
+	if (++e->depth > PATTERN_MAX_EVAL_DEPTH) {
+		e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+				 "evaluation nests deeper than %d", PATTERN_MAX_EVAL_DEPTH);
+		return false;
+	}
+	return true;
+}
+
+static bool k_pair_left(ev *e, kont *k, const binding *b)
+{
+	kont r = { k_pair_right, k->node, b, k->next, 0, 0, 0 };
+	bool stop;
+
+	if (!deeper(e))
+		return true;
+	stop = gen(e, k->node->right, &r);
+	e->depth--;
+	return stop;
+}
+
+static bool k_filter(ev *e, kont *k, const binding *b)
+{
+	const pat_obs_node *n = k->node;
+
+	if (n->kind == PAT_OBS_WITHIN && b->max_first - b->min_last > n->within_us)
+		return false;
+	if (n->kind == PAT_OBS_STARTSTOP && (b->min_last < n->start || b->max_first >= n->stop))
+		return false;
+	return k->next->fn(e, k->next, b);
+}
+
+static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t min);
+
+static bool k_repeat(ev *e, kont *k, const binding *b)
+{
+	uint64_t seq = k->seq++;
+	binding m;
+
+	if (seq < k->min)
+		return false;
+	if (k->acc) {
+		if (!merge(e, k->acc, b, &m))
+			return e->err != RK_OK;
+		b = &m;
+	}
+	if (k->round + 1 == k->node->repeats)
+		return k->next->fn(e, k->next, b);
+	return repeat(e, k->next, b, k->round + 1, seq);
+}
+
+/* Chooses binding number `round` of a REPEATS among the child's bindings
+ * numbered `min` and later; k is the REPEATS node's own continuation. */
+static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t min)
+{
+	kont r = { k_repeat, k->node, acc, k, round, 0, min };
+	bool stop;
+
+	if (!deeper(e))
+		return true;
+	stop = gen(e, k->node->left, &r);
+	e->depth--;
+	return stop;
+}
+
+static bool k_repeat_entry(ev *e, kont *k, const binding *b);
+
+/* Does one root object of observed-data i satisfy the leaf's comparisons? */
+static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
+{
+	const pat_obs *ob = &e->set->obs[i];
+	bool hit = false;
+
+	e->ob = ob;
+	for (size_t r = 0; r < ob->nroots && !hit; r++)
+		hit = eval_cmp(e, n->cmp, &e->set->roots[ob->root0 + r]);
+	return hit;
+}
+
+static bool gen(ev *e, const pat_obs_node *n, kont *k)
+{
+	switch (n->kind) {
+	case PAT_OBS_LEAF:
+		for (size_t i = 0; i < e->set->n; i++) {
+			const pat_obs *ob = &e->set->obs[i];
+			if (!step(e))
+				return true;
+			bool hit = leaf_hit(e, n, i);
+			if (e->err)
+				return true;
+			if (hit) {
+				binding b;
+				b.min_last = ob->last;
+				b.max_first = ob->first;
+				b.n = 1;
+				b.e[0].obs = (uint32_t)i;
+				b.e[0].uses = 1;
+				if (k->fn(e, k, &b))
+					return true;
+			}
+		}
+		return false;
+	case PAT_OBS_OR:
+		return gen(e, n->left, k) || gen(e, n->right, k);
+	case PAT_OBS_AND:
+	case PAT_OBS_FOLLOWEDBY: {
+		kont l = { k_pair_left, n, NULL, k, 0, 0, 0 };
+		return gen(e, n->left, &l);
+	}
+	case PAT_OBS_WITHIN:
+	case PAT_OBS_STARTSTOP: {
+		kont f = { k_filter, n, NULL, k, 0, 0, 0 };
+		if (n->kind == PAT_OBS_STARTSTOP && n->start >= n->stop)
+			return false;
+		return gen(e, n->left, &f);
+	}
+	case PAT_OBS_REPEATS: {
+		/* A REPEATS straight over [...] cannot be met with fewer uses
+		 * than it asks for: say so before the combinatorial search. */
+		if (n->left->kind == PAT_OBS_LEAF) {
+			uint64_t uses = 0;
+			for (size_t i = 0; i < e->set->n && uses < n->repeats; i++) {
+				if (!step(e))
+					return true;
+				if (leaf_hit(e, n->left, i))
+					uses += e->set->obs[i].count;
+				if (e->err)
+					return true;
+			}
+			if (uses < n->repeats)
+				return false;
+		}
+		/* `self` carries the node and the final continuation; repeat()
+		 * reads k->node and passes k->next on when the count is met. */
+		kont self = { k_repeat_entry, n, NULL, k, 0, 0, 0 };
+		return repeat(e, &self, NULL, 0, 0);
+	}
+	}
+	return false;
+}
+
+/* Never called: the REPEATS frame only carries node and next. */
+static bool k_repeat_entry(ev *e, kont *k, const binding *b)
+{
+	return k->next->fn(e, k->next, b);
+}
+
+static bool k_found(ev *e, kont *k, const binding *b)
+{
+	(void)e;
+	(void)k;
+	(void)b;
+	return true;
+}
+
+rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
+		     rk_errctx *ctx)
+{
+	ev e = { s, NULL, 0, 0, RK_OK, ctx };
+	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
+	bool found;
+
+	*matched = false;
+	if (!p || !s || !p->root)
+		return rk_fail(ctx, RK_EINVAL, NULL, "no pattern or no observations");
+	found = gen(&e, p->root, &done);
+	if (e.err)
+		return e.err;
+	*matched = found;
+	return RK_OK;
+}

@@ -1,0 +1,140 @@
+/*
+ * pattern_int.h: the compiled pattern tree, shared by the parser
+ * (pattern_parse.c) and the evaluator (pattern_eval.c) only.
+ *
+ * A pattern is two trees. Observation nodes (pat_obs_node) are binary:
+ * AND, OR, FOLLOWEDBY, or a qualifier over one child, or a leaf holding one
+ * [...] comparison tree. Comparison nodes (pat_cmp) are n-ary AND/OR (children
+ * in a `next` list, evaluated by a loop, so a long chain costs no stack) or a
+ * test of one object path against one constant.
+ *
+ * Invariants: every node and string is owned by the pattern and freed with
+ * it; after pattern_compile returns nothing in the tree changes (PCRE2's
+ * match scratch space is per thread, in pattern_eval.c). Constants carry every representation evaluation may
+ * need, decoded once: a string constant that reads as an IP address or CIDR
+ * block has `net` set; binaries keep their bytes plus canonical base64
+ * (no padding) and lowercase hex for comparison with JSON strings.
+ */
+#ifndef RK_PATTERN_INT_H
+#define RK_PATTERN_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "pattern.h"
+
+/* An IPv4 or IPv6 address or CIDR block; v4 lives in the first 4 bytes. */
+typedef struct pat_net {
+	int family; /* 4 or 6; 0 = not an address */
+	unsigned prefix;
+	unsigned char addr[16];
+} pat_net;
+
+bool pattern_net_parse(const char *s, size_t len, pat_net *out);
+/* True if a lies inside b (a's prefix at least b's, same bits up to b's). */
+bool pattern_net_within(const pat_net *a, const pat_net *b);
+/* Standard base64 (padding optional) into out, which holds n / 4 * 3 + 3
+ * bytes; false on a character outside the alphabet. */
+bool pattern_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
+
+typedef enum {
+	PAT_C_STR,
+	PAT_C_INT,
+	PAT_C_FLOAT,
+	PAT_C_BOOL,
+	PAT_C_BIN,
+	PAT_C_TIME,
+} pat_ckind;
+
+typedef struct pat_const {
+	pat_ckind kind;
+	char *s;        /* STR: the unescaped text; BIN: the bytes */
+	size_t len;
+	char *b64;      /* BIN: canonical base64 without '=' padding */
+	char *hex;      /* BIN: lowercase hex */
+	int64_t i;
+	double d;       /* INT and FLOAT both set d */
+	bool b;
+	rk_time t;
+	pat_net net;    /* STR that reads as an address or CIDR block */
+} pat_const;
+
+typedef enum { PAT_STEP_KEY, PAT_STEP_INDEX, PAT_STEP_ANY } pat_step_kind;
+
+typedef struct pat_step {
+	pat_step_kind kind;
+	char *key;
+	long index; /* negative counts from the end */
+} pat_step;
+
+typedef struct pat_path {
+	char *type;
+	pat_step *steps;
+	size_t nsteps;
+	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
+	bool ends_bin; /* last key ends in "_bin": MATCHES runs on the bytes */
+	bool ip_value; /* type ipv4-addr/ipv6-addr and last key "value" */
+} pat_path;
+
+typedef enum {
+	PAT_OP_EQ,
+	PAT_OP_NE,
+	PAT_OP_LT,
+	PAT_OP_GT,
+	PAT_OP_LE,
+	PAT_OP_GE,
+	PAT_OP_IN,
+	PAT_OP_LIKE,
+	PAT_OP_MATCHES,
+	PAT_OP_ISSUBSET,
+	PAT_OP_ISSUPERSET,
+	PAT_OP_EXISTS,
+} pat_op;
+
+typedef enum { PAT_CMP_AND, PAT_CMP_OR, PAT_CMP_TEST } pat_cmp_kind;
+
+typedef struct pat_cmp {
+	pat_cmp_kind kind;
+	struct pat_cmp *first; /* AND/OR: children */
+	struct pat_cmp *next;  /* sibling in the parent's list */
+	/* TEST */
+	pat_op op;
+	bool negated;
+	pat_path path;
+	pat_const *vals; /* one, or the IN list */
+	size_t nvals;
+	pcre2_code *re;       /* MATCHES on text (UTF) */
+	pcre2_code *re_bytes; /* MATCHES on decoded binaries */
+} pat_cmp;
+
+typedef enum {
+	PAT_OBS_LEAF,
+	PAT_OBS_AND,
+	PAT_OBS_OR,
+	PAT_OBS_FOLLOWEDBY,
+	PAT_OBS_WITHIN,
+	PAT_OBS_REPEATS,
+	PAT_OBS_STARTSTOP,
+} pat_obs_kind;
+
+typedef struct pat_obs_node {
+	pat_obs_kind kind;
+	struct pat_obs_node *left, *right; /* qualifiers: left only */
+	pat_cmp *cmp;                      /* LEAF */
+	int64_t within_us;                 /* WITHIN, in microseconds */
+	uint32_t repeats;                  /* REPEATS */
+	rk_time start, stop;               /* STARTSTOP */
+} pat_obs_node;
+
+struct pattern {
+	pat_obs_node *root;
+	size_t nobs, ncmp;
+	/* Every allocation of the tree, freed together. */
+	void **allocs;
+	size_t nallocs, capallocs;
+	/* Every MATCHES test, whose PCRE2 objects are freed with the pattern. */
+	pat_cmp **regex;
+	size_t nregex, capregex;
+};
+
+#endif
