@@ -108,6 +108,8 @@ static void drain(logs_reader *r)
 		}
 		r->start += len + 1;
 	}
+	if (r->stopped)
+		return; /* the rest is not ours to judge */
 	if (r->start == r->end) {
 		r->start = r->end = 0;
 	} else if (r->end - r->start > r->max_line) {
