@@ -530,7 +530,7 @@ static void test_throughput(void **state)
 			snprintf(big, sizeof(big), "%s/dns-3m.log", tmpdir);
 			snprintf(cmd, sizeof(cmd),
 				 "{ grep '^#' '%s' | grep -v '^#close'; "
-				 "while :; do grep -v '^#' '%s'; done | head -n 3000000; } > '%s'",
+				 "for i in $(seq 60); do grep -v '^#' '%s'; done | head -n 3000000; } > '%s'",
 				 plain, plain, big);
 			assert_int_equal(system(cmd), 0);
 			sweep("generated Zeek DNS, 3M lines", big);
