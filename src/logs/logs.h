@@ -164,9 +164,9 @@ typedef struct logs_reader {
 
 /* logs_read.c */
 
-/* Default bound on one line, for log lines (Zeek's own default is far
- * below); longer lines are skipped and counted. */
-#define LOGS_DEFAULT_MAX_LINE (64 * 1024)
+/* Default bound on one line (limits.h); longer lines are skipped and
+ * counted. */
+#define LOGS_DEFAULT_MAX_LINE RK_MAX_LOG_LINE
 #define LOGS_MIN_MAX_LINE 256
 
 /* Sets up r with a buffer for lines of up to max_line bytes (0 for the

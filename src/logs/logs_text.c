@@ -84,31 +84,34 @@ static int is_ipv6(const char *s, size_t len)
 static int is_domain(const char *s, size_t len)
 {
 	size_t labels = 0, lab = 0, last = 0;
-	int last_alpha = 0;
+	int alpha = 0, last_alpha = 0;
 	if (len < 3 || len > 253)
 		return 0;
-	for (size_t i = 0; i <= len; i++) {
-		int c = i < len ? (unsigned char)s[i] : '.';
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
 		if (c == '.') {
-			if (lab == 0 || lab > 63 || s[i - 1] == '-' ||
-			    s[i - lab] == '-') {
-				/* one trailing dot (a fully qualified name) */
-				if (lab == 0 && i == len && labels > 0)
-					break;
+			if (lab == 0 || lab > 63 || s[i - 1] == '-' || s[i - lab] == '-')
 				return 0;
-			}
 			labels++;
 			last = lab;
+			last_alpha = alpha;
 			lab = 0;
-			last_alpha = 0;
-			for (size_t j = i - last; j < i; j++)
-				if (is_alpha(s[j]))
-					last_alpha = 1;
+			alpha = 0;
 			continue;
 		}
-		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_')
+		if (is_alpha(c))
+			alpha = 1;
+		else if (!is_digit(c) && c != '-' && c != '_')
 			return 0;
 		lab++;
+	}
+	if (lab > 0) {
+		/* the last label; a name ending in '.' is fully qualified */
+		if (lab > 63 || s[len - 1] == '-' || s[len - lab] == '-')
+			return 0;
+		labels++;
+		last = lab;
+		last_alpha = alpha;
 	}
 	return labels >= 2 && last_alpha && last >= 2;
 }
