@@ -292,6 +292,32 @@ static void test_follow(void **state)
 	rmdir(dir);
 }
 
+/* logs_read_stdin: the same framing on file descriptor 0. */
+static void test_stdin(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/rk-logs-stdin-XXXXXX";
+	const char *text = "a 10.0.0.1\nb evil.example\n";
+	logs_reader r;
+	seen s;
+	int fd = mkstemp(path), saved = dup(STDIN_FILENO);
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+	close(fd);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
+	assert_int_equal(logs_read_stdin(&r), RK_OK);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	unlink(path);
+	const char *want[] = {"text ipv4 10.0.0.1", "text domain evil.example"};
+	expect(&s, want, 2);
+	assert_int_equal(s.line[1], 2);
+	logs_reader_cleanup(&r);
+}
+
 static void test_classify(void **state)
 {
 	(void)state;
@@ -324,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_stdin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
