@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -292,6 +294,47 @@ static void test_follow(void **state)
 	rmdir(dir);
 }
 
+/* logs_follow_run: a writer thread appends, then asks the loop to stop. */
+static volatile int run_stop;
+static char run_path[64];
+
+static void *writer(void *arg)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	(void)arg;
+	nanosleep(&ts, NULL);
+	append(run_path, "{\"dest_ip\":\"2001:db8::9\"}\n");
+	nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	run_stop = 1;
+	return NULL;
+}
+
+static void test_follow_run(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rk-logs-run-XXXXXX";
+	pthread_t t;
+	logs_reader r;
+	seen s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(run_path, sizeof(run_path), "%s/eve.json", dir);
+	append(run_path, "{\"dest_ip\":\"10.9.9.9\"}\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
+	assert_int_equal(logs_follow_open(&r, run_path), RK_OK);
+	run_stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
+	assert_int_equal(logs_follow_run(&r, &run_stop, 10), RK_OK);
+	pthread_join(t, NULL);
+	const char *want[] = {"conn.dst ipv4 10.9.9.9", "conn.dst ipv6 2001:db8::9"};
+	expect(&s, want, 2);
+	logs_follow_close(&r);
+	logs_reader_cleanup(&r);
+	unlink(run_path);
+	rmdir(dir);
+}
+
 /* logs_read_stdin: the same framing on file descriptor 0. */
 static void test_stdin(void **state)
 {
@@ -350,7 +393,7 @@ int main(void)
 		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_stdin),    cmocka_unit_test(test_follow_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
