@@ -12,7 +12,9 @@
  * deeper line being an error. A key longer than the path buffer makes the
  * path unmatchable below it rather than truncated, so it never matches a
  * wrong row. The observables of a line that turns out malformed are
- * dropped by the caller.
+ * dropped by the caller. One key means two things: "host" is Zeek http's
+ * Host header but the sensor's name in EVE, so it counts only in a line
+ * without "event_type".
  */
 #include <string.h>
 
@@ -28,6 +30,11 @@ typedef struct jscan {
 	size_t plen;  /* SIZE_MAX: unmatchable */
 	int64_t *ts;
 	int *has_ts;
+	/* Zeek's http "host" is also EVE's top-level sensor name: held back
+	 * until the line is known to be Zeek (no "event_type") */
+	char *host;
+	size_t host_len;
+	int eve;
 } jscan;
 
 static void ws(jscan *j)
@@ -280,11 +287,16 @@ static int value(jscan *j, int depth)
 	case '"':
 		if (string_span(j, &s, &n, &esc) < 0)
 			return -1;
+		if (j->plen == 10 && memcmp(j->path, "event_type", 10) == 0)
+			j->eve = 1;
 		if (j->plen == SIZE_MAX || (k = logs_key_find(j->path, j->plen)) < 0)
 			return 0;
 		if (esc)
 			n = unescape(s, n);
-		if (logs_key_get(k)->mode == LOGS_M_TS)
+		if (j->plen == 4 && memcmp(j->path, "host", 4) == 0) {
+			j->host = s;
+			j->host_len = n;
+		} else if (logs_key_get(k)->mode == LOGS_M_TS)
 			*j->has_ts = logs_parse_ts(s, n, j->ts);
 		else
 			logs_emit_value(j->r, k, s, n);
@@ -315,9 +327,16 @@ int logs_json_line(logs_reader *r, char *line, size_t len, int64_t *ts,
 	j.plen = 0;
 	j.ts = ts;
 	j.has_ts = has_ts;
+	j.host = NULL;
+	j.host_len = 0;
+	j.eve = 0;
 	ws(&j);
 	if (j.p >= j.end || *j.p != '{' || value(&j, 0) < 0)
 		return -1;
 	ws(&j);
-	return j.p == j.end ? 0 : -1;
+	if (j.p != j.end)
+		return -1;
+	if (j.host && !j.eve)
+		logs_emit_value(r, logs_key_find("host", 4), j.host, j.host_len);
+	return 0;
 }

@@ -132,6 +132,8 @@ static void test_json(void **state)
 		"\"b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe\","
 		"\"certificate.subject\":\"CN=*.cert.example,O=A\\\\, B,emailAddress=ops@cert.example\","
 		"\"san.dns\":[\"www.cert.example\"]}\n"
+		"{\"host\":\"web.example\",\"uri\":\"/x\"}\n"
+		"{\"host\":\"sensor.example\",\"event_type\":\"flow\"}\n"
 		"{\"event_type\":\"fileinfo\",\"fileinfo\":{\"md5\":\"44d88612fea8a8f36de82e1278abb02f\"},}\n"
 		"{\"a\":\"\\x\"}\n"
 		"{\"a\":1} trailing\n"
@@ -152,9 +154,11 @@ static void test_json(void **state)
 		"x509.subject domain cert.example",
 		"x509.subject email ops@cert.example",
 		"x509.san domain www.cert.example",
+		"http.uri url /x",
+		"http.host domain web.example",
 	};
 	run(&r, text, &s, LOGS_FMT_AUTO, 0);
-	expect(&s, want, 15);
+	expect(&s, want, 17);
 	assert_int_equal(s.ts[0], 1451761681310448LL);
 	assert_int_equal(s.ts[5], 1451761681000000LL);
 	assert_int_equal(s.ts[9], -1);
