@@ -13,7 +13,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern taxii cli
+MODULES := common stix store directory policy audit decode pattern logs taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -23,6 +23,7 @@ DEPS_policy    := policy directory store stix common
 DEPS_audit     := audit common
 DEPS_decode    := decode common
 DEPS_pattern   := pattern common
+DEPS_logs      := logs common
 DEPS_taxii     := taxii audit policy directory store stix common
 DEPS_cli       := cli taxii pattern audit policy directory store stix common
 
@@ -72,8 +73,8 @@ endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 # Every library: the hub's chain (cli and what it uses) and the sensor's
-# (decode), each in dependency order.
-ALL_LIBS := $(LIBS_cli) $(LIBS_decode)
+# inputs (decode, logs), each in dependency order.
+ALL_LIBS := $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -126,13 +127,14 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
+FUZZ_LIBS    := logs decode $(DEPS_cli)
 fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 	    EXTRA_CFLAGS=-fsanitize=fuzzer-no-link,address,undefined \
-	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(foreach d,$(DEPS_cli) $(DEPS_decode),$(FUZZ_BUILD)/lib$(d).a) >/dev/null || exit 1; \
+	    EXTRA_LDFLAGS=-fsanitize=address,undefined $(foreach d,$(FUZZ_LIBS),$(FUZZ_BUILD)/lib$(d).a) >/dev/null || exit 1; \
 	  $(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
-	    fuzz/fuzz_$$n.c $(foreach d,$(DEPS_cli) $(DEPS_decode),$(FUZZ_BUILD)/lib$(d).a) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz_$$n || exit 1; \
+	    fuzz/fuzz_$$n.c $(foreach d,$(FUZZ_LIBS),$(FUZZ_BUILD)/lib$(d).a) $(PKG_LIBS) -o $(FUZZ_BUILD)/fuzz_$$n || exit 1; \
 	  mkdir -p $(FUZZ_BUILD)/corpus_$$n; \
 	  $(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus_$$n fuzz/corpus/$$n || exit 1; \
 	done

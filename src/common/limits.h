@@ -61,4 +61,9 @@
 /* Config file line length. */
 #define RK_MAX_CONFIG_LINE 4096
 
+/* Longest log line the sensor reads (Zeek, Suricata EVE, text); a longer
+ * line is counted, reported and skipped. EVE lines with large HTTP headers
+ * stay well below. */
+#define RK_MAX_LOG_LINE (64 * 1024)
+
 #endif

@@ -1,0 +1,210 @@
+/*
+ * logs.h: observables from security logs, for the sensor.
+ *
+ * The sensor reads the logs that Zeek and Suricata already write and looks
+ * for the hub's indicators in them. This module turns each log line into
+ * observables (an IP address, a domain, a URL, a file hash, ...) tagged
+ * with the field they came from, and hands them to a callback; matching
+ * them against indicators is the caller's business.
+ *
+ * Formats (logs_parse.c): Zeek TSV (the #separator, #set_separator,
+ * #empty_field, #unset_field, #path, #fields headers; \xHH escapes), Zeek
+ * JSON (one object per line), Suricata EVE JSON (flow, dns v1/v2/v3, http,
+ * tls, fileinfo), and plain text, where addresses, domains, URLs, hashes
+ * and e-mail addresses are found anywhere in the line on word boundaries
+ * (logs_text.c). LOGS_FMT_AUTO decides per line: a '#' header switches to
+ * Zeek TSV, a '{' line is JSON, anything else is text unless a TSV header
+ * was seen.
+ *
+ * Line rate: a reader allocates its line buffer once (logs_reader_init)
+ * and nothing per line. Values handed to the callback point into that
+ * buffer (JSON and TSV escapes are decoded in place, which only shrinks a
+ * value) and are valid only during the callback; they are not
+ * NUL-terminated. JSON lines are walked by a small scanner (logs_json.c),
+ * never parsed into a tree.
+ *
+ * Bad input is counted, never fatal: a line longer than max_line, a line
+ * that is not valid UTF-8, or a JSON line that does not scan is skipped,
+ * counted in logs_stats and reported through the error callback with file
+ * name and line number.
+ *
+ * Ownership: logs_reader_init/logs_reader_cleanup on caller storage; the
+ * file name given to logs_read_* is borrowed for the duration of the call
+ * (for logs_follow_open, until logs_follow_close). A reader is used by one
+ * thread at a time.
+ */
+#ifndef RK_LOGS_H
+#define RK_LOGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+
+/* What an observable is. LOGS_KIND_UA is a whole HTTP User-Agent value. */
+#define LOGS_KINDS(X)              \
+	X(IPV4, "ipv4")            \
+	X(IPV6, "ipv6")            \
+	X(DOMAIN, "domain")        \
+	X(URL, "url")              \
+	X(MD5, "md5")              \
+	X(SHA1, "sha1")            \
+	X(SHA256, "sha256")        \
+	X(SHA512, "sha512")        \
+	X(EMAIL, "email")          \
+	X(UA, "user-agent")
+
+/* Which field of the log it came from. */
+#define LOGS_FIELDS(X)                      \
+	X(TEXT, "text")                     \
+	X(CONN_SRC, "conn.src")             \
+	X(CONN_DST, "conn.dst")             \
+	X(DNS_QUERY, "dns.query")           \
+	X(DNS_ANSWER, "dns.answer")         \
+	X(HTTP_HOST, "http.host")           \
+	X(HTTP_URI, "http.uri")             \
+	X(HTTP_UA, "http.user_agent")       \
+	X(TLS_SNI, "tls.sni")               \
+	X(TLS_CERT, "tls.cert_fingerprint") \
+	X(FILE_HASH, "file.hash")           \
+	X(X509_SUBJECT, "x509.subject")     \
+	X(X509_SAN, "x509.san")
+
+#define LOGS_X_ENUM(name, str) LOGS_KIND_##name,
+typedef enum { LOGS_KINDS(LOGS_X_ENUM) LOGS_KIND_COUNT } logs_kind;
+#undef LOGS_X_ENUM
+#define LOGS_X_ENUM(name, str) LOGS_FIELD_##name,
+typedef enum { LOGS_FIELDS(LOGS_X_ENUM) LOGS_FIELD_COUNT } logs_field;
+#undef LOGS_X_ENUM
+
+const char *logs_kind_name(logs_kind k);
+const char *logs_field_name(logs_field f);
+
+typedef enum {
+	LOGS_FMT_AUTO = 0,
+	LOGS_FMT_ZEEK_TSV,
+	LOGS_FMT_JSON, /* Zeek JSON and Suricata EVE: told apart by their keys */
+	LOGS_FMT_TEXT,
+} logs_format;
+
+/* One observable. val/len point into the reader's line buffer. ts_us is
+ * microseconds since 1970 when has_ts (the log line's own timestamp). */
+typedef struct logs_obs {
+	logs_kind kind;
+	logs_field field;
+	const char *val;
+	size_t len;
+	const char *file;
+	uint64_t line;
+	int64_t ts_us;
+	int has_ts;
+} logs_obs;
+
+/* Return 0 to go on, anything else to stop reading (logs_read_* return
+ * RK_OK after a stop; logs_reader.stopped says so). */
+typedef int (*logs_obs_fn)(const logs_obs *o, void *arg);
+/* why is a static string. */
+typedef void (*logs_err_fn)(const char *file, uint64_t line, const char *why,
+			    void *arg);
+
+typedef struct logs_stats {
+	uint64_t lines;       /* lines seen, including bad and header lines */
+	uint64_t bytes;       /* bytes read */
+	uint64_t observables; /* handed to the callback */
+	uint64_t too_long;    /* lines over max_line, skipped */
+	uint64_t bad_utf8;    /* lines that are not UTF-8, skipped */
+	uint64_t bad_json;    /* '{' lines that do not scan as JSON, skipped */
+	uint64_t bad_tsv;     /* Zeek data lines with the wrong field count */
+} logs_stats;
+
+/* Columns of a Zeek TSV log we can keep track of. */
+#define LOGS_TSV_MAX_FIELDS 64
+
+/* Observables of one line queued before the callback sees them. */
+#define LOGS_QUEUE 128
+
+/* Reader state; fields are private except stats and stopped. */
+typedef struct logs_reader {
+	logs_stats stats;
+	int stopped;
+	/* configuration */
+	logs_format format;
+	size_t max_line;
+	logs_obs_fn on_obs;
+	logs_err_fn on_err;
+	void *arg;
+	/* buffer: max_line + 1 bytes of line plus read-ahead */
+	char *buf;
+	size_t cap, start, end;
+	int skipping; /* inside a line that outgrew the buffer */
+	/* current line */
+	const char *file;
+	uint64_t line;
+	/* Zeek TSV header state */
+	int tsv;               /* a #fields header is in force */
+	char sep, set_sep;
+	char empty[16], unset[16];
+	size_t empty_len, unset_len;
+	int nfields;
+	signed char col[LOGS_TSV_MAX_FIELDS]; /* field table index or -1 */
+	int ts_col;
+	/* observables of the current line, emitted when it is done */
+	struct {
+		const char *val;
+		uint32_t len;
+		unsigned char kind, field;
+	} q[LOGS_QUEUE];
+	int nq;
+	/* follow state */
+	int fd;
+	uint64_t ino, dev;
+	uint64_t off;
+} logs_reader;
+
+/* logs_read.c */
+
+/* Default bound on one line (limits.h); longer lines are skipped and
+ * counted. */
+#define LOGS_DEFAULT_MAX_LINE RK_MAX_LOG_LINE
+#define LOGS_MIN_MAX_LINE 256
+
+/* Sets up r with a buffer for lines of up to max_line bytes (0 for the
+ * default; raised to LOGS_MIN_MAX_LINE). on_err may be NULL. RK_ENOMEM. */
+rk_err logs_reader_init(logs_reader *r, logs_format fmt, size_t max_line,
+			logs_obs_fn on_obs, logs_err_fn on_err, void *arg);
+/* Frees the buffer and closes a followed file. Accepts a zeroed reader. */
+void logs_reader_cleanup(logs_reader *r);
+
+/* Reads fd to its end. name is used in observables and error reports.
+ * RK_EIO on a read error (counted lines so far stay counted). */
+rk_err logs_read_fd(logs_reader *r, int fd, const char *name);
+/* Opens path and reads it; RK_ENOTFOUND/RK_EIO when it cannot. */
+rk_err logs_read_file(logs_reader *r, const char *path);
+/* Reads standard input, named "-". */
+rk_err logs_read_stdin(logs_reader *r);
+
+/* Follows a growing file, like tail -F. logs_follow_open opens path (RK_OK
+ * also when it does not exist yet: it is tried again on each poll).
+ * logs_follow_poll reads what was added since the last poll and returns
+ * without waiting; when path now names another file (rotation: a new inode)
+ * it finishes the old file and starts the new one from its beginning, and
+ * when the file shrank (truncation) it starts again from its beginning. A
+ * partial last line waits for its newline. logs_follow_run polls every
+ * poll_ms until *stop becomes nonzero or the callback stops. */
+rk_err logs_follow_open(logs_reader *r, const char *path);
+rk_err logs_follow_poll(logs_reader *r);
+rk_err logs_follow_run(logs_reader *r, volatile const int *stop, int poll_ms);
+void logs_follow_close(logs_reader *r);
+
+/* Feeds one line (without its newline) as if read from the current file;
+ * line may be changed in place. For tests and the fuzz harness. */
+void logs_feed_line(logs_reader *r, char *line, size_t len);
+
+/* logs_text.c */
+
+/* What a whole value is: an IP address, a hash (by length), an e-mail
+ * address, a URL (scheme://...) or a domain name; -1 for none of those. */
+int logs_classify(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * logs_int.h: what the files of the logs module share, and nothing else
+ * includes.
+ *
+ * A line goes logs_read.c (framing, bounds, UTF-8) -> logs_parse.c (which
+ * format, which field) -> logs_emit (classify, queue) -> the caller's
+ * callback. Observables of one line are queued in the reader until the
+ * line is done, so every one carries the line's timestamp whichever field
+ * order the log uses; the queue is fixed-size and flushes early when full.
+ */
+#ifndef RK_LOGS_INT_H
+#define RK_LOGS_INT_H
+
+#include "logs.h"
+
+/* How a field's value becomes observables. */
+enum logs_mode {
+	LOGS_M_ADDR,    /* an IP address */
+	LOGS_M_HOST,    /* a domain name or an IP address */
+	LOGS_M_URI,     /* taken whole as a URL */
+	LOGS_M_UA,      /* taken whole as a User-Agent */
+	LOGS_M_HASH,    /* MD5/SHA-1/SHA-256/SHA-512 by length */
+	LOGS_M_EMAIL,   /* an e-mail address */
+	LOGS_M_URL,     /* a URL with a scheme */
+	LOGS_M_SUBJECT, /* an X.509 distinguished name: its CN and emailAddress */
+	LOGS_M_TS,      /* the line's timestamp */
+};
+
+typedef struct logs_key {
+	const char *name;
+	unsigned char len;
+	unsigned char mode;
+	unsigned char field;
+} logs_key;
+
+/* logs_parse.c */
+int logs_key_find(const char *name, size_t len);
+const logs_key *logs_key_get(int idx);
+void logs_parse_line(logs_reader *r, char *line, size_t len);
+
+/* logs_json.c: scans one JSON object line, emitting known fields. -1 when
+ * the line is not one well-formed JSON object. */
+int logs_json_line(logs_reader *r, char *line, size_t len, int64_t *ts,
+		   int *has_ts);
+
+/* logs_text.c */
+void logs_text_line(logs_reader *r, char *line, size_t len);
+void logs_emit_value(logs_reader *r, int key, char *v, size_t len);
+void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
+	       size_t len);
+void logs_flush(logs_reader *r, int64_t ts, int has_ts);
+int logs_parse_ts(const char *s, size_t len, int64_t *us);
+int logs_utf8_ok(const unsigned char *s, size_t len);
+void logs_report(logs_reader *r, const char *why);
+
+#endif

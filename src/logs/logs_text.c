@@ -1,0 +1,474 @@
+/*
+ * logs_text.c: what a string is, and finding observables in free text.
+ *
+ * logs_classify decides for one whole value whether it is an IPv4 or IPv6
+ * address, a hash (hex of length 32/40/64/128), an e-mail address, a URL
+ * (scheme "://" rest) or a domain name (two or more labels of letters,
+ * digits, '-' and '_', the last one not all digits). Free text is cut into
+ * tokens at characters that never occur inside those (space, quotes,
+ * brackets, ',', ';', '|', ...); a token is classified whole after its
+ * trailing punctuation is dropped, so "evil.com" is never found inside
+ * "notevil.community": word boundaries fall out of the tokenising, not of
+ * a search. A URL token keeps everything up to the next delimiter.
+ *
+ * Also here: emitting into the reader's per-line queue, timestamps (Zeek's
+ * epoch seconds, RFC 3339 as Zeek JSON and EVE write it) and the UTF-8
+ * check. Nothing allocates.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "logs_int.h"
+
+#define X_NAME(name, str) str,
+static const char *const kind_names[] = {LOGS_KINDS(X_NAME)};
+static const char *const field_names[] = {LOGS_FIELDS(X_NAME)};
+#undef X_NAME
+
+const char *logs_kind_name(logs_kind k)
+{
+	return (unsigned)k < LOGS_KIND_COUNT ? kind_names[k] : "?";
+}
+
+const char *logs_field_name(logs_field f)
+{
+	return (unsigned)f < LOGS_FIELD_COUNT ? field_names[f] : "?";
+}
+
+static int is_hex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+static int is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_ipv4(const char *s, size_t len)
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part) {
+			if (i >= len || s[i] != '.')
+				return 0;
+			i++;
+		}
+		size_t st = i;
+		unsigned v = 0;
+		while (i < len && is_digit(s[i]) && i - st < 3)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		if (i == st || v > 255 || (i - st > 1 && s[st] == '0'))
+			return 0;
+	}
+	return i == len;
+}
+
+static int is_ipv6(const char *s, size_t len)
+{
+	char tmp[INET6_ADDRSTRLEN + 1];
+	unsigned char out[16];
+	if (len < 2 || len > INET6_ADDRSTRLEN || !memchr(s, ':', len))
+		return 0;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	return inet_pton(AF_INET6, tmp, out) == 1;
+}
+
+static int is_domain(const char *s, size_t len)
+{
+	size_t labels = 0, lab = 0, last = 0;
+	int alpha = 0, last_alpha = 0;
+	if (len < 3 || len > 253)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '.') {
+			if (lab == 0 || lab > 63 || s[i - 1] == '-' || s[i - lab] == '-')
+				return 0;
+			labels++;
+			last = lab;
+			last_alpha = alpha;
+			lab = 0;
+			alpha = 0;
+			continue;
+		}
+		if (is_alpha(c))
+			alpha = 1;
+		else if (!is_digit(c) && c != '-' && c != '_')
+			return 0;
+		lab++;
+	}
+	if (lab > 0) {
+		/* the last label; a name ending in '.' is fully qualified */
+		if (lab > 63 || s[len - 1] == '-' || s[len - lab] == '-')
+			return 0;
+		labels++;
+		last = lab;
+		last_alpha = alpha;
+	}
+	return labels >= 2 && last_alpha && last >= 2;
+}
+
+static int is_email(const char *s, size_t len)
+{
+	const char *at = memchr(s, '@', len);
+	if (!at || at == s)
+		return 0;
+	for (const char *p = s; p < at; p++) {
+		int c = (unsigned char)*p;
+		if (!is_alpha(c) && !is_digit(c) && !strchr(".!#$%&'*+/=?^_`{|}~-", c))
+			return 0;
+	}
+	if (*s == '.' || at[-1] == '.')
+		return 0;
+	return is_domain(at + 1, len - (size_t)(at + 1 - s));
+}
+
+static int is_url(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (is_alpha(s[i]) || (i && (is_digit(s[i]) || s[i] == '+' ||
+						   s[i] == '-' || s[i] == '.'))))
+		i++;
+	return i >= 2 && i + 3 < len && memcmp(s + i, "://", 3) == 0;
+}
+
+int logs_classify(const char *s, size_t len)
+{
+	if (len == 0)
+		return -1;
+	if (len == 32 || len == 40 || len == 64 || len == 128) {
+		size_t i = 0;
+		while (i < len && is_hex(s[i]))
+			i++;
+		if (i == len)
+			return len == 32 ? LOGS_KIND_MD5 : len == 40 ? LOGS_KIND_SHA1
+				: len == 64 ? LOGS_KIND_SHA256 : LOGS_KIND_SHA512;
+	}
+	if (is_digit(s[0]) && is_ipv4(s, len))
+		return LOGS_KIND_IPV4;
+	if (memchr(s, ':', len)) {
+		if (is_ipv6(s, len))
+			return LOGS_KIND_IPV6;
+		return is_url(s, len) ? LOGS_KIND_URL : -1;
+	}
+	if (memchr(s, '@', len))
+		return is_email(s, len) ? LOGS_KIND_EMAIL : -1;
+	return is_domain(s, len) ? LOGS_KIND_DOMAIN : -1;
+}
+
+/* ------------------------------------------------------------ emitting */
+
+void logs_flush(logs_reader *r, int64_t ts, int has_ts)
+{
+	logs_obs o;
+	o.file = r->file;
+	o.line = r->line;
+	o.ts_us = has_ts ? ts : 0;
+	o.has_ts = has_ts;
+	for (int i = 0; i < r->nq && !r->stopped; i++) {
+		o.kind = (logs_kind)r->q[i].kind;
+		o.field = (logs_field)r->q[i].field;
+		o.val = r->q[i].val;
+		o.len = r->q[i].len;
+		r->stats.observables++;
+		if (r->on_obs && r->on_obs(&o, r->arg))
+			r->stopped = 1;
+	}
+	r->nq = 0;
+}
+
+void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
+	       size_t len)
+{
+	if (r->nq == LOGS_QUEUE)
+		logs_flush(r, 0, 0);
+	r->q[r->nq].val = v;
+	r->q[r->nq].len = (uint32_t)len;
+	r->q[r->nq].kind = (unsigned char)k;
+	r->q[r->nq].field = (unsigned char)f;
+	r->nq++;
+}
+
+/* A distinguished name, as Zeek ("CN=a,O=b\\, c") or Suricata ("C=US, CN=a")
+ * write it: emit the CN as a host and emailAddress as an e-mail. */
+static void emit_subject(logs_reader *r, logs_field f, const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (s[i] == ' ' || s[i] == ','))
+			i++;
+		size_t st = i;
+		while (i < len && s[i] != ',') {
+			if (s[i] == '\\' && i + 1 < len)
+				i++;
+			i++;
+		}
+		const char *c = s + st;
+		size_t n = i - st;
+		if (n > 3 && memcmp(c, "CN=", 3) == 0) {
+			c += 3, n -= 3;
+			if (n > 2 && c[0] == '*' && c[1] == '.')
+				c += 2, n -= 2;
+			int k = logs_classify(c, n);
+			if (k == LOGS_KIND_DOMAIN || k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6)
+				logs_emit(r, (logs_kind)k, f, c, n);
+		} else if (n > 13 && memcmp(c, "emailAddress=", 13) == 0) {
+			if (logs_classify(c + 13, n - 13) == LOGS_KIND_EMAIL)
+				logs_emit(r, LOGS_KIND_EMAIL, f, c + 13, n - 13);
+		}
+	}
+}
+
+void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
+{
+	const logs_key *k = logs_key_get(key);
+	logs_field f = (logs_field)k->field;
+	int c;
+	if (len == 0)
+		return;
+	switch (k->mode) {
+	case LOGS_M_URI:
+		logs_emit(r, LOGS_KIND_URL, f, v, len);
+		return;
+	case LOGS_M_UA:
+		logs_emit(r, LOGS_KIND_UA, f, v, len);
+		return;
+	case LOGS_M_SUBJECT:
+		emit_subject(r, f, v, len);
+		return;
+	case LOGS_M_TS:
+		return;
+	default:
+		break;
+	}
+	c = logs_classify(v, len);
+	switch (k->mode) {
+	case LOGS_M_ADDR:
+		if (c != LOGS_KIND_IPV4 && c != LOGS_KIND_IPV6)
+			return;
+		break;
+	case LOGS_M_HOST:
+		if (c != LOGS_KIND_IPV4 && c != LOGS_KIND_IPV6 && c != LOGS_KIND_DOMAIN)
+			return;
+		break;
+	case LOGS_M_HASH:
+		if (c < LOGS_KIND_MD5 || c > LOGS_KIND_SHA512)
+			return;
+		break;
+	case LOGS_M_EMAIL:
+		if (c != LOGS_KIND_EMAIL)
+			return;
+		break;
+	case LOGS_M_URL:
+		if (c != LOGS_KIND_URL)
+			return;
+		break;
+	default:
+		return;
+	}
+	logs_emit(r, (logs_kind)c, f, v, len);
+}
+
+/* ------------------------------------------------------------ free text */
+
+static int is_delim(int c)
+{
+	return c <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+	       c == '(' || c == ')' || c == '[' || c == ']' || c == '{' ||
+	       c == '}' || c == ',' || c == ';' || c == '|' || c == '`' ||
+	       c == '\\' || c == 0x7f;
+}
+
+static int is_trail(int c)
+{
+	return c == '.' || c == ':' || c == '!' || c == '?' || c == '=' ||
+	       c == '-' || c == '/' || c == '*';
+}
+
+void logs_text_line(logs_reader *r, char *line, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && is_delim((unsigned char)line[i]))
+			i++;
+		size_t st = i;
+		while (i < len && !is_delim((unsigned char)line[i]))
+			i++;
+		const char *t = line + st;
+		size_t n = i - st;
+		/* a URL anywhere in the token starts at its scheme */
+		const char *u = NULL;
+		for (size_t j = 0; j + 3 < n; j++)
+			if (t[j] == ':' && t[j + 1] == '/' && t[j + 2] == '/') {
+				size_t b = j;
+				while (b > 0 && is_alpha(t[b - 1]))
+					b--;
+				if (b < j)
+					u = t + b;
+				break;
+			}
+		if (u) {
+			size_t un = n - (size_t)(u - t);
+			while (un > 0 && (u[un - 1] == '.' || u[un - 1] == ':'))
+				un--;
+			if (is_url(u, un))
+				logs_emit(r, LOGS_KIND_URL, LOGS_FIELD_TEXT, u, un);
+			continue;
+		}
+		while (n > 0 && is_trail((unsigned char)t[n - 1]))
+			n--;
+		while (n > 0 && (t[0] == '.' || t[0] == ':' || t[0] == '=') &&
+		       !(n > 2 && t[0] == ':' && t[1] == ':'))
+			t++, n--;
+		/* key=value: the value */
+		const char *eq = memchr(t, '=', n);
+		if (eq) {
+			n -= (size_t)(eq + 1 - t);
+			t = eq + 1;
+		}
+		if (n < 3)
+			continue;
+		int c = logs_classify(t, n);
+		if (c < 0) {
+			/* host:port */
+			const char *colon = memchr(t, ':', n);
+			if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - t))) {
+				size_t hn = (size_t)(colon - t);
+				c = logs_classify(t, hn);
+				if (c == LOGS_KIND_IPV4 || c == LOGS_KIND_DOMAIN)
+					n = hn;
+				else
+					c = -1;
+			}
+		}
+		if (c >= 0)
+			logs_emit(r, (logs_kind)c, LOGS_FIELD_TEXT, t, n);
+	}
+}
+
+/* ------------------------------------------------------------ time, UTF-8 */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits(const char *s, size_t n, unsigned *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return 0;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return 1;
+}
+
+/* "1521911720.865716" or "2018-03-24T17:15:20.865716Z" / "...+0000". */
+int logs_parse_ts(const char *s, size_t len, int64_t *us)
+{
+	size_t i = 0;
+	int64_t sec = 0, frac = 0;
+	unsigned fd = 0;
+	if (len >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ')) {
+		unsigned y, mo, d, h, mi, se;
+		if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+		    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+		    !digits(s + 17, 2, &se) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+		    h > 23 || mi > 59 || se > 60)
+			return 0;
+		sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+		i = 19;
+	} else {
+		size_t st = i;
+		while (i < len && is_digit(s[i]) && i - st < 12)
+			sec = sec * 10 + (s[i++] - '0');
+		if (i == st)
+			return 0;
+	}
+	if (i < len && s[i] == '.') {
+		i++;
+		while (i < len && is_digit(s[i])) {
+			if (fd < 6)
+				frac = frac * 10 + (s[i] - '0'), fd++;
+			i++;
+		}
+	}
+	while (fd < 6)
+		frac *= 10, fd++;
+	/* zone: Z, +hhmm, +hh:mm */
+	if (i < len && (s[i] == '+' || s[i] == '-') && len - i >= 5) {
+		unsigned zh, zm;
+		int sign = s[i] == '-' ? -1 : 1;
+		size_t m = s[i + 3] == ':' ? 4 : 3;
+		if (!digits(s + i + 1, 2, &zh) || i + m + 2 > len ||
+		    !digits(s + i + m, 2, &zm))
+			return 0;
+		sec -= sign * (int64_t)(zh * 3600 + zm * 60);
+	}
+	*us = sec * 1000000 + frac;
+	return 1;
+}
+
+int logs_utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		/* ASCII runs eight bytes at a time */
+		while (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned min;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, min = 0x10000;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		unsigned cp = c & (0x3f >> n);
+		for (size_t j = 1; j <= n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+void logs_report(logs_reader *r, const char *why)
+{
+	if (r->on_err)
+		r->on_err(r->file, r->line, why, r->arg);
+}

@@ -1,0 +1,403 @@
+/*
+ * test_logs_edge.c: hand-written cases for the logs module: Zeek TSV
+ * headers, escapes, unset and empty fields; JSON escapes and the EVE DNS
+ * formats; free text with word boundaries; bounded lines, invalid UTF-8 and
+ * bad JSON counted with their line numbers; timestamps; and a followed file
+ * that is appended to, rotated and truncated in a temporary directory.
+ *
+ * Each case feeds lines and compares the observables, rendered as
+ * "field kind value" strings in order, with the expected list.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "logs.h"
+
+#define MAX_SEEN 64
+
+typedef struct seen {
+	char obs[MAX_SEEN][300];
+	uint64_t line[MAX_SEEN];
+	int64_t ts[MAX_SEEN];
+	int n;
+	char err[8][200];
+	int nerr;
+} seen;
+
+static int on_obs(const logs_obs *o, void *arg)
+{
+	seen *s = arg;
+	if (s->n < MAX_SEEN) {
+		snprintf(s->obs[s->n], sizeof(s->obs[0]), "%s %s %.*s",
+			 logs_field_name(o->field), logs_kind_name(o->kind), (int)o->len, o->val);
+		s->line[s->n] = o->line;
+		s->ts[s->n] = o->has_ts ? o->ts_us : -1;
+	}
+	s->n++;
+	return 0;
+}
+
+static void on_err(const char *file, uint64_t line, const char *why, void *arg)
+{
+	seen *s = arg;
+	if (s->nerr < 8)
+		snprintf(s->err[s->nerr], sizeof(s->err[0]), "%s:%llu: %s", file,
+			 (unsigned long long)line, why);
+	s->nerr++;
+}
+
+/* Feeds the lines of text (newline-separated) through a pipe-less path:
+ * a temporary file read by logs_read_file. */
+static void run(logs_reader *r, const char *text, seen *s, logs_format fmt, size_t max_line)
+{
+	char path[] = "/tmp/rk-logs-edge-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(logs_reader_init(r, fmt, max_line, on_obs, on_err, s), RK_OK);
+	assert_int_equal(logs_read_file(r, path), RK_OK);
+	unlink(path);
+}
+
+static void expect(const seen *s, const char *const *want, int n)
+{
+	for (int i = 0; i < s->n && i < MAX_SEEN; i++)
+		printf("  got[%d] %s\n", i, s->obs[i]);
+	assert_int_equal(s->n, n);
+	for (int i = 0; i < n; i++)
+		assert_string_equal(s->obs[i], want[i]);
+}
+
+#define ZEEK_HEAD                                                           \
+	"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"      \
+	"#unset_field\t-\n#path\tdns\n"                                     \
+	"#fields\tts\tid.orig_h\tquery\tanswers\tuser_agent\n"             \
+	"#types\ttime\taddr\tstring\tvector[string]\tstring\n"
+
+static void test_zeek_tsv(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	const char *text = ZEEK_HEAD
+		"1521911720.5\t10.0.0.1\tevil.example\t(empty)\t-\n"
+		"1521911721.000001\t-\tex\\x2eample.org\ta.com\\x2cb.com,1.2.3.4,2001:db8::1\tcurl/8\\x09x\n"
+		"1521911722.0\t10.0.0.2\tshort.example\n"
+		"#close\t2024\n";
+	const char *want[] = {
+		"conn.src ipv4 10.0.0.1",
+		"dns.query domain evil.example",
+		"dns.query domain ex.ample.org",
+		"dns.answer ipv4 1.2.3.4",
+		"dns.answer ipv6 2001:db8::1",
+		"http.user_agent user-agent curl/8\tx",
+	};
+	run(&r, text, &s, LOGS_FMT_AUTO, 0);
+	expect(&s, want, 6);
+	assert_int_equal(s.ts[0], 1521911720500000LL);
+	assert_int_equal(s.ts[2], 1521911721000001LL);
+	assert_int_equal(s.line[2], 9);
+	assert_int_equal(r.stats.bad_tsv, 1);
+	assert_int_equal(s.nerr, 1);
+	assert_non_null(strstr(s.err[0], ":10: "));
+	logs_reader_cleanup(&r);
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	const char *text =
+		"{\"timestamp\":\"2016-01-02T19:08:01.310448+0000\",\"event_type\":\"http\","
+		"\"src_ip\":\"1.1.1.1\",\"dest_ip\":\"8.8.8.8\",\"http\":{\"hostname\":\"ex\\u0061mple.com\","
+		"\"url\":\"\\/a\\/b?c=\\\"d\\\"\",\"http_user_agent\":\"Mozilla\\/5.0 \\u00e9\"}}\n"
+		"{\"event_type\":\"dns\",\"dns\":{\"version\":2,\"type\":\"answer\",\"rrname\":\"q.example\","
+		"\"answers\":[{\"rrname\":\"q.example\",\"rdata\":\"10.1.1.1\"},{\"rrname\":\"q.example\",\"rdata\":\"c.example\"}],"
+		"\"grouped\":{\"AAAA\":[\"::1\"]}},\"timestamp\":\"2016-01-02T19:08:01Z\"}\n"
+		"{\"event_type\":\"dns\",\"dns\":{\"queries\":[{\"rrname\":\"v3.example\",\"rrtype\":\"A\"}]},"
+		"\"src_ip\":null,\"x\":[1,-2.5e3,true,false,{}]}\n"
+		"{\"ts\":1521911720.865716,\"id.orig_h\":\"10.0.0.9\",\"fingerprint\":"
+		"\"b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe\","
+		"\"certificate.subject\":\"CN=*.cert.example,O=A\\\\, B,emailAddress=ops@cert.example\","
+		"\"san.dns\":[\"www.cert.example\"]}\n"
+		"{\"host\":\"web.example\",\"uri\":\"/x\"}\n"
+		"{\"host\":\"sensor.example\",\"event_type\":\"flow\"}\n"
+		"{\"event_type\":\"fileinfo\",\"fileinfo\":{\"md5\":\"44d88612fea8a8f36de82e1278abb02f\"},}\n"
+		"{\"a\":\"\\x\"}\n"
+		"{\"a\":1} trailing\n"
+		"[1]\n";
+	const char *want[] = {
+		"conn.src ipv4 1.1.1.1",
+		"conn.dst ipv4 8.8.8.8",
+		"http.host domain example.com",
+		"http.uri url /a/b?c=\"d\"",
+		"http.user_agent user-agent Mozilla/5.0 \xc3\xa9",
+		"dns.query domain q.example",
+		"dns.answer ipv4 10.1.1.1",
+		"dns.answer domain c.example",
+		"dns.answer ipv6 ::1",
+		"dns.query domain v3.example",
+		"conn.src ipv4 10.0.0.9",
+		"tls.cert_fingerprint sha256 b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe",
+		"x509.subject domain cert.example",
+		"x509.subject email ops@cert.example",
+		"x509.san domain www.cert.example",
+		"http.uri url /x",
+		"http.host domain web.example",
+	};
+	run(&r, text, &s, LOGS_FMT_AUTO, 0);
+	expect(&s, want, 17);
+	assert_int_equal(s.ts[0], 1451761681310448LL);
+	assert_int_equal(s.ts[5], 1451761681000000LL);
+	assert_int_equal(s.ts[9], -1);
+	assert_int_equal(s.ts[10], 1521911720865716LL);
+	/* the fileinfo line has a trailing comma: nothing from it */
+	assert_int_equal(r.stats.bad_json, 3);
+	assert_int_equal(r.stats.bad_tsv, 0);
+	assert_int_equal(s.nerr, 3); /* "[1]" is text to AUTO, but bad JSON to JSON */
+	logs_reader_cleanup(&r);
+	run(&r, "[1]\n", &s, LOGS_FMT_JSON, 0);
+	assert_int_equal(r.stats.bad_json, 1);
+	logs_reader_cleanup(&r);
+}
+
+static void test_text(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	const char *text =
+		"Jan 1 sshd[1]: Failed password from 203.0.113.9 port 22 for root (notevil.community)\n"
+		"visit http://evil.com/x?a=1, mail bad@evil.com; hash d41d8cd98f00b204e9800998ecf8427e.\n"
+		"v1.2 version 10.0 and 999.1.1.1 and fe80::1 and 2001:db8::/32 and [2001:db8::2]:443\n"
+		"sha1=da39a3ee5e6b4b0d3255bfef95601890afd80709 conn=10.0.0.1:8080 host evil.com.\n"
+		"\"sha512\":\"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e\"\n";
+	const char *want[] = {
+		"text ipv4 203.0.113.9",
+		"text domain notevil.community",
+		"text url http://evil.com/x?a=1",
+		"text email bad@evil.com",
+		"text md5 d41d8cd98f00b204e9800998ecf8427e",
+		"text ipv6 fe80::1",
+		"text ipv6 2001:db8::2",
+		"text sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"text ipv4 10.0.0.1",
+		"text domain evil.com",
+		"text sha512 cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+	};
+	run(&r, text, &s, LOGS_FMT_TEXT, 0);
+	expect(&s, want, 11);
+	/* "evil.com" is not found inside "notevil.community" (line 1): the
+	 * list above has it only where it stands alone, on line 4 */
+	assert_int_equal(s.line[1], 1);
+	assert_int_equal(s.line[9], 4);
+	logs_reader_cleanup(&r);
+}
+
+static void test_bounds(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	char *text = malloc(600000);
+	char *p = text;
+	p += sprintf(p, "one 10.0.0.1\n");
+	memset(p, 'a', 500000);
+	p += 500000;
+	p += sprintf(p, " 10.0.0.2\nthree 10.0.0.3\n");
+	memset(p, 'b', 300);
+	p += 300;
+	p += sprintf(p, "\nfive bad \xc3\x28 10.0.0.5\nsix \xed\xa0\x80 10.0.0.6\nseven \xe2\x82\xac 10.0.0.7");
+	run(&r, text, &s, LOGS_FMT_TEXT, 256);
+	const char *want[] = {"text ipv4 10.0.0.1", "text ipv4 10.0.0.3", "text ipv4 10.0.0.7"};
+	expect(&s, want, 3);
+	assert_int_equal(s.line[1], 3);
+	assert_int_equal(s.line[2], 7);
+	assert_int_equal(r.stats.lines, 7);
+	assert_int_equal(r.stats.too_long, 2);
+	assert_int_equal(r.stats.bad_utf8, 2);
+	assert_int_equal(s.nerr, 4);
+	assert_non_null(strstr(s.err[0], ":2: line longer"));
+	assert_non_null(strstr(s.err[1], ":4: line longer"));
+	assert_non_null(strstr(s.err[2], ":5: line is not valid UTF-8"));
+	assert_non_null(strstr(s.err[3], ":6: line is not valid UTF-8"));
+	logs_reader_cleanup(&r);
+	free(text);
+}
+
+static void append(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_follow(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rk-logs-follow-XXXXXX";
+	char path[64], old[64];
+	logs_reader r;
+	seen s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/eve.json", dir);
+	snprintf(old, sizeof(old), "%s/eve.json.1", dir);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
+	/* not there yet */
+	assert_int_equal(logs_follow_open(&r, path), RK_OK);
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 0);
+	append(path, "{\"src_ip\":\"10.0.0.1\"}\n{\"src_ip\":\"10.0");
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 1); /* the partial line waits */
+	append(path, ".0.2\"}\n");
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.line[1], 2);
+	/* rotation: the old file gets a last line after the rename */
+	assert_int_equal(rename(path, old), 0);
+	append(old, "{\"src_ip\":\"10.0.0.3\"}\n");
+	assert_int_equal(logs_follow_poll(&r), RK_OK); /* path missing: keeps old */
+	assert_int_equal(s.n, 3);
+	append(path, "{\"src_ip\":\"10.0.0.4\"}\n");
+	append(old, "{\"src_ip\":\"10.0.0.5\"}");
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 5);
+	assert_string_equal(s.obs[3], "conn.src ipv4 10.0.0.5");
+	assert_string_equal(s.obs[4], "conn.src ipv4 10.0.0.4");
+	assert_int_equal(s.line[4], 1);
+	/* truncation in place */
+	append(path, "{\"src_ip\":\"10.0.0.6\"}\n");
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(truncate(path, 0), 0);
+	append(path, "{\"src_ip\":\"10.0.0.7\"}\n");
+	assert_int_equal(logs_follow_poll(&r), RK_OK);
+	assert_int_equal(s.n, 7);
+	assert_string_equal(s.obs[6], "conn.src ipv4 10.0.0.7");
+	assert_int_equal(s.line[6], 1);
+	assert_int_equal(s.nerr, 0);
+	logs_follow_close(&r);
+	logs_reader_cleanup(&r);
+	unlink(path);
+	unlink(old);
+	rmdir(dir);
+}
+
+/* logs_follow_run: a writer thread appends, then asks the loop to stop. */
+static volatile int run_stop;
+static char run_path[64];
+
+static void *writer(void *arg)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	(void)arg;
+	nanosleep(&ts, NULL);
+	append(run_path, "{\"dest_ip\":\"2001:db8::9\"}\n");
+	nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	run_stop = 1;
+	return NULL;
+}
+
+static void test_follow_run(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/rk-logs-run-XXXXXX";
+	pthread_t t;
+	logs_reader r;
+	seen s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(run_path, sizeof(run_path), "%s/eve.json", dir);
+	append(run_path, "{\"dest_ip\":\"10.9.9.9\"}\n");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
+	assert_int_equal(logs_follow_open(&r, run_path), RK_OK);
+	run_stop = 0;
+	assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
+	assert_int_equal(logs_follow_run(&r, &run_stop, 10), RK_OK);
+	pthread_join(t, NULL);
+	const char *want[] = {"conn.dst ipv4 10.9.9.9", "conn.dst ipv6 2001:db8::9"};
+	expect(&s, want, 2);
+	logs_follow_close(&r);
+	logs_reader_cleanup(&r);
+	unlink(run_path);
+	rmdir(dir);
+}
+
+/* logs_read_stdin: the same framing on file descriptor 0. */
+static void test_stdin(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/rk-logs-stdin-XXXXXX";
+	const char *text = "a 10.0.0.1\nb evil.example\n";
+	logs_reader r;
+	seen s;
+	int fd = mkstemp(path), saved = dup(STDIN_FILENO);
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+	close(fd);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
+	assert_int_equal(logs_read_stdin(&r), RK_OK);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	unlink(path);
+	const char *want[] = {"text ipv4 10.0.0.1", "text domain evil.example"};
+	expect(&s, want, 2);
+	assert_int_equal(s.line[1], 2);
+	logs_reader_cleanup(&r);
+}
+
+static void test_classify(void **state)
+{
+	(void)state;
+	struct {
+		const char *s;
+		int k;
+	} cases[] = {
+		{"1.2.3.4", LOGS_KIND_IPV4},  {"01.2.3.4", -1},
+		{"256.1.1.1", -1},            {"1.2.3", -1},
+		{"::", LOGS_KIND_IPV6},       {"a.b", -1},
+		{"ex.com", LOGS_KIND_DOMAIN}, {"-ex.com", -1},
+		{"ex-.com", -1},              {"ex.c0m", LOGS_KIND_DOMAIN},
+		{"ex.123", -1},               {"fqdn.example.", LOGS_KIND_DOMAIN},
+		{"a..b.com", -1},             {"https://x.example/p", LOGS_KIND_URL},
+		{"a@b.example", LOGS_KIND_EMAIL}, {"@b.example", -1},
+		{"d41d8cd98f00b204e9800998ecf8427e", LOGS_KIND_MD5},
+		{"d41d8cd98f00b204e9800998ecf8427g", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int k = logs_classify(cases[i].s, strlen(cases[i].s));
+		if (k != cases[i].k)
+			printf("classify %s: %d, want %d\n", cases[i].s, k, cases[i].k);
+		assert_int_equal(k, cases[i].k);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_json),
+		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_stdin),    cmocka_unit_test(test_follow_run),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
