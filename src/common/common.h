@@ -115,6 +115,9 @@ bool rk_time_parse_precision(const char *s, int digits, rk_time *out);
 void rk_time_format(rk_time t, int digits, char out[RK_TIME_BUF]);
 /* Current wall-clock time. */
 rk_time rk_time_now(void);
+/* Days from 1970-01-01 to year y, month m (1-12), day d of the proleptic
+ * Gregorian calendar (negative before 1970). */
+int64_t rk_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* ---------------------------------------------------------------- uuid */
 /* common_uuid.c */

@@ -4,7 +4,7 @@
  *
  * Only the profile STIX allows is accepted: "YYYY-MM-DDTHH:MM:SS", an
  * optional fraction of one or more digits, and a literal 'Z'. Calendar
- * arithmetic is done by hand (days_from_civil) rather than with timegm(3)
+ * arithmetic is done by hand (rk_days_from_civil) rather than with timegm(3)
  * so that parsing is exact, locale-free and rejects impossible dates such as
  * 2023-02-29 instead of normalising them.
  */
@@ -13,7 +13,7 @@
 
 #include "common.h"
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t rk_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -92,7 +92,7 @@ static bool parse(const char *s, int digits_required, rk_time *out)
 		return false;
 	for (int i = nfrac; i < 6; i++)
 		frac_us *= 10;
-	int64_t days = days_from_civil(y, mo, d);
+	int64_t days = rk_days_from_civil(y, mo, d);
 	int64_t secs = days * 86400 + (int64_t)h * 3600 + mi * 60 + sec;
 	*out = secs * 1000000 + frac_us;
 	return true;

@@ -46,13 +46,7 @@ static void ws(jscan *j)
 
 static int hexv(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return rk_hex_value((char)c);
 }
 
 /* At an opening quote: finds the closing one. *s and *n are the raw content,

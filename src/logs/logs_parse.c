@@ -89,13 +89,7 @@ const logs_key *logs_key_get(int idx)
 
 static int hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return rk_hex_value((char)c);
 }
 
 /* Decodes \\ and \xHH in place; returns the new length. */

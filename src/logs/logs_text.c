@@ -356,15 +356,6 @@ void logs_text_line(logs_reader *r, char *line, size_t len)
 
 /* ------------------------------------------------------------ time, UTF-8 */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int digits(const char *s, size_t n, unsigned *v)
 {
@@ -390,7 +381,7 @@ int logs_parse_ts(const char *s, size_t len, int64_t *us)
 		    !digits(s + 17, 2, &se) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 		    h > 23 || mi > 59 || se > 60)
 			return 0;
-		sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+		sec = rk_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 		i = 19;
 	} else {
 		size_t st = i;
