@@ -112,4 +112,34 @@ size_t pattern_obs_count(const pattern_obs_set *s);
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx);
 
+/* ---------------------------------------------------------------- exact values */
+/* pattern_values.c */
+
+/* What an indicator's pattern can name by value alone: the keys a sensor
+ * looks up in hash tables rather than evaluating the pattern. */
+typedef enum {
+	PATTERN_V_IPV4,   /* an address or CIDR block (ipv4-addr:value) */
+	PATTERN_V_IPV6,   /* an address or CIDR block (ipv6-addr:value) */
+	PATTERN_V_DOMAIN, /* domain-name:value */
+	PATTERN_V_URL,    /* url:value */
+	PATTERN_V_EMAIL,  /* email-addr:value */
+	PATTERN_V_MD5,    /* file:hashes.'MD5' and the other hash names */
+	PATTERN_V_SHA1,
+	PATTERN_V_SHA256,
+	PATTERN_V_SHA512,
+} pattern_vkind;
+
+typedef void (*pattern_value_fn)(void *arg, pattern_vkind kind, const char *value,
+				 size_t len);
+
+/*
+ * Whether p matches exactly when an observed object has one of a list of
+ * values: one observation expression, no qualifier, and a comparison that is
+ * an OR of `=` and `IN` tests (not negated) on the paths of pattern_vkind.
+ * Then calls fn for every value, in pattern order, and returns true;
+ * otherwise calls nothing and returns false (the pattern needs the
+ * evaluator).
+ */
+bool pattern_exact_values(const pattern *p, pattern_value_fn fn, void *arg);
+
 #endif

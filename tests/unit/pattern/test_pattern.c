@@ -355,6 +355,64 @@ static double now_s(void)
 
 /* The figure the issue names: [ipv4-addr:value = '198.51.100.1'] against
  * one observed-data holding that address. Printed, not asserted. */
+/* The values a sensor can look up directly, and the patterns it cannot. */
+typedef struct seen_values {
+	char text[1024];
+} seen_values;
+
+static void note_value(void *arg, pattern_vkind kind, const char *value, size_t len)
+{
+	static const char *const names[] = {"ipv4", "ipv6", "domain", "url", "email",
+					    "md5", "sha1", "sha256", "sha512"};
+	seen_values *s = arg;
+	size_t n = strlen(s->text);
+	snprintf(s->text + n, sizeof s->text - n, "%s%s=%.*s", n ? " " : "", names[kind],
+		 (int)len, value);
+}
+
+static void test_exact_values(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pattern, *want; /* want NULL: left to the evaluator */
+	} cases[] = {
+		{"[ipv4-addr:value = '198.51.100.1']", "ipv4=198.51.100.1"},
+		{"[ipv4-addr:value = '198.51.100.0/24']", "ipv4=198.51.100.0/24"},
+		{"[domain-name:value = 'a.example' OR domain-name:value = 'b.example']",
+		 "domain=a.example domain=b.example"},
+		{"[file:hashes.'SHA-256' IN ('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb') OR "
+		 "file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']",
+		 "sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 sha256=ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb md5=d41d8cd98f00b204e9800998ecf8427e"},
+		{"[url:value = 'http://x.example/a' OR (email-addr:value = 'm@x.example' OR "
+		 "ipv6-addr:value = '2001:db8::1')]",
+		 "url=http://x.example/a email=m@x.example ipv6=2001:db8::1"},
+		{"[ipv4-addr:value = '198.51.100.1' AND ipv4-addr:value = '198.51.100.2']", NULL},
+		{"[ipv4-addr:value != '198.51.100.1']", NULL},
+		{"[ipv4-addr:value NOT = '198.51.100.1']", NULL},
+		{"[domain-name:value LIKE '%.example']", NULL},
+		{"[ipv4-addr:value = '198.51.100.1'] OR [ipv4-addr:value = '198.51.100.2']", NULL},
+		{"[ipv4-addr:value = '198.51.100.1'] REPEATS 2 TIMES", NULL},
+		{"[network-traffic:dst_ref.value = '198.51.100.1']", NULL},
+		{"[domain-name:value = 'a.example' OR file:name = 'x']", NULL},
+	};
+	rk_errctx ctx;
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		pattern *p = NULL;
+		seen_values seen = {{0}};
+		rk_errctx_clear(&ctx);
+		if (pattern_compile(cases[i].pattern, strlen(cases[i].pattern), &p, &ctx) != RK_OK)
+			fail_msg("%s: %s", cases[i].pattern, ctx.msg);
+		bool exact = pattern_exact_values(p, note_value, &seen);
+		if (exact != (cases[i].want != NULL) ||
+		    (exact && strcmp(seen.text, cases[i].want) != 0) || (!exact && seen.text[0]))
+			fail_msg("%s:\n  got  %s %s\n  want %s", cases[i].pattern,
+				 exact ? "exact" : "not exact", seen.text,
+				 cases[i].want ? cases[i].want : "not exact");
+		pattern_free(p);
+	}
+}
+
 static void test_speed(void **state)
 {
 	(void)state;
@@ -416,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_observed_errors),
 		cmocka_unit_test(test_work_bound),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_exact_values),
 		cmocka_unit_test(test_speed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
