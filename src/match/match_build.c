@@ -1,0 +1,523 @@
+/*
+ * match_build.c: from indicators to the immutable matcher.
+ *
+ * match_builder_add compiles each pattern once. When pattern_exact_values
+ * accepts it, every value it names is turned into a key (address masked to
+ * its prefix, domain/e-mail/URL normal form, hash bytes) and recorded as
+ * (table, key, handle); key bytes go straight into the arena that the
+ * matcher will own. Otherwise the compiled pattern is kept for the
+ * evaluator. match_build then sizes every table once from the record
+ * counts (about 80% full, so linear probing stays short) and inserts the
+ * records; a key seen again links the new handle into a chain. Records are
+ * in handle order, so a value named twice by one indicator is recorded once
+ * in its chain. Nothing is resized after build, and lookups only read.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match_int.h"
+
+typedef struct {
+	uint32_t handle, key; /* key: the address (IPv4) or the arena offset */
+	uint16_t tab;         /* 0..32 IPv4 prefix; 33 + byte table */
+} rec;
+
+struct match_builder {
+	rk_time now;
+	match_reject_fn on_reject;
+	void *arg;
+	rk_buf arena, ids;
+	uint32_t *id_off;
+	size_t n_handles, cap_handles;
+	rec *recs;
+	size_t n_recs, cap_recs;
+	struct match_eval *eval;
+	size_t n_eval, cap_eval;
+	match_stats st;
+	/* while one pattern's values are reported */
+	uint32_t cur;
+	const char *cur_id;
+	bool oom;
+};
+
+uint64_t match_hash_bytes(const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	while (len >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+		s += 8;
+		len -= 8;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return h;
+}
+
+uint32_t match_hash_u32(uint32_t k)
+{
+	uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+const char *match_key_at(const char *arena, uint32_t off, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)arena + off;
+	if (p[0] != 0xFF) {
+		*len = p[0];
+		return (const char *)p + 1;
+	}
+	uint32_t l;
+	memcpy(&l, p + 1, 4);
+	*len = l;
+	return (const char *)p + 5;
+}
+
+bool match_unhex(const char *hex, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = rk_hex_value(hex[2 * i]), lo = rk_hex_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi * 16 + lo);
+	}
+	return true;
+}
+
+match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *arg)
+{
+	match_builder *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->now = now;
+	b->on_reject = on_reject;
+	b->arg = arg;
+	rk_buf_init(&b->arena);
+	rk_buf_init(&b->ids);
+	return b;
+}
+
+void match_builder_free(match_builder *b)
+{
+	if (!b)
+		return;
+	rk_buf_cleanup(&b->arena);
+	rk_buf_cleanup(&b->ids);
+	free(b->id_off);
+	free(b->recs);
+	for (size_t i = 0; i < b->n_eval; i++)
+		pattern_free(b->eval[i].p);
+	free(b->eval);
+	free(b);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * size);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static void reject(match_builder *b, uint32_t handle, const char *id, const char *reason)
+{
+	if (b->on_reject)
+		b->on_reject(b->arg, handle, id, reason);
+}
+
+static void add_rec(match_builder *b, uint16_t tab, uint32_t key)
+{
+	if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs + 1, sizeof *b->recs)) {
+		b->oom = true;
+		return;
+	}
+	b->recs[b->n_recs++] = (rec){b->cur, key, tab};
+}
+
+/* Appends a key to the arena and records it. */
+static void add_key(match_builder *b, uint16_t tab, const void *key, size_t len)
+{
+	unsigned char hdr[5];
+	size_t hl = 1;
+	if (b->arena.len + len + 5 >= UINT32_MAX) {
+		b->oom = true;
+		return;
+	}
+	uint32_t off = (uint32_t)b->arena.len;
+	if (len < 0xFF) {
+		hdr[0] = (unsigned char)len;
+	} else {
+		uint32_t l = (uint32_t)len;
+		hdr[0] = 0xFF;
+		memcpy(hdr + 1, &l, 4);
+		hl = 5;
+	}
+	if (rk_buf_append(&b->arena, hdr, hl) || rk_buf_append(&b->arena, key, len)) {
+		b->oom = true;
+		return;
+	}
+	add_rec(b, tab, off);
+}
+
+static void bad_value(match_builder *b, const char *what, const char *v, size_t len)
+{
+	char reason[160];
+	snprintf(reason, sizeof reason, "%s '%.*s' cannot be a key", what, (int)(len > 64 ? 64 : len),
+		 v);
+	b->st.bad_values++;
+	reject(b, b->cur, b->cur_id, reason);
+}
+
+/* "addr" or "addr/prefix" into the address bytes and the prefix length. */
+static bool parse_cidr(int af, const char *v, size_t len, uint8_t *addr, unsigned *prefix)
+{
+	char buf[64];
+	unsigned max = af == AF_INET ? 32 : 128;
+	const char *slash = memchr(v, '/', len);
+	size_t alen = slash ? (size_t)(slash - v) : len;
+	if (alen >= sizeof buf)
+		return false;
+	memcpy(buf, v, alen);
+	buf[alen] = '\0';
+	if (inet_pton(af, buf, addr) != 1)
+		return false;
+	*prefix = max;
+	if (slash) {
+		size_t n = len - alen - 1;
+		unsigned p = 0;
+		if (n == 0 || n > 3)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if (slash[1 + i] < '0' || slash[1 + i] > '9')
+				return false;
+			p = p * 10 + (unsigned)(slash[1 + i] - '0');
+		}
+		if (p > max)
+			return false;
+		*prefix = p;
+	}
+	return true;
+}
+
+static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
+{
+	match_builder *b = arg;
+	char norm[MATCH_MAX_VALUE];
+	uint8_t bytes[64];
+	unsigned prefix;
+	size_t n;
+
+	if (b->oom)
+		return;
+	switch (kind) {
+	case PATTERN_V_IPV4:
+		if (!parse_cidr(AF_INET, v, len, bytes, &prefix)) {
+			bad_value(b, "ipv4-addr", v, len);
+			return;
+		} else {
+			uint32_t a = ((uint32_t)bytes[0] << 24) | ((uint32_t)bytes[1] << 16) |
+				     ((uint32_t)bytes[2] << 8) | bytes[3];
+			uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
+			add_rec(b, (uint16_t)prefix, a & mask);
+		}
+		return;
+	case PATTERN_V_IPV6:
+		if (!parse_cidr(AF_INET6, v, len, bytes, &prefix)) {
+			bad_value(b, "ipv6-addr", v, len);
+			return;
+		}
+		for (unsigned i = 0; i < 16; i++) {
+			unsigned keep = prefix > i * 8 ? prefix - i * 8 : 0;
+			if (keep < 8)
+				bytes[i] &= (uint8_t)(0xFF00u >> keep);
+		}
+		add_key(b, (uint16_t)(33 + MATCH_T_V6 + prefix), bytes, 16);
+		return;
+	case PATTERN_V_DOMAIN:
+		if (!(n = match_norm_domain(v, len, norm)))
+			bad_value(b, "domain-name", v, len);
+		else
+			add_key(b, 33 + MATCH_T_DOMAIN, norm, n);
+		return;
+	case PATTERN_V_EMAIL:
+		if (!(n = match_norm_email(v, len, norm)))
+			bad_value(b, "email-addr", v, len);
+		else
+			add_key(b, 33 + MATCH_T_EMAIL, norm, n);
+		return;
+	case PATTERN_V_URL:
+		if (!(n = match_norm_url(v, len, norm)))
+			bad_value(b, "url", v, len);
+		else
+			add_key(b, 33 + MATCH_T_URL, norm, n);
+		return;
+	case PATTERN_V_MD5:
+	case PATTERN_V_SHA1:
+	case PATTERN_V_SHA256:
+	case PATTERN_V_SHA512: {
+		static const size_t sizes[] = {16, 20, 32, 64};
+		size_t k = (size_t)(kind - PATTERN_V_MD5);
+		if (len != 2 * sizes[k] || !match_unhex(v, sizes[k], bytes))
+			bad_value(b, "file hash", v, len);
+		else
+			add_key(b, (uint16_t)(33 + MATCH_T_MD5 + k), bytes, sizes[k]);
+		return;
+	}
+	}
+}
+
+rk_err match_builder_add(match_builder *b, const char *indicator_id, const char *pattern_text,
+			 rk_time valid_from, rk_time valid_until, bool revoked, rk_errctx *ctx)
+{
+	(void)valid_from; /* kept: see match.h */
+	if (!b || !indicator_id || !pattern_text)
+		return rk_fail(ctx, RK_EINVAL, "", "indicator id and pattern are required");
+	if (b->n_handles >= MATCH_CHAIN - 1)
+		return rk_fail(ctx, RK_EINVAL, "", "too many indicators");
+	if (!grow((void **)&b->id_off, &b->cap_handles, b->n_handles + 1, sizeof *b->id_off) ||
+	    b->ids.len >= UINT32_MAX - strlen(indicator_id) - 1)
+		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	uint32_t h = (uint32_t)b->n_handles;
+	uint32_t off = (uint32_t)b->ids.len;
+	if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1))
+		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	b->id_off[h] = off;
+	b->n_handles++;
+	b->st.added++;
+	if (revoked) {
+		b->st.revoked++;
+		return RK_OK;
+	}
+	if (valid_until != 0 && valid_until <= b->now) {
+		b->st.expired++;
+		return RK_OK;
+	}
+	pattern *p = NULL;
+	rk_errctx pctx;
+	rk_errctx_clear(&pctx);
+	rk_err e = pattern_compile(pattern_text, strlen(pattern_text), &p, &pctx);
+	if (e == RK_ENOMEM)
+		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	if (e) {
+		b->st.rejected++;
+		reject(b, h, b->ids.data + off, pctx.msg[0] ? pctx.msg : rk_strerror(e));
+		return RK_OK;
+	}
+	b->cur = h;
+	b->cur_id = b->ids.data + off;
+	if (pattern_exact_values(p, on_value, b)) {
+		pattern_free(p);
+		if (b->oom)
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		b->st.exact++;
+		return RK_OK;
+	}
+	if (!grow((void **)&b->eval, &b->cap_eval, b->n_eval + 1, sizeof *b->eval)) {
+		pattern_free(p);
+		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	}
+	b->eval[b->n_eval++] = (struct match_eval){p, h};
+	b->st.needs_eval++;
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- build */
+
+/* Links handle h into the entry whose handle field is *slot. */
+static bool link_handle(match *m, size_t *cap, uint32_t *slot, uint32_t h)
+{
+	uint32_t head = *slot & MATCH_CHAIN ? m->chain[*slot & ~MATCH_CHAIN].handle : *slot;
+	if (head == h)
+		return true; /* the same indicator names the value again */
+	if (!grow((void **)&m->chain, cap, m->n_chain + 2, sizeof *m->chain))
+		return false;
+	if (!(*slot & MATCH_CHAIN)) {
+		m->chain[m->n_chain] = (match_link){*slot, MATCH_EMPTY};
+		*slot = MATCH_CHAIN | (uint32_t)m->n_chain++;
+	}
+	m->chain[m->n_chain] = (match_link){h, *slot & ~MATCH_CHAIN};
+	*slot = MATCH_CHAIN | (uint32_t)m->n_chain++;
+	return true;
+}
+
+static uint32_t table_cap(size_t n)
+{
+	return n ? (uint32_t)(n + n / 4 + 1) : 0;
+}
+
+rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
+{
+	match *m = calloc(1, sizeof *m);
+	size_t counts[33 + MATCH_T_COUNT] = {0}, chain_cap = 0;
+	rk_err e = RK_ENOMEM;
+
+	*out = NULL;
+	if (!m)
+		goto out;
+	for (size_t i = 0; i < b->n_recs; i++)
+		counts[b->recs[i].tab]++;
+	for (unsigned t = 0; t < 33; t++) {
+		if (!counts[t])
+			continue;
+		match_u32tab *tb = &m->v4[t];
+		tb->cap = table_cap(counts[t]);
+		if (!(tb->e = malloc(tb->cap * sizeof *tb->e)))
+			goto out;
+		for (uint32_t i = 0; i < tb->cap; i++)
+			tb->e[i].handle = MATCH_EMPTY;
+		m->st.table_bytes += tb->cap * sizeof *tb->e;
+	}
+	for (unsigned t = 0; t < MATCH_T_COUNT; t++) {
+		if (!counts[33 + t])
+			continue;
+		match_btab *tb = &m->bt[t];
+		tb->cap = table_cap(counts[33 + t]);
+		if (!(tb->e = calloc(tb->cap, sizeof *tb->e)))
+			goto out;
+		m->st.table_bytes += tb->cap * sizeof *tb->e;
+	}
+	for (int t = 32; t >= 0; t--)
+		if (counts[t])
+			m->v4_lens[m->n_v4_lens++] = (uint8_t)t;
+	for (int t = 128; t >= 0; t--)
+		if (counts[33 + MATCH_T_V6 + t])
+			m->v6_lens[m->n_v6_lens++] = (uint8_t)t;
+
+	for (size_t i = 0; i < b->n_recs; i++) {
+		const rec *r = &b->recs[i];
+		uint32_t *slot = NULL;
+		if (r->tab < 33) {
+			match_u32tab *tb = &m->v4[r->tab];
+			uint32_t s = match_slot(match_hash_u32(r->key), tb->cap);
+			while (tb->e[s].handle != MATCH_EMPTY && tb->e[s].key != r->key)
+				s = s + 1 == tb->cap ? 0 : s + 1;
+			if (tb->e[s].handle == MATCH_EMPTY) {
+				tb->e[s] = (match_u32ent){r->key, r->handle};
+				tb->n++;
+				continue;
+			}
+			slot = &tb->e[s].handle;
+		} else {
+			match_btab *tb = &m->bt[r->tab - 33];
+			size_t len;
+			const char *k = match_key_at(b->arena.data, r->key, &len);
+			uint64_t h = match_hash_bytes(k, len);
+			uint32_t tag = (uint32_t)(h >> 32) | 1u;
+			uint32_t s = match_slot(h, tb->cap);
+			for (;; s = s + 1 == tb->cap ? 0 : s + 1) {
+				if (tb->e[s].tag == 0)
+					break;
+				if (tb->e[s].tag == tag) {
+					size_t l2;
+					const char *k2 = match_key_at(b->arena.data, tb->e[s].off, &l2);
+					if (l2 == len && memcmp(k, k2, len) == 0)
+						break;
+				}
+			}
+			if (tb->e[s].tag == 0) {
+				tb->e[s] = (match_bent){tag, r->key, r->handle};
+				tb->n++;
+				continue;
+			}
+			slot = &tb->e[s].handle;
+		}
+		if (!link_handle(m, &chain_cap, slot, r->handle))
+			goto out;
+	}
+	for (unsigned t = 0; t < 33; t++)
+		m->st.keys += m->v4[t].n;
+	for (unsigned t = 0; t < MATCH_T_COUNT; t++)
+		m->st.keys += m->bt[t].n;
+
+	/* take what the builder holds */
+	m->arena_len = b->arena.len;
+	m->arena = b->arena.data ? b->arena.data : NULL;
+	b->arena.data = NULL;
+	rk_buf_cleanup(&b->arena);
+	rk_buf_init(&b->arena);
+	m->ids = b->ids.data;
+	b->ids.data = NULL;
+	rk_buf_cleanup(&b->ids);
+	rk_buf_init(&b->ids);
+	m->id_off = b->id_off;
+	m->n_handles = b->n_handles;
+	b->id_off = NULL;
+	b->n_handles = b->cap_handles = 0;
+	m->eval = b->eval;
+	m->n_eval = b->n_eval;
+	b->eval = NULL;
+	b->n_eval = b->cap_eval = 0;
+	free(b->recs);
+	b->recs = NULL;
+	b->n_recs = b->cap_recs = 0;
+
+	match_stats keep = m->st;
+	m->st = b->st;
+	m->st.keys = keep.keys;
+	m->st.table_bytes = keep.table_bytes + m->n_chain * sizeof *m->chain;
+	m->st.arena_bytes = m->arena_len;
+	m->st.id_bytes = m->n_handles * sizeof *m->id_off;
+	for (size_t i = 0; i < m->n_handles; i++)
+		m->st.id_bytes += strlen(m->ids + m->id_off[i]) + 1;
+	memset(&b->st, 0, sizeof b->st);
+	*out = m;
+	m = NULL;
+	e = RK_OK;
+out:
+	match_free(m);
+	if (e)
+		return rk_fail(ctx, e, "", "out of memory");
+	return RK_OK;
+}
+
+void match_free(match *m)
+{
+	if (!m)
+		return;
+	for (unsigned t = 0; t < 33; t++)
+		free(m->v4[t].e);
+	for (unsigned t = 0; t < MATCH_T_COUNT; t++)
+		free(m->bt[t].e);
+	free(m->arena);
+	free(m->chain);
+	free(m->ids);
+	free(m->id_off);
+	for (size_t i = 0; i < m->n_eval; i++)
+		pattern_free(m->eval[i].p);
+	free(m->eval);
+	free(m);
+}
+
+void match_get_stats(const match *m, match_stats *st)
+{
+	*st = m->st;
+}
+
+size_t match_eval_count(const match *m)
+{
+	return m->n_eval;
+}
+
+const pattern *match_eval_pattern(const match *m, size_t i, uint32_t *handle)
+{
+	if (i >= m->n_eval)
+		return NULL;
+	if (handle)
+		*handle = m->eval[i].handle;
+	return m->eval[i].p;
+}

@@ -1,0 +1,383 @@
+/*
+ * test_match.c: the sensor's exact-value matcher.
+ *
+ * One matcher built from a small set of indicators covers exact hits and
+ * misses for every kind of table, CIDR containment (nested IPv4 and IPv6
+ * blocks all reported), a value shared by two indicators, and the
+ * indicators skipped at build (revoked, expired, not compiling, a value
+ * that cannot be a key) with their reports. URL normal forms are checked
+ * against the examples of RFC 3986 sections 6.2.2, 6.2.3 and 5.2.4.
+ * Threads look up in one matcher at once. Last, build time and memory for
+ * 1,000,000 generated indicators are printed, never asserted.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "match.h"
+
+#define NOW ((rk_time)1700000000 * 1000000)
+
+static const struct {
+	const char *id, *pattern;
+	bool revoked;
+	rk_time until;
+} IND[] = {
+	/* 0 */ {"indicator--v4-host", "[ipv4-addr:value = '198.51.100.7']", false, 0},
+	/* 1 */ {"indicator--v4-24", "[ipv4-addr:value = '198.51.100.0/24']", false, 0},
+	/* 2 */ {"indicator--v4-16", "[ipv4-addr:value = '198.51.0.0/16']", false, 0},
+	/* 3 */ {"indicator--v6-host", "[ipv6-addr:value = '2001:db8::1']", false, 0},
+	/* 4 */ {"indicator--v6-32", "[ipv6-addr:value = '2001:db8::/32']", false, 0},
+	/* 5 */ {"indicator--v6-48", "[ipv6-addr:value = '2001:db8::/48']", false, 0},
+	/* 6 */ {"indicator--dom", "[domain-name:value = 'Evil.Example.COM.']", false, 0},
+	/* 7 */ {"indicator--dom2", "[domain-name:value IN ('shared.example', 'other.example')]", false, 0},
+	/* 8 */ {"indicator--dom3", "[domain-name:value = 'shared.example']", false, NOW + 1},
+	/* 9 */ {"indicator--mail", "[email-addr:value = 'Bad@Example.org']", false, 0},
+	/* 10 */ {"indicator--url", "[url:value = 'HTTP://www.Example.com:80/a/./b/../c/%7euser']", false, 0},
+	/* 11 */ {"indicator--md5", "[file:hashes.'MD5' = '79054025255FB1A26E4BC422AEF54EB4']", false, 0},
+	/* 12 */ {"indicator--sha1", "[file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']", false, 0},
+	/* 13 */ {"indicator--sha256", "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']", false, 0},
+	/* 14 */ {"indicator--revoked", "[ipv4-addr:value = '203.0.113.1']", true, 0},
+	/* 15 */ {"indicator--expired", "[ipv4-addr:value = '203.0.113.2']", false, NOW - 1},
+	/* 16 */ {"indicator--broken", "[ipv4-addr:value = ", false, 0},
+	/* 17 */ {"indicator--eval", "[file:name = 'a.exe' AND file:size > 10]", false, 0},
+	/* 18 */ {"indicator--badhash", "[file:hashes.'MD5' = 'abcd']", false, 0},
+	/* 19 */ {"indicator--or", "[ipv4-addr:value = '192.0.2.1' OR domain-name:value = 'mixed.example']", false, 0},
+};
+
+typedef struct {
+	uint32_t handles[16];
+	size_t n;
+} hits;
+
+static void on_hit(void *arg, uint32_t handle, const char *id)
+{
+	hits *h = arg;
+	assert_non_null(id);
+	if (h->n < 16)
+		h->handles[h->n++] = handle;
+}
+
+static bool has(const hits *h, uint32_t x)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->handles[i] == x)
+			return true;
+	return false;
+}
+
+typedef struct {
+	uint32_t handle[8];
+	char reason[8][160];
+	size_t n;
+} rejects;
+
+static void on_reject(void *arg, uint32_t handle, const char *id, const char *reason)
+{
+	rejects *r = arg;
+	assert_non_null(id);
+	if (r->n < 8) {
+		r->handle[r->n] = handle;
+		snprintf(r->reason[r->n], sizeof r->reason[0], "%s", reason);
+		r->n++;
+	}
+}
+
+static match *M;
+static rejects REJ;
+
+static int setup(void **state)
+{
+	(void)state;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, on_reject, &REJ);
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < RK_ARRAY_LEN(IND); i++)
+		if (match_builder_add(b, IND[i].id, IND[i].pattern, 0, IND[i].until, IND[i].revoked, &ctx))
+			return -1;
+	rk_err e = match_build(b, &M, &ctx);
+	match_builder_free(b);
+	return e ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	match_free(M);
+	return 0;
+}
+
+static uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
+}
+
+static void test_ipv4(void **state)
+{
+	(void)state;
+	hits h = {0};
+	assert_int_equal(match_ipv4(M, v4(198, 51, 100, 7), on_hit, &h), 3);
+	assert_true(has(&h, 0) && has(&h, 1) && has(&h, 2));
+	memset(&h, 0, sizeof h);
+	assert_int_equal(match_ipv4(M, v4(198, 51, 100, 8), on_hit, &h), 2);
+	assert_true(has(&h, 1) && has(&h, 2));
+	memset(&h, 0, sizeof h);
+	assert_int_equal(match_ipv4(M, v4(198, 51, 7, 1), on_hit, &h), 1);
+	assert_true(has(&h, 2));
+	assert_int_equal(match_ipv4(M, v4(198, 52, 0, 1), NULL, NULL), 0);
+	assert_int_equal(match_ipv4(M, v4(192, 0, 2, 1), NULL, NULL), 1);
+	/* revoked and expired */
+	assert_int_equal(match_ipv4(M, v4(203, 0, 113, 1), NULL, NULL), 0);
+	assert_int_equal(match_ipv4(M, v4(203, 0, 113, 2), NULL, NULL), 0);
+}
+
+static void test_ipv6(void **state)
+{
+	(void)state;
+	uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
+	hits h = {0};
+	a[15] = 1;
+	assert_int_equal(match_ipv6(M, a, on_hit, &h), 3);
+	assert_true(has(&h, 3) && has(&h, 4) && has(&h, 5));
+	memset(&h, 0, sizeof h);
+	a[15] = 2;
+	assert_int_equal(match_ipv6(M, a, on_hit, &h), 2);
+	assert_true(has(&h, 4) && has(&h, 5));
+	memset(&h, 0, sizeof h);
+	a[5] = 1; /* 2001:db8:1::2: outside the /48 */
+	assert_int_equal(match_ipv6(M, a, on_hit, &h), 1);
+	assert_true(has(&h, 4));
+	a[3] = 0xb9;
+	assert_int_equal(match_ipv6(M, a, NULL, NULL), 0);
+}
+
+static void test_domain_email(void **state)
+{
+	(void)state;
+	hits h = {0};
+	assert_int_equal(match_domain(M, "evil.example.com", 16, on_hit, &h), 1);
+	assert_true(has(&h, 6));
+	assert_int_equal(match_domain(M, "EVIL.example.Com.", 17, NULL, NULL), 1);
+	assert_int_equal(match_domain(M, "evil.example.co", 15, NULL, NULL), 0);
+	assert_int_equal(match_domain(M, "sub.evil.example.com", 20, NULL, NULL), 0);
+	assert_int_equal(match_domain(M, "", 0, NULL, NULL), 0);
+	memset(&h, 0, sizeof h);
+	/* shared by 7 and 8 */
+	assert_int_equal(match_domain(M, "Shared.Example", 14, on_hit, &h), 2);
+	assert_true(has(&h, 7) && has(&h, 8));
+	assert_int_equal(match_domain(M, "other.example", 13, NULL, NULL), 1);
+	assert_int_equal(match_domain(M, "mixed.example", 13, NULL, NULL), 1);
+	memset(&h, 0, sizeof h);
+	assert_int_equal(match_email(M, "bad@EXAMPLE.ORG", 15, on_hit, &h), 1);
+	assert_true(has(&h, 9));
+	assert_int_equal(match_email(M, "good@example.org", 16, NULL, NULL), 0);
+}
+
+static void test_url_hash(void **state)
+{
+	(void)state;
+	hits h = {0};
+	const char *u = "http://www.example.com/a/c/~user";
+	assert_int_equal(match_url(M, u, strlen(u), on_hit, &h), 1);
+	assert_true(has(&h, 10));
+	u = "HTTP://WWW.EXAMPLE.COM:80/a/%63/%7Euser";
+	assert_int_equal(match_url(M, u, strlen(u), NULL, NULL), 1);
+	u = "http://www.example.com:8080/a/c/~user";
+	assert_int_equal(match_url(M, u, strlen(u), NULL, NULL), 0);
+	u = "http://www.example.com/A/c/~user"; /* path case matters */
+	assert_int_equal(match_url(M, u, strlen(u), NULL, NULL), 0);
+
+	memset(&h, 0, sizeof h);
+	const char *md5 = "79054025255fb1a26e4bc422aef54eb4";
+	assert_int_equal(match_hash(M, MATCH_MD5, md5, 32, on_hit, &h), 1);
+	assert_true(has(&h, 11));
+	assert_int_equal(match_hash(M, MATCH_MD5, "79054025255fb1a26e4bc422aef54eb5", 32, NULL, NULL), 0);
+	assert_int_equal(match_hash(M, MATCH_MD5, md5, 31, NULL, NULL), 0);
+	assert_int_equal(match_hash(M, MATCH_SHA1, "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", 40, NULL, NULL), 1);
+	const char *s256 = "AEC070645FE53EE3B3763059376134F058CC337247C978ADD178B6CCDFB0019F";
+	assert_int_equal(match_hash(M, MATCH_SHA256, s256, 64, NULL, NULL), 1);
+	assert_int_equal(match_hash(M, MATCH_SHA512, s256, 64, NULL, NULL), 0);
+	assert_int_equal(match_hash(M, MATCH_SHA1, "zz39a3ee5e6b4b0d3255bfef95601890afd80709", 40, NULL, NULL), 0);
+}
+
+static void test_skipped(void **state)
+{
+	(void)state;
+	match_stats st;
+	match_get_stats(M, &st);
+	assert_int_equal(st.added, RK_ARRAY_LEN(IND));
+	assert_int_equal(st.revoked, 1);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.needs_eval, 1);
+	assert_int_equal(st.rejected + st.bad_values, 2);
+	assert_int_equal(match_eval_count(M), 1);
+	uint32_t h = 0;
+	assert_non_null(match_eval_pattern(M, 0, &h));
+	assert_int_equal(h, 17);
+	/* the broken pattern and the short hash, each reported with a reason */
+	bool broken = false, badhash = false;
+	for (size_t i = 0; i < REJ.n; i++) {
+		assert_true(REJ.reason[i][0] != '\0');
+		broken |= REJ.handle[i] == 16;
+		badhash |= REJ.handle[i] == 18;
+	}
+	assert_true(broken);
+	assert_true(badhash);
+}
+
+static void norm_url(const char *in, const char *want)
+{
+	char out[MATCH_MAX_VALUE];
+	size_t n = match_norm_url(in, strlen(in), out);
+	if (!want) {
+		assert_int_equal(n, 0);
+		return;
+	}
+	if (n != strlen(want) || memcmp(out, want, n) != 0)
+		fail_msg("%s: got '%.*s', want '%s'", in, (int)n, out, want);
+}
+
+static void test_url_rfc3986(void **state)
+{
+	(void)state;
+	/* 6.2.2: the three equivalent URIs of the section's example */
+	norm_url("example://a/b/c/%7Bfoo%7D", "example://a/b/c/%7Bfoo%7D");
+	norm_url("eXAMPLE://a/./b/../b/%63/%7bfoo%7d", "example://a/b/c/%7Bfoo%7D");
+	/* 6.2.2.1 case normalisation */
+	norm_url("HTTP://www.EXAMPLE.com/", "http://www.example.com/");
+	norm_url("http://example.com/%3a%2f", "http://example.com/%3A%2F");
+	/* 6.2.2.2 percent-encoding: unreserved decoded */
+	norm_url("http://example.com/%7Esmith/%41%2D%5F%2E", "http://example.com/~smith/A-_.");
+	/* 6.2.3: these are all equivalent to http://example.com/ */
+	norm_url("http://example.com", "http://example.com/");
+	norm_url("http://example.com/", "http://example.com/");
+	norm_url("http://example.com:/", "http://example.com/");
+	norm_url("http://example.com:80/", "http://example.com/");
+	norm_url("https://example.com:443", "https://example.com/");
+	norm_url("https://example.com:80/", "https://example.com:80/");
+	/* 5.2.4's examples of remove_dot_segments */
+	norm_url("http://h/a/b/c/./../../g", "http://h/a/g");
+	norm_url("x:mid/content=5/../6", "x:mid/6");
+	/* query and fragment keep their case; userinfo keeps its case */
+	norm_url("http://User@Host.Example/p?Q=%7e#Frag", "http://User@host.example/p?Q=~#Frag");
+	norm_url("http://[2001:DB8::1]:8080/", "http://[2001:db8::1]:8080/");
+	norm_url("no scheme", NULL);
+	norm_url("", NULL);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+static void *worker(void *arg)
+{
+	size_t *bad = arg;
+	for (unsigned i = 0; i < 20000; i++) {
+		if (match_ipv4(M, v4(198, 51, 100, 7), NULL, NULL) != 3)
+			(*bad)++;
+		if (match_domain(M, "shared.example", 14, NULL, NULL) != 2)
+			(*bad)++;
+		if (match_url(M, "http://www.example.com/a/c/~user", 32, NULL, NULL) != 1)
+			(*bad)++;
+		if (match_ipv4(M, v4(10, 0, 0, i & 255), NULL, NULL) != 0)
+			(*bad)++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	pthread_t t[4];
+	size_t bad[4] = {0};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, worker, &bad[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(bad[i], 0);
+	}
+}
+
+/* ---------------------------------------------------------------- scale */
+
+static double secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_million(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	const unsigned n = 100000; /* the sanitizers slow the build tenfold */
+#else
+	const unsigned n = 1000000;
+#endif
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	char id[64], pat[128], val[64];
+	size_t text = 0;
+	double t0 = secs();
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "indicator--%08x-0000-4000-8000-000000000000", i);
+		if (i % 2 == 0)
+			snprintf(val, sizeof val, "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		else
+			snprintf(val, sizeof val, "host%u.example%u.com", i, i % 97);
+		text += strlen(val);
+		snprintf(pat, sizeof pat, "[%s:value = '%s']", i % 2 ? "domain-name" : "ipv4-addr", val);
+		assert_int_equal(match_builder_add(b, id, pat, 0, 0, false, &ctx), RK_OK);
+	}
+	double t1 = secs();
+	match *m = NULL;
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	double t2 = secs();
+	match_builder_free(b);
+	match_stats st;
+	match_get_stats(m, &st);
+	assert_int_equal(st.exact, n);
+	assert_int_equal(match_domain(m, "host1.example1.com", 18, NULL, NULL), 1);
+	assert_int_equal(match_ipv4(m, v4(10, 0, 0, 2), NULL, NULL), 1);
+	double t3 = secs();
+	size_t hitsn = 0;
+	for (unsigned i = 0; i < n; i++)
+		hitsn += match_ipv4(m, v4(10, (i >> 16) & 255, (i >> 8) & 255, i & 255), NULL, NULL);
+	double t4 = secs();
+	assert_int_equal(hitsn, n / 2);
+	size_t mem = st.table_bytes + st.arena_bytes;
+	printf("match: %u indicators (half IPv4, half domains): add+compile %.2f s, "
+	       "build %.3f s, total %.2f s\n",
+	       n, t1 - t0, t2 - t1, t2 - t0);
+	printf("match: tables %zu + arena %zu = %zu bytes for %zu bytes of value text "
+	       "(%.2fx); ids %zu bytes more\n",
+	       st.table_bytes, st.arena_bytes, mem, text, (double)mem / (double)text, st.id_bytes);
+	printf("match: %.1f M IPv4 lookups/s\n", n / (t4 - t3) / 1e6);
+	match_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4),
+		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_domain_email),
+		cmocka_unit_test(test_url_hash),
+		cmocka_unit_test(test_skipped),
+		cmocka_unit_test(test_url_rfc3986),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_million),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
