@@ -188,36 +188,36 @@ size_t match_norm_url(const char *s, size_t len, char out[MATCH_MAX_VALUE])
 				host = k + 1;
 		if (host > a)
 			put_pct(&o, s + a, host - a, false); /* userinfo and '@' */
-		/* port: after the last ':' that follows any ']' */
-		size_t colon = end;
-		for (size_t k = end; k > host; k--) {
-			if (s[k - 1] == ']')
+		/* The port is read from the normalised host text, so that a second
+		 * pass finds the same one: after the last ':' that follows any ']',
+		 * only digits, and the host before it has no ':' unless it is an
+		 * IP literal in brackets. Removing it leaves no port behind. */
+		size_t hs = o.len;
+		put_pct(&o, s + host, end - host, true);
+		if (o.full)
+			return 0;
+		size_t colon = o.len;
+		for (size_t k = o.len; k > hs; k--) {
+			if (out[k - 1] == ']')
 				break;
-			if (s[k - 1] == ':') {
+			if (out[k - 1] == ':') {
 				colon = k - 1;
 				break;
 			}
 		}
-		bool digits = true;
+		bool is_port = colon < o.len;
 		unsigned long port = 0;
-		for (size_t k = colon + 1; k < end; k++) {
-			if (s[k] < '0' || s[k] > '9' || port > 100000)
-				digits = false;
-			else
-				port = port * 10 + (unsigned long)(s[k] - '0');
+		for (size_t k = colon + 1; is_port && k < o.len; k++) {
+			if (out[k] < '0' || out[k] > '9')
+				is_port = false;
+			else if (port < 100000)
+				port = port * 10 + (unsigned long)(out[k] - '0');
 		}
-		if (colon < end && !digits)
-			colon = end; /* not a port: part of the host */
-		put_pct(&o, s + host, colon - host, true);
-		if (colon < end && colon + 1 < end &&
-		    port != default_port(out, scheme_len)) {
-			put(&o, ':');
-			size_t k = colon + 1;
-			while (k + 1 < end && s[k] == '0')
-				k++;
-			for (; k < end; k++)
-				put(&o, s[k]);
-		}
+		bool literal = colon > hs && out[hs] == '[' && out[colon - 1] == ']';
+		if (is_port && !literal && memchr(out + hs, ':', colon - hs))
+			is_port = false;
+		if (is_port && (colon + 1 == o.len || port == default_port(out, scheme_len)))
+			o.len = colon;
 	}
 	size_t p = i;
 	while (i < len && s[i] != '?' && s[i] != '#')
