@@ -619,6 +619,32 @@ static rk_err read_marks(sq_conn *c, int64_t marks[STORE_IX_SLICES], rk_errctx *
 	return RK_OK;
 }
 
+/* Under tmu: adds to the tail the rows of s ("SELECT seq, idh FROM objects
+ * WHERE seq > ?1") above tail_seen, rows committed since the tail last
+ * looked (by another process, or not yet counted), and moves tail_seen. */
+static rk_err tail_catch_up(store_engine *e, sq_conn *c, sqlite3_stmt *s, rk_errctx *ctx)
+{
+	rk_err err = RK_OK;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, e->tail_seen);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(s, 0);
+		if (!tail_add(e, sqlite3_column_int64(s, 1), seq)) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
+			break;
+		}
+		if (seq > e->tail_seen)
+			e->tail_seen = seq;
+		/* another process's rows: classes and counts may have moved */
+		atomic_fetch_add(&e->aud_epoch, 1);
+	}
+	sqlite3_reset(s);
+	if (!err && rc != SQLITE_DONE)
+		err = sq_err(c->db, rc, ctx, "reading the id index tail");
+	return err;
+}
+
 /*
  * In c's open transaction: appends to *seqs the tail seqs of the n idhs
  * (rows the id index may not hold in this snapshot). First catches up with
@@ -632,7 +658,6 @@ static rk_err tail_seqs(store_engine *e, sq_conn *c, const int64_t *idhs,
 	sqlite3_stmt *s;
 	int64_t mark[STORE_IX_SLICES];
 	rk_err err = RK_OK;
-	int rc;
 
 	*stale = false;
 	*nseqs = 0;
@@ -661,21 +686,7 @@ static rk_err tail_seqs(store_engine *e, sq_conn *c, const int64_t *idhs,
 	}
 	/* From tail_seen, not from this snapshot's mark: a reader with an
 	 * older snapshot may need rows another process has merged since. */
-	sqlite3_bind_int64(s, 1, e->tail_seen);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(s, 0);
-		if (!tail_add(e, sqlite3_column_int64(s, 1), seq)) {
-			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
-			break;
-		}
-		if (seq > e->tail_seen)
-			e->tail_seen = seq;
-		/* another process's rows: classes and counts may have moved */
-		atomic_fetch_add(&e->aud_epoch, 1);
-	}
-	sqlite3_reset(s);
-	if (!err && rc != SQLITE_DONE)
-		err = sq_err(c->db, rc, ctx, "reading the id index tail");
+	err = tail_catch_up(e, c, s, ctx);
 	if (err)
 		goto out;
 collect:
@@ -2513,7 +2524,6 @@ static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 	int64_t now[STORE_IX_SLICES], low[STORE_IX_SLICES];
 	bool prune = false;
 	rk_err err = RK_OK;
-	int rc;
 
 	if ((err = read_marks(c, now, ctx)))
 		return err;
@@ -2537,22 +2547,8 @@ static rk_err group_begin(store_engine *e, rk_errctx *ctx)
 	}
 	if (prune)
 		tail_prune(e, low);
-	sqlite3_bind_int64(s, 1, e->tail_seen);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(s, 0);
-		if (!tail_add(e, sqlite3_column_int64(s, 1), seq)) {
-			err = rk_fail(ctx, RK_ENOMEM, NULL, "store: out of memory");
-			break;
-		}
-		if (seq > e->tail_seen)
-			e->tail_seen = seq;
-		/* another process's rows: classes and counts may have moved */
-		atomic_fetch_add(&e->aud_epoch, 1);
-	}
+	err = tail_catch_up(e, c, s, ctx);
 	pthread_mutex_unlock(&e->tmu);
-	sqlite3_reset(s);
-	if (!err && rc != SQLITE_DONE)
-		err = sq_err(c->db, rc, ctx, "reading the id index tail");
 	return err;
 }
 
