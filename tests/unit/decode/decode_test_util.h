@@ -174,7 +174,7 @@ static inline size_t tls_client_hello(uint8_t *out, const char *sni)
 	out[n++] = 0; out[n++] = 4;
 	out[n++] = 0x13; out[n++] = 1; out[n++] = 0xc0; out[n++] = 0x2f;
 	out[n++] = 1; out[n++] = 0;  /* compression: null */
-	size_t ext_len = 4 + 2 + 3 + sl + 4 + 3; /* SNI + supported_versions stub */
+	size_t ext_len = 4 + 2 + 3 + sl + 4 + 3; /* server_name, then supported_versions (TLS 1.3) */
 	out[n++] = (uint8_t)(ext_len >> 8); out[n++] = (uint8_t)ext_len;
 	out[n++] = 0; out[n++] = 0;  /* server_name */
 	out[n++] = (uint8_t)((sl + 5) >> 8); out[n++] = (uint8_t)(sl + 5);
