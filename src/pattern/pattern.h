@@ -142,4 +142,65 @@ typedef void (*pattern_value_fn)(void *arg, pattern_vkind kind, const char *valu
  */
 bool pattern_exact_values(const pattern *p, pattern_value_fn fn, void *arg);
 
+/* ---------------------------------------------------------------- atoms */
+/*
+ * A sensor sees one observable at a time (an address, a name, a hash), not
+ * observed-data. For it a pattern is a set of atoms, its observation
+ * expressions ([...]) numbered from 0 in text order, and an observable is a
+ * one-property object: `type` with the string `value` at the property path
+ * `keys` (for example "file", {"hashes", "SHA-256"}). An atom holds for such
+ * an object exactly when pattern_match would find its [...] true on an
+ * observed-data holding only that object: a test on another type or path
+ * is false, even under NOT.
+ *
+ * pattern_match_atoms then evaluates the whole pattern over a sequence of
+ * such observations, each reduced to its time and the atoms it satisfied,
+ * with the same code and semantics as pattern_match (each observation is an
+ * observed-data with first_observed = last_observed = time and
+ * number_observed 1).
+ */
+
+typedef struct pattern_atom pattern_atom; /* a [...] leaf of a compiled pattern */
+
+typedef struct pattern_prop {
+	const char *type;        /* STIX object type, "ipv4-addr" */
+	const char *const *keys; /* property path, {"value"} */
+	size_t nkeys;
+	const char *value;       /* the property's string value */
+	size_t len;
+} pattern_prop;
+
+/* Bit i of atoms[i / 64] set: the observation satisfied atom i. */
+typedef struct pattern_atom_obs {
+	rk_time time;
+	uint64_t atoms[(PATTERN_MAX_OBSERVATIONS + 63) / 64];
+} pattern_atom_obs;
+
+/* pattern_eval.c */
+
+/* Atom i of p (i < pattern_observation_count), or NULL. Lives as long as p. */
+const pattern_atom *pattern_atom_at(const pattern *p, size_t i);
+/* True if p is one atom with no qualifier (a single-observation pattern). */
+bool pattern_is_single(const pattern *p);
+/* Whether some test of the atom is on v's type and path: when none is, the
+ * atom cannot hold for v whatever its value (used to index atoms by the
+ * kind of observable they can match). */
+bool pattern_atom_mentions(const pattern_atom *a, const pattern_prop *v);
+/* Whether the atom holds for the one-property object v. Allocates nothing
+ * (but the thread's PCRE2 scratch on its first MATCHES); false if that
+ * allocation fails. */
+bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v);
+/*
+ * Evaluates p over n observations (any time order). Errors as
+ * pattern_match (RK_ETOOBIG past the evaluation bounds; *matched false).
+ */
+rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t n,
+			   bool *matched, rk_errctx *ctx);
+
+/* pattern_values.c */
+
+/* pattern_exact_values for one atom: whether it holds exactly when the
+ * observed object has one of the values reported through fn. */
+bool pattern_atom_exact_values(const pattern_atom *a, pattern_value_fn fn, void *arg);
+
 #endif

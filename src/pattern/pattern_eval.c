@@ -34,6 +34,12 @@
  * permutations are not retried) whose use counts fit number_observed. Work
  * is bounded by PATTERN_MAX_STEPS and the recursion by PATTERN_MAX_EVAL_DEPTH
  * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
+ *
+ * The sensor's view (pattern_atom_holds, pattern_match_atoms) runs the same
+ * code: a comparison value is either a JSON value or the string of a
+ * one-property object (pval), and the binding search reads its
+ * observations either from the loaded observed-data or from a list of
+ * (time, atoms satisfied) points, each usable once.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -298,6 +304,8 @@ fail:
 typedef struct ev {
 	const pattern_obs_set *set;
 	const pat_obs *ob; /* the observed-data being tested */
+	const pattern_atom_obs *aobs; /* pattern_match_atoms: used instead of set */
+	size_t an;
 	uint64_t steps;
 	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
 	rk_err err;
@@ -335,40 +343,82 @@ static int cmp_bytes(const void *a, size_t an, const void *b, size_t bn)
 
 #define INCOMPARABLE (-2)
 
-/* Order of a JSON value against a constant: -1, 0, 1, or INCOMPARABLE. */
-static int order(const json_t *v, const pat_const *c, const pat_path *path)
+/* A value under test: a JSON value of observed-data, or (json NULL) the
+ * string value of a sensor's one-property object (pattern_atom_holds). One
+ * set of comparison rules serves both. */
+typedef struct pval {
+	const json_t *json;
+	const char *s;
+	size_t n;
+} pval;
+
+static bool pv_string(const pval *v, const char **s, size_t *n)
 {
+	if (!v->json) {
+		*s = v->s;
+		*n = v->n;
+		return true;
+	}
+	if (!json_is_string(v->json))
+		return false;
+	*s = json_string_value(v->json);
+	*n = json_string_length(v->json);
+	return true;
+}
+
+/* Copies a string value into buf as a C string (rk_time_parse wants one);
+ * false if it does not fit. */
+static bool pv_cstring(const pval *v, char *buf, size_t cap)
+{
+	const char *s;
+	size_t n;
+
+	if (!pv_string(v, &s, &n) || n >= cap || memchr(s, 0, n))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return true;
+}
+
+/* Order of a value against a constant: -1, 0, 1, or INCOMPARABLE. */
+static int order(const pval *v, const pat_const *c, const pat_path *path)
+{
+	const char *s;
+	size_t sn;
+
 	switch (c->kind) {
 	case PAT_C_STR:
-		if (!json_is_string(v))
+		if (!pv_string(v, &s, &sn))
 			return INCOMPARABLE;
-		return cmp_bytes(json_string_value(v), json_string_length(v), c->s, c->len);
+		return cmp_bytes(s, sn, c->s, c->len);
 	case PAT_C_INT:
-		if (json_is_integer(v)) {
-			json_int_t x = json_integer_value(v);
+		if (v->json && json_is_integer(v->json)) {
+			json_int_t x = json_integer_value(v->json);
 			return x < c->i ? -1 : x > c->i;
 		}
 		/* fall through */
 	case PAT_C_FLOAT:
-		if (json_is_number(v)) {
-			double x = json_number_value(v);
+		if (v->json && json_is_number(v->json)) {
+			double x = json_number_value(v->json);
 			return x < c->d ? -1 : x > c->d ? 1 : x == c->d ? 0 : INCOMPARABLE;
 		}
 		return INCOMPARABLE;
 	case PAT_C_BOOL:
 		return INCOMPARABLE;
 	case PAT_C_TIME: {
+		char buf[64];
+		const char *ts = v->json ? json_string_value(v->json)
+			       : pv_cstring(v, buf, sizeof buf) ? buf : NULL;
 		rk_time t;
-		if (!json_is_string(v) || !rk_time_parse(json_string_value(v), &t))
+		if (!ts || !rk_time_parse(ts, &t))
 			return INCOMPARABLE;
 		return t < c->t ? -1 : t > c->t;
 	}
 	case PAT_C_BIN: {
 		unsigned char buf[4096];
 		size_t n;
-		if (!json_is_string(v) ||
-		    !prop_bytes(json_string_value(v), json_string_length(v), path->ends_hex,
-				buf, sizeof buf, &n))
+		if (!pv_string(v, &s, &sn) ||
+		    !prop_bytes(s, sn, path->ends_hex, buf, sizeof buf, &n))
 			return INCOMPARABLE;
 		return cmp_bytes(buf, n, c->s, c->len);
 	}
@@ -376,14 +426,15 @@ static int order(const json_t *v, const pat_const *c, const pat_path *path)
 	return INCOMPARABLE;
 }
 
-static bool equal(const json_t *v, const pat_const *c, const pat_path *path)
+static bool equal(const pval *v, const pat_const *c, const pat_path *path)
 {
+	const char *s;
+	size_t n;
+
 	switch (c->kind) {
 	case PAT_C_STR: {
-		if (!json_is_string(v))
+		if (!pv_string(v, &s, &n))
 			return false;
-		size_t n = json_string_length(v);
-		const char *s = json_string_value(v);
 		if (n == c->len && memcmp(s, c->s, n) == 0)
 			return true;
 		if (path->ip_value && c->net.family) {
@@ -393,12 +444,10 @@ static bool equal(const json_t *v, const pat_const *c, const pat_path *path)
 		return false;
 	}
 	case PAT_C_BOOL:
-		return json_is_boolean(v) && json_is_true(v) == c->b;
+		return v->json && json_is_boolean(v->json) && json_is_true(v->json) == c->b;
 	case PAT_C_BIN: {
-		if (!json_is_string(v))
+		if (!pv_string(v, &s, &n))
 			return false;
-		const char *s = json_string_value(v);
-		size_t n = json_string_length(v);
 		if (path->ends_hex)
 			return n == 2 * c->len && strncasecmp(s, c->hex, n) == 0;
 		while (n > 0 && s[n - 1] == '=')
@@ -483,14 +532,14 @@ static pcre2_match_data *thread_md(ev *e)
 	return md;
 }
 
-static bool regex_match(ev *e, const pat_cmp *c, const json_t *v)
+static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 {
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
+	const char *s;
+	size_t n;
 	pcre2_match_data *md;
 	int rc;
 
-	if (!s || !(md = thread_md(e)))
+	if (!pv_string(v, &s, &n) || !(md = thread_md(e)))
 		return false;
 	if (c->path.ends_bin && c->re_bytes) {
 		unsigned char stackbuf[4096], *buf = stackbuf;
@@ -511,9 +560,11 @@ static bool regex_match(ev *e, const pat_cmp *c, const json_t *v)
 	return rc >= 0;
 }
 
-static bool test_value(ev *e, const pat_cmp *c, const json_t *v)
+static bool test_value(ev *e, const pat_cmp *c, const pval *v)
 {
 	const pat_const *k = c->vals;
+	const char *s;
+	size_t n;
 	bool r = false;
 	int o;
 
@@ -545,8 +596,7 @@ static bool test_value(ev *e, const pat_cmp *c, const json_t *v)
 			r = equal(v, &c->vals[i], &c->path);
 		break;
 	case PAT_OP_LIKE:
-		r = json_is_string(v) &&
-		    like(json_string_value(v), json_string_length(v), k->s, k->len);
+		r = pv_string(v, &s, &n) && like(s, n, k->s, k->len);
 		break;
 	case PAT_OP_MATCHES:
 		r = regex_match(e, c, v);
@@ -554,8 +604,7 @@ static bool test_value(ev *e, const pat_cmp *c, const json_t *v)
 	case PAT_OP_ISSUBSET:
 	case PAT_OP_ISSUPERSET: {
 		pat_net a;
-		if (!json_is_string(v) ||
-		    !pattern_net_parse(json_string_value(v), json_string_length(v), &a))
+		if (!pv_string(v, &s, &n) || !pattern_net_parse(s, n, &a))
 			return false; /* not an address: no value to test, even under NOT */
 		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(&a, &k->net)
 					     : pattern_net_within(&k->net, &a);
@@ -579,8 +628,10 @@ static const json_t *deref(ev *e, const json_t *v)
 
 static bool walk(ev *e, const pat_cmp *c, const json_t *v, size_t i)
 {
-	if (i == c->path.nsteps)
-		return test_value(e, c, v);
+	if (i == c->path.nsteps) {
+		pval pv = { v, NULL, 0 };
+		return test_value(e, c, &pv);
+	}
 	const pat_step *st = &c->path.steps[i];
 	switch (st->kind) {
 	case PAT_STEP_KEY: {
@@ -638,6 +689,18 @@ static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
 
 /* ---------------------------------------------------------------- bindings */
 
+/* The observations searched: observed-data (pattern_match) or a sensor's
+ * atom observations (pattern_match_atoms), each a point in time used once. */
+static size_t obs_total(const ev *e)
+{
+	return e->aobs ? e->an : e->set->n;
+}
+
+static uint32_t obs_uses(const ev *e, size_t i)
+{
+	return e->aobs ? 1 : e->set->obs[i].count;
+}
+
 typedef struct binding {
 	rk_time min_last, max_first;
 	uint32_t n;
@@ -669,7 +732,7 @@ static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 			out->e[out->n++].uses = 0;
 		}
 		out->e[j].uses += b->e[i].uses;
-		if (out->e[j].uses > e->set->obs[b->e[i].obs].count)
+		if (out->e[j].uses > obs_uses(e, b->e[i].obs))
 			return false;
 	}
 	return true;
@@ -783,6 +846,8 @@ static bool k_repeat_entry(ev *e, kont *k, const binding *b);
 /* Does one root object of observed-data i satisfy the leaf's comparisons? */
 static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 {
+	if (e->aobs)
+		return e->aobs[i].atoms[n->atom / 64] >> (n->atom % 64) & 1;
 	const pat_obs *ob = &e->set->obs[i];
 	bool hit = false;
 
@@ -796,8 +861,7 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 {
 	switch (n->kind) {
 	case PAT_OBS_LEAF:
-		for (size_t i = 0; i < e->set->n; i++) {
-			const pat_obs *ob = &e->set->obs[i];
+		for (size_t i = 0; i < obs_total(e); i++) {
 			if (!step(e))
 				return true;
 			bool hit = leaf_hit(e, n, i);
@@ -805,8 +869,8 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 				return true;
 			if (hit) {
 				binding b;
-				b.min_last = ob->last;
-				b.max_first = ob->first;
+				b.min_last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
+				b.max_first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
 				b.n = 1;
 				b.e[0].obs = (uint32_t)i;
 				b.e[0].uses = 1;
@@ -834,11 +898,11 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 		 * than it asks for: say so before the combinatorial search. */
 		if (n->left->kind == PAT_OBS_LEAF) {
 			uint64_t uses = 0;
-			for (size_t i = 0; i < e->set->n && uses < n->repeats; i++) {
+			for (size_t i = 0; i < obs_total(e) && uses < n->repeats; i++) {
 				if (!step(e))
 					return true;
 				if (leaf_hit(e, n->left, i))
-					uses += e->set->obs[i].count;
+					uses += obs_uses(e, i);
 				if (e->err)
 					return true;
 			}
@@ -871,7 +935,7 @@ static bool k_found(ev *e, kont *k, const binding *b)
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx)
 {
-	ev e = { s, NULL, 0, 0, RK_OK, ctx };
+	ev e = { s, NULL, NULL, 0, 0, 0, RK_OK, ctx };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -883,4 +947,125 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		return e.err;
 	*matched = found;
 	return RK_OK;
+}
+
+rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t n,
+			   bool *matched, rk_errctx *ctx)
+{
+	static const pattern_atom_obs none;
+	ev e = { NULL, NULL, n ? obs : &none, n, 0, 0, RK_OK, ctx };
+	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
+	bool found;
+
+	*matched = false;
+	if (!p || !p->root || (n && !obs))
+		return rk_fail(ctx, RK_EINVAL, NULL, "no pattern or no observations");
+	found = gen(&e, p->root, &done);
+	if (e.err)
+		return e.err;
+	*matched = found;
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- atoms */
+
+/* A pattern_atom is a leaf node; the public type only hides it. */
+static const pat_obs_node *leaf_of(const pattern_atom *a)
+{
+	return (const pat_obs_node *)(const void *)a;
+}
+
+static const pat_obs_node *find_leaf(const pat_obs_node *n, size_t i)
+{
+	while (n) {
+		if (n->kind == PAT_OBS_LEAF)
+			return n->atom == i ? n : NULL;
+		if (!n->right) {
+			n = n->left;
+			continue;
+		}
+		/* leaves are numbered in text order: the right subtree holds
+		 * the higher numbers */
+		const pat_obs_node *l = find_leaf(n->left, i);
+		if (l)
+			return l;
+		n = n->right;
+	}
+	return NULL;
+}
+
+const pattern_atom *pattern_atom_at(const pattern *p, size_t i)
+{
+	if (!p || i >= p->nobs)
+		return NULL;
+	return (const pattern_atom *)(const void *)find_leaf(p->root, i);
+}
+
+bool pattern_is_single(const pattern *p)
+{
+	return p && p->root && p->root->kind == PAT_OBS_LEAF;
+}
+
+/* The test's path is v's: same type, and each step a key equal to v's key
+ * or [*] (which fans out over an object's members). An index step never
+ * reaches a string. */
+static bool path_is(const pat_path *path, const pattern_prop *v)
+{
+	if (strcmp(path->type, v->type) != 0 || path->nsteps != v->nkeys)
+		return false;
+	for (size_t i = 0; i < v->nkeys; i++) {
+		const pat_step *st = &path->steps[i];
+		if (st->kind == PAT_STEP_INDEX ||
+		    (st->kind == PAT_STEP_KEY && strcmp(st->key, v->keys[i]) != 0))
+			return false;
+	}
+	return true;
+}
+
+static bool cmp_mentions(const pat_cmp *c, const pattern_prop *v)
+{
+	if (c->kind == PAT_CMP_TEST)
+		return path_is(&c->path, v);
+	for (const pat_cmp *k = c->first; k; k = k->next)
+		if (cmp_mentions(k, v))
+			return true;
+	return false;
+}
+
+bool pattern_atom_mentions(const pattern_atom *a, const pattern_prop *v)
+{
+	return a && v && cmp_mentions(leaf_of(a)->cmp, v);
+}
+
+/* eval_cmp for a one-property object: a test on any other path finds no
+ * value, which is false even under NOT, as for a missing property. */
+static bool prop_cmp(ev *e, const pat_cmp *c, const pattern_prop *v)
+{
+	switch (c->kind) {
+	case PAT_CMP_AND:
+		for (const pat_cmp *k = c->first; k; k = k->next)
+			if (!prop_cmp(e, k, v))
+				return false;
+		return true;
+	case PAT_CMP_OR:
+		for (const pat_cmp *k = c->first; k; k = k->next)
+			if (prop_cmp(e, k, v))
+				return true;
+		return false;
+	case PAT_CMP_TEST: {
+		pval pv = { NULL, v->value, v->len };
+		return path_is(&c->path, v) && test_value(e, c, &pv);
+	}
+	}
+	return false;
+}
+
+bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v)
+{
+	ev e = { NULL, NULL, NULL, 0, 0, 0, RK_OK, NULL };
+
+	if (!a || !v || !v->value)
+		return false;
+	bool r = prop_cmp(&e, leaf_of(a)->cmp, v);
+	return r && e.err == RK_OK;
 }

@@ -121,6 +121,7 @@ typedef struct pat_obs_node {
 	pat_obs_kind kind;
 	struct pat_obs_node *left, *right; /* qualifiers: left only */
 	pat_cmp *cmp;                      /* LEAF */
+	uint32_t atom;                     /* LEAF: its number, 0-based in text order */
 	int64_t within_us;                 /* WITHIN, in microseconds */
 	uint32_t repeats;                  /* REPEATS */
 	rk_time start, stop;               /* STARTSTOP */

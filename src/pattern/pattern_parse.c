@@ -944,8 +944,10 @@ static pat_obs_node *parse_obs_prim(parser *P)
 			return NULL;
 		}
 		n = obs_node(P, PAT_OBS_LEAF, NULL, NULL);
-		if (n)
+		if (n) {
 			n->cmp = c;
+			n->atom = (uint32_t)(P->p->nobs - 1);
+		}
 	} else {
 		next(P);
 		n = parse_obs_fby(P);

@@ -12,7 +12,9 @@
  * negated, on a path of pattern_vkind. Anything else (AND, a qualifier,
  * another operator or path) leaves the pattern to the evaluator. The walk
  * checks the whole tree before it reports a value, so a caller never sees
- * part of a pattern it must then evaluate anyway.
+ * part of a pattern it must then evaluate anyway. pattern_atom_exact_values
+ * applies the same test to one observation expression of a compound
+ * pattern.
  */
 #include <string.h>
 
@@ -78,6 +80,16 @@ static void report(const pat_cmp *c, pattern_value_fn fn, void *arg)
 	}
 	for (const pat_cmp *k = c->first; k; k = k->next)
 		report(k, fn, arg);
+}
+
+bool pattern_atom_exact_values(const pattern_atom *a, pattern_value_fn fn, void *arg)
+{
+	const pat_obs_node *n = (const pat_obs_node *)(const void *)a;
+
+	if (!n || n->kind != PAT_OBS_LEAF || !n->cmp || !eligible(n->cmp))
+		return false;
+	report(n->cmp, fn, arg);
+	return true;
 }
 
 bool pattern_exact_values(const pattern *p, pattern_value_fn fn, void *arg)
