@@ -1,13 +1,30 @@
 /*
- * match.h: the sensor's compiled indicators, looked up by exact value.
+ * match.h: the sensor's compiled indicators, matched against the
+ * observables seen in traffic and logs.
  *
  * A builder collects indicators (id, pattern text, validity, revocation);
- * match_build turns them into an immutable matcher. Patterns that
- * pattern_exact_values recognises (one observable compared with `=` or `IN`)
- * go into open-addressing hash tables, one per kind of value; the others are
- * kept compiled in a list for the evaluator (a later step; nothing here
- * evaluates them). An observable seen in traffic is looked up in the tables
- * without allocating.
+ * match_build turns them into an immutable matcher. A pattern is a set of
+ * atoms, its observation expressions ([...]); the sensor sees one
+ * observable at a time (match_obs: an address, a name, a URL, a hash, a
+ * User-Agent), which stands for a one-property STIX object (table in
+ * match_observe.c: ipv4-addr:value, file:hashes.'SHA-256', ...).
+ *
+ *   - Exact atoms (one observable compared with `=` or `IN`, see
+ *     pattern_exact_values) go into open-addressing hash tables, one per
+ *     kind of value.
+ *   - Other atoms (LIKE, MATCHES, !=, <, ISSUBSET, AND/OR of tests ...) are
+ *     indexed by the kinds of observable whose path they name and
+ *     evaluated with the pattern module's own comparison code
+ *     (pattern_atom_holds) only for those kinds.
+ *   - A single-observation pattern (one atom, no qualifier) whose atom holds
+ *     is a hit. An atom of a compound pattern (AND, OR, FOLLOWEDBY between
+ *     observations, WITHIN, REPEATS, START/STOP) that holds is only reported
+ *     as an atom; match_corr keeps bounded per-(pattern, key) state and
+ *     decides with pattern_match's semantics when the whole pattern holds.
+ *
+ * Data flow in the sensor: worker threads call match_observe (any number at
+ * once, one match_scratch each, nothing allocated); atom reports, which are
+ * rare, go to one match_corr used under the caller's lock.
  *
  * Handles: every call to match_builder_add gives the next handle (0, 1, 2 ...
  * in order of calls), whether the indicator is kept or skipped, so a caller
@@ -56,6 +73,17 @@ typedef void (*match_reject_fn)(void *arg, uint32_t handle, const char *indicato
 /* Called for each indicator whose value matches. */
 typedef void (*match_hit_fn)(void *arg, uint32_t handle, const char *indicator_id);
 
+/* Atoms of one compound pattern that one observable satisfied: bit i of
+ * bits[i / 64] for atom i (same layout as pattern_atom_obs). */
+typedef struct match_atomset {
+	uint64_t bits[(PATTERN_MAX_OBSERVATIONS + 63) / 64];
+} match_atomset;
+
+/* Called once per compound pattern and observable, with every atom of that
+ * pattern the observable satisfied. */
+typedef void (*match_atom_fn)(void *arg, uint32_t handle, const char *indicator_id,
+			      const match_atomset *atoms);
+
 typedef enum {
 	MATCH_MD5,
 	MATCH_SHA1,
@@ -66,7 +94,12 @@ typedef enum {
 typedef struct match_stats {
 	size_t added;      /* match_builder_add calls */
 	size_t exact;      /* indicators in the hash tables */
-	size_t needs_eval; /* compiled, kept for the evaluator */
+	size_t needs_eval; /* compiled, kept for the evaluator: evaluated + compound */
+	size_t evaluated;  /* single-observation patterns evaluated per observable */
+	size_t compound;   /* patterns of several atoms or with qualifiers */
+	size_t atoms_exact; /* atoms of compound patterns in the hash tables */
+	size_t atoms_eval; /* atoms of compound patterns evaluated per observable */
+	size_t unobservable; /* evaluated atoms naming no path a match_obs stands for */
 	size_t revoked;
 	size_t expired;
 	size_t rejected;   /* pattern did not compile */
@@ -103,7 +136,8 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 rk_err match_build(match_builder *b, match **out, rk_errctx *ctx);
 void match_free(match *m);
 void match_get_stats(const match *m, match_stats *st);
-/* Compiled patterns kept for the evaluator, with their handles. */
+/* Compiled patterns kept for the evaluator (single-observation and
+ * compound), with their handles, in handle order. */
 size_t match_eval_count(const match *m);
 const pattern *match_eval_pattern(const match *m, size_t i, uint32_t *handle);
 
@@ -118,6 +152,120 @@ size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, v
 /* hex: the hash in hex, either case. */
 size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t len,
 		  match_hit_fn fn, void *arg);
+
+/* ---------------------------------------------------------------- observe */
+/* match_observe.c */
+
+/* What the sensor saw. The kinds follow the decoders' and log readers'
+ * outputs; each stands for one STIX object path (match_obs_path). */
+#define MATCH_OBS_KINDS(X)                                                 \
+	X(IPV4, "ipv4")       /* ipv4-addr:value */                         \
+	X(IPV6, "ipv6")       /* ipv6-addr:value */                         \
+	X(DOMAIN, "domain")   /* domain-name:value */                       \
+	X(URL, "url")         /* url:value */                               \
+	X(EMAIL, "email")     /* email-addr:value */                        \
+	X(MD5, "md5")         /* file:hashes.MD5 */                         \
+	X(SHA1, "sha1")       /* file:hashes.'SHA-1' */                     \
+	X(SHA256, "sha256")   /* file:hashes.'SHA-256' */                   \
+	X(SHA512, "sha512")   /* file:hashes.'SHA-512' */                   \
+	X(USER_AGENT, "user-agent") /* network-traffic:extensions.          \
+		'http-request-ext'.request_header.'User-Agent' */
+
+#define MATCH_X_ENUM(name, str) MATCH_OBS_##name,
+typedef enum { MATCH_OBS_KINDS(MATCH_X_ENUM) MATCH_OBS_KIND_COUNT } match_obs_kind;
+#undef MATCH_X_ENUM
+
+/*
+ * One observable. For IPV4 and IPV6, value may be NULL: then the binary
+ * ipv4 (host order) or ipv6 is used; otherwise value/len is the address as
+ * text (as the decoders and log readers give it). For the other kinds
+ * value/len is the text as seen (it need not be NUL-terminated). time and
+ * key are not used by match_observe; they travel with the observable to
+ * match_corr_feed (key: the caller's correlation key, e.g. a hash of the
+ * host the observable was seen with; 0 for sensor-wide).
+ */
+typedef struct match_obs {
+	match_obs_kind kind;
+	const char *value;
+	size_t len;
+	uint32_t ipv4;
+	uint8_t ipv6[16];
+	rk_time time;
+	uint64_t key;
+} match_obs;
+
+/* Per-thread working space for match_observe, sized for one matcher. */
+typedef struct match_scratch match_scratch;
+
+const char *match_obs_kind_name(match_obs_kind k);
+/* The STIX object path a kind stands for, as a pattern names it
+ * ("file:hashes.'SHA-256'"). */
+const char *match_obs_path(match_obs_kind k);
+
+/* NULL on OOM. The scratch serves only m (and must be freed before m). */
+match_scratch *match_scratch_new(const match *m);
+void match_scratch_free(match_scratch *s);
+
+/*
+ * Matches one observable: the hash tables of its kind, then the evaluated
+ * atoms that name its path. Each single-observation indicator that holds
+ * goes to on_hit; each compound indicator with atoms that hold goes once to
+ * on_atom (either callback may be NULL). Returns the number of on_hit
+ * reports. Allocates nothing; s is used by one thread at a time. A kind out
+ * of range or an address that does not parse matches nothing but the
+ * evaluated atoms that take any text.
+ */
+size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match_hit_fn on_hit,
+		     match_atom_fn on_atom, void *arg);
+
+/* ---------------------------------------------------------------- correlate */
+/* match_corr.c */
+
+/*
+ * The correlator: per (compound pattern, key) a ring of the last `depth`
+ * atom observations (time, atoms), at most max_keys such states. After each
+ * feed the pattern is evaluated over its ring with pattern_match_atoms, so
+ * AND (distinct observations), OR, FOLLOWEDBY, WITHIN, REPEATS and
+ * START/STOP mean what pattern_match says they mean over the observations
+ * kept. A completed pattern is reported once and its ring emptied, so the
+ * next hit needs new observations.
+ *
+ * Bounds: when all max_keys states are taken, the state fed least recently
+ * is evicted (counted); when a ring is full, its oldest observation is
+ * dropped (counted). Matches that need older observations are missed, never
+ * invented.
+ *
+ * Threads: a correlator is used by one thread at a time (the sensor feeds
+ * it under its own lock; atom reports are rare). It reads m, which must
+ * outlive it.
+ */
+typedef struct match_corr match_corr;
+
+#define MATCH_CORR_MAX_DEPTH 64
+
+typedef struct match_corr_stats {
+	size_t fed;       /* match_corr_feed calls */
+	size_t hits;      /* completed patterns reported */
+	size_t keys;      /* (pattern, key) states in use */
+	size_t evicted;   /* states evicted to make room */
+	size_t dropped;   /* observations pushed out of a full ring */
+	size_t unknown;   /* feeds for a handle that is not a compound pattern */
+	size_t errors;    /* evaluations past the pattern module's work bounds */
+} match_corr_stats;
+
+/* max_keys >= 1 states, depth 1..MATCH_CORR_MAX_DEPTH observations each,
+ * all allocated here. NULL on OOM or a bound out of range. */
+match_corr *match_corr_new(const match *m, size_t max_keys, size_t depth);
+void match_corr_free(match_corr *c);
+
+/*
+ * Records that one observable at `time`, correlated by `key`, satisfied
+ * `atoms` of compound pattern `handle`, and reports the pattern through
+ * on_hit (may be NULL) if it now holds. Returns 1 on a hit, else 0.
+ */
+int match_corr_feed(match_corr *c, uint32_t handle, const match_atomset *atoms, rk_time time,
+		    uint64_t key, match_hit_fn on_hit, void *arg);
+void match_corr_get_stats(const match_corr *c, match_corr_stats *st);
 
 /* ---------------------------------------------------------------- normal forms */
 /* match_norm.c. Each writes at most MATCH_MAX_VALUE bytes (no NUL) to out

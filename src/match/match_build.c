@@ -6,7 +6,12 @@
  * its prefix, domain/e-mail/URL normal form, hash bytes) and recorded as
  * (table, key, handle); key bytes go straight into the arena that the
  * matcher will own. Otherwise the compiled pattern is kept for the
- * evaluator. match_build then sizes every table once from the record
+ * evaluator. A compound pattern (several atoms, or a qualifier) is kept
+ * too, and each of its atoms that pattern_atom_exact_values accepts has its
+ * values recorded under an atom reference (MATCH_ATOMREF | index) instead
+ * of a handle. At build, every atom left to evaluate is listed under each
+ * kind of observable whose path it names (pattern_atom_mentions), so an
+ * observable only tries the atoms that could hold for it. match_build then sizes every table once from the record
  * counts (about 80% full, so linear probing stays short) and inserts the
  * records; a key seen again links the new handle into a chain. Records are
  * in handle order, so a value named twice by one indicator is recorded once
@@ -35,9 +40,13 @@ struct match_builder {
 	size_t n_recs, cap_recs;
 	struct match_eval *eval;
 	size_t n_eval, cap_eval;
+	struct match_atomref *atomref;
+	size_t n_atomref, cap_atomref;
+	size_t n_compound;
 	match_stats st;
-	/* while one pattern's values are reported */
-	uint32_t cur;
+	/* while one pattern's values are reported: what records carry (the
+	 * handle or an atom reference), and the indicator for reports */
+	uint32_t cur, cur_handle;
 	const char *cur_id;
 	bool oom;
 };
@@ -116,6 +125,7 @@ void match_builder_free(match_builder *b)
 	for (size_t i = 0; i < b->n_eval; i++)
 		pattern_free(b->eval[i].p);
 	free(b->eval);
+	free(b->atomref);
 	free(b);
 }
 
@@ -180,7 +190,7 @@ static void bad_value(match_builder *b, const char *what, const char *v, size_t 
 	snprintf(reason, sizeof reason, "%s '%.*s' cannot be a key", what, (int)(len > 64 ? 64 : len),
 		 v);
 	b->st.bad_values++;
-	reject(b, b->cur, b->cur_id, reason);
+	reject(b, b->cur_handle, b->cur_id, reason);
 }
 
 /* "addr" or "addr/prefix" into the address bytes and the prefix length. */
@@ -281,13 +291,69 @@ static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
 	}
 }
 
+/* Keeps a compiled pattern for evaluation; takes p (freed on failure). */
+static rk_err keep_eval(match_builder *b, pattern *p, uint32_t h, uint32_t compound,
+			const match_atomset *exact, rk_errctx *ctx)
+{
+	if (!grow((void **)&b->eval, &b->cap_eval, b->n_eval + 1, sizeof *b->eval)) {
+		pattern_free(p);
+		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	}
+	struct match_eval *e = &b->eval[b->n_eval++];
+	memset(e, 0, sizeof *e);
+	e->p = p;
+	e->handle = h;
+	e->compound = compound;
+	if (exact)
+		e->exact = *exact;
+	b->st.needs_eval++;
+	if (compound == MATCH_NOT_COMPOUND)
+		b->st.evaluated++;
+	else
+		b->st.compound++;
+	return RK_OK;
+}
+
+/* A compound pattern: its exact atoms' values into the records under atom
+ * references, the pattern itself kept for the correlator. */
+static rk_err add_compound(match_builder *b, pattern *p, uint32_t h, rk_errctx *ctx)
+{
+	match_atomset exact;
+	uint32_t compound = (uint32_t)b->n_compound;
+	size_t natoms = pattern_observation_count(p);
+
+	memset(&exact, 0, sizeof exact);
+	for (size_t i = 0; i < natoms; i++) {
+		if (b->n_atomref >= MATCH_ATOMREF - 1 ||
+		    !grow((void **)&b->atomref, &b->cap_atomref, b->n_atomref + 1,
+			  sizeof *b->atomref)) {
+			pattern_free(p);
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		}
+		b->cur = MATCH_ATOMREF | (uint32_t)b->n_atomref;
+		if (pattern_atom_exact_values(pattern_atom_at(p, i), on_value, b)) {
+			b->atomref[b->n_atomref++] = (struct match_atomref){compound, (uint32_t)i};
+			exact.bits[i / 64] |= 1ull << (i % 64);
+			b->st.atoms_exact++;
+		} else {
+			b->st.atoms_eval++;
+		}
+		if (b->oom) {
+			pattern_free(p);
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		}
+	}
+	b->n_compound++;
+	return keep_eval(b, p, h, compound, &exact, ctx);
+}
+
 rk_err match_builder_add(match_builder *b, const char *indicator_id, const char *pattern_text,
 			 rk_time valid_from, rk_time valid_until, bool revoked, rk_errctx *ctx)
 {
 	(void)valid_from; /* kept: see match.h */
 	if (!b || !indicator_id || !pattern_text)
 		return rk_fail(ctx, RK_EINVAL, "", "indicator id and pattern are required");
-	if (b->n_handles >= MATCH_CHAIN - 1)
+	if (b->n_handles >= MATCH_ATOMREF - 1)
 		return rk_fail(ctx, RK_EINVAL, "", "too many indicators");
 	if (!grow((void **)&b->id_off, &b->cap_handles, b->n_handles + 1, sizeof *b->id_off) ||
 	    b->ids.len >= UINT32_MAX - strlen(indicator_id) - 1)
@@ -318,25 +384,70 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		reject(b, h, b->ids.data + off, pctx.msg[0] ? pctx.msg : rk_strerror(e));
 		return RK_OK;
 	}
-	b->cur = h;
+	b->cur = b->cur_handle = h;
 	b->cur_id = b->ids.data + off;
-	if (pattern_exact_values(p, on_value, b)) {
-		pattern_free(p);
-		if (b->oom)
-			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
-		b->st.exact++;
-		return RK_OK;
+	if (pattern_is_single(p)) {
+		if (pattern_exact_values(p, on_value, b)) {
+			pattern_free(p);
+			if (b->oom)
+				return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+			b->st.exact++;
+			return RK_OK;
+		}
+		return keep_eval(b, p, h, MATCH_NOT_COMPOUND, NULL, ctx);
 	}
-	if (!grow((void **)&b->eval, &b->cap_eval, b->n_eval + 1, sizeof *b->eval)) {
-		pattern_free(p);
-		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
-	}
-	b->eval[b->n_eval++] = (struct match_eval){p, h};
-	b->st.needs_eval++;
-	return RK_OK;
+	return add_compound(b, p, h, ctx);
 }
 
 /* ---------------------------------------------------------------- build */
+
+/* The compound list and, per kind of observable, the atoms to evaluate for
+ * it (two passes: count, then fill). Counts unobservable atoms into st. */
+static rk_err index_evaluated(match *m, match_stats *st)
+{
+	pattern_prop props[MATCH_OBS_KIND_COUNT];
+	size_t fill[MATCH_OBS_KIND_COUNT] = {0};
+
+	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
+		match_obs_prop((match_obs_kind)k, &props[k]);
+	for (size_t i = 0; i < m->n_eval; i++)
+		if (m->eval[i].compound != MATCH_NOT_COMPOUND)
+			m->n_compound++;
+	if (m->n_compound && !(m->compound = calloc(m->n_compound, sizeof *m->compound)))
+		return RK_ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < m->n_eval; i++) {
+			const struct match_eval *e = &m->eval[i];
+			size_t natoms = pattern_observation_count(e->p);
+			if (pass == 0 && e->compound != MATCH_NOT_COMPOUND)
+				m->compound[e->compound] = (struct match_compound){e->p, e->handle};
+			for (size_t a = 0; a < natoms; a++) {
+				const pattern_atom *at = pattern_atom_at(e->p, a);
+				bool named = false;
+				if (e->exact.bits[a / 64] >> (a % 64) & 1)
+					continue;
+				for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++) {
+					if (!pattern_atom_mentions(at, &props[k]))
+						continue;
+					named = true;
+					if (pass == 0)
+						m->n_kind_eval[k]++;
+					else
+						m->kind_eval[k][fill[k]++] = (struct match_evref){
+							at, e->handle, e->compound, (uint32_t)a};
+				}
+				if (pass == 0 && !named)
+					st->unobservable++;
+			}
+		}
+		if (pass == 0)
+			for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
+				if (m->n_kind_eval[k] &&
+				    !(m->kind_eval[k] = calloc(m->n_kind_eval[k], sizeof *m->kind_eval[k])))
+					return RK_ENOMEM;
+	}
+	return RK_OK;
+}
 
 /* Links handle h into the entry whose handle field is *slot. */
 static bool link_handle(match *m, size_t *cap, uint32_t *slot, uint32_t h)
@@ -462,6 +573,13 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	m->n_eval = b->n_eval;
 	b->eval = NULL;
 	b->n_eval = b->cap_eval = 0;
+	m->atomref = b->atomref;
+	m->n_atomref = b->n_atomref;
+	b->atomref = NULL;
+	b->n_atomref = b->cap_atomref = 0;
+	b->n_compound = 0;
+	if (index_evaluated(m, &b->st))
+		goto out;
 	free(b->recs);
 	b->recs = NULL;
 	b->n_recs = b->cap_recs = 0;
@@ -500,6 +618,10 @@ void match_free(match *m)
 	for (size_t i = 0; i < m->n_eval; i++)
 		pattern_free(m->eval[i].p);
 	free(m->eval);
+	free(m->atomref);
+	free(m->compound);
+	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
+		free(m->kind_eval[k]);
 	free(m);
 }
 

@@ -5,7 +5,12 @@
  *
  * Invariants: after match_build nothing here changes. A handle field with
  * MATCH_CHAIN set is an index into `chain` (a list of handles linked by
- * `next`, ended by UINT32_MAX) rather than a handle. In a u32 table an
+ * `next`, ended by UINT32_MAX) rather than a handle. A handle (in an entry
+ * or a chain) with MATCH_ATOMREF set is an index into `atomref`: an exact
+ * atom of a compound pattern, reported to match_observe's atom sink and
+ * never by the plain lookups (match_ipv4 ...), whose callers know only
+ * whole indicators. Handles stay below MATCH_ATOMREF. `compound` and
+ * `eval` are in handle order, so a handle is found by binary search. In a u32 table an
  * empty slot has handle UINT32_MAX; in a byte table an empty slot has tag 0
  * (tags are made odd). Keys in the arena are a length (one byte, or 0xFF
  * and four bytes) followed by the key bytes.
@@ -16,6 +21,8 @@
 #include "match.h"
 
 #define MATCH_CHAIN 0x80000000u
+#define MATCH_ATOMREF 0x40000000u
+#define MATCH_NOT_COMPOUND UINT32_MAX
 #define MATCH_EMPTY UINT32_MAX
 
 /* Byte tables: IPv6 prefix lengths 0..128, then the named kinds. */
@@ -70,10 +77,51 @@ struct match {
 	struct match_eval {
 		pattern *p;
 		uint32_t handle;
+		uint32_t compound;       /* index in `compound`, or MATCH_NOT_COMPOUND */
+		match_atomset exact;     /* atoms in the hash tables */
 	} *eval;
 	size_t n_eval;
+	/* Exact atoms of compound patterns, named by MATCH_ATOMREF handles. */
+	struct match_atomref {
+		uint32_t compound, atom;
+	} *atomref;
+	size_t n_atomref;
+	/* Compound patterns (owned by `eval`). */
+	struct match_compound {
+		const pattern *p;
+		uint32_t handle;
+	} *compound;
+	size_t n_compound;
+	/* Per kind of observable, the atoms to evaluate for it. */
+	struct match_evref {
+		const pattern_atom *a;
+		uint32_t handle;
+		uint32_t compound; /* MATCH_NOT_COMPOUND: a single-observation pattern */
+		uint32_t atom;
+	} *kind_eval[MATCH_OBS_KIND_COUNT];
+	size_t n_kind_eval[MATCH_OBS_KIND_COUNT];
 	match_stats st;
 };
+
+/* Where lookups report: hits to fn, atoms of compound patterns to s (NULL
+ * for the plain lookups, which skip them). */
+typedef struct match_sink {
+	match_hit_fn fn;
+	void *arg;
+	match_scratch *s;
+} match_sink;
+
+/* match_lookup.c: the table probes behind the plain lookups and
+ * match_observe; each returns the number of hits reported. */
+size_t match_lookup_ipv4(const match *m, uint32_t addr, const match_sink *k);
+size_t match_lookup_ipv6(const match *m, const uint8_t addr[16], const match_sink *k);
+size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_t len,
+			  const match_sink *k);
+/* match_observe.c: notes that atom `atom` of compound pattern `compound`
+ * held for the observable being matched. */
+void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom);
+/* The one-property object a kind stands for (type and path). */
+void match_obs_prop(match_obs_kind k, pattern_prop *v);
 
 uint64_t match_hash_bytes(const void *p, size_t len);
 uint32_t match_hash_u32(uint32_t k);

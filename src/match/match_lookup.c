@@ -7,32 +7,43 @@
  * MATCH_MAX_VALUE bytes; a value with no normal form that fits does not
  * match. Addresses are probed in each prefix-length table present, longest
  * first, so a lookup reports every block that contains the address.
+ * Entries naming an exact atom of a compound pattern (MATCH_ATOMREF) go to
+ * match_observe's scratch when there is one, and are skipped by the plain
+ * lookups below, which report whole indicators only.
  */
 #include <string.h>
 
 #include "match_int.h"
 
+/* Reports one handle: a hit, or an atom of a compound pattern. */
+static size_t emit_one(const match *m, uint32_t x, const match_sink *k)
+{
+	if (x & MATCH_ATOMREF) {
+		const struct match_atomref *r = &m->atomref[x & ~MATCH_ATOMREF];
+		if (k->s)
+			match_scratch_note(k->s, r->compound, r->atom);
+		return 0;
+	}
+	if (k->fn)
+		k->fn(k->arg, x, m->ids + m->id_off[x]);
+	return 1;
+}
+
 /* Reports the handle (or chain of handles) of one entry. */
-static size_t emit(const match *m, uint32_t h, match_hit_fn fn, void *arg)
+static size_t emit(const match *m, uint32_t h, const match_sink *k)
 {
 	size_t n = 0;
-	if (!(h & MATCH_CHAIN)) {
-		if (fn)
-			fn(arg, h, m->ids + m->id_off[h]);
-		return 1;
-	}
-	for (uint32_t k = h & ~MATCH_CHAIN; k != MATCH_EMPTY; k = m->chain[k].next) {
-		uint32_t x = m->chain[k].handle;
-		if (fn)
-			fn(arg, x, m->ids + m->id_off[x]);
-		n++;
-	}
+	if (!(h & MATCH_CHAIN))
+		return emit_one(m, h, k);
+	for (uint32_t c = h & ~MATCH_CHAIN; c != MATCH_EMPTY; c = m->chain[c].next)
+		n += emit_one(m, m->chain[c].handle, k);
 	return n;
 }
 
-static size_t probe_bytes(const match *m, const match_btab *tb, const void *key, size_t len,
-			  match_hit_fn fn, void *arg)
+size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_t len,
+			  const match_sink *k)
 {
+	const match_btab *tb = &m->bt[table];
 	if (!tb->cap)
 		return 0;
 	uint64_t h = match_hash_bytes(key, len);
@@ -46,11 +57,11 @@ static size_t probe_bytes(const match *m, const match_btab *tb, const void *key,
 		size_t l2;
 		const char *k2 = match_key_at(m->arena, e->off, &l2);
 		if (l2 == len && memcmp(key, k2, len) == 0)
-			return emit(m, e->handle, fn, arg);
+			return emit(m, e->handle, k);
 	}
 }
 
-size_t match_ipv4(const match *m, uint32_t addr, match_hit_fn fn, void *arg)
+size_t match_lookup_ipv4(const match *m, uint32_t addr, const match_sink *k)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_v4_lens; i++) {
@@ -61,7 +72,7 @@ size_t match_ipv4(const match *m, uint32_t addr, match_hit_fn fn, void *arg)
 			if (tb->e[s].handle == MATCH_EMPTY)
 				break;
 			if (tb->e[s].key == key) {
-				n += emit(m, tb->e[s].handle, fn, arg);
+				n += emit(m, tb->e[s].handle, k);
 				break;
 			}
 		}
@@ -69,7 +80,7 @@ size_t match_ipv4(const match *m, uint32_t addr, match_hit_fn fn, void *arg)
 	return n;
 }
 
-size_t match_ipv6(const match *m, const uint8_t addr[16], match_hit_fn fn, void *arg)
+size_t match_lookup_ipv6(const match *m, const uint8_t addr[16], const match_sink *k)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_v6_lens; i++) {
@@ -79,30 +90,47 @@ size_t match_ipv6(const match *m, const uint8_t addr[16], match_hit_fn fn, void 
 			unsigned keep = p > b * 8 ? p - b * 8 : 0;
 			key[b] = keep >= 8 ? addr[b] : (uint8_t)(addr[b] & (0xFF00u >> keep));
 		}
-		n += probe_bytes(m, &m->bt[MATCH_T_V6 + p], key, 16, fn, arg);
+		n += match_lookup_bytes(m, MATCH_T_V6 + p, key, 16, k);
 	}
 	return n;
+}
+
+/* ---------------------------------------------------------------- plain lookups */
+
+size_t match_ipv4(const match *m, uint32_t addr, match_hit_fn fn, void *arg)
+{
+	match_sink k = { fn, arg, NULL };
+	return match_lookup_ipv4(m, addr, &k);
+}
+
+size_t match_ipv6(const match *m, const uint8_t addr[16], match_hit_fn fn, void *arg)
+{
+	match_sink k = { fn, arg, NULL };
+	return match_lookup_ipv6(m, addr, &k);
 }
 
 size_t match_domain(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg)
 {
 	char buf[MATCH_MAX_VALUE];
 	size_t n = match_norm_domain(s, len, buf);
-	return n ? probe_bytes(m, &m->bt[MATCH_T_DOMAIN], buf, n, fn, arg) : 0;
+	match_sink k = { fn, arg, NULL };
+	return n ? match_lookup_bytes(m, MATCH_T_DOMAIN, buf, n, &k) : 0;
 }
 
 size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg)
 {
 	char buf[MATCH_MAX_VALUE];
 	size_t n = match_norm_email(s, len, buf);
-	return n ? probe_bytes(m, &m->bt[MATCH_T_EMAIL], buf, n, fn, arg) : 0;
+	match_sink k = { fn, arg, NULL };
+	return n ? match_lookup_bytes(m, MATCH_T_EMAIL, buf, n, &k) : 0;
 }
 
 size_t match_url(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg)
 {
 	char buf[MATCH_MAX_VALUE];
 	size_t n = match_norm_url(s, len, buf);
-	return n ? probe_bytes(m, &m->bt[MATCH_T_URL], buf, n, fn, arg) : 0;
+	match_sink k = { fn, arg, NULL };
+	return n ? match_lookup_bytes(m, MATCH_T_URL, buf, n, &k) : 0;
 }
 
 size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t len,
@@ -113,5 +141,6 @@ size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t 
 	if ((unsigned)kind > MATCH_SHA512 || len != 2 * sizes[kind] ||
 	    !match_unhex(hex, sizes[kind], bytes))
 		return 0;
-	return probe_bytes(m, &m->bt[MATCH_T_MD5 + kind], bytes, sizes[kind], fn, arg);
+	match_sink k = { fn, arg, NULL };
+	return match_lookup_bytes(m, MATCH_T_MD5 + (unsigned)kind, bytes, sizes[kind], &k);
 }

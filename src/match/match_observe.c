@@ -1,0 +1,260 @@
+/*
+ * match_observe.c: one observable from traffic or a log against every
+ * indicator that could name it.
+ *
+ * Each kind of observable stands for a one-property STIX object (the table
+ * below: type and property path). match_observe first probes the hash
+ * tables of the kind (exact single-observation indicators are hits; exact
+ * atoms of compound patterns are noted), then evaluates the atoms that
+ * match_build listed under the kind, with the pattern module's comparison
+ * code (pattern_atom_holds), so LIKE, MATCHES, ISSUBSET, !=, ordering and
+ * AND/OR inside [...] mean exactly what pattern_match says. The value given
+ * to the evaluator is the text as seen (addresses as dotted or RFC 5952
+ * text), never the normal form the hash tables use.
+ *
+ * Atoms of one compound pattern are gathered in the scratch so that
+ * on_atom hears once per pattern with every atom the observable satisfied
+ * (one observable is one observation: `[A] AND [B]` needs two). The
+ * scratch holds, per compound pattern, the call stamp that says whether its
+ * slot in `pend` belongs to this call, so gathering costs O(1) per atom and
+ * nothing is cleared between calls.
+ *
+ * Threads: the matcher is only read; the scratch is the caller's, one per
+ * thread. Nothing is allocated per call.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match_int.h"
+
+static const char *const K_VALUE[] = {"value"};
+static const char *const K_MD5[] = {"hashes", "MD5"};
+static const char *const K_SHA1[] = {"hashes", "SHA-1"};
+static const char *const K_SHA256[] = {"hashes", "SHA-256"};
+static const char *const K_SHA512[] = {"hashes", "SHA-512"};
+static const char *const K_UA[] = {"extensions", "http-request-ext", "request_header",
+				   "User-Agent"};
+
+static const struct {
+	const char *name, *path, *type;
+	const char *const *keys;
+	size_t nkeys;
+} kinds[MATCH_OBS_KIND_COUNT] = {
+	[MATCH_OBS_IPV4] = {"ipv4", "ipv4-addr:value", "ipv4-addr", K_VALUE, 1},
+	[MATCH_OBS_IPV6] = {"ipv6", "ipv6-addr:value", "ipv6-addr", K_VALUE, 1},
+	[MATCH_OBS_DOMAIN] = {"domain", "domain-name:value", "domain-name", K_VALUE, 1},
+	[MATCH_OBS_URL] = {"url", "url:value", "url", K_VALUE, 1},
+	[MATCH_OBS_EMAIL] = {"email", "email-addr:value", "email-addr", K_VALUE, 1},
+	[MATCH_OBS_MD5] = {"md5", "file:hashes.MD5", "file", K_MD5, 2},
+	[MATCH_OBS_SHA1] = {"sha1", "file:hashes.'SHA-1'", "file", K_SHA1, 2},
+	[MATCH_OBS_SHA256] = {"sha256", "file:hashes.'SHA-256'", "file", K_SHA256, 2},
+	[MATCH_OBS_SHA512] = {"sha512", "file:hashes.'SHA-512'", "file", K_SHA512, 2},
+	[MATCH_OBS_USER_AGENT] = {"user-agent",
+				  "network-traffic:extensions.'http-request-ext'"
+				  ".request_header.'User-Agent'",
+				  "network-traffic", K_UA, 4},
+};
+
+const char *match_obs_kind_name(match_obs_kind k)
+{
+	return (unsigned)k < MATCH_OBS_KIND_COUNT ? kinds[k].name : "unknown";
+}
+
+const char *match_obs_path(match_obs_kind k)
+{
+	return (unsigned)k < MATCH_OBS_KIND_COUNT ? kinds[k].path : "";
+}
+
+void match_obs_prop(match_obs_kind k, pattern_prop *v)
+{
+	memset(v, 0, sizeof *v);
+	if ((unsigned)k >= MATCH_OBS_KIND_COUNT)
+		return;
+	v->type = kinds[k].type;
+	v->keys = kinds[k].keys;
+	v->nkeys = kinds[k].nkeys;
+}
+
+/* ---------------------------------------------------------------- scratch */
+
+struct match_scratch {
+	const match *m;
+	uint32_t call;    /* stamp of the current match_observe call, never 0 */
+	uint32_t *stamp;  /* per compound pattern: call its pend slot belongs to */
+	uint32_t *slot;   /* per compound pattern: index in pend */
+	struct pend {
+		uint32_t compound;
+		match_atomset atoms;
+	} *pend;          /* one per compound pattern at most */
+	size_t npend;
+};
+
+match_scratch *match_scratch_new(const match *m)
+{
+	match_scratch *s = calloc(1, sizeof *s);
+	size_t n = m && m->n_compound ? m->n_compound : 1;
+
+	if (!s || !m)
+		goto fail;
+	s->m = m;
+	s->stamp = calloc(n, sizeof *s->stamp);
+	s->slot = calloc(n, sizeof *s->slot);
+	s->pend = calloc(n, sizeof *s->pend);
+	if (!s->stamp || !s->slot || !s->pend)
+		goto fail;
+	return s;
+fail:
+	match_scratch_free(s);
+	return NULL;
+}
+
+void match_scratch_free(match_scratch *s)
+{
+	if (!s)
+		return;
+	free(s->stamp);
+	free(s->slot);
+	free(s->pend);
+	free(s);
+}
+
+void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom)
+{
+	struct pend *p;
+
+	if (s->stamp[compound] != s->call) {
+		s->stamp[compound] = s->call;
+		s->slot[compound] = (uint32_t)s->npend;
+		p = &s->pend[s->npend++];
+		p->compound = compound;
+		memset(&p->atoms, 0, sizeof p->atoms);
+	} else {
+		p = &s->pend[s->slot[compound]];
+	}
+	p->atoms.bits[atom / 64] |= 1ull << (atom % 64);
+}
+
+static void next_call(match_scratch *s)
+{
+	s->npend = 0;
+	if (++s->call == 0) { /* stamps wrapped: forget them all */
+		memset(s->stamp, 0, (s->m->n_compound ? s->m->n_compound : 1) * sizeof *s->stamp);
+		s->call = 1;
+	}
+}
+
+/* ---------------------------------------------------------------- observe */
+
+/* The address as binary (for the tables) and as text (for the evaluator).
+ * false when given text does not parse: then only the evaluator sees it. */
+static bool address(const match_obs *o, char *text, size_t cap, uint8_t bin[16],
+		    const char **val, size_t *len)
+{
+	int af = o->kind == MATCH_OBS_IPV4 ? AF_INET : AF_INET6;
+
+	if (o->value) {
+		*val = o->value;
+		*len = o->len;
+		if (o->len >= cap)
+			return false;
+		memcpy(text, o->value, o->len);
+		text[o->len] = 0;
+		return inet_pton(af, text, bin) == 1;
+	}
+	if (af == AF_INET) {
+		uint32_t be = htonl(o->ipv4);
+		memcpy(bin, &be, 4);
+	} else {
+		memcpy(bin, o->ipv6, 16);
+	}
+	if (!inet_ntop(af, bin, text, (socklen_t)cap))
+		return false;
+	*val = text;
+	*len = strlen(text);
+	return true;
+}
+
+static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bin, bool have_bin,
+			   const match_sink *k)
+{
+	char buf[MATCH_MAX_VALUE];
+	size_t n;
+
+	switch (o->kind) {
+	case MATCH_OBS_IPV4:
+		if (!have_bin)
+			return 0;
+		return match_lookup_ipv4(m, (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
+					     (uint32_t)bin[2] << 8 | bin[3], k);
+	case MATCH_OBS_IPV6:
+		return have_bin ? match_lookup_ipv6(m, bin, k) : 0;
+	case MATCH_OBS_DOMAIN:
+		n = match_norm_domain(o->value, o->len, buf);
+		return n ? match_lookup_bytes(m, MATCH_T_DOMAIN, buf, n, k) : 0;
+	case MATCH_OBS_URL:
+		n = match_norm_url(o->value, o->len, buf);
+		return n ? match_lookup_bytes(m, MATCH_T_URL, buf, n, k) : 0;
+	case MATCH_OBS_EMAIL:
+		n = match_norm_email(o->value, o->len, buf);
+		return n ? match_lookup_bytes(m, MATCH_T_EMAIL, buf, n, k) : 0;
+	case MATCH_OBS_MD5:
+	case MATCH_OBS_SHA1:
+	case MATCH_OBS_SHA256:
+	case MATCH_OBS_SHA512: {
+		static const size_t sizes[] = {16, 20, 32, 64};
+		size_t h = (size_t)(o->kind - MATCH_OBS_MD5);
+		uint8_t bytes[64];
+		if (o->len != 2 * sizes[h] || !match_unhex(o->value, sizes[h], bytes))
+			return 0;
+		return match_lookup_bytes(m, MATCH_T_MD5 + (unsigned)h, bytes, sizes[h], k);
+	}
+	case MATCH_OBS_USER_AGENT:
+	case MATCH_OBS_KIND_COUNT:
+		break;
+	}
+	return 0;
+}
+
+size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match_hit_fn on_hit,
+		     match_atom_fn on_atom, void *arg)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	uint8_t bin[16] = {0};
+	bool have_bin = false;
+	pattern_prop v;
+	size_t hits;
+
+	if (!m || !s || !o || s->m != m || (unsigned)o->kind >= MATCH_OBS_KIND_COUNT)
+		return 0;
+	match_obs_prop(o->kind, &v);
+	if (o->kind == MATCH_OBS_IPV4 || o->kind == MATCH_OBS_IPV6) {
+		have_bin = address(o, text, sizeof text, bin, &v.value, &v.len);
+	} else {
+		if (!o->value)
+			return 0;
+		v.value = o->value;
+		v.len = o->len;
+	}
+	next_call(s);
+	match_sink k = { on_hit, arg, s };
+	hits = lookup_exact(m, o, bin, have_bin, &k);
+
+	const struct match_evref *r = m->kind_eval[o->kind];
+	for (size_t i = 0, n = m->n_kind_eval[o->kind]; i < n; i++) {
+		if (!v.value || !pattern_atom_holds(r[i].a, &v))
+			continue;
+		if (r[i].compound != MATCH_NOT_COMPOUND) {
+			match_scratch_note(s, r[i].compound, r[i].atom);
+			continue;
+		}
+		if (on_hit)
+			on_hit(arg, r[i].handle, m->ids + m->id_off[r[i].handle]);
+		hits++;
+	}
+	for (size_t i = 0; i < s->npend && on_atom; i++) {
+		uint32_t h = m->compound[s->pend[i].compound].handle;
+		on_atom(arg, h, m->ids + m->id_off[h], &s->pend[i].atoms);
+	}
+	return hits;
+}
