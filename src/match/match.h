@@ -100,6 +100,8 @@ typedef struct match_stats {
 	size_t atoms_exact; /* atoms of compound patterns in the hash tables */
 	size_t atoms_eval; /* atoms of compound patterns evaluated per observable */
 	size_t unobservable; /* evaluated atoms naming no path a match_obs stands for */
+	size_t prefiltered; /* (atom, kind) pairs tried only when a literal they
+			     * need is in the value; the others are tried always */
 	size_t revoked;
 	size_t expired;
 	size_t rejected;   /* pattern did not compile */

@@ -401,8 +401,161 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 
 /* ---------------------------------------------------------------- build */
 
+/* Literals of one atom for one kind, gathered at build. */
+typedef struct {
+	const char *s;
+	size_t len;
+	uint32_t ref;
+} lit;
+
+typedef struct {
+	lit *v;
+	size_t n, cap;
+	uint32_t ref;
+	bool oom;
+} lits;
+
+static void on_literal(void *arg, const char *s, size_t len)
+{
+	lits *l = arg;
+	if (!grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v)) {
+		l->oom = true;
+		return;
+	}
+	l->v[l->n++] = (lit){s, len, l->ref};
+}
+
+static uint32_t gram_at(const char *s)
+{
+	uint32_t g;
+	memcpy(&g, s, MATCH_GRAM);
+	return g;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* How many literal windows equal g (all sorted in `all`). */
+static size_t gram_count(const uint32_t *all, size_t n, uint32_t g)
+{
+	size_t lo = 0, hi = n, first;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (all[mid] < g)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < n && all[lo] == g)
+		lo++;
+	return lo - first;
+}
+
+/*
+ * The prefilter of one kind (see match_kindeval): each atom's literals, or
+ * `always`; then for each literal the window the fewest literals share, as
+ * (gram, ref) pairs sorted and grouped into the gram table.
+ */
+static rk_err index_kind(match_kindeval *k, const pattern_prop *v)
+{
+	lits l = {0};
+	uint32_t *all = NULL;
+	uint64_t *pairs = NULL;
+	size_t n_all = 0, n_pairs = 0, n_uniq = 0;
+	rk_err e = RK_ENOMEM;
+
+	if (!k->n)
+		return RK_OK;
+	if (!(k->always = malloc(k->n * sizeof *k->always)))
+		goto out;
+	for (uint32_t r = 0; r < k->n; r++) {
+		size_t before = l.n;
+		bool ok = true;
+		l.ref = r;
+		if (pattern_atom_literals(k->ref[r].a, v, on_literal, &l) != PATTERN_LIT_SOME)
+			ok = false;
+		if (l.oom)
+			goto out;
+		for (size_t i = before; i < l.n && ok; i++)
+			ok = l.v[i].len >= MATCH_GRAM;
+		if (!ok) {
+			l.n = before;
+			k->always[k->n_always++] = r;
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		n_all += l.v[i].len - MATCH_GRAM + 1;
+	if (!l.n) {
+		e = RK_OK;
+		goto out;
+	}
+	if (!(all = malloc(n_all * sizeof *all)) || !(pairs = malloc(l.n * sizeof *pairs)))
+		goto out;
+	n_all = 0;
+	for (size_t i = 0; i < l.n; i++)
+		for (size_t w = 0; w + MATCH_GRAM <= l.v[i].len; w++)
+			all[n_all++] = gram_at(l.v[i].s + w);
+	qsort(all, n_all, sizeof *all, cmp_u32);
+	for (size_t i = 0; i < l.n; i++) {
+		uint32_t best = gram_at(l.v[i].s);
+		size_t best_n = SIZE_MAX;
+		for (size_t w = 0; w + MATCH_GRAM <= l.v[i].len; w++) {
+			uint32_t g = gram_at(l.v[i].s + w);
+			size_t c = gram_count(all, n_all, g);
+			if (c < best_n) {
+				best_n = c;
+				best = g;
+			}
+		}
+		pairs[n_pairs++] = (uint64_t)best << 32 | l.v[i].ref;
+	}
+	qsort(pairs, n_pairs, sizeof *pairs, cmp_pair);
+	if (!(k->gram_refs = malloc(n_pairs * sizeof *k->gram_refs)))
+		goto out;
+	for (size_t i = 0; i < n_pairs; i++) {
+		if (i && pairs[i] == pairs[i - 1])
+			continue; /* an atom needing the same window twice */
+		if (!i || pairs[i] >> 32 != pairs[i - 1] >> 32)
+			n_uniq++;
+	}
+	k->gram_cap = 1;
+	while (k->gram_cap < 2 * n_uniq)
+		k->gram_cap *= 2;
+	if (!(k->gram = calloc(k->gram_cap, sizeof *k->gram)))
+		goto out;
+	for (size_t i = 0; i < n_pairs; i++) {
+		uint32_t g = (uint32_t)(pairs[i] >> 32), ref = (uint32_t)pairs[i];
+		if (i && pairs[i] == pairs[i - 1])
+			continue;
+		uint32_t s = match_hash_u32(g) & (k->gram_cap - 1);
+		while (k->gram[s].count && k->gram[s].gram != g)
+			s = (s + 1) & (k->gram_cap - 1);
+		if (!k->gram[s].count)
+			k->gram[s] = (match_gram){g, (uint32_t)k->n_gram_refs, 0};
+		k->gram[s].count++;
+		k->gram_refs[k->n_gram_refs++] = ref;
+	}
+	e = RK_OK;
+out:
+	free(l.v);
+	free(all);
+	free(pairs);
+	return e;
+}
+
 /* The compound list and, per kind of observable, the atoms to evaluate for
- * it (two passes: count, then fill). Counts unobservable atoms into st. */
+ * it (two passes: count, then fill) and their prefilter. Counts
+ * unobservable atoms into st. */
 static rk_err index_evaluated(match *m, match_stats *st)
 {
 	pattern_prop props[MATCH_OBS_KIND_COUNT];
@@ -427,13 +580,14 @@ static rk_err index_evaluated(match *m, match_stats *st)
 				if (e->exact.bits[a / 64] >> (a % 64) & 1)
 					continue;
 				for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++) {
-					if (!pattern_atom_mentions(at, &props[k]))
+					if (pattern_atom_literals(at, &props[k], NULL, NULL) ==
+					    PATTERN_LIT_NEVER)
 						continue;
 					named = true;
 					if (pass == 0)
-						m->n_kind_eval[k]++;
+						m->kev[k].n++;
 					else
-						m->kind_eval[k][fill[k]++] = (struct match_evref){
+						m->kev[k].ref[fill[k]++] = (match_evref){
 							at, e->handle, e->compound, (uint32_t)a};
 				}
 				if (pass == 0 && !named)
@@ -442,9 +596,16 @@ static rk_err index_evaluated(match *m, match_stats *st)
 		}
 		if (pass == 0)
 			for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
-				if (m->n_kind_eval[k] &&
-				    !(m->kind_eval[k] = calloc(m->n_kind_eval[k], sizeof *m->kind_eval[k])))
+				if (m->kev[k].n &&
+				    !(m->kev[k].ref = calloc(m->kev[k].n, sizeof *m->kev[k].ref)))
 					return RK_ENOMEM;
+	}
+	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++) {
+		m->kev[k].stamp_base = m->n_refs;
+		m->n_refs += m->kev[k].n;
+		if (index_kind(&m->kev[k], &props[k]))
+			return RK_ENOMEM;
+		st->prefiltered += m->kev[k].n - m->kev[k].n_always;
 	}
 	return RK_OK;
 }
@@ -620,8 +781,12 @@ void match_free(match *m)
 	free(m->eval);
 	free(m->atomref);
 	free(m->compound);
-	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
-		free(m->kind_eval[k]);
+	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++) {
+		free(m->kev[k].ref);
+		free(m->kev[k].always);
+		free(m->kev[k].gram);
+		free(m->kev[k].gram_refs);
+	}
 	free(m);
 }
 

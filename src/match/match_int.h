@@ -60,6 +60,42 @@ typedef struct {
 	uint32_t handle, next;
 } match_link;
 
+/* An atom evaluated per observable of one kind. */
+typedef struct match_evref {
+	const pattern_atom *a;
+	uint32_t handle;
+	uint32_t compound; /* MATCH_NOT_COMPOUND: a single-observation pattern */
+	uint32_t atom;
+} match_evref;
+
+/* A 4-byte window of the literals atoms need (pattern_atom_literals) and
+ * the atoms that need it: gram_refs[start .. start + count). */
+typedef struct match_gram {
+	uint32_t gram, start, count; /* count 0: empty slot */
+} match_gram;
+
+#define MATCH_GRAM 4
+
+/*
+ * The atoms evaluated for one kind, and their prefilter. An atom that needs
+ * one of a set of literals, each of at least MATCH_GRAM bytes, is listed
+ * under one window of each literal (the window fewest atoms share), and
+ * evaluated only when an observable's value contains that window; any
+ * other atom is in `always`. A value contains every window of a literal it
+ * contains, so no atom that holds is skipped.
+ */
+typedef struct match_kindeval {
+	match_evref *ref;
+	size_t n;
+	uint32_t *always; /* indexes in ref */
+	size_t n_always;
+	match_gram *gram;  /* open addressing, gram_cap slots (a power of two) */
+	uint32_t gram_cap;
+	uint32_t *gram_refs;
+	size_t n_gram_refs;
+	size_t stamp_base; /* first of this kind's stamps in a scratch */
+} match_kindeval;
+
 struct match {
 	match_u32tab v4[33];
 	uint8_t v4_lens[33]; /* prefix lengths present, longest first */
@@ -93,13 +129,8 @@ struct match {
 	} *compound;
 	size_t n_compound;
 	/* Per kind of observable, the atoms to evaluate for it. */
-	struct match_evref {
-		const pattern_atom *a;
-		uint32_t handle;
-		uint32_t compound; /* MATCH_NOT_COMPOUND: a single-observation pattern */
-		uint32_t atom;
-	} *kind_eval[MATCH_OBS_KIND_COUNT];
-	size_t n_kind_eval[MATCH_OBS_KIND_COUNT];
+	match_kindeval kev[MATCH_OBS_KIND_COUNT];
+	size_t n_refs; /* evaluated atoms over all kinds (scratch stamps) */
 	match_stats st;
 };
 

@@ -8,7 +8,10 @@
  * atoms of compound patterns are noted), then evaluates the atoms that
  * match_build listed under the kind, with the pattern module's comparison
  * code (pattern_atom_holds), so LIKE, MATCHES, ISSUBSET, !=, ordering and
- * AND/OR inside [...] mean exactly what pattern_match says. The value given
+ * AND/OR inside [...] mean exactly what pattern_match says. Atoms that need
+ * a literal are reached through the kind's 4-byte window table (see
+ * match_kindeval in match_int.h): each window of the value is probed once,
+ * and a per-atom call stamp keeps an atom from being evaluated twice. The value given
  * to the evaluator is the text as seen (addresses as dotted or RFC 5952
  * text), never the normal form the hash tables use.
  *
@@ -88,6 +91,8 @@ struct match_scratch {
 		match_atomset atoms;
 	} *pend;          /* one per compound pattern at most */
 	size_t npend;
+	uint32_t *tried;  /* per evaluated atom (match_kindeval.stamp_base + i):
+			   * the call that already evaluated it */
 };
 
 match_scratch *match_scratch_new(const match *m)
@@ -101,7 +106,8 @@ match_scratch *match_scratch_new(const match *m)
 	s->stamp = calloc(n, sizeof *s->stamp);
 	s->slot = calloc(n, sizeof *s->slot);
 	s->pend = calloc(n, sizeof *s->pend);
-	if (!s->stamp || !s->slot || !s->pend)
+	s->tried = calloc(m->n_refs ? m->n_refs : 1, sizeof *s->tried);
+	if (!s->stamp || !s->slot || !s->pend || !s->tried)
 		goto fail;
 	return s;
 fail:
@@ -116,6 +122,7 @@ void match_scratch_free(match_scratch *s)
 	free(s->stamp);
 	free(s->slot);
 	free(s->pend);
+	free(s->tried);
 	free(s);
 }
 
@@ -140,6 +147,7 @@ static void next_call(match_scratch *s)
 	s->npend = 0;
 	if (++s->call == 0) { /* stamps wrapped: forget them all */
 		memset(s->stamp, 0, (s->m->n_compound ? s->m->n_compound : 1) * sizeof *s->stamp);
+		memset(s->tried, 0, (s->m->n_refs ? s->m->n_refs : 1) * sizeof *s->tried);
 		s->call = 1;
 	}
 }
@@ -216,6 +224,27 @@ static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bi
 	return 0;
 }
 
+/* Evaluates atom r of a kind once per call: a hit, or an atom noted. */
+static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *ke, uint32_t r,
+		       const pattern_prop *v, match_hit_fn on_hit, void *arg)
+{
+	const match_evref *ref = &ke->ref[r];
+	uint32_t *tried = &s->tried[ke->stamp_base + r];
+
+	if (*tried == s->call)
+		return 0;
+	*tried = s->call;
+	if (!pattern_atom_holds(ref->a, v))
+		return 0;
+	if (ref->compound != MATCH_NOT_COMPOUND) {
+		match_scratch_note(s, ref->compound, ref->atom);
+		return 0;
+	}
+	if (on_hit)
+		on_hit(arg, ref->handle, m->ids + m->id_off[ref->handle]);
+	return 1;
+}
+
 size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match_hit_fn on_hit,
 		     match_atom_fn on_atom, void *arg)
 {
@@ -240,17 +269,20 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 	match_sink k = { on_hit, arg, s };
 	hits = lookup_exact(m, o, bin, have_bin, &k);
 
-	const struct match_evref *r = m->kind_eval[o->kind];
-	for (size_t i = 0, n = m->n_kind_eval[o->kind]; i < n; i++) {
-		if (!v.value || !pattern_atom_holds(r[i].a, &v))
-			continue;
-		if (r[i].compound != MATCH_NOT_COMPOUND) {
-			match_scratch_note(s, r[i].compound, r[i].atom);
-			continue;
+	const match_kindeval *ke = &m->kev[o->kind];
+	if (v.value) {
+		for (size_t i = 0; i < ke->n_always; i++)
+			hits += try_atom(m, s, ke, ke->always[i], &v, on_hit, arg);
+		for (size_t p = 0; ke->gram_cap && p + MATCH_GRAM <= v.len; p++) {
+			uint32_t g;
+			memcpy(&g, v.value + p, MATCH_GRAM);
+			uint32_t slot = match_hash_u32(g) & (ke->gram_cap - 1);
+			while (ke->gram[slot].count && ke->gram[slot].gram != g)
+				slot = (slot + 1) & (ke->gram_cap - 1);
+			const match_gram *gr = &ke->gram[slot];
+			for (uint32_t j = 0; j < gr->count; j++)
+				hits += try_atom(m, s, ke, ke->gram_refs[gr->start + j], &v, on_hit, arg);
 		}
-		if (on_hit)
-			on_hit(arg, r[i].handle, m->ids + m->id_off[r[i].handle]);
-		hits++;
 	}
 	for (size_t i = 0; i < s->npend && on_atom; i++) {
 		uint32_t h = m->compound[s->pend[i].compound].handle;

@@ -182,10 +182,6 @@ typedef struct pattern_atom_obs {
 const pattern_atom *pattern_atom_at(const pattern *p, size_t i);
 /* True if p is one atom with no qualifier (a single-observation pattern). */
 bool pattern_is_single(const pattern *p);
-/* Whether some test of the atom is on v's type and path: when none is, the
- * atom cannot hold for v whatever its value (used to index atoms by the
- * kind of observable they can match). */
-bool pattern_atom_mentions(const pattern_atom *a, const pattern_prop *v);
 /* Whether the atom holds for the one-property object v. Allocates nothing
  * (but the thread's PCRE2 scratch on its first MATCHES); false if that
  * allocation fails. */
@@ -198,6 +194,29 @@ rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t
 			   bool *matched, rk_errctx *ctx);
 
 /* pattern_values.c */
+
+typedef enum {
+	PATTERN_LIT_NEVER, /* the atom cannot hold for an object of v's path */
+	PATTERN_LIT_ANY,   /* it can, and no substring is known to be needed */
+	PATTERN_LIT_SOME,  /* it holds only if the value contains one of the
+			    * literals reported */
+} pattern_lit;
+
+typedef void (*pattern_literal_fn)(void *arg, const char *lit, size_t len);
+
+/*
+ * What a one-property object v (its value ignored) needs for atom a to
+ * hold: a prefilter for evaluating many atoms against one value. Literals
+ * come from `=` and IN on string constants (not on address paths, where
+ * equal addresses may differ in text), from the literal runs of LIKE
+ * patterns and from the plain literal runs of MATCHES expressions that a
+ * conservative reading can vouch for (no top-level alternation, no inline
+ * options); AND picks its child with the longest shortest literal, OR needs
+ * every child to have some. Negated tests give ANY. fn is called only for
+ * SOME.
+ */
+pattern_lit pattern_atom_literals(const pattern_atom *a, const pattern_prop *v,
+				  pattern_literal_fn fn, void *arg);
 
 /* pattern_exact_values for one atom: whether it holds exactly when the
  * observed object has one of the values reported through fn. */

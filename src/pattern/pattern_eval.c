@@ -1009,7 +1009,7 @@ bool pattern_is_single(const pattern *p)
 /* The test's path is v's: same type, and each step a key equal to v's key
  * or [*] (which fans out over an object's members). An index step never
  * reaches a string. */
-static bool path_is(const pat_path *path, const pattern_prop *v)
+bool pattern_path_is(const pat_path *path, const pattern_prop *v)
 {
 	if (strcmp(path->type, v->type) != 0 || path->nsteps != v->nkeys)
 		return false;
@@ -1020,21 +1020,6 @@ static bool path_is(const pat_path *path, const pattern_prop *v)
 			return false;
 	}
 	return true;
-}
-
-static bool cmp_mentions(const pat_cmp *c, const pattern_prop *v)
-{
-	if (c->kind == PAT_CMP_TEST)
-		return path_is(&c->path, v);
-	for (const pat_cmp *k = c->first; k; k = k->next)
-		if (cmp_mentions(k, v))
-			return true;
-	return false;
-}
-
-bool pattern_atom_mentions(const pattern_atom *a, const pattern_prop *v)
-{
-	return a && v && cmp_mentions(leaf_of(a)->cmp, v);
 }
 
 /* eval_cmp for a one-property object: a test on any other path finds no
@@ -1054,7 +1039,7 @@ static bool prop_cmp(ev *e, const pat_cmp *c, const pattern_prop *v)
 		return false;
 	case PAT_CMP_TEST: {
 		pval pv = { NULL, v->value, v->len };
-		return path_is(&c->path, v) && test_value(e, c, &pv);
+		return pattern_path_is(&c->path, v) && test_value(e, c, &pv);
 	}
 	}
 	return false;

@@ -138,4 +138,7 @@ struct pattern {
 	size_t nregex, capregex;
 };
 
+/* The path names v's property: same type, each step v's key or [*]. */
+bool pattern_path_is(const pat_path *path, const pattern_prop *v);
+
 #endif

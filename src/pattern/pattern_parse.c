@@ -695,6 +695,9 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 		perr(P, RK_EINVAL, pos, "invalid regular expression: %s", (char *)msg);
 		return false;
 	}
+	/* JIT-compiled where the platform allows (pcre2_match then uses it by
+	 * itself); without it matching is slower, never different. */
+	(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
 	c->re_bytes = pcre2_compile((PCRE2_SPTR)v->s, v->len, 0, &code, &off, NULL);
 	if (p->nregex == p->capregex) {
 		size_t cap = p->capregex ? p->capregex * 2 : 8;

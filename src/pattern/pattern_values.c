@@ -100,3 +100,234 @@ bool pattern_exact_values(const pattern *p, pattern_value_fn fn, void *arg)
 	report(p->root->cmp, fn, arg);
 	return true;
 }
+
+/* ---------------------------------------------------------------- literals */
+
+/* A literal run found in a pattern constant: where and how long. */
+typedef struct {
+	const char *s;
+	size_t len;
+} lit_run;
+
+/* The longest run of LIKE text between wildcards. */
+static lit_run like_literal(const char *p, size_t n)
+{
+	lit_run best = {NULL, 0};
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || p[i] == '%' || p[i] == '_') {
+			if (i - start > best.len)
+				best = (lit_run){p + start, i - start};
+			start = i + 1;
+		}
+	}
+	return best;
+}
+
+static bool re_quantifier(char c)
+{
+	return c == '?' || c == '*' || c == '{' || c == '+';
+}
+
+/*
+ * The longest run of plain characters at the top level of a regular
+ * expression, each required in every match: not inside a group or class,
+ * not followed by a quantifier that can make it absent (`?`, `*`, `{`; a
+ * `+` keeps the character but ends the run). Gives up (empty run) on
+ * anything the reading cannot vouch for: a top-level `|`, inline options
+ * or verbs (`(?i)`, `(*UTF)`), escapes that are letters or digits (classes,
+ * \Q..\E, \x{..}), bytes of multi-byte characters.
+ */
+static lit_run regex_literal(const char *re, size_t n)
+{
+	lit_run best = {NULL, 0}, cur = {NULL, 0};
+	int depth = 0;
+
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)re[i];
+		size_t width = 1;
+		bool plain = false;
+
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return (lit_run){NULL, 0};
+			unsigned char e = (unsigned char)re[i + 1];
+			if (e >= 0x80 || (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') ||
+			    (e >= 'A' && e <= 'Z'))
+				return (lit_run){NULL, 0};
+			plain = depth == 0;
+			width = 2;
+		} else if (c == '(') {
+			if (i + 1 < n && re[i + 1] == '*')
+				return (lit_run){NULL, 0};
+			if (i + 2 < n && re[i + 1] == '?' && !strchr(":=!<>|", re[i + 2]))
+				return (lit_run){NULL, 0};
+			depth++;
+		} else if (c == ')') {
+			depth--;
+		} else if (c == '[') {
+			/* skip the class: a leading ']' (after an optional '^') is literal */
+			size_t j = i + 1;
+			if (j < n && re[j] == '^')
+				j++;
+			if (j < n && re[j] == ']')
+				j++;
+			while (j < n && re[j] != ']') {
+				if (re[j] == '[' && j + 1 < n && re[j + 1] == ':')
+					return (lit_run){NULL, 0}; /* a POSIX class inside */
+				if (re[j] == '\\')
+					j++;
+				j++;
+			}
+			width = j < n ? j + 1 - i : n - i;
+		} else if (c == '{') {
+			/* a quantifier {n}, {n,}, {n,m}: its digits are not text */
+			size_t j = i + 1;
+			while (j < n && ((re[j] >= '0' && re[j] <= '9') || re[j] == ','))
+				j++;
+			if (j < n && re[j] == '}' && j > i + 1)
+				width = j + 1 - i;
+		} else if (c == '|') {
+			if (depth == 0)
+				return (lit_run){NULL, 0};
+		} else if (c < 0x80 && !strchr("^$.?*+{}]", c)) {
+			plain = depth == 0;
+		}
+		size_t next = i + width;
+		bool optional = plain && next < n && re[next] != '+' && re_quantifier(re[next]);
+		if (plain && !optional) {
+			if (!cur.s)
+				cur.s = re + i;
+			/* an escaped character is one byte of the literal: copy-free
+			 * runs cannot skip the backslash, so a run ends before it */
+			if (width == 2) {
+				if (cur.len > best.len)
+					best = cur;
+				cur = (lit_run){NULL, 0};
+			} else {
+				cur.len++;
+			}
+		}
+		if (!plain || optional || (next < n && re[next] == '+')) {
+			if (cur.len > best.len)
+				best = cur;
+			cur = (lit_run){NULL, 0};
+		}
+		i = next;
+	}
+	if (cur.len > best.len)
+		best = cur;
+	return best;
+}
+
+typedef struct {
+	pattern_lit kind;
+	size_t shortest; /* SOME: the shortest literal's length */
+} lit_info;
+
+/* The literal a test needs, if one. */
+static lit_info test_literals(const pat_cmp *c, const pattern_prop *v, pattern_literal_fn fn,
+			      void *arg)
+{
+	lit_info r = {PATTERN_LIT_ANY, 0};
+	lit_run run;
+
+	if (!pattern_path_is(&c->path, v))
+		return (lit_info){PATTERN_LIT_NEVER, 0};
+	if (c->negated)
+		return r;
+	switch (c->op) {
+	case PAT_OP_EQ:
+	case PAT_OP_IN:
+		if (c->path.ip_value)
+			return r;
+		r.shortest = SIZE_MAX;
+		for (size_t i = 0; i < c->nvals; i++) {
+			if (c->vals[i].kind != PAT_C_STR)
+				return (lit_info){PATTERN_LIT_ANY, 0};
+			if (c->vals[i].len < r.shortest)
+				r.shortest = c->vals[i].len;
+		}
+		r.kind = PATTERN_LIT_SOME;
+		if (fn)
+			for (size_t i = 0; i < c->nvals; i++)
+				fn(arg, c->vals[i].s, c->vals[i].len);
+		return r;
+	case PAT_OP_LIKE:
+		run = like_literal(c->vals[0].s, c->vals[0].len);
+		break;
+	case PAT_OP_MATCHES:
+		if (c->path.ends_bin)
+			return r;
+		run = regex_literal(c->vals[0].s, c->vals[0].len);
+		break;
+	default:
+		return r;
+	}
+	if (!run.len)
+		return r;
+	if (fn)
+		fn(arg, run.s, run.len);
+	return (lit_info){PATTERN_LIT_SOME, run.len};
+}
+
+/* Walks the comparison tree; fn NULL only measures. The choices made
+ * (which AND child) depend on the measures alone, so a measuring walk and
+ * a reporting walk agree. */
+static lit_info cmp_literals(const pat_cmp *c, const pattern_prop *v, pattern_literal_fn fn,
+			     void *arg)
+{
+	lit_info r;
+
+	switch (c->kind) {
+	case PAT_CMP_TEST:
+		return test_literals(c, v, fn, arg);
+	case PAT_CMP_AND: {
+		const pat_cmp *pick = NULL;
+		r = (lit_info){PATTERN_LIT_ANY, 0};
+		for (const pat_cmp *k = c->first; k; k = k->next) {
+			lit_info x = cmp_literals(k, v, NULL, NULL);
+			if (x.kind == PATTERN_LIT_NEVER)
+				return x;
+			if (x.kind == PATTERN_LIT_SOME &&
+			    (r.kind != PATTERN_LIT_SOME || x.shortest > r.shortest)) {
+				r = x;
+				pick = k;
+			}
+		}
+		if (pick && fn)
+			cmp_literals(pick, v, fn, arg);
+		return r;
+	}
+	case PAT_CMP_OR:
+		r = (lit_info){PATTERN_LIT_NEVER, SIZE_MAX};
+		for (const pat_cmp *k = c->first; k; k = k->next) {
+			lit_info x = cmp_literals(k, v, NULL, NULL);
+			if (x.kind == PATTERN_LIT_ANY)
+				return x;
+			if (x.kind == PATTERN_LIT_SOME) {
+				r.kind = PATTERN_LIT_SOME;
+				if (x.shortest < r.shortest)
+					r.shortest = x.shortest;
+			}
+		}
+		if (r.kind == PATTERN_LIT_NEVER)
+			r.shortest = 0;
+		if (r.kind == PATTERN_LIT_SOME && fn)
+			for (const pat_cmp *k = c->first; k; k = k->next)
+				cmp_literals(k, v, fn, arg); /* NEVER children report nothing */
+		return r;
+	}
+	return (lit_info){PATTERN_LIT_ANY, 0};
+}
+
+pattern_lit pattern_atom_literals(const pattern_atom *a, const pattern_prop *v,
+				  pattern_literal_fn fn, void *arg)
+{
+	const pat_obs_node *n = (const pat_obs_node *)(const void *)a;
+
+	if (!n || n->kind != PAT_OBS_LEAF || !n->cmp || !v)
+		return PATTERN_LIT_ANY;
+	return cmp_literals(n->cmp, v, fn, arg).kind;
+}
