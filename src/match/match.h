@@ -29,7 +29,9 @@
  * Handles: every call to match_builder_add gives the next handle (0, 1, 2 ...
  * in order of calls), whether the indicator is kept or skipped, so a caller
  * can index its own arrays by handle. A lookup reports each indicator whose
- * value matches by handle and id.
+ * value matches by handle and id. The plain lookups (match_ipv4 ...) report
+ * exact single-observation indicators only; match_observe reports every
+ * single-observation indicator and the atoms of compound ones.
  *
  * Tables: IPv4 and IPv6 addresses and CIDR blocks live in one table per
  * prefix length actually present (an address is a /32 or /128), probed
@@ -48,10 +50,21 @@
  * stay). Indicators not yet valid (valid_from in the future) are kept: the
  * matcher is rebuilt on reload and the caller filters by time if it must.
  *
- * Ownership and threads: match_builder_new/match_builder_free and
- * match_build/match_free, heap objects owned by the caller (NULL accepted by
- * the frees). A builder is used by one thread. A matcher never changes after
- * match_build, so any number of threads may look up in it at once.
+ * Ownership and threads: match_builder_new/match_builder_free,
+ * match_build/match_free, match_scratch_new/match_scratch_free and
+ * match_corr_new/match_corr_free, heap objects owned by the caller (NULL
+ * accepted by the frees). A builder is used by one thread. A matcher never
+ * changes after match_build, so any number of threads may look up in it at
+ * once, each match_observe caller with its own scratch. A correlator is used
+ * by one thread at a time. Scratches and correlators must be freed before
+ * the matcher they serve.
+ *
+ * Semantics notes. Exact atoms keep the tables' reading: an address block
+ * (`ipv4-addr:value = '10.0.0.0/8'`) hits any address inside, where
+ * pattern_match compares the block as a value, and domains, e-mail
+ * addresses and URLs compare in normal form (case-insensitive host), where
+ * pattern_match compares bytes. Every evaluated atom follows pattern_match
+ * exactly, on the observable's text as seen.
  */
 #ifndef RK_MATCH_H
 #define RK_MATCH_H
