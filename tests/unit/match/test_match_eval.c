@@ -11,8 +11,12 @@
  * of observables from a fixed seed, runs them through match_observe and
  * match_corr, and checks after every observable that the correlator hits
  * exactly when pattern_match, over the same observations as observed-data
- * (those since the last hit), finds the pattern. Last, the observe rate
- * with 1,000 LIKE/MATCHES indicators is printed, never asserted.
+ * (those since the last hit), finds the pattern. Four threads observe at
+ * once, each with its scratch. Last, the observe rate with 1,000
+ * LIKE/MATCHES indicators is printed, never asserted. The literals the
+ * prefilter indexes are checked on a table of expressions and, as a
+ * property, on random LIKE and MATCHES patterns: a value an atom holds for
+ * contains one of the atom's literals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -566,7 +571,7 @@ static void gen_expr(char *out, size_t cap, int depth)
 		return;
 	}
 	gen_expr(a, sizeof a, depth - 1);
-	switch (rnd(7)) {
+	switch (rnd(8)) {
 	case 0:
 	case 1:
 		gen_expr(b, sizeof b, depth - 1);
@@ -584,6 +589,14 @@ static void gen_expr(char *out, size_t cap, int depth)
 	case 5:
 		snprintf(out, cap, "(%s WITHIN %u SECONDS)", a, 1 + rnd(4));
 		break;
+	case 6: {
+		/* sequences start at NOW (2023-11-14T22:13:20Z) and last up to
+		 * 22 s, some observations 2 s early */
+		unsigned from = rnd(12), to = from + 1 + rnd(12);
+		snprintf(out, cap, "(%s START t'2023-11-14T22:13:%02uZ' STOP t'2023-11-14T22:13:%02uZ')",
+			 a, 18 + from, 18 + to);
+		break;
+	}
 	default:
 		snprintf(out, cap, "(%s REPEATS %u TIMES)", a, 2 + rnd(2));
 		break;
@@ -701,6 +714,52 @@ static void test_agrees_with_pattern_match(void **state)
 	assert_true(cases > 5000);
 }
 
+/* ---------------------------------------------------------------- threads */
+
+/* Four threads observe through one matcher, each with its own scratch:
+ * every evaluated pattern (PCRE2 scratch per thread included) and every
+ * atom report must come out the same as on one thread. */
+static void *observer(void *arg)
+{
+	size_t *bad = arg;
+	match_scratch *s = match_scratch_new(M);
+	if (!s) {
+		(*bad)++;
+		return NULL;
+	}
+	for (unsigned i = 0; i < 5000; i++) {
+		seen h;
+		memset(&h, 0, sizeof h);
+		match_obs o = { .kind = MATCH_OBS_DOMAIN, .value = "bad42.example", .len = 13 };
+		if (match_observe(M, s, &o, on_hit, on_atom, &h) != 1 || h.hit[0] != 1)
+			(*bad)++;
+		memset(&h, 0, sizeof h);
+		o.value = "a.two";
+		o.len = 5;
+		if (match_observe(M, s, &o, on_hit, on_atom, &h) != 0 || h.natom != 1 ||
+		    h.atoms[0].bits[0] != 3)
+			(*bad)++;
+		o = (match_obs){ .kind = MATCH_OBS_IPV4, .ipv4 = 0x0a000000u | i };
+		if (match_observe(M, s, &o, NULL, NULL, NULL) != 1)
+			(*bad)++;
+	}
+	match_scratch_free(s);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	pthread_t t[4];
+	size_t bad[4] = {0};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, observer, &bad[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(bad[i], 0);
+	}
+}
+
 /* ---------------------------------------------------------------- rate */
 
 static double secs(void)
@@ -811,6 +870,7 @@ int main(void)
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_literals_sound),
 		cmocka_unit_test(test_agrees_with_pattern_match),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_observe_rate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
