@@ -257,6 +257,8 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 typedef struct match_corr match_corr;
 
 #define MATCH_CORR_MAX_DEPTH 64
+/* Search steps one feed may spend (pattern_match_atoms), about 1 ms. */
+#define MATCH_CORR_MAX_STEPS 50000
 
 typedef struct match_corr_stats {
 	size_t fed;       /* match_corr_feed calls */
@@ -265,7 +267,8 @@ typedef struct match_corr_stats {
 	size_t evicted;   /* states evicted to make room */
 	size_t dropped;   /* observations pushed out of a full ring */
 	size_t unknown;   /* feeds for a handle that is not a compound pattern */
-	size_t errors;    /* evaluations past the pattern module's work bounds */
+	size_t errors;    /* evaluations past MATCH_CORR_MAX_STEPS or the
+			   * pattern module's bounds: no hit, state kept */
 } match_corr_stats;
 
 /* max_keys >= 1 states, depth 1..MATCH_CORR_MAX_DEPTH observations each,

@@ -12,11 +12,13 @@
  *
  * After each feed the slot's ring, oldest first, goes to
  * pattern_match_atoms: the same binding search pattern_match runs over
- * observed-data, so the semantics cannot drift from the evaluator's. The
- * ring is small (MATCH_CORR_MAX_DEPTH) and atoms are rare next to
- * observables, so evaluating the whole ring per feed costs little; the
- * pattern module's step bound caps the worst case (a REPEATS over many
- * observations), counted as an error with no hit.
+ * observed-data, so the semantics cannot drift from the evaluator's. For a
+ * pattern qualified WITHIN d as a whole, only the observations within d of
+ * the new one go (exact: a match must use the new observation, as the ring
+ * held none before). The search is combinatorial when it fails (REPEATS n
+ * AND an atom never seen: every n-subset is tried), so each feed gets
+ * MATCH_CORR_MAX_STEPS steps; past them the feed counts as an error, no
+ * hit, and the state stays.
  *
  * A hit empties the ring: a state never completes twice from the same
  * observations, so a steady stream of atoms yields one hit per completion
@@ -212,11 +214,20 @@ int match_corr_feed(match_corr *c, uint32_t handle, const match_atomset *atoms, 
 	o->time = time;
 	memcpy(o->atoms, atoms->bits, sizeof o->atoms);
 
-	for (uint32_t k = 0; k < s->n; k++)
-		seq[k] = ring[(s->head + k) % c->depth];
+	/* Before this feed the ring held no match (a hit empties it), so a
+	 * match now uses the new observation; under WITHIN d every other
+	 * observation of it lies within d of the new one. */
+	const pattern *p = m->compound[compound].p;
+	int64_t window = pattern_window(p);
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < s->n; k++) {
+		const pattern_atom_obs *x = &ring[(s->head + k) % c->depth];
+		if (window < 0 || (x->time >= time - window && x->time <= time + window))
+			seq[n++] = *x;
+	}
 	rk_errctx ctx;
 	rk_errctx_clear(&ctx);
-	if (pattern_match_atoms(m->compound[compound].p, seq, s->n, &matched, &ctx) != RK_OK) {
+	if (pattern_match_atoms(p, seq, n, MATCH_CORR_MAX_STEPS, &matched, &ctx) != RK_OK) {
 		c->st.errors++;
 		return 0;
 	}

@@ -186,12 +186,16 @@ bool pattern_is_single(const pattern *p);
  * (but the thread's PCRE2 scratch on its first MATCHES); false if that
  * allocation fails. */
 bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v);
+/* When the whole pattern is qualified WITHIN d, d in microseconds (every
+ * match then lies inside one window of d); -1 otherwise. */
+int64_t pattern_window(const pattern *p);
 /*
- * Evaluates p over n observations (any time order). Errors as
- * pattern_match (RK_ETOOBIG past the evaluation bounds; *matched false).
+ * Evaluates p over n observations (any time order). max_steps bounds the
+ * search below PATTERN_MAX_STEPS (0: that bound). Errors as pattern_match
+ * (RK_ETOOBIG past the evaluation bounds; *matched false).
  */
 rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t n,
-			   bool *matched, rk_errctx *ctx);
+			   uint64_t max_steps, bool *matched, rk_errctx *ctx);
 
 /* pattern_values.c */
 

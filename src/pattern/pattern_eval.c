@@ -306,6 +306,7 @@ typedef struct ev {
 	const pat_obs *ob; /* the observed-data being tested */
 	const pattern_atom_obs *aobs; /* pattern_match_atoms: used instead of set */
 	size_t an;
+	uint64_t max_steps;
 	uint64_t steps;
 	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
 	rk_err err;
@@ -754,9 +755,10 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k);
 
 static bool step(ev *e)
 {
-	if (++e->steps > PATTERN_MAX_STEPS) {
+	if (++e->steps > e->max_steps) {
 		e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
-				 "evaluation needs more than %u steps", PATTERN_MAX_STEPS);
+				 "evaluation needs more than %llu steps",
+				 (unsigned long long)e->max_steps);
 		return false;
 	}
 	return true;
@@ -935,7 +937,7 @@ static bool k_found(ev *e, kont *k, const binding *b)
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx)
 {
-	ev e = { s, NULL, NULL, 0, 0, 0, RK_OK, ctx };
+	ev e = { s, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, ctx };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -950,10 +952,12 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 }
 
 rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t n,
-			   bool *matched, rk_errctx *ctx)
+			   uint64_t max_steps, bool *matched, rk_errctx *ctx)
 {
 	static const pattern_atom_obs none;
-	ev e = { NULL, NULL, n ? obs : &none, n, 0, 0, RK_OK, ctx };
+	ev e = { NULL, NULL, n ? obs : &none, n,
+		 max_steps && max_steps < PATTERN_MAX_STEPS ? max_steps : PATTERN_MAX_STEPS,
+		 0, 0, RK_OK, ctx };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -1006,6 +1010,11 @@ bool pattern_is_single(const pattern *p)
 	return p && p->root && p->root->kind == PAT_OBS_LEAF;
 }
 
+int64_t pattern_window(const pattern *p)
+{
+	return p && p->root && p->root->kind == PAT_OBS_WITHIN ? p->root->within_us : -1;
+}
+
 /* The test's path is v's: same type, and each step a key equal to v's key
  * or [*] (which fans out over an object's members). An index step never
  * reaches a string. */
@@ -1047,7 +1056,7 @@ static bool prop_cmp(ev *e, const pat_cmp *c, const pattern_prop *v)
 
 bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v)
 {
-	ev e = { NULL, NULL, NULL, 0, 0, 0, RK_OK, NULL };
+	ev e = { NULL, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, NULL };
 
 	if (!a || !v || !v->value)
 		return false;

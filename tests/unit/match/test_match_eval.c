@@ -371,6 +371,42 @@ static void test_bounds(void **state)
 	assert_null(match_corr_new(M, 4, MATCH_CORR_MAX_DEPTH + 1));
 }
 
+/* A failing search is combinatorial (every 5 of the 16 addresses, each
+ * time without the name): each feed stops at MATCH_CORR_MAX_STEPS and is
+ * counted; a search that succeeds finds its match at once. */
+static void test_search_budget(void **state)
+{
+	(void)state;
+	rk_errctx ctx;
+	match *m = NULL;
+	match_corr_stats st;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	assert_int_equal(match_builder_add(b, "indicator--budget",
+					   "([ipv4-addr:value ISSUBSET '10.0.0.0/8'] REPEATS 5 TIMES "
+					   "AND [domain-name:value = 'late.example']) WITHIN 600 SECONDS",
+					   0, 0, false, &ctx), RK_OK);
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	match_builder_free(b);
+	match_corr *c = match_corr_new(m, 2, 16);
+	assert_non_null(c);
+	match_atomset addr = {{1, 0}}, name = {{2, 0}};
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(match_corr_feed(c, 0, &addr, NOW + i * SEC, 0, NULL, NULL), 0);
+	match_corr_get_stats(c, &st);
+	assert_true(st.errors > 0);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(match_corr_feed(c, 0, &name, NOW + 20 * SEC, 0, NULL, NULL), 1);
+	/* the first address 605 s before the name: outside; 600 s: inside */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(match_corr_feed(c, 0, &addr, NOW + i * SEC, 1, NULL, NULL), 0);
+	assert_int_equal(match_corr_feed(c, 0, &name, NOW + 605 * SEC, 1, NULL, NULL), 0);
+	assert_int_equal(match_corr_feed(c, 0, &name, NOW + 600 * SEC, 1, NULL, NULL), 1);
+	match_corr_free(c);
+	match_free(m);
+}
+
 static void test_build_report(void **state)
 {
 	(void)state;
@@ -866,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_distinct_observations),
 		cmocka_unit_test(test_start_stop),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_search_budget),
 		cmocka_unit_test(test_build_report),
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_literals_sound),
