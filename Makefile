@@ -54,6 +54,13 @@ endif
 INCLUDES := $(foreach m,$(MODULES),-Isrc/$(m))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# Hyperscan where installed (./setup adds it on amd64): the matcher's
+# prefilter for regular expressions. Without it those patterns are tried
+# one by one; results are the same.
+ifeq ($(shell pkg-config --exists libhs && echo yes),yes)
+PKG_CFLAGS += $(shell pkg-config --cflags libhs) -DRK_HAVE_HYPERSCAN
+PKG_LIBS   += $(shell pkg-config --libs libhs)
+endif
 
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g \
            $(WARN) $(SANFLAGS) $(INCLUDES) $(PKG_CFLAGS) $(EXTRA_CFLAGS)

@@ -114,7 +114,10 @@ typedef struct match_stats {
 	size_t atoms_eval; /* atoms of compound patterns evaluated per observable */
 	size_t unobservable; /* evaluated atoms naming no path a match_obs stands for */
 	size_t prefiltered; /* (atom, kind) pairs tried only when a literal they
-			     * need is in the value; the others are tried always */
+			     * need is in the value */
+	size_t regex_gated; /* (atom, kind) pairs tried only when Hyperscan finds
+			     * one of their expressions in the value */
+	size_t always;      /* (atom, kind) pairs tried for every value */
 	size_t revoked;
 	size_t expired;
 	size_t rejected;   /* pattern did not compile */

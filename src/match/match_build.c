@@ -553,6 +553,138 @@ out:
 	return e;
 }
 
+#ifdef RK_HAVE_HYPERSCAN
+/* Expressions of the atoms in `always`, for the Hyperscan database. */
+typedef struct {
+	char **re;
+	unsigned *flags, *ids;
+	size_t n, cap;
+	uint32_t id; /* index in gated of the atom being read */
+	bool oom;
+} hs_exprs;
+
+static void on_regex(void *arg, const char *re, unsigned flags)
+{
+	hs_exprs *x = arg;
+	char *copy;
+	if (x->oom)
+		return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		char **r = realloc(x->re, cap * sizeof *r);
+		if (r)
+			x->re = r;
+		unsigned *f = realloc(x->flags, cap * sizeof *f);
+		if (f)
+			x->flags = f;
+		unsigned *i = realloc(x->ids, cap * sizeof *i);
+		if (i)
+			x->ids = i;
+		if (!r || !f || !i) {
+			x->oom = true;
+			return;
+		}
+		x->cap = cap;
+	}
+	if (!(copy = strdup(re))) {
+		x->oom = true;
+		return;
+	}
+	x->re[x->n] = copy;
+	/* PREFILTER: constructs Hyperscan lacks (back-references, look-around)
+	 * are widened, so a hit is only a candidate, confirmed by the
+	 * evaluator; ALLOWEMPTY: an expression that matches the empty string
+	 * matches every value (its atom is tried always, as it must be). */
+	x->flags[x->n] = HS_FLAG_UTF8 | HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
+			 HS_FLAG_ALLOWEMPTY | (flags & PATTERN_RE_DOTALL ? HS_FLAG_DOTALL : 0u);
+	x->ids[x->n++] = x->id;
+}
+
+/* Drops the expressions of gated atom `id` (Hyperscan refused one of them)
+ * and moves the atom back to `always`; ids above it shift down. */
+static void ungate(match_kindeval *k, hs_exprs *x, unsigned id)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->ids[i] == id) {
+			free(x->re[i]);
+			continue;
+		}
+		x->re[w] = x->re[i];
+		x->flags[w] = x->flags[i];
+		x->ids[w++] = x->ids[i] > id ? x->ids[i] - 1 : x->ids[i];
+	}
+	x->n = w;
+	k->always[k->n_always++] = k->gated[id];
+	memmove(&k->gated[id], &k->gated[id + 1], (k->n_gated - id - 1) * sizeof *k->gated);
+	k->n_gated--;
+}
+#endif
+
+/*
+ * With Hyperscan: moves the atoms of `always` that have expressions
+ * (pattern_atom_regexes) to `gated` and compiles their expressions into one
+ * database. An expression Hyperscan refuses sends its atom back to
+ * `always` and the rest are compiled again. Without Hyperscan: nothing.
+ */
+static rk_err gate_regexes(match_kindeval *k, const pattern_prop *v)
+{
+#ifdef RK_HAVE_HYPERSCAN
+	hs_exprs x = {0};
+	rk_err e = RK_ENOMEM;
+	size_t keep = 0;
+
+	if (!k->n_always)
+		return RK_OK;
+	if (!(k->gated = malloc(k->n_always * sizeof *k->gated)))
+		return RK_ENOMEM;
+	for (size_t i = 0; i < k->n_always; i++) {
+		size_t before = x.n;
+		uint32_t r = k->always[i];
+		x.id = (uint32_t)k->n_gated;
+		if (pattern_atom_regexes(k->ref[r].a, v, on_regex, &x) == PATTERN_LIT_SOME &&
+		    !x.oom && x.n > before) {
+			k->gated[k->n_gated++] = r;
+			continue;
+		}
+		for (size_t j = before; j < x.n; j++)
+			free(x.re[j]);
+		x.n = before;
+		if (x.oom)
+			goto out;
+		k->always[keep++] = r;
+	}
+	k->n_always = keep;
+	while (x.n) {
+		hs_compile_error_t *err = NULL;
+		if (hs_compile_multi((const char *const *)x.re, x.flags, x.ids, (unsigned)x.n,
+				     HS_MODE_BLOCK, NULL, &k->hs, &err) == HS_SUCCESS)
+			break;
+		int bad = err ? err->expression : -1;
+		hs_free_compile_error(err);
+		k->hs = NULL;
+		if (bad < 0) { /* not one expression's fault: give up the gate */
+			while (k->n_gated)
+				ungate(k, &x, (unsigned)k->n_gated - 1);
+			break;
+		}
+		ungate(k, &x, x.ids[bad]);
+	}
+	e = RK_OK;
+out:
+	for (size_t i = 0; i < x.n; i++)
+		free(x.re[i]);
+	free(x.re);
+	free(x.flags);
+	free(x.ids);
+	return e;
+#else
+	(void)k;
+	(void)v;
+	return RK_OK;
+#endif
+}
+
 /* The compound list and, per kind of observable, the atoms to evaluate for
  * it (two passes: count, then fill) and their prefilter. Counts
  * unobservable atoms into st. */
@@ -605,7 +737,11 @@ static rk_err index_evaluated(match *m, match_stats *st)
 		m->n_refs += m->kev[k].n;
 		if (index_kind(&m->kev[k], &props[k]))
 			return RK_ENOMEM;
-		st->prefiltered += m->kev[k].n - m->kev[k].n_always;
+		if (gate_regexes(&m->kev[k], &props[k]))
+			return RK_ENOMEM;
+		st->prefiltered += m->kev[k].n - m->kev[k].n_always - m->kev[k].n_gated;
+		st->regex_gated += m->kev[k].n_gated;
+		st->always += m->kev[k].n_always;
 	}
 	return RK_OK;
 }
@@ -786,6 +922,10 @@ void match_free(match *m)
 		free(m->kev[k].always);
 		free(m->kev[k].gram);
 		free(m->kev[k].gram_refs);
+		free(m->kev[k].gated);
+#ifdef RK_HAVE_HYPERSCAN
+		hs_free_database(m->kev[k].hs);
+#endif
 	}
 	free(m);
 }

@@ -20,6 +20,10 @@
 
 #include "match.h"
 
+#ifdef RK_HAVE_HYPERSCAN
+#include <hs.h>
+#endif
+
 #define MATCH_CHAIN 0x80000000u
 #define MATCH_ATOMREF 0x40000000u
 #define MATCH_NOT_COMPOUND UINT32_MAX
@@ -77,18 +81,27 @@ typedef struct match_gram {
 #define MATCH_GRAM 4
 
 /*
- * The atoms evaluated for one kind, and their prefilter. An atom that needs
- * one of a set of literals, each of at least MATCH_GRAM bytes, is listed
- * under one window of each literal (the window fewest atoms share), and
- * evaluated only when an observable's value contains that window; any
- * other atom is in `always`. A value contains every window of a literal it
- * contains, so no atom that holds is skipped.
+ * The atoms evaluated for one kind, and their prefilters. An atom that
+ * needs one of a set of literals, each of at least MATCH_GRAM bytes, is
+ * listed under one window of each literal (the window fewest atoms share),
+ * and evaluated only when an observable's value contains that window. A
+ * value contains every window of a literal it contains, so no atom that
+ * holds is skipped. Of the other atoms, those with regular expressions
+ * every value they hold for matches (pattern_atom_regexes) are `gated`
+ * behind one Hyperscan database (compiled in prefilter mode, so it reports
+ * a superset; expression id = index in `gated`) when the build has
+ * Hyperscan; the rest, and every one without Hyperscan, are in `always`.
  */
 typedef struct match_kindeval {
 	match_evref *ref;
 	size_t n;
 	uint32_t *always; /* indexes in ref */
 	size_t n_always;
+	uint32_t *gated;  /* indexes in ref */
+	size_t n_gated;
+#ifdef RK_HAVE_HYPERSCAN
+	hs_database_t *hs;
+#endif
 	match_gram *gram;  /* open addressing, gram_cap slots (a power of two) */
 	uint32_t gram_cap;
 	uint32_t *gram_refs;

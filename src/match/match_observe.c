@@ -11,7 +11,10 @@
  * AND/OR inside [...] mean exactly what pattern_match says. Atoms that need
  * a literal are reached through the kind's 4-byte window table (see
  * match_kindeval in match_int.h): each window of the value is probed once,
- * and a per-atom call stamp keeps an atom from being evaluated twice. The value given
+ * and a per-atom call stamp keeps an atom from being evaluated twice. Atoms
+ * without such a literal but with regular expressions are gated by one
+ * Hyperscan scan of the value (when built with it; prefilter mode, so a
+ * report is a candidate the evaluator confirms). The value given
  * to the evaluator is the text as seen (addresses as dotted or RFC 5952
  * text), never the normal form the hash tables use.
  *
@@ -93,6 +96,9 @@ struct match_scratch {
 	size_t npend;
 	uint32_t *tried;  /* per evaluated atom (match_kindeval.stamp_base + i):
 			   * the call that already evaluated it */
+#ifdef RK_HAVE_HYPERSCAN
+	hs_scratch_t *hs; /* big enough for every kind's database */
+#endif
 };
 
 match_scratch *match_scratch_new(const match *m)
@@ -109,6 +115,11 @@ match_scratch *match_scratch_new(const match *m)
 	s->tried = calloc(m->n_refs ? m->n_refs : 1, sizeof *s->tried);
 	if (!s->stamp || !s->slot || !s->pend || !s->tried)
 		goto fail;
+#ifdef RK_HAVE_HYPERSCAN
+	for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++)
+		if (m->kev[k].hs && hs_alloc_scratch(m->kev[k].hs, &s->hs) != HS_SUCCESS)
+			goto fail;
+#endif
 	return s;
 fail:
 	match_scratch_free(s);
@@ -123,6 +134,9 @@ void match_scratch_free(match_scratch *s)
 	free(s->slot);
 	free(s->pend);
 	free(s->tried);
+#ifdef RK_HAVE_HYPERSCAN
+	hs_free_scratch(s->hs);
+#endif
 	free(s);
 }
 
@@ -245,6 +259,83 @@ static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *k
 	return 1;
 }
 
+/* RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF):
+ * what Hyperscan's UTF-8 mode requires of its input. */
+static bool utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)str;
+	for (size_t i = 0; i < n;) {
+		unsigned c = p[i];
+		size_t len;
+		unsigned lo = 0x80, hi = 0xBF;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			len = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			len = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			len = 4;
+		else
+			return false;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+		else if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+		if (i + len > n || p[i + 1] < lo || p[i + 1] > hi)
+			return false;
+		for (size_t j = 2; j < len; j++)
+			if (p[i + j] < 0x80 || p[i + j] > 0xBF)
+				return false;
+		i += len;
+	}
+	return true;
+}
+
+typedef struct {
+	const match *m;
+	match_scratch *s;
+	const match_kindeval *ke;
+	const pattern_prop *v;
+	match_hit_fn on_hit;
+	void *arg;
+	size_t hits;
+} gate_ctx;
+
+#ifdef RK_HAVE_HYPERSCAN
+static int on_gate(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		   void *arg)
+{
+	gate_ctx *g = arg;
+	(void)from;
+	(void)to;
+	(void)flags;
+	g->hits += try_atom(g->m, g->s, g->ke, g->ke->gated[id], g->v, g->on_hit, g->arg);
+	return 0;
+}
+#endif
+
+/* The gated atoms whose expressions Hyperscan finds in the value; all of
+ * them when it cannot scan this value (not UTF-8, too long, an error). */
+static size_t try_gated(gate_ctx *g)
+{
+#ifdef RK_HAVE_HYPERSCAN
+	if (g->ke->hs && g->v->len <= UINT32_MAX && utf8_valid(g->v->value, g->v->len) &&
+	    hs_scan(g->ke->hs, g->v->value, (unsigned)g->v->len, 0, g->s->hs, on_gate, g) ==
+		    HS_SUCCESS)
+		return g->hits;
+#endif
+	for (size_t i = 0; i < g->ke->n_gated; i++)
+		g->hits += try_atom(g->m, g->s, g->ke, g->ke->gated[i], g->v, g->on_hit, g->arg);
+	return g->hits;
+}
+
 size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match_hit_fn on_hit,
 		     match_atom_fn on_atom, void *arg)
 {
@@ -273,6 +364,10 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 	if (v.value) {
 		for (size_t i = 0; i < ke->n_always; i++)
 			hits += try_atom(m, s, ke, ke->always[i], &v, on_hit, arg);
+		if (ke->n_gated) {
+			gate_ctx g = { m, s, ke, &v, on_hit, arg, 0 };
+			hits += try_gated(&g);
+		}
 		for (size_t p = 0; ke->gram_cap && p + MATCH_GRAM <= v.len; p++) {
 			uint32_t g;
 			memcpy(&g, v.value + p, MATCH_GRAM);

@@ -222,6 +222,22 @@ typedef void (*pattern_literal_fn)(void *arg, const char *lit, size_t len);
 pattern_lit pattern_atom_literals(const pattern_atom *a, const pattern_prop *v,
 				  pattern_literal_fn fn, void *arg);
 
+/* For pattern_atom_regexes: the expression wants `.` to match newlines. */
+#define PATTERN_RE_DOTALL 1u
+
+typedef void (*pattern_regex_fn)(void *arg, const char *re, unsigned flags);
+
+/*
+ * Like pattern_atom_literals, but as regular expressions (PCRE syntax, for
+ * UTF-8 text, NUL-terminated): for SOME, every value the atom holds for
+ * matches at least one expression reported. `=` and IN give the anchored
+ * escaped value, LIKE its translation (`%` .*, `_` one character, DOTALL),
+ * MATCHES its own expression (which a regex engine may only approximate
+ * as a prefilter). Errors: none; RK_ENOMEM is reported as ANY.
+ */
+pattern_lit pattern_atom_regexes(const pattern_atom *a, const pattern_prop *v,
+				 pattern_regex_fn fn, void *arg);
+
 /* pattern_exact_values for one atom: whether it holds exactly when the
  * observed object has one of the values reported through fn. */
 bool pattern_atom_exact_values(const pattern_atom *a, pattern_value_fn fn, void *arg);

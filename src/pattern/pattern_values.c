@@ -331,3 +331,159 @@ pattern_lit pattern_atom_literals(const pattern_atom *a, const pattern_prop *v,
 		return PATTERN_LIT_ANY;
 	return cmp_literals(n->cmp, v, fn, arg).kind;
 }
+
+/* ---------------------------------------------------------------- regexes */
+
+/* Appends s escaped for a regular expression: ASCII letters and digits as
+ * they are, other ASCII as \xHH, bytes of multi-byte characters as they
+ * are. false on a NUL byte or no memory. */
+static bool re_escape(rk_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		rk_err e;
+		if (c == 0)
+			return false;
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    c >= 0x80)
+			e = rk_buf_append(b, &s[i], 1);
+		else
+			e = rk_buf_printf(b, "\\x%02x", c);
+		if (e)
+			return false;
+	}
+	return true;
+}
+
+static bool re_like(rk_buf *b, const char *p, size_t n)
+{
+	size_t run = 0;
+	if (rk_buf_puts(b, "^"))
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] != '%' && p[i] != '_')
+			continue;
+		if (!re_escape(b, p + run, i - run))
+			return false;
+		if (i < n && rk_buf_puts(b, p[i] == '%' ? ".*" : "."))
+			return false;
+		run = i + 1;
+	}
+	return rk_buf_puts(b, "\\z") == RK_OK;
+}
+
+typedef struct {
+	pattern_regex_fn fn;
+	void *arg;
+	rk_buf b;
+	bool fail;
+} re_out;
+
+/* Reports one expression (b holds it). */
+static void re_emit(re_out *o, unsigned flags)
+{
+	if (o->fn && !o->fail && rk_buf_append(&o->b, "", 1) == RK_OK)
+		o->fn(o->arg, o->b.data, flags);
+	rk_buf_reset(&o->b);
+}
+
+static pattern_lit test_regexes(const pat_cmp *c, const pattern_prop *v, re_out *o)
+{
+	if (!pattern_path_is(&c->path, v))
+		return PATTERN_LIT_NEVER;
+	if (c->negated)
+		return PATTERN_LIT_ANY;
+	switch (c->op) {
+	case PAT_OP_EQ:
+	case PAT_OP_IN:
+		if (c->path.ip_value)
+			return PATTERN_LIT_ANY;
+		for (size_t i = 0; i < c->nvals; i++)
+			if (c->vals[i].kind != PAT_C_STR || memchr(c->vals[i].s, 0, c->vals[i].len))
+				return PATTERN_LIT_ANY;
+		for (size_t i = 0; o && i < c->nvals; i++) {
+			if (rk_buf_puts(&o->b, "^") || !re_escape(&o->b, c->vals[i].s, c->vals[i].len) ||
+			    rk_buf_puts(&o->b, "\\z"))
+				o->fail = true;
+			re_emit(o, 0);
+		}
+		return PATTERN_LIT_SOME;
+	case PAT_OP_LIKE:
+		if (memchr(c->vals[0].s, 0, c->vals[0].len))
+			return PATTERN_LIT_ANY;
+		if (o) {
+			if (!re_like(&o->b, c->vals[0].s, c->vals[0].len))
+				o->fail = true;
+			re_emit(o, PATTERN_RE_DOTALL);
+		}
+		return PATTERN_LIT_SOME;
+	case PAT_OP_MATCHES:
+		if (c->path.ends_bin || memchr(c->vals[0].s, 0, c->vals[0].len))
+			return PATTERN_LIT_ANY;
+		if (o) {
+			if (rk_buf_append(&o->b, c->vals[0].s, c->vals[0].len))
+				o->fail = true;
+			re_emit(o, 0);
+		}
+		return PATTERN_LIT_SOME;
+	default:
+		return PATTERN_LIT_ANY;
+	}
+}
+
+/* As cmp_literals: o NULL only measures; AND reports its first child that
+ * has expressions, OR all its children that can hold. */
+static pattern_lit cmp_regexes(const pat_cmp *c, const pattern_prop *v, re_out *o)
+{
+	pattern_lit r;
+
+	switch (c->kind) {
+	case PAT_CMP_TEST:
+		return test_regexes(c, v, o);
+	case PAT_CMP_AND: {
+		const pat_cmp *pick = NULL;
+		for (const pat_cmp *k = c->first; k; k = k->next) {
+			pattern_lit x = cmp_regexes(k, v, NULL);
+			if (x == PATTERN_LIT_NEVER)
+				return x;
+			if (x == PATTERN_LIT_SOME && !pick)
+				pick = k;
+		}
+		if (pick && o)
+			cmp_regexes(pick, v, o);
+		return pick ? PATTERN_LIT_SOME : PATTERN_LIT_ANY;
+	}
+	case PAT_CMP_OR:
+		r = PATTERN_LIT_NEVER;
+		for (const pat_cmp *k = c->first; k; k = k->next) {
+			pattern_lit x = cmp_regexes(k, v, NULL);
+			if (x == PATTERN_LIT_ANY)
+				return x;
+			if (x == PATTERN_LIT_SOME)
+				r = x;
+		}
+		if (r == PATTERN_LIT_SOME && o)
+			for (const pat_cmp *k = c->first; k; k = k->next)
+				cmp_regexes(k, v, o);
+		return r;
+	}
+	return PATTERN_LIT_ANY;
+}
+
+pattern_lit pattern_atom_regexes(const pattern_atom *a, const pattern_prop *v,
+				 pattern_regex_fn fn, void *arg)
+{
+	const pat_obs_node *n = (const pat_obs_node *)(const void *)a;
+	re_out o = {fn, arg, {0}, false};
+	pattern_lit r;
+
+	if (!n || n->kind != PAT_OBS_LEAF || !n->cmp || !v)
+		return PATTERN_LIT_ANY;
+	r = cmp_regexes(n->cmp, v, NULL);
+	if (r != PATTERN_LIT_SOME || !fn)
+		return r;
+	rk_buf_init(&o.b);
+	cmp_regexes(n->cmp, v, &o);
+	rk_buf_cleanup(&o.b);
+	return o.fail ? PATTERN_LIT_ANY : r;
+}

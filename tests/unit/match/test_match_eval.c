@@ -426,6 +426,31 @@ static void test_build_report(void **state)
 	assert_int_equal(st.atoms_exact, 3); /* first.example, 203.0.113.5, w1.example */
 	assert_int_equal(st.atoms_eval, 5);
 	assert_int_equal(st.unobservable, 1); /* file:name and file:size */
+	/* every (atom, kind) pair is behind one prefilter or tried always */
+	size_t pairs = 0;
+	for (size_t i = 0; i < RK_ARRAY_LEN(PAT); i++) {
+		pattern *p = NULL;
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		if (pattern_compile(PAT[i], strlen(PAT[i]), &p, &ctx) != RK_OK)
+			continue;
+		for (size_t a = 0; a < pattern_observation_count(p); a++)
+			for (unsigned k = 0; k < MATCH_OBS_KIND_COUNT; k++) {
+				static const char *const val[] = {"value"};
+				pattern_prop v = {NULL, val, 1, NULL, 0};
+				static const char *const types[] = {"ipv4-addr", "ipv6-addr", "domain-name",
+								    "url", "email-addr"};
+				if (k >= 5)
+					continue; /* the file and network-traffic kinds below */
+				v.type = types[k];
+				pairs += pattern_atom_literals(pattern_atom_at(p, a), &v, NULL, NULL) !=
+					 PATTERN_LIT_NEVER;
+			}
+		pattern_free(p);
+	}
+	pairs += 2; /* 6: User-Agent, 13: SHA-256 */
+	pairs -= 3; /* the exact atoms of 7 and 8 are in the tables */
+	assert_int_equal(st.prefiltered + st.regex_gated + st.always, pairs);
 	assert_int_equal(match_eval_count(M), 14);
 	assert_string_equal(match_obs_kind_name(MATCH_OBS_USER_AGENT), "user-agent");
 	assert_string_equal(match_obs_path(MATCH_OBS_SHA1), "file:hashes.'SHA-1'");
@@ -444,6 +469,14 @@ typedef struct {
 	char lit[8][64];
 	size_t n;
 } lit_seen;
+
+static void on_regex_seen(void *arg, const char *re, unsigned flags)
+{
+	lit_seen *l = arg;
+	if (l->n < 8)
+		snprintf(l->lit[l->n++], sizeof l->lit[0], "%s%s",
+			 flags & PATTERN_RE_DOTALL ? "(?s)" : "", re);
+}
 
 static void on_lit(void *arg, const char *s, size_t len)
 {
@@ -511,6 +544,102 @@ static void test_literals(void **state)
 /* Property: an atom that holds for a value finds one of its literals in
  * the value (the prefilter never hides a hit). Random LIKE and MATCHES
  * patterns and values over a small alphabet. */
+static void regexes_are(const char *text, const char *want)
+{
+	pattern *p = NULL;
+	rk_errctx ctx;
+	char got[512] = "";
+	static const char *const keys[] = {"value"};
+	pattern_prop v = {"domain-name", keys, 1, NULL, 0};
+
+	rk_errctx_clear(&ctx);
+	assert_int_equal(pattern_compile(text, strlen(text), &p, &ctx), RK_OK);
+	pattern_lit r = pattern_atom_regexes(pattern_atom_at(p, 0), &v, NULL, NULL);
+	if (r == PATTERN_LIT_SOME) {
+		lit_seen l;
+		memset(&l, 0, sizeof l);
+		pattern_atom_regexes(pattern_atom_at(p, 0), &v, on_regex_seen, &l);
+		for (size_t i = 0; i < l.n; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " | " : "",
+				 l.lit[i]);
+	} else {
+		snprintf(got, sizeof got, "%s", r == PATTERN_LIT_ANY ? "ANY" : "NEVER");
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got '%s', want '%s'", text, got, want);
+	pattern_free(p);
+}
+
+static void test_regexes(void **state)
+{
+	(void)state;
+	regexes_are("[domain-name:value LIKE '%.ev_l.example']", "(?s)^.*\\x2eev.l\\x2eexample\\z");
+	regexes_are("[domain-name:value = 'a-b.c']", "^a\\x2db\\x2ec\\z");
+	regexes_are("[domain-name:value MATCHES '^[a-z]{12}\\\\.com$']", "^[a-z]{12}\\.com$");
+	regexes_are("[domain-name:value MATCHES 'x' OR domain-name:value LIKE 'y%']",
+		    "x | (?s)^y.*\\z");
+	regexes_are("[domain-name:value MATCHES 'x' OR domain-name:value != 'y']", "ANY");
+	regexes_are("[domain-name:value ISSUBSET '10.0.0.0/8']", "ANY");
+	regexes_are("[ipv4-addr:value MATCHES '^10\\\\.']", "NEVER");
+}
+
+/* Property: a single pattern behind any prefilter (literal windows, the
+ * Hyperscan gate) hits through match_observe exactly when its atom holds,
+ * for random LIKE and MATCHES patterns and values, some not UTF-8. */
+static void test_prefilters_sound(void **state)
+{
+	(void)state;
+	static const char re_alpha[] = "ab.x?*+|()[]{}^$12,\\d";
+	static const char like_alpha[] = "ab.x%_";
+	static const char *const keys[] = {"value"};
+	size_t held = 0;
+	for (int round = 0; round < 3000; round++) {
+		char lit_text[16], text[96];
+		size_t n = 1 + rnd(8);
+		bool re = rnd(2);
+		for (size_t i = 0; i < n; i++)
+			lit_text[i] = re ? re_alpha[rnd(sizeof re_alpha - 1)]
+					 : like_alpha[rnd(sizeof like_alpha - 1)];
+		lit_text[n] = 0;
+		if (n && lit_text[n - 1] == '\\')
+			lit_text[n - 1] = 'x';
+		snprintf(text, sizeof text, "[domain-name:value %s '%s']", re ? "MATCHES" : "LIKE",
+			 lit_text);
+		pattern *p = NULL;
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		if (pattern_compile(text, strlen(text), &p, &ctx) != RK_OK)
+			continue;
+		match_builder *b = match_builder_new(NOW, NULL, NULL);
+		match *m = NULL;
+		assert_non_null(b);
+		assert_int_equal(match_builder_add(b, "indicator--prop", text, 0, 0, false, &ctx), RK_OK);
+		assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+		match_builder_free(b);
+		match_scratch *s = match_scratch_new(m);
+		assert_non_null(s);
+		for (int k = 0; k < 20; k++) {
+			char value[16];
+			size_t vn = rnd(10);
+			for (size_t i = 0; i < vn; i++)
+				value[i] = "ab.x12\n\xc3\xa9\xff"[rnd(10)];
+			value[vn] = 0;
+			pattern_prop v = {"domain-name", keys, 1, value, vn};
+			bool holds = pattern_atom_holds(pattern_atom_at(p, 0), &v);
+			match_obs o = { .kind = MATCH_OBS_DOMAIN, .value = value, .len = vn };
+			size_t got = match_observe(m, s, &o, NULL, NULL, NULL);
+			if (got != (holds ? 1u : 0u))
+				fail_msg("%s on '%s' (%zu bytes): observe %zu, holds %d", text, value, vn,
+					 got, holds);
+			held += holds;
+		}
+		match_scratch_free(s);
+		match_free(m);
+		pattern_free(p);
+	}
+	assert_true(held > 1000);
+}
+
 static void test_literals_sound(void **state)
 {
 	(void)state;
@@ -874,6 +1003,7 @@ static void test_observe_rate(void **state)
 	match_builder_free(b);
 	match_get_stats(m, &st);
 	assert_int_equal(st.prefiltered, 0);
+	assert_int_equal(st.regex_gated + st.always, 1000);
 	assert_non_null(s = match_scratch_new(m));
 	o.len = (size_t)snprintf(dom, sizeof dom, "x999.example");
 	assert_int_equal(match_observe(m, s, &o, NULL, NULL, NULL), 1);
@@ -886,7 +1016,8 @@ static void test_observe_rate(void **state)
 	t1 = secs();
 	assert_int_equal(hits, 0);
 	printf("match_observe: %.0f domains/s against 1,000 MATCHES with no literal "
-	       "(each evaluated per domain)\n", n / 10 / (t1 - t0));
+	       "(%zu behind the Hyperscan gate, %zu tried for every domain)\n", n / 10 / (t1 - t0),
+	       st.regex_gated, st.always);
 	match_scratch_free(s);
 	match_free(m);
 }
@@ -907,6 +1038,8 @@ int main(void)
 		cmocka_unit_test(test_build_report),
 		cmocka_unit_test(test_literals),
 		cmocka_unit_test(test_literals_sound),
+		cmocka_unit_test(test_regexes),
+		cmocka_unit_test(test_prefilters_sound),
 		cmocka_unit_test(test_agrees_with_pattern_match),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_observe_rate),
