@@ -259,6 +259,7 @@ static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *k
 	return 1;
 }
 
+#ifdef RK_HAVE_HYPERSCAN
 /* RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF):
  * what Hyperscan's UTF-8 mode requires of its input. */
 static bool utf8_valid(const char *str, size_t n)
@@ -297,6 +298,8 @@ static bool utf8_valid(const char *str, size_t n)
 	}
 	return true;
 }
+
+#endif
 
 typedef struct {
 	const match *m;
