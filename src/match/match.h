@@ -15,7 +15,12 @@
  *   - Other atoms (LIKE, MATCHES, !=, <, ISSUBSET, AND/OR of tests ...) are
  *     indexed by the kinds of observable whose path they name and
  *     evaluated with the pattern module's own comparison code
- *     (pattern_atom_holds) only for those kinds.
+ *     (pattern_atom_holds) only for those kinds, and only when a prefilter
+ *     lets them through: a literal they need is in the value (4-byte
+ *     windows, pattern_atom_literals), or, for atoms with no such literal,
+ *     Hyperscan finds one of their expressions (pattern_atom_regexes) in
+ *     the value; the rest are evaluated for every value of the kind.
+ *     Prefilters only skip atoms that cannot hold (tested as properties).
  *   - A single-observation pattern (one atom, no qualifier) whose atom holds
  *     is a hit. An atom of a compound pattern (AND, OR, FOLLOWEDBY between
  *     observations, WITHIN, REPEATS, START/STOP) that holds is only reported
