@@ -233,7 +233,8 @@ typedef void (*pattern_regex_fn)(void *arg, const char *re, unsigned flags);
  * matches at least one expression reported. `=` and IN give the anchored
  * escaped value, LIKE its translation (`%` .*, `_` one character, DOTALL),
  * MATCHES its own expression (which a regex engine may only approximate
- * as a prefilter). Errors: none; RK_ENOMEM is reported as ANY.
+ * as a prefilter). Out of memory gives ANY, possibly after some calls to
+ * fn, which the caller then discards.
  */
 pattern_lit pattern_atom_regexes(const pattern_atom *a, const pattern_prop *v,
 				 pattern_regex_fn fn, void *arg);

@@ -15,6 +15,13 @@
  * part of a pattern it must then evaluate anyway. pattern_atom_exact_values
  * applies the same test to one observation expression of a compound
  * pattern.
+ *
+ * For the atoms that are not exact, pattern_atom_literals and
+ * pattern_atom_regexes say what a value must contain or match for the atom
+ * to hold, so a sensor can skip most atoms per value. Both must never be
+ * wrong in the unsafe direction (an atom that holds for a value whose
+ * literal or expression is missing): whatever they cannot vouch for is
+ * ANY, evaluated always.
  */
 #include <string.h>
 
