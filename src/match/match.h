@@ -123,6 +123,7 @@ typedef struct match_stats {
 	size_t regex_gated; /* (atom, kind) pairs tried only when Hyperscan finds
 			     * one of their expressions in the value */
 	size_t always;      /* (atom, kind) pairs tried for every value */
+	size_t regex_bytes; /* Hyperscan databases */
 	size_t revoked;
 	size_t expired;
 	size_t rejected;   /* pattern did not compile */

@@ -742,6 +742,11 @@ static rk_err index_evaluated(match *m, match_stats *st)
 		st->prefiltered += m->kev[k].n - m->kev[k].n_always - m->kev[k].n_gated;
 		st->regex_gated += m->kev[k].n_gated;
 		st->always += m->kev[k].n_always;
+#ifdef RK_HAVE_HYPERSCAN
+		size_t db_bytes = 0;
+		if (m->kev[k].hs && hs_database_size(m->kev[k].hs, &db_bytes) == HS_SUCCESS)
+			st->regex_bytes += db_bytes;
+#endif
 	}
 	return RK_OK;
 }
