@@ -228,13 +228,13 @@ static inline void fuzz_stream(const uint8_t *data, size_t size,
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (mode & 0x40) ? (k + n - 1) % n : k;
 		size_t from = cut[i], to = cut[i + 1];
-		size_t back = (mode & 0x20) && i > 0 ? (size_t)(s[from] & 7) : 0;
-		size_t l;
+		size_t back, l;
+		if (to == from)
+			continue;
+		back = (mode & 0x20) && i > 0 ? (size_t)(s[from] & 7) : 0;
 		if (back > from)
 			back = from;
 		from -= back;
-		if (to == from)
-			continue;
 		l = fuzz_tcp(pkt, 49152, dport, isn + (uint32_t)from,
 			     FUZZ_ACK | FUZZ_PSH, s + from, to - from, 0);
 		for (int rep = (mode & 0x10) ? 2 : 1; rep > 0; rep--)
