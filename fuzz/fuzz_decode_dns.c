@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	msg[0] = 0x81;
 	msg[1] = 0x80;
 	fuzz_put16(msg + 2, (unsigned)size);
-	memcpy(msg + 4, data, size);
+	if (size)
+		memcpy(msg + 4, data, size);
 	if (size <= 254) {
 		fuzz_stream(msg, size + 4, 53);
 	} else {
