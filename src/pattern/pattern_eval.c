@@ -344,6 +344,35 @@ static int cmp_bytes(const void *a, size_t an, const void *b, size_t bn)
 
 #define INCOMPARABLE (-2)
 
+/* STIX 2.1 section 9.6.4: a string constant compared with a binary
+ * property (its name ends in _bin or _hex) is first converted to bytes, each
+ * code point U+0000..U+00FF to the byte of the same value; a string with a
+ * higher code point cannot be converted and compares with nothing. The
+ * constant is UTF-8, so only 1-byte and C2/C3 2-byte sequences convert. */
+static bool str_bytes(const char *s, size_t n, unsigned char *buf, size_t cap,
+		      size_t *outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; o++) {
+		unsigned char b = (unsigned char)s[i];
+		if (o == cap)
+			return false;
+		if (b < 0x80) {
+			buf[o] = b;
+			i++;
+		} else if ((b == 0xc2 || b == 0xc3) && i + 1 < n &&
+			   ((unsigned char)s[i + 1] & 0xc0) == 0x80) {
+			buf[o] = (unsigned char)((b & 0x1f) << 6 | ((unsigned char)s[i + 1] & 0x3f));
+			i += 2;
+		} else {
+			return false;
+		}
+	}
+	*outlen = o;
+	return true;
+}
+
 /* A value under test: a JSON value of observed-data, or (json NULL) the
  * string value of a sensor's one-property object (pattern_atom_holds). One
  * set of comparison rules serves both. */
@@ -365,6 +394,20 @@ static bool pv_string(const pval *v, const char **s, size_t *n)
 	*s = json_string_value(v->json);
 	*n = json_string_length(v->json);
 	return true;
+}
+
+/* Order of a binary property's bytes against a string constant's bytes. */
+static int order_bin_str(const pval *v, const pat_const *c, const pat_path *path)
+{
+	unsigned char pb[4096], cb[4096];
+	const char *s;
+	size_t sn, pn, cn;
+
+	if (!pv_string(v, &s, &sn) ||
+	    !prop_bytes(s, sn, path->ends_hex, pb, sizeof pb, &pn) ||
+	    !str_bytes(c->s, c->len, cb, sizeof cb, &cn))
+		return INCOMPARABLE;
+	return cmp_bytes(pb, pn, cb, cn);
 }
 
 /* Copies a string value into buf as a C string (rk_time_parse wants one);
@@ -389,6 +432,8 @@ static int order(const pval *v, const pat_const *c, const pat_path *path)
 
 	switch (c->kind) {
 	case PAT_C_STR:
+		if (path->ends_bin || path->ends_hex)
+			return order_bin_str(v, c, path);
 		if (!pv_string(v, &s, &sn))
 			return INCOMPARABLE;
 		return cmp_bytes(s, sn, c->s, c->len);
@@ -434,6 +479,8 @@ static bool equal(const pval *v, const pat_const *c, const pat_path *path)
 
 	switch (c->kind) {
 	case PAT_C_STR: {
+		if (path->ends_bin || path->ends_hex)
+			return order_bin_str(v, c, path) == 0;
 		if (!pv_string(v, &s, &n))
 			return false;
 		if (n == c->len && memcmp(s, c->s, n) == 0)

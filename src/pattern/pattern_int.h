@@ -72,7 +72,7 @@ typedef struct pat_path {
 	pat_step *steps;
 	size_t nsteps;
 	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
-	bool ends_bin; /* last key ends in "_bin": MATCHES runs on the bytes */
+	bool ends_bin; /* last key ends in "_bin": MATCHES and string constants work on the bytes */
 	bool ip_value; /* type ipv4-addr/ipv6-addr and last key "value" */
 } pat_path;
 

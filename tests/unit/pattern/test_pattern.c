@@ -13,6 +13,12 @@
  *                expect}]}: pattern_match against the named document must
  *                give `expect`
  *
+ * Every example pattern of the STIX 2.1 OASIS Standard text (sections 9.1
+ * to 9.8, and the indicator patterns of sections 4.7, 4.16 and 7.3) is in
+ * cases.json with observed-data on both sides of it (notes name the
+ * section), or, where the text is schematic or breaks its own rules (an
+ * unquoted '-' in a property name, a placeholder hash), in errors.json.
+ *
  * Then the API's edges (limits, observed-data errors, the work bound) and a
  * speed printout (evaluations/s and parses/s; printed, never asserted, so a
  * slow machine does not fail the suite).

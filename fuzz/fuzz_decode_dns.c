@@ -1,0 +1,70 @@
+/*
+ * fuzz_decode_dns.c: libFuzzer harness for the DNS parser (decode_app.c).
+ *
+ * The input is one DNS message. It is delivered four ways, each in a fresh
+ * context so the ways cannot mask each other: as a UDP/53 query, as a
+ * UDP/53 response (the answers are read only in responses, by the QR bit
+ * the message itself carries, but the port is what selects DNS), as an
+ * mDNS message on UDP/5353, and over TCP port 53 with its 2-byte length
+ * prefix (RFC 1035 section 4.2.2), the prefixed message cut in two segments
+ * in the middle. Names with compression loops, pointers forwards, labels
+ * running past the message and counts larger than the message are the
+ * cases the seeds start from. Every name handed out is checked by
+ * fuzz_observe (fuzz_net.h).
+ *
+ * Seeds (fuzz/corpus/decode_dns/, see its README): DNS payloads taken from
+ * the Zeek test traces, plus hand-made hostile ones.
+ */
+#include <stdint.h>
+
+#include "fuzz_net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t pkt[FUZZ_IP_MAX];
+static uint8_t msg[FUZZ_IP_MAX];
+
+static void over_udp(const uint8_t *data, size_t size, uint16_t sport,
+		     uint16_t dport)
+{
+	fuzz_seen seen = {{0}, 0};
+	decode_config cfg = {0};
+	decode_ctx *d;
+	size_t l;
+
+	cfg.emit_addresses = 0;
+	cfg.flows = 1;
+	cfg.frag_slots = 1;
+	cfg.frag_max_bytes = 64;
+	d = decode_new(&cfg, fuzz_observe, &seen);
+	if (!d)
+		return;
+	l = fuzz_udp(pkt, sport, dport, data, size, sport == 53);
+	fuzz_packet(d, DECODE_LINK_RAW, pkt, l, 1);
+	fuzz_check_stats(d, &seen);
+	decode_free(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	over_udp(data, size, 49152, 53);
+	over_udp(data, size, 53, 49152);
+	over_udp(data, size, 5353, 5353);
+
+	/* over TCP: mode 0x81 = one cut, a 256-byte stream buffer; the cut
+	 * byte 0x80 puts it in the middle */
+	if (size > 65535 - 2)
+		size = 65535 - 2;
+	msg[0] = 0x81;
+	msg[1] = 0x80;
+	fuzz_put16(msg + 2, (unsigned)size);
+	if (size)
+		memcpy(msg + 4, data, size);
+	if (size <= 254) {
+		fuzz_stream(msg, size + 4, 53);
+	} else {
+		msg[0] = 0x01; /* a 4096-byte buffer for larger messages */
+		fuzz_stream(msg, size + 4, 53);
+	}
+	return 0;
+}
