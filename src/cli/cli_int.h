@@ -3,8 +3,8 @@
  *
  * cli.h is the module's public face (cli_main and the handlers). This header
  * holds the pieces several subcommand files use and the tests reach into:
- * usage lookup in the command table (cli_main.c), the TAXII client over
- * libcurl that `push` and `get` talk through (cli_http.c), the offline
+ * usage lookup in the command table (cli_main.c), the options that say
+ * which hub `push` and `get` talk to (the client is src/client), the offline
  * validator behind `validate` (cli_validate.c), and the sample national
  * directory and intelligence generator behind `demo` (cli_sample.c).
  *
@@ -15,6 +15,7 @@
 #define RK_CLI_INT_H
 
 #include "cli.h"
+#include "client.h"
 #include "common.h"
 
 /* ---------------------------------------------------------------- main */
@@ -30,20 +31,11 @@ void cli_usage(const char *cmd, FILE *out);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* ---------------------------------------------------------------- http */
-/* cli_http.c */
-
-/* Where a TAXII server is and how to reach it; strings are borrowed. */
-typedef struct cli_remote {
-	const char *url;    /* server base, e.g. "https://hub.example:8450" */
-	const char *token;  /* bearer token; NULL sends no credentials */
-	const char *root;   /* API root name ("nation") or URL; NULL: the default */
-	const char *cacert; /* PEM bundle to trust; NULL: system store */
-	bool insecure;      /* skip TLS certificate checks (development only) */
-} cli_remote;
+/* ---------------------------------------------------------------- remote */
+/* cli_main.c; the client itself is src/client (client.h). */
 
 /* Long-option codes shared by the network subcommands, and the handler that
- * fills a cli_remote from them; returns false for codes it does not own. */
+ * fills a client_remote from them; returns false for codes it does not own. */
 enum {
 	CLI_OPT_URL = 0x100,
 	CLI_OPT_TOKEN,
@@ -58,34 +50,7 @@ enum {
 	{ "root", required_argument, NULL, CLI_OPT_ROOT },              \
 	{ "cacert", required_argument, NULL, CLI_OPT_CACERT },          \
 	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }
-/* Defaults from the environment: RENKEI_URL (else http://127.0.0.1:8450),
- * RENKEI_TOKEN. */
-void cli_remote_init(cli_remote *r);
-bool cli_remote_option(cli_remote *r, int code, const char *arg);
-
-#define CLI_TAXII_MEDIA "application/taxii+json;version=2.1"
-
-typedef struct cli_http cli_http;
-
-rk_err cli_http_new(const cli_remote *r, cli_http **out, rk_errctx *ctx);
-void cli_http_free(cli_http *h);
-/*
- * One TAXII request. `url` is absolute, or a path ("/taxii2/") resolved
- * against the server base. body may be NULL (GET). On a 2xx answer *resp is
- * the parsed JSON body (NULL when empty). On any other status the result is
- * the rk_err whose HTTP status matches, with ctx naming the status and the
- * TAXII error resource's title and description. *status gets the HTTP
- * status when one was received (may be NULL).
- */
-rk_err cli_http_request(cli_http *h, const char *method, const char *url,
-			const json_t *body, long *status, json_t **resp,
-			rk_errctx *ctx);
-/* Absolute URL of the API root to use, ending in '/': --root as given (a
- * name under the server base, or a URL), else the default API root that
- * discovery announces. Caller frees. */
-rk_err cli_http_root_url(cli_http *h, char **out, rk_errctx *ctx);
-/* Percent-encodes a query value (ids, timestamps); caller frees. */
-char *cli_http_escape(cli_http *h, const char *s);
+bool cli_remote_option(client_remote *r, int code, const char *arg);
 
 /* ---------------------------------------------------------------- validate */
 /* cli_validate.c */

@@ -247,3 +247,15 @@ int cli_main(int argc, char **argv)
 	}
 	return c->run(argc - 1, argv + 1);
 }
+
+bool cli_remote_option(client_remote *r, int code, const char *arg)
+{
+	switch (code) {
+	case CLI_OPT_URL: r->url = arg; return true;
+	case CLI_OPT_TOKEN: r->token = arg; return true;
+	case CLI_OPT_ROOT: r->root = arg; return true;
+	case CLI_OPT_CACERT: r->cacert = arg; return true;
+	case CLI_OPT_INSECURE: r->insecure = true; return true;
+	default: return false;
+	}
+}
