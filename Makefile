@@ -13,7 +13,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern match logs client taxii cli
+MODULES := common stix store directory policy audit decode pattern match logs client uplink taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -26,8 +26,9 @@ DEPS_pattern   := pattern common
 DEPS_match     := match pattern common
 DEPS_logs      := logs common
 DEPS_client    := client common
+DEPS_uplink    := uplink client stix common
 DEPS_taxii     := taxii audit policy directory store stix common
-DEPS_cli       := cli client taxii pattern audit policy directory store stix common
+DEPS_cli       := cli uplink client taxii pattern audit policy directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 
