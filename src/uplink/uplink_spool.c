@@ -226,7 +226,8 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	size_t at = 0; /* offset in rest */
+	const uint64_t base = s->pos; /* file offset of rest[0] */
+	size_t at = 0;                /* offset in rest */
 	while (at < len || n_ents) {
 		size_t n_recs = 0;
 		n_ents = 0;
@@ -246,7 +247,7 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 				rec = NULL;
 				snprintf(s->stats.last_corrupt, sizeof s->stats.last_corrupt,
 					 "line %" PRIu64 " (byte %" PRIu64 "): %.100s", line,
-					 s->pos + at, jctx.msg[0] ? jctx.msg : "not a JSON object");
+					 base + at, jctx.msg[0] ? jctx.msg : "not a JSON object");
 				s->stats.corrupt++;
 				if (s->stats.pending)
 					s->stats.pending--;
@@ -257,7 +258,7 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 			}
 			at += l + (nl ? 1 : 0);
 			ents[n_ents].rec = rec;
-			ents[n_ents].end = s->pos + at;
+			ents[n_ents].end = base + at;
 			n_ents++;
 		}
 		if (!n_ents)
