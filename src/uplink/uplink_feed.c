@@ -255,9 +255,14 @@ rk_err uplink_feed_poll(uplink_feed *f, client_http *h, uplink_apply_fn apply, v
 	size_t applied = 0;
 	rk_err err = RK_OK;
 
+	/* The cursor belongs to the filters of the first page (the hub
+	 * refuses it with others), so added_after stays the poll's starting
+	 * checkpoint while `next` walks on. */
+	char since[sizeof f->stats.checkpoint];
+	snprintf(since, sizeof since, "%s", f->stats.checkpoint);
 	f->stats.polls++;
 	for (;;) {
-		client_query q = { .added_after = f->stats.checkpoint[0] ? f->stats.checkpoint : NULL,
+		client_query q = { .added_after = since[0] ? since : NULL,
 				   .next = cursor, .type = f->type, .limit = f->limit };
 		if ((err = client_get_objects(h, f->collection, &q, &page, ctx)))
 			break;
