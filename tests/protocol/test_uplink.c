@@ -446,12 +446,72 @@ static void test_sightings_exactly_once_across_hub_restart(void **state)
 	client_http_free(h);
 }
 
+/* The hub refuses a sighting marked less strictly than its indicator
+ * (docs/confidentiality.md, "Sightings"); one marked like it is stored. */
+static void test_sighting_markings_follow_the_indicator(void **state)
+{
+	const char *amber = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
+	const char *green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+	char *ind = proto_indicator(300, NULL);
+	json_t *o = json_loads(ind, 0, NULL);
+	free(ind);
+	json_object_set_new(o, "object_marking_refs", json_pack("[s]", amber));
+	json_t *env = json_pack("{s:[o]}", "objects", o);
+	char *text = json_dumps(env, JSON_COMPACT);
+	(void)state;
+	post_as("bank-analyst", text);
+	free(text);
+	json_decref(env);
+
+	static const struct {
+		const char *marking; /* NULL: none, the collection's TLP:GREEN */
+		const char *uuid;
+		bool stored;
+	} cases[] = {
+		{ NULL, "00000000-0000-4000-8000-00000000a001", false },
+		{ "green", "00000000-0000-4000-8000-00000000a002", false },
+		{ "amber", "00000000-0000-4000-8000-00000000a003", true },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *sg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:[s]}", "type", "sighting",
+				       "spec_version", "2.1", "id", "", "created",
+				       "2026-01-01T00:00:00.000Z", "modified", "2026-01-01T00:00:00.000Z",
+				       "sighting_of_ref", IND(300), "count", 2, "where_sighted_refs",
+				       power_identity);
+		char id[80];
+		snprintf(id, sizeof id, "sighting--%s", cases[i].uuid);
+		json_object_set_new(sg, "id", json_string(id));
+		if (cases[i].marking)
+			json_object_set_new(sg, "object_marking_refs",
+					    json_pack("[s]", strcmp(cases[i].marking, "amber") ? green
+												: amber));
+		json_t *e = json_pack("{s:[o]}", "objects", sg);
+		char *body = json_dumps(e, JSON_COMPACT);
+		proto_resp r;
+		assert_true(proto_post(&hub, PROTO_NATION_OBJECTS, "power-sensor", body, &r));
+		assert_int_equal(r.status, 202);
+		if (cases[i].stored) {
+			assert_int_equal(json_integer_value(json_object_get(r.json, "success_count")), 1);
+		} else {
+			assert_int_equal(json_integer_value(json_object_get(r.json, "failure_count")), 1);
+			const char *msg = json_string_value(json_object_get(
+				json_array_get(json_object_get(r.json, "failures"), 0), "message"));
+			assert_non_null(msg);
+			assert_non_null(strstr(msg, "TLP:GREEN sighting of a TLP:AMBER object"));
+		}
+		proto_resp_free(&r);
+		free(body);
+		json_decref(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_feed_pages_and_checkpoint),
 		cmocka_unit_test(test_feed_hub_down_garbage_slow),
 		cmocka_unit_test(test_sightings_exactly_once_across_hub_restart),
+		cmocka_unit_test(test_sighting_markings_follow_the_indicator),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
