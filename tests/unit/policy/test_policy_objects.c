@@ -679,7 +679,7 @@ static void test_reshare_stored_marking(void **state)
 typedef struct sighting_row {
 	int line;
 	const char *user;
-	const char *sighted_in, *to;
+	const char *sighted_in, *to; /* the hub passes them only when equal */
 	const char *sighted;  /* audience of the sighted object where stored */
 	const char *sighting; /* audience of the sighting posted */
 	const char *reason;   /* NULL: allowed */
@@ -703,11 +703,13 @@ static const sighting_row sightings[] = {
 	/* a sighted object the writer may not read: the rule does not speak,
 	 * so it tells nothing of how that object is marked */
 	R("op-a", NATC, NATC, "RED r=cert", "op: CLEAR", NULL),
-	/* the collection: only where the sighted object could go */
-	R("cert-a", GOVC, NATC, "AMBER", "cert: AMBER", "sighting: re-sharing would widen"),
-	R("cert-a", NATC, GOVC, "AMBER", "cert: AMBER", NULL),
-	R("cert-a", NATC, PUB, "GREEN", "cert: GREEN", "sighting: re-sharing would publish"),
-	R("cert-a", NATC, PUB, "CLEAR", "cert: CLEAR", NULL),
+	/* the owner of the sighted object is judged like anyone who reads it */
+	R("op-a", NATC, NATC, "op: RED r=cert", "op: AMBER",
+	  "a sighting must be marked at least as strictly as what it sights: TLP:AMBER "
+	  "sighting of a TLP:RED object"),
+	R("cert-a", GOVC, GOVC, "AMBER+STRICT", "cert: AMBER+STRICT", NULL),
+	R("cert-a", GOVC, GOVC, "AMBER+STRICT", "cert: CLEAR",
+	  "a sighting must be marked at least as strictly as what it sights: TLP:CLEAR"),
 };
 
 static void test_sighting_markings(void **state)
