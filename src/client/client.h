@@ -114,6 +114,14 @@ void client_page_cleanup(client_page *p);
 rk_err client_get_objects(client_http *h, const char *collection, const client_query *q,
 			  client_page *p, rk_errctx *ctx);
 /*
+ * The page in a parsed answer (NULL: an empty answer, an empty page) with
+ * its X-TAXII-Date-Added-First/Last header values (NULL or "": absent);
+ * the checks client_get_objects makes, apart from the transfer. `where`
+ * names the request in messages. Errors: RK_EIO (not an envelope), RK_ENOMEM.
+ */
+rk_err client_page_from(const json_t *answer, const char *first, const char *last,
+			const char *where, client_page *p, rk_errctx *ctx);
+/*
  * POST an envelope {"objects": objects} to the collection, then read its
  * status resource (TAXII 2.1 section 4.3) until it is not pending or
  * wait_seconds passed. *status is the last status resource (new

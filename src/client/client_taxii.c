@@ -64,6 +64,78 @@ static bool date_ok(const char *s)
 	return !*s || rk_time_parse(s, &t);
 }
 
+rk_err client_page_from(const json_t *answer, const char *first, const char *last,
+			const char *where, client_page *p, rk_errctx *ctx)
+{
+	json_t *env = (json_t *)answer, *empty = NULL;
+	rk_err err = RK_OK;
+
+	client_page_cleanup(p);
+	/* An empty answer is an empty page (TAXII 2.1 section 5.4: "If no
+	 * records match, an empty envelope is returned"). */
+	if (!env && !(env = empty = json_object()))
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	if (!json_is_object(env)) {
+		err = rk_fail(ctx, RK_EIO, where, "answer is not a TAXII envelope (not a JSON object)");
+		goto out;
+	}
+	json_t *objects = json_object_get(env, "objects");
+	json_t *more = json_object_get(env, "more");
+	json_t *next = json_object_get(env, "next");
+	size_t i;
+	json_t *o;
+	if (objects && !json_is_array(objects)) {
+		err = rk_fail(ctx, RK_EIO, where, "answer's `objects` is not an array");
+		goto out;
+	}
+	json_array_foreach(objects, i, o) {
+		if (!json_is_object(o)) {
+			err = rk_fail(ctx, RK_EIO, where, "answer's objects[%zu] is not an object", i);
+			goto out;
+		}
+	}
+	if (more && !json_is_boolean(more)) {
+		err = rk_fail(ctx, RK_EIO, where, "answer's `more` is not a boolean");
+		goto out;
+	}
+	if (next && !json_is_string(next)) {
+		err = rk_fail(ctx, RK_EIO, where, "answer's `next` is not a string");
+		goto out;
+	}
+	p->more = json_is_true(more);
+	if (p->more && !next) {
+		err = rk_fail(ctx, RK_EIO, where, "answer says `more` but gives no `next` cursor");
+		goto out;
+	}
+	if (!first)
+		first = "";
+	if (!last)
+		last = "";
+	if (!date_ok(first) || !date_ok(last)) {
+		err = rk_fail(ctx, RK_EIO, where,
+			      "X-TAXII-Date-Added-First/Last is not an RFC 3339 timestamp ('%s', '%s')",
+			      first, last);
+		goto out;
+	}
+	if (json_array_size(objects) && !*last) {
+		err = rk_fail(ctx, RK_EIO, where,
+			      "answer has objects but no X-TAXII-Date-Added-Last header");
+		goto out;
+	}
+	snprintf(p->date_added_first, sizeof p->date_added_first, "%s", first);
+	snprintf(p->date_added_last, sizeof p->date_added_last, "%s", last);
+	p->objects = objects ? json_incref(objects) : json_array();
+	if (!p->objects || (p->more && !(p->next = strdup(json_string_value(next))))) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+out:
+	if (err)
+		client_page_cleanup(p);
+	json_decref(empty);
+	return err;
+}
+
 rk_err client_get_objects(client_http *h, const char *collection, const client_query *q,
 			  client_page *p, rk_errctx *ctx)
 {
@@ -86,64 +158,8 @@ rk_err client_get_objects(client_http *h, const char *collection, const client_q
 	}
 	if ((err = client_http_request(h, "GET", url.data, NULL, NULL, &env, ctx)))
 		goto out;
-	/* An empty answer is an empty page (TAXII 2.1 section 5.4: "If no
-	 * records match, an empty envelope is returned"). */
-	if (!env && !(env = json_object())) {
-		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if (!json_is_object(env)) {
-		err = rk_fail(ctx, RK_EIO, url.data, "answer is not a TAXII envelope (not a JSON object)");
-		goto out;
-	}
-	json_t *objects = json_object_get(env, "objects");
-	json_t *more = json_object_get(env, "more");
-	json_t *next = json_object_get(env, "next");
-	size_t i;
-	json_t *o;
-	if (objects && !json_is_array(objects)) {
-		err = rk_fail(ctx, RK_EIO, url.data, "answer's `objects` is not an array");
-		goto out;
-	}
-	json_array_foreach(objects, i, o) {
-		if (!json_is_object(o)) {
-			err = rk_fail(ctx, RK_EIO, url.data, "answer's objects[%zu] is not an object", i);
-			goto out;
-		}
-	}
-	if (more && !json_is_boolean(more)) {
-		err = rk_fail(ctx, RK_EIO, url.data, "answer's `more` is not a boolean");
-		goto out;
-	}
-	if (next && !json_is_string(next)) {
-		err = rk_fail(ctx, RK_EIO, url.data, "answer's `next` is not a string");
-		goto out;
-	}
-	p->more = json_is_true(more);
-	if (p->more && !next) {
-		err = rk_fail(ctx, RK_EIO, url.data, "answer says `more` but gives no `next` cursor");
-		goto out;
-	}
-	const char *first = client_http_date_added_first(h);
-	const char *last = client_http_date_added_last(h);
-	if (!date_ok(first) || !date_ok(last)) {
-		err = rk_fail(ctx, RK_EIO, url.data,
-			      "X-TAXII-Date-Added-First/Last is not an RFC 3339 timestamp ('%s', '%s')",
-			      first, last);
-		goto out;
-	}
-	if (json_array_size(objects) && !*last) {
-		err = rk_fail(ctx, RK_EIO, url.data,
-			      "answer has objects but no X-TAXII-Date-Added-Last header");
-		goto out;
-	}
-	snprintf(p->date_added_first, sizeof p->date_added_first, "%s", first);
-	snprintf(p->date_added_last, sizeof p->date_added_last, "%s", last);
-	p->objects = objects ? json_incref(objects) : json_array();
-	if (!p->objects || (p->more && !(p->next = strdup(json_string_value(next))))) {
-		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
+	err = client_page_from(env, client_http_date_added_first(h),
+			       client_http_date_added_last(h), url.data, p, ctx);
 out:
 	if (err)
 		client_page_cleanup(p);
