@@ -107,6 +107,13 @@ endef
 $(foreach m,$(MODULES),$(eval $(call unit_rules,$(m))))
 UNIT_BINS := $(foreach m,$(MODULES),$(UNIT_BIN_$(m)))
 
+# The sensor's tests sweep inputs made by the benchmark's generator, run
+# from next to the test binaries.
+$(BUILD)/tests/gen_sensor: bench/gen_sensor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+$(UNIT_BIN_sensor): $(BUILD)/tests/gen_sensor
+
 PROTO_SRC  := $(wildcard tests/protocol/test_*.c)
 PROTO_BINS := $(patsubst tests/protocol/%.c,$(BUILD)/tests/protocol_%,$(PROTO_SRC))
 PROTO_HELP := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/protocol/proto_*.c))
