@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "client.h"
 #include "common.h"
+#include "uplink.h"
 
 /* ---------------------------------------------------------------- main */
 /* cli_main.c */
@@ -51,6 +52,52 @@ enum {
 	{ "cacert", required_argument, NULL, CLI_OPT_CACERT },          \
 	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }
 bool cli_remote_option(client_remote *r, int code, const char *arg);
+
+/* ---------------------------------------------------------------- uplink */
+/* cli_uplink.c */
+
+/* What `renkei sensor --hub ...` was told; strings borrowed. */
+typedef struct cli_uplink_opts {
+	const char *url;          /* --hub */
+	const char *token_file;   /* --token-file: the sensor user's token */
+	const char *collection;   /* --collection */
+	const char *root;         /* --root (NULL: the hub's default API root) */
+	const char *cacert;       /* --cacert */
+	bool insecure;            /* --insecure */
+	const char *identity;     /* --identity: identity--... of the organisation */
+	const char *spool_dir;    /* --spool: spool and feed state */
+	double interval_seconds;  /* --sighting-interval */
+	double poll_seconds;      /* --poll */
+	double timeout_seconds;   /* per request; 0: 30 */
+} cli_uplink_opts;
+
+typedef struct cli_uplink cli_uplink;
+
+/* Called on the uplink thread after a poll applied objects, to rebuild and
+ * swap the matcher. */
+typedef void (*cli_uplink_changed_fn)(void *arg);
+
+/*
+ * Opens the feed state (replaying the object log through apply), the
+ * spool and the sighting aggregator, and polls the hub once, so the
+ * caller can build its first matcher: a hub that does not answer is
+ * reported on stderr and the sensor starts with what the log held. Errors:
+ * bad options (RK_EINVAL naming the flag), an unusable token file or state
+ * directory.
+ */
+rk_err cli_uplink_open(const cli_uplink_opts *o, uplink_apply_fn apply, void *arg,
+		       cli_uplink **out, rk_errctx *ctx);
+/* Starts the uplink thread (polls, closes intervals, delivers). */
+rk_err cli_uplink_start(cli_uplink *u, cli_uplink_changed_fn changed, void *arg,
+			rk_errctx *ctx);
+/* One hit: thread-safe, for the sensor's hit sink. */
+void cli_uplink_hit(cli_uplink *u, const char *indicator_id, const char *const *markings,
+		    size_t n_markings, rk_time seen);
+/* Stops the thread, closes the current interval, delivers what the hub
+ * takes and reports on err what stays in the spool. Returns the number
+ * of sightings left in the spool. */
+uint64_t cli_uplink_finish(cli_uplink *u, FILE *err);
+void cli_uplink_free(cli_uplink *u);
 
 /* ---------------------------------------------------------------- validate */
 /* cli_validate.c */

@@ -86,6 +86,9 @@ static const cli_command commands[] = {
 	{ "sensor", cli_cmd_sensor, "match indicators against traffic and logs",
 	  "sensor --indicators FILE --input FORMAT:PATH [--input ...]\n"
 	  "                     [--alerts PATH] [--threads N] [--stats] [--follow]\n"
+	  "                     [--hub URL --token-file F --collection ID --identity ID\n"
+	  "                      [--root NAME] [--spool DIR] [--sighting-interval S]\n"
+	  "                      [--poll S] [--cacert F] [--insecure]]\n"
 	  "\n"
 	  "Compiles the STIX indicators of FILE into one matcher and sweeps each\n"
 	  "input with it: FORMAT is pcap (a capture file), iface (a live\n"
@@ -98,6 +101,18 @@ static const cli_command commands[] = {
 	  "grow (across rotation); --stats prints totals and errors at the end.\n"
 	  "Files end the run when read; interfaces and followed logs run until\n"
 	  "SIGINT or SIGTERM. SIGHUP reloads FILE without pausing the inputs.\n"
+	  "\n"
+	  "--hub URL pulls the indicators of collection ID over TAXII 2.1 (with\n"
+	  "or instead of --indicators), as the user whose token is the first\n"
+	  "line of F (role sensor): once before the inputs start, then every\n"
+	  "--poll S seconds (default 60), swapping the matcher when they\n"
+	  "changed. Each hit also counts towards one STIX sighting per indicator\n"
+	  "per --sighting-interval S seconds (default 60), posted to the same\n"
+	  "collection with where_sighted_refs and created_by_ref the identity\n"
+	  "ID of the sensor's organisation (`renkei admin identity org:SLUG`)\n"
+	  "and the indicator's markings. --spool DIR (default ./renkei-spool)\n"
+	  "keeps the feed's checkpoint and the sightings the hub has not taken:\n"
+	  "a hub that is down or slow loses nothing, and a restart resumes.\n"
 	  "Exits 0, or 1 when FILE or an input cannot be read.\n" },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"

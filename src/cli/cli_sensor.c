@@ -4,6 +4,20 @@
  *
  *   renkei sensor --indicators FILE --input FORMAT:PATH [--input ...]
  *                 [--alerts PATH] [--threads N] [--stats] [--follow]
+ *                 [--hub URL --token-file F --collection ID --identity ID
+ *                  [--root NAME] [--spool DIR] [--sighting-interval S]
+ *                  [--poll S] [--cacert F] [--insecure]]
+ *
+ * With --hub the indicators come from a hub's collection (--indicators
+ * then optional; both may be given): the uplink (cli_uplink.c, src/uplink)
+ * replays what earlier runs pulled, polls the hub once before the inputs
+ * start, then every --poll seconds on its own thread, applying each object
+ * to the indicator set and swapping in a new matcher when something
+ * changed. Every hit is also counted for a sighting of its indicator;
+ * sightings are posted to the same collection every --sighting-interval
+ * seconds, through a spool in --spool that keeps them while the hub is
+ * away. On exit the current interval is closed and delivery attempted
+ * once; what the hub did not take stays in the spool for the next run.
  *
  * Loads the STIX indicators of FILE (bad objects are reported with their
  * index and id, and skipped; patterns that do not compile are reported
@@ -36,6 +50,8 @@
 
 typedef struct sensor_opts {
 	const char *indicators;
+	cli_uplink_opts up;
+	bool hub;
 	const char *alerts;
 	sensor_input inputs[CLI_SENSOR_MAX_INPUTS];
 	size_t n_inputs;
@@ -140,11 +156,93 @@ static void *reload_main(void *arg)
 	return NULL;
 }
 
+/* ---------------------------------------------------------------- uplink */
+
+/* The uplink's callbacks: objects from the hub into the indicator set, a
+ * rebuild after a poll changed it, hits counted for sightings. */
+typedef struct hub_glue {
+	sensor_intel *intel;
+	sensor *s;           /* NULL until the engine exists */
+	cli_uplink *up;
+	atomic_ullong bad;   /* objects from the hub the set refused */
+} hub_glue;
+
+static rk_err apply_from_hub(void *arg, json_t *obj)
+{
+	hub_glue *g = arg;
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	rk_err err = sensor_intel_apply(g->intel, obj, NULL, &ctx);
+	if (err == RK_ENOMEM)
+		return err;
+	if (err) {
+		/* A bad indicator is the hub's business: said once, skipped. */
+		const char *id = json_string_value(json_object_get(obj, "id"));
+		if (atomic_fetch_add(&g->bad, 1) < CLI_SENSOR_MAX_ERRS)
+			cli_error("sensor", "indicator %s from the hub skipped: %s%s%s",
+				  id ? id : "(no id)", ctx.path, ctx.path[0] ? ": " : "", ctx.msg);
+	}
+	return RK_OK;
+}
+
+static void rebuild_from_hub(void *arg)
+{
+	hub_glue *g = arg;
+	match *m = NULL;
+	rk_errctx ctx;
+
+	rk_errctx_clear(&ctx);
+	if (!g->s)
+		return;
+	if (sensor_intel_build(g->intel, rk_time_now(), print_reject, NULL, &m, &ctx) != RK_OK) {
+		cli_error("sensor", "rebuilding the indicators from the hub: %s",
+			  ctx.msg[0] ? ctx.msg : rk_strerror(ctx.code));
+		return;
+	}
+	sensor_swap(g->s, m);
+}
+
+static void sighting_hit(const sensor_hit *hit, void *arg)
+{
+	hub_glue *g = arg;
+	sensor_indicator_info info;
+	const char *marks[SENSOR_MARKINGS_MAX];
+	size_t n = 0;
+
+	if (sensor_intel_lookup(g->intel, hit->indicator_id, &info))
+		for (; n < info.n_markings; n++)
+			marks[n] = info.markings[n];
+	cli_uplink_hit(g->up, hit->indicator_id, marks, n, hit->time);
+}
+
+/* "S" seconds, 0.001 to a day. */
+static bool parse_seconds(const char *arg, double *out)
+{
+	char *end;
+	double v = strtod(arg, &end);
+	if (!*arg || *end || !(v >= 0.001 && v <= 86400))
+		return false;
+	*out = v;
+	return true;
+}
+
 static int parse_options(int argc, char **argv, sensor_opts *o)
 {
 	enum { OPT_INDICATORS = CLI_OPT_FIRST_FREE, OPT_INPUT, OPT_ALERTS, OPT_THREADS, OPT_STATS,
-	       OPT_FOLLOW };
+	       OPT_FOLLOW, OPT_HUB, OPT_TOKEN_FILE, OPT_COLLECTION, OPT_IDENTITY, OPT_SPOOL,
+	       OPT_INTERVAL, OPT_POLL };
 	static const struct option longopts[] = {
+		{"hub", required_argument, NULL, OPT_HUB},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"collection", required_argument, NULL, OPT_COLLECTION},
+		{"identity", required_argument, NULL, OPT_IDENTITY},
+		{"spool", required_argument, NULL, OPT_SPOOL},
+		{"sighting-interval", required_argument, NULL, OPT_INTERVAL},
+		{"poll", required_argument, NULL, OPT_POLL},
+		{"root", required_argument, NULL, CLI_OPT_ROOT},
+		{"cacert", required_argument, NULL, CLI_OPT_CACERT},
+		{"insecure", no_argument, NULL, CLI_OPT_INSECURE},
 		{"indicators", required_argument, NULL, OPT_INDICATORS},
 		{"input", required_argument, NULL, OPT_INPUT},
 		{"alerts", required_argument, NULL, OPT_ALERTS},
@@ -163,6 +261,27 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 		switch (c) {
 		case OPT_INDICATORS:
 			o->indicators = optarg;
+			break;
+		case OPT_HUB:
+			o->up.url = optarg;
+			o->hub = true;
+			break;
+		case OPT_TOKEN_FILE: o->up.token_file = optarg; break;
+		case OPT_COLLECTION: o->up.collection = optarg; break;
+		case OPT_IDENTITY: o->up.identity = optarg; break;
+		case OPT_SPOOL: o->up.spool_dir = optarg; break;
+		case CLI_OPT_ROOT: o->up.root = optarg; break;
+		case CLI_OPT_CACERT: o->up.cacert = optarg; break;
+		case CLI_OPT_INSECURE: o->up.insecure = true; break;
+		case OPT_INTERVAL:
+			if (!parse_seconds(optarg, &o->up.interval_seconds))
+				return cli_usage_error("sensor", "--sighting-interval: expected "
+						       "seconds, 0.001 to 86400");
+			break;
+		case OPT_POLL:
+			if (!parse_seconds(optarg, &o->up.poll_seconds))
+				return cli_usage_error("sensor", "--poll: expected seconds, 0.001 "
+						       "to 86400");
 			break;
 		case OPT_INPUT:
 			if (o->n_inputs == CLI_SENSOR_MAX_INPUTS)
@@ -196,8 +315,15 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 	}
 	if (optind != argc)
 		return cli_usage_error("sensor", "%s: unexpected argument", argv[optind]);
-	if (!o->indicators)
-		return cli_usage_error("sensor", "--indicators FILE is required");
+	if (!o->indicators && !o->hub)
+		return cli_usage_error("sensor", "--indicators FILE or --hub URL is required");
+	if (o->hub && (!o->up.token_file || !o->up.collection || !o->up.identity))
+		return cli_usage_error("sensor", "--hub needs --token-file, --collection and "
+				       "--identity");
+	if (!o->hub && (o->up.token_file || o->up.collection || o->up.identity ||
+			o->up.spool_dir || o->up.poll_seconds > 0 || o->up.interval_seconds > 0))
+		return cli_usage_error("sensor", "--token-file, --collection, --identity, --spool, "
+				       "--poll and --sighting-interval go with --hub");
 	if (o->n_inputs == 0)
 		return cli_usage_error("sensor", "at least one --input FORMAT:PATH is required");
 	return 0;
@@ -212,6 +338,7 @@ int cli_cmd_sensor(int argc, char **argv)
 	match *m = NULL;
 	err_printer printer = {.printed = 0};
 	reloader rl = {0};
+	hub_glue glue = {0};
 	pthread_t rl_thread;
 	bool rl_started = false;
 	rk_errctx ctx;
@@ -226,8 +353,25 @@ int cli_cmd_sensor(int argc, char **argv)
 		cli_error("sensor", "out of memory");
 		goto out;
 	}
-	if (load_matcher(intel, o.indicators, &m) != 0)
+	glue.intel = intel;
+	if (o.hub) {
+		/* What earlier runs pulled, then the hub's news, before the
+		 * first matcher is built. */
+		if (cli_uplink_open(&o.up, apply_from_hub, &glue, &glue.up, &ctx) != RK_OK) {
+			char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+			rk_errctx_format(&ctx, msg, sizeof msg);
+			cli_error("sensor", "%s", msg);
+			goto out;
+		}
+	}
+	if (o.indicators) {
+		if (load_matcher(intel, o.indicators, &m) != 0)
+			goto out;
+	} else if (sensor_intel_build(intel, rk_time_now(), print_reject, NULL, &m, &ctx) != RK_OK) {
+		cli_error("sensor", "building the indicators: %s",
+			  ctx.msg[0] ? ctx.msg : rk_strerror(ctx.code));
 		goto out;
+	}
 	if (sensor_alerts_open(o.alerts, intel, &alerts, &ctx) != RK_OK) {
 		cli_error("sensor", "%s: %s", ctx.path, ctx.msg);
 		goto out;
@@ -245,6 +389,8 @@ int cli_cmd_sensor(int argc, char **argv)
 			goto out;
 		}
 	sensor_add_sink(s, sensor_alerts_hit, alerts);
+	if (glue.up)
+		sensor_add_sink(s, sighting_hit, &glue);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -259,11 +405,22 @@ int cli_cmd_sensor(int argc, char **argv)
 		cli_error("sensor", "%s%s%s", ctx.path, ctx.path[0] ? ": " : "", ctx.msg);
 		goto out;
 	}
-	rl.s = s;
-	rl.intel = intel;
-	rl.file = o.indicators;
-	rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
+	glue.s = s;
+	if (glue.up && cli_uplink_start(glue.up, rebuild_from_hub, &glue, &ctx) != RK_OK) {
+		cli_error("sensor", "%s", ctx.msg);
+		sensor_stop(s);
+		sensor_wait(s);
+		goto out;
+	}
+	if (o.indicators) {
+		rl.s = s;
+		rl.intel = intel;
+		rl.file = o.indicators;
+		rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
+	}
 	rc = sensor_wait(s) == RK_OK ? 0 : 1;
+	if (glue.up)
+		cli_uplink_finish(glue.up, stderr);
 	if (o.stats) {
 		sensor_stats st;
 		sensor_get_stats(s, &st);
@@ -277,6 +434,8 @@ out:
 		pthread_join(rl_thread, NULL);
 	}
 	running = NULL;
+	/* The uplink thread first: it may be swapping a matcher into s. */
+	cli_uplink_free(glue.up);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
