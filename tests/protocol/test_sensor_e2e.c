@@ -142,7 +142,7 @@ static void dns_lines(rk_buf *b, const char *query, int n)
 /* Runs build/renkei with args in dir (stdout, stderr to files); waits. */
 static int run_sensor(const char *args, char *err, size_t errlen)
 {
-	char cmd[2048], bin[4096];
+	char cmd[8192], bin[4096];
 	const char *b = getenv("RENKEI_BIN");
 	assert_non_null(realpath(b ? b : "build/renkei", bin));
 	snprintf(cmd, sizeof cmd, "cd %s && %s sensor %s >out.txt 2>err.txt", dir, bin, args);
