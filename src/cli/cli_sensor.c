@@ -316,7 +316,7 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 	if (optind != argc)
 		return cli_usage_error("sensor", "%s: unexpected argument", argv[optind]);
 	if (!o->indicators && !o->hub)
-		return cli_usage_error("sensor", "--indicators FILE or --hub URL is required");
+		return cli_usage_error("sensor", "--indicators FILE is required (or --hub URL)");
 	if (o->hub && (!o->up.token_file || !o->up.collection || !o->up.identity))
 		return cli_usage_error("sensor", "--hub needs --token-file, --collection and "
 				       "--identity");
