@@ -173,12 +173,23 @@ static void test_feed_pages_and_checkpoint(void **state)
 	free(text);
 	json_decref(envj);
 
+	/* A damaged line in the object log (reported with its line number
+	 * and skipped) and a torn last line (a crash while it was appended:
+	 * cut). */
+	char logpath[128], cmd[300];
+	snprintf(logpath, sizeof logpath, "%s/feed-%s.jsonl", state_dir, PROTO_NATION_COLL);
+	snprintf(cmd, sizeof cmd, "printf 'not json\\n{\"type\":\"indic' >> %s", logpath);
+	assert_int_equal(system(cmd), 0);
+
 	/* Restarted: the log gives back the 25, the hub only what is new. */
 	json_t *before = t.by_id;
 	t.by_id = json_object();
 	t.calls = 0;
 	assert_int_equal(uplink_feed_open(&o, take, &t, &f, &ctx), RK_OK);
 	assert_int_equal(t.calls, 25);
+	uplink_feed_stats_get(f, &st);
+	assert_int_equal(st.replayed, 25);
+	assert_int_equal(st.corrupt, 1);
 	assert_true(json_equal(t.by_id, before));
 	json_decref(before);
 	assert_int_equal(uplink_feed_poll(f, h, take, &t, &applied, &ctx), RK_OK);
