@@ -298,6 +298,10 @@ uint64_t cli_uplink_finish(cli_uplink *u, FILE *err)
 		(unsigned long long)fs.objects, (unsigned long long)fs.pages,
 		(unsigned long long)fs.errors, (unsigned long long)st.delivered,
 		(unsigned long long)st.rejected, (unsigned long long)st.pending, u->o.spool_dir);
+	if (st.rejected)
+		fprintf(err, "uplink: the hub refused %llu sightings (see the log for why); they "
+			"are kept in %s/rejected.jsonl\n", (unsigned long long)st.rejected,
+			u->o.spool_dir);
 	if (u->record_errors)
 		fprintf(err, "uplink: %llu hits could not be counted (not an indicator id, or out "
 			"of memory)\n", (unsigned long long)u->record_errors);

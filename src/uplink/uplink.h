@@ -66,7 +66,8 @@ rk_err uplink_spool_append(uplink_spool *s, json_t *const *records, size_t n, rk
 /* What became of one record sent to the hub. */
 typedef enum {
 	UPLINK_SENT_OK,       /* stored (or already stored): done */
-	UPLINK_SENT_REJECTED, /* refused for good (invalid, not permitted): done, reported */
+	UPLINK_SENT_REJECTED, /* refused for good (invalid, not permitted): done, kept in
+			       * DIR/rejected.jsonl and reported */
 	UPLINK_SENT_RETRY,    /* not known to be stored: send again later */
 } uplink_sent;
 

@@ -1,11 +1,15 @@
 /*
  * uplink_spool.c: sightings waiting for the hub, on disk.
  *
- * Two files in the spool directory:
+ * Files in the spool directory:
  *
- *     spool.jsonl   one record per line, appended and synced
- *     spool.pos     "<byte offset> <lines before it>\n": everything before
- *                   the offset is done (delivered, or refused for good)
+ *     spool.jsonl     one record per line, appended and synced
+ *     spool.pos       "<byte offset> <lines before it>\n": everything before
+ *                     the offset is done (delivered, or refused for good)
+ *     rejected.jsonl  the records the hub refused for good (a wrong
+ *                     --identity, say), appended before the position moves
+ *                     past them: refused is never lost, the operator can
+ *                     correct and post them again
  *
  *       appended (synced) --> pending --send--> OK / REJECTED --> done
  *                               ^                  |
@@ -37,6 +41,7 @@
 struct uplink_spool {
 	char *data_path;
 	char *pos_path;
+	char *rejected_path; /* records the hub refused for good, kept */
 	uint64_t max;
 	uint64_t size;      /* bytes in spool.jsonl */
 	uint64_t pos;       /* bytes done */
@@ -50,6 +55,7 @@ void uplink_spool_free(uplink_spool *s)
 		return;
 	free(s->data_path);
 	free(s->pos_path);
+	free(s->rejected_path);
 	free(s);
 }
 
@@ -119,7 +125,8 @@ rk_err uplink_spool_open(const char *dir, uint64_t max_bytes, uplink_spool **out
 	if ((err = uplink_dir_ensure(dir, ctx)))
 		return err;
 	if (!(s = calloc(1, sizeof *s)) || !(s->data_path = join(dir, "spool.jsonl")) ||
-	    !(s->pos_path = join(dir, "spool.pos"))) {
+	    !(s->pos_path = join(dir, "spool.pos")) ||
+	    !(s->rejected_path = join(dir, "rejected.jsonl"))) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -278,9 +285,12 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 			}
 			goto out;
 		}
-		/* Advance over the done prefix. */
-		size_t r = 0, k = 0;
+		/* The done prefix: refused records go to rejected.jsonl
+		 * (synced) before the position moves past them. */
+		size_t r = 0, k = 0, n_done = 0, n_ok = 0;
 		bool stop = false;
+		rk_buf rejected;
+		rk_buf_init(&rejected);
 		for (; k < n_ents; k++) {
 			if (ents[k].rec) {
 				uplink_sent o = outs[r++];
@@ -288,16 +298,30 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 					stop = true;
 					break;
 				}
-				if (o == UPLINK_SENT_OK)
-					s->stats.delivered++;
-				else
-					s->stats.rejected++;
-				if (s->stats.pending)
-					s->stats.pending--;
-				done++;
+				if (o == UPLINK_SENT_OK) {
+					n_ok++;
+				} else if (rk_json_dump_to(&rejected, ents[k].rec, JSON_COMPACT) ||
+					   rk_buf_puts(&rejected, "\n")) {
+					rk_buf_cleanup(&rejected);
+					err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+					goto out;
+				}
+				n_done++;
 			}
-			s->pos = ents[k].end;
-			s->pos_line++;
+		}
+		if (rejected.len &&
+		    (err = uplink_file_append(s->rejected_path, rejected.data, rejected.len, ctx))) {
+			rk_buf_cleanup(&rejected);
+			goto out;
+		}
+		rk_buf_cleanup(&rejected);
+		s->stats.delivered += n_ok;
+		s->stats.rejected += n_done - n_ok;
+		s->stats.pending = s->stats.pending > n_done ? s->stats.pending - n_done : 0;
+		done += n_done;
+		if (k) {
+			s->pos = ents[k - 1].end;
+			s->pos_line += k;
 		}
 		if ((err = write_pos(s, ctx)))
 			goto out;

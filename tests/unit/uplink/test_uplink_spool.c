@@ -151,6 +151,13 @@ static void test_partial_delivery_keeps_order(void **state)
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.pending, 2);
 	uplink_spool_free(s);
+	/* The refused record is kept, not lost. */
+	char path[128], *text = NULL;
+	size_t len;
+	snprintf(path, sizeof path, "%s/rejected.jsonl", dir);
+	assert_int_equal(rk_read_file(path, 4096, &text, &len, &ctx), RK_OK);
+	assert_string_equal(text, "{\"n\":11,\"type\":\"sighting\"}\n");
+	free(text);
 
 	/* A restart resends from 12, in order, and 13 again (the hub answers
 	 * a duplicate as a success). */
