@@ -164,6 +164,10 @@ typedef struct uplink_feed_opts {
 	const char *state_dir;  /* checkpoint and object log; created if missing */
 	const char *type;       /* match[type]; NULL: "indicator" */
 	unsigned page_limit;    /* objects per page; 0: 1000 */
+	/* Superseded lines the object log may hold (older versions of an id
+	 * logged again) before open rewrites it with the last line of each
+	 * id; 0: as many as there are ids, at least 1024. */
+	uint64_t compact_after;
 } uplink_feed_opts;
 
 typedef struct uplink_feed uplink_feed;
@@ -173,6 +177,7 @@ typedef struct uplink_feed_stats {
 	uint64_t replayed;              /* objects replayed from the log at open */
 	uint64_t errors;                /* failed polls */
 	uint64_t corrupt;               /* log lines skipped at replay */
+	uint64_t compacted;             /* superseded lines dropped from the log at open */
 	char checkpoint[RK_TIME_BUF + 8];
 	char last_error[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
 } uplink_feed_stats;
@@ -181,7 +186,8 @@ typedef struct uplink_feed_stats {
  * Opens the feed's state: reads DIR/feed-<collection>.pos (a checkpoint
  * written for another hub URL or collection is ignored, and the log with
  * it) and replays DIR/feed-<collection>.jsonl through apply, so the caller
- * starts with every object applied before. Errors: the state directory
+ * starts with every object applied before; a log holding many superseded
+ * versions is then rewritten with the last line of each id (atomically). Errors: the state directory
  * cannot be used (RK_EIO, naming it), apply failed.
  */
 rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, void *arg,

@@ -21,7 +21,10 @@
  * it had) and pulls from the checkpoint (at worst one page again, which
  * apply takes as the same versions again). date_added is strictly
  * increasing per collection on the hub, so added_after = the last page's
- * last date neither skips nor repeats an object between polls. A hub
+ * last date neither skips nor repeats an object between polls. New
+ * versions are appended, so the log is compacted at open once it holds
+ * more superseded lines than ids (the last line of each id is kept: the
+ * version the caller applied last). A hub
  * error ends the poll with what was taken kept; the checkpoint file names
  * the hub URL and collection, and a checkpoint of another hub is not used.
  */
@@ -35,8 +38,10 @@
 struct uplink_feed {
 	char *url, *collection, *type;
 	unsigned limit;
+	uint64_t compact_after;
 	char *pos_path, *log_path;
 	uplink_feed_stats stats;
+	uint64_t log_lines; /* lines read at replay */
 };
 
 void uplink_feed_free(uplink_feed *f)
@@ -127,7 +132,8 @@ out:
 
 /* Hands every object of the log to apply; unreadable lines are reported
  * with their line number and skipped. */
-static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, rk_errctx *ctx)
+static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, json_t *last,
+		     rk_errctx *ctx)
 {
 	FILE *in = fopen(f->log_path, "rb");
 	char *line = NULL;
@@ -144,6 +150,7 @@ static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, rk_errctx
 		json_t *obj = NULL;
 		rk_errctx jctx;
 		no++;
+		f->log_lines++;
 		rk_errctx_clear(&jctx);
 		if ((size_t)n > RK_MAX_OBJECT_BYTES + 1 ||
 		    rk_json_parse(line, (size_t)n, RK_MAX_JSON_DEPTH, &obj, &jctx) != RK_OK ||
@@ -153,6 +160,12 @@ static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, rk_errctx
 				f->log_path, no, jctx.msg[0] ? jctx.msg : "not a JSON object");
 			json_decref(obj);
 			continue;
+		}
+		const char *id = json_string_value(json_object_get(obj, "id"));
+		if (id && last && json_object_set_new(last, id, json_integer((json_int_t)no))) {
+			json_decref(obj);
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+			break;
 		}
 		err = apply(arg, obj);
 		json_decref(obj);
@@ -165,6 +178,60 @@ static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, rk_errctx
 	}
 	free(line);
 	fclose(in);
+	return err;
+}
+
+/*
+ * Rewrites the log with, for each id, only its last line (the version
+ * applied last, which the caller kept), dropping damaged lines too; the
+ * order of the kept lines is unchanged. Written beside the log and renamed
+ * over it, so a crash leaves the old log or the new one, either of which
+ * replays to the same set. `last` maps id -> line number of its last line.
+ */
+static rk_err compact(uplink_feed *f, json_t *last, rk_errctx *ctx)
+{
+	FILE *in = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	uint64_t no = 0, dropped = 0;
+	rk_buf keep;
+	rk_err err = RK_OK;
+
+	rk_buf_init(&keep);
+	if (!(in = fopen(f->log_path, "rb")))
+		return rk_fail(ctx, RK_EIO, f->log_path, "cannot open: %s", strerror(errno));
+	while ((n = getline(&line, &cap, in)) > 0) {
+		json_t *obj = NULL;
+		rk_errctx jctx;
+		no++;
+		rk_errctx_clear(&jctx);
+		bool kept = false;
+		if ((size_t)n <= RK_MAX_OBJECT_BYTES + 1 &&
+		    rk_json_parse(line, (size_t)n, RK_MAX_JSON_DEPTH, &obj, &jctx) == RK_OK) {
+			const char *id = json_string_value(json_object_get(obj, "id"));
+			json_t *at = id ? json_object_get(last, id) : NULL;
+			kept = at && (uint64_t)json_integer_value(at) == no;
+		}
+		json_decref(obj);
+		if (!kept) {
+			dropped++;
+			continue;
+		}
+		if (rk_buf_append(&keep, line, (size_t)n)) {
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+	}
+	if ((err = uplink_file_replace(f->log_path, keep.data ? keep.data : "", keep.len, ctx)))
+		goto out;
+	f->stats.compacted += dropped;
+	rk_logf(RK_LOG_INFO, "uplink_feed_compacted", "%s: %" PRIu64 " superseded or damaged "
+		"lines dropped, %" PRIu64 " kept", f->log_path, dropped, no - dropped);
+out:
+	free(line);
+	fclose(in);
+	rk_buf_cleanup(&keep);
 	return err;
 }
 
@@ -183,6 +250,7 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 			uplink_feed **out, rk_errctx *ctx)
 {
 	uplink_feed *f = NULL;
+	json_t *last = NULL;
 	uint64_t size, cut;
 	bool reset;
 	rk_err err;
@@ -204,6 +272,7 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 		goto out;
 	}
 	f->limit = opts->page_limit ? opts->page_limit : 1000;
+	f->compact_after = opts->compact_after;
 	if ((err = read_checkpoint(f, &reset, ctx)))
 		goto out;
 	if (reset) {
@@ -216,11 +285,20 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 	if (cut)
 		rk_logf(RK_LOG_WARN, "uplink_feed_torn", "%s: cut a torn last line of %" PRIu64
 			" bytes (its page was not checkpointed and is pulled again)", f->log_path, cut);
-	if ((err = replay(f, apply, arg, ctx)))
+	if (!(last = json_object())) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((err = replay(f, apply, arg, last, ctx)))
+		goto out;
+	uint64_t ids = json_object_size(last);
+	uint64_t slack = f->compact_after ? f->compact_after : (ids > 1024 ? ids : 1024);
+	if (f->log_lines > ids + slack && (err = compact(f, last, ctx)))
 		goto out;
 	*out = f;
 	f = NULL;
 out:
+	json_decref(last);
 	uplink_feed_free(f);
 	return err;
 }

@@ -203,6 +203,31 @@ static void test_feed_pages_and_checkpoint(void **state)
 	uplink_feed_stats_get(f, &st);
 	assert_true(strcmp(st.checkpoint, first_checkpoint) > 0);
 	uplink_feed_free(f);
+
+	/* The log now holds 32 good lines for 30 ids and the damaged one:
+	 * opened with little room for superseded lines, it is rewritten with
+	 * the last line of each id and replays to the same set. */
+	o.compact_after = 1;
+	json_t *full = t.by_id;
+	t.by_id = json_object();
+	t.calls = 0;
+	assert_int_equal(uplink_feed_open(&o, take, &t, &f, &ctx), RK_OK);
+	assert_int_equal(t.calls, 32);
+	uplink_feed_stats_get(f, &st);
+	assert_int_equal(st.compacted, 3); /* 2 superseded, 1 damaged */
+	uplink_feed_free(f);
+	json_decref(t.by_id);
+	t.by_id = json_object();
+	t.calls = 0;
+	assert_int_equal(uplink_feed_open(&o, take, &t, &f, &ctx), RK_OK);
+	assert_int_equal(t.calls, 30);
+	assert_true(json_equal(t.by_id, full));
+	uplink_feed_stats_get(f, &st);
+	assert_int_equal(st.compacted, 0);
+	assert_int_equal(uplink_feed_poll(f, h, take, &t, &applied, &ctx), RK_OK);
+	assert_int_equal(applied, 0);
+	uplink_feed_free(f);
+	json_decref(full);
 	client_http_free(h);
 	json_decref(t.by_id);
 	free(url);
