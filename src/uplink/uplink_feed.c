@@ -132,7 +132,53 @@ out:
 
 /* Hands every object of the log to apply; unreadable lines are reported
  * with their line number and skipped. */
-static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, json_t *last,
+/* Which log line holds the last version of each id: (hash of the id,
+ * line number) per good line, 16 bytes a line, sorted when needed. A
+ * 64-bit FNV-1a collision between two ids (about 1e-8 for a million ids)
+ * would at worst drop one of them from the log at compaction; the next
+ * full pull brings it back. */
+typedef struct line_ref {
+	uint64_t hash, line;
+} line_ref;
+
+typedef struct line_refs {
+	line_ref *v;
+	size_t n, cap;
+} line_refs;
+
+static uint64_t hash_id64(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static bool refs_add(line_refs *r, uint64_t hash, uint64_t line)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		line_ref *v = realloc(r->v, cap * sizeof *v);
+		if (!v)
+			return false;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n].hash = hash;
+	r->v[r->n].line = line;
+	r->n++;
+	return true;
+}
+
+static int by_hash_line(const void *a, const void *b)
+{
+	const line_ref *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, line_refs *last,
 		     rk_errctx *ctx)
 {
 	FILE *in = fopen(f->log_path, "rb");
@@ -162,7 +208,7 @@ static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, json_t *l
 			continue;
 		}
 		const char *id = json_string_value(json_object_get(obj, "id"));
-		if (id && last && json_object_set_new(last, id, json_integer((json_int_t)no))) {
+		if (id && !refs_add(last, hash_id64(id), no)) {
 			json_decref(obj);
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 			break;
@@ -186,9 +232,10 @@ static rk_err replay(uplink_feed *f, uplink_apply_fn apply, void *arg, json_t *l
  * applied last, which the caller kept), dropping damaged lines too; the
  * order of the kept lines is unchanged. Written beside the log and renamed
  * over it, so a crash leaves the old log or the new one, either of which
- * replays to the same set. `last` maps id -> line number of its last line.
+ * replays to the same set. keep[line - 1] says which lines stay.
  */
-static rk_err compact(uplink_feed *f, json_t *last, rk_errctx *ctx)
+static rk_err compact(uplink_feed *f, const unsigned char *keep_line, uint64_t n_lines,
+		      rk_errctx *ctx)
 {
 	FILE *in = NULL;
 	char *line = NULL;
@@ -202,19 +249,8 @@ static rk_err compact(uplink_feed *f, json_t *last, rk_errctx *ctx)
 	if (!(in = fopen(f->log_path, "rb")))
 		return rk_fail(ctx, RK_EIO, f->log_path, "cannot open: %s", strerror(errno));
 	while ((n = getline(&line, &cap, in)) > 0) {
-		json_t *obj = NULL;
-		rk_errctx jctx;
 		no++;
-		rk_errctx_clear(&jctx);
-		bool kept = false;
-		if ((size_t)n <= RK_MAX_OBJECT_BYTES + 1 &&
-		    rk_json_parse(line, (size_t)n, RK_MAX_JSON_DEPTH, &obj, &jctx) == RK_OK) {
-			const char *id = json_string_value(json_object_get(obj, "id"));
-			json_t *at = id ? json_object_get(last, id) : NULL;
-			kept = at && (uint64_t)json_integer_value(at) == no;
-		}
-		json_decref(obj);
-		if (!kept) {
+		if (no > n_lines || !keep_line[no - 1]) {
 			dropped++;
 			continue;
 		}
@@ -235,6 +271,29 @@ out:
 	return err;
 }
 
+/* Compacts when the log holds more superseded lines than allowed. */
+static rk_err maybe_compact(uplink_feed *f, line_refs *last, rk_errctx *ctx)
+{
+	unsigned char *keep = NULL;
+	uint64_t ids = 0;
+	rk_err err = RK_OK;
+
+	qsort(last->v, last->n, sizeof *last->v, by_hash_line);
+	for (size_t i = 0; i < last->n; i++)
+		ids += i + 1 == last->n || last->v[i + 1].hash != last->v[i].hash;
+	uint64_t slack = f->compact_after ? f->compact_after : (ids > 1024 ? ids : 1024);
+	if (f->log_lines <= ids + slack)
+		return RK_OK;
+	if (!(keep = calloc(f->log_lines ? f->log_lines : 1, 1)))
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < last->n; i++)
+		if (i + 1 == last->n || last->v[i + 1].hash != last->v[i].hash)
+			keep[last->v[i].line - 1] = 1;
+	err = compact(f, keep, f->log_lines, ctx);
+	free(keep);
+	return err;
+}
+
 static char *path_of(const char *dir, const char *coll, const char *ext)
 {
 	rk_buf b;
@@ -250,7 +309,7 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 			uplink_feed **out, rk_errctx *ctx)
 {
 	uplink_feed *f = NULL;
-	json_t *last = NULL;
+	line_refs last = { 0 };
 	uint64_t size, cut;
 	bool reset;
 	rk_err err;
@@ -285,20 +344,12 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 	if (cut)
 		rk_logf(RK_LOG_WARN, "uplink_feed_torn", "%s: cut a torn last line of %" PRIu64
 			" bytes (its page was not checkpointed and is pulled again)", f->log_path, cut);
-	if (!(last = json_object())) {
-		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if ((err = replay(f, apply, arg, last, ctx)))
-		goto out;
-	uint64_t ids = json_object_size(last);
-	uint64_t slack = f->compact_after ? f->compact_after : (ids > 1024 ? ids : 1024);
-	if (f->log_lines > ids + slack && (err = compact(f, last, ctx)))
+	if ((err = replay(f, apply, arg, &last, ctx)) || (err = maybe_compact(f, &last, ctx)))
 		goto out;
 	*out = f;
 	f = NULL;
 out:
-	json_decref(last);
+	free(last.v);
 	uplink_feed_free(f);
 	return err;
 }
