@@ -99,8 +99,10 @@ typedef struct client_page {
 	json_t *objects;        /* array, owned by the page; never NULL on success */
 	bool more;
 	char *next;             /* cursor when more, else NULL */
-	char date_added_first[RK_TIME_BUF + 8]; /* "" when the answer had none */
-	char date_added_last[RK_TIME_BUF + 8];
+	/* The date headers as RFC 3339 with six fraction digits ("" when the
+	 * answer had none), whatever precision the hub wrote. */
+	char date_added_first[RK_TIME_BUF];
+	char date_added_last[RK_TIME_BUF];
 } client_page;
 
 void client_page_cleanup(client_page *p);

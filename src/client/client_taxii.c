@@ -122,8 +122,13 @@ rk_err client_page_from(const json_t *answer, const char *first, const char *las
 			      "answer has objects but no X-TAXII-Date-Added-Last header");
 		goto out;
 	}
-	snprintf(p->date_added_first, sizeof p->date_added_first, "%s", first);
-	snprintf(p->date_added_last, sizeof p->date_added_last, "%s", last);
+	/* Kept in one form (microseconds, 'Z'), whatever precision the hub
+	 * wrote: a long fraction must not be cut into a broken timestamp. */
+	rk_time t;
+	if (*first && rk_time_parse(first, &t))
+		rk_time_format(t, 6, p->date_added_first);
+	if (*last && rk_time_parse(last, &t))
+		rk_time_format(t, 6, p->date_added_last);
 	p->objects = objects ? json_incref(objects) : json_array();
 	if (!p->objects || (p->more && !(p->next = strdup(json_string_value(next))))) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
