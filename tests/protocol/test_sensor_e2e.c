@@ -400,9 +400,21 @@ static void test_live_sensor_across_hub_restart(void **state)
 	if (!wait_count(ID_DOM, dom0 + 8, 90))
 		fail_msg("the hits while the hub was down did not arrive");
 
-	/* An indicator pushed while the sensor runs is pulled and swapped in. */
+	/* An indicator pushed while the sensor runs is pulled and swapped in:
+	 * once it is in the feed's log, the swap follows on the same thread. */
 	push(ID_LATE, "[domain-name:value = 'late.example']", NULL);
-	nap(3); /* a poll and a swap */
+	char feed_log[256];
+	snprintf(feed_log, sizeof feed_log, "%s/spool/feed-%s.jsonl", dir, PROTO_NATION_COLL);
+	bool pulled = false;
+	for (double end = now_s() + 30; !pulled && now_s() < end; nap(0.2)) {
+		char *text = NULL;
+		size_t tl;
+		if (rk_read_file(feed_log, 1 << 20, &text, &tl, NULL) == RK_OK)
+			pulled = strstr(text, ID_LATE) != NULL;
+		free(text);
+	}
+	assert_true(pulled);
+	nap(1);
 	append_hits("late.example", 2);
 	if (!wait_count(ID_LATE, 2, 30))
 		fail_msg("hits of the indicator pushed while running did not arrive");
@@ -428,11 +440,36 @@ static void test_live_sensor_across_hub_restart(void **state)
 	json_decref(by);
 }
 
+static void test_usage_and_bad_identity(void **state)
+{
+	char args[1024], full[2048], err[8192];
+	(void)state;
+
+	snprintf(full, sizeof full, "--hub http://127.0.0.1:%u --collection " PROTO_NATION_COLL
+		 " --input zeek:empty.log", hub.port);
+	assert_int_equal(run_sensor(full, err, sizeof err), 2);
+	assert_non_null(strstr(err, "--hub needs --token-file, --collection and --identity"));
+
+	hub_args(args, sizeof args);
+	char *at = strstr(args, "identity--");
+	assert_non_null(at);
+	memcpy(at, "identity--not-a-uuid", strlen("identity--not-a-uuid"));
+	snprintf(full, sizeof full, "%s --input zeek:empty.log", args);
+	assert_int_equal(run_sensor(full, err, sizeof err), 1);
+	assert_non_null(strstr(err, "--identity: 'identity--not-a-uuid"));
+	assert_non_null(strstr(err, "is not an identity id"));
+
+	snprintf(full, sizeof full, "--spool s2 --input zeek:empty.log --indicators none.json");
+	assert_int_equal(run_sensor(full, err, sizeof err), 2);
+	assert_non_null(strstr(err, "go with --hub"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_offline_sweeps_and_hub_down),
 		cmocka_unit_test(test_live_sensor_across_hub_restart),
+		cmocka_unit_test(test_usage_and_bad_identity),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
