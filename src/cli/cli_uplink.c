@@ -3,7 +3,7 @@
  * between the engine and src/uplink.
  *
  *     open:   feed state replayed -> one poll (hub down: warn, go on)
- *     thread: every second        close ended intervals -> spool
+ *     thread: every second        close ended intervals -> spool (always)
  *                                 deliver the spool (when not backing off)
  *             every --poll s      feed poll -> changed() (rebuild, swap)
  *             a failure           back off: 1 s, 2 s, 4 s ... at most 60 s,
@@ -187,17 +187,26 @@ fail:
 	return err;
 }
 
-/* Closes ended intervals and delivers; returns false on a delivery error. */
-static bool deliver(cli_uplink *u, bool all)
+/* Closes ended intervals into the spool (every second, whatever the hub
+ * does: the sooner hits are on disk, the less a crash can take). */
+static void close_intervals(cli_uplink *u, bool all)
 {
 	rk_errctx ctx;
-	size_t closed = 0, done = 0;
-	uplink_hub hub = { u->send_http, u->o.collection, 10 };
-	bool ok = true;
+	size_t closed = 0;
 
 	rk_errctx_clear(&ctx);
 	if (uplink_sight_close(u->sight, all, &closed, &ctx))
 		log_error("sensor_spool_failed", &ctx);
+}
+
+/* Delivers the spool; returns false on a delivery error. */
+static bool deliver(cli_uplink *u)
+{
+	rk_errctx ctx;
+	size_t done = 0;
+	uplink_hub hub = { u->send_http, u->o.collection, 10 };
+	bool ok = true;
+
 	rk_errctx_clear(&ctx);
 	uplink_spool_stats st;
 	uplink_spool_stats_get(u->spool, &st);
@@ -228,8 +237,9 @@ static void *run(void *arg)
 			break;
 		pthread_mutex_unlock(&u->lock);
 		double now = mono_now();
+		close_intervals(u, false);
 		if (now >= next_send) {
-			if (deliver(u, false)) {
+			if (deliver(u)) {
 				send_backoff = 1;
 				next_send = 0;
 			} else {
@@ -289,7 +299,8 @@ uint64_t cli_uplink_finish(cli_uplink *u, FILE *err)
 		pthread_join(u->thread, NULL);
 		u->running = false;
 	}
-	deliver(u, true);
+	close_intervals(u, true);
+	deliver(u);
 	uplink_spool_stats_get(u->spool, &st);
 	uplink_feed_stats_get(u->feed, &fs);
 	fprintf(err,

@@ -208,7 +208,22 @@ out:
 typedef struct entry {
 	json_t *rec;     /* NULL: a corrupt line, done by skipping */
 	uint64_t end;    /* offset after its line */
+	uint64_t line, at; /* its line number and byte offset, for the report */
+	char why[100];   /* a corrupt line: why */
 } entry;
+
+/* A damaged line is reported and counted once: when the position moves
+ * past it. */
+static void skip_corrupt(uplink_spool *s, const entry *e)
+{
+	snprintf(s->stats.last_corrupt, sizeof s->stats.last_corrupt,
+		 "line %" PRIu64 " (byte %" PRIu64 "): %s", e->line, e->at, e->why);
+	s->stats.corrupt++;
+	if (s->stats.pending)
+		s->stats.pending--;
+	rk_logf(RK_LOG_WARN, "uplink_spool_corrupt", "%s: %s; skipped", s->data_path,
+		s->stats.last_corrupt);
+}
 
 rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, size_t batch,
 			    size_t *done_out, rk_errctx *ctx)
@@ -248,24 +263,21 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 			rk_errctx jctx;
 			rk_errctx_clear(&jctx);
 			line++;
+			entry *e = &ents[n_ents];
+			e->line = line;
+			e->at = base + at;
 			if (rk_json_parse(p, l, RK_MAX_JSON_DEPTH, &rec, &jctx) != RK_OK ||
 			    !json_is_object(rec)) {
 				json_decref(rec);
 				rec = NULL;
-				snprintf(s->stats.last_corrupt, sizeof s->stats.last_corrupt,
-					 "line %" PRIu64 " (byte %" PRIu64 "): %.100s", line,
-					 base + at, jctx.msg[0] ? jctx.msg : "not a JSON object");
-				s->stats.corrupt++;
-				if (s->stats.pending)
-					s->stats.pending--;
-				rk_logf(RK_LOG_WARN, "uplink_spool_corrupt", "%s: %s; skipped",
-					s->data_path, s->stats.last_corrupt);
+				snprintf(e->why, sizeof e->why, "%.99s",
+					 jctx.msg[0] ? jctx.msg : "not a JSON object");
 			} else {
 				recs[n_recs++] = rec;
 			}
 			at += l + (nl ? 1 : 0);
-			ents[n_ents].rec = rec;
-			ents[n_ents].end = base + at;
+			e->rec = rec;
+			e->end = base + at;
 			n_ents++;
 		}
 		if (!n_ents)
@@ -277,7 +289,7 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 			 * still done. */
 			size_t k = 0;
 			while (k < n_ents && !ents[k].rec)
-				k++;
+				skip_corrupt(s, &ents[k++]);
 			if (k) {
 				s->pos_line += k;
 				s->pos = ents[k - 1].end;
@@ -307,6 +319,8 @@ rk_err uplink_spool_deliver(uplink_spool *s, uplink_send_fn send, void *arg, siz
 					goto out;
 				}
 				n_done++;
+			} else {
+				skip_corrupt(s, &ents[k]);
 			}
 		}
 		if (rejected.len &&

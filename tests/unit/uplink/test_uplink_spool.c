@@ -221,6 +221,39 @@ static void test_torn_and_corrupt_lines(void **state)
 	json_decref(r.got);
 }
 
+/* A damaged line behind a record that must be retried is reported once,
+ * when the position finally moves past it. */
+static void test_corrupt_line_reported_once(void **state)
+{
+	uplink_spool *s = NULL;
+	static const uplink_sent script[] = { UPLINK_SENT_OK, UPLINK_SENT_RETRY };
+	receiver r = { .got = json_array(), .script = script, .n_script = 2 };
+	uplink_spool_stats st;
+	rk_errctx ctx;
+	size_t done;
+
+	(void)state;
+	rk_errctx_clear(&ctx);
+	write_raw("spool.jsonl", "{\"n\":1}\n{\"n\":2}\n[1]\n{\"n\":3}\n", "w");
+	assert_int_equal(uplink_spool_open(dir, 0, &s, &ctx), RK_OK);
+	assert_int_equal(uplink_spool_deliver(s, receive, &r, 10, &done, &ctx), RK_OK);
+	assert_int_equal(done, 1);
+	uplink_spool_stats_get(s, &st);
+	assert_int_equal(st.corrupt, 0);
+	assert_int_equal(uplink_spool_deliver(s, receive, &r, 10, &done, &ctx), RK_OK);
+	assert_int_equal(done, 2);
+	uplink_spool_stats_get(s, &st);
+	assert_int_equal(st.corrupt, 1);
+	assert_non_null(strstr(st.last_corrupt, "line 3 (byte 16)"));
+	assert_int_equal(st.pending, 0);
+	/* n:1 once; n:2 and n:3 (sent behind it in the first batch) twice */
+	assert_int_equal(json_array_size(r.got), 5);
+	assert_int_equal(got_n(&r, 3), 2);
+	assert_int_equal(got_n(&r, 4), 3);
+	uplink_spool_free(s);
+	json_decref(r.got);
+}
+
 static void test_position_past_end_means_done(void **state)
 {
 	uplink_spool *s = NULL;
@@ -274,6 +307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_and_deliver, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_delivery_keeps_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_and_corrupt_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_line_reported_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_past_end_means_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_on_disk, setup, teardown),
 	};
