@@ -68,7 +68,7 @@ typedef struct cli_uplink_opts {
 	const char *spool_dir;    /* --spool: spool and feed state */
 	double interval_seconds;  /* --sighting-interval */
 	double poll_seconds;      /* --poll */
-	double timeout_seconds;   /* per request; 0: 30 */
+	double timeout_seconds;   /* per request; 0: RK_UPLINK_TIMEOUT_SECONDS */
 } cli_uplink_opts;
 
 typedef struct cli_uplink cli_uplink;

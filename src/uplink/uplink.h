@@ -52,7 +52,7 @@
  */
 typedef struct uplink_spool uplink_spool;
 
-#define UPLINK_SPOOL_DEFAULT_MAX (64u * 1024u * 1024u)
+#define UPLINK_SPOOL_DEFAULT_MAX RK_SPOOL_MAX_BYTES
 
 /* Opens (creating) the spool in dir (created if missing). max_bytes bounds
  * the file (0: UPLINK_SPOOL_DEFAULT_MAX). */
@@ -103,7 +103,7 @@ void uplink_spool_stats_get(const uplink_spool *s, uplink_spool_stats *out);
 /* The namespace of sighting ids: sighting--UUIDv5(this, identity "\n"
  * indicator id "\n" interval start). Fixed forever. */
 #define UPLINK_SIGHTING_NAMESPACE "6cf67c87-6d01-43e2-931d-2ab67ab07dff"
-#define UPLINK_MAX_MARKINGS 8
+#define UPLINK_MAX_MARKINGS RK_SIGHTING_MAX_MARKINGS
 
 typedef rk_time (*uplink_clock_fn)(void *arg);
 
@@ -163,7 +163,7 @@ typedef struct uplink_feed_opts {
 	const char *collection; /* collection id */
 	const char *state_dir;  /* checkpoint and object log; created if missing */
 	const char *type;       /* match[type]; NULL: "indicator" */
-	unsigned page_limit;    /* objects per page; 0: 1000 */
+	unsigned page_limit;    /* objects per page; 0: RK_FEED_PAGE_LIMIT */
 	/* Superseded lines the object log may hold (older versions of an id
 	 * logged again) before open rewrites it with the last line of each
 	 * id; 0: as many as there are ids, at least 1024. */

@@ -330,7 +330,7 @@ rk_err uplink_feed_open(const uplink_feed_opts *opts, uplink_apply_fn apply, voi
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	f->limit = opts->page_limit ? opts->page_limit : 1000;
+	f->limit = opts->page_limit ? opts->page_limit : RK_FEED_PAGE_LIMIT;
 	f->compact_after = opts->compact_after;
 	if ((err = read_checkpoint(f, &reset, ctx)))
 		goto out;
