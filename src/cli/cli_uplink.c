@@ -92,7 +92,7 @@ static rk_err new_client(const cli_uplink *u, client_http **out, rk_errctx *ctx)
 	r.cacert = u->o.cacert;
 	r.insecure = u->o.insecure;
 	r.timeout_seconds = (long)(u->o.timeout_seconds > 0 ? u->o.timeout_seconds
-							      : RK_UPLINK_TIMEOUT_SECONDS);
+							    : RK_UPLINK_TIMEOUT_SECONDS);
 	r.connect_timeout_seconds = 10;
 	return client_http_new(&r, out, ctx);
 }
@@ -211,8 +211,8 @@ static bool deliver(cli_uplink *u)
 	rk_errctx_clear(&ctx);
 	uplink_spool_stats st;
 	uplink_spool_stats_get(u->spool, &st);
-	if (st.pending && uplink_spool_deliver(u->spool, uplink_hub_send, &hub, RK_SIGHTINGS_PER_ENVELOPE, &done,
-						&ctx)) {
+	if (st.pending && uplink_spool_deliver(u->spool, uplink_hub_send, &hub,
+					       RK_SIGHTINGS_PER_ENVELOPE, &done, &ctx)) {
 		log_error("sensor_sightings_not_delivered", &ctx);
 		ok = false;
 	}
