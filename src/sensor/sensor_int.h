@@ -117,6 +117,7 @@ struct sensor {
 	uint64_t swaps;
 	atomic_int stop;
 	atomic_int readers_left;
+	atomic_int live_open; /* sources open and readers running: stop may wake them */
 	bool started, waited;
 	sensor_source *src[SENSOR_MAX_INPUTS];
 	size_t nsrc;
