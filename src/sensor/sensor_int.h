@@ -106,6 +106,11 @@ typedef struct sensor_worker {
 	size_t obs_len;
 	uint64_t observables, hits, batches;
 	sensor_errs errs;
+	/* an HTTP request's path, waiting for its Host to become a URL */
+	decode_flow http_flow;
+	size_t http_path_len;
+	char http_path[MATCH_MAX_VALUE];
+	char http_url[MATCH_MAX_VALUE];
 } sensor_worker;
 
 struct sensor {
