@@ -278,7 +278,8 @@ static rk_err maybe_compact(uplink_feed *f, line_refs *last, rk_errctx *ctx)
 	uint64_t ids = 0;
 	rk_err err = RK_OK;
 
-	qsort(last->v, last->n, sizeof *last->v, by_hash_line);
+	if (last->n)
+		qsort(last->v, last->n, sizeof *last->v, by_hash_line);
 	for (size_t i = 0; i < last->n; i++)
 		ids += i + 1 == last->n || last->v[i + 1].hash != last->v[i].hash;
 	uint64_t slack = f->compact_after ? f->compact_after : (ids > 1024 ? ids : 1024);
