@@ -5,6 +5,9 @@
 #   make check           build and run every test (unit, STIX corpus, fuzz
 #                        corpus replay, protocol tests against a live hub)
 #   make check SAN=1     the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan-check      the threaded tests (sensor engine and matcher swap,
+#                        sensor CLI, patterns, store) under ThreadSanitizer,
+#                        built in build/tsan
 #   make fuzz            run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make bench           build and run the benchmarks under bench/
 #   make WERROR=1        turn warnings into errors (CI does)
@@ -13,7 +16,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern match logs taxii cli
+MODULES := common stix store directory policy audit decode pattern match logs sensor client uplink taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -25,8 +28,11 @@ DEPS_decode    := decode common
 DEPS_pattern   := pattern common
 DEPS_match     := match pattern common
 DEPS_logs      := logs common
+DEPS_sensor    := sensor match pattern decode logs common
+DEPS_client    := client common
+DEPS_uplink    := uplink client stix common
 DEPS_taxii     := taxii audit policy directory store stix common
-DEPS_cli       := cli taxii pattern audit policy directory store stix common
+DEPS_cli       := cli sensor match decode logs uplink client taxii pattern audit policy directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 
@@ -35,7 +41,11 @@ OPT     ?= -O2
 SAN     ?=
 WERROR  ?=
 
-ifeq ($(SAN),1)
+ifeq ($(TSAN),1)
+BUILD   ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT     := -O1
+else ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1
@@ -82,7 +92,7 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 # Every library: the hub's chain (cli and what it uses) and the sensor's
 # inputs (decode, logs), each in dependency order.
-ALL_LIBS := $(LIBS_match) $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
+ALL_LIBS := $(LIBS_match) $(LIBS_sensor) $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -113,6 +123,13 @@ endef
 $(foreach m,$(MODULES),$(eval $(call unit_rules,$(m))))
 UNIT_BINS := $(foreach m,$(MODULES),$(UNIT_BIN_$(m)))
 
+# The sensor's tests sweep inputs made by the benchmark's generator, run
+# from next to the test binaries.
+$(BUILD)/tests/gen_sensor: bench/gen_sensor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+$(UNIT_BIN_sensor): $(BUILD)/tests/gen_sensor
+
 PROTO_SRC  := $(wildcard tests/protocol/test_*.c)
 PROTO_BINS := $(patsubst tests/protocol/%.c,$(BUILD)/tests/protocol_%,$(PROTO_SRC))
 PROTO_HELP := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/protocol/proto_*.c))
@@ -135,7 +152,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
-FUZZ_LIBS    := match logs decode $(DEPS_cli)
+FUZZ_LIBS    := sensor match logs decode $(DEPS_cli)
 fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
@@ -156,6 +173,16 @@ tests: $(BUILD)/renkei $(TEST_BINS)
 check: tests
 	RENKEI_BIN=$(BUILD)/renkei scripts/run-tests $(TEST_BINS)
 
+# ThreadSanitizer over the programs that run threads; a report fails the
+# test (halt_on_error), the CLI test's child processes included.
+TSAN_TESTS := unit_sensor_test_sensor_engine protocol_test_sensor_cli \
+              unit_pattern_test_pattern unit_store_test_store_concurrency \
+              unit_uplink_test_uplink_sight protocol_test_sensor_e2e
+tsan-check:
+	$(MAKE) TSAN=1 build/tsan/renkei $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
+	RENKEI_BIN=build/tsan/renkei TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
+	  scripts/run-tests $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
+
 # ---------------------------------------------------------------- bench
 
 BENCH_SRC  := $(wildcard bench/bench_*.c)
@@ -172,7 +199,7 @@ bench:
 clean:
 	rm -rf build
 
-.PHONY: all tests check fuzz bench clean
+.PHONY: all tests check tsan-check fuzz bench clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 

@@ -338,10 +338,10 @@ static void on_ready(void *arg, unsigned port)
 	       d->collection);
 	printf("or with curl:\n\n");
 	printf("  curl -s -H 'Accept: %s' -H \"Authorization: Bearer $RENKEI_TOKEN\" \\\n"
-	       "       http://%s:%u/taxii2/\n", CLI_TAXII_MEDIA, host, port);
+	       "       http://%s:%u/taxii2/\n", CLIENT_TAXII_MEDIA, host, port);
 	printf("  curl -sg -H 'Accept: %s' -H \"Authorization: Bearer $RENKEI_TOKEN\" \\\n"
 	       "       'http://%s:%u/%s/collections/%s/objects/?match[type]=report&limit=2'\n\n",
-	       CLI_TAXII_MEDIA, host, port, d->root, d->collection);
+	       CLIENT_TAXII_MEDIA, host, port, d->root, d->collection);
 	printf("A partner CERT sees only the international community:\n\n");
 	printf("  RENKEI_TOKEN=%s %s get roots\n\n", token_of(d, "krcert-partner"), prog);
 	printf("Stop the hub with Ctrl-C; run the demo again to reuse %s.\n", d->data);

@@ -39,7 +39,7 @@ enum {
 };
 
 typedef struct get_args {
-	cli_remote remote;
+	client_remote remote;
 	const char *collection;
 	const char *added_after, *types, *ids, *versions, *spec_versions, *limit, *next;
 	bool all;
@@ -48,11 +48,11 @@ typedef struct get_args {
 } get_args;
 
 /* Appends "&name=value" (or "?name=value" first) with the value escaped. */
-static rk_err add_param(cli_http *h, rk_buf *url, const char *name, const char *value)
+static rk_err add_param(client_http *h, rk_buf *url, const char *name, const char *value)
 {
 	if (!value)
 		return RK_OK;
-	char *e = cli_http_escape(h, value);
+	char *e = client_http_escape(h, value);
 	if (!e)
 		return RK_ENOMEM;
 	rk_err err = rk_buf_printf(url, "%c%s=%s", strchr(url->data, '?') ? '&' : '?', name, e);
@@ -60,7 +60,7 @@ static rk_err add_param(cli_http *h, rk_buf *url, const char *name, const char *
 	return err;
 }
 
-static rk_err add_filters(cli_http *h, rk_buf *url, const get_args *a, const char *next,
+static rk_err add_filters(client_http *h, rk_buf *url, const get_args *a, const char *next,
 			  bool object_filters)
 {
 	rk_err err = RK_OK;
@@ -84,7 +84,7 @@ static const char *list_key(const char *action)
 	return strcmp(action, "versions") == 0 ? "versions" : "objects";
 }
 
-static rk_err fetch_pages(cli_http *h, const char *endpoint, const get_args *a,
+static rk_err fetch_pages(client_http *h, const char *endpoint, const get_args *a,
 			  bool object_filters, bool paged, json_t **out, rk_errctx *ctx)
 {
 	json_t *first = NULL, *page = NULL;
@@ -103,7 +103,7 @@ static rk_err fetch_pages(cli_http *h, const char *endpoint, const get_args *a,
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 			goto out;
 		}
-		if ((err = cli_http_request(h, "GET", url.data, NULL, NULL, &page, ctx)))
+		if ((err = client_http_request(h, "GET", url.data, NULL, NULL, &page, ctx)))
 			goto out;
 		if (!page && !(page = json_object())) {
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
@@ -165,7 +165,7 @@ out:
 }
 
 /* `roots`: every API root that discovery lists, with its URL. */
-static rk_err fetch_roots(cli_http *h, json_t **out, rk_errctx *ctx)
+static rk_err fetch_roots(client_http *h, json_t **out, rk_errctx *ctx)
 {
 	json_t *disc = NULL, *list = NULL, *info = NULL;
 	rk_err err;
@@ -173,7 +173,7 @@ static rk_err fetch_roots(cli_http *h, json_t **out, rk_errctx *ctx)
 	const json_t *u;
 
 	*out = NULL;
-	if ((err = cli_http_request(h, "GET", "/taxii2/", NULL, NULL, &disc, ctx)))
+	if ((err = client_http_request(h, "GET", "/taxii2/", NULL, NULL, &disc, ctx)))
 		return err;
 	if (!(list = json_array())) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
@@ -183,7 +183,7 @@ static rk_err fetch_roots(cli_http *h, json_t **out, rk_errctx *ctx)
 		const char *s = json_string_value(u);
 		if (!s)
 			continue;
-		if ((err = cli_http_request(h, "GET", s, NULL, NULL, &info, ctx)))
+		if ((err = client_http_request(h, "GET", s, NULL, NULL, &info, ctx)))
 			goto out;
 		if (!info)
 			info = json_object();
@@ -205,7 +205,7 @@ out:
 
 static rk_err run(const get_args *a, json_t **out, rk_errctx *ctx)
 {
-	cli_http *h = NULL;
+	client_http *h = NULL;
 	char *root = NULL;
 	rk_buf ep;
 	rk_err err;
@@ -213,20 +213,20 @@ static rk_err run(const get_args *a, json_t **out, rk_errctx *ctx)
 
 	*out = NULL;
 	rk_buf_init(&ep);
-	if ((err = cli_http_new(&a->remote, &h, ctx)))
+	if ((err = client_http_new(&a->remote, &h, ctx)))
 		return err;
 	if (strcmp(act, "discovery") == 0) {
-		err = cli_http_request(h, "GET", "/taxii2/", NULL, NULL, out, ctx);
+		err = client_http_request(h, "GET", "/taxii2/", NULL, NULL, out, ctx);
 		goto out;
 	}
 	if (strcmp(act, "roots") == 0) {
 		err = fetch_roots(h, out, ctx);
 		goto out;
 	}
-	if ((err = cli_http_root_url(h, &root, ctx)))
+	if ((err = client_http_root_url(h, &root, ctx)))
 		goto out;
-	char *ecoll = a->collection ? cli_http_escape(h, a->collection) : NULL;
-	char *etarget = a->target ? cli_http_escape(h, a->target) : NULL;
+	char *ecoll = a->collection ? client_http_escape(h, a->collection) : NULL;
+	char *etarget = a->target ? client_http_escape(h, a->target) : NULL;
 	bool paged = false, filters = false;
 	if ((a->collection && !ecoll) || (a->target && !etarget))
 		err = RK_ENOMEM;
@@ -258,7 +258,7 @@ static rk_err run(const get_args *a, json_t **out, rk_errctx *ctx)
 out:
 	rk_buf_cleanup(&ep);
 	free(root);
-	cli_http_free(h);
+	client_http_free(h);
 	return err;
 }
 
@@ -292,7 +292,7 @@ int cli_cmd_get(int argc, char **argv)
 	json_t *result = NULL;
 	int c;
 
-	cli_remote_init(&a.remote);
+	client_remote_init(&a.remote);
 	optind = 0;
 	opterr = 0;
 	/* GNU getopt permutes, so options may follow the action. */

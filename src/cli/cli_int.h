@@ -3,8 +3,8 @@
  *
  * cli.h is the module's public face (cli_main and the handlers). This header
  * holds the pieces several subcommand files use and the tests reach into:
- * usage lookup in the command table (cli_main.c), the TAXII client over
- * libcurl that `push` and `get` talk through (cli_http.c), the offline
+ * usage lookup in the command table (cli_main.c), the options that say
+ * which hub `push` and `get` talk to (the client is src/client), the offline
  * validator behind `validate` (cli_validate.c), and the sample national
  * directory and intelligence generator behind `demo` (cli_sample.c).
  *
@@ -15,7 +15,9 @@
 #define RK_CLI_INT_H
 
 #include "cli.h"
+#include "client.h"
 #include "common.h"
+#include "uplink.h"
 
 /* ---------------------------------------------------------------- main */
 /* cli_main.c */
@@ -30,20 +32,11 @@ void cli_usage(const char *cmd, FILE *out);
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* ---------------------------------------------------------------- http */
-/* cli_http.c */
-
-/* Where a TAXII server is and how to reach it; strings are borrowed. */
-typedef struct cli_remote {
-	const char *url;    /* server base, e.g. "https://hub.example:8450" */
-	const char *token;  /* bearer token; NULL sends no credentials */
-	const char *root;   /* API root name ("nation") or URL; NULL: the default */
-	const char *cacert; /* PEM bundle to trust; NULL: system store */
-	bool insecure;      /* skip TLS certificate checks (development only) */
-} cli_remote;
+/* ---------------------------------------------------------------- remote */
+/* cli_main.c; the client itself is src/client (client.h). */
 
 /* Long-option codes shared by the network subcommands, and the handler that
- * fills a cli_remote from them; returns false for codes it does not own. */
+ * fills a client_remote from them; returns false for codes it does not own. */
 enum {
 	CLI_OPT_URL = 0x100,
 	CLI_OPT_TOKEN,
@@ -58,34 +51,53 @@ enum {
 	{ "root", required_argument, NULL, CLI_OPT_ROOT },              \
 	{ "cacert", required_argument, NULL, CLI_OPT_CACERT },          \
 	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }
-/* Defaults from the environment: RENKEI_URL (else http://127.0.0.1:8450),
- * RENKEI_TOKEN. */
-void cli_remote_init(cli_remote *r);
-bool cli_remote_option(cli_remote *r, int code, const char *arg);
+bool cli_remote_option(client_remote *r, int code, const char *arg);
 
-#define CLI_TAXII_MEDIA "application/taxii+json;version=2.1"
+/* ---------------------------------------------------------------- uplink */
+/* cli_uplink.c */
 
-typedef struct cli_http cli_http;
+/* What `renkei sensor --hub ...` was told; strings borrowed. */
+typedef struct cli_uplink_opts {
+	const char *url;          /* --hub */
+	const char *token_file;   /* --token-file: the sensor user's token */
+	const char *collection;   /* --collection */
+	const char *root;         /* --root (NULL: the hub's default API root) */
+	const char *cacert;       /* --cacert */
+	bool insecure;            /* --insecure */
+	const char *identity;     /* --identity: identity--... of the organisation */
+	const char *spool_dir;    /* --spool: spool and feed state */
+	double interval_seconds;  /* --sighting-interval */
+	double poll_seconds;      /* --poll */
+	double timeout_seconds;   /* per request; 0: RK_UPLINK_TIMEOUT_SECONDS */
+} cli_uplink_opts;
 
-rk_err cli_http_new(const cli_remote *r, cli_http **out, rk_errctx *ctx);
-void cli_http_free(cli_http *h);
+typedef struct cli_uplink cli_uplink;
+
+/* Called on the uplink thread after a poll applied objects, to rebuild and
+ * swap the matcher. */
+typedef void (*cli_uplink_changed_fn)(void *arg);
+
 /*
- * One TAXII request. `url` is absolute, or a path ("/taxii2/") resolved
- * against the server base. body may be NULL (GET). On a 2xx answer *resp is
- * the parsed JSON body (NULL when empty). On any other status the result is
- * the rk_err whose HTTP status matches, with ctx naming the status and the
- * TAXII error resource's title and description. *status gets the HTTP
- * status when one was received (may be NULL).
+ * Opens the feed state (replaying the object log through apply), the
+ * spool and the sighting aggregator, and polls the hub once, so the
+ * caller can build its first matcher: a hub that does not answer is
+ * reported on stderr and the sensor starts with what the log held. Errors:
+ * bad options (RK_EINVAL naming the flag), an unusable token file or state
+ * directory.
  */
-rk_err cli_http_request(cli_http *h, const char *method, const char *url,
-			const json_t *body, long *status, json_t **resp,
+rk_err cli_uplink_open(const cli_uplink_opts *o, uplink_apply_fn apply, void *arg,
+		       cli_uplink **out, rk_errctx *ctx);
+/* Starts the uplink thread (polls, closes intervals, delivers). */
+rk_err cli_uplink_start(cli_uplink *u, cli_uplink_changed_fn changed, void *arg,
 			rk_errctx *ctx);
-/* Absolute URL of the API root to use, ending in '/': --root as given (a
- * name under the server base, or a URL), else the default API root that
- * discovery announces. Caller frees. */
-rk_err cli_http_root_url(cli_http *h, char **out, rk_errctx *ctx);
-/* Percent-encodes a query value (ids, timestamps); caller frees. */
-char *cli_http_escape(cli_http *h, const char *s);
+/* One hit: thread-safe, for the sensor's hit sink. */
+void cli_uplink_hit(cli_uplink *u, const char *indicator_id, const char *const *markings,
+		    size_t n_markings, rk_time seen);
+/* Stops the thread, closes the current interval, delivers what the hub
+ * takes and reports on err what stays in the spool. Returns the number
+ * of sightings left in the spool. */
+uint64_t cli_uplink_finish(cli_uplink *u, FILE *err);
+void cli_uplink_free(cli_uplink *u);
 
 /* ---------------------------------------------------------------- validate */
 /* cli_validate.c */

@@ -83,6 +83,37 @@ static const cli_command commands[] = {
 	  "\n"
 	  "FILE is a bundle, an array of objects or one observed-data. Prints\n"
 	  "\"match\" and exits 0, \"no match\" and exits 1; errors exit 2.\n" },
+	{ "sensor", cli_cmd_sensor, "match indicators against traffic and logs",
+	  "sensor --indicators FILE --input FORMAT:PATH [--input ...]\n"
+	  "                     [--alerts PATH] [--threads N] [--stats] [--follow]\n"
+	  "                     [--hub URL --token-file F --collection ID --identity ID\n"
+	  "                      [--root NAME] [--spool DIR] [--sighting-interval S]\n"
+	  "                      [--poll S] [--cacert F] [--insecure]]\n"
+	  "\n"
+	  "Compiles the STIX indicators of FILE into one matcher and sweeps each\n"
+	  "input with it: FORMAT is pcap (a capture file), iface (a live\n"
+	  "interface), zeek (Zeek TSV or JSON logs), eve (Suricata EVE JSON) or\n"
+	  "text (values found anywhere in a line); PATH - is standard input.\n"
+	  "Each hit is one JSON line on --alerts PATH (default -, standard\n"
+	  "output): time, indicator id and name, the observable, and where (the\n"
+	  "flow and packet number, or the file, line and field). --threads N\n"
+	  "workers (default: one per CPU); --follow keeps reading logs as they\n"
+	  "grow (across rotation); --stats prints totals and errors at the end.\n"
+	  "Files end the run when read; interfaces and followed logs run until\n"
+	  "SIGINT or SIGTERM. SIGHUP reloads FILE without pausing the inputs.\n"
+	  "\n"
+	  "--hub URL pulls the indicators of collection ID over TAXII 2.1 (with\n"
+	  "or instead of --indicators), as the user whose token is the first\n"
+	  "line of F (role sensor): once before the inputs start, then every\n"
+	  "--poll S seconds (default 60), swapping the matcher when they\n"
+	  "changed. Each hit also counts towards one STIX sighting per indicator\n"
+	  "per --sighting-interval S seconds (default 60), posted to the same\n"
+	  "collection with where_sighted_refs and created_by_ref the identity\n"
+	  "ID of the sensor's organisation (`renkei admin identity org:SLUG`)\n"
+	  "and the indicator's markings. --spool DIR (default ./renkei-spool)\n"
+	  "keeps the feed's checkpoint and the sightings the hub has not taken:\n"
+	  "a hub that is down or slow loses nothing, and a restart resumes.\n"
+	  "Exits 0, or 1 when FILE or an input cannot be read.\n" },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"
@@ -246,4 +277,16 @@ int cli_main(int argc, char **argv)
 		return 0;
 	}
 	return c->run(argc - 1, argv + 1);
+}
+
+bool cli_remote_option(client_remote *r, int code, const char *arg)
+{
+	switch (code) {
+	case CLI_OPT_URL: r->url = arg; return true;
+	case CLI_OPT_TOKEN: r->token = arg; return true;
+	case CLI_OPT_ROOT: r->root = arg; return true;
+	case CLI_OPT_CACERT: r->cacert = arg; return true;
+	case CLI_OPT_INSECURE: r->insecure = true; return true;
+	default: return false;
+	}
 }

@@ -33,7 +33,7 @@ enum {
 };
 
 typedef struct push_state {
-	cli_http *http;
+	client_http *http;
 	const char *objects_url;  /* <root>/collections/<id>/objects/ */
 	const char *root_url;
 	double wait_seconds;
@@ -89,7 +89,7 @@ static rk_err wait_status(push_state *ps, json_t **status, rk_errctx *ctx)
 			break;
 		sleep_seconds(pause);
 		pause = pause < 2 ? pause * 2 : 2;
-		char *eid = cli_http_escape(ps->http, id);
+		char *eid = client_http_escape(ps->http, id);
 		rk_buf_reset(&url);
 		if (!eid || rk_buf_printf(&url, "%sstatus/%s/", ps->root_url, eid)) {
 			free(eid);
@@ -98,7 +98,7 @@ static rk_err wait_status(push_state *ps, json_t **status, rk_errctx *ctx)
 		}
 		free(eid);
 		json_t *next = NULL;
-		err = cli_http_request(ps->http, "GET", url.data, NULL, NULL, &next, ctx);
+		err = client_http_request(ps->http, "GET", url.data, NULL, NULL, &next, ctx);
 		if (!err && json_is_object(next)) {
 			json_decref(*status);
 			*status = next;
@@ -164,7 +164,7 @@ static rk_err send_range(push_state *ps, const json_t *objects, size_t lo, size_
 	}
 	rk_errctx inner;
 	rk_errctx_clear(&inner);
-	err = cli_http_request(ps->http, "POST", ps->objects_url, env, &http, &status, &inner);
+	err = client_http_request(ps->http, "POST", ps->objects_url, env, &http, &status, &inner);
 	if (err == RK_ETOOBIG && http == 413 && hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		json_decref(env);
@@ -236,7 +236,7 @@ int cli_cmd_push(int argc, char **argv)
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ NULL, 0, NULL, 0 },
 	};
-	cli_remote remote;
+	client_remote remote;
 	const char *collection = NULL;
 	unsigned long batch = 100;
 	double wait_seconds = 30;
@@ -249,7 +249,7 @@ int cli_cmd_push(int argc, char **argv)
 	int c, rc = 1;
 	char *end;
 
-	cli_remote_init(&remote);
+	client_remote_init(&remote);
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -302,9 +302,9 @@ int cli_cmd_push(int argc, char **argv)
 		goto fail;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ps.started);
-	if (cli_http_new(&remote, &ps.http, &ctx) || cli_http_root_url(ps.http, &root, &ctx))
+	if (client_http_new(&remote, &ps.http, &ctx) || client_http_root_url(ps.http, &root, &ctx))
 		goto fail;
-	if (!(ecoll = cli_http_escape(ps.http, collection)) ||
+	if (!(ecoll = client_http_escape(ps.http, collection)) ||
 	    rk_buf_printf(&url, "%scollections/%s/objects/", root, ecoll)) {
 		rk_fail(&ctx, RK_ENOMEM, NULL, "out of memory");
 		goto fail;
@@ -333,7 +333,7 @@ fail:
 	rc = 1;
 out:
 	fflush(stdout);
-	cli_http_free(ps.http);
+	client_http_free(ps.http);
 	json_decref(ps.failures);
 	json_decref(ps.pending_status);
 	json_decref(single);

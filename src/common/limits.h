@@ -66,4 +66,14 @@
  * stay well below. */
 #define RK_MAX_LOG_LINE (64 * 1024)
 
+/* The sensor's uplink: sightings waiting on disk for the hub (past this,
+ * closed intervals wait in memory and the error says so); markings copied
+ * from an indicator onto its sightings; objects asked for per feed page
+ * and sightings per envelope; the whole-request timeout against a hub. */
+#define RK_SPOOL_MAX_BYTES (64u * 1024u * 1024u)
+#define RK_SIGHTING_MAX_MARKINGS 8
+#define RK_FEED_PAGE_LIMIT 1000
+#define RK_SIGHTINGS_PER_ENVELOPE 500
+#define RK_UPLINK_TIMEOUT_SECONDS 30
+
 #endif

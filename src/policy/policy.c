@@ -312,6 +312,57 @@ static policy_decision owned_by_subject(const policy_subject *s, const char *own
 	return allow();
 }
 
+/* The lists of `a` name only what the lists of `wide` name: every entry
+ * of a's list is in wide's, and a has a list wherever wide has one. */
+static bool lists_within(char *const *a, size_t na, char *const *wide, size_t nwide)
+{
+	if (!nwide)
+		return true;
+	if (!na)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!in_list(wide, nwide, a[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Sightings (docs "Sightings"): a sighting tells its readers that what it
+ * sights exists and was seen, so in the collection that holds both it
+ * must not reach anyone the sighted object does not: its TLP level is at
+ * least the sighted object's, and its recipients, distribution and
+ * communities lie within the sighted object's. Judged only when the
+ * writer may read the sighted object itself (R1 to R6, as a read of it
+ * would be decided); otherwise the rule would
+ * tell the writer how a hidden object is marked. (Elsewhere, R7 already
+ * withholds a sighting from whoever may not read what it sights.)
+ */
+static policy_decision sighting_markings(const directory *dir, const policy_subject *s,
+					 const policy_resource *res)
+{
+	const policy_audience *a = res->audience, *of = res->sighted_audience;
+	const dir_collection *in = res->sighted_in;
+
+	if (!a || !of || !in || !res->object || !res->object->type ||
+	    strcmp(res->object->type, "sighting") != 0)
+		return allow();
+	policy_resource as_read = {.collection = in, .audience = of};
+	if (!read_object(dir, s, &as_read).allow)
+		return allow();
+	if (a->tlp < of->tlp)
+		return deny(403, "a sighting must be marked at least as strictly as what it "
+				 "sights: %s sighting of a %s object", stix_tlp_name(a->tlp),
+			    stix_tlp_name(of->tlp));
+	if ((a->tlp == STIX_TLP_RED && of->tlp == STIX_TLP_RED &&
+	     !lists_within(a->recipients, a->n_recipients, of->recipients, of->n_recipients)) ||
+	    !lists_within(a->distribution, a->n_distribution, of->distribution,
+			  of->n_distribution) ||
+	    !lists_within(a->communities, a->n_communities, of->communities, of->n_communities))
+		return deny(403, "a sighting must not name readers beyond those of what it "
+				 "sights (recipients, distribution, communities)");
+	return allow();
+}
+
 static policy_decision write_object(const directory *dir, const policy_subject *s,
 				    const policy_resource *res)
 {
@@ -329,7 +380,10 @@ static policy_decision write_object(const directory *dir, const policy_subject *
 	    strcmp(res->object->created_by_ref, s->org->identity_id) != 0)
 		return deny(403, "created_by_ref %s is not the identity of organisation %s (%s)",
 			    res->object->created_by_ref, s->org->id, s->org->identity_id);
-	return reshare(dir, res);
+	d = reshare(dir, res);
+	if (!d.allow)
+		return d;
+	return sighting_markings(dir, s, res);
 }
 
 static policy_decision delete_object(const directory *dir, const policy_subject *s,

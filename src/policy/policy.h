@@ -20,6 +20,8 @@
  *    served redacted, with properties removed and references to objects the
  *    reader may not see dropped (policy_view);
  *  - onward paths and re-sharing: where an object may go from the hub;
+ *  - sightings: a sighting is marked at least as strictly as what it
+ *    sights, in the collection that holds both;
  *  - the audit trail: who read an object is shown to its owner
  *    organisation only (POLICY_READ_AUDIT).
  *
@@ -152,6 +154,11 @@ typedef struct policy_resource {
 	 * id is new. */
 	const dir_collection *stored_in;
 	const policy_audience *stored_audience;
+	/* WRITE_OBJECT of a sighting: the collection written to when it
+	 * holds the object the sighting's sighting_of_ref names, and that
+	 * object's audience; NULL when it does not hold it. */
+	const dir_collection *sighted_in;
+	const policy_audience *sighted_audience;
 	/* READ_OBJECT, for the view: the object itself (NULL: decide on the
 	 * audience only) and how to tell visible references. */
 	const json_t *json;

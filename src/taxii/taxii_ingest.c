@@ -632,6 +632,18 @@ static rk_err objects_post(taxii_req *r)
 				       .stored_audience = sf.elsewhere
 							  ? taxii_row_audience(r, sf.elsewhere_aud)
 							  : NULL};
+		/* A sighting of an object this collection holds: how that
+		 * object is marked (policy: no sighting wider than what it
+		 * sights). */
+		const char *sighted = strcmp(info.type, "sighting") == 0
+					      ? json_string_value(json_object_get(obj, "sighting_of_ref"))
+					      : NULL;
+		stored_facts of = {0};
+		if (sighted && store_may_hold(r->srv->st, sighted) &&
+		    ingest_stored(r, sighted, &of) && of.here_aud) {
+			res.sighted_in = r->collection;
+			res.sighted_audience = taxii_row_audience(r, of.here_aud);
+		}
 		policy_decision d = policy_decide(r->dir, &r->subj, POLICY_WRITE_OBJECT, &res);
 		policy_audience_cleanup(&aud);
 		if (!s->audience) {

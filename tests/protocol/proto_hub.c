@@ -74,7 +74,7 @@ bool proto_hub_apply(proto_hub *h, const char *directory_file)
 
 static bool spawn(proto_hub *h)
 {
-	char port_file[300], log_file[300];
+	char port_file[300], log_file[300], listen[32];
 	const char *bin = getenv("RENKEI_BIN");
 	if (!bin || !*bin)
 		bin = "build/renkei";
@@ -93,7 +93,8 @@ static bool spawn(proto_hub *h)
 		argv[n++] = "--data";
 		argv[n++] = h->dir;
 		argv[n++] = "--listen";
-		argv[n++] = "127.0.0.1:0";
+		snprintf(listen, sizeof listen, "127.0.0.1:%u", h->keep_port ? h->port : 0);
+		argv[n++] = listen;
 		argv[n++] = "--port-file";
 		argv[n++] = port_file;
 		for (int i = 0; i < h->n_extra && n < 30; i++)

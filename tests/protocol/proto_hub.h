@@ -36,6 +36,7 @@ typedef struct proto_hub {
 	char extra[8][320]; /* extra hub arguments */
 	int n_extra;
 	bool tls; /* talk https (certificate not verified) */
+	bool keep_port; /* restart on the port of the last start, not a new one */
 } proto_hub;
 
 /* Kills the running hub (if any) and exits 1 after `seconds`. */
@@ -45,7 +46,8 @@ void proto_watchdog(unsigned seconds);
 bool proto_hub_start(proto_hub *h);
 /* Only the data directory and the applied directory (no hub yet). */
 bool proto_hub_prepare(proto_hub *h);
-/* Starts the hub again on the same data directory. */
+/* Starts the hub again on the same data directory (on the same port when
+ * keep_port is set, so clients that know its URL find it again). */
 bool proto_hub_restart(proto_hub *h);
 /* SIGTERM (graceful) or SIGKILL; waits for the process, escalating to
  * SIGKILL after 10 s. Returns the exit status (or 128+signal). */

@@ -707,7 +707,9 @@ static bool filter_refs(or_oracle *o, const or_row *r, json_t *served, char *why
 	return true;
 }
 
-static void decide(or_oracle *o, size_t row, or_verdict *v)
+/* with_refs false: R1 to R6 and granular markings only, References (R7)
+ * aside, as the Sightings rule asks "may the poster read it". */
+static void decide_ex(or_oracle *o, size_t row, or_verdict *v, bool with_refs)
 {
 	const or_world *w = o->w;
 	const or_row *r = &w->rows[row];
@@ -753,7 +755,7 @@ static void decide(or_oracle *o, size_t row, or_verdict *v)
 	json_t *served = json_deep_copy(r->json);
 	char changed[200] = "";
 	if (!granular_redact(o, r, served, why, sizeof why, changed, sizeof changed) ||
-	    !filter_refs(o, r, served, why, sizeof why, changed, sizeof changed)) {
+	    (with_refs && !filter_refs(o, r, served, why, sizeof why, changed, sizeof changed))) {
 		json_decref(served);
 		snprintf(v->why, sizeof v->why, "%s", why);
 		return;
@@ -772,6 +774,11 @@ static void decide(or_oracle *o, size_t row, or_verdict *v)
 		 user_recipient ? ", reader named as a user recipient" : "",
 		 level == OR_TLP_RED && !user_recipient ? ", reader's organisation a recipient" : "",
 		 r->distribution || r->communities ? ", allowed by distribution/communities" : "");
+}
+
+static void decide(or_oracle *o, size_t row, or_verdict *v)
+{
+	decide_ex(o, row, v, true);
 }
 
 const or_verdict *or_decide(or_oracle *o, size_t row)
@@ -862,7 +869,79 @@ static bool reshare_allowed(const or_world *w, or_tlp level, const json_t *recip
 	}
 }
 
+/* "The lists of the sighting lie within the sighted object's": present
+ * whenever the sighted one has the list, and only its entries. */
+static bool list_within(const json_t *a, const json_t *wide)
+{
+	size_t i, k;
+	const json_t *x, *y;
+
+	if (!json_array_size(wide))
+		return true;
+	if (!json_array_size(a))
+		return false;
+	json_array_foreach(a, i, x) {
+		bool found = false;
+		json_array_foreach(wide, k, y)
+			found = found || json_equal((json_t *)x, (json_t *)y);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Sightings: "When the collection a sighting is posted to holds the
+ * sighted object and the poster may read it there (R1 to R6 and granular
+ * markings; References aside), the sighting must
+ * have a TLP level at least the sighted object's, recipients (both
+ * TLP:RED) among its recipients, distribution and communities present
+ * whenever it has them and only entries among its." */
+static const char *sighting_refusal(const or_world *w, int poster, int coll, const json_t *obj)
+{
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *of = json_string_value(json_object_get(obj, "sighting_of_ref"));
+	long o;
+
+	if (!type || strcmp(type, "sighting") != 0 || !of || (o = or_find_object(w, of)) < 0)
+		return NULL;
+	for (size_t i = 0; i < w->n_rows; i++) {
+		const or_row *r = &w->rows[i];
+		if (r->obj != (size_t)o || r->coll != coll)
+			continue;
+		or_oracle tmp;
+		or_verdict v = {0};
+		or_oracle_init(&tmp, w);
+		or_oracle_reader(&tmp, poster);
+		decide_ex(&tmp, i, &v, false);
+		bool readable = v.visible;
+		json_decref(v.served);
+		or_oracle_free(&tmp);
+		if (!readable)
+			return NULL;
+		or_tlp mine = posted_level(w, coll, obj), theirs = or_row_level(w, r);
+		if (mine < theirs)
+			return "a sighting must be marked at least as strictly as what it sights";
+		if ((mine == OR_TLP_RED && theirs == OR_TLP_RED &&
+		     !list_within(ext_list(obj, "recipients"), r->recipients)) ||
+		    !list_within(ext_list(obj, "distribution"), r->distribution) ||
+		    !list_within(ext_list(obj, "communities"), r->communities))
+			return "a sighting must not name readers beyond";
+		return NULL;
+	}
+	return NULL;
+}
+
+static const char *submission_refusal(const or_world *w, int poster, int coll,
+				      const json_t *obj);
+
 const char *or_submission_refusal(const or_world *w, int poster, int coll, const json_t *obj)
+{
+	const char *why = submission_refusal(w, poster, coll, obj);
+	return why ? why : sighting_refusal(w, poster, coll, obj);
+}
+
+static const char *submission_refusal(const or_world *w, int poster, int coll,
+				      const json_t *obj)
 {
 	size_t i, k;
 	const json_t *m, *e;

@@ -12,7 +12,7 @@
  *     exact object served (R3 to R7, granular redaction, reference
  *     filtering), with the rule that decided in words;
  *   - whether a posted object must be refused, and the documented reason
- *     (Submission, Versions, Re-sharing).
+ *     (Submission, Versions, Re-sharing, Sightings).
  *
  * Invariants: the world is filled by the test before any reader is asked;
  * all versions of an id keep the markings of the first (the test posts

@@ -674,6 +674,81 @@ static void test_reshare_stored_marking(void **state)
 	policy_audience_cleanup(&now);
 }
 
+/* ---------------------------------------------------------------- sightings */
+
+typedef struct sighting_row {
+	int line;
+	const char *user;
+	const char *sighted_in, *to; /* the hub passes them only when equal */
+	const char *sighted;  /* audience of the sighted object where stored */
+	const char *sighting; /* audience of the sighting posted */
+	const char *reason;   /* NULL: allowed */
+} sighting_row;
+
+static const sighting_row sightings[] = {
+	R("op-a", NATC, NATC, "GREEN", "op: GREEN", NULL),
+	R("op-a", NATC, NATC, "GREEN", "op: AMBER", NULL),
+	R("op-a", NATC, NATC, "AMBER", "op: GREEN",
+	  "a sighting must be marked at least as strictly as what it sights: TLP:GREEN "
+	  "sighting of a TLP:AMBER object"),
+	R("op-a", NATC, NATC, "AMBER", "op: AMBER+STRICT", NULL),
+	R("op-a", NATC, NATC, "GREEN d=op,min", "op: GREEN",
+	  "a sighting must not name readers beyond"),
+	R("op-a", NATC, NATC, "GREEN d=op,min", "op: GREEN d=op", NULL),
+	R("op-a", NATC, NATC, "GREEN d=op,min", "op: GREEN d=op,si",
+	  "a sighting must not name readers beyond"),
+	R("cert-a", NATC, NATC, "RED r=cert,op", "cert: RED r=cert,min",
+	  "a sighting must not name readers beyond"),
+	R("cert-a", NATC, NATC, "RED r=cert,op", "cert: RED r=cert", NULL),
+	/* a sighted object the writer may not read: the rule does not speak,
+	 * so it tells nothing of how that object is marked */
+	R("op-a", NATC, NATC, "RED r=cert", "op: CLEAR", NULL),
+	/* the owner of the sighted object is judged like anyone who reads it */
+	R("op-a", NATC, NATC, "op: RED r=cert", "op: AMBER",
+	  "a sighting must be marked at least as strictly as what it sights: TLP:AMBER "
+	  "sighting of a TLP:RED object"),
+	R("cert-a", GOVC, GOVC, "AMBER+STRICT", "cert: AMBER+STRICT", NULL),
+	R("cert-a", GOVC, GOVC, "AMBER+STRICT", "cert: CLEAR",
+	  "a sighting must be marked at least as strictly as what it sights: TLP:CLEAR"),
+};
+
+static void test_sighting_markings(void **state)
+{
+	(void)state;
+	int failures = 0;
+	stix_info obj = {.type = "sighting", .id = "sighting--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"};
+	stix_info ind = {.type = "indicator", .id = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"};
+
+	for (size_t i = 0; i < RK_ARRAY_LEN(sightings); i++) {
+		const sighting_row *r = &sightings[i];
+		policy_subject s = subject(r->user);
+		policy_audience of = audience(r->sighted), a = audience(r->sighting);
+		policy_resource res = {.collection = dir_find_collection(dir, r->to),
+				       .audience = &a, .object = &obj,
+				       .sighted_in = dir_find_collection(dir, r->sighted_in),
+				       .sighted_audience = &of};
+		policy_decision d = policy_decide(dir, &s, POLICY_WRITE_OBJECT, &res);
+		bool ok = r->reason ? !d.allow && strncmp(d.reason, r->reason, strlen(r->reason)) == 0
+				    : d.allow;
+		if (!ok) {
+			print_error("line %d: got %s (%s), want %s\n", r->line,
+				    d.allow ? "allowed" : "refused", d.reason,
+				    r->reason ? r->reason : "allowed");
+			failures++;
+		}
+		/* The rule is for sightings: another type with the same facts
+		 * is not judged by it. */
+		res.object = &ind;
+		if (!policy_decide(dir, &s, POLICY_WRITE_OBJECT, &res).allow) {
+			print_error("line %d: an indicator was judged as a sighting\n", r->line);
+			failures++;
+		}
+		policy_audience_cleanup(&of);
+		policy_audience_cleanup(&a);
+	}
+	assert_int_equal(failures, 0);
+}
+
 /* ---------------------------------------------------------------- delete */
 
 static void test_delete_hides(void **state)
@@ -705,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_onward),
 		cmocka_unit_test(test_reshare),
 		cmocka_unit_test(test_reshare_stored_marking),
+		cmocka_unit_test(test_sighting_markings),
 		cmocka_unit_test(test_delete_hides),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

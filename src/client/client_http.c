@@ -1,5 +1,6 @@
 /*
- * cli_http.c: the TAXII 2.1 client that `renkei push` and `renkei get` share.
+ * client_http.c: one TAXII 2.1 request over libcurl, for `renkei push`,
+ * `renkei get` and the sensor's uplink.
  *
  * A thin layer over one libcurl easy handle (connection reuse across the
  * requests of a command). It sends the TAXII 2.1 media type in Accept and,
@@ -14,23 +15,27 @@
  * resource's title and description (section 3.6.1), which is what a user
  * needs to act on ("HTTP 403: Forbidden: no write access to ...").
  */
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
-#include "cli_int.h"
+#include "client.h"
 
-struct cli_http {
+struct client_http {
 	CURL *curl;
 	char *base;     /* scheme://host[:port][/prefix], no trailing '/' */
 	char *auth;     /* "Authorization: Bearer ..." or NULL */
 	char *root;     /* --root as given, or NULL */
 	char *root_url; /* resolved API root URL, cached */
 	char errbuf[CURL_ERROR_SIZE];
+	/* Date headers of the last answer (TAXII 2.1 section 3.3.1). */
+	char date_first[64];
+	char date_last[64];
 };
 
-void cli_remote_init(cli_remote *r)
+void client_remote_init(client_remote *r)
 {
 	const char *url = getenv("RENKEI_URL");
 	const char *token = getenv("RENKEI_TOKEN");
@@ -40,24 +45,12 @@ void cli_remote_init(cli_remote *r)
 	r->token = token && *token ? token : NULL;
 }
 
-bool cli_remote_option(cli_remote *r, int code, const char *arg)
-{
-	switch (code) {
-	case CLI_OPT_URL: r->url = arg; return true;
-	case CLI_OPT_TOKEN: r->token = arg; return true;
-	case CLI_OPT_ROOT: r->root = arg; return true;
-	case CLI_OPT_CACERT: r->cacert = arg; return true;
-	case CLI_OPT_INSECURE: r->insecure = true; return true;
-	default: return false;
-	}
-}
-
 static char *dup_str(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-void cli_http_free(cli_http *h)
+void client_http_free(client_http *h)
 {
 	if (!h)
 		return;
@@ -75,9 +68,9 @@ void cli_http_free(cli_http *h)
 	curl_global_cleanup();
 }
 
-rk_err cli_http_new(const cli_remote *r, cli_http **out, rk_errctx *ctx)
+rk_err client_http_new(const client_remote *r, client_http **out, rk_errctx *ctx)
 {
-	cli_http *h = NULL;
+	client_http *h = NULL;
 	rk_buf auth;
 
 	*out = NULL;
@@ -114,7 +107,10 @@ rk_err cli_http_new(const cli_remote *r, cli_http **out, rk_errctx *ctx)
 	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT,
+			 r->connect_timeout_seconds > 0 ? r->connect_timeout_seconds : 15L);
+	if (r->timeout_seconds > 0)
+		curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, r->timeout_seconds);
 	/* Abort a transfer that moves less than a byte a second for a minute. */
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_LOW_SPEED_TIME, 60L);
@@ -128,7 +124,7 @@ rk_err cli_http_new(const cli_remote *r, cli_http **out, rk_errctx *ctx)
 	*out = h;
 	return RK_OK;
 oom:
-	cli_http_free(h);
+	client_http_free(h);
 	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 }
 
@@ -152,6 +148,50 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	return n;
+}
+
+/* Keeps the X-TAXII-Date-Added-First/Last headers of the answer; any other
+ * header is ignored. A value too long for its field is dropped, which the
+ * caller sees as an absent header. */
+static void keep_header(char *dst, size_t cap, const char *value, size_t len)
+{
+	while (len && (value[len - 1] == '\r' || value[len - 1] == '\n' ||
+		       value[len - 1] == ' '))
+		len--;
+	while (len && *value == ' ') {
+		value++;
+		len--;
+	}
+	if (len < cap) {
+		memcpy(dst, value, len);
+		dst[len] = '\0';
+	}
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	client_http *h = arg;
+	size_t n = size * nmemb;
+	static const char first[] = "x-taxii-date-added-first:";
+	static const char last[] = "x-taxii-date-added-last:";
+
+	if (n > sizeof first - 1 && strncasecmp(data, first, sizeof first - 1) == 0)
+		keep_header(h->date_first, sizeof h->date_first, data + sizeof first - 1,
+			    n - (sizeof first - 1));
+	else if (n > sizeof last - 1 && strncasecmp(data, last, sizeof last - 1) == 0)
+		keep_header(h->date_last, sizeof h->date_last, data + sizeof last - 1,
+			    n - (sizeof last - 1));
+	return n;
+}
+
+const char *client_http_date_added_first(const client_http *h)
+{
+	return h->date_first;
+}
+
+const char *client_http_date_added_last(const client_http *h)
+{
+	return h->date_last;
 }
 
 /* The error code whose HTTP status is `status` (first row of the table). */
@@ -193,7 +233,7 @@ static rk_err fail_status(long status, const char *url, const rk_buf *body, rk_e
 	return code;
 }
 
-rk_err cli_http_request(cli_http *h, const char *method, const char *url,
+rk_err client_http_request(client_http *h, const char *method, const char *url,
 			const json_t *body, long *status_out, json_t **resp, rk_errctx *ctx)
 {
 	struct curl_slist *headers = NULL, *more;
@@ -214,7 +254,7 @@ rk_err cli_http_request(cli_http *h, const char *method, const char *url,
 		err = rk_buf_puts(&full, url);
 	if (err)
 		goto oom;
-	if (!(headers = curl_slist_append(NULL, "Accept: " CLI_TAXII_MEDIA)))
+	if (!(headers = curl_slist_append(NULL, "Accept: " CLIENT_TAXII_MEDIA)))
 		goto oom;
 	if (h->auth) {
 		if (!(more = curl_slist_append(headers, h->auth)))
@@ -225,7 +265,7 @@ rk_err cli_http_request(cli_http *h, const char *method, const char *url,
 	if (body) {
 		if (!(payload = rk_json_dump(body)))
 			goto oom;
-		if (!(more = curl_slist_append(headers, "Content-Type: " CLI_TAXII_MEDIA)))
+		if (!(more = curl_slist_append(headers, "Content-Type: " CLIENT_TAXII_MEDIA)))
 			goto oom;
 		headers = more;
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
@@ -238,7 +278,10 @@ rk_err cli_http_request(cli_http *h, const char *method, const char *url,
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
 	h->errbuf[0] = '\0';
+	h->date_first[0] = h->date_last[0] = '\0';
 	CURLcode rc = curl_easy_perform(h->curl);
 	if (rc != CURLE_OK) {
 		if (s.oom)
@@ -280,7 +323,7 @@ out:
 	return err;
 }
 
-char *cli_http_escape(cli_http *h, const char *s)
+char *client_http_escape(client_http *h, const char *s)
 {
 	char *e = curl_easy_escape(h->curl, s, 0);
 	char *copy = e ? strdup(e) : NULL;
@@ -290,7 +333,7 @@ char *cli_http_escape(cli_http *h, const char *s)
 }
 
 /* An absolute URL for a discovery entry that may be a path or a URL. */
-static rk_err absolute_root(cli_http *h, const char *u, rk_errctx *ctx)
+static rk_err absolute_root(client_http *h, const char *u, rk_errctx *ctx)
 {
 	rk_buf b;
 
@@ -312,7 +355,7 @@ static rk_err absolute_root(cli_http *h, const char *u, rk_errctx *ctx)
 	return RK_OK;
 }
 
-rk_err cli_http_root_url(cli_http *h, char **out, rk_errctx *ctx)
+rk_err client_http_root_url(client_http *h, char **out, rk_errctx *ctx)
 {
 	json_t *disc = NULL;
 	rk_err err = RK_OK;
@@ -323,7 +366,7 @@ rk_err cli_http_root_url(cli_http *h, char **out, rk_errctx *ctx)
 			err = absolute_root(h, h->root, ctx);
 		} else {
 			/* TAXII 2.1 section 4.1: discovery names the default root. */
-			err = cli_http_request(h, "GET", "/taxii2/", NULL, NULL, &disc, ctx);
+			err = client_http_request(h, "GET", "/taxii2/", NULL, NULL, &disc, ctx);
 			if (err)
 				goto out;
 			const char *def = json_string_value(json_object_get(disc, "default"));
