@@ -89,12 +89,16 @@ typedef enum {
 } logs_format;
 
 /* One observable. val/len point into the reader's line buffer. ts_us is
- * microseconds since 1970 when has_ts (the log line's own timestamp). */
+ * microseconds since 1970 when has_ts (the log line's own timestamp). For
+ * LOGS_KIND_IPV4 and LOGS_KIND_IPV6, addr holds the address already parsed
+ * (network order; an IPv4 address in its first four bytes), so a matcher
+ * need not parse the text again; for other kinds its content is undefined. */
 typedef struct logs_obs {
 	logs_kind kind;
 	logs_field field;
 	const char *val;
 	size_t len;
+	uint8_t addr[16];
 	const char *file;
 	uint64_t line;
 	int64_t ts_us;
@@ -148,12 +152,15 @@ typedef struct logs_reader {
 	size_t empty_len, unset_len;
 	int nfields;
 	signed char col[LOGS_TSV_MAX_FIELDS]; /* field table index or -1 */
+	unsigned char want[LOGS_TSV_MAX_FIELDS]; /* columns with col >= 0 */
+	int nwant;
 	int ts_col;
 	/* observables of the current line, emitted when it is done */
 	struct {
 		const char *val;
 		uint32_t len;
 		unsigned char kind, field;
+		uint8_t addr[16]; /* IPV4, IPV6 */
 	} q[LOGS_QUEUE];
 	int nq;
 	/* follow state */

@@ -83,6 +83,8 @@ void logs_feed_line(logs_reader *r, char *line, size_t len)
 		logs_report(r, "line longer than the limit, skipped");
 		return;
 	}
+	if (logs_tsv_fast(r, line, len))
+		return;
 	if (!logs_utf8_ok((const unsigned char *)line, len)) {
 		r->stats.bad_utf8++;
 		logs_report(r, "line is not valid UTF-8, skipped");
