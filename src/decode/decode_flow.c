@@ -2,8 +2,8 @@
  * decode_flow.c: the TCP flow table and per-direction stream reassembly.
  *
  * A flow is found by hashing its endpoints in a direction-free order
- * (FNV-1a keyed with a random per-context seed, so traffic cannot choose
- * colliding flows in advance) and probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
+ * (a multiply-xorshift mixer keyed with a random per-context seed, so
+ * traffic cannot choose colliding flows in advance) and probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
  * time) or freed by RST is reused, and when all probed slots are live the
  * least recently seen one is evicted and counted. Each direction keeps at
  * most flow_buf bytes: data is accepted in sequence order only (a
@@ -30,21 +30,32 @@ static uint32_t be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t hash_bytes(uint32_t h, const uint8_t *p, size_t n)
+/* One endpoint (address words and port) through a keyed multiply-xorshift
+ * mixer: four multiplies, where a byte-wise hash took thirty-six. */
+static uint64_t mix64(uint64_t x)
 {
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	return x ^ (x >> 32);
+}
+
+static uint64_t endpoint_hash(uint64_t key, const uint8_t a[16], uint16_t port)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, a, 8);
+	memcpy(&w1, a + 8, 8);
+	return mix64(mix64(w0 ^ key) ^ w1 ^ ((uint64_t)port << 32));
 }
 
 /* Symmetric hash: both directions of a flow land on the same slots. */
 static uint32_t flow_hash(const decode_ctx *d, const decode_flow *f)
 {
-	uint32_t a = hash_bytes(2166136261u ^ d->seed, f->src, 16);
-	uint32_t b = hash_bytes(2166136261u ^ d->seed, f->dst, 16);
-	a = hash_bytes(a, (const uint8_t *)&f->sport, 2);
-	b = hash_bytes(b, (const uint8_t *)&f->dport, 2);
-	return (a ^ b) * 2654435761u;
+	uint64_t key = (uint64_t)d->seed * 0x9e3779b97f4a7c15ull + d->seed;
+	uint64_t h = endpoint_hash(key, f->src, f->sport) ^
+		     endpoint_hash(key, f->dst, f->dport);
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 static int same_dir(const decode_flow *k, const decode_flow *f)
@@ -75,7 +86,7 @@ static decode_tcpflow *flow_find(decode_ctx *d, const decode_flow *f,
 				free_slot = c;
 			continue;
 		}
-		if (c->key.family == f->family) {
+		if (c->hash == h && c->key.family == f->family) {
 			if (same_dir(&c->key, f)) {
 				*dir = 0;
 				return c;
@@ -93,6 +104,7 @@ static decode_tcpflow *flow_find(decode_ctx *d, const decode_flow *f,
 		free_slot = oldest;
 	}
 	free_slot->used = 1;
+	free_slot->hash = h;
 	free_slot->key = *f;
 	for (int k = 0; k < 2; k++) {
 		free_slot->dir[k].app = DIR_UNKNOWN;
@@ -129,24 +141,62 @@ static int classify(const decode_flow *f, const uint8_t *p, size_t len)
 }
 
 static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
-			 int full)
+			 const uint8_t *p, size_t len, int full)
 {
 	switch (r->app) {
 	case DIR_HTTP:
-		return decode_http(d, f, r, r->buf, r->len, full);
+		return decode_http(d, f, r, p, len, full);
 	case DIR_TLS:
-		return decode_tls(d, f, r->buf, r->len, full);
+		return decode_tls(d, f, p, len, full);
 	case DIR_DNS:
-		return decode_dns_tcp(d, f, r->buf, r->len, full);
+		return decode_dns_tcp(d, f, p, len, full);
 	default:
 		return (size_t)-1;
 	}
+}
+
+/* Lets the parser consume data that starts a message in the segment
+ * itself, without copying it (the common case: a request or a ClientHello
+ * in one segment, nothing buffered). It sees exactly what the buffered path
+ * would have: the data fits the buffer, and "full" means the same. Returns
+ * how much was consumed, or (size_t)-1 when the direction is done. */
+static size_t stream_direct(decode_ctx *d, const decode_flow *f,
+			    decode_dir *r, const uint8_t *p, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		int full = len - done == d->cfg.flow_buf;
+		size_t used = run_parser(d, f, r, p + done, len - done, full);
+		if (used == (size_t)-1)
+			return (size_t)-1;
+		if (used == 0) {
+			if (full) {
+				decode_count(d, DECODE_E_STREAM_FULL);
+				return (size_t)-1;
+			}
+			break;
+		}
+		done += used;
+	}
+	return done;
 }
 
 /* Appends data to a direction and lets the parser consume it. */
 static void stream_feed(decode_ctx *d, const decode_flow *f, decode_dir *r,
 			const uint8_t *p, size_t len)
 {
+	if (r->len == 0 && len <= d->cfg.flow_buf && r->app != DIR_IGNORE) {
+		size_t used = stream_direct(d, f, r, p, len);
+		if (used == (size_t)-1) {
+			r->app = DIR_IGNORE;
+			return;
+		}
+		/* the rest, a message's start, waits in the buffer; the
+		 * parser has just said it needs more than that */
+		memcpy(r->buf, p + used, len - used);
+		r->len = (uint32_t)(len - used);
+		return;
+	}
 	while (len > 0 && r->app != DIR_IGNORE) {
 		size_t room = d->cfg.flow_buf - r->len;
 		size_t n = len < room ? len : room;
@@ -156,7 +206,7 @@ static void stream_feed(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		len -= n;
 		for (;;) {
 			int full = r->len == d->cfg.flow_buf;
-			size_t used = run_parser(d, f, r, full);
+			size_t used = run_parser(d, f, r, r->buf, r->len, full);
 			if (used == (size_t)-1) {
 				r->app = DIR_IGNORE;
 				r->len = 0;

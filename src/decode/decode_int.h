@@ -47,6 +47,7 @@ typedef struct decode_dir {
 
 typedef struct decode_tcpflow {
 	int used;
+	uint32_t hash;       /* flow_hash of key: most probes stop here */
 	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
 	int64_t last_usec;
 	decode_dir dir[2];
@@ -63,6 +64,7 @@ struct decode_ctx {
 	decode_frag *frags;
 	decode_tcpflow *flows;
 	uint8_t *hs;         /* DECODE_HS_MAX */
+	char dq[256][4];     /* decimal text of each byte value */
 	char text[DECODE_TEXT_MAX];
 };
 
@@ -71,6 +73,8 @@ int decode_count(decode_ctx *d, decode_err e);
 void decode_emit(decode_ctx *d, decode_kind k, const decode_flow *f,
 		 uint16_t rrtype, const char *v, size_t len);
 int decode_ip(decode_ctx *d, const uint8_t *p, size_t len);
+/* Dotted-quad text of an IPv4 address, NUL-terminated; its length. */
+size_t decode_fmt_ipv4(const decode_ctx *d, char out[16], const uint8_t a[4]);
 
 /* decode_flow.c */
 void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len);
