@@ -6,8 +6,9 @@
  * (questions, compressed answers, a compression loop), DNS over TCP, an
  * HTTP request and a TLS ClientHello split across segments and records,
  * the bounds (fragment table, flow table, truncation, stream buffer),
- * the error kinds of the stream parsers, and a capture file written with
- * libpcap. Each case checks the exact observables or error counts.
+ * the error kinds of the stream parsers, and capture files written with
+ * libpcap (read the same by decode's own reader and by libpcap: link
+ * types, time precision, a cut file, a record over the snapshot length). Each case checks the exact observables or error counts.
  *
  * With DECODE_WRITE_SEEDS=<dir> set, every packet built here is also
  * written to <dir> as a fuzz seed (one byte of link type, then the frame),
@@ -552,6 +553,126 @@ static void test_pcap_file(void **state)
 	decode_free(d);
 }
 
+/* ------------------------------------------------------------ capture readers */
+
+typedef struct tsseen {
+	seen s;
+	int64_t last_ts;
+} tsseen;
+
+static void collect_ts(const decode_observable *o, void *user)
+{
+	tsseen *t = user;
+	t->last_ts = o->ts_usec;
+	collect(o, &t->s);
+}
+
+/* Five DNS queries q0.example .. q4.example in a capture of link type dlt
+ * with the given snapshot length and time precision; record `big` (or -1)
+ * claims 40 bytes more than the snapshot length. */
+static void write_capture(const char *path, int dlt, int snap, int prec, int big)
+{
+	pcap_t *dead = pcap_open_dead_with_tstamp_precision(dlt, snap, (u_int)prec);
+	pcap_dumper_t *dump = pcap_dump_open(dead, path);
+	struct pcap_pkthdr h = {0};
+	uint8_t q[300], frame[600] = {0};
+	char name[32];
+	pkt p;
+
+	assert_non_null(dump);
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "q%d.example", i);
+		size_t qn = dns_query(q, name, (uint16_t)i);
+		if (dlt == DLT_EN10MB)
+			eth(&p, 0, 0x0800);
+		else
+			p.n = 0;
+		ip4(&p, 17, 1, 0, 1, 2);
+		udp(&p, 40000, 53, q, qn);
+		pkt_finish_ip4(&p);
+		h.caplen = h.len = (bpf_u_int32)p.n;
+		h.ts.tv_sec = 1700000000 + i;
+		h.ts.tv_usec = prec == PCAP_TSTAMP_PRECISION_NANO ? 123456789 : 123456;
+		memcpy(frame, p.b, p.n);
+		if (i == big)
+			h.caplen = h.len = (bpf_u_int32)snap + 40;
+		pcap_dump((u_char *)dump, &h, frame);
+	}
+	pcap_dump_close(dump);
+	pcap_close(dead);
+}
+
+/* What libpcap alone makes of a file: packets and whether it ends in an
+ * error. */
+static uint64_t libpcap_count(const char *path, int *error)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, eb);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t n = 0;
+	int rc;
+
+	assert_non_null(pc);
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1)
+		n++;
+	*error = rc == PCAP_ERROR;
+	pcap_close(pc);
+	return n;
+}
+
+static void test_pcap_readers(void **state)
+{
+	char path[] = "/tmp/rk-decode-test-XXXXXX";
+	static const struct {
+		int dlt, snap, prec, big;
+		long cut; /* bytes cut off the end */
+		int64_t ts; /* of the last observable */
+	} cases[] = {
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 0, 1700000004123456},
+		{DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 0, 1700000004123456},
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO, -1, 0, 1700000004123456},
+		/* cut inside the last record: libpcap's error, four packets */
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 10, 1700000003123456},
+		/* a record over the snapshot length: libpcap decides */
+		{DLT_EN10MB, 60, PCAP_TSTAMP_PRECISION_MICRO, 2, 0, 0},
+	};
+	(void)state;
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		tsseen t;
+		rk_errctx ctx;
+		int fd, lerr;
+		strcpy(path + sizeof path - 7, "XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		close(fd);
+		write_capture(path, cases[c].dlt, cases[c].snap, cases[c].prec, cases[c].big);
+		if (cases[c].cut) {
+			FILE *f = fopen(path, "rb");
+			assert_non_null(f);
+			fseek(f, 0, SEEK_END);
+			long size = ftell(f);
+			fclose(f);
+			assert_int_equal(truncate(path, size - cases[c].cut), 0);
+		}
+		uint64_t want = libpcap_count(path, &lerr);
+		memset(&t, 0, sizeof t);
+		decode_ctx *d = decode_new(NULL, collect_ts, &t);
+		rk_errctx_clear(&ctx);
+		assert_int_equal(decode_pcap_file(d, path, &ctx), lerr ? RK_EIO : RK_OK);
+		assert_int_equal(decode_get_stats(d)->packets, want);
+		if (cases[c].ts) {
+			assert_int_equal(t.s.n, (int)want);
+			assert_string_equal(t.s.v[0], "dns.query=q0.example");
+			assert_int_equal(t.last_ts, cases[c].ts);
+		}
+		if (cases[c].cut)
+			assert_int_equal(want, 4);
+		decode_free(d);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_tables_bounded),
 		cmocka_unit_test(test_stream_errors_counted),
 		cmocka_unit_test(test_pcap_file),
+		cmocka_unit_test(test_pcap_readers),
 	};
 	decode_free(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
