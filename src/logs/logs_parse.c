@@ -10,12 +10,16 @@
  *
  * Zeek TSV: the header lines set the separator (#separator \x09), the set
  * separator, the empty and unset markers and the columns (#fields); each
- * column is looked up in the table once, when #fields is read, so a data
- * line costs one pass of memchr over its separators and work only on the
- * columns we take. A data line with a field count other than #fields is
- * counted in bad_tsv and skipped. Values are unescaped in place (\\ and
- * \xHH, Zeek's ASCII writer's escapes), set and vector columns are split on
- * the set separator first, so an escaped separator (\x2c) stays inside its
+ * column is looked up in the table once, when #fields is read, and the
+ * columns we take are listed (want[]). A data line then costs one pass
+ * (logs_tsv_fast) that finds its separators sixteen bytes at a time and
+ * says whether the line needs the UTF-8 check (a byte over 0x7f) and
+ * whether any value may need unescaping or splitting ('\\' or the set
+ * separator anywhere in the line), plus work on the wanted columns only. A
+ * data line with a field count other than #fields is counted in bad_tsv
+ * and skipped. Values are unescaped in place (\\ and \xHH, Zeek's ASCII
+ * writer's escapes), set and vector columns are split on the set
+ * separator first, so an escaped separator (\x2c) stays inside its
  * element.
  */
 #include <string.h>
@@ -177,10 +181,23 @@ static void tsv_header(logs_reader *r, char *line, size_t len)
 	/* #path, #types, #open, #close: nothing to keep */
 }
 
+/* The unset or the empty marker ("-", "(empty)"); the first byte is
+ * compared inline, as most values differ there. */
+static int is_marker(const char *v, size_t len, const char *m, size_t mlen)
+{
+	return len == mlen &&
+	       (len == 0 || (v[0] == m[0] && memcmp(v, m, len) == 0));
+}
+
+static int is_unset(const logs_reader *r, const char *v, size_t len)
+{
+	return is_marker(v, len, r->unset, r->unset_len) ||
+	       is_marker(v, len, r->empty, r->empty_len);
+}
+
 static void tsv_value(logs_reader *r, int key, char *v, size_t len, int set)
 {
-	if ((len == r->unset_len && memcmp(v, r->unset, len) == 0) ||
-	    (len == r->empty_len && memcmp(v, r->empty, len) == 0))
+	if (is_unset(r, v, len))
 		return;
 	{
 		/* most values are one plain element: one short scan says so */
@@ -222,16 +239,20 @@ static int col_is_set(int key)
 
 /* Finds the separators of a line in one pass: pos[] gets the offsets of
  * the first LOGS_TSV_MAX_FIELDS of them, the result is how many there are
- * in all, and *high is set when a byte is not ASCII (only such a line
- * needs the UTF-8 check). Sixteen bytes a step where SSE2 is there. */
-static size_t tsv_split(const char *s, size_t len, char sep, uint32_t *pos,
-			int *high)
+ * in all, *high is set when a byte is not ASCII (only such a line needs
+ * the UTF-8 check) and *special when the line holds a '\\' or the set
+ * separator (only then must a value be unescaped or split). Sixteen bytes
+ * a step where SSE2 is there. */
+static size_t tsv_split(const char *s, size_t len, char sep, char set_sep,
+			uint32_t *pos, int *high, int *special)
 {
 	size_t n = 0, i = 0;
-	unsigned hi = 0;
+	unsigned hi = 0, sp = 0;
 #ifdef __SSE2__
 	if (len >= 16) {
 		const __m128i vs = _mm_set1_epi8(sep);
+		const __m128i vb = _mm_set1_epi8('\\');
+		const __m128i vss = _mm_set1_epi8(set_sep);
 		for (;; i += 16) {
 			unsigned skip = 0;
 			if (i + 16 > len) {
@@ -244,6 +265,8 @@ static size_t tsv_split(const char *s, size_t len, char sep, uint32_t *pos,
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs));
 			hi |= (unsigned)_mm_movemask_epi8(v);
+			sp |= (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_cmpeq_epi8(v, vb), _mm_cmpeq_epi8(v, vss)));
 			m &= ~0u << skip;
 			while (m) {
 				if (n < LOGS_TSV_MAX_FIELDS)
@@ -255,11 +278,13 @@ static size_t tsv_split(const char *s, size_t len, char sep, uint32_t *pos,
 				break;
 		}
 		*high = hi != 0;
+		*special = sp != 0;
 		return n;
 	}
 #endif
 	for (; i < len; i++) {
 		hi |= (unsigned char)s[i] & 0x80u;
+		sp |= s[i] == '\\' || s[i] == set_sep;
 		if (s[i] == sep) {
 			if (n < LOGS_TSV_MAX_FIELDS)
 				pos[n] = (uint32_t)i;
@@ -267,6 +292,7 @@ static size_t tsv_split(const char *s, size_t len, char sep, uint32_t *pos,
 		}
 	}
 	*high = hi != 0;
+	*special = sp != 0;
 	return n;
 }
 
@@ -274,13 +300,14 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 {
 	uint32_t pos[LOGS_TSV_MAX_FIELDS];
 	int64_t ts = 0;
-	int has_ts = 0, high;
+	int has_ts = 0, high, special;
 
 	if (!r->tsv || len == 0 || line[0] == '#' ||
 	    !(r->format == LOGS_FMT_ZEEK_TSV ||
 	      (r->format == LOGS_FMT_AUTO && line[0] != '{')))
 		return 0;
-	size_t nsep = tsv_split(line, len, r->sep, pos, &high);
+	size_t nsep = tsv_split(line, len, r->sep, r->set_sep, pos, &high,
+				&special);
 	if (high && !logs_utf8_ok((const unsigned char *)line, len)) {
 		r->stats.bad_utf8++;
 		logs_report(r, "line is not valid UTF-8, skipped");
@@ -297,42 +324,14 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 		size_t en = (size_t)n < nsep ? pos[n] : len;
 		if (n == r->ts_col)
 			has_ts = logs_parse_ts(line + st, en - st, &ts);
-		else
+		else if (special)
 			tsv_value(r, r->col[n], line + st, en - st,
 				  col_is_set(r->col[n]));
+		else if (!is_unset(r, line + st, en - st))
+			logs_emit_value(r, r->col[n], line + st, en - st);
 	}
 	logs_flush(r, ts, has_ts);
 	return 1;
-}
-
-static void tsv_line(logs_reader *r, char *line, size_t len)
-{
-	int n = 0;
-	int64_t ts = 0;
-	int has_ts = 0;
-	for (size_t i = 0; i <= len; n++) {
-		char *e = memchr(line + i, r->sep, len - i);
-		size_t fl = e ? (size_t)(e - (line + i)) : len - i;
-		if (n < LOGS_TSV_MAX_FIELDS && n < r->nfields && r->col[n] >= 0) {
-			if (n == r->ts_col)
-				has_ts = logs_parse_ts(line + i, fl, &ts);
-			else
-				tsv_value(r, r->col[n], line + i, fl,
-					  col_is_set(r->col[n]));
-		}
-		if (!e) {
-			n++;
-			break;
-		}
-		i += fl + 1;
-	}
-	if (n != r->nfields) {
-		r->nq = 0;
-		r->stats.bad_tsv++;
-		logs_report(r, "Zeek line with a field count other than #fields");
-		return;
-	}
-	logs_flush(r, ts, has_ts);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -365,7 +364,7 @@ void logs_parse_line(logs_reader *r, char *line, size_t len)
 			logs_report(r, "Zeek line before a #fields header");
 			return;
 		}
-		tsv_line(r, line, len);
+		logs_tsv_fast(r, line, len);
 		return;
 	}
 	logs_text_line(r, line, len);
