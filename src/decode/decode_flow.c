@@ -70,47 +70,53 @@ static int rev_dir(const decode_flow *k, const decode_flow *f)
 	       !memcmp(k->src, f->dst, 16) && !memcmp(k->dst, f->src, 16);
 }
 
-static decode_tcpflow *flow_find(decode_ctx *d, const decode_flow *f,
-				 int *dir)
+/* Finds or makes the flow of f: its slot number, and in *dir which of
+ * its directions f is. The probe reads only the compact heads (16 bytes a
+ * slot, DECODE_PROBE of them in two cache lines); a flow's own slot is
+ * touched when its hash matches or when it is made. */
+static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 {
 	uint32_t h = flow_hash(d, f);
-	decode_tcpflow *free_slot = NULL, *oldest = NULL;
+	unsigned n = d->cfg.flows, s = h % n, free_slot = n, oldest = n;
 	int64_t idle = (int64_t)d->cfg.flow_timeout_s * 1000000;
+	decode_tcpflow *fl;
 
-	for (unsigned i = 0; i < DECODE_PROBE && i < d->cfg.flows; i++) {
-		decode_tcpflow *c = &d->flows[(h + i) % d->cfg.flows];
+	for (unsigned i = 0; i < DECODE_PROBE && i < n;
+	     i++, s = s + 1 == n ? 0 : s + 1) {
+		decode_flowhead *c = &d->heads[s];
 		if (c->used && d->now - c->last_usec > idle)
 			c->used = 0;
 		if (!c->used) {
-			if (!free_slot)
-				free_slot = c;
+			if (free_slot == n)
+				free_slot = s;
 			continue;
 		}
-		if (c->hash == h && c->key.family == f->family) {
-			if (same_dir(&c->key, f)) {
+		if (c->hash == h && d->flows[s].key.family == f->family) {
+			if (same_dir(&d->flows[s].key, f)) {
 				*dir = 0;
-				return c;
+				return s;
 			}
-			if (rev_dir(&c->key, f)) {
+			if (rev_dir(&d->flows[s].key, f)) {
 				*dir = 1;
-				return c;
+				return s;
 			}
 		}
-		if (!oldest || c->last_usec < oldest->last_usec)
-			oldest = c;
+		if (oldest == n || c->last_usec < d->heads[oldest].last_usec)
+			oldest = s;
 	}
-	if (!free_slot) {
+	if (free_slot == n) {
 		decode_count(d, DECODE_E_FLOW_EVICTED);
 		free_slot = oldest;
 	}
-	free_slot->used = 1;
-	free_slot->hash = h;
-	free_slot->key = *f;
+	d->heads[free_slot].used = 1;
+	d->heads[free_slot].hash = h;
+	fl = &d->flows[free_slot];
+	fl->key = *f;
 	for (int k = 0; k < 2; k++) {
-		free_slot->dir[k].app = DIR_UNKNOWN;
-		free_slot->dir[k].have_seq = 0;
-		free_slot->dir[k].skip = 0;
-		free_slot->dir[k].len = 0;
+		fl->dir[k].app = DIR_UNKNOWN;
+		fl->dir[k].have_seq = 0;
+		fl->dir[k].skip = 0;
+		fl->dir[k].len = 0;
 	}
 	*dir = 0;
 	return free_slot;
@@ -234,14 +240,14 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	size_t hl = (size_t)(p[12] >> 4) * 4;
 	uint8_t flags = p[13];
 	uint32_t seq = be32(p + 4);
-	decode_tcpflow *fl;
 	decode_dir *r;
+	unsigned slot;
 	int dir;
 	int32_t diff;
 
-	fl = flow_find(d, f, &dir);
-	fl->last_usec = d->now;
-	r = &fl->dir[dir];
+	slot = flow_find(d, f, &dir);
+	d->heads[slot].last_usec = d->now;
+	r = &d->flows[slot].dir[dir];
 	if (flags & 0x02) { /* SYN: data (TCP Fast Open) starts at seq + 1 */
 		seq++;
 		r->have_seq = 1;
@@ -276,5 +282,5 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	}
 out:
 	if (flags & 0x04) /* RST: the flow is over */
-		fl->used = 0;
+		d->heads[slot].used = 0;
 }

@@ -5,7 +5,9 @@
  * The context holds every table, allocated once by decode_new: the
  * fragment slots (each with a buffer of frag_max_bytes and a bitmap of the
  * 8-byte blocks received), the TCP flow table (open addressing, PROBE
- * slots per key, each flow with two direction buffers of flow_buf bytes)
+ * slots per key; a compact head per slot with the hash, use and last time
+ * that probing reads, and apart from it each flow's key and two direction
+ * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
  * records. Timeouts run on capture time, never on the wall clock.
  */
@@ -45,11 +47,15 @@ typedef struct decode_dir {
 	uint8_t *buf;
 } decode_dir;
 
-typedef struct decode_tcpflow {
-	int used;
-	uint32_t hash;       /* flow_hash of key: most probes stop here */
-	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
+/* What a probe of the flow table reads, kept apart from the flows. */
+typedef struct decode_flowhead {
+	uint32_t hash;       /* flow_hash of the flow's key */
+	uint32_t used;
 	int64_t last_usec;
+} decode_flowhead;
+
+typedef struct decode_tcpflow {
+	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
 	decode_dir dir[2];
 } decode_tcpflow;
 
@@ -62,6 +68,7 @@ struct decode_ctx {
 	uint32_t seed;       /* flow hash key, random per context */
 	int depth;
 	decode_frag *frags;
+	decode_flowhead *heads; /* one per flow slot */
 	decode_tcpflow *flows;
 	uint8_t *hs;         /* DECODE_HS_MAX */
 	char dq[256][4];     /* decimal text of each byte value */

@@ -92,8 +92,9 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	}
 	d->frags = calloc(def.frag_slots, sizeof *d->frags);
 	d->flows = calloc(def.flows, sizeof *d->flows);
+	d->heads = calloc(def.flows, sizeof *d->heads);
 	d->hs = malloc(DECODE_HS_MAX);
-	if (!d->frags || !d->flows || !d->hs)
+	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
 	for (unsigned i = 0; i < def.frag_slots; i++) {
 		d->frags[i].data = malloc(def.frag_max_bytes);
@@ -130,6 +131,7 @@ void decode_free(decode_ctx *d)
 		}
 	free(d->frags);
 	free(d->flows);
+	free(d->heads);
 	free(d->hs);
 	free(d);
 }
