@@ -22,8 +22,9 @@
  * reported. Record versions 3.0-3.4 are accepted (TLS 1.0 to 1.3 all use
  * 3.1-3.3 on the wire).
  *
- * Every text observable is copied into the context's text buffer with a
- * NUL, truncated to DECODE_TEXT_MAX - 1 bytes.
+ * Every text observable is NUL-terminated, a NUL inside it written '?':
+ * DNS names as dns_name writes them, the others copied into the context's
+ * text buffer, truncated to DECODE_TEXT_MAX - 1 bytes.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -50,6 +51,17 @@ static void emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
 }
 
 /* ------------------------------------------------------------ DNS */
+
+/* A name dns_name wrote (NUL-terminated, at most 254 characters) goes
+ * out from where it is, without emit_text's copy. */
+static void emit_name(decode_ctx *d, decode_kind k, const decode_flow *f,
+		      uint16_t rrtype, char *name, size_t len)
+{
+	char *z;
+	while ((z = memchr(name, 0, len)) != NULL)
+		*z = '?';
+	decode_emit(d, k, f, rrtype, name, len);
+}
 
 enum { NAME_OK, NAME_BAD, NAME_LOOP };
 
@@ -130,7 +142,7 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		if (off + 4 > mlen)
 			return dns_fail(d, NAME_BAD, quiet);
 		off += 4;
-		emit_text(d, DECODE_DNS_QUERY, f, 0, (const uint8_t *)name, nl);
+		emit_name(d, DECODE_DNS_QUERY, f, 0, name, nl);
 	}
 	for (unsigned i = 0; i < an; i++) {
 		uint16_t type, rdlen;
@@ -157,8 +169,7 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 			if ((r = dns_name(m, off + rdlen, &co, name, &nl)) !=
 			    NAME_OK)
 				return dns_fail(d, r, quiet);
-			emit_text(d, DECODE_DNS_ANSWER, f, 5,
-				  (const uint8_t *)name, nl);
+			emit_name(d, DECODE_DNS_ANSWER, f, 5, name, nl);
 		}
 		off += rdlen;
 	}
