@@ -22,6 +22,7 @@
  * separator first, so an escaped separator (\x2c) stays inside its
  * element.
  */
+#include <pthread.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -79,11 +80,43 @@ static const logs_key keys[] = {
 };
 #undef K
 
+/* keys[] by name: an open-addressing index of 128 slots (key + 1, 0 for
+ * empty) over the ~45 names, built once; JSON looks up every string
+ * value's path. */
+#define KEY_SLOTS 128
+_Static_assert(sizeof(keys) / sizeof(keys[0]) < KEY_SLOTS / 2,
+	       "the key index stays at most half full");
+static unsigned char key_index[KEY_SLOTS];
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static unsigned key_hash(const char *name, size_t len)
+{
+	return ((unsigned)len * 31u + (unsigned char)name[0] * 7u +
+		(unsigned char)name[len - 1] * 131u +
+		(unsigned char)name[len / 2]) & (KEY_SLOTS - 1);
+}
+
+static void key_index_build(void)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		unsigned h = key_hash(keys[i].name, keys[i].len);
+		while (key_index[h])
+			h = (h + 1) & (KEY_SLOTS - 1);
+		key_index[h] = (unsigned char)(i + 1);
+	}
+}
+
 int logs_key_find(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].len == len && memcmp(keys[i].name, name, len) == 0)
-			return (int)i;
+	if (len == 0)
+		return -1;
+	pthread_once(&key_once, key_index_build);
+	for (unsigned h = key_hash(name, len); key_index[h];
+	     h = (h + 1) & (KEY_SLOTS - 1)) {
+		const logs_key *k = &keys[key_index[h] - 1];
+		if (k->len == len && memcmp(k->name, name, len) == 0)
+			return key_index[h] - 1;
+	}
 	return -1;
 }
 
