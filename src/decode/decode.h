@@ -11,7 +11,7 @@
  * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
  * ClientHello. Every observable is handed to the caller's callback as it
- * is found; decode_pcap_file() walks a capture file with libpcap.
+ * is found; decode_pcap_file() walks a capture file.
  *
  * Invariants: nothing is allocated per packet; every table (fragments,
  * flows) and buffer is allocated once by decode_new() and bounded by
@@ -28,7 +28,8 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
- *   decode_pcap.c   capture files through libpcap
+ *   decode_pcap.c   capture files: classic pcap read directly, the rest
+ *                   (pcapng, byte-swapped, odd records) through libpcap
  */
 #ifndef RK_DECODE_H
 #define RK_DECODE_H
@@ -55,8 +56,8 @@
 
 /* What an observable is. */
 typedef enum decode_kind {
-	DECODE_ADDR_SRC,     /* text form of the IP source address */
-	DECODE_ADDR_DST,     /* text form of the IP destination address */
+	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
+	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
 	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
 	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name */
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
@@ -127,6 +128,10 @@ typedef struct decode_config {
 	unsigned flow_buf;        /* stream bytes kept per direction (4096) */
 	unsigned flow_timeout_s;  /* idle TCP flow (120) */
 	int emit_addresses;       /* deliver DECODE_ADDR_* (1 by default) */
+	/* 1: DECODE_ADDR_* come without their text (value "", len 0), for a
+	 * caller that reads flow->src and flow->dst and would only parse the
+	 * text back; saves formatting two addresses a packet (0 by default) */
+	int raw_addresses;
 } decode_config;
 
 void decode_config_default(decode_config *cfg);

@@ -50,6 +50,7 @@ void decode_config_default(decode_config *cfg)
 	cfg->flow_buf = 4096;
 	cfg->flow_timeout_s = 120;
 	cfg->emit_addresses = 1;
+	cfg->raw_addresses = 0;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -67,6 +68,7 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		if (cfg->flow_buf >= 64) def.flow_buf = cfg->flow_buf;
 		if (cfg->flow_timeout_s) def.flow_timeout_s = cfg->flow_timeout_s;
 		def.emit_addresses = cfg->emit_addresses;
+		def.raw_addresses = cfg->raw_addresses;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -210,6 +212,11 @@ static void emit_addrs(decode_ctx *d, const decode_flow *f)
 
 	if (!d->cfg.emit_addresses)
 		return;
+	if (d->cfg.raw_addresses) {
+		decode_emit(d, DECODE_ADDR_SRC, f, 0, "", 0);
+		decode_emit(d, DECODE_ADDR_DST, f, 0, "", 0);
+		return;
+	}
 	if ((n = fmt_addr(d, f, f->src, a)) > 0)
 		decode_emit(d, DECODE_ADDR_SRC, f, 0, a, n);
 	if ((n = fmt_addr(d, f, f->dst, a)) > 0)

@@ -673,6 +673,63 @@ static void test_pcap_readers(void **state)
 	}
 }
 
+/* raw_addresses: address observables without text, the flow's bytes
+ * there instead; the default still gives the text. */
+typedef struct addrseen {
+	int n;
+	size_t len[2];
+	char text[2][48];
+	uint8_t src[4];
+} addrseen;
+
+static void collect_addr(const decode_observable *o, void *user)
+{
+	addrseen *a = user;
+	if (o->kind != DECODE_ADDR_SRC && o->kind != DECODE_ADDR_DST)
+		return;
+	if (a->n < 2) {
+		a->len[a->n] = o->len;
+		snprintf(a->text[a->n], sizeof a->text[0], "%s", o->value);
+		a->n++;
+	}
+	if (o->kind == DECODE_ADDR_SRC)
+		memcpy(a->src, o->flow->src, 4);
+}
+
+static void test_raw_addresses(void **state)
+{
+	uint8_t q[300];
+	size_t qn = dns_query(q, "raw.example", 7);
+	decode_config cfg;
+	pkt p;
+
+	(void)state;
+	eth(&p, 0, 0x0800);
+	ip4(&p, 17, 1, 0, 1, 2);
+	udp(&p, 40000, 53, q, qn);
+	pkt_finish_ip4(&p);
+	for (int raw = 0; raw < 2; raw++) {
+		addrseen a = {0};
+		decode_config_default(&cfg);
+		cfg.raw_addresses = raw;
+		decode_ctx *d = decode_new(&cfg, collect_addr, &a);
+		assert_non_null(d);
+		decode_packet(d, DECODE_LINK_ETHERNET, p.b, p.n, 1);
+		assert_int_equal(a.n, 2);
+		if (raw) {
+			assert_int_equal(a.len[0], 0);
+			assert_string_equal(a.text[1], "");
+		} else {
+			assert_string_equal(a.text[0], "10.0.0.1");
+			assert_int_equal(a.len[0], 8);
+			assert_string_equal(a.text[1], "10.0.0.2");
+		}
+		assert_int_equal(a.src[3], 1);
+		assert_int_equal(decode_get_stats(d)->observables[DECODE_ADDR_SRC], 1);
+		decode_free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_stream_errors_counted),
 		cmocka_unit_test(test_pcap_file),
 		cmocka_unit_test(test_pcap_readers),
+		cmocka_unit_test(test_raw_addresses),
 	};
 	decode_free(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
