@@ -77,7 +77,8 @@ static int rev_dir(const decode_flow *k, const decode_flow *f)
 static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 {
 	uint32_t h = flow_hash(d, f);
-	unsigned n = d->cfg.flows, s = h % n, free_slot = n, oldest = n;
+	unsigned n = d->cfg.flows, free_slot = n, oldest = n;
+	unsigned s = (unsigned)(((uint64_t)h * n) >> 32); /* h % n, no division */
 	int64_t idle = (int64_t)d->cfg.flow_timeout_s * 1000000;
 	decode_tcpflow *fl;
 
