@@ -11,7 +11,8 @@
  * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
  * ClientHello. Every observable is handed to the caller's callback as it
- * is found; decode_pcap_file() walks a capture file.
+ * is found; decode_pcap_file() walks a capture file, and
+ * decode_pcap_open/next give its records one by one.
  *
  * Invariants: nothing is allocated per packet; every table (fragments,
  * flows) and buffer is allocated once by decode_new() and bounded by
@@ -159,10 +160,27 @@ int decode_packet(decode_ctx *d, int linktype, const uint8_t *pkt,
 
 const decode_stats *decode_get_stats(const decode_ctx *d);
 
+/* decode_pcap.c */
+
 /* decode_pcap_file: decodes every packet of a capture file. Bad packets
- * are counted, never fatal. Errors: RK_EIO when libpcap cannot open or
- * read the file (ctx says why); the packets decoded before a read error
- * stay counted. */
+ * are counted, never fatal. Errors: RK_EIO when the file cannot be opened
+ * or read (ctx says why); the packets decoded before a read error stay
+ * counted. */
 rk_err decode_pcap_file(decode_ctx *d, const char *path, rk_errctx *ctx);
+
+/* A capture file read record by record, for a reader thread that hands
+ * packets to decoders elsewhere: the records, link type, times and errors
+ * are decode_pcap_file's. decode_pcap_open: NULL when the file cannot be
+ * opened (ctx says why; "-" is standard input). decode_pcap_next: 1 with
+ * the next record (*data valid until the next call or the close), 0 at the
+ * end, -1 on a read error (ctx says why; the records before it were good).
+ * decode_pcap_link: the link type to give decode_packet. One thread at a
+ * time; decode_pcap_close accepts NULL. */
+typedef struct decode_pcap decode_pcap;
+decode_pcap *decode_pcap_open(const char *path, rk_errctx *ctx);
+int decode_pcap_next(decode_pcap *pc, const uint8_t **data, size_t *caplen,
+		     int64_t *ts_usec, rk_errctx *ctx);
+int decode_pcap_link(const decode_pcap *pc);
+void decode_pcap_close(decode_pcap *pc);
 
 #endif

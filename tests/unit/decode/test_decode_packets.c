@@ -7,8 +7,9 @@
  * HTTP request and a TLS ClientHello split across segments and records,
  * the bounds (fragment table, flow table, truncation, stream buffer),
  * the error kinds of the stream parsers, and capture files written with
- * libpcap (read the same by decode's own reader and by libpcap: link
- * types, time precision, a cut file, a record over the snapshot length). Each case checks the exact observables or error counts.
+ * libpcap (read the same by decode's own reader and by libpcap, whole and
+ * record by record: link types, time precision, a cut file, a record over
+ * the snapshot length). Each case checks the exact observables or error counts.
  *
  * With DECODE_WRITE_SEEDS=<dir> set, every packet built here is also
  * written to <dir> as a fuzz seed (one byte of link type, then the frame),
@@ -621,6 +622,44 @@ static uint64_t libpcap_count(const char *path, int *error)
 	return n;
 }
 
+/* decode_pcap_next gives libpcap's records: bytes, lengths, times, link
+ * type, and its error at the end. */
+static void same_records(const char *path)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, eb);
+	rk_errctx ctx;
+	decode_pcap *r;
+	struct pcap_pkthdr *h;
+	const u_char *want;
+	const uint8_t *got;
+	size_t caplen;
+	int64_t ts;
+	int rc, lrc;
+
+	assert_non_null(pc);
+	rk_errctx_clear(&ctx);
+	r = decode_pcap_open(path, &ctx);
+	assert_non_null(r);
+	assert_int_equal(decode_pcap_link(r), pcap_datalink(pc));
+	do {
+		lrc = pcap_next_ex(pc, &h, &want);
+		rc = decode_pcap_next(r, &got, &caplen, &ts, &ctx);
+		if (lrc == 1) {
+			assert_int_equal(rc, 1);
+			assert_int_equal(caplen, h->caplen);
+			assert_int_equal(ts, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec);
+			assert_memory_equal(got, want, caplen);
+		}
+	} while (lrc == 1);
+	assert_int_equal(rc, lrc == PCAP_ERROR ? -1 : 0);
+	if (rc < 0)
+		assert_non_null(strstr(ctx.msg, "reading capture"));
+	assert_int_equal(decode_pcap_next(r, &got, &caplen, &ts, &ctx), 0);
+	decode_pcap_close(r);
+	pcap_close(pc);
+}
+
 static void test_pcap_readers(void **state)
 {
 	char path[] = "/tmp/rk-decode-test-XXXXXX";
@@ -669,6 +708,7 @@ static void test_pcap_readers(void **state)
 		if (cases[c].cut)
 			assert_int_equal(want, 4);
 		decode_free(d);
+		same_records(path);
 		unlink(path);
 	}
 }
