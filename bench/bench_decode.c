@@ -14,6 +14,8 @@
  *   bench_decode - floor FILE       the libpcap read floor: pcap_next_ex
  *                                   over every record (what
  *                                   `tcpdump -r FILE -w /dev/null` costs)
+ *   bench_decode - records FILE     decode_pcap_open/next over every record
+ *                                   (the capture reader alone)
  *   bench_decode - wc FILE          read(2) by 1 MiB and count newlines
  *                                   (what `wc -l` costs)
  *
@@ -192,7 +194,7 @@ static match *load(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_decode VALUES|- log|pcap|floor|wc FILE\n");
+		fprintf(stderr, "usage: bench_decode VALUES|- log|pcap|floor|records|wc FILE\n");
 		return 2;
 	}
 	const char *mode = argv[2], *file = argv[3];
@@ -256,6 +258,23 @@ int main(int argc, char **argv)
 			n++;
 		pcap_close(pc);
 		printf("floor    %.3f s wall, %.3f s cpu: %llu packets\n", now_s() - t0,
+		       cpu_s() - c0, n);
+	} else if (!strcmp(mode, "records")) {
+		rk_errctx ctx;
+		decode_pcap *r;
+		const uint8_t *data;
+		size_t caplen;
+		int64_t ts;
+		unsigned long long n = 0;
+		rk_errctx_clear(&ctx);
+		if (!(r = decode_pcap_open(file, &ctx))) {
+			fprintf(stderr, "bench_decode: %s\n", ctx.msg);
+			return 1;
+		}
+		while (decode_pcap_next(r, &data, &caplen, &ts, &ctx) == 1)
+			n++;
+		decode_pcap_close(r);
+		printf("records  %.3f s wall, %.3f s cpu: %llu packets\n", now_s() - t0,
 		       cpu_s() - c0, n);
 	} else if (!strcmp(mode, "wc")) {
 		static char buf[1 << 20];
