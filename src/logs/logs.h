@@ -152,8 +152,6 @@ typedef struct logs_reader {
 	size_t empty_len, unset_len;
 	int nfields;
 	signed char col[LOGS_TSV_MAX_FIELDS]; /* field table index or -1 */
-	unsigned char want[LOGS_TSV_MAX_FIELDS]; /* columns with col >= 0 */
-	int nwant;
 	int ts_col;
 	/* observables of the current line, emitted when it is done */
 	struct {

@@ -10,12 +10,12 @@
  *
  * Zeek TSV: the header lines set the separator (#separator \x09), the set
  * separator, the empty and unset markers and the columns (#fields); each
- * column is looked up in the table once, when #fields is read, and the
- * columns we take are listed (want[]). A data line then costs one pass
- * (logs_tsv_fast) that finds its separators sixteen bytes at a time and
- * says whether the line needs the UTF-8 check (a byte over 0x7f) and
- * whether any value may need unescaping or splitting ('\\' or the set
- * separator anywhere in the line), plus work on the wanted columns only. A
+ * column is looked up in the table once, when #fields is read (col[]).
+ * A data line then costs one pass (logs_tsv_fast) that finds its
+ * separators sixteen bytes at a time and says whether the line needs the
+ * UTF-8 check (a byte over 0x7f) and whether any value may need
+ * unescaping or splitting ('\\' or the set separator anywhere in the
+ * line), plus work on the columns in the table only. A
  * data line with a field count other than #fields is counted in bad_tsv
  * and skipped. Values are unescaped in place (\\ and \xHH, Zeek's ASCII
  * writer's escapes), set and vector columns are split on the set
@@ -205,10 +205,6 @@ static void tsv_header(logs_reader *r, char *line, size_t len)
 				break;
 		}
 		r->nfields = n;
-		r->nwant = 0;
-		for (int i = 0; i < n && i < LOGS_TSV_MAX_FIELDS; i++)
-			if (r->col[i] >= 0)
-				r->want[r->nwant++] = (unsigned char)i;
 		r->tsv = 1;
 	}
 	/* #path, #types, #open, #close: nothing to keep */
@@ -351,8 +347,11 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 		logs_report(r, "Zeek line with a field count other than #fields");
 		return 1;
 	}
-	for (int w = 0; w < r->nwant; w++) {
-		int n = r->want[w];
+	/* col[] alone says which columns to read, so a reader whose header
+	 * state was copied from another works the same */
+	for (int n = 0; n < r->nfields && n < LOGS_TSV_MAX_FIELDS; n++) {
+		if (r->col[n] < 0)
+			continue;
 		size_t st = n ? pos[n - 1] + 1 : 0;
 		size_t en = (size_t)n < nsep ? pos[n] : len;
 		if (n == r->ts_col)
