@@ -442,10 +442,61 @@ static void test_classify(void **state)
 	}
 }
 
+/* logs_obs.addr: the address of an IPv4 or IPv6 observable, parsed, from
+ * every kind of line (TSV, JSON, text, an X.509 subject's CN). */
+typedef struct addrs {
+	int n;
+	uint8_t a[8][16];
+	int kind[8];
+} addrs;
+
+static int on_addr(const logs_obs *o, void *arg)
+{
+	addrs *x = arg;
+	if ((o->kind == LOGS_KIND_IPV4 || o->kind == LOGS_KIND_IPV6) && x->n < 8) {
+		memcpy(x->a[x->n], o->addr, 16);
+		x->kind[x->n++] = o->kind;
+	}
+	return 0;
+}
+
+static void test_obs_addr(void **state)
+{
+	(void)state;
+	static const uint8_t v4[16] = {192, 0, 2, 7};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 9};
+	char tsv_head[] = "#fields\tts\tid.orig_h\tanswers";
+	char tsv[] = "1\t192.0.2.7\t2001:db8::9";
+	char json[] = "{\"ts\":1,\"id.orig_h\":\"192.0.2.7\",\"id.resp_h\":\"2001:db8::9\"}";
+	char text[] = "seen 192.0.2.7 and [2001:db8::9]";
+	char x509[] = "{\"certificate.subject\":\"CN=192.0.2.7,O=x\"}";
+	char *lines[] = {tsv_head, tsv, json, text, x509};
+	logs_reader r;
+	addrs x = {0};
+
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_addr, NULL, &x), RK_OK);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		if (i == 3)
+			r.format = LOGS_FMT_TEXT;
+		if (i == 4)
+			r.format = LOGS_FMT_JSON;
+		logs_feed_line(&r, lines[i], strlen(lines[i]));
+	}
+	assert_int_equal(x.n, 7);
+	for (int i = 0; i < x.n; i++) {
+		int six = x.kind[i] == LOGS_KIND_IPV6;
+		assert_memory_equal(x.a[i], six ? v6 : v4, 16);
+	}
+	assert_int_equal(x.kind[1], LOGS_KIND_IPV6);
+	assert_int_equal(x.kind[6], LOGS_KIND_IPV4);
+	logs_reader_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_zeek_tsv_lines),
+		cmocka_unit_test(test_obs_addr),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
