@@ -98,11 +98,11 @@ typedef struct logs_obs {
 	logs_field field;
 	const char *val;
 	size_t len;
-	uint8_t addr[16];
 	const char *file;
 	uint64_t line;
 	int64_t ts_us;
 	int has_ts;
+	uint8_t addr[16];
 } logs_obs;
 
 /* Return 0 to go on, anything else to stop reading (logs_read_* return

@@ -3,7 +3,8 @@
  *
  * The reader owns one buffer of max_line + 1 + LOGS_READ_CHUNK bytes,
  * allocated by logs_reader_init; read(2) fills it after the unconsumed tail
- * (buf[start, end)), complete lines are handed to logs_parse_line in place,
+ * (buf[start, end)), complete lines are handed to logs_feed_line in place
+ * (a Zeek TSV data line to logs_tsv_fast, any other to logs_parse_line),
  * and the tail moves to the front. A line that does not fit (longer than
  * max_line) is counted in too_long, reported and skipped up to its newline,
  * however long it is, without growing anything. Invariant: start <= end <=
