@@ -3,9 +3,10 @@
  *
  * A flow is found by hashing its endpoints in a direction-free order
  * (a multiply-xorshift mixer keyed with a random per-context seed, so
- * traffic cannot choose colliding flows in advance) and probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
- * time) or freed by RST is reused, and when all probed slots are live the
- * least recently seen one is evicted and counted. Each direction keeps at
+ * traffic cannot choose colliding flows in advance) and probing
+ * DECODE_PROBE slots; a slot idle for flow_timeout_s (capture time) or
+ * freed by RST is reused, and when all probed slots are live the least
+ * recently seen one is evicted and counted. Each direction keeps at
  * most flow_buf bytes: data is accepted in sequence order only (a
  * retransmission is trimmed, a gap is counted and the direction restarts
  * at the new segment), appended, and offered to the application parser,
