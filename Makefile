@@ -187,9 +187,9 @@ tsan-check:
 
 BENCH_SRC  := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
-build/bench/%: bench/%.c build/renkei $(LIBS_cli)
+build/bench/%: bench/%.c build/renkei $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS_cli) $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 bench:
 	$(MAKE) BUILD=build build/renkei $(BENCH_BINS)
 	bench/run

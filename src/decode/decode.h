@@ -11,7 +11,8 @@
  * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
  * ClientHello. Every observable is handed to the caller's callback as it
- * is found; decode_pcap_file() walks a capture file with libpcap.
+ * is found; decode_pcap_file() walks a capture file, and
+ * decode_pcap_open/next give its records one by one.
  *
  * Invariants: nothing is allocated per packet; every table (fragments,
  * flows) and buffer is allocated once by decode_new() and bounded by
@@ -28,7 +29,8 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
- *   decode_pcap.c   capture files through libpcap
+ *   decode_pcap.c   capture files: classic pcap read directly, the rest
+ *                   (pcapng, byte-swapped, odd records) through libpcap
  */
 #ifndef RK_DECODE_H
 #define RK_DECODE_H
@@ -55,8 +57,8 @@
 
 /* What an observable is. */
 typedef enum decode_kind {
-	DECODE_ADDR_SRC,     /* text form of the IP source address */
-	DECODE_ADDR_DST,     /* text form of the IP destination address */
+	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
+	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
 	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
 	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name */
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
@@ -127,6 +129,10 @@ typedef struct decode_config {
 	unsigned flow_buf;        /* stream bytes kept per direction (4096) */
 	unsigned flow_timeout_s;  /* idle TCP flow (120) */
 	int emit_addresses;       /* deliver DECODE_ADDR_* (1 by default) */
+	/* 1: DECODE_ADDR_* come without their text (value "", len 0), for a
+	 * caller that reads flow->src and flow->dst and would only parse the
+	 * text back; saves formatting two addresses a packet (0 by default) */
+	int raw_addresses;
 } decode_config;
 
 void decode_config_default(decode_config *cfg);
@@ -154,10 +160,12 @@ int decode_packet(decode_ctx *d, int linktype, const uint8_t *pkt,
 
 const decode_stats *decode_get_stats(const decode_ctx *d);
 
+/* decode_pcap.c */
+
 /* decode_pcap_file: decodes every packet of a capture file. Bad packets
- * are counted, never fatal. Errors: RK_EIO when libpcap cannot open or
- * read the file (ctx says why); the packets decoded before a read error
- * stay counted. */
+ * are counted, never fatal. Errors: RK_EIO when the file cannot be opened
+ * or read (ctx says why); the packets decoded before a read error stay
+ * counted. */
 rk_err decode_pcap_file(decode_ctx *d, const char *path, rk_errctx *ctx);
 
 /* decode_hash.c: a hash of the packet's outermost IP address pair that is
@@ -169,5 +177,20 @@ uint32_t decode_packet_hash(int linktype, const uint8_t *pkt, size_t caplen);
  * protocol without them); -1 when there is no IP header. For naming where
  * a hit was seen, not for decoding. */
 int decode_packet_flow(int linktype, const uint8_t *pkt, size_t caplen, decode_flow *f);
+
+/* A capture file read record by record, for a reader thread that hands
+ * packets to decoders elsewhere: the records, link type, times and errors
+ * are decode_pcap_file's. decode_pcap_open: NULL when the file cannot be
+ * opened (ctx says why; "-" is standard input). decode_pcap_next: 1 with
+ * the next record (*data valid until the next call or the close), 0 at the
+ * end, -1 on a read error (ctx says why; the records before it were good).
+ * decode_pcap_link: the link type to give decode_packet. One thread at a
+ * time; decode_pcap_close accepts NULL. */
+typedef struct decode_pcap decode_pcap;
+decode_pcap *decode_pcap_open(const char *path, rk_errctx *ctx);
+int decode_pcap_next(decode_pcap *pc, const uint8_t **data, size_t *caplen,
+		     int64_t *ts_usec, rk_errctx *ctx);
+int decode_pcap_link(const decode_pcap *pc);
+void decode_pcap_close(decode_pcap *pc);
 
 #endif

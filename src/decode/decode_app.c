@@ -22,8 +22,9 @@
  * reported. Record versions 3.0-3.4 are accepted (TLS 1.0 to 1.3 all use
  * 3.1-3.3 on the wire).
  *
- * Every text observable is copied into the context's text buffer with a
- * NUL, truncated to DECODE_TEXT_MAX - 1 bytes.
+ * Every text observable is NUL-terminated, a NUL inside it written '?':
+ * DNS names as dns_name writes them, the others copied into the context's
+ * text buffer, truncated to DECODE_TEXT_MAX - 1 bytes.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -38,17 +39,38 @@ static uint16_t be16(const uint8_t *p)
 static void emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
 		      uint16_t rrtype, const uint8_t *v, size_t len)
 {
+	char *z, *o = d->text;
+	const uint8_t *e;
 	if (len > DECODE_TEXT_MAX - 1)
 		len = DECODE_TEXT_MAX - 1;
-	memcpy(d->text, v, len);
-	d->text[len] = 0;
-	for (size_t i = 0; i < len; i++)
-		if (d->text[i] == 0)
-			d->text[i] = '?';
+	/* Values are short: eight bytes a step, which compilers keep as
+	 * plain moves (a memcpy here became a slow-starting rep movs). */
+	for (e = v + len; e - v >= 8; v += 8, o += 8) {
+		uint64_t w;
+		memcpy(&w, v, 8);
+		memcpy(o, &w, 8);
+	}
+	while (v < e)
+		*o++ = (char)*v++;
+	*o = 0;
+	/* a NUL inside would end the C string early */
+	while ((z = memchr(d->text, 0, len)) != NULL)
+		*z = '?';
 	decode_emit(d, k, f, rrtype, d->text, len);
 }
 
 /* ------------------------------------------------------------ DNS */
+
+/* A name dns_name wrote (NUL-terminated, at most 254 characters) goes
+ * out from where it is, without emit_text's copy. */
+static void emit_name(decode_ctx *d, decode_kind k, const decode_flow *f,
+		      uint16_t rrtype, char *name, size_t len)
+{
+	char *z;
+	while ((z = memchr(name, 0, len)) != NULL)
+		*z = '?';
+	decode_emit(d, k, f, rrtype, name, len);
+}
 
 enum { NAME_OK, NAME_BAD, NAME_LOOP };
 
@@ -129,7 +151,7 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		if (off + 4 > mlen)
 			return dns_fail(d, NAME_BAD, quiet);
 		off += 4;
-		emit_text(d, DECODE_DNS_QUERY, f, 0, (const uint8_t *)name, nl);
+		emit_name(d, DECODE_DNS_QUERY, f, 0, name, nl);
 	}
 	for (unsigned i = 0; i < an; i++) {
 		uint16_t type, rdlen;
@@ -143,10 +165,9 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		if (rdlen > mlen - off)
 			return dns_fail(d, NAME_BAD, quiet);
 		if (type == 1 && rdlen == 4) {
-			char a[INET6_ADDRSTRLEN];
-			inet_ntop(AF_INET, m + off, a, sizeof a);
-			emit_text(d, DECODE_DNS_ANSWER, f, 1,
-				  (const uint8_t *)a, strlen(a));
+			char a[16];
+			size_t al = decode_fmt_ipv4(d, a, m + off);
+			decode_emit(d, DECODE_DNS_ANSWER, f, 1, a, al);
 		} else if (type == 28 && rdlen == 16) {
 			char a[INET6_ADDRSTRLEN];
 			inet_ntop(AF_INET6, m + off, a, sizeof a);
@@ -157,8 +178,7 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 			if ((r = dns_name(m, off + rdlen, &co, name, &nl)) !=
 			    NAME_OK)
 				return dns_fail(d, r, quiet);
-			emit_text(d, DECODE_DNS_ANSWER, f, 5,
-				  (const uint8_t *)name, nl);
+			emit_name(d, DECODE_DNS_ANSWER, f, 5, name, nl);
 		}
 		off += rdlen;
 	}
@@ -234,8 +254,10 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	if (p[0] == '\r' || p[0] == '\n')
 		return 1;
 	/* The request line. */
-	for (line_end = 0; line_end < len && p[line_end] != '\n'; line_end++)
-		;
+	{
+		const uint8_t *nl = memchr(p, '\n', len);
+		line_end = nl ? (size_t)(nl - p) : len;
+	}
 	if (line_end == len && !full)
 		return 0;
 	for (sp1 = 0; sp1 < line_end && p[sp1] != ' '; sp1++)
@@ -272,8 +294,10 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	/* The header block ends at an empty line. */
 	if (!http09) {
 		for (pos = line_end; pos < len; pos++) {
-			if (p[pos] != '\n')
-				continue;
+			const uint8_t *nl = memchr(p + pos, '\n', len - pos);
+			if (!nl)
+				break;
+			pos = (size_t)(nl - p);
 			if (pos + 1 < len && p[pos + 1] == '\n') {
 				end = pos + 2;
 				have_end = 1;
@@ -298,10 +322,10 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 		emit_text(d, DECODE_HTTP_URL, f, 0, p + sp1 + 1, sp2 - sp1 - 1);
 	for (pos = line_end + 1; pos < end;) {
 		size_t le, colon;
-		for (le = pos; le < end && p[le] != '\n'; le++)
-			;
-		for (colon = pos; colon < le && p[colon] != ':'; colon++)
-			;
+		const uint8_t *q = memchr(p + pos, '\n', end - pos);
+		le = q ? (size_t)(q - p) : end;
+		q = memchr(p + pos, ':', le - pos);
+		colon = q ? (size_t)(q - p) : le;
 		if (colon < le) {
 			const uint8_t *v = p + colon + 1;
 			size_t vn = le - colon - 1;

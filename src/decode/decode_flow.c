@@ -2,10 +2,11 @@
  * decode_flow.c: the TCP flow table and per-direction stream reassembly.
  *
  * A flow is found by hashing its endpoints in a direction-free order
- * (FNV-1a keyed with a random per-context seed, so traffic cannot choose
- * colliding flows in advance) and probing DECODE_PROBE slots; a slot idle for flow_timeout_s (capture
- * time) or freed by RST is reused, and when all probed slots are live the
- * least recently seen one is evicted and counted. Each direction keeps at
+ * (a multiply-xorshift mixer keyed with a random per-context seed, so
+ * traffic cannot choose colliding flows in advance) and probing
+ * DECODE_PROBE slots; a slot idle for flow_timeout_s (capture time) or
+ * freed by RST is reused, and when all probed slots are live the least
+ * recently seen one is evicted and counted. Each direction keeps at
  * most flow_buf bytes: data is accepted in sequence order only (a
  * retransmission is trimmed, a gap is counted and the direction restarts
  * at the new segment), appended, and offered to the application parser,
@@ -30,21 +31,32 @@ static uint32_t be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint32_t hash_bytes(uint32_t h, const uint8_t *p, size_t n)
+/* One endpoint (address words and port) through a keyed multiply-xorshift
+ * mixer: four multiplies, where a byte-wise hash took thirty-six. */
+static uint64_t mix64(uint64_t x)
 {
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	return x ^ (x >> 32);
+}
+
+static uint64_t endpoint_hash(uint64_t key, const uint8_t a[16], uint16_t port)
+{
+	uint64_t w0, w1;
+	memcpy(&w0, a, 8);
+	memcpy(&w1, a + 8, 8);
+	return mix64(mix64(w0 ^ key) ^ w1 ^ ((uint64_t)port << 32));
 }
 
 /* Symmetric hash: both directions of a flow land on the same slots. */
 static uint32_t flow_hash(const decode_ctx *d, const decode_flow *f)
 {
-	uint32_t a = hash_bytes(2166136261u ^ d->seed, f->src, 16);
-	uint32_t b = hash_bytes(2166136261u ^ d->seed, f->dst, 16);
-	a = hash_bytes(a, (const uint8_t *)&f->sport, 2);
-	b = hash_bytes(b, (const uint8_t *)&f->dport, 2);
-	return (a ^ b) * 2654435761u;
+	uint64_t key = (uint64_t)d->seed * 0x9e3779b97f4a7c15ull + d->seed;
+	uint64_t h = endpoint_hash(key, f->src, f->sport) ^
+		     endpoint_hash(key, f->dst, f->dport);
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 static int same_dir(const decode_flow *k, const decode_flow *f)
@@ -59,46 +71,54 @@ static int rev_dir(const decode_flow *k, const decode_flow *f)
 	       !memcmp(k->src, f->dst, 16) && !memcmp(k->dst, f->src, 16);
 }
 
-static decode_tcpflow *flow_find(decode_ctx *d, const decode_flow *f,
-				 int *dir)
+/* Finds or makes the flow of f: its slot number, and in *dir which of
+ * its directions f is. The probe reads only the compact heads (16 bytes a
+ * slot, DECODE_PROBE of them in two cache lines); a flow's own slot is
+ * touched when its hash matches or when it is made. */
+static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 {
 	uint32_t h = flow_hash(d, f);
-	decode_tcpflow *free_slot = NULL, *oldest = NULL;
+	unsigned n = d->cfg.flows, free_slot = n, oldest = n;
+	unsigned s = (unsigned)(((uint64_t)h * n) >> 32); /* h % n, no division */
 	int64_t idle = (int64_t)d->cfg.flow_timeout_s * 1000000;
+	decode_tcpflow *fl;
 
-	for (unsigned i = 0; i < DECODE_PROBE && i < d->cfg.flows; i++) {
-		decode_tcpflow *c = &d->flows[(h + i) % d->cfg.flows];
+	for (unsigned i = 0; i < DECODE_PROBE && i < n;
+	     i++, s = s + 1 == n ? 0 : s + 1) {
+		decode_flowhead *c = &d->heads[s];
 		if (c->used && d->now - c->last_usec > idle)
 			c->used = 0;
 		if (!c->used) {
-			if (!free_slot)
-				free_slot = c;
+			if (free_slot == n)
+				free_slot = s;
 			continue;
 		}
-		if (c->key.family == f->family) {
-			if (same_dir(&c->key, f)) {
+		if (c->hash == h && d->flows[s].key.family == f->family) {
+			if (same_dir(&d->flows[s].key, f)) {
 				*dir = 0;
-				return c;
+				return s;
 			}
-			if (rev_dir(&c->key, f)) {
+			if (rev_dir(&d->flows[s].key, f)) {
 				*dir = 1;
-				return c;
+				return s;
 			}
 		}
-		if (!oldest || c->last_usec < oldest->last_usec)
-			oldest = c;
+		if (oldest == n || c->last_usec < d->heads[oldest].last_usec)
+			oldest = s;
 	}
-	if (!free_slot) {
+	if (free_slot == n) {
 		decode_count(d, DECODE_E_FLOW_EVICTED);
 		free_slot = oldest;
 	}
-	free_slot->used = 1;
-	free_slot->key = *f;
+	d->heads[free_slot].used = 1;
+	d->heads[free_slot].hash = h;
+	fl = &d->flows[free_slot];
+	fl->key = *f;
 	for (int k = 0; k < 2; k++) {
-		free_slot->dir[k].app = DIR_UNKNOWN;
-		free_slot->dir[k].have_seq = 0;
-		free_slot->dir[k].skip = 0;
-		free_slot->dir[k].len = 0;
+		fl->dir[k].app = DIR_UNKNOWN;
+		fl->dir[k].have_seq = 0;
+		fl->dir[k].skip = 0;
+		fl->dir[k].len = 0;
 	}
 	*dir = 0;
 	return free_slot;
@@ -129,24 +149,62 @@ static int classify(const decode_flow *f, const uint8_t *p, size_t len)
 }
 
 static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
-			 int full)
+			 const uint8_t *p, size_t len, int full)
 {
 	switch (r->app) {
 	case DIR_HTTP:
-		return decode_http(d, f, r, r->buf, r->len, full);
+		return decode_http(d, f, r, p, len, full);
 	case DIR_TLS:
-		return decode_tls(d, f, r->buf, r->len, full);
+		return decode_tls(d, f, p, len, full);
 	case DIR_DNS:
-		return decode_dns_tcp(d, f, r->buf, r->len, full);
+		return decode_dns_tcp(d, f, p, len, full);
 	default:
 		return (size_t)-1;
 	}
+}
+
+/* Lets the parser consume data that starts a message in the segment
+ * itself, without copying it (the common case: a request or a ClientHello
+ * in one segment, nothing buffered). It sees exactly what the buffered path
+ * would have: the data fits the buffer, and "full" means the same. Returns
+ * how much was consumed, or (size_t)-1 when the direction is done. */
+static size_t stream_direct(decode_ctx *d, const decode_flow *f,
+			    decode_dir *r, const uint8_t *p, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		int full = len - done == d->cfg.flow_buf;
+		size_t used = run_parser(d, f, r, p + done, len - done, full);
+		if (used == (size_t)-1)
+			return (size_t)-1;
+		if (used == 0) {
+			if (full) {
+				decode_count(d, DECODE_E_STREAM_FULL);
+				return (size_t)-1;
+			}
+			break;
+		}
+		done += used;
+	}
+	return done;
 }
 
 /* Appends data to a direction and lets the parser consume it. */
 static void stream_feed(decode_ctx *d, const decode_flow *f, decode_dir *r,
 			const uint8_t *p, size_t len)
 {
+	if (r->len == 0 && len <= d->cfg.flow_buf && r->app != DIR_IGNORE) {
+		size_t used = stream_direct(d, f, r, p, len);
+		if (used == (size_t)-1) {
+			r->app = DIR_IGNORE;
+			return;
+		}
+		/* the rest, a message's start, waits in the buffer; the
+		 * parser has just said it needs more than that */
+		memcpy(r->buf, p + used, len - used);
+		r->len = (uint32_t)(len - used);
+		return;
+	}
 	while (len > 0 && r->app != DIR_IGNORE) {
 		size_t room = d->cfg.flow_buf - r->len;
 		size_t n = len < room ? len : room;
@@ -156,7 +214,7 @@ static void stream_feed(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		len -= n;
 		for (;;) {
 			int full = r->len == d->cfg.flow_buf;
-			size_t used = run_parser(d, f, r, full);
+			size_t used = run_parser(d, f, r, r->buf, r->len, full);
 			if (used == (size_t)-1) {
 				r->app = DIR_IGNORE;
 				r->len = 0;
@@ -184,14 +242,14 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	size_t hl = (size_t)(p[12] >> 4) * 4;
 	uint8_t flags = p[13];
 	uint32_t seq = be32(p + 4);
-	decode_tcpflow *fl;
 	decode_dir *r;
+	unsigned slot;
 	int dir;
 	int32_t diff;
 
-	fl = flow_find(d, f, &dir);
-	fl->last_usec = d->now;
-	r = &fl->dir[dir];
+	slot = flow_find(d, f, &dir);
+	d->heads[slot].last_usec = d->now;
+	r = &d->flows[slot].dir[dir];
 	if (flags & 0x02) { /* SYN: data (TCP Fast Open) starts at seq + 1 */
 		seq++;
 		r->have_seq = 1;
@@ -226,5 +284,5 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	}
 out:
 	if (flags & 0x04) /* RST: the flow is over */
-		fl->used = 0;
+		d->heads[slot].used = 0;
 }

@@ -5,7 +5,9 @@
  * The context holds every table, allocated once by decode_new: the
  * fragment slots (each with a buffer of frag_max_bytes and a bitmap of the
  * 8-byte blocks received), the TCP flow table (open addressing, PROBE
- * slots per key, each flow with two direction buffers of flow_buf bytes)
+ * slots per key; a compact head per slot with the hash, use and last time
+ * that probing reads, and apart from it each flow's key and two direction
+ * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
  * records. Timeouts run on capture time, never on the wall clock.
  */
@@ -45,10 +47,15 @@ typedef struct decode_dir {
 	uint8_t *buf;
 } decode_dir;
 
-typedef struct decode_tcpflow {
-	int used;
-	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
+/* What a probe of the flow table reads, kept apart from the flows. */
+typedef struct decode_flowhead {
+	uint32_t hash;       /* flow_hash of the flow's key */
+	uint32_t used;
 	int64_t last_usec;
+} decode_flowhead;
+
+typedef struct decode_tcpflow {
+	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
 	decode_dir dir[2];
 } decode_tcpflow;
 
@@ -61,8 +68,10 @@ struct decode_ctx {
 	uint32_t seed;       /* flow hash key, random per context */
 	int depth;
 	decode_frag *frags;
+	decode_flowhead *heads; /* one per flow slot */
 	decode_tcpflow *flows;
 	uint8_t *hs;         /* DECODE_HS_MAX */
+	char dq[256][4];     /* decimal text of each byte value */
 	char text[DECODE_TEXT_MAX];
 };
 
@@ -71,6 +80,8 @@ int decode_count(decode_ctx *d, decode_err e);
 void decode_emit(decode_ctx *d, decode_kind k, const decode_flow *f,
 		 uint16_t rrtype, const char *v, size_t len);
 int decode_ip(decode_ctx *d, const uint8_t *p, size_t len);
+/* Dotted-quad text of an IPv4 address, NUL-terminated; its length. */
+size_t decode_fmt_ipv4(const decode_ctx *d, char out[16], const uint8_t a[4]);
 
 /* decode_flow.c */
 void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len);

@@ -50,6 +50,7 @@ void decode_config_default(decode_config *cfg)
 	cfg->flow_buf = 4096;
 	cfg->flow_timeout_s = 120;
 	cfg->emit_addresses = 1;
+	cfg->raw_addresses = 0;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -67,6 +68,7 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		if (cfg->flow_buf >= 64) def.flow_buf = cfg->flow_buf;
 		if (cfg->flow_timeout_s) def.flow_timeout_s = cfg->flow_timeout_s;
 		def.emit_addresses = cfg->emit_addresses;
+		def.raw_addresses = cfg->raw_addresses;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -82,10 +84,19 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	}
 	d->cb = cb;
 	d->user = user;
+	for (unsigned v = 0; v < 256; v++) {
+		char *t = d->dq[v];
+		if (v >= 100)
+			*t++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*t++ = (char)('0' + v / 10 % 10);
+		*t = (char)('0' + v % 10);
+	}
 	d->frags = calloc(def.frag_slots, sizeof *d->frags);
 	d->flows = calloc(def.flows, sizeof *d->flows);
+	d->heads = calloc(def.flows, sizeof *d->heads);
 	d->hs = malloc(DECODE_HS_MAX);
-	if (!d->frags || !d->flows || !d->hs)
+	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
 	for (unsigned i = 0; i < def.frag_slots; i++) {
 		d->frags[i].data = malloc(def.frag_max_bytes);
@@ -122,6 +133,7 @@ void decode_free(decode_ctx *d)
 		}
 	free(d->frags);
 	free(d->flows);
+	free(d->heads);
 	free(d->hs);
 	free(d);
 }
@@ -167,17 +179,48 @@ static uint32_t be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+size_t decode_fmt_ipv4(const decode_ctx *d, char out[16], const uint8_t a[4])
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		/* four bytes copied, one to three kept: at most 15 + NUL */
+		memcpy(out + n, d->dq[v], 4);
+		n += v >= 100 ? 3 : v >= 10 ? 2 : 1;
+		out[n++] = '.';
+	}
+	out[--n] = 0;
+	return n;
+}
+
+/* Text of an address: IPv4 formatted here (inet_ntop goes through
+ * sprintf, a cost paid twice a packet), IPv6 by inet_ntop. */
+static size_t fmt_addr(const decode_ctx *d, const decode_flow *f,
+		       const uint8_t *a, char out[INET6_ADDRSTRLEN])
+{
+	if (f->family == 4)
+		return decode_fmt_ipv4(d, out, a);
+	if (!inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN))
+		return 0;
+	return strlen(out);
+}
+
 static void emit_addrs(decode_ctx *d, const decode_flow *f)
 {
 	char a[INET6_ADDRSTRLEN];
-	int af = f->family == 4 ? AF_INET : AF_INET6;
+	size_t n;
 
 	if (!d->cfg.emit_addresses)
 		return;
-	if (inet_ntop(af, f->src, a, sizeof a))
-		decode_emit(d, DECODE_ADDR_SRC, f, 0, a, strlen(a));
-	if (inet_ntop(af, f->dst, a, sizeof a))
-		decode_emit(d, DECODE_ADDR_DST, f, 0, a, strlen(a));
+	if (d->cfg.raw_addresses) {
+		decode_emit(d, DECODE_ADDR_SRC, f, 0, "", 0);
+		decode_emit(d, DECODE_ADDR_DST, f, 0, "", 0);
+		return;
+	}
+	if ((n = fmt_addr(d, f, f->src, a)) > 0)
+		decode_emit(d, DECODE_ADDR_SRC, f, 0, a, n);
+	if ((n = fmt_addr(d, f, f->dst, a)) > 0)
+		decode_emit(d, DECODE_ADDR_DST, f, 0, a, n);
 }
 
 static int decode_ether(decode_ctx *d, const uint8_t *p, size_t len);

@@ -89,7 +89,10 @@ typedef enum {
 } logs_format;
 
 /* One observable. val/len point into the reader's line buffer. ts_us is
- * microseconds since 1970 when has_ts (the log line's own timestamp). */
+ * microseconds since 1970 when has_ts (the log line's own timestamp). For
+ * LOGS_KIND_IPV4 and LOGS_KIND_IPV6, addr holds the address already parsed
+ * (network order; an IPv4 address in its first four bytes), so a matcher
+ * need not parse the text again; for other kinds its content is undefined. */
 typedef struct logs_obs {
 	logs_kind kind;
 	logs_field field;
@@ -99,6 +102,7 @@ typedef struct logs_obs {
 	uint64_t line;
 	int64_t ts_us;
 	int has_ts;
+	uint8_t addr[16];
 } logs_obs;
 
 /* Return 0 to go on, anything else to stop reading (logs_read_* return
@@ -154,6 +158,7 @@ typedef struct logs_reader {
 		const char *val;
 		uint32_t len;
 		unsigned char kind, field;
+		uint8_t addr[16]; /* IPV4, IPV6 */
 	} q[LOGS_QUEUE];
 	int nq;
 	/* follow state */

@@ -37,6 +37,11 @@ typedef struct logs_key {
 int logs_key_find(const char *name, size_t len);
 const logs_key *logs_key_get(int idx);
 void logs_parse_line(logs_reader *r, char *line, size_t len);
+/* A Zeek TSV data line, when the reader is in that state: checks UTF-8
+ * only when a byte is not ASCII, splits the line once and reads only the
+ * columns in the field table. 0 when the line is not one (the caller goes
+ * the general way), 1 when it was handled (or counted as bad). */
+int logs_tsv_fast(logs_reader *r, char *line, size_t len);
 
 /* logs_json.c: scans one JSON object line, emitting known fields. -1 when
  * the line is not one well-formed JSON object. */
@@ -46,8 +51,13 @@ int logs_json_line(logs_reader *r, char *line, size_t len, int64_t *ts,
 /* logs_text.c */
 void logs_text_line(logs_reader *r, char *line, size_t len);
 void logs_emit_value(logs_reader *r, int key, char *v, size_t len);
+/* addr: the address when k is IPV4 or IPV6 (as logs_classify_addr wrote
+ * it), or NULL to have it parsed again from v. */
 void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
-	       size_t len);
+	       size_t len, const uint8_t *addr);
+/* logs_classify, also writing an address it recognises to addr (network
+ * order; IPv4 in the first four bytes). */
+int logs_classify_addr(const char *s, size_t len, uint8_t addr[16]);
 void logs_flush(logs_reader *r, int64_t ts, int has_ts);
 int logs_parse_ts(const char *s, size_t len, int64_t *us);
 int logs_utf8_ok(const unsigned char *s, size_t len);

@@ -17,6 +17,9 @@
  * without "event_type".
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "logs_int.h"
 
@@ -49,6 +52,31 @@ static int hexv(int c)
 	return rk_hex_value((char)c);
 }
 
+/* The first byte at or after p (before end) that ends a run of plain
+ * string bytes: '"', '\\' or a control character; end if none. Sixteen
+ * bytes a step where SSE2 is there. */
+static char *plain_run(char *p, char *end)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+	const __m128i c = _mm_set1_epi8(0x1f);
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* control: v <= 0x1f unsigned, i.e. min(v, 0x1f) == v */
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q),
+						      _mm_cmpeq_epi8(v, b)),
+					 _mm_cmpeq_epi8(_mm_min_epu8(v, c), v));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz(bits);
+		p += 16;
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	return p;
+}
+
 /* At an opening quote: finds the closing one. *s and *n are the raw content,
  * *esc whether it has escapes. Checks escapes and control characters. */
 static int string_span(jscan *j, char **s, size_t *n, int *esc)
@@ -57,8 +85,7 @@ static int string_span(jscan *j, char **s, size_t *n, int *esc)
 	*esc = 0;
 	for (;;) {
 		/* fast path over plain bytes */
-		while (p < j->end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
-			p++;
+		p = plain_run(p, j->end);
 		if (p >= j->end || (unsigned char)*p < 0x20)
 			return -1;
 		if (*p == '"')

@@ -10,15 +10,23 @@
  *
  * Zeek TSV: the header lines set the separator (#separator \x09), the set
  * separator, the empty and unset markers and the columns (#fields); each
- * column is looked up in the table once, when #fields is read, so a data
- * line costs one pass of memchr over its separators and work only on the
- * columns we take. A data line with a field count other than #fields is
- * counted in bad_tsv and skipped. Values are unescaped in place (\\ and
- * \xHH, Zeek's ASCII writer's escapes), set and vector columns are split on
- * the set separator first, so an escaped separator (\x2c) stays inside its
+ * column is looked up in the table once, when #fields is read (col[]).
+ * A data line then costs one pass (logs_tsv_fast) that finds its
+ * separators sixteen bytes at a time and says whether the line needs the
+ * UTF-8 check (a byte over 0x7f) and whether any value may need
+ * unescaping or splitting ('\\' or the set separator anywhere in the
+ * line), plus work on the columns in the table only. A
+ * data line with a field count other than #fields is counted in bad_tsv
+ * and skipped. Values are unescaped in place (\\ and \xHH, Zeek's ASCII
+ * writer's escapes), set and vector columns are split on the set
+ * separator first, so an escaped separator (\x2c) stays inside its
  * element.
  */
+#include <pthread.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "logs_int.h"
 
@@ -72,11 +80,43 @@ static const logs_key keys[] = {
 };
 #undef K
 
+/* keys[] by name: an open-addressing index of 128 slots (key + 1, 0 for
+ * empty) over the ~45 names, built once; JSON looks up every string
+ * value's path. */
+#define KEY_SLOTS 128
+_Static_assert(sizeof(keys) / sizeof(keys[0]) < KEY_SLOTS / 2,
+	       "the key index stays at most half full");
+static unsigned char key_index[KEY_SLOTS];
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static unsigned key_hash(const char *name, size_t len)
+{
+	return ((unsigned)len * 31u + (unsigned char)name[0] * 7u +
+		(unsigned char)name[len - 1] * 131u +
+		(unsigned char)name[len / 2]) & (KEY_SLOTS - 1);
+}
+
+static void key_index_build(void)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		unsigned h = key_hash(keys[i].name, keys[i].len);
+		while (key_index[h])
+			h = (h + 1) & (KEY_SLOTS - 1);
+		key_index[h] = (unsigned char)(i + 1);
+	}
+}
+
 int logs_key_find(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].len == len && memcmp(keys[i].name, name, len) == 0)
-			return (int)i;
+	if (len == 0)
+		return -1;
+	pthread_once(&key_once, key_index_build);
+	for (unsigned h = key_hash(name, len); key_index[h];
+	     h = (h + 1) & (KEY_SLOTS - 1)) {
+		const logs_key *k = &keys[key_index[h] - 1];
+		if (k->len == len && memcmp(k->name, name, len) == 0)
+			return key_index[h] - 1;
+	}
 	return -1;
 }
 
@@ -170,11 +210,35 @@ static void tsv_header(logs_reader *r, char *line, size_t len)
 	/* #path, #types, #open, #close: nothing to keep */
 }
 
+/* The unset or the empty marker ("-", "(empty)"); the first byte is
+ * compared inline, as most values differ there. */
+static int is_marker(const char *v, size_t len, const char *m, size_t mlen)
+{
+	return len == mlen &&
+	       (len == 0 || (v[0] == m[0] && memcmp(v, m, len) == 0));
+}
+
+static int is_unset(const logs_reader *r, const char *v, size_t len)
+{
+	return is_marker(v, len, r->unset, r->unset_len) ||
+	       is_marker(v, len, r->empty, r->empty_len);
+}
+
 static void tsv_value(logs_reader *r, int key, char *v, size_t len, int set)
 {
-	if ((len == r->unset_len && memcmp(v, r->unset, len) == 0) ||
-	    (len == r->empty_len && memcmp(v, r->empty, len) == 0))
+	if (is_unset(r, v, len))
 		return;
+	{
+		/* most values are one plain element: one short scan says so */
+		size_t i = 0;
+		char ss = set ? r->set_sep : '\\';
+		while (i < len && v[i] != '\\' && v[i] != ss)
+			i++;
+		if (i == len) {
+			logs_emit_value(r, key, v, len);
+			return;
+		}
+	}
 	if (!set) {
 		if (memchr(v, '\\', len))
 			len = tsv_unescape(v, len);
@@ -194,36 +258,112 @@ static void tsv_value(logs_reader *r, int key, char *v, size_t len, int set)
 	}
 }
 
-static void tsv_line(logs_reader *r, char *line, size_t len)
+/* Whether a column's values are sets or vectors split on set_sep: all
+ * but those taken whole. */
+static int col_is_set(int key)
 {
-	int n = 0;
-	int64_t ts = 0;
-	int has_ts = 0;
-	for (size_t i = 0; i <= len; n++) {
-		char *e = memchr(line + i, r->sep, len - i);
-		size_t fl = e ? (size_t)(e - (line + i)) : len - i;
-		if (n < LOGS_TSV_MAX_FIELDS && n < r->nfields && r->col[n] >= 0) {
-			if (n == r->ts_col)
-				has_ts = logs_parse_ts(line + i, fl, &ts);
-			else
-				tsv_value(r, r->col[n], line + i, fl,
-					  keys[r->col[n]].mode != LOGS_M_UA &&
-						  keys[r->col[n]].mode != LOGS_M_URI &&
-						  keys[r->col[n]].mode != LOGS_M_SUBJECT);
+	int m = keys[key].mode;
+	return m != LOGS_M_UA && m != LOGS_M_URI && m != LOGS_M_SUBJECT;
+}
+
+/* Finds the separators of a line in one pass: pos[] gets the offsets of
+ * the first LOGS_TSV_MAX_FIELDS of them, the result is how many there are
+ * in all, *high is set when a byte is not ASCII (only such a line needs
+ * the UTF-8 check) and *special when the line holds a '\\' or the set
+ * separator (only then must a value be unescaped or split). Sixteen bytes
+ * a step where SSE2 is there. */
+static size_t tsv_split(const char *s, size_t len, char sep, char set_sep,
+			uint32_t *pos, int *high, int *special)
+{
+	size_t n = 0, i = 0;
+	unsigned hi = 0, sp = 0;
+#ifdef __SSE2__
+	if (len >= 16) {
+		const __m128i vs = _mm_set1_epi8(sep);
+		const __m128i vb = _mm_set1_epi8('\\');
+		const __m128i vss = _mm_set1_epi8(set_sep);
+		for (;; i += 16) {
+			unsigned skip = 0;
+			if (i + 16 > len) {
+				/* the last, overlapping step: bytes below i are done */
+				if (i == len)
+					break;
+				skip = (unsigned)(i - (len - 16));
+				i = len - 16;
+			}
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vs));
+			hi |= (unsigned)_mm_movemask_epi8(v);
+			sp |= (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_cmpeq_epi8(v, vb), _mm_cmpeq_epi8(v, vss)));
+			m &= ~0u << skip;
+			while (m) {
+				if (n < LOGS_TSV_MAX_FIELDS)
+					pos[n] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
+				n++;
+				m &= m - 1;
+			}
+			if (i + 16 == len)
+				break;
 		}
-		if (!e) {
-			n++;
-			break;
-		}
-		i += fl + 1;
+		*high = hi != 0;
+		*special = sp != 0;
+		return n;
 	}
-	if (n != r->nfields) {
-		r->nq = 0;
+#endif
+	for (; i < len; i++) {
+		hi |= (unsigned char)s[i] & 0x80u;
+		sp |= s[i] == '\\' || s[i] == set_sep;
+		if (s[i] == sep) {
+			if (n < LOGS_TSV_MAX_FIELDS)
+				pos[n] = (uint32_t)i;
+			n++;
+		}
+	}
+	*high = hi != 0;
+	*special = sp != 0;
+	return n;
+}
+
+int logs_tsv_fast(logs_reader *r, char *line, size_t len)
+{
+	uint32_t pos[LOGS_TSV_MAX_FIELDS];
+	int64_t ts = 0;
+	int has_ts = 0, high, special;
+
+	if (!r->tsv || len == 0 || line[0] == '#' ||
+	    !(r->format == LOGS_FMT_ZEEK_TSV ||
+	      (r->format == LOGS_FMT_AUTO && line[0] != '{')))
+		return 0;
+	size_t nsep = tsv_split(line, len, r->sep, r->set_sep, pos, &high,
+				&special);
+	if (high && !logs_utf8_ok((const unsigned char *)line, len)) {
+		r->stats.bad_utf8++;
+		logs_report(r, "line is not valid UTF-8, skipped");
+		return 1;
+	}
+	if (nsep + 1 != (size_t)r->nfields) {
 		r->stats.bad_tsv++;
 		logs_report(r, "Zeek line with a field count other than #fields");
-		return;
+		return 1;
+	}
+	/* col[] alone says which columns to read, so a reader whose header
+	 * state was copied from another works the same */
+	for (int n = 0; n < r->nfields && n < LOGS_TSV_MAX_FIELDS; n++) {
+		if (r->col[n] < 0)
+			continue;
+		size_t st = n ? pos[n - 1] + 1 : 0;
+		size_t en = (size_t)n < nsep ? pos[n] : len;
+		if (n == r->ts_col)
+			has_ts = logs_parse_ts(line + st, en - st, &ts);
+		else if (special)
+			tsv_value(r, r->col[n], line + st, en - st,
+				  col_is_set(r->col[n]));
+		else if (!is_unset(r, line + st, en - st))
+			logs_emit_value(r, r->col[n], line + st, en - st);
 	}
 	logs_flush(r, ts, has_ts);
+	return 1;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -256,7 +396,7 @@ void logs_parse_line(logs_reader *r, char *line, size_t len)
 			logs_report(r, "Zeek line before a #fields header");
 			return;
 		}
-		tsv_line(r, line, len);
+		logs_tsv_fast(r, line, len);
 		return;
 	}
 	logs_text_line(r, line, len);

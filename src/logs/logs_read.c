@@ -3,7 +3,8 @@
  *
  * The reader owns one buffer of max_line + 1 + LOGS_READ_CHUNK bytes,
  * allocated by logs_reader_init; read(2) fills it after the unconsumed tail
- * (buf[start, end)), complete lines are handed to logs_parse_line in place,
+ * (buf[start, end)), complete lines are handed to logs_feed_line in place
+ * (a Zeek TSV data line to logs_tsv_fast, any other to logs_parse_line),
  * and the tail moves to the front. A line that does not fit (longer than
  * max_line) is counted in too_long, reported and skipped up to its newline,
  * however long it is, without growing anything. Invariant: start <= end <=
@@ -83,6 +84,8 @@ void logs_feed_line(logs_reader *r, char *line, size_t len)
 		logs_report(r, "line longer than the limit, skipped");
 		return;
 	}
+	if (logs_tsv_fast(r, line, len))
+		return;
 	if (!logs_utf8_ok((const unsigned char *)line, len)) {
 		r->stats.bad_utf8++;
 		logs_report(r, "line is not valid UTF-8, skipped");

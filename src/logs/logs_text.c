@@ -51,29 +51,65 @@ static int is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int is_ipv4(const char *s, size_t len)
+/* Character classes for the value checks, one table lookup a byte. */
+enum { C_DIGIT = 1, C_ALPHA = 2, C_HYPHEN = 4, C_DOT = 8 };
+static const unsigned char cls[256] = {
+	['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT,
+	['4'] = C_DIGIT, ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT,
+	['8'] = C_DIGIT, ['9'] = C_DIGIT,
+	['a'] = C_ALPHA, ['b'] = C_ALPHA, ['c'] = C_ALPHA, ['d'] = C_ALPHA,
+	['e'] = C_ALPHA, ['f'] = C_ALPHA, ['g'] = C_ALPHA, ['h'] = C_ALPHA,
+	['i'] = C_ALPHA, ['j'] = C_ALPHA, ['k'] = C_ALPHA, ['l'] = C_ALPHA,
+	['m'] = C_ALPHA, ['n'] = C_ALPHA, ['o'] = C_ALPHA, ['p'] = C_ALPHA,
+	['q'] = C_ALPHA, ['r'] = C_ALPHA, ['s'] = C_ALPHA, ['t'] = C_ALPHA,
+	['u'] = C_ALPHA, ['v'] = C_ALPHA, ['w'] = C_ALPHA, ['x'] = C_ALPHA,
+	['y'] = C_ALPHA, ['z'] = C_ALPHA,
+	['A'] = C_ALPHA, ['B'] = C_ALPHA, ['C'] = C_ALPHA, ['D'] = C_ALPHA,
+	['E'] = C_ALPHA, ['F'] = C_ALPHA, ['G'] = C_ALPHA, ['H'] = C_ALPHA,
+	['I'] = C_ALPHA, ['J'] = C_ALPHA, ['K'] = C_ALPHA, ['L'] = C_ALPHA,
+	['M'] = C_ALPHA, ['N'] = C_ALPHA, ['O'] = C_ALPHA, ['P'] = C_ALPHA,
+	['Q'] = C_ALPHA, ['R'] = C_ALPHA, ['S'] = C_ALPHA, ['T'] = C_ALPHA,
+	['U'] = C_ALPHA, ['V'] = C_ALPHA, ['W'] = C_ALPHA, ['X'] = C_ALPHA,
+	['Y'] = C_ALPHA, ['Z'] = C_ALPHA,
+	['-'] = C_HYPHEN, ['_'] = C_HYPHEN, ['.'] = C_DOT,
+};
+
+/* Dotted quad without leading zeros; the address goes to out. Each part
+ * is read digit by digit without a loop: this runs on most values of a
+ * connection or DNS log. */
+static int is_ipv4(const char *s, size_t len, uint8_t out[4])
 {
-	size_t i = 0;
+	const char *p = s, *e = s + len;
+	if (len < 7 || len > 15)
+		return 0;
 	for (int part = 0; part < 4; part++) {
+		unsigned v;
 		if (part) {
-			if (i >= len || s[i] != '.')
+			if (p == e || *p != '.')
 				return 0;
-			i++;
+			p++;
 		}
-		size_t st = i;
-		unsigned v = 0;
-		while (i < len && is_digit(s[i]) && i - st < 3)
-			v = v * 10 + (unsigned)(s[i++] - '0');
-		if (i == st || v > 255 || (i - st > 1 && s[st] == '0'))
+		if (p == e || (v = (unsigned)(*p - '0')) > 9)
 			return 0;
+		p++;
+		if (p < e && (unsigned)(*p - '0') <= 9) {
+			if (v == 0)
+				return 0; /* a leading zero */
+			v = v * 10 + (unsigned)(*p++ - '0');
+			if (p < e && (unsigned)(*p - '0') <= 9) {
+				v = v * 10 + (unsigned)(*p++ - '0');
+				if (v > 255)
+					return 0;
+			}
+		}
+		out[part] = (uint8_t)v;
 	}
-	return i == len;
+	return p == e;
 }
 
-static int is_ipv6(const char *s, size_t len)
+static int is_ipv6(const char *s, size_t len, uint8_t out[16])
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
-	unsigned char out[16];
 	if (len < 2 || len > INET6_ADDRSTRLEN || !memchr(s, ':', len))
 		return 0;
 	memcpy(tmp, s, len);
@@ -84,12 +120,12 @@ static int is_ipv6(const char *s, size_t len)
 static int is_domain(const char *s, size_t len)
 {
 	size_t labels = 0, lab = 0, last = 0;
-	int alpha = 0, last_alpha = 0;
+	unsigned alpha = 0, last_alpha = 0;
 	if (len < 3 || len > 253)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '.') {
+		unsigned c = cls[(unsigned char)s[i]];
+		if (c == C_DOT) {
 			if (lab == 0 || lab > 63 || s[i - 1] == '-' || s[i - lab] == '-')
 				return 0;
 			labels++;
@@ -99,10 +135,9 @@ static int is_domain(const char *s, size_t len)
 			alpha = 0;
 			continue;
 		}
-		if (is_alpha(c))
-			alpha = 1;
-		else if (!is_digit(c) && c != '-' && c != '_')
+		if (!c)
 			return 0;
+		alpha |= c & C_ALPHA;
 		lab++;
 	}
 	if (lab > 0) {
@@ -140,7 +175,7 @@ static int is_url(const char *s, size_t len)
 	return i >= 2 && i + 3 < len && memcmp(s + i, "://", 3) == 0;
 }
 
-int logs_classify(const char *s, size_t len)
+int logs_classify_addr(const char *s, size_t len, uint8_t addr[16])
 {
 	if (len == 0)
 		return -1;
@@ -152,16 +187,26 @@ int logs_classify(const char *s, size_t len)
 			return len == 32 ? LOGS_KIND_MD5 : len == 40 ? LOGS_KIND_SHA1
 				: len == 64 ? LOGS_KIND_SHA256 : LOGS_KIND_SHA512;
 	}
-	if (is_digit(s[0]) && is_ipv4(s, len))
+	if (is_digit(s[0]) && is_ipv4(s, len, addr))
 		return LOGS_KIND_IPV4;
+	/* A domain has neither ':' nor '@', so trying it first (the common
+	 * case) decides the same as looking for those first. */
+	if (is_domain(s, len))
+		return LOGS_KIND_DOMAIN;
 	if (memchr(s, ':', len)) {
-		if (is_ipv6(s, len))
+		if (is_ipv6(s, len, addr))
 			return LOGS_KIND_IPV6;
 		return is_url(s, len) ? LOGS_KIND_URL : -1;
 	}
 	if (memchr(s, '@', len))
 		return is_email(s, len) ? LOGS_KIND_EMAIL : -1;
-	return is_domain(s, len) ? LOGS_KIND_DOMAIN : -1;
+	return -1;
+}
+
+int logs_classify(const char *s, size_t len)
+{
+	uint8_t addr[16];
+	return logs_classify_addr(s, len, addr);
 }
 
 /* ------------------------------------------------------------ emitting */
@@ -178,6 +223,8 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 		o.field = (logs_field)r->q[i].field;
 		o.val = r->q[i].val;
 		o.len = r->q[i].len;
+		if (o.kind == LOGS_KIND_IPV4 || o.kind == LOGS_KIND_IPV6)
+			memcpy(o.addr, r->q[i].addr, 16);
 		r->stats.observables++;
 		if (r->on_obs && r->on_obs(&o, r->arg))
 			r->stopped = 1;
@@ -186,10 +233,18 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 }
 
 void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
-	       size_t len)
+	       size_t len, const uint8_t *addr)
 {
 	if (r->nq == LOGS_QUEUE)
 		logs_flush(r, 0, 0);
+	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {
+		uint8_t *q = r->q[r->nq].addr;
+		memset(q, 0, 16);
+		if (addr)
+			memcpy(q, addr, k == LOGS_KIND_IPV4 ? 4 : 16);
+		else /* a caller that did not keep it: parse it here */
+			logs_classify_addr(v, len, q);
+	}
 	r->q[r->nq].val = v;
 	r->q[r->nq].len = (uint32_t)len;
 	r->q[r->nq].kind = (unsigned char)k;
@@ -217,12 +272,13 @@ static void emit_subject(logs_reader *r, logs_field f, const char *s, size_t len
 			c += 3, n -= 3;
 			if (n > 2 && c[0] == '*' && c[1] == '.')
 				c += 2, n -= 2;
-			int k = logs_classify(c, n);
+			uint8_t a[16];
+			int k = logs_classify_addr(c, n, a);
 			if (k == LOGS_KIND_DOMAIN || k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6)
-				logs_emit(r, (logs_kind)k, f, c, n);
+				logs_emit(r, (logs_kind)k, f, c, n, a);
 		} else if (n > 13 && memcmp(c, "emailAddress=", 13) == 0) {
 			if (logs_classify(c + 13, n - 13) == LOGS_KIND_EMAIL)
-				logs_emit(r, LOGS_KIND_EMAIL, f, c + 13, n - 13);
+				logs_emit(r, LOGS_KIND_EMAIL, f, c + 13, n - 13, NULL);
 		}
 	}
 }
@@ -231,15 +287,16 @@ void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
 {
 	const logs_key *k = logs_key_get(key);
 	logs_field f = (logs_field)k->field;
+	uint8_t addr[16];
 	int c;
 	if (len == 0)
 		return;
 	switch (k->mode) {
 	case LOGS_M_URI:
-		logs_emit(r, LOGS_KIND_URL, f, v, len);
+		logs_emit(r, LOGS_KIND_URL, f, v, len, NULL);
 		return;
 	case LOGS_M_UA:
-		logs_emit(r, LOGS_KIND_UA, f, v, len);
+		logs_emit(r, LOGS_KIND_UA, f, v, len, NULL);
 		return;
 	case LOGS_M_SUBJECT:
 		emit_subject(r, f, v, len);
@@ -249,7 +306,7 @@ void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
 	default:
 		break;
 	}
-	c = logs_classify(v, len);
+	c = logs_classify_addr(v, len, addr);
 	switch (k->mode) {
 	case LOGS_M_ADDR:
 		if (c != LOGS_KIND_IPV4 && c != LOGS_KIND_IPV6)
@@ -274,7 +331,7 @@ void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
 	default:
 		return;
 	}
-	logs_emit(r, (logs_kind)c, f, v, len);
+	logs_emit(r, (logs_kind)c, f, v, len, addr);
 }
 
 /* ------------------------------------------------------------ free text */
@@ -320,7 +377,7 @@ void logs_text_line(logs_reader *r, char *line, size_t len)
 			while (un > 0 && (u[un - 1] == '.' || u[un - 1] == ':'))
 				un--;
 			if (is_url(u, un))
-				logs_emit(r, LOGS_KIND_URL, LOGS_FIELD_TEXT, u, un);
+				logs_emit(r, LOGS_KIND_URL, LOGS_FIELD_TEXT, u, un, NULL);
 			continue;
 		}
 		while (n > 0 && is_trail((unsigned char)t[n - 1]))
@@ -336,13 +393,14 @@ void logs_text_line(logs_reader *r, char *line, size_t len)
 		}
 		if (n < 3)
 			continue;
-		int c = logs_classify(t, n);
+		uint8_t a[16];
+		int c = logs_classify_addr(t, n, a);
 		if (c < 0) {
 			/* host:port */
 			const char *colon = memchr(t, ':', n);
 			if (colon && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - t))) {
 				size_t hn = (size_t)(colon - t);
-				c = logs_classify(t, hn);
+				c = logs_classify_addr(t, hn, a);
 				if (c == LOGS_KIND_IPV4 || c == LOGS_KIND_DOMAIN)
 					n = hn;
 				else
@@ -350,7 +408,7 @@ void logs_text_line(logs_reader *r, char *line, size_t len)
 			}
 		}
 		if (c >= 0)
-			logs_emit(r, (logs_kind)c, LOGS_FIELD_TEXT, t, n);
+			logs_emit(r, (logs_kind)c, LOGS_FIELD_TEXT, t, n, a);
 	}
 }
 

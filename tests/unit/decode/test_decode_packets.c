@@ -6,8 +6,10 @@
  * (questions, compressed answers, a compression loop), DNS over TCP, an
  * HTTP request and a TLS ClientHello split across segments and records,
  * the bounds (fragment table, flow table, truncation, stream buffer),
- * the error kinds of the stream parsers, and a capture file written with
- * libpcap. Each case checks the exact observables or error counts.
+ * the error kinds of the stream parsers, and capture files written with
+ * libpcap (read the same by decode's own reader and by libpcap, whole and
+ * record by record: link types, time precision, a cut file, a record over
+ * the snapshot length). Each case checks the exact observables or error counts.
  *
  * With DECODE_WRITE_SEEDS=<dir> set, every packet built here is also
  * written to <dir> as a fuzz seed (one byte of link type, then the frame),
@@ -552,6 +554,222 @@ static void test_pcap_file(void **state)
 	decode_free(d);
 }
 
+/* ------------------------------------------------------------ capture readers */
+
+typedef struct tsseen {
+	seen s;
+	int64_t last_ts;
+} tsseen;
+
+static void collect_ts(const decode_observable *o, void *user)
+{
+	tsseen *t = user;
+	t->last_ts = o->ts_usec;
+	collect(o, &t->s);
+}
+
+/* Five DNS queries q0.example .. q4.example in a capture of link type dlt
+ * with the given snapshot length and time precision; record `big` (or -1)
+ * claims 40 bytes more than the snapshot length. */
+static void write_capture(const char *path, int dlt, int snap, int prec, int big)
+{
+	pcap_t *dead = pcap_open_dead_with_tstamp_precision(dlt, snap, (u_int)prec);
+	pcap_dumper_t *dump = pcap_dump_open(dead, path);
+	struct pcap_pkthdr h = {0};
+	uint8_t q[300], frame[600] = {0};
+	char name[32];
+	pkt p;
+
+	assert_non_null(dump);
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "q%d.example", i);
+		size_t qn = dns_query(q, name, (uint16_t)i);
+		if (dlt == DLT_EN10MB)
+			eth(&p, 0, 0x0800);
+		else
+			p.n = 0;
+		ip4(&p, 17, 1, 0, 1, 2);
+		udp(&p, 40000, 53, q, qn);
+		pkt_finish_ip4(&p);
+		h.caplen = h.len = (bpf_u_int32)p.n;
+		h.ts.tv_sec = 1700000000 + i;
+		h.ts.tv_usec = prec == PCAP_TSTAMP_PRECISION_NANO ? 123456789 : 123456;
+		memcpy(frame, p.b, p.n);
+		if (i == big)
+			h.caplen = h.len = (bpf_u_int32)snap + 40;
+		pcap_dump((u_char *)dump, &h, frame);
+	}
+	pcap_dump_close(dump);
+	pcap_close(dead);
+}
+
+/* What libpcap alone makes of a file: packets and whether it ends in an
+ * error. */
+static uint64_t libpcap_count(const char *path, int *error)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, eb);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t n = 0;
+	int rc;
+
+	assert_non_null(pc);
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1)
+		n++;
+	*error = rc == PCAP_ERROR;
+	pcap_close(pc);
+	return n;
+}
+
+/* decode_pcap_next gives libpcap's records: bytes, lengths, times, link
+ * type, and its error at the end. */
+static void same_records(const char *path)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, eb);
+	rk_errctx ctx;
+	decode_pcap *r;
+	struct pcap_pkthdr *h;
+	const u_char *want;
+	const uint8_t *got;
+	size_t caplen;
+	int64_t ts;
+	int rc, lrc;
+
+	assert_non_null(pc);
+	rk_errctx_clear(&ctx);
+	r = decode_pcap_open(path, &ctx);
+	assert_non_null(r);
+	assert_int_equal(decode_pcap_link(r), pcap_datalink(pc));
+	do {
+		lrc = pcap_next_ex(pc, &h, &want);
+		rc = decode_pcap_next(r, &got, &caplen, &ts, &ctx);
+		if (lrc == 1) {
+			assert_int_equal(rc, 1);
+			assert_int_equal(caplen, h->caplen);
+			assert_int_equal(ts, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec);
+			assert_memory_equal(got, want, caplen);
+		}
+	} while (lrc == 1);
+	assert_int_equal(rc, lrc == PCAP_ERROR ? -1 : 0);
+	if (rc < 0)
+		assert_non_null(strstr(ctx.msg, "reading capture"));
+	assert_int_equal(decode_pcap_next(r, &got, &caplen, &ts, &ctx), 0);
+	decode_pcap_close(r);
+	pcap_close(pc);
+}
+
+static void test_pcap_readers(void **state)
+{
+	char path[] = "/tmp/rk-decode-test-XXXXXX";
+	static const struct {
+		int dlt, snap, prec, big;
+		long cut; /* bytes cut off the end */
+		int64_t ts; /* of the last observable */
+	} cases[] = {
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 0, 1700000004123456},
+		{DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 0, 1700000004123456},
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO, -1, 0, 1700000004123456},
+		/* cut inside the last record: libpcap's error, four packets */
+		{DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO, -1, 10, 1700000003123456},
+		/* a record over the snapshot length: libpcap decides */
+		{DLT_EN10MB, 60, PCAP_TSTAMP_PRECISION_MICRO, 2, 0, 0},
+	};
+	(void)state;
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		tsseen t;
+		rk_errctx ctx;
+		int fd, lerr;
+		strcpy(path + sizeof path - 7, "XXXXXX");
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		close(fd);
+		write_capture(path, cases[c].dlt, cases[c].snap, cases[c].prec, cases[c].big);
+		if (cases[c].cut) {
+			FILE *f = fopen(path, "rb");
+			assert_non_null(f);
+			fseek(f, 0, SEEK_END);
+			long size = ftell(f);
+			fclose(f);
+			assert_int_equal(truncate(path, size - cases[c].cut), 0);
+		}
+		uint64_t want = libpcap_count(path, &lerr);
+		memset(&t, 0, sizeof t);
+		decode_ctx *d = decode_new(NULL, collect_ts, &t);
+		rk_errctx_clear(&ctx);
+		assert_int_equal(decode_pcap_file(d, path, &ctx), lerr ? RK_EIO : RK_OK);
+		assert_int_equal(decode_get_stats(d)->packets, want);
+		if (cases[c].ts) {
+			assert_int_equal(t.s.n, (int)want);
+			assert_string_equal(t.s.v[0], "dns.query=q0.example");
+			assert_int_equal(t.last_ts, cases[c].ts);
+		}
+		if (cases[c].cut)
+			assert_int_equal(want, 4);
+		decode_free(d);
+		same_records(path);
+		unlink(path);
+	}
+}
+
+/* raw_addresses: address observables without text, the flow's bytes
+ * there instead; the default still gives the text. */
+typedef struct addrseen {
+	int n;
+	size_t len[2];
+	char text[2][48];
+	uint8_t src[4];
+} addrseen;
+
+static void collect_addr(const decode_observable *o, void *user)
+{
+	addrseen *a = user;
+	if (o->kind != DECODE_ADDR_SRC && o->kind != DECODE_ADDR_DST)
+		return;
+	if (a->n < 2) {
+		a->len[a->n] = o->len;
+		snprintf(a->text[a->n], sizeof a->text[0], "%s", o->value);
+		a->n++;
+	}
+	if (o->kind == DECODE_ADDR_SRC)
+		memcpy(a->src, o->flow->src, 4);
+}
+
+static void test_raw_addresses(void **state)
+{
+	uint8_t q[300];
+	size_t qn = dns_query(q, "raw.example", 7);
+	decode_config cfg;
+	pkt p;
+
+	(void)state;
+	eth(&p, 0, 0x0800);
+	ip4(&p, 17, 1, 0, 1, 2);
+	udp(&p, 40000, 53, q, qn);
+	pkt_finish_ip4(&p);
+	for (int raw = 0; raw < 2; raw++) {
+		addrseen a = {0};
+		decode_config_default(&cfg);
+		cfg.raw_addresses = raw;
+		decode_ctx *d = decode_new(&cfg, collect_addr, &a);
+		assert_non_null(d);
+		decode_packet(d, DECODE_LINK_ETHERNET, p.b, p.n, 1);
+		assert_int_equal(a.n, 2);
+		if (raw) {
+			assert_int_equal(a.len[0], 0);
+			assert_string_equal(a.text[1], "");
+		} else {
+			assert_string_equal(a.text[0], "10.0.0.1");
+			assert_int_equal(a.len[0], 8);
+			assert_string_equal(a.text[1], "10.0.0.2");
+		}
+		assert_int_equal(a.src[3], 1);
+		assert_int_equal(decode_get_stats(d)->observables[DECODE_ADDR_SRC], 1);
+		decode_free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +784,8 @@ int main(void)
 		cmocka_unit_test(test_tables_bounded),
 		cmocka_unit_test(test_stream_errors_counted),
 		cmocka_unit_test(test_pcap_file),
+		cmocka_unit_test(test_pcap_readers),
+		cmocka_unit_test(test_raw_addresses),
 	};
 	decode_free(NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -114,6 +114,57 @@ static void test_zeek_tsv(void **state)
 	logs_reader_cleanup(&r);
 }
 
+/* The TSV line pass: lines around sixteen bytes, non-ASCII bytes (valid
+ * and not), a '\\' or set separator in a column not taken (the line takes
+ * the careful way, the values stay the same), a custom separator, and a
+ * #fields header wider than LOGS_TSV_MAX_FIELDS. */
+static void test_zeek_tsv_lines(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	char *text = malloc(8192), *p = text;
+	p += sprintf(p, "#fields\tts\tid.orig_h\tquery\tanswers\tuser_agent\n");
+	p += sprintf(p, "1\t10.0.0.1\ta.io\t-\t-\n");                 /* 22 bytes */
+	p += sprintf(p, "1\t10.0.0.12\tab.io\t-\t-\n");               /* 24 */
+	p += sprintf(p, "1\t-\tb.io\t-\t-\n");                        /* 15 */
+	p += sprintf(p, "1\t10.0.0.3\tc.io\t-\tmoz \xc3\xa9t\xc3\xa9\n"); /* UTF-8 UA */
+	p += sprintf(p, "1\t10.0.0.4\td.io\t-\tbad \xc3\x28 agent\n");    /* not UTF-8 */
+	p += sprintf(p, "1\t10.0.0.5\te.io\t-\ta,b\\\\c\n");          /* UA taken whole */
+	p += sprintf(p, "1\t10.0.0.6\tf.io\t-\n");                    /* one column short */
+	p += sprintf(p, "#separator |\n#fields|query|answers\n");
+	p += sprintf(p, "g.io|h.io,10.1.1.1\n");
+	/* 70 columns: "query" at 2 is read, "answers" at 66 is beyond the bound */
+	p += sprintf(p, "#separator \\x09\n#fields");
+	for (int i = 0; i < 70; i++)
+		p += sprintf(p, "\t%s", i == 2 ? "query" : i == 66 ? "answers" : "x");
+	p += sprintf(p, "\n");
+	for (int i = 0; i < 70; i++)
+		p += sprintf(p, "%s%s", i ? "\t" : "", i == 2 ? "wide.io" : i == 66 ? "no.io" : "y");
+	p += sprintf(p, "\n");
+	run(&r, text, &s, LOGS_FMT_AUTO, 0);
+	const char *want[] = {
+		"conn.src ipv4 10.0.0.1",  "dns.query domain a.io",
+		"conn.src ipv4 10.0.0.12", "dns.query domain ab.io",
+		"dns.query domain b.io",
+		"conn.src ipv4 10.0.0.3",  "dns.query domain c.io",
+		"http.user_agent user-agent moz \xc3\xa9t\xc3\xa9",
+		"conn.src ipv4 10.0.0.5",  "dns.query domain e.io",
+		"http.user_agent user-agent a,b\\c",
+		"dns.query domain g.io",   "dns.answer domain h.io",
+		"dns.answer ipv4 10.1.1.1",
+		"dns.query domain wide.io",
+	};
+	expect(&s, want, 15);
+	assert_int_equal(r.stats.bad_utf8, 1);
+	assert_int_equal(r.stats.bad_tsv, 1);
+	assert_int_equal(s.nerr, 2);
+	assert_non_null(strstr(s.err[0], ":6: line is not valid UTF-8"));
+	assert_non_null(strstr(s.err[1], ":8: Zeek line with a field count"));
+	logs_reader_cleanup(&r);
+	free(text);
+}
+
 static void test_json(void **state)
 {
 	(void)state;
@@ -391,10 +442,62 @@ static void test_classify(void **state)
 	}
 }
 
+/* logs_obs.addr: the address of an IPv4 or IPv6 observable, parsed, from
+ * every kind of line (TSV, JSON, text, an X.509 subject's CN). */
+typedef struct addrs {
+	int n;
+	uint8_t a[8][16];
+	int kind[8];
+} addrs;
+
+static int on_addr(const logs_obs *o, void *arg)
+{
+	addrs *x = arg;
+	if ((o->kind == LOGS_KIND_IPV4 || o->kind == LOGS_KIND_IPV6) && x->n < 8) {
+		memcpy(x->a[x->n], o->addr, 16);
+		x->kind[x->n++] = o->kind;
+	}
+	return 0;
+}
+
+static void test_obs_addr(void **state)
+{
+	(void)state;
+	static const uint8_t v4[16] = {192, 0, 2, 7};
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 9};
+	char tsv_head[] = "#fields\tts\tid.orig_h\tanswers";
+	char tsv[] = "1\t192.0.2.7\t2001:db8::9";
+	char json[] = "{\"ts\":1,\"id.orig_h\":\"192.0.2.7\",\"id.resp_h\":\"2001:db8::9\"}";
+	char text[] = "seen 192.0.2.7 and [2001:db8::9]";
+	char x509[] = "{\"certificate.subject\":\"CN=192.0.2.7,O=x\"}";
+	char *lines[] = {tsv_head, tsv, json, text, x509};
+	logs_reader r;
+	addrs x = {0};
+
+	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_addr, NULL, &x), RK_OK);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		if (i == 3)
+			r.format = LOGS_FMT_TEXT;
+		if (i == 4)
+			r.format = LOGS_FMT_JSON;
+		logs_feed_line(&r, lines[i], strlen(lines[i]));
+	}
+	assert_int_equal(x.n, 7);
+	for (int i = 0; i < x.n; i++) {
+		int six = x.kind[i] == LOGS_KIND_IPV6;
+		assert_memory_equal(x.a[i], six ? v6 : v4, 16);
+	}
+	assert_int_equal(x.kind[1], LOGS_KIND_IPV6);
+	assert_int_equal(x.kind[6], LOGS_KIND_IPV4);
+	logs_reader_cleanup(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_json),
+		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_zeek_tsv_lines),
+		cmocka_unit_test(test_obs_addr),
+		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_stdin),    cmocka_unit_test(test_follow_run),
