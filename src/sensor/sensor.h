@@ -242,7 +242,8 @@ rk_err sensor_wait(sensor *s);
  * previous matcher is freed once no worker uses it (this call waits for
  * that, never for an input). Any thread. */
 void sensor_swap(sensor *s, match *next);
-/* Totals so far (exact once sensor_wait returned). */
+/* Totals, once sensor_wait returned (the counters belong to the running
+ * threads until then; before, only swaps is filled in). */
 void sensor_get_stats(sensor *s, sensor_stats *st);
 /* Human-readable totals and errors, one per line. */
 void sensor_stats_print(const sensor_stats *st, FILE *out);
