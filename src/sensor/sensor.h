@@ -193,7 +193,9 @@ typedef struct sensor_config {
 				* log line bound + 1) */
 	unsigned batches_per_worker; /* in flight per worker (0: 4) */
 	int poll_ms;           /* follow and live capture wake-up (0: 100) */
-	sensor_err_fn on_err;  /* may be NULL; called from any thread */
+	sensor_err_fn on_err;  /* may be NULL; called from any thread, for bad
+				* input (not for capacity events such as an
+				* evicted TCP flow, which are only counted) */
 	void *err_arg;
 } sensor_config;
 
