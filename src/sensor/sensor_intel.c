@@ -661,14 +661,25 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				void *arg, size_t *n_bad, rk_errctx *ctx)
 {
 	char *data = NULL;
-	size_t len = 0, nslices = 0, bad = 0;
+	size_t len = 0;
+	if (n_bad)
+		*n_bad = 0;
+	rk_err err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
+	if (!err)
+		err = sensor_intel_load_text(in, data, len, path, on_err, arg, n_bad, ctx);
+	free(data);
+	return err;
+}
+
+rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const char *name,
+			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx)
+{
+	const char *path = name;
+	size_t nslices = 0, bad = 0;
 	rk_json_slice *slices = NULL;
 	json_t *doc = NULL;
 	rk_err err;
 
-	err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
-	if (err)
-		goto out;
 	size_t max = len / INTEL_MIN_OBJECT + 16;
 	slices = malloc(max * sizeof(*slices));
 	if (!slices) {
@@ -735,7 +746,6 @@ out:
 		*n_bad = bad;
 	json_decref(doc);
 	free(slices);
-	free(data);
 	return err;
 }
 
