@@ -118,6 +118,15 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				void *arg, size_t *n_bad, rk_errctx *ctx);
 
 /*
+ * The same for `len` bytes of JSON text already in memory (a bundle, a
+ * TAXII envelope: any object with an "objects" array, an array or one
+ * object); name is used in messages. The text is changed in place (string
+ * ends become NULs) and is not valid JSON afterwards.
+ */
+rk_err sensor_intel_load_text(sensor_intel *in, char *text, size_t len, const char *name,
+			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx);
+
+/*
  * Builds a matcher from the set as it is now: every indicator with a stix
  * pattern is added (the match builder skips revoked ones and those expired
  * at `now`, and reports patterns that do not compile through on_reject,
@@ -193,7 +202,9 @@ typedef struct sensor_config {
 				* log line bound + 1) */
 	unsigned batches_per_worker; /* in flight per worker (0: 4) */
 	int poll_ms;           /* follow and live capture wake-up (0: 100) */
-	sensor_err_fn on_err;  /* may be NULL; called from any thread */
+	sensor_err_fn on_err;  /* may be NULL; called from any thread, for bad
+				* input (not for capacity events such as an
+				* evicted TCP flow, which are only counted) */
 	void *err_arg;
 } sensor_config;
 
@@ -242,7 +253,8 @@ rk_err sensor_wait(sensor *s);
  * previous matcher is freed once no worker uses it (this call waits for
  * that, never for an input). Any thread. */
 void sensor_swap(sensor *s, match *next);
-/* Totals so far (exact once sensor_wait returned). */
+/* Totals, once sensor_wait returned (the counters belong to the running
+ * threads until then; before, only swaps is filled in). */
 void sensor_get_stats(sensor *s, sensor_stats *st);
 /* Human-readable totals and errors, one per line. */
 void sensor_stats_print(const sensor_stats *st, FILE *out);

@@ -20,7 +20,9 @@
  * (decode_packet_flow), again only when there is a hit.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "sensor_int.h"
 
@@ -338,7 +340,12 @@ static void count_decode_errors(sensor_worker *w, const sensor_batch *b, uint64_
 					  : b->pkts[b->npkts - 1].number;
 		const char *why = decode_strerror((decode_err)k);
 		sensor_errs_add(&w->errs, why, n, b->src->path, number, true);
-		if (w->s->cfg.on_err)
+		/* a full table or a dropped segment is the sensor's capacity,
+		 * not bad input: counted, but not reported one by one */
+		bool capacity = k == DECODE_E_FLOW_EVICTED || k == DECODE_E_TCP_GAP ||
+				k == DECODE_E_STREAM_FULL || k == DECODE_E_FRAG_TIMEOUT ||
+				k == DECODE_E_FRAG_DROPPED;
+		if (w->s->cfg.on_err && !capacity)
 			w->s->cfg.on_err(b->src->path, true, number, why, w->s->cfg.err_arg);
 	}
 }
@@ -367,6 +374,9 @@ void *sensor_worker_main(void *arg)
 {
 	sensor_worker *w = arg;
 	sensor *s = w->s;
+	char name[16];
+	snprintf(name, sizeof name, "rk-sensor-w%u", w->index);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
 	for (;;) {
 		atomic_store(&w->epoch, 0);
 		sensor_batch *b = sensor_queue_pop(&w->q);
