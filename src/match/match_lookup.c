@@ -44,20 +44,38 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 			  const match_sink *k)
 {
 	const match_btab *tb = &m->bt[table];
-	if (!tb->cap)
+	if (!tb->ng)
 		return 0;
 	uint64_t h = match_hash_bytes(key, len);
-	uint32_t tag = (uint32_t)(h >> 32) | 1u;
-	for (uint32_t s = match_slot(h, tb->cap);; s = s + 1 == tb->cap ? 0 : s + 1) {
-		const match_bent *e = &tb->e[s];
-		if (e->tag == 0)
+	uint16_t tag = match_tag(h);
+	for (uint32_t gi = match_slot(h, tb->ng);; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+		const match_taggroup *g = &tb->g[gi];
+		for (uint32_t hit = match_tag_lanes(g, tag); hit; hit &= hit - 1) {
+			const match_bent *e =
+				&tb->e[(size_t)gi * MATCH_TAG_LANES + (unsigned)__builtin_ctz(hit)];
+			size_t l2;
+			const char *k2 = match_key_at(m->arena, e->off, &l2);
+			if (l2 == len && memcmp(key, k2, len) == 0)
+				return emit(m, e->handle, k);
+		}
+		if (g->tag[MATCH_TAG_LANES - 1] == 0)
 			return 0;
-		if (e->tag != tag)
-			continue;
-		size_t l2;
-		const char *k2 = match_key_at(m->arena, e->off, &l2);
-		if (l2 == len && memcmp(key, k2, len) == 0)
-			return emit(m, e->handle, k);
+	}
+}
+
+/* The handle of key in one IPv4 table, or MATCH_EMPTY. */
+static uint32_t probe_v4(const match_u32tab *tb, uint32_t key)
+{
+	if (key == tb->empty)
+		return MATCH_EMPTY;
+	for (uint32_t gi = match_slot(match_hash_u32(key), tb->ng);;
+	     gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+		const match_v4group *g = &tb->g[gi];
+		uint32_t hit = match_v4_lanes(g, key);
+		if (hit) /* keys are distinct: one lane at most */
+			return tb->handle[(size_t)gi * MATCH_V4_LANES + (unsigned)__builtin_ctz(hit)];
+		if (g->key[MATCH_V4_LANES - 1] == tb->empty)
+			return MATCH_EMPTY;
 	}
 }
 
@@ -66,16 +84,9 @@ size_t match_lookup_ipv4(const match *m, uint32_t addr, const match_sink *k)
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_v4_lens; i++) {
 		unsigned p = m->v4_lens[i];
-		const match_u32tab *tb = &m->v4[p];
-		uint32_t key = addr & (p ? ~0u << (32 - p) : 0);
-		for (uint32_t s = match_slot(match_hash_u32(key), tb->cap);; s = s + 1 == tb->cap ? 0 : s + 1) {
-			if (tb->e[s].handle == MATCH_EMPTY)
-				break;
-			if (tb->e[s].key == key) {
-				n += emit(m, tb->e[s].handle, k);
-				break;
-			}
-		}
+		uint32_t h = probe_v4(&m->v4[p], addr & (p ? ~0u << (32 - p) : 0));
+		if (h != MATCH_EMPTY)
+			n += emit(m, h, k);
 	}
 	return n;
 }
