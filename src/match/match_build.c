@@ -817,6 +817,24 @@ out:
 	return e;
 }
 
+/* Tables of fewer keys stay in the caches without a filter. */
+#define MATCH_FILTER_MIN 16384
+
+/* A filter for n keys: 8 to 16 bits a key (words a power of two). */
+static bool filter_init(match_filter *f, size_t n, size_t *bytes)
+{
+	size_t words = 1;
+	if (n < MATCH_FILTER_MIN)
+		return true;
+	while (words * 64 < n * 8)
+		words *= 2;
+	if (!(f->w = calloc(words, sizeof *f->w)))
+		return false;
+	f->mask = (uint32_t)(words - 1);
+	*bytes += words * sizeof *f->w;
+	return true;
+}
+
 /* 64-byte aligned and zeroed, for groups. */
 static void *alloc_groups(size_t n, size_t size)
 {
@@ -849,7 +867,8 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 		if (t == 32 && free_v4_key(b, &tb->empty))
 			goto out;
 		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
-		    !(tb->handle = malloc(slots * sizeof *tb->handle)))
+		    !(tb->handle = malloc(slots * sizeof *tb->handle)) ||
+		    !filter_init(&tb->f, counts[t], &m->st.table_bytes))
 			goto out;
 		for (size_t i = 0; i < slots; i++)
 			tb->g[i / MATCH_V4_LANES].key[i % MATCH_V4_LANES] = tb->empty;
@@ -862,7 +881,8 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 		tb->ng = table_groups(counts[33 + t], MATCH_TAG_LANES);
 		size_t slots = (size_t)tb->ng * MATCH_TAG_LANES;
 		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
-		    !(tb->e = malloc(slots * sizeof *tb->e)))
+		    !(tb->e = malloc(slots * sizeof *tb->e)) ||
+		    !filter_init(&tb->f, counts[33 + t], &m->st.table_bytes))
 			goto out;
 		m->st.table_bytes += tb->ng * sizeof *tb->g + slots * sizeof *tb->e;
 	}
@@ -890,6 +910,9 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 					continue;
 				slot = &tb->handle[(size_t)gi * MATCH_V4_LANES + l];
 				if (g->key[l] == tb->empty) {
+					if (tb->f.w)
+						match_filter_add(&tb->f, match_filter_mix(
+									       match_v4_hash64(r->key)));
 					g->key[l] = r->key;
 					*slot = r->handle;
 					tb->n++;
@@ -922,6 +945,8 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 				match_bent *ent = &tb->e[(size_t)gi * MATCH_TAG_LANES + l];
 				slot = &ent->handle;
 				if (!g->tag[l]) {
+					if (tb->f.w)
+						match_filter_add(&tb->f, match_filter_mix(h));
 					g->tag[l] = tag;
 					*ent = (match_bent){r->key, r->handle};
 					tb->n++;
@@ -993,10 +1018,12 @@ void match_free(match *m)
 	for (unsigned t = 0; t < 33; t++) {
 		free(m->v4[t].g);
 		free(m->v4[t].handle);
+		free(m->v4[t].f.w);
 	}
 	for (unsigned t = 0; t < MATCH_T_COUNT; t++) {
 		free(m->bt[t].g);
 		free(m->bt[t].e);
+		free(m->bt[t].f.w);
 	}
 	free(m->arena);
 	free(m->chain);

@@ -48,6 +48,8 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 		return 0;
 	uint64_t h = match_hash_bytes(key, len);
 	uint16_t tag = match_tag(h);
+	if (tb->f.w && !match_filter_has(&tb->f, match_filter_mix(h)))
+		return 0;
 	for (uint32_t gi = match_slot(h, tb->ng);; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
 		const match_taggroup *g = &tb->g[gi];
 		for (uint32_t hit = match_tag_lanes(g, tag); hit; hit &= hit - 1) {
@@ -66,7 +68,8 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 /* The handle of key in one IPv4 table, or MATCH_EMPTY. */
 static uint32_t probe_v4(const match_u32tab *tb, uint32_t key)
 {
-	if (key == tb->empty)
+	if (key == tb->empty ||
+	    (tb->f.w && !match_filter_has(&tb->f, match_filter_mix(match_v4_hash64(key)))))
 		return MATCH_EMPTY;
 	for (uint32_t gi = match_slot(match_hash_u32(key), tb->ng);;
 	     gi = gi + 1 == tb->ng ? 0 : gi + 1) {
