@@ -92,7 +92,8 @@ typedef struct match match;
 /* Called for each indicator or value skipped with a reason. */
 typedef void (*match_reject_fn)(void *arg, uint32_t handle, const char *indicator_id,
 				const char *reason);
-/* Called for each indicator whose value matches. */
+/* Called for each indicator whose value matches. indicator_id (here and in
+ * match_atom_fn) is valid during the call only: copy it to keep it. */
 typedef void (*match_hit_fn)(void *arg, uint32_t handle, const char *indicator_id);
 
 /* Atoms of one compound pattern that one observable satisfied: bit i of

@@ -102,6 +102,51 @@ bool match_unhex(const char *hex, size_t n, uint8_t *out)
 	return true;
 }
 
+/* "indicator--" and a UUID in lowercase 8-4-4-4-12 form (what
+ * match_id_text prints back, byte for byte) into the UUID's 16 bytes. */
+static bool id_to_uuid(const char *id, uint8_t out[16])
+{
+	static const char prefix[] = "indicator--";
+	const char *u = id + sizeof prefix - 1;
+	unsigned n = 0;
+	if (strncmp(id, prefix, sizeof prefix - 1) != 0 || strlen(u) != 36)
+		return false;
+	for (unsigned i = 0; i < 36; i++) {
+		int v;
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return false;
+			continue;
+		}
+		if ((u[i] >= 'A' && u[i] <= 'F') || (v = rk_hex_value(u[i])) < 0)
+			return false;
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return true;
+}
+
+const char *match_id_text(const match *m, uint32_t handle, char buf[MATCH_ID_TEXT])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t off = m->id_off[handle];
+	if (!(off & MATCH_ID_UUID))
+		return m->ids + off;
+	const uint8_t *u = (const uint8_t *)m->ids + (off & ~MATCH_ID_UUID);
+	char *p = buf + sprintf(buf, "indicator--");
+	for (unsigned i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[u[i] >> 4];
+		*p++ = hex[u[i] & 15];
+	}
+	*p = '\0';
+	return buf;
+}
+
 match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *arg)
 {
 	match_builder *b = calloc(1, sizeof *b);
@@ -357,12 +402,18 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 	if (b->n_handles >= MATCH_ATOMREF - 1)
 		return rk_fail(ctx, RK_EINVAL, "", "too many indicators");
 	if (!grow((void **)&b->id_off, &b->cap_handles, b->n_handles + 1, sizeof *b->id_off) ||
-	    b->ids.len >= UINT32_MAX - strlen(indicator_id) - 1)
+	    b->ids.len >= MATCH_ID_UUID - strlen(indicator_id) - 1)
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
 	uint32_t h = (uint32_t)b->n_handles;
 	uint32_t off = (uint32_t)b->ids.len;
-	if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1))
+	uint8_t uuid[16];
+	if (id_to_uuid(indicator_id, uuid)) {
+		if (rk_buf_append(&b->ids, uuid, sizeof uuid))
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		off |= MATCH_ID_UUID;
+	} else if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1)) {
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	}
 	b->id_off[h] = off;
 	b->n_handles++;
 	b->st.added++;
@@ -382,11 +433,11 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
 	if (e) {
 		b->st.rejected++;
-		reject(b, h, b->ids.data + off, pctx.msg[0] ? pctx.msg : rk_strerror(e));
+		reject(b, h, indicator_id, pctx.msg[0] ? pctx.msg : rk_strerror(e));
 		return RK_OK;
 	}
 	b->cur = b->cur_handle = h;
-	b->cur_id = b->ids.data + off;
+	b->cur_id = indicator_id;
 	if (pattern_is_single(p)) {
 		if (pattern_exact_values(p, on_value, b)) {
 			pattern_free(p);
@@ -969,6 +1020,7 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	b->arena.data = NULL;
 	rk_buf_cleanup(&b->arena);
 	rk_buf_init(&b->arena);
+	m->st.id_bytes = b->ids.len;
 	m->ids = b->ids.data;
 	b->ids.data = NULL;
 	rk_buf_cleanup(&b->ids);
@@ -997,9 +1049,7 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	m->st.keys = keep.keys;
 	m->st.table_bytes = keep.table_bytes + m->n_chain * sizeof *m->chain;
 	m->st.arena_bytes = m->arena_len;
-	m->st.id_bytes = m->n_handles * sizeof *m->id_off;
-	for (size_t i = 0; i < m->n_handles; i++)
-		m->st.id_bytes += strlen(m->ids + m->id_off[i]) + 1;
+	m->st.id_bytes = keep.id_bytes + m->n_handles * sizeof *m->id_off;
 	memset(&b->st, 0, sizeof b->st);
 	*out = m;
 	m = NULL;

@@ -24,8 +24,10 @@ static size_t emit_one(const match *m, uint32_t x, const match_sink *k)
 			match_scratch_note(k->s, r->compound, r->atom);
 		return 0;
 	}
-	if (k->fn)
-		k->fn(k->arg, x, m->ids + m->id_off[x]);
+	if (k->fn) {
+		char buf[MATCH_ID_TEXT];
+		k->fn(k->arg, x, match_id_text(m, x, buf));
+	}
 	return 1;
 }
 
