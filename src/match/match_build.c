@@ -11,12 +11,17 @@
  * values recorded under an atom reference (MATCH_ATOMREF | index) instead
  * of a handle. At build, every atom left to evaluate is listed under each
  * kind of observable whose path it names (pattern_atom_mentions), so an
- * observable only tries the atoms that could hold for it. match_build then sizes every table once from the record
- * counts (at most 80% full; the grouped layout of match_int.h keeps a
- * lookup of a missing value to about one cache line) and inserts the
- * records; a key seen again links the new handle into a chain. Records are
- * in handle order, so a value named twice by one indicator is recorded once
- * in its chain. Nothing is resized after build, and lookups only read.
+ * observable only tries the atoms that could hold for it. match_build
+ * then sizes every table once from the record counts (at most 80% full;
+ * the grouped layout of match_int.h keeps a lookup of a missing value to
+ * about one cache line) and inserts the records; a key seen again links
+ * the new handle into a chain. Records are in handle order, so a value
+ * named twice by one indicator is recorded once in its chain. Nothing is
+ * resized after build, and lookups only read.
+ *
+ * Indicator ids are kept for every handle: as the 16 bytes of the UUID when
+ * the id is "indicator--" and a lower-case UUID (most are; match_id_text
+ * prints it back byte for byte), as text otherwise.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
