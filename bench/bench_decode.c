@@ -18,6 +18,12 @@
  *                                   (the capture reader alone)
  *   bench_decode - wc FILE          read(2) by 1 MiB and count newlines
  *                                   (what `wc -l` costs)
+ *   bench_decode VALUES build -     the matcher alone: build time, its
+ *                                   bytes (match_get_stats) and the
+ *                                   process's peak RSS (VmHWM) against the
+ *                                   values as text, then lookups/s of
+ *                                   addresses and domains that are no
+ *                                   indicator
  *
  * VALUES is gen_sensor's FILE.txt (one indicator value a line: addresses
  * and domains); each becomes `[ipv4-addr:value = '...']` or
@@ -156,6 +162,8 @@ static void on_pkt(const decode_observable *o, void *arg)
 	}
 }
 
+static size_t text_bytes;
+
 static match *load(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -171,6 +179,7 @@ static match *load(const char *path)
 	}
 	rk_errctx_clear(&ctx);
 	while (fgets(line, sizeof line, f)) {
+		text_bytes += strlen(line);
 		line[strcspn(line, "\n")] = 0;
 		const char *type = strchr(line, ':') ? "ipv6-addr"
 				   : strspn(line, "0123456789.") == strlen(line) ? "ipv4-addr"
@@ -191,20 +200,83 @@ static match *load(const char *path)
 	return m;
 }
 
+static long vm_kib(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, n))
+			v = atol(line + n);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Lookups of values that are no indicator: random addresses (a few hit by
+ * chance), and domains of the indicators' shape from a stream of their own. */
+static void build_mode(const match *m, double built, long rss0)
+{
+	enum { N_ADDR = 20000000, N_DOM = 4000000 };
+	static char dom[N_DOM / 16][40];
+	match_stats st;
+	uint64_t s = 12345;
+	size_t mem;
+	double t;
+
+	match_get_stats(m, &st);
+	mem = st.table_bytes + st.arena_bytes;
+	printf("build    %.2f s: %zu keys; tables %zu + arena %zu = %zu bytes (%.2fx the "
+	       "%zu bytes of values as text), ids %zu more (%.2fx with them)\n",
+	       built, st.keys, st.table_bytes, st.arena_bytes, mem, (double)mem / text_bytes,
+	       text_bytes, st.id_bytes, (double)(mem + st.id_bytes) / text_bytes);
+	printf("memory   peak RSS %ld kB (%.2fx text), %ld kB at start, %ld kB now\n",
+	       vm_kib("VmHWM:"), vm_kib("VmHWM:") * 1024.0 / text_bytes, rss0, vm_kib("VmRSS:"));
+	t = now_s();
+	for (unsigned i = 0; i < N_ADDR; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		lookups++;
+		match_ipv4(m, (uint32_t)(s >> 32), on_hit, NULL);
+	}
+	t = now_s() - t;
+	printf("ipv4     %.1f M lookups/s of random addresses (%llu hits)\n", N_ADDR / t / 1e6,
+	       hits);
+	for (size_t i = 0; i < N_DOM / 16; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		snprintf(dom[i], sizeof dom[i], "w%08x-%06x.example-%u.net", (unsigned)(s >> 32),
+			 (unsigned)(s >> 8) & 0xffffff, (unsigned)(s & 31));
+	}
+	hits = 0;
+	t = now_s();
+	for (unsigned i = 0; i < N_DOM; i++) {
+		const char *d = dom[(i * 2654435761u) % (N_DOM / 16)];
+		match_domain(m, d, strlen(d), on_hit, NULL);
+	}
+	t = now_s() - t;
+	printf("domain   %.1f M lookups/s of absent domains (%llu hits)\n", N_DOM / t / 1e6, hits);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: bench_decode VALUES|- log|pcap|floor|records|wc FILE\n");
+		fprintf(stderr, "usage: bench_decode VALUES|- log|pcap|floor|records|wc|build FILE\n");
 		return 2;
 	}
 	const char *mode = argv[2], *file = argv[3];
 	match *m = NULL;
+	long rss0 = vm_kib("VmRSS:");
 	double t0 = now_s(), c0;
 
 	if (strcmp(argv[1], "-") != 0) {
 		match_stats st;
 		m = load(argv[1]);
 		match_get_stats(m, &st);
+		if (!strcmp(mode, "build")) {
+			build_mode(m, now_s() - t0, rss0);
+			match_free(m);
+			return 0;
+		}
 		printf("matcher  %zu keys, built in %.2f s\n", st.keys, now_s() - t0);
 	}
 	t0 = now_s();

@@ -44,8 +44,12 @@
  * (lowercased, trailing dots removed), e-mail addresses (lowercased), URLs
  * (RFC 3986 section 6.2.2 normal form, see match_norm_url) and file hashes
  * (hex decoded to bytes) are keyed by their normal form. Key bytes live in
- * one arena; an entry is a 32-bit hash tag, the key's offset and a handle
- * (or a chain of handles when several indicators share the value).
+ * one arena; an entry is a 16-bit hash tag, the key's offset and a handle
+ * (or a chain of handles when several indicators share the value); an IPv4
+ * entry is the masked address and a handle. Tags and addresses sit 32 or 16
+ * to a cache line and large tables have a Bloom filter in front, so the
+ * usual lookup, of a value that is no indicator, reads about one line
+ * (match_int.h).
  *
  * Skipped at build: revoked indicators, those whose valid_until is at or
  * before the builder's `now`, patterns that do not compile (reported through
@@ -88,7 +92,8 @@ typedef struct match match;
 /* Called for each indicator or value skipped with a reason. */
 typedef void (*match_reject_fn)(void *arg, uint32_t handle, const char *indicator_id,
 				const char *reason);
-/* Called for each indicator whose value matches. */
+/* Called for each indicator whose value matches. indicator_id (here and in
+ * match_atom_fn) is valid during the call only: copy it to keep it. */
 typedef void (*match_hit_fn)(void *arg, uint32_t handle, const char *indicator_id);
 
 /* Atoms of one compound pattern that one observable satisfied: bit i of

@@ -11,11 +11,17 @@
  * values recorded under an atom reference (MATCH_ATOMREF | index) instead
  * of a handle. At build, every atom left to evaluate is listed under each
  * kind of observable whose path it names (pattern_atom_mentions), so an
- * observable only tries the atoms that could hold for it. match_build then sizes every table once from the record
- * counts (about 80% full, so linear probing stays short) and inserts the
- * records; a key seen again links the new handle into a chain. Records are
- * in handle order, so a value named twice by one indicator is recorded once
- * in its chain. Nothing is resized after build, and lookups only read.
+ * observable only tries the atoms that could hold for it. match_build
+ * then sizes every table once from the record counts (at most 80% full;
+ * the grouped layout of match_int.h keeps a lookup of a missing value to
+ * about one cache line) and inserts the records; a key seen again links
+ * the new handle into a chain. Records are in handle order, so a value
+ * named twice by one indicator is recorded once in its chain. Nothing is
+ * resized after build, and lookups only read.
+ *
+ * Indicator ids are kept for every handle: as the 16 bytes of the UUID when
+ * the id is "indicator--" and a lower-case UUID (most are; match_id_text
+ * prints it back byte for byte), as text otherwise.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -99,6 +105,51 @@ bool match_unhex(const char *hex, size_t n, uint8_t *out)
 		out[i] = (uint8_t)(hi * 16 + lo);
 	}
 	return true;
+}
+
+/* "indicator--" and a UUID in lowercase 8-4-4-4-12 form (what
+ * match_id_text prints back, byte for byte) into the UUID's 16 bytes. */
+static bool id_to_uuid(const char *id, uint8_t out[16])
+{
+	static const char prefix[] = "indicator--";
+	const char *u = id + sizeof prefix - 1;
+	unsigned n = 0;
+	if (strncmp(id, prefix, sizeof prefix - 1) != 0 || strlen(u) != 36)
+		return false;
+	for (unsigned i = 0; i < 36; i++) {
+		int v;
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return false;
+			continue;
+		}
+		if ((u[i] >= 'A' && u[i] <= 'F') || (v = rk_hex_value(u[i])) < 0)
+			return false;
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return true;
+}
+
+const char *match_id_text(const match *m, uint32_t handle, char buf[MATCH_ID_TEXT])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t off = m->id_off[handle];
+	if (!(off & MATCH_ID_UUID))
+		return m->ids + off;
+	const uint8_t *u = (const uint8_t *)m->ids + (off & ~MATCH_ID_UUID);
+	char *p = buf + sprintf(buf, "indicator--");
+	for (unsigned i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[u[i] >> 4];
+		*p++ = hex[u[i] & 15];
+	}
+	*p = '\0';
+	return buf;
 }
 
 match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *arg)
@@ -356,12 +407,18 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 	if (b->n_handles >= MATCH_ATOMREF - 1)
 		return rk_fail(ctx, RK_EINVAL, "", "too many indicators");
 	if (!grow((void **)&b->id_off, &b->cap_handles, b->n_handles + 1, sizeof *b->id_off) ||
-	    b->ids.len >= UINT32_MAX - strlen(indicator_id) - 1)
+	    b->ids.len >= MATCH_ID_UUID - strlen(indicator_id) - 1)
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
 	uint32_t h = (uint32_t)b->n_handles;
 	uint32_t off = (uint32_t)b->ids.len;
-	if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1))
+	uint8_t uuid[16];
+	if (id_to_uuid(indicator_id, uuid)) {
+		if (rk_buf_append(&b->ids, uuid, sizeof uuid))
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		off |= MATCH_ID_UUID;
+	} else if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1)) {
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+	}
 	b->id_off[h] = off;
 	b->n_handles++;
 	b->st.added++;
@@ -381,11 +438,11 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
 	if (e) {
 		b->st.rejected++;
-		reject(b, h, b->ids.data + off, pctx.msg[0] ? pctx.msg : rk_strerror(e));
+		reject(b, h, indicator_id, pctx.msg[0] ? pctx.msg : rk_strerror(e));
 		return RK_OK;
 	}
 	b->cur = b->cur_handle = h;
-	b->cur_id = b->ids.data + off;
+	b->cur_id = indicator_id;
 	if (pattern_is_single(p)) {
 		if (pattern_exact_values(p, on_value, b)) {
 			pattern_free(p);
@@ -768,9 +825,80 @@ static bool link_handle(match *m, size_t *cap, uint32_t *slot, uint32_t h)
 	return true;
 }
 
-static uint32_t table_cap(size_t n)
+/*
+ * Groups for n keys of `lanes` slots each: at most MATCH_FILL_NUM /
+ * MATCH_FILL_DEN of the slots used, and always one slot free (probes end
+ * at a group with room, match_int.h). At that fill about one lookup in ten
+ * of a missing key reads a second group.
+ */
+#define MATCH_FILL_NUM 4
+#define MATCH_FILL_DEN 5
+
+static uint32_t table_groups(size_t n, unsigned lanes)
 {
-	return n ? (uint32_t)(n + n / 4 + 1) : 0;
+	return n ? (uint32_t)((n * MATCH_FILL_DEN / MATCH_FILL_NUM + lanes) / lanes) : 0;
+}
+
+/* A /32 value that no record of the IPv4 /32 table has: the top 16 bits of
+ * a block of 65,536 addresses not all named (counted in one pass; n < 2^32
+ * keys leave one), then the first free address in it (a second pass). */
+static rk_err free_v4_key(const match_builder *b, uint32_t *out)
+{
+	uint32_t *count = calloc(65536, sizeof *count);
+	uint64_t *seen = calloc(65536 / 64, sizeof *seen);
+	uint32_t hi = 0;
+	rk_err e = RK_ENOMEM;
+
+	if (!count || !seen)
+		goto out;
+	for (size_t i = 0; i < b->n_recs; i++)
+		if (b->recs[i].tab == 32)
+			count[b->recs[i].key >> 16]++;
+	/* a block of 65,536 is full only if it has that many records or more
+	 * (a key may be named several times) */
+	while (hi < 65535 && count[hi] >= 65536)
+		hi++;
+	for (size_t i = 0; i < b->n_recs; i++)
+		if (b->recs[i].tab == 32 && b->recs[i].key >> 16 == hi)
+			seen[(b->recs[i].key & 0xFFFF) / 64] |= 1ull << (b->recs[i].key % 64);
+	for (uint32_t lo = 0; lo < 65536; lo++)
+		if (!(seen[lo / 64] >> (lo % 64) & 1)) {
+			*out = hi << 16 | lo;
+			e = RK_OK;
+			break;
+		}
+out:
+	free(count);
+	free(seen);
+	return e;
+}
+
+/* Tables of fewer keys stay in the caches without a filter. */
+#define MATCH_FILTER_MIN 16384
+
+/* A filter for n keys: 8 to 16 bits a key (words a power of two). */
+static bool filter_init(match_filter *f, size_t n, size_t *bytes)
+{
+	size_t words = 1;
+	if (n < MATCH_FILTER_MIN)
+		return true;
+	while (words * 64 < n * 8)
+		words *= 2;
+	if (!(f->w = calloc(words, sizeof *f->w)))
+		return false;
+	f->mask = (uint32_t)(words - 1);
+	*bytes += words * sizeof *f->w;
+	return true;
+}
+
+/* 64-byte aligned and zeroed, for groups. */
+static void *alloc_groups(size_t n, size_t size)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, 64, n * size))
+		return NULL;
+	memset(p, 0, n * size);
+	return p;
 }
 
 rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
@@ -788,21 +916,31 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 		if (!counts[t])
 			continue;
 		match_u32tab *tb = &m->v4[t];
-		tb->cap = table_cap(counts[t]);
-		if (!(tb->e = malloc(tb->cap * sizeof *tb->e)))
+		tb->ng = table_groups(counts[t], MATCH_V4_LANES);
+		size_t slots = (size_t)tb->ng * MATCH_V4_LANES;
+		/* masked to a prefix shorter than 32, no key has its low bit */
+		tb->empty = 1;
+		if (t == 32 && free_v4_key(b, &tb->empty))
 			goto out;
-		for (uint32_t i = 0; i < tb->cap; i++)
-			tb->e[i].handle = MATCH_EMPTY;
-		m->st.table_bytes += tb->cap * sizeof *tb->e;
+		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
+		    !(tb->handle = malloc(slots * sizeof *tb->handle)) ||
+		    !filter_init(&tb->f, counts[t], &m->st.table_bytes))
+			goto out;
+		for (size_t i = 0; i < slots; i++)
+			tb->g[i / MATCH_V4_LANES].key[i % MATCH_V4_LANES] = tb->empty;
+		m->st.table_bytes += tb->ng * sizeof *tb->g + slots * sizeof *tb->handle;
 	}
 	for (unsigned t = 0; t < MATCH_T_COUNT; t++) {
 		if (!counts[33 + t])
 			continue;
 		match_btab *tb = &m->bt[t];
-		tb->cap = table_cap(counts[33 + t]);
-		if (!(tb->e = calloc(tb->cap, sizeof *tb->e)))
+		tb->ng = table_groups(counts[33 + t], MATCH_TAG_LANES);
+		size_t slots = (size_t)tb->ng * MATCH_TAG_LANES;
+		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
+		    !(tb->e = malloc(slots * sizeof *tb->e)) ||
+		    !filter_init(&tb->f, counts[33 + t], &m->st.table_bytes))
 			goto out;
-		m->st.table_bytes += tb->cap * sizeof *tb->e;
+		m->st.table_bytes += tb->ng * sizeof *tb->g + slots * sizeof *tb->e;
 	}
 	for (int t = 32; t >= 0; t--)
 		if (counts[t])
@@ -811,45 +949,69 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 		if (counts[33 + MATCH_T_V6 + t])
 			m->v6_lens[m->n_v6_lens++] = (uint8_t)t;
 
+	/* Each record goes to the first free slot from its group on, unless its
+	 * key is met first: then its handle joins that entry's chain. */
 	for (size_t i = 0; i < b->n_recs; i++) {
 		const rec *r = &b->recs[i];
 		uint32_t *slot = NULL;
 		if (r->tab < 33) {
 			match_u32tab *tb = &m->v4[r->tab];
-			uint32_t s = match_slot(match_hash_u32(r->key), tb->cap);
-			while (tb->e[s].handle != MATCH_EMPTY && tb->e[s].key != r->key)
-				s = s + 1 == tb->cap ? 0 : s + 1;
-			if (tb->e[s].handle == MATCH_EMPTY) {
-				tb->e[s] = (match_u32ent){r->key, r->handle};
-				tb->n++;
-				continue;
+			uint32_t gi = match_slot(match_hash_u32(r->key), tb->ng);
+			for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+				match_v4group *g = &tb->g[gi];
+				unsigned l = 0;
+				while (l < MATCH_V4_LANES && g->key[l] != tb->empty && g->key[l] != r->key)
+					l++;
+				if (l == MATCH_V4_LANES)
+					continue;
+				slot = &tb->handle[(size_t)gi * MATCH_V4_LANES + l];
+				if (g->key[l] == tb->empty) {
+					if (tb->f.w)
+						match_filter_add(&tb->f, match_filter_mix(
+									       match_v4_hash64(r->key)));
+					g->key[l] = r->key;
+					*slot = r->handle;
+					tb->n++;
+					slot = NULL;
+				}
+				break;
 			}
-			slot = &tb->e[s].handle;
 		} else {
 			match_btab *tb = &m->bt[r->tab - 33];
 			size_t len;
 			const char *k = match_key_at(b->arena.data, r->key, &len);
 			uint64_t h = match_hash_bytes(k, len);
-			uint32_t tag = (uint32_t)(h >> 32) | 1u;
-			uint32_t s = match_slot(h, tb->cap);
-			for (;; s = s + 1 == tb->cap ? 0 : s + 1) {
-				if (tb->e[s].tag == 0)
-					break;
-				if (tb->e[s].tag == tag) {
+			uint16_t tag = match_tag(h);
+			uint32_t gi = match_slot(h, tb->ng);
+			for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+				match_taggroup *g = &tb->g[gi];
+				unsigned l = 0;
+				for (; l < MATCH_TAG_LANES && g->tag[l]; l++) {
 					size_t l2;
-					const char *k2 = match_key_at(b->arena.data, tb->e[s].off, &l2);
+					const char *k2;
+					if (g->tag[l] != tag)
+						continue;
+					k2 = match_key_at(b->arena.data,
+							  tb->e[(size_t)gi * MATCH_TAG_LANES + l].off, &l2);
 					if (l2 == len && memcmp(k, k2, len) == 0)
 						break;
 				}
+				if (l == MATCH_TAG_LANES)
+					continue;
+				match_bent *ent = &tb->e[(size_t)gi * MATCH_TAG_LANES + l];
+				slot = &ent->handle;
+				if (!g->tag[l]) {
+					if (tb->f.w)
+						match_filter_add(&tb->f, match_filter_mix(h));
+					g->tag[l] = tag;
+					*ent = (match_bent){r->key, r->handle};
+					tb->n++;
+					slot = NULL;
+				}
+				break;
 			}
-			if (tb->e[s].tag == 0) {
-				tb->e[s] = (match_bent){tag, r->key, r->handle};
-				tb->n++;
-				continue;
-			}
-			slot = &tb->e[s].handle;
 		}
-		if (!link_handle(m, &chain_cap, slot, r->handle))
+		if (slot && !link_handle(m, &chain_cap, slot, r->handle))
 			goto out;
 	}
 	for (unsigned t = 0; t < 33; t++)
@@ -863,6 +1025,7 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	b->arena.data = NULL;
 	rk_buf_cleanup(&b->arena);
 	rk_buf_init(&b->arena);
+	m->st.id_bytes = b->ids.len;
 	m->ids = b->ids.data;
 	b->ids.data = NULL;
 	rk_buf_cleanup(&b->ids);
@@ -891,9 +1054,7 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	m->st.keys = keep.keys;
 	m->st.table_bytes = keep.table_bytes + m->n_chain * sizeof *m->chain;
 	m->st.arena_bytes = m->arena_len;
-	m->st.id_bytes = m->n_handles * sizeof *m->id_off;
-	for (size_t i = 0; i < m->n_handles; i++)
-		m->st.id_bytes += strlen(m->ids + m->id_off[i]) + 1;
+	m->st.id_bytes = keep.id_bytes + m->n_handles * sizeof *m->id_off;
 	memset(&b->st, 0, sizeof b->st);
 	*out = m;
 	m = NULL;
@@ -909,10 +1070,16 @@ void match_free(match *m)
 {
 	if (!m)
 		return;
-	for (unsigned t = 0; t < 33; t++)
-		free(m->v4[t].e);
-	for (unsigned t = 0; t < MATCH_T_COUNT; t++)
+	for (unsigned t = 0; t < 33; t++) {
+		free(m->v4[t].g);
+		free(m->v4[t].handle);
+		free(m->v4[t].f.w);
+	}
+	for (unsigned t = 0; t < MATCH_T_COUNT; t++) {
+		free(m->bt[t].g);
 		free(m->bt[t].e);
+		free(m->bt[t].f.w);
+	}
 	free(m->arena);
 	free(m->chain);
 	free(m->ids);

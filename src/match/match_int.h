@@ -10,21 +10,54 @@
  * atom of a compound pattern, reported to match_observe's atom sink and
  * never by the plain lookups (match_ipv4 ...), whose callers know only
  * whole indicators. Handles stay below MATCH_ATOMREF. `compound` and
- * `eval` are in handle order, so a handle is found by binary search. In a u32 table an
- * empty slot has handle UINT32_MAX; in a byte table an empty slot has tag 0
- * (tags are made odd). Keys in the arena are a length (one byte, or 0xFF
- * and four bytes) followed by the key bytes.
+ * `eval` are in handle order, so a handle is found by binary search. Keys
+ * in the arena are a length (one byte, or 0xFF and four bytes) followed by
+ * the key bytes.
+ *
+ * The exact-value tables are laid out so that looking up a value that is
+ * not there (nearly every lookup in traffic) reads one 64-byte line:
+ *
+ *   - IPv4 (one table per prefix length): groups of 16 keys, one line
+ *     each, and beside them a handle per slot, read only on a hit. The
+ *     key is the masked address itself; a free slot holds the table's
+ *     `empty` key, a value no key of that table has (chosen at build), and
+ *     a lookup of that value returns at once.
+ *   - The byte tables (IPv6, domains, URLs ...): groups of 32 16-bit tags
+ *     (taken from the key's hash, never 0), one line each, and beside them
+ *     an entry per slot (arena offset, handle), read only when a tag
+ *     matches (about once in 2,500 misses at the fill used).
+ *
+ * Both are probed group by group from the one the hash picks (linear
+ * probing over groups, wrapping). Slots of a group fill from the first
+ * lane and are never emptied, so a group whose last lane is free ends the
+ * probe: a key is never stored past a group with room. Every table keeps
+ * at least one free slot, so every probe ends. Groups are 64-byte aligned.
+ *
+ * A table of MATCH_FILTER_MIN keys or more (match_build.c) has a blocked
+ * Bloom filter in front (`f`, 8 to 16 bits a key, one 64-bit word read per
+ * lookup, about 1-4% false positives): small enough to stay in the cache
+ * while traffic streams through, where the groups of a large table do not.
+ * Every key in the table is in its filter.
  */
 #ifndef RK_MATCH_INT_H
 #define RK_MATCH_INT_H
 
 #include "match.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #ifdef RK_HAVE_HYPERSCAN
 #include <hs.h>
 #endif
 
 #define MATCH_CHAIN 0x80000000u
+/* In id_off: the id is "indicator--" and the 16-byte UUID stored at the
+ * offset (without this bit), printed back by match_id_text. */
+#define MATCH_ID_UUID 0x80000000u
+/* "indicator--" + 36 + NUL */
+#define MATCH_ID_TEXT 48
 #define MATCH_ATOMREF 0x40000000u
 #define MATCH_NOT_COMPOUND UINT32_MAX
 #define MATCH_EMPTY UINT32_MAX
@@ -42,22 +75,40 @@ enum {
 	MATCH_T_COUNT
 };
 
-typedef struct {
-	uint32_t key, handle;
-} match_u32ent;
+#define MATCH_V4_LANES 16
+#define MATCH_TAG_LANES 32
 
 typedef struct {
-	uint32_t tag, off, handle;
+	uint32_t key[MATCH_V4_LANES];
+} match_v4group;
+
+typedef struct {
+	uint16_t tag[MATCH_TAG_LANES];
+} match_taggroup;
+
+typedef struct {
+	uint32_t off, handle;
 } match_bent;
 
+/* A blocked Bloom filter in front of a large table (match_filter_*). */
 typedef struct {
-	uint32_t cap, n;
-	match_u32ent *e;
+	uint64_t *w; /* NULL: none */
+	uint32_t mask; /* words - 1, words a power of two */
+} match_filter;
+
+typedef struct {
+	uint32_t ng, n; /* groups, keys */
+	uint32_t empty; /* the key of a free slot */
+	match_filter f;
+	match_v4group *g;
+	uint32_t *handle; /* ng * MATCH_V4_LANES, slot for slot with the keys */
 } match_u32tab;
 
 typedef struct {
-	uint32_t cap, n;
-	match_bent *e;
+	uint32_t ng, n; /* groups, keys */
+	match_filter f;
+	match_taggroup *g;
+	match_bent *e; /* ng * MATCH_TAG_LANES, slot for slot with the tags */
 } match_btab;
 
 typedef struct {
@@ -120,7 +171,7 @@ struct match {
 	size_t arena_len;
 	match_link *chain;
 	size_t n_chain;
-	char *ids;         /* NUL-terminated ids */
+	char *ids;         /* NUL-terminated ids, or UUIDs (MATCH_ID_UUID) */
 	uint32_t *id_off;  /* per handle */
 	size_t n_handles;
 	struct match_eval {
@@ -167,12 +218,88 @@ void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom);
 /* The one-property object a kind stands for (type and path). */
 void match_obs_prop(match_obs_kind k, pattern_prop *v);
 
+/* match_build.c: the id of a handle, as text: in the matcher, or printed
+ * into buf (valid as long as buf). */
+const char *match_id_text(const match *m, uint32_t handle, char buf[MATCH_ID_TEXT]);
+
 uint64_t match_hash_bytes(const void *p, size_t len);
 uint32_t match_hash_u32(uint32_t k);
-/* Slot for a hash in a table of cap slots. */
-static inline uint32_t match_slot(uint64_t h, uint32_t cap)
+/* Group for a hash in a table of n groups (the low 32 bits). */
+static inline uint32_t match_slot(uint64_t h, uint32_t n)
 {
-	return (uint32_t)(((h & 0xffffffffu) * (uint64_t)cap) >> 32);
+	return (uint32_t)(((h & 0xffffffffu) * (uint64_t)n) >> 32);
+}
+/* Tag of a hash in a byte table (its top 16 bits, never 0). */
+static inline uint16_t match_tag(uint64_t h)
+{
+	uint16_t t = (uint16_t)(h >> 48);
+	return t ? t : 1;
+}
+
+/*
+ * The filter: one 64-bit word per key, picked by bits 32 and up of a
+ * second mix of the key's hash, with four bits set from its low 24 bits.
+ * A key whose four bits are not all set in its word is not in the table.
+ */
+static inline uint64_t match_filter_mix(uint64_t h)
+{
+	h ^= h >> 29;
+	return h * 0xbf58476d1ce4e5b9ull;
+}
+static inline bool match_filter_has(const match_filter *f, uint64_t x)
+{
+	uint64_t bits = 1ull << (x & 63) | 1ull << (x >> 6 & 63) | 1ull << (x >> 12 & 63) |
+			1ull << (x >> 18 & 63);
+	return (f->w[(x >> 32) & f->mask] & bits) == bits;
+}
+static inline void match_filter_add(match_filter *f, uint64_t x)
+{
+	f->w[(x >> 32) & f->mask] |= 1ull << (x & 63) | 1ull << (x >> 6 & 63) |
+				     1ull << (x >> 12 & 63) | 1ull << (x >> 18 & 63);
+}
+/* The 64-bit hash of an IPv4 key the filter uses. */
+static inline uint64_t match_v4_hash64(uint32_t k)
+{
+	return (uint64_t)k * 0x9E3779B97F4A7C15ull;
+}
+
+/* Bit i set when lane i of the group holds key k (SSE2: one line, four
+ * compares). */
+static inline uint32_t match_v4_lanes(const match_v4group *g, uint32_t k)
+{
+#ifdef __SSE2__
+	const __m128i *p = (const __m128i *)(const void *)g->key;
+	__m128i x = _mm_set1_epi32((int)k);
+	__m128i a = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_load_si128(p), x),
+				    _mm_cmpeq_epi32(_mm_load_si128(p + 1), x));
+	__m128i b = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_load_si128(p + 2), x),
+				    _mm_cmpeq_epi32(_mm_load_si128(p + 3), x));
+	return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(a, b));
+#else
+	uint32_t m = 0;
+	for (unsigned i = 0; i < MATCH_V4_LANES; i++)
+		m |= (uint32_t)(g->key[i] == k) << i;
+	return m;
+#endif
+}
+
+/* Bit i set when lane i of the group holds tag t. */
+static inline uint32_t match_tag_lanes(const match_taggroup *g, uint16_t t)
+{
+#ifdef __SSE2__
+	const __m128i *p = (const __m128i *)(const void *)g->tag;
+	__m128i x = _mm_set1_epi16((short)t);
+	__m128i a = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(p), x),
+				    _mm_cmpeq_epi16(_mm_load_si128(p + 1), x));
+	__m128i b = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(p + 2), x),
+				    _mm_cmpeq_epi16(_mm_load_si128(p + 3), x));
+	return (uint32_t)_mm_movemask_epi8(a) | (uint32_t)_mm_movemask_epi8(b) << 16;
+#else
+	uint32_t m = 0;
+	for (unsigned i = 0; i < MATCH_TAG_LANES; i++)
+		m |= (uint32_t)(g->tag[i] == t) << i;
+	return m;
+#endif
 }
 /* Length and bytes of the key at off. */
 const char *match_key_at(const char *arena, uint32_t off, size_t *len);

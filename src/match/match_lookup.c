@@ -24,8 +24,10 @@ static size_t emit_one(const match *m, uint32_t x, const match_sink *k)
 			match_scratch_note(k->s, r->compound, r->atom);
 		return 0;
 	}
-	if (k->fn)
-		k->fn(k->arg, x, m->ids + m->id_off[x]);
+	if (k->fn) {
+		char buf[MATCH_ID_TEXT];
+		k->fn(k->arg, x, match_id_text(m, x, buf));
+	}
 	return 1;
 }
 
@@ -44,20 +46,41 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 			  const match_sink *k)
 {
 	const match_btab *tb = &m->bt[table];
-	if (!tb->cap)
+	if (!tb->ng)
 		return 0;
 	uint64_t h = match_hash_bytes(key, len);
-	uint32_t tag = (uint32_t)(h >> 32) | 1u;
-	for (uint32_t s = match_slot(h, tb->cap);; s = s + 1 == tb->cap ? 0 : s + 1) {
-		const match_bent *e = &tb->e[s];
-		if (e->tag == 0)
+	uint16_t tag = match_tag(h);
+	if (tb->f.w && !match_filter_has(&tb->f, match_filter_mix(h)))
+		return 0;
+	for (uint32_t gi = match_slot(h, tb->ng);; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+		const match_taggroup *g = &tb->g[gi];
+		for (uint32_t hit = match_tag_lanes(g, tag); hit; hit &= hit - 1) {
+			const match_bent *e =
+				&tb->e[(size_t)gi * MATCH_TAG_LANES + (unsigned)__builtin_ctz(hit)];
+			size_t l2;
+			const char *k2 = match_key_at(m->arena, e->off, &l2);
+			if (l2 == len && memcmp(key, k2, len) == 0)
+				return emit(m, e->handle, k);
+		}
+		if (g->tag[MATCH_TAG_LANES - 1] == 0)
 			return 0;
-		if (e->tag != tag)
-			continue;
-		size_t l2;
-		const char *k2 = match_key_at(m->arena, e->off, &l2);
-		if (l2 == len && memcmp(key, k2, len) == 0)
-			return emit(m, e->handle, k);
+	}
+}
+
+/* The handle of key in one IPv4 table, or MATCH_EMPTY. */
+static uint32_t probe_v4(const match_u32tab *tb, uint32_t key)
+{
+	if (key == tb->empty ||
+	    (tb->f.w && !match_filter_has(&tb->f, match_filter_mix(match_v4_hash64(key)))))
+		return MATCH_EMPTY;
+	for (uint32_t gi = match_slot(match_hash_u32(key), tb->ng);;
+	     gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+		const match_v4group *g = &tb->g[gi];
+		uint32_t hit = match_v4_lanes(g, key);
+		if (hit) /* keys are distinct: one lane at most */
+			return tb->handle[(size_t)gi * MATCH_V4_LANES + (unsigned)__builtin_ctz(hit)];
+		if (g->key[MATCH_V4_LANES - 1] == tb->empty)
+			return MATCH_EMPTY;
 	}
 }
 
@@ -66,16 +89,9 @@ size_t match_lookup_ipv4(const match *m, uint32_t addr, const match_sink *k)
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_v4_lens; i++) {
 		unsigned p = m->v4_lens[i];
-		const match_u32tab *tb = &m->v4[p];
-		uint32_t key = addr & (p ? ~0u << (32 - p) : 0);
-		for (uint32_t s = match_slot(match_hash_u32(key), tb->cap);; s = s + 1 == tb->cap ? 0 : s + 1) {
-			if (tb->e[s].handle == MATCH_EMPTY)
-				break;
-			if (tb->e[s].key == key) {
-				n += emit(m, tb->e[s].handle, k);
-				break;
-			}
-		}
+		uint32_t h = probe_v4(&m->v4[p], addr & (p ? ~0u << (32 - p) : 0));
+		if (h != MATCH_EMPTY)
+			n += emit(m, h, k);
 	}
 	return n;
 }

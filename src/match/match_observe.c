@@ -254,8 +254,10 @@ static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *k
 		match_scratch_note(s, ref->compound, ref->atom);
 		return 0;
 	}
-	if (on_hit)
-		on_hit(arg, ref->handle, m->ids + m->id_off[ref->handle]);
+	if (on_hit) {
+		char buf[MATCH_ID_TEXT];
+		on_hit(arg, ref->handle, match_id_text(m, ref->handle, buf));
+	}
 	return 1;
 }
 
@@ -384,7 +386,8 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 	}
 	for (size_t i = 0; i < s->npend && on_atom; i++) {
 		uint32_t h = m->compound[s->pend[i].compound].handle;
-		on_atom(arg, h, m->ids + m->id_off[h], &s->pend[i].atoms);
+		char buf[MATCH_ID_TEXT];
+		on_atom(arg, h, match_id_text(m, h, buf), &s->pend[i].atoms);
 	}
 	return hits;
 }

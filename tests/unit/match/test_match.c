@@ -7,7 +7,10 @@
  * indicators skipped at build (revoked, expired, not compiling, a value
  * that cannot be a key) with their reports. URL normal forms are checked
  * against the examples of RFC 3986 sections 6.2.2, 6.2.3 and 5.2.4.
- * Threads look up in one matcher at once. Last, build time and memory for
+ * Threads look up in one matcher at once. The table layout's edges: the
+ * addresses a free slot could be mistaken for, keys spilling over full
+ * groups, and tables large enough to have a filter, each checked for every
+ * key present and for keys absent. Ids come back as given. Last, build time and memory for
  * 1,000,000 generated indicators are printed, never asserted.
  */
 #include <setjmp.h>
@@ -306,6 +309,138 @@ static void test_threads(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- layout */
+
+static match *build_values(const char *type, const char *const *vals, size_t n)
+{
+	rk_errctx ctx;
+	char id[64], pat[128];
+	match *m = NULL;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "indicator--%zu", i);
+		snprintf(pat, sizeof pat, "[%s:value = '%s']", type, vals[i]);
+		assert_int_equal(match_builder_add(b, id, pat, 0, 0, false, &ctx), RK_OK);
+	}
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	match_builder_free(b);
+	return m;
+}
+
+/* The first addresses are named, so the free-slot key is one that lookups
+ * must still miss; 0.0.0.0 and 255.255.255.255 are keys like any other. */
+static void test_layout_edges(void **state)
+{
+	(void)state;
+	static const char *const v[] = {"0.0.0.0", "0.0.0.1", "255.255.255.255", "0.0.0.3",
+					 "10.0.0.0/8", "0.0.0.0/0"};
+	match *m = build_values("ipv4-addr", v, RK_ARRAY_LEN(v));
+	hits h = {0};
+	assert_int_equal(match_ipv4(m, v4(0, 0, 0, 0), on_hit, &h), 2);
+	assert_true(has(&h, 0) && has(&h, 5));
+	assert_int_equal(match_ipv4(m, v4(0, 0, 0, 1), NULL, NULL), 2);
+	assert_int_equal(match_ipv4(m, v4(0, 0, 0, 2), NULL, NULL), 1); /* only /0 */
+	assert_int_equal(match_ipv4(m, v4(0, 0, 0, 3), NULL, NULL), 2);
+	assert_int_equal(match_ipv4(m, v4(255, 255, 255, 255), NULL, NULL), 2);
+	assert_int_equal(match_ipv4(m, v4(10, 0, 0, 1), NULL, NULL), 2); /* /8 and /0 */
+	assert_int_equal(match_ipv4(m, v4(10, 0, 0, 0), NULL, NULL), 2);
+	match_free(m);
+}
+
+/* Sizes around one group, two groups and the filter's threshold: every key
+ * found (no false negatives from the filter or a spilled group), a shifted
+ * set of keys never found. */
+static void test_layout_sizes(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {1, 12, 13, 16, 17, 25, 26, 33, 100, 16383, 16384, 40000};
+	for (size_t si = 0; si < RK_ARRAY_LEN(sizes); si++) {
+		size_t n = sizes[si];
+		char **v4s = calloc(n, sizeof *v4s), **doms = calloc(n, sizeof *doms);
+		assert_non_null(v4s);
+		assert_non_null(doms);
+		for (size_t i = 0; i < n; i++) {
+			v4s[i] = malloc(32);
+			doms[i] = malloc(48);
+			assert_non_null(v4s[i]);
+			assert_non_null(doms[i]);
+			/* every other address in a run, so the neighbours are absent */
+			snprintf(v4s[i], 32, "172.%zu.%zu.%zu", (2 * i) >> 16 & 255, (2 * i) >> 8 & 255,
+				 (2 * i) & 255);
+			snprintf(doms[i], 48, "n%zu.layout.example", 2 * i);
+		}
+		match *a = build_values("ipv4-addr", (const char *const *)v4s, n);
+		match *d = build_values("domain-name", (const char *const *)doms, n);
+		size_t found = 0, wrong = 0;
+		char q[48];
+		for (size_t i = 0; i < 2 * n; i++) {
+			uint32_t addr = v4(172, (i >> 16) & 255, (i >> 8) & 255, i & 255);
+			size_t want = i % 2 == 0;
+			int l = snprintf(q, sizeof q, "n%zu.layout.example", i);
+			size_t ga = match_ipv4(a, addr, NULL, NULL);
+			size_t gd = match_domain(d, q, (size_t)l, NULL, NULL);
+			found += (ga == want) + (gd == want);
+			wrong += (ga != want) + (gd != want);
+		}
+		assert_int_equal(wrong, 0);
+		assert_int_equal(found, 4 * n);
+		match_free(a);
+		match_free(d);
+		for (size_t i = 0; i < n; i++) {
+			free(v4s[i]);
+			free(doms[i]);
+		}
+		free(v4s);
+		free(doms);
+	}
+}
+
+/* Ids come back byte for byte, whether kept as text or as a UUID. */
+static void on_id(void *arg, uint32_t handle, const char *id)
+{
+	char *out = arg;
+	(void)handle;
+	snprintf(out, 80, "%s", id);
+}
+
+static void test_ids(void **state)
+{
+	(void)state;
+	static const char *const ids[] = {
+		"indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", /* kept as 16 bytes */
+		"indicator--0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", /* upper case: text */
+		"indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4",  /* short: text */
+		"malware--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",   /* not an indicator */
+		"indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4dx",
+		"indicator--0a1b2c3d+4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+	};
+	rk_errctx ctx;
+	char pat[64], got[80];
+	match *m = NULL;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	for (size_t i = 0; i < RK_ARRAY_LEN(ids); i++) {
+		snprintf(pat, sizeof pat, "[ipv4-addr:value = '192.0.2.%zu']", i);
+		assert_int_equal(match_builder_add(b, ids[i], pat, 0, 0, false, &ctx), RK_OK);
+	}
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	match_builder_free(b);
+	for (size_t i = 0; i < RK_ARRAY_LEN(ids); i++) {
+		got[0] = '\0';
+		assert_int_equal(match_ipv4(m, v4(192, 0, 2, (unsigned)i), on_id, got), 1);
+		assert_string_equal(got, ids[i]);
+	}
+	match_stats st;
+	match_get_stats(m, &st);
+	assert_int_equal(st.id_bytes, 16 + strlen(ids[1]) + strlen(ids[2]) + strlen(ids[3]) +
+					      strlen(ids[4]) + strlen(ids[5]) + 5 +
+					      RK_ARRAY_LEN(ids) * sizeof(uint32_t));
+	match_free(m);
+}
+
 /* ---------------------------------------------------------------- scale */
 
 static double secs(void)
@@ -377,6 +512,9 @@ int main(void)
 		cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_url_rfc3986),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_layout_edges),
+		cmocka_unit_test(test_layout_sizes),
+		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_million),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
