@@ -12,7 +12,10 @@
  * Hot swap: a followed log gets lines in two phases with a swap between
  * them, and each phase must hit exactly the indicators of the matcher in
  * force; then a hundred swaps race three workers over a large log, and
- * every hit must belong to one of the two matchers. Bad input (a truncated
+ * every hit must belong to one of the two matchers; the same race with a
+ * LIKE and a REPEATS pattern (a correlator per matcher) must hit every
+ * line once with the LIKE and at most every other line with the REPEATS.
+ * Bad input (a truncated
  * capture, a runt packet, lines that are not UTF-8 or not JSON) is counted
  * with its file position; bad input specs and missing files are refused.
  */
