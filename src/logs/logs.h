@@ -36,6 +36,7 @@
 #ifndef RK_LOGS_H
 #define RK_LOGS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,10 +197,12 @@ rk_err logs_read_stdin(logs_reader *r);
  * it finishes the old file and starts the new one from its beginning, and
  * when the file shrank (truncation) it starts again from its beginning. A
  * partial last line waits for its newline. logs_follow_run polls every
- * poll_ms until *stop becomes nonzero or the callback stops. */
+ * poll_ms until *stop becomes nonzero or the callback stops; stop is an
+ * atomic because another thread (a signal watcher, a supervisor) sets it
+ * while the loop reads it. */
 rk_err logs_follow_open(logs_reader *r, const char *path);
 rk_err logs_follow_poll(logs_reader *r);
-rk_err logs_follow_run(logs_reader *r, volatile const int *stop, int poll_ms);
+rk_err logs_follow_run(logs_reader *r, const _Atomic int *stop, int poll_ms);
 void logs_follow_close(logs_reader *r);
 
 /* Feeds one line (without its newline) as if read from the current file;

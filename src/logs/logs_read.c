@@ -272,10 +272,10 @@ rk_err logs_follow_poll(logs_reader *r)
 	return RK_OK;
 }
 
-rk_err logs_follow_run(logs_reader *r, volatile const int *stop, int poll_ms)
+rk_err logs_follow_run(logs_reader *r, const _Atomic int *stop, int poll_ms)
 {
 	struct timespec ts = {poll_ms / 1000, (long)(poll_ms % 1000) * 1000000L};
-	while (!*stop && !r->stopped) {
+	while (!atomic_load(stop) && !r->stopped) {
 		rk_err err = logs_follow_poll(r);
 		if (err != RK_OK)
 			return err;

@@ -29,7 +29,8 @@
  * at the start of each batch and announces the generation it took in its
  * own slot; sensor_swap publishes the new matcher, then frees the old one
  * once every worker's slot is idle or at the new generation. No lock is
- * taken per packet or per line.
+ * taken per packet or per line; only the rare atoms of compound patterns
+ * take the correlator's lock.
  *
  * Ownership: x_new/x_free heap objects owned by the caller (frees accept
  * NULL). sensor_new and sensor_swap take ownership of the matcher given.
@@ -251,7 +252,9 @@ void sensor_stop(sensor *s);
 rk_err sensor_wait(sensor *s);
 /* Publishes next (owned from now on) without pausing the inputs; the
  * previous matcher is freed once no worker uses it (this call waits for
- * that, never for an input). Any thread. */
+ * that, never for an input). Compound patterns partly seen start again
+ * with the new matcher. When there is no memory for the new matcher's
+ * correlator, next is freed and the previous matcher stays. Any thread. */
 void sensor_swap(sensor *s, match *next);
 /* Totals, once sensor_wait returned (the counters belong to the running
  * threads until then; before, only swaps is filled in). */

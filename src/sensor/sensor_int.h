@@ -16,6 +16,16 @@
  * reader may hold one partly filled batch per worker (packets, dispatched
  * by flow) or one (log blocks), so a reader waiting for a batch always
  * gets one once a worker finishes.
+ *
+ * Generations: what serves one matcher travels with it in a sensor_gen,
+ * published by one atomic pointer: the matcher, one match_scratch slot per
+ * worker (filled by that worker on its first batch with the generation, so
+ * only it writes its slot) and, when the matcher has compound patterns, the
+ * correlator, fed under corr_mu. sensor_swap frees a retired generation's
+ * scratches and correlator first, then the matcher, once no worker uses it
+ * (match.h: a scratch or correlator is freed before its matcher). The
+ * correlator's state does not survive a swap: a compound pattern half seen
+ * when the indicators are reloaded starts again.
  */
 #ifndef RK_SENSOR_INT_H
 #define RK_SENSOR_INT_H
@@ -32,6 +42,19 @@
 #define SENSOR_MAX_WORKERS 256
 #define SENSOR_MIN_BATCH ((size_t)256 * 1024) /* a full-size snapshot fits */
 #define SENSOR_MIN_PACKET 48                  /* bytes; sizes the packet table */
+/* Correlator bounds: (compound pattern, key) states kept, and observations
+ * per state (a REPEATS above the depth can never complete). 16384 states of
+ * 16 observations of 24 bytes: about 6 MB, only when a pattern needs it. */
+#define SENSOR_CORR_KEYS 16384
+#define SENSOR_CORR_DEPTH 16
+
+typedef struct sensor_gen {
+	match *m;               /* owned; may be NULL (matches nothing) */
+	match_corr *corr;       /* owned; NULL without compound patterns */
+	pthread_mutex_t corr_mu; /* serialises corr */
+	unsigned nscr;
+	match_scratch *scr[];   /* per worker, written only by that worker */
+} sensor_gen;
 
 typedef struct sensor_pkt {
 	uint32_t off, caplen;
@@ -71,7 +94,9 @@ struct sensor_source {
 	char *path;
 	pthread_t thread;
 	bool started;
-	pcap_t *pcap;
+	pcap_t *pcap;       /* live interfaces */
+	decode_pcap *file;  /* capture files */
+	char why[RK_ERRCTX_MSG]; /* the capture file's read error */
 	int linktype;
 	bool is_log;
 	logs_format format;
@@ -91,7 +116,9 @@ typedef struct sensor_worker {
 	bool started;
 	sensor_queue q;
 	_Atomic uint64_t epoch; /* generation of the matcher in use; 0 idle */
-	const match *m;         /* the matcher for the current batch */
+	sensor_gen *g;          /* the generation for the current batch */
+	const match *m;         /* g->m */
+	match_scratch *scr;     /* g->scr[index] */
 	decode_ctx *dec;
 	uint64_t dec_err_seen[DECODE_E_COUNT];
 	logs_reader lr[3];      /* by format: AUTO (zeek), JSON (eve), TEXT */
@@ -100,10 +127,15 @@ typedef struct sensor_worker {
 	const sensor_pkt *pkt;
 	const decode_observable *dobs;
 	const logs_obs *lobs;
-	/* the observable being looked up */
-	const char *obs_type;
-	const char *obs_val;
-	size_t obs_len;
+	/* the observable being looked up, and its text as seen for alerts
+	 * (NULL for an address given in binary: formatted only on a hit) */
+	match_obs obs;
+	bool obs_time_known;  /* obs.time is the input's; else now, on demand */
+	const char *obs_text;
+	size_t obs_text_len;
+	/* logs: the correlation key of the line last given a source address */
+	const char *key_file;
+	uint64_t key_line, key;
 	uint64_t observables, hits, batches;
 	sensor_errs errs;
 	/* an HTTP request's path, waiting for its Host to become a URL */
@@ -116,7 +148,7 @@ typedef struct sensor_worker {
 struct sensor {
 	sensor_config cfg;
 	unsigned nworkers;
-	_Atomic(match *) current;
+	_Atomic(sensor_gen *) current;
 	_Atomic uint64_t gen;
 	pthread_mutex_t swap_mu;
 	uint64_t swaps;
@@ -144,6 +176,10 @@ struct sensor {
 };
 
 /* sensor_run.c */
+/* A generation for m (taken over; freed with the generation); NULL on OOM
+ * (m is then still the caller's). */
+sensor_gen *sensor_gen_new(match *m, unsigned nworkers);
+void sensor_gen_free(sensor_gen *g);
 sensor_batch *sensor_pool_get(sensor *s);
 void sensor_pool_put(sensor *s, sensor_batch *b);
 /* The next batch, or NULL once the queue is closed and empty. */

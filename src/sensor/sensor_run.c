@@ -2,7 +2,9 @@
  * sensor_run.c: the sensor's threads, batches and matcher swap.
  *
  * Threads: one reader per input (sensor_source) and N workers
- * (sensor_work.c). A reader of packets copies each packet into the batch
+ * (sensor_work.c). Capture files are read with decode_pcap (classic pcap
+ * directly, records handed out in place; the rest through libpcap), live
+ * interfaces with libpcap. A reader of packets copies each packet into the batch
  * it is filling for the packet's worker (decode_packet_hash modulo N); a
  * reader of logs lets a logs_blocker cut whole-line blocks straight into a
  * batch and hands batches to workers in turn. A batch is pushed when full,
@@ -22,6 +24,7 @@
  * before it loads the matcher pointer, so a worker the swapper sees idle
  * can only load the new matcher. The hot path takes no lock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -120,6 +123,41 @@ sensor_batch *sensor_queue_pop(sensor_queue *q)
 	return b;
 }
 
+/* ------------------------------------------------------------ generations */
+
+sensor_gen *sensor_gen_new(match *m, unsigned nworkers)
+{
+	sensor_gen *g = calloc(1, sizeof(*g) + nworkers * sizeof(g->scr[0]));
+	match_stats st;
+	if (!g)
+		return NULL;
+	g->nscr = nworkers;
+	pthread_mutex_init(&g->corr_mu, NULL);
+	if (m) {
+		match_get_stats(m, &st);
+		if (st.compound &&
+		    !(g->corr = match_corr_new(m, SENSOR_CORR_KEYS, SENSOR_CORR_DEPTH))) {
+			pthread_mutex_destroy(&g->corr_mu);
+			free(g);
+			return NULL;
+		}
+	}
+	g->m = m;
+	return g;
+}
+
+void sensor_gen_free(sensor_gen *g)
+{
+	if (!g)
+		return;
+	for (unsigned i = 0; i < g->nscr; i++)
+		match_scratch_free(g->scr[i]);
+	match_corr_free(g->corr);
+	match_free(g->m); /* after what serves it */
+	pthread_mutex_destroy(&g->corr_mu);
+	free(g);
+}
+
 /* ------------------------------------------------------------ life cycle */
 
 sensor *sensor_new(const sensor_config *cfg, match *m)
@@ -143,7 +181,12 @@ sensor *sensor_new(const sensor_config *cfg, match *m)
 		n = cpus > 0 ? (unsigned)cpus : 1;
 	}
 	s->nworkers = n > SENSOR_MAX_WORKERS ? SENSOR_MAX_WORKERS : n;
-	atomic_init(&s->current, m);
+	sensor_gen *g = sensor_gen_new(m, s->nworkers);
+	if (!g) {
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->current, g);
 	atomic_init(&s->gen, 1);
 	atomic_init(&s->stop, 0);
 	atomic_init(&s->readers_left, 0);
@@ -208,9 +251,13 @@ static rk_err open_source(sensor *s, sensor_source *src, rk_errctx *ctx)
 		return RK_OK;
 	}
 	if (src->in.kind == SENSOR_IN_PCAP) {
-		src->pcap = pcap_open_offline(src->path, errbuf);
-		if (!src->pcap)
-			return rk_fail(ctx, RK_EIO, src->path, "cannot read as a capture file: %s", errbuf);
+		rk_errctx pctx;
+		rk_errctx_clear(&pctx);
+		src->file = decode_pcap_open(src->path, &pctx);
+		if (!src->file)
+			return rk_fail(ctx, RK_EIO, src->path, "cannot read as a capture file: %s",
+				       pctx.msg);
+		src->linktype = decode_pcap_link(src->file);
 	} else {
 		src->pcap = pcap_create(src->path, errbuf);
 		if (!src->pcap)
@@ -226,8 +273,8 @@ static rk_err open_source(sensor *s, sensor_source *src, rk_errctx *ctx)
 			src->pcap = NULL;
 			return RK_EIO;
 		}
+		src->linktype = pcap_datalink(src->pcap);
 	}
-	src->linktype = pcap_datalink(src->pcap);
 	src->fill = calloc(s->nworkers, sizeof(*src->fill));
 	if (!src->fill)
 		return rk_fail(ctx, RK_ENOMEM, src->path, "out of memory");
@@ -239,6 +286,8 @@ static void close_source(sensor_source *src)
 	if (src->pcap)
 		pcap_close(src->pcap);
 	src->pcap = NULL;
+	decode_pcap_close(src->file);
+	src->file = NULL;
 	if (src->blk_open)
 		logs_blocker_close(&src->blk);
 	src->blk_open = false;
@@ -266,36 +315,73 @@ static void push_fill(sensor_source *src, unsigned w)
 	queue_push(&src->s->workers[w].q, b);
 }
 
+/* The next packet of a source: 1 with it, 0 for a live capture's timeout,
+ * -1 at the end (of the file, or sensor_stop), -2 on a read error (why
+ * says why). Files go through decode_pcap (records in place, no libpcap
+ * on the common path); interfaces through libpcap. */
+static int next_packet(sensor_source *src, const uint8_t **data, size_t *caplen, int64_t *ts,
+		       const char **why)
+{
+	if (src->file) {
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		int rc = decode_pcap_next(src->file, data, caplen, ts, &ctx);
+		if (rc < 0) {
+			snprintf(src->why, sizeof src->why, "%s", ctx.msg);
+			*why = src->why;
+			return -2;
+		}
+		return rc == 1 ? 1 : -1;
+	}
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int rc = pcap_next_ex(src->pcap, &h, &d);
+	if (rc == 1) {
+		*data = d;
+		*caplen = h->caplen;
+		*ts = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		return 1;
+	}
+	if (rc == 0)
+		return 0;
+	if (rc == PCAP_ERROR_BREAK)
+		return -1;
+	*why = pcap_geterr(src->pcap);
+	return -2;
+}
+
 static void *packet_reader(void *arg)
 {
 	sensor_source *src = arg;
 	sensor *s = src->s;
-	struct pcap_pkthdr *h;
-	const u_char *data;
+	const uint8_t *data;
+	size_t caplen;
+	int64_t ts;
+	const char *why = "";
 
 	prctl(PR_SET_NAME, "rk-sensor-read", 0, 0, 0); /* for top -H and perf */
 
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		int rc = pcap_next_ex(src->pcap, &h, &data);
+		int rc = next_packet(src, &data, &caplen, &ts, &why);
 		if (rc == 0) { /* live: the timeout passed; send what waits */
 			for (unsigned w = 0; w < s->nworkers; w++)
 				push_fill(src, w);
 			continue;
 		}
-		if (rc == PCAP_ERROR_BREAK)
+		if (rc == -1)
 			break; /* end of the file, or sensor_stop */
-		if (rc != 1) {
+		if (rc < 0) {
 			/* a truncated or corrupt file: what was read stays read */
 			sensor_errs_add(&src->errs, "capture read error (truncated or corrupt)", 1,
 					src->path, src->packets + 1, true);
 			if (s->cfg.on_err)
-				s->cfg.on_err(src->path, true, src->packets + 1, pcap_geterr(src->pcap),
-					      s->cfg.err_arg);
+				s->cfg.on_err(src->path, true, src->packets + 1, why, s->cfg.err_arg);
 			src->failed = true;
 			break;
 		}
 		src->packets++;
-		size_t caplen = h->caplen < s->batch_bytes ? h->caplen : s->batch_bytes;
+		if (caplen > s->batch_bytes)
+			caplen = s->batch_bytes;
 		src->bytes += caplen;
 		unsigned w = s->nworkers > 1
 				     ? decode_packet_hash(src->linktype, data, caplen) % s->nworkers
@@ -312,7 +398,7 @@ static void *packet_reader(void *arg)
 		sensor_pkt *p = &b->pkts[b->npkts++];
 		p->off = (uint32_t)b->len;
 		p->caplen = (uint32_t)caplen;
-		p->ts_usec = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+		p->ts_usec = ts;
 		p->number = src->packets;
 		memcpy(b->data + b->len, data, caplen);
 		b->len += caplen;
@@ -479,8 +565,15 @@ rk_err sensor_wait(sensor *s)
 
 void sensor_swap(sensor *s, match *next)
 {
+	sensor_gen *ng = sensor_gen_new(next, s->nworkers);
+	if (!ng) {
+		/* out of memory for the new generation's correlator: the old
+		 * indicators stay in force rather than none */
+		match_free(next);
+		return;
+	}
 	pthread_mutex_lock(&s->swap_mu);
-	match *old = atomic_exchange(&s->current, next);
+	sensor_gen *old = atomic_exchange(&s->current, ng);
 	uint64_t g = atomic_fetch_add(&s->gen, 1) + 1;
 	for (unsigned i = 0; s->workers && i < s->nworkers; i++) {
 		for (;;) {
@@ -490,7 +583,7 @@ void sensor_swap(sensor *s, match *next)
 			nap(1);
 		}
 	}
-	match_free(old);
+	sensor_gen_free(old);
 	s->swaps++;
 	pthread_mutex_unlock(&s->swap_mu);
 }
@@ -564,7 +657,7 @@ void sensor_free(sensor *s)
 	free(s->batches);
 	free(s->batch_data);
 	free(s->batch_pkts);
-	match_free(atomic_load(&s->current));
+	sensor_gen_free(atomic_load(&s->current));
 	pthread_mutex_destroy(&s->swap_mu);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_cond_destroy(&s->pool_cv);

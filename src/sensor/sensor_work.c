@@ -3,21 +3,33 @@
  *
  * Each worker owns a decode context (its own fragment and TCP flow
  * tables: the reader sends it every packet of the flows that hash to it)
- * and one log reader per log format. A batch is matched with the matcher
- * taken at its start (see the swap in sensor_run.c); every observable goes
- * through sensor_match_one, the one place that meets the matcher, so
- * moving to a richer lookup (compound patterns) changes one function.
+ * and one log reader per log format. A batch is matched with the
+ * generation taken at its start (matcher, this worker's scratch,
+ * correlator: see sensor_run.c); every observable becomes a match_obs and
+ * goes through sensor_match_one, the one place that meets the matcher.
+ *
+ * Compound patterns: match_observe reports the atoms an observable
+ * satisfied; they go to the generation's correlator under its lock (atoms
+ * are rare next to observables), with the observable's time and a
+ * correlation key, and a completed pattern is a hit named after the
+ * observable that completed it. The key is a hash of the client's address:
+ * for a packet, the end with the higher port (the source when the ports
+ * are equal or not read yet, as for the address observables, which the
+ * decoder reports before the transport header); for a log line, the
+ * source address (conn.src) seen earlier on the same line, else 0.
+ *
+ * Addresses: the decoder hands them in binary only (raw_addresses) and the
+ * log readers with addr already parsed; text is formatted only for a hit.
  *
  * Positions: a packet's number is the one its reader gave it in its file;
  * a decode error is counted per batch from the decode context's counters,
  * with the file position of the last packet that had it. Log lines keep
  * the numbers the blocker gave them (logs_block.c).
  *
- * Nothing here allocates: hit strings live on the stack during the sink
- * calls; address text for a hit is formatted only when there is a hit.
- * The decoder reports addresses before it reads the transport header, so
- * an address hit takes its ports from a second look at the packet
- * (decode_packet_flow), again only when there is a hit.
+ * Nothing here allocates per packet or line: hit strings live on the stack
+ * during the sink calls. The only allocation is a worker's scratch, once
+ * per generation. An address hit takes its ports from a second look at
+ * the packet (decode_packet_flow), again only when there is a hit.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,37 +38,51 @@
 
 #include "sensor_int.h"
 
-typedef enum {
-	OBS_IPV4,
-	OBS_IPV6,
-	OBS_DOMAIN,
-	OBS_URL,
-	OBS_EMAIL,
-	OBS_MD5,
-	OBS_SHA1,
-	OBS_SHA256,
-	OBS_SHA512,
-} sensor_obs_kind;
-
 /* STIX 2.1 section 6: the cyber-observable type each kind of value is. */
-static const char *const OBS_TYPE[] = {
-	[OBS_IPV4] = "ipv4-addr", [OBS_IPV6] = "ipv6-addr", [OBS_DOMAIN] = "domain-name",
-	[OBS_URL] = "url",	  [OBS_EMAIL] = "email-addr", [OBS_MD5] = "file",
-	[OBS_SHA1] = "file",	  [OBS_SHA256] = "file",      [OBS_SHA512] = "file",
+static const char *const OBS_TYPE[MATCH_OBS_KIND_COUNT] = {
+	[MATCH_OBS_IPV4] = "ipv4-addr",	  [MATCH_OBS_IPV6] = "ipv6-addr",
+	[MATCH_OBS_DOMAIN] = "domain-name", [MATCH_OBS_URL] = "url",
+	[MATCH_OBS_EMAIL] = "email-addr",   [MATCH_OBS_MD5] = "file",
+	[MATCH_OBS_SHA1] = "file",	  [MATCH_OBS_SHA256] = "file",
+	[MATCH_OBS_SHA512] = "file",	  [MATCH_OBS_USER_AGENT] = "network-traffic",
 };
 
+/* A correlation key from an address (family 4 or 6, network order); never
+ * 0, which stands for "no key". FNV-1a, then a final mix. */
+static uint64_t addr_key(uint8_t family, const uint8_t *a)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ family;
+	size_t n = family == 6 ? 16 : 4;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a[i]) * 0x100000001b3ull;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+/* A single-observation hit, or a compound pattern the current observable
+ * completed (then called under the correlator's lock). */
 static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 {
 	sensor_worker *w = arg;
 	const sensor_source *src = w->batch->src;
+	char text[INET6_ADDRSTRLEN];
 	sensor_hit h;
 
 	memset(&h, 0, sizeof h);
 	h.handle = handle;
 	h.indicator_id = indicator_id;
-	h.obs_type = w->obs_type;
-	h.value = w->obs_val;
-	h.value_len = w->obs_len;
+	h.obs_type = OBS_TYPE[w->obs.kind];
+	h.value = w->obs_text;
+	h.value_len = w->obs_text_len;
+	if (!h.value) { /* an address in binary: its text, now */
+		uint32_t be = htonl(w->obs.ipv4);
+		int af = w->obs.kind == MATCH_OBS_IPV4 ? AF_INET : AF_INET6;
+		if (!inet_ntop(af, af == AF_INET ? (const void *)&be : w->obs.ipv6, text,
+			       sizeof text))
+			text[0] = '\0';
+		h.value = text;
+		h.value_len = strlen(text);
+	}
 	h.input = src->path;
 	if (w->dobs) {
 		const decode_flow *f = w->dobs->flow;
@@ -89,6 +115,24 @@ static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 	w->hits++;
 	for (size_t i = 0; i < w->s->nsinks; i++)
 		w->s->sinks[i].fn(&h, w->s->sinks[i].arg);
+}
+
+/* Atoms of a compound pattern: to the correlator, which may complete it. */
+static void on_atom(void *arg, uint32_t handle, const char *indicator_id,
+		    const match_atomset *atoms)
+{
+	sensor_worker *w = arg;
+	sensor_gen *g = w->g;
+	(void)indicator_id;
+	if (!g->corr)
+		return;
+	if (!w->obs_time_known) {
+		w->obs.time = rk_time_now();
+		w->obs_time_known = true;
+	}
+	pthread_mutex_lock(&g->corr_mu);
+	match_corr_feed(g->corr, handle, atoms, w->obs.time, w->obs.key, on_match, w);
+	pthread_mutex_unlock(&g->corr_mu);
 }
 
 /* Dotted-quad text to bytes, as inet_pton(AF_INET) reads it (four decimal
@@ -132,79 +176,77 @@ static bool parse_addr(int af, const char *v, size_t len, void *out)
 }
 
 /*
- * The one place where an observable meets the matcher: bin, when not NULL,
- * is the address already in network-order bytes. Returns the hits.
+ * The one place where an observable meets the matcher. v/len is the text as
+ * seen; for an address, bin (when not NULL) is the address in network
+ * order and v may be NULL (no text: formatted only if it hits). key is the
+ * correlation key; the time is the packet's or the log line's. Returns the
+ * single-observation hits (compound hits are counted in w->hits).
  */
-static size_t sensor_match_one(sensor_worker *w, sensor_obs_kind k, const char *v, size_t len,
-			       const uint8_t *bin)
+static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v, size_t len,
+			       const uint8_t *bin, uint64_t key)
 {
-	const match *m = w->m;
-	uint8_t a[16];
+	match_obs *o = &w->obs;
 
 	w->observables++;
-	if (!m)
+	if (!w->m || !w->scr)
 		return 0;
-	w->obs_type = OBS_TYPE[k];
-	w->obs_val = v;
-	w->obs_len = len;
-	switch (k) {
-	case OBS_IPV4:
-		if (!bin) {
-			if (!parse_addr(AF_INET, v, len, a))
-				return 0;
-			bin = a;
-		}
-		return match_ipv4(m, (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
-					     (uint32_t)bin[2] << 8 | bin[3],
-				  on_match, w);
-	case OBS_IPV6:
-		if (!bin) {
-			if (!parse_addr(AF_INET6, v, len, a))
-				return 0;
-			bin = a;
-		}
-		return match_ipv6(m, bin, on_match, w);
-	case OBS_DOMAIN:
-		return match_domain(m, v, len, on_match, w);
-	case OBS_URL:
-		return match_url(m, v, len, on_match, w);
-	case OBS_EMAIL:
-		return match_email(m, v, len, on_match, w);
-	case OBS_MD5:
-		return match_hash(m, MATCH_MD5, v, len, on_match, w);
-	case OBS_SHA1:
-		return match_hash(m, MATCH_SHA1, v, len, on_match, w);
-	case OBS_SHA256:
-		return match_hash(m, MATCH_SHA256, v, len, on_match, w);
-	case OBS_SHA512:
-		return match_hash(m, MATCH_SHA512, v, len, on_match, w);
+	o->kind = k;
+	o->key = key;
+	w->obs_text = v;
+	w->obs_text_len = len;
+	if (bin && k == MATCH_OBS_IPV4) {
+		o->value = NULL;
+		o->ipv4 = (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
+			  (uint32_t)bin[2] << 8 | bin[3];
+	} else if (bin && k == MATCH_OBS_IPV6) {
+		o->value = NULL;
+		memcpy(o->ipv6, bin, 16);
+	} else {
+		if (!v)
+			return 0;
+		o->value = v;
+		o->len = len;
 	}
-	return 0;
+	if (w->dobs) {
+		o->time = w->pkt->ts_usec;
+		w->obs_time_known = true;
+	} else {
+		w->obs_time_known = w->lobs->has_ts != 0;
+		o->time = w->obs_time_known ? w->lobs->ts_us : 0;
+	}
+	return match_observe(w->m, w->scr, o, on_match, on_atom, w);
+}
+
+/* A packet's correlation key: its client's address (see the top). */
+static uint64_t flow_key(const decode_flow *f)
+{
+	return addr_key(f->family, f->sport < f->dport ? f->dst : f->src);
 }
 
 /* An HTTP Host value: a name or an address, maybe with a port. */
-static void match_host(sensor_worker *w, const char *v, size_t len)
+static void match_host(sensor_worker *w, const char *v, size_t len, uint64_t key)
 {
 	uint8_t a[16];
 	if (len > 2 && v[0] == '[') { /* [v6]:port */
 		const char *end = memchr(v, ']', len);
 		if (end && parse_addr(AF_INET6, v + 1, (size_t)(end - v - 1), a))
-			sensor_match_one(w, OBS_IPV6, v + 1, (size_t)(end - v - 1), a);
+			sensor_match_one(w, MATCH_OBS_IPV6, v + 1, (size_t)(end - v - 1), a, key);
 		return;
 	}
 	const char *colon = memchr(v, ':', len);
 	if (colon)
 		len = (size_t)(colon - v);
 	if (parse_addr(AF_INET, v, len, a))
-		sensor_match_one(w, OBS_IPV4, v, len, a);
+		sensor_match_one(w, MATCH_OBS_IPV4, v, len, a, key);
 	else
-		sensor_match_one(w, OBS_DOMAIN, v, len, NULL);
+		sensor_match_one(w, MATCH_OBS_DOMAIN, v, len, NULL, key);
 }
 
 /* The request target rebuilt from its Host and path, "http://" + host +
  * path, matched as a URL; the decoder reports the path (request line)
  * before the Host (a header) of the same request on the same flow. */
-static void http_url(sensor_worker *w, const decode_flow *f, const char *host, size_t hlen)
+static void http_url(sensor_worker *w, const decode_flow *f, const char *host, size_t hlen,
+		     uint64_t key)
 {
 	size_t plen = w->http_path_len;
 	w->http_path_len = 0;
@@ -215,36 +257,39 @@ static void http_url(sensor_worker *w, const decode_flow *f, const char *host, s
 	memcpy(w->http_url, "http://", 7);
 	memcpy(w->http_url + 7, host, hlen);
 	memcpy(w->http_url + 7 + hlen, w->http_path, plen);
-	sensor_match_one(w, OBS_URL, w->http_url, 7 + hlen + plen, NULL);
+	sensor_match_one(w, MATCH_OBS_URL, w->http_url, 7 + hlen + plen, NULL, key);
 }
 
 static void on_decode(const decode_observable *o, void *user)
 {
 	sensor_worker *w = user;
 	const decode_flow *f = o->flow;
+	uint64_t key = flow_key(f);
 	w->dobs = o;
 	switch (o->kind) {
 	case DECODE_ADDR_SRC:
 	case DECODE_ADDR_DST: {
+		/* raw_addresses: no text, the flow has the bytes */
 		const uint8_t *bin = o->kind == DECODE_ADDR_SRC ? f->src : f->dst;
-		sensor_match_one(w, f->family == 6 ? OBS_IPV6 : OBS_IPV4, o->value, o->len, bin);
+		sensor_match_one(w, f->family == 6 ? MATCH_OBS_IPV6 : MATCH_OBS_IPV4, NULL, 0, bin,
+				 key);
 		break;
 	}
 	case DECODE_DNS_QUERY:
 	case DECODE_TLS_SNI:
-		sensor_match_one(w, OBS_DOMAIN, o->value, o->len, NULL);
+		sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
 		break;
 	case DECODE_DNS_ANSWER:
 		if (o->rrtype == 1)
-			sensor_match_one(w, OBS_IPV4, o->value, o->len, NULL);
+			sensor_match_one(w, MATCH_OBS_IPV4, o->value, o->len, NULL, key);
 		else if (o->rrtype == 28)
-			sensor_match_one(w, OBS_IPV6, o->value, o->len, NULL);
+			sensor_match_one(w, MATCH_OBS_IPV6, o->value, o->len, NULL, key);
 		else
-			sensor_match_one(w, OBS_DOMAIN, o->value, o->len, NULL);
+			sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
 		break;
 	case DECODE_HTTP_HOST:
-		match_host(w, o->value, o->len);
-		http_url(w, f, o->value, o->len);
+		match_host(w, o->value, o->len, key);
+		http_url(w, f, o->value, o->len, key);
 		break;
 	case DECODE_HTTP_URL:
 		/* an absolute target is a URL as it is; an origin-form path
@@ -252,12 +297,15 @@ static void on_decode(const decode_observable *o, void *user)
 		w->http_path_len = 0;
 		if (o->len > 7 && memchr(o->value, ':', o->len < 16 ? o->len : 16) &&
 		    strstr(o->value, "://")) {
-			sensor_match_one(w, OBS_URL, o->value, o->len, NULL);
+			sensor_match_one(w, MATCH_OBS_URL, o->value, o->len, NULL, key);
 		} else if (o->len > 0 && o->value[0] == '/' && o->len < sizeof w->http_path) {
 			memcpy(w->http_path, o->value, o->len);
 			w->http_path_len = o->len;
 			w->http_flow = *f;
 		}
+		break;
+	case DECODE_HTTP_UA:
+		sensor_match_one(w, MATCH_OBS_USER_AGENT, o->value, o->len, NULL, key);
 		break;
 	default:
 		break;
@@ -267,17 +315,28 @@ static void on_decode(const decode_observable *o, void *user)
 static int on_log(const logs_obs *o, void *arg)
 {
 	static const signed char KIND[LOGS_KIND_COUNT] = {
-		[LOGS_KIND_IPV4] = OBS_IPV4,	 [LOGS_KIND_IPV6] = OBS_IPV6,
-		[LOGS_KIND_DOMAIN] = OBS_DOMAIN, [LOGS_KIND_URL] = OBS_URL,
-		[LOGS_KIND_MD5] = OBS_MD5,	 [LOGS_KIND_SHA1] = OBS_SHA1,
-		[LOGS_KIND_SHA256] = OBS_SHA256, [LOGS_KIND_SHA512] = OBS_SHA512,
-		[LOGS_KIND_EMAIL] = OBS_EMAIL,	 [LOGS_KIND_UA] = -1,
+		[LOGS_KIND_IPV4] = MATCH_OBS_IPV4,     [LOGS_KIND_IPV6] = MATCH_OBS_IPV6,
+		[LOGS_KIND_DOMAIN] = MATCH_OBS_DOMAIN, [LOGS_KIND_URL] = MATCH_OBS_URL,
+		[LOGS_KIND_MD5] = MATCH_OBS_MD5,       [LOGS_KIND_SHA1] = MATCH_OBS_SHA1,
+		[LOGS_KIND_SHA256] = MATCH_OBS_SHA256, [LOGS_KIND_SHA512] = MATCH_OBS_SHA512,
+		[LOGS_KIND_EMAIL] = MATCH_OBS_EMAIL,   [LOGS_KIND_UA] = MATCH_OBS_USER_AGENT,
 	};
 	sensor_worker *w = arg;
 	w->lobs = o;
 	w->dobs = NULL;
-	if ((unsigned)o->kind < LOGS_KIND_COUNT && KIND[o->kind] >= 0)
-		sensor_match_one(w, (sensor_obs_kind)KIND[o->kind], o->val, o->len, NULL);
+	if ((unsigned)o->kind >= LOGS_KIND_COUNT)
+		return 0;
+	bool addr = o->kind == LOGS_KIND_IPV4 || o->kind == LOGS_KIND_IPV6;
+	uint8_t family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
+	if (addr && o->field == LOGS_FIELD_CONN_SRC) {
+		w->key_file = o->file;
+		w->key_line = o->line;
+		w->key = addr_key(family, o->addr);
+	}
+	uint64_t key = w->key_file == o->file && w->key_line == o->line ? w->key : 0;
+	/* an address comes parsed (o->addr); its text stays for the alert */
+	sensor_match_one(w, (match_obs_kind)KIND[o->kind], o->val, o->len, addr ? o->addr : NULL,
+			 key);
 	return 0;
 }
 
@@ -298,7 +357,10 @@ rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index)
 	atomic_init(&w->epoch, 0);
 	pthread_mutex_init(&w->q.mu, NULL);
 	pthread_cond_init(&w->q.cv, NULL);
-	w->dec = decode_new(NULL, on_decode, w);
+	decode_config dc;
+	decode_config_default(&dc);
+	dc.raw_addresses = 1; /* matched in binary; text only for a hit */
+	w->dec = decode_new(&dc, on_decode, w);
 	if (!w->dec)
 		return RK_ENOMEM;
 	for (int i = 0; i < 3; i++)
@@ -384,10 +446,22 @@ void *sensor_worker_main(void *arg)
 			break;
 		/* the generation first, then the matcher: see sensor_swap */
 		atomic_store(&w->epoch, atomic_load(&s->gen));
-		w->m = atomic_load(&s->current);
+		w->g = atomic_load(&s->current);
+		w->m = w->g->m;
+		/* this worker's scratch for this matcher, made on its first
+		 * batch with it (once per swap, never per packet); without
+		 * memory for it the batch matches nothing */
+		if (w->m && !w->g->scr[w->index])
+			w->g->scr[w->index] = match_scratch_new(w->m);
+		w->scr = w->g->scr[w->index];
+		if (w->m && !w->scr)
+			sensor_errs_add(&w->errs, "out of memory for matching: batch skipped", 1,
+					b->src->path, 0, !b->src->is_log);
 		run_batch(w, b);
 		w->batches++;
+		w->g = NULL;
 		w->m = NULL;
+		w->scr = NULL;
 		sensor_pool_put(s, b);
 	}
 	atomic_store(&w->epoch, 0);

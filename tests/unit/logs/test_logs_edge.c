@@ -10,6 +10,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,7 +351,7 @@ static void test_follow(void **state)
 }
 
 /* logs_follow_run: a writer thread appends, then asks the loop to stop. */
-static volatile int run_stop;
+static _Atomic int run_stop;
 static char run_path[64];
 
 static void *writer(void *arg)
@@ -361,7 +362,7 @@ static void *writer(void *arg)
 	append(run_path, "{\"dest_ip\":\"2001:db8::9\"}\n");
 	nanosleep(&ts, NULL);
 	nanosleep(&ts, NULL);
-	run_stop = 1;
+	atomic_store(&run_stop, 1);
 	return NULL;
 }
 
@@ -378,7 +379,7 @@ static void test_follow_run(void **state)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, on_err, &s), RK_OK);
 	assert_int_equal(logs_follow_open(&r, run_path), RK_OK);
-	run_stop = 0;
+	atomic_store(&run_stop, 0);
 	assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
 	assert_int_equal(logs_follow_run(&r, &run_stop, 10), RK_OK);
 	pthread_join(t, NULL);

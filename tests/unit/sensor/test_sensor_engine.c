@@ -12,7 +12,10 @@
  * Hot swap: a followed log gets lines in two phases with a swap between
  * them, and each phase must hit exactly the indicators of the matcher in
  * force; then a hundred swaps race three workers over a large log, and
- * every hit must belong to one of the two matchers. Bad input (a truncated
+ * every hit must belong to one of the two matchers; the same race with a
+ * LIKE and a REPEATS pattern (a correlator per matcher) must hit every
+ * line once with the LIKE and at most every other line with the REPEATS.
+ * Bad input (a truncated
  * capture, a runt packet, lines that are not UTF-8 or not JSON) is counted
  * with its file position; bad input specs and missing files are refused.
  */
@@ -538,6 +541,101 @@ static void test_swap_storm(void **state)
 	unlink(log);
 }
 
+/* Compound and LIKE patterns while the matcher is swapped under the
+ * workers: each generation has its own scratches and correlator, freed
+ * with it (ASan, TSan). Every line names gamma.example; the REPEATS
+ * pattern completes once per two observations fed to one generation, so
+ * it hits, but never more than once per two lines, and nothing else hits
+ * but the LIKE pattern, once per line. */
+#define COMPOUND_FMT                                                                           \
+	"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--%08x-0000-4000-8000-" \
+	"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","                                  \
+	"\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"%s\","                            \
+	"\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}"
+#define ID_REP2 "indicator--00000003-0000-4000-8000-000000000000"
+#define ID_LIKE "indicator--00000004-0000-4000-8000-000000000000"
+
+static match *compound_matcher(void)
+{
+	static const char *const pats[] = {
+		"[domain-name:value = 'gamma.example'] REPEATS 2 TIMES",
+		"[domain-name:value LIKE 'gam%.example']",
+	};
+	sensor_intel *in = sensor_intel_new();
+	for (unsigned i = 0; i < 2; i++) {
+		char text[1024];
+		snprintf(text, sizeof text, COMPOUND_FMT, 3 + i, pats[i]);
+		json_t *o = json_loads(text, 0, NULL);
+		assert_non_null(o);
+		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+		json_decref(o);
+	}
+	match *m = build(in);
+	sensor_intel_free(in);
+	return m;
+}
+
+static void *compound_swap_main(void *arg)
+{
+	swapper *w = arg;
+	while (!atomic_load(&w->stop)) {
+		w->swaps++;
+		sensor_swap(w->s, compound_matcher());
+	}
+	return NULL;
+}
+
+static void test_swap_compound(void **state)
+{
+	(void)state;
+	char log[256], spec[300];
+	const int lines = 100000;
+	snprintf(log, sizeof log, "%s/compound.log", dir);
+	snprintf(spec, sizeof spec, "text:%s", log);
+	FILE *f = fopen(log, "w");
+	assert_non_null(f);
+	for (int i = 0; i < lines; i++)
+		fprintf(f, "%d gamma.example\n", i);
+	fclose(f);
+	collect c;
+	collect_init(&c);
+	sensor_config cfg = {.threads = 3};
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, compound_matcher());
+	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
+	swapper w = {.s = s};
+	atomic_init(&w.stop, 0);
+	pthread_t t;
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	assert_int_equal(pthread_create(&t, NULL, compound_swap_main, &w), 0);
+	sensor_wait(s);
+	atomic_store(&w.stop, 1);
+	pthread_join(t, NULL);
+	sensor_stats st;
+	sensor_get_stats(s, &st);
+	assert_int_equal(st.lines, (uint64_t)lines);
+	assert_int_equal(st.hits, c.n);
+	size_t like = 0, rep = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		assert_string_equal(c.r[i].value, "gamma.example");
+		if (strcmp(c.r[i].id, ID_LIKE) == 0)
+			like++;
+		else if (strcmp(c.r[i].id, ID_REP2) == 0)
+			rep++;
+		else
+			fail_msg("unexpected indicator %s", c.r[i].id);
+	}
+	assert_int_equal(like, (size_t)lines);
+	assert_true(rep > 0 && rep <= (size_t)lines / 2);
+	sensor_free(s);
+	collect_free(&c);
+	unlink(log);
+}
+
 /* ------------------------------------------------------------ bad input */
 
 static const sensor_err_count *find_err(const sensor_stats *st, const char *why)
@@ -764,6 +862,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_http_url),
 		cmocka_unit_test(test_swap_phases),
 		cmocka_unit_test(test_swap_storm),
+		cmocka_unit_test(test_swap_compound),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
