@@ -90,9 +90,9 @@ LIBS_$(1) := $$(foreach d,$$(DEPS_$(1)),$(BUILD)/lib$$(d).a)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-# Every library: the hub's chain (cli and what it uses) and the sensor's
-# inputs (decode, logs), each in dependency order.
-ALL_LIBS := $(LIBS_match) $(LIBS_sensor) $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
+# Every library in link order: cli depends on every module, so its chain
+# is all of them.
+ALL_LIBS := $(LIBS_cli)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -152,7 +152,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
-FUZZ_LIBS    := sensor match logs decode $(DEPS_cli)
+FUZZ_LIBS    := $(DEPS_cli)
 fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
