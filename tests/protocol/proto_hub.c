@@ -5,7 +5,10 @@
  * what a TAXII client sees.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmocka.h>
 #include <curl/curl.h>
 
 #include "common.h"
@@ -350,4 +354,92 @@ char *proto_envelope(unsigned first, unsigned count)
 	}
 	rk_buf_puts(&b, "]}");
 	return rk_buf_take(&b);
+}
+
+/* ------------------------------------------------ running the program */
+
+void proto_bin(char *bin, size_t n)
+{
+	char path[4096]; /* realpath writes at most PATH_MAX, 4096 on Linux */
+	const char *b = getenv("RENKEI_BIN");
+	assert_non_null(realpath(b ? b : "build/renkei", path));
+	assert_true(strlen(path) < n);
+	memcpy(bin, path, strlen(path) + 1);
+}
+
+void proto_run(const char *cwd, const char *errpath, const char *args, proto_run_result *r)
+{
+	char cmd[8192], bin[4096];
+	proto_bin(bin, sizeof bin);
+	if (cwd)
+		snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>%s", cwd, bin, args, errpath);
+	else
+		snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin, args, errpath);
+	rk_buf_init(&r->out);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+		assert_int_equal(rk_buf_append(&r->out, chunk, n), RK_OK);
+	rk_buf_puts(&r->out, "");
+	int st = pclose(p);
+	r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	FILE *e = fopen(errpath, "r");
+	size_t len = e ? fread(r->err, 1, sizeof r->err - 1, e) : 0;
+	r->err[len] = '\0';
+	if (e)
+		fclose(e);
+}
+
+void proto_run_free(proto_run_result *r)
+{
+	rk_buf_cleanup(&r->out);
+}
+
+json_t *proto_json_lines(const char *text)
+{
+	json_t *arr = json_array();
+	const char *p = text;
+	assert_non_null(arr);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		assert_non_null(nl); /* every line whole */
+		json_error_t e;
+		json_t *o = json_loadb(p, (size_t)(nl - p), 0, &e);
+		assert_non_null(o);
+		json_array_append_new(arr, o);
+		p = nl + 1;
+	}
+	return arr;
+}
+
+bool proto_tmpdir(char *dir, size_t n, const char *prefix)
+{
+	snprintf(dir, n, "/tmp/%s-XXXXXX", prefix);
+	return mkdtemp(dir) != NULL;
+}
+
+int proto_rmtree(const char *dir)
+{
+	char cmd[320];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+void proto_write_file(const char *dir, const char *name, const char *mode, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, mode);
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+void proto_identity(const char *org, char *out, size_t n)
+{
+	char uuid[RK_UUID_BUF];
+	rk_uuid_v5(DIR_IDENTITY_NAMESPACE, org, strlen(org), uuid);
+	snprintf(out, n, "identity--%s", uuid);
 }

@@ -1,6 +1,7 @@
 /*
  * proto_hub.h: helpers the protocol tests share: a real hub as a child
- * process, and an HTTP client over libcurl.
+ * process, an HTTP client over libcurl, and running the renkei program
+ * itself with its output captured.
  *
  * proto_hub_start makes a temporary data directory, applies the test
  * directory (tests/protocol/proto-directory.json) to its store in-process
@@ -18,6 +19,8 @@
 #include <sys/types.h>
 
 #include <jansson.h>
+
+#include "common.h"
 
 /* Collections of the test directory. */
 #define PROTO_GOV_COLL "9f3c1e2a-6b7d-4c8e-9a0b-1c2d3e4f5a60"
@@ -90,5 +93,37 @@ void proto_resp_free(proto_resp *r);
 char *proto_indicator(unsigned n, const char *modified);
 /* An envelope of `count` fresh indicators numbered from `first`. */
 char *proto_envelope(unsigned first, unsigned count);
+
+/* ------------------------------------------------ running the program
+ * These assert (cmocka) on what a test cannot go on without: a file that
+ * cannot be written, a program that cannot be started. */
+
+/* What one run of the program left: its exit status (128 when it did not
+ * exit), stdout whole (NUL-terminated), and the start of its stderr. */
+typedef struct proto_run_result {
+	int rc;
+	rk_buf out;
+	char err[8192];
+} proto_run_result;
+
+/* The absolute path of $RENKEI_BIN (default build/renkei) into bin. */
+void proto_bin(char *bin, size_t n);
+/* Runs `<program> args` through the shell, in directory cwd (NULL: this
+ * one), stdout captured and stderr in the file errpath. args may carry
+ * redirections of its own. The caller frees r with proto_run_free. */
+void proto_run(const char *cwd, const char *errpath, const char *args, proto_run_result *r);
+void proto_run_free(proto_run_result *r);
+/* One JSON value a line, as the sensor writes alerts: a new array. Every
+ * line must be whole and valid JSON. */
+json_t *proto_json_lines(const char *text);
+
+/* Makes a fresh /tmp/<prefix>-XXXXXX into dir (n >= 64); false on error. */
+bool proto_tmpdir(char *dir, size_t n, const char *prefix);
+/* Removes dir and everything below it; system()'s result (0: done). */
+int proto_rmtree(const char *dir);
+/* Writes text to dir/name, fopen mode "w" or "a". */
+void proto_write_file(const char *dir, const char *name, const char *mode, const char *text);
+/* The identity id of the organisation named org in the test directory. */
+void proto_identity(const char *org, char *out, size_t n);
 
 #endif

@@ -38,35 +38,13 @@
 
 static proto_hub hub;
 
-typedef struct run_result {
-	int rc;
-	rk_buf out;
-	char err[4096];
-} run_result;
-
 /* Runs `$RENKEI_BIN args` with stdout captured and stderr in a file. */
-static void run(const char *args, run_result *r)
+static void run(const char *args, proto_run_result *r)
 {
-	char cmd[2048], errpath[300];
-	const char *bin = getenv("RENKEI_BIN");
+	char errpath[300];
 
 	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin ? bin : "build/renkei", args, errpath);
-	rk_buf_init(&r->out);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-		assert_int_equal(rk_buf_append(&r->out, chunk, n), RK_OK);
-	rk_buf_puts(&r->out, "");
-	int st = pclose(p);
-	r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	FILE *e = fopen(errpath, "r");
-	size_t len = e ? fread(r->err, 1, sizeof r->err - 1, e) : 0;
-	r->err[len] = '\0';
-	if (e)
-		fclose(e);
+	proto_run(NULL, errpath, args, r);
 }
 
 static int setup(void **state)
@@ -181,13 +159,13 @@ static void test_requests_and_readers(void **state)
 
 	/* verify reads a log the hub is writing */
 	char args[400];
-	run_result v;
+	proto_run_result v;
 	snprintf(args, sizeof args, "audit verify --data %s", hub.dir);
 	run(args, &v);
 	if (v.rc != 0)
 		fail_msg("verify while the hub runs: exit %d: %s %s", v.rc, v.out.data, v.err);
 	assert_non_null(strstr(v.out.data, "intact: "));
-	rk_buf_cleanup(&v.out);
+	proto_run_free(&v);
 }
 
 /* ---------------------------------------------------------------- the log */
@@ -195,7 +173,7 @@ static void test_requests_and_readers(void **state)
 static json_t *show_json(const char *extra)
 {
 	char args[600];
-	run_result r;
+	proto_run_result r;
 	json_error_t jerr;
 
 	snprintf(args, sizeof args, "audit show --data %s --json %s", hub.dir, extra);
@@ -205,7 +183,7 @@ static json_t *show_json(const char *extra)
 	json_t *doc = json_loads(r.out.data, 0, &jerr);
 	if (!json_is_array(doc))
 		fail_msg("%s: not a JSON array: %s: %s", args, jerr.text, r.out.data);
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	return doc;
 }
 
@@ -247,7 +225,7 @@ static void expect_record(json_t *rec, const char *user, const char *org, long s
 static void test_log_names_them(void **state)
 {
 	(void)state;
-	run_result r;
+	proto_run_result r;
 	char args[600];
 
 	/* A graceful stop commits every queued record. */
@@ -258,7 +236,7 @@ static void test_log_names_them(void **state)
 	if (r.rc != 0)
 		fail_msg("verify: exit %d: %s %s", r.rc, r.out.data, r.err);
 	assert_non_null(strstr(r.out.data, "intact: "));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 
 	json_t *all = show_json("");
 	const char *none[] = {NULL};
@@ -314,7 +292,7 @@ static void test_log_names_them(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "meti-reader"));
 	assert_null(strstr(r.out.data, "npa-analyst"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	snprintf(args, sizeof args, "audit readers --data %s --json %s", hub.dir, ID2);
 	run(args, &r);
 	assert_int_equal(r.rc, 0);
@@ -330,14 +308,14 @@ static void test_log_names_them(void **state)
 							      "organization")),
 			    "npa");
 	json_decref(doc);
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 
 	/* usage errors */
 	snprintf(args, sizeof args, "audit show --data %s --since yesterday", hub.dir);
 	run(args, &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--since"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 }
 
 static void sql(const char *stmt)
@@ -353,7 +331,7 @@ static void sql(const char *stmt)
 static void test_tampering_shows(void **state)
 {
 	(void)state;
-	run_result r;
+	proto_run_result r;
 	char args[600], log[400];
 
 	/* hide npa's read of ID2 (record 5) */
@@ -363,7 +341,7 @@ static void test_tampering_shows(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out.data,
 			    "tampered: record 5: content does not match its hash (modified)\n");
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 
 	/* cut the end off: verify says so, and the hub does not start on it */
 	sql("DELETE FROM audit WHERE seq > 12");
@@ -372,7 +350,7 @@ static void test_tampering_shows(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out.data, "tampered: the log ends at record 12 but was last seen "
 					"at 17 (records removed from the end)\n");
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	assert_false(proto_hub_restart(&hub));
 	char *text = NULL;
 	size_t len = 0;

@@ -22,17 +22,10 @@
 
 static proto_hub hub;
 
-typedef struct run_result {
-	int rc;
-	rk_buf out;
-	char err[4096];
-} run_result;
-
 /* Runs `$RENKEI_BIN args` with stdout captured and stderr in a file. */
-static void run(const char *user, const char *args, run_result *r)
+static void run(const char *user, const char *args, proto_run_result *r)
 {
-	char cmd[2048], errpath[300], url[64];
-	const char *bin = getenv("RENKEI_BIN");
+	char errpath[300], url[64];
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", hub.port);
 	setenv("RENKEI_URL", url, 1);
@@ -41,27 +34,7 @@ static void run(const char *user, const char *args, run_result *r)
 	else
 		unsetenv("RENKEI_TOKEN");
 	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin ? bin : "build/renkei", args, errpath);
-	rk_buf_init(&r->out);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-		assert_int_equal(rk_buf_append(&r->out, chunk, n), RK_OK);
-	rk_buf_puts(&r->out, "");
-	int st = pclose(p);
-	r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	FILE *e = fopen(errpath, "r");
-	size_t len = e ? fread(r->err, 1, sizeof r->err - 1, e) : 0;
-	r->err[len] = '\0';
-	if (e)
-		fclose(e);
-}
-
-static void done(run_result *r)
-{
-	rk_buf_cleanup(&r->out);
+	proto_run(NULL, errpath, args, r);
 }
 
 static int setup(void **state)
@@ -83,7 +56,7 @@ static int teardown(void **state)
 static void test_push_then_get(void **state)
 {
 	char path[300], args[1024];
-	run_result r;
+	proto_run_result r;
 
 	(void)state;
 	snprintf(path, sizeof path, "%s/push.json", hub.dir);
@@ -117,12 +90,12 @@ static void test_push_then_get(void **state)
 	assert_non_null(strstr(r.out.data, "failed: " BAD_ID " 2024-05-01T00:00:00.000Z: "));
 	assert_non_null(strstr(r.out.data, "valid_from: not an RFC 3339 timestamp\n"));
 	assert_non_null(strstr(r.out.data, "6 objects: 5 succeeded, 1 failed, 0 pending\n"));
-	done(&r);
+	proto_run_free(&r);
 
 	/* Pushing again: duplicates are successes. */
 	run("power-analyst", args, &r);
 	assert_non_null(strstr(r.out.data, "6 objects: 5 succeeded, 1 failed, 0 pending\n"));
-	done(&r);
+	proto_run_free(&r);
 
 	/* Page by page, merged. */
 	snprintf(args, sizeof args, "get --root nation --collection %s objects --limit 1 --all",
@@ -136,7 +109,7 @@ static void test_push_then_get(void **state)
 	assert_false(json_is_true(json_object_get(doc, "more")));
 	assert_null(json_object_get(doc, "next"));
 	json_decref(doc);
-	done(&r);
+	proto_run_free(&r);
 
 	/* One object, filtered by type on the way. */
 	snprintf(args, sizeof args,
@@ -151,20 +124,20 @@ static void test_push_then_get(void **state)
 	assert_string_equal(json_string_value(json_object_get(obj, "pattern")),
 			    "[ipv4-addr:value = '203.0.113.4']");
 	json_decref(doc);
-	done(&r);
+	proto_run_free(&r);
 }
 
 static void test_errors(void **state)
 {
 	char args[512];
-	run_result r;
+	proto_run_result r;
 
 	(void)state;
 	run("not-a-valid-token-not-a-valid-token", "get --root nation collections", &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "renkei get: "));
 	assert_non_null(strstr(r.err, "HTTP 401"));
-	done(&r);
+	proto_run_free(&r);
 
 	/* A reader may not write: the whole push is refused. */
 	snprintf(args, sizeof args, "push --root gov --collection %s %s/push.json",
@@ -173,12 +146,12 @@ static void test_errors(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "renkei push: "));
 	assert_non_null(strstr(r.err, "HTTP 403"));
-	done(&r);
+	proto_run_free(&r);
 
 	run("power-analyst", "get --root nation objects", &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "objects: needs --collection ID"));
-	done(&r);
+	proto_run_free(&r);
 }
 
 int main(void)

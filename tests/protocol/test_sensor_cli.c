@@ -34,44 +34,16 @@ static char dir[64];
 #define ID_REV "indicator--5d6e7f80-9a1b-4c2d-8e3f-405162738495"
 #define ID_BAD "indicator--0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
 
-typedef struct run_result {
-	int rc;
-	rk_buf out;
-	char err[8192];
-} run_result;
-
-static void run(const char *args, run_result *r)
+static void run(const char *args, proto_run_result *r)
 {
-	char cmd[4096 + 1024], errpath[300], bin[4096];
-	const char *b = getenv("RENKEI_BIN");
-	assert_non_null(realpath(b ? b : "build/renkei", bin));
+	char errpath[300];
 	snprintf(errpath, sizeof errpath, "%s/stderr", dir);
-	snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>%s", dir, bin, args, errpath);
-	rk_buf_init(&r->out);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-		assert_int_equal(rk_buf_append(&r->out, chunk, n), RK_OK);
-	rk_buf_puts(&r->out, "");
-	int st = pclose(p);
-	r->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-	FILE *e = fopen(errpath, "r");
-	size_t len = e ? fread(r->err, 1, sizeof r->err - 1, e) : 0;
-	r->err[len] = '\0';
-	if (e)
-		fclose(e);
+	proto_run(dir, errpath, args, r);
 }
 
 static void write_file(const char *name, const char *text)
 {
-	char path[256];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	proto_write_file(dir, name, "w", text);
 }
 
 #define IND(id, pattern, extra)                                                           \
@@ -84,8 +56,7 @@ static int setup(void **state)
 {
 	(void)state;
 	proto_watchdog(60);
-	snprintf(dir, sizeof dir, "/tmp/rk-sensor-cli-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!proto_tmpdir(dir, sizeof dir, "rk-sensor-cli"))
 		return -1;
 	write_file("iocs.json",
 		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
@@ -117,9 +88,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return proto_rmtree(dir) == 0 ? 0 : -1;
 }
 
 /* The alert whose observable value is v (NULL when none), from JSON lines. */
@@ -137,22 +106,6 @@ static json_t *alert_for(json_t *alerts, const char *v)
 	return NULL;
 }
 
-static json_t *parse_lines(const char *text)
-{
-	json_t *arr = json_array();
-	const char *p = text;
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		assert_non_null(nl); /* every line whole */
-		json_error_t e;
-		json_t *o = json_loadb(p, (size_t)(nl - p), 0, &e);
-		assert_non_null(o);
-		json_array_append_new(arr, o);
-		p = nl + 1;
-	}
-	return arr;
-}
-
 static const char *str_at(json_t *o, const char *a, const char *b)
 {
 	json_t *v = json_object_get(o, a);
@@ -167,7 +120,7 @@ static json_int_t int_at(json_t *o, const char *a, const char *b)
 static void test_sweep(void **state)
 {
 	(void)state;
-	run_result r;
+	proto_run_result r;
 	run("sensor --indicators iocs.json --input zeek:dns.log --input eve:eve.json "
 	    "--input text:auth.log --alerts alerts.json --threads 2 --stats",
 	    &r);
@@ -185,7 +138,7 @@ static void test_sweep(void **state)
 	char *text = NULL;
 	size_t len;
 	assert_int_equal(rk_read_file(path, 1 << 20, &text, &len, NULL), RK_OK);
-	json_t *alerts = parse_lines(text);
+	json_t *alerts = proto_json_lines(text);
 	free(text);
 	assert_int_equal(json_array_size(alerts), 4);
 
@@ -224,49 +177,49 @@ static void test_sweep(void **state)
 
 	assert_null(alert_for(alerts, "revoked.example"));
 	json_decref(alerts);
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 }
 
 static void test_stdout_and_stdin(void **state)
 {
 	(void)state;
-	run_result r;
+	proto_run_result r;
 	run("sensor --indicators iocs.json --input zeek:- --alerts - < dns.log", &r);
 	assert_int_equal(r.rc, 0);
-	json_t *alerts = parse_lines(r.out.data);
+	json_t *alerts = proto_json_lines(r.out.data);
 	assert_int_equal(json_array_size(alerts), 2);
 	json_t *a = alert_for(alerts, "C2.Evil.Example");
 	assert_non_null(a);
 	assert_string_equal(str_at(a, "where", "input"), "-");
 	assert_int_equal(int_at(a, "where", "line"), 9);
 	json_decref(alerts);
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 }
 
 static void test_errors(void **state)
 {
 	(void)state;
-	run_result r;
+	proto_run_result r;
 	run("sensor --input zeek:dns.log", &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--indicators FILE is required"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	run("sensor --indicators iocs.json --input netflow:x", &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "unknown input format \"netflow\""));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	run("sensor --indicators iocs.json --input zeek:missing.log", &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "missing.log: cannot open"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	run("sensor --indicators nothere.json --input zeek:dns.log", &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "nothere.json"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 	run("sensor --help", &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "--input FORMAT:PATH"));
-	rk_buf_cleanup(&r.out);
+	proto_run_free(&r);
 }
 
 int main(void)

@@ -87,12 +87,7 @@ static void path_of(char *out, size_t cap, const char *name)
 
 static void write_file(const char *name, const char *text)
 {
-	char path[256];
-	path_of(path, sizeof path, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	proto_write_file(dir, name, "w", text);
 }
 
 static void put16(uint8_t *p, unsigned v)
@@ -186,8 +181,7 @@ static int setup(void **state)
 {
 	(void)state;
 	proto_watchdog(60);
-	snprintf(dir, sizeof dir, "/tmp/rk-sensor-comp-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!proto_tmpdir(dir, sizeof dir, "rk-sensor-comp"))
 		return -1;
 	write_file("iocs.json",
 		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e85\","
@@ -217,35 +211,22 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (getenv("RK_KEEP"))
 		return 0; /* RK_KEEP=1 leaves the inputs for a look by hand */
-	return system(cmd) == 0 ? 0 : -1;
+	return proto_rmtree(dir) == 0 ? 0 : -1;
 }
 
 /* Runs renkei sensor with args in dir; the alerts written to stdout. */
 static json_t *sweep(const char *args)
 {
-	char cmd[8192], bin[4096];
-	const char *b = getenv("RENKEI_BIN");
-	assert_non_null(realpath(b ? b : "build/renkei", bin));
-	snprintf(cmd, sizeof cmd,
-		 "cd %s && %s sensor --indicators iocs.json --alerts - %s 2>stderr", dir, bin,
-		 args);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	json_t *arr = json_array();
-	char line[8192];
-	while (fgets(line, sizeof line, p)) {
-		json_error_t e;
-		json_t *o = json_loads(line, 0, &e);
-		assert_non_null(o);
-		json_array_append_new(arr, o);
-	}
-	int st = pclose(p);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	char cmd[4096], errpath[300];
+	proto_run_result r;
+	snprintf(cmd, sizeof cmd, "sensor --indicators iocs.json --alerts - %s", args);
+	path_of(errpath, sizeof errpath, "stderr");
+	proto_run(dir, errpath, cmd, &r);
+	assert_int_equal(r.rc, 0);
+	json_t *arr = proto_json_lines(r.out.data);
+	proto_run_free(&r);
 	return arr;
 }
 

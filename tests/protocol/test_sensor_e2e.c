@@ -59,12 +59,7 @@ static void path_of(char *out, size_t n, const char *name)
 
 static void write_file(const char *name, const char *text, const char *mode)
 {
-	char p[256];
-	path_of(p, sizeof p, name);
-	FILE *f = fopen(p, mode);
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	proto_write_file(dir, name, mode, text);
 }
 
 static char *indicator(const char *id, const char *pattern, const char *marking)
@@ -142,19 +137,14 @@ static void dns_lines(rk_buf *b, const char *query, int n)
 /* Runs build/renkei with args in dir (stdout, stderr to files); waits. */
 static int run_sensor(const char *args, char *err, size_t errlen)
 {
-	char cmd[8192], bin[4096];
-	const char *b = getenv("RENKEI_BIN");
-	assert_non_null(realpath(b ? b : "build/renkei", bin));
-	snprintf(cmd, sizeof cmd, "cd %s && %s sensor %s >out.txt 2>err.txt", dir, bin, args);
-	int st = system(cmd);
-	char p[256];
-	path_of(p, sizeof p, "err.txt");
-	FILE *f = fopen(p, "r");
-	size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-	err[n] = '\0';
-	if (f)
-		fclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	char cmd[4096], errpath[256];
+	proto_run_result r;
+	snprintf(cmd, sizeof cmd, "sensor %s >out.txt", args);
+	path_of(errpath, sizeof errpath, "err.txt");
+	proto_run(dir, errpath, cmd, &r);
+	snprintf(err, errlen, "%s", r.err);
+	proto_run_free(&r);
+	return r.rc;
 }
 
 static void hub_args(char *out, size_t n)
@@ -201,14 +191,11 @@ static json_int_t count_of(json_t *by, const char *id)
 
 static int group_setup(void **state)
 {
-	char uuid[RK_UUID_BUF];
 	(void)state;
 	proto_watchdog(170);
-	snprintf(dir, sizeof dir, "/tmp/rk-e2e-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!proto_tmpdir(dir, sizeof dir, "rk-e2e"))
 		return -1;
-	rk_uuid_v5(DIR_IDENTITY_NAMESPACE, "power-east", strlen("power-east"), uuid);
-	snprintf(identity, sizeof identity, "identity--%s", uuid);
+	proto_identity("power-east", identity, sizeof identity);
 	write_file("token", SENSOR_TOKEN "\n", "w");
 	if (!proto_hub_start(&hub))
 		return -1;
@@ -218,11 +205,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	proto_hub_cleanup(&hub);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd);
+	return proto_rmtree(dir);
 }
 
 static void test_offline_sweeps_and_hub_down(void **state)

@@ -42,14 +42,11 @@ static char power_identity[RK_MAX_STIX_ID + 1];
 
 static int group_setup(void **state)
 {
-	char uuid[RK_UUID_BUF];
 	(void)state;
 	proto_watchdog(110);
-	snprintf(state_dir, sizeof state_dir, "/tmp/rk-uplink-XXXXXX");
-	if (!mkdtemp(state_dir))
+	if (!proto_tmpdir(state_dir, sizeof state_dir, "rk-uplink"))
 		return -1;
-	rk_uuid_v5(DIR_IDENTITY_NAMESPACE, "power-east", strlen("power-east"), uuid);
-	snprintf(power_identity, sizeof power_identity, "identity--%s", uuid);
+	proto_identity("power-east", power_identity, sizeof power_identity);
 	hub.keep_port = false;
 	if (!proto_hub_start(&hub))
 		return -1;
@@ -59,11 +56,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
 	proto_hub_cleanup(&hub);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", state_dir);
-	return system(cmd);
+	return proto_rmtree(state_dir);
 }
 
 static char *hub_url(unsigned port)
