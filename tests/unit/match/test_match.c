@@ -26,8 +26,8 @@
 #include <cmocka.h>
 
 #include "match.h"
+#include "match_test_util.h"
 
-#define NOW ((rk_time)1700000000 * 1000000)
 
 static const struct {
 	const char *id, *pattern;
@@ -299,14 +299,7 @@ static void *worker(void *arg)
 static void test_threads(void **state)
 {
 	(void)state;
-	pthread_t t[4];
-	size_t bad[4] = {0};
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, worker, &bad[i]), 0);
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(bad[i], 0);
-	}
+	run_four_threads(worker);
 }
 
 /* ---------------------------------------------------------------- layout */
@@ -442,13 +435,6 @@ static void test_ids(void **state)
 }
 
 /* ---------------------------------------------------------------- scale */
-
-static double secs(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void test_million(void **state)
 {
