@@ -20,6 +20,7 @@
 
 #include "stix.h"
 #include "uplink.h"
+#include "uplink_test_util.h"
 
 #define IDENTITY "identity--5a0f4c1e-9b8d-5e7f-a1b2-c3d4e5f6a7b8"
 #define IND_A "indicator--11111111-1111-4111-8111-111111111111"
@@ -40,17 +41,14 @@ static rk_time test_clock(void *arg)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/rk-sight-XXXXXX");
 	clock_now = T0 + 5 * SEC;
-	return mkdtemp(dir) ? 0 : -1;
+	return uplink_test_mkdir(dir, sizeof dir, "rk-sight");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd);
+	return uplink_test_rmdir(dir);
 }
 
 typedef struct collected {

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "uplink.h"
+#include "uplink_test_util.h"
 
 typedef struct receiver {
 	json_t *got;            /* every record received, in order */
@@ -51,16 +52,13 @@ static char dir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/rk-spool-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return uplink_test_mkdir(dir, sizeof dir, "rk-spool");
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd);
+	return uplink_test_rmdir(dir);
 }
 
 static json_t *rec(int n)
