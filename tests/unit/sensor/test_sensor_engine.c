@@ -481,6 +481,36 @@ typedef struct swapper {
 	int swaps;
 } swapper;
 
+/* Sweeps the text file log with three workers, starting from matcher
+ * first (NULL: none), while fn swaps the matcher on a thread of its own
+ * until the sweep ends; hits go to c. Frees the sensor. Returns the swaps
+ * made; the sensor's last stats in *st. */
+static int sweep_while_swapping(match *first, const char *log, void *(*fn)(void *),
+				collect *c, sensor_stats *st)
+{
+	char spec[300];
+	snprintf(spec, sizeof spec, "text:%s", log);
+	sensor_config cfg = {.threads = 3};
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, first);
+	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
+	swapper w = {.s = s};
+	atomic_init(&w.stop, 0);
+	pthread_t t;
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	assert_int_equal(pthread_create(&t, NULL, fn, &w), 0);
+	sensor_wait(s);
+	atomic_store(&w.stop, 1);
+	pthread_join(t, NULL);
+	sensor_get_stats(s, st);
+	sensor_free(s);
+	return w.swaps;
+}
+
 static void *swap_main(void *arg)
 {
 	swapper *w = arg;
@@ -495,35 +525,18 @@ static void *swap_main(void *arg)
 static void test_swap_storm(void **state)
 {
 	(void)state;
-	char log[256], spec[300];
+	char log[256];
 	snprintf(log, sizeof log, "%s/storm.log", dir);
-	snprintf(spec, sizeof spec, "text:%s", log);
 	FILE *f = fopen(log, "w");
 	for (int i = 0; i < 200000; i++)
 		fprintf(f, "%d %s.example\n", i, i % 2 ? "alpha" : "beta");
 	fclose(f);
 	collect c;
 	collect_init(&c);
-	sensor_config cfg = {.threads = 3};
-	sensor_input in;
-	rk_errctx ctx;
-	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, NULL);
-	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
-	swapper w = {.s = s};
-	atomic_init(&w.stop, 0);
-	pthread_t t;
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
-	assert_int_equal(pthread_create(&t, NULL, swap_main, &w), 0);
-	sensor_wait(s);
-	atomic_store(&w.stop, 1);
-	pthread_join(t, NULL);
 	sensor_stats st;
-	sensor_get_stats(s, &st);
+	int swaps = sweep_while_swapping(NULL, log, swap_main, &c, &st);
 	assert_int_equal(st.lines, 200000);
-	assert_int_equal(st.swaps, (uint64_t)w.swaps);
+	assert_int_equal(st.swaps, (uint64_t)swaps);
 	assert_int_equal(st.hits, c.n);
 	qsort(c.r, c.n, sizeof(*c.r), rec_cmp);
 	for (size_t i = 0; i < c.n; i++) {
@@ -536,7 +549,6 @@ static void test_swap_storm(void **state)
 		assert_string_equal(c.r[i].id, alpha ? "indicator--00000002-0000-4000-8000-000000000000"
 						     : "indicator--00000001-0000-4000-8000-000000000000");
 	}
-	sensor_free(s);
 	collect_free(&c);
 	unlink(log);
 }
@@ -588,10 +600,9 @@ static void *compound_swap_main(void *arg)
 static void test_swap_compound(void **state)
 {
 	(void)state;
-	char log[256], spec[300];
+	char log[256];
 	const int lines = 100000;
 	snprintf(log, sizeof log, "%s/compound.log", dir);
-	snprintf(spec, sizeof spec, "text:%s", log);
 	FILE *f = fopen(log, "w");
 	assert_non_null(f);
 	for (int i = 0; i < lines; i++)
@@ -599,24 +610,8 @@ static void test_swap_compound(void **state)
 	fclose(f);
 	collect c;
 	collect_init(&c);
-	sensor_config cfg = {.threads = 3};
-	sensor_input in;
-	rk_errctx ctx;
-	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, compound_matcher());
-	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
-	swapper w = {.s = s};
-	atomic_init(&w.stop, 0);
-	pthread_t t;
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
-	assert_int_equal(pthread_create(&t, NULL, compound_swap_main, &w), 0);
-	sensor_wait(s);
-	atomic_store(&w.stop, 1);
-	pthread_join(t, NULL);
 	sensor_stats st;
-	sensor_get_stats(s, &st);
+	sweep_while_swapping(compound_matcher(), log, compound_swap_main, &c, &st);
 	assert_int_equal(st.lines, (uint64_t)lines);
 	assert_int_equal(st.hits, c.n);
 	size_t like = 0, rep = 0;
@@ -631,7 +626,6 @@ static void test_swap_compound(void **state)
 	}
 	assert_int_equal(like, (size_t)lines);
 	assert_true(rep > 0 && rep <= (size_t)lines / 2);
-	sensor_free(s);
 	collect_free(&c);
 	unlink(log);
 }
