@@ -47,32 +47,19 @@ typedef struct get_args {
 	const char *target; /* object or status id */
 } get_args;
 
-/* Appends "&name=value" (or "?name=value" first) with the value escaped. */
-static rk_err add_param(client_http *h, rk_buf *url, const char *name, const char *value)
-{
-	if (!value)
-		return RK_OK;
-	char *e = client_http_escape(h, value);
-	if (!e)
-		return RK_ENOMEM;
-	rk_err err = rk_buf_printf(url, "%c%s=%s", strchr(url->data, '?') ? '&' : '?', name, e);
-	free(e);
-	return err;
-}
-
 static rk_err add_filters(client_http *h, rk_buf *url, const get_args *a, const char *next,
 			  bool object_filters)
 {
 	rk_err err = RK_OK;
 
-	if (!err) err = add_param(h, url, "added_after", a->added_after);
-	if (!err) err = add_param(h, url, "limit", a->limit);
-	if (!err) err = add_param(h, url, "next", next);
-	if (!err) err = add_param(h, url, "match[spec_version]", a->spec_versions);
-	if (!err) err = add_param(h, url, "match[version]", a->versions);
+	if (!err) err = client_http_add_param(h, url, "added_after", a->added_after);
+	if (!err) err = client_http_add_param(h, url, "limit", a->limit);
+	if (!err) err = client_http_add_param(h, url, "next", next);
+	if (!err) err = client_http_add_param(h, url, "match[spec_version]", a->spec_versions);
+	if (!err) err = client_http_add_param(h, url, "match[version]", a->versions);
 	if (object_filters) {
-		if (!err) err = add_param(h, url, "match[type]", a->types);
-		if (!err) err = add_param(h, url, "match[id]", a->ids);
+		if (!err) err = client_http_add_param(h, url, "match[type]", a->types);
+		if (!err) err = client_http_add_param(h, url, "match[id]", a->ids);
 	}
 	return err;
 }

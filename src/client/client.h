@@ -81,6 +81,9 @@ rk_err client_http_root_url(client_http *h, char **out, rk_errctx *ctx);
 /* Percent-encodes a query value (ids, timestamps); caller frees; NULL when
  * out of memory. */
 char *client_http_escape(client_http *h, const char *s);
+/* Appends "?name=value" to url, or "&name=value" when url has a query
+ * already, the value escaped; a NULL value appends nothing. RK_ENOMEM. */
+rk_err client_http_add_param(client_http *h, rk_buf *url, const char *name, const char *value);
 
 /* ---------------------------------------------------------------- taxii */
 /* client_taxii.c */

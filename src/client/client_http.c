@@ -332,6 +332,18 @@ char *client_http_escape(client_http *h, const char *s)
 	return copy;
 }
 
+rk_err client_http_add_param(client_http *h, rk_buf *url, const char *name, const char *value)
+{
+	if (!value)
+		return RK_OK;
+	char *e = client_http_escape(h, value);
+	if (!e)
+		return RK_ENOMEM;
+	rk_err err = rk_buf_printf(url, "%c%s=%s", strchr(url->data, '?') ? '&' : '?', name, e);
+	free(e);
+	return err;
+}
+
 /* An absolute URL for a discovery entry that may be a path or a URL. */
 static rk_err absolute_root(client_http *h, const char *u, rk_errctx *ctx)
 {

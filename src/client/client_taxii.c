@@ -28,17 +28,10 @@ void client_page_cleanup(client_page *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Appends "?name=value" or "&name=value", the value escaped. */
+/* client_http_add_param, an empty value not sent either. */
 static rk_err add_param(client_http *h, rk_buf *url, const char *name, const char *value)
 {
-	if (!value || !*value)
-		return RK_OK;
-	char *e = client_http_escape(h, value);
-	if (!e)
-		return RK_ENOMEM;
-	rk_err err = rk_buf_printf(url, "%c%s=%s", strchr(url->data, '?') ? '&' : '?', name, e);
-	free(e);
-	return err;
+	return value && *value ? client_http_add_param(h, url, name, value) : RK_OK;
 }
 
 /* <root>/collections/<collection>/<tail> */
