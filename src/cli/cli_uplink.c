@@ -97,17 +97,25 @@ static rk_err new_client(const cli_uplink *u, client_http **out, rk_errctx *ctx)
 	return client_http_new(&r, out, ctx);
 }
 
+/* Wakes the uplink thread, if it runs, with the stop flag set, and waits
+ * for it to end. */
+static void stop_thread(cli_uplink *u)
+{
+	if (!u->running)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->stop = true;
+	pthread_cond_signal(&u->wake);
+	pthread_mutex_unlock(&u->lock);
+	pthread_join(u->thread, NULL);
+	u->running = false;
+}
+
 void cli_uplink_free(cli_uplink *u)
 {
 	if (!u)
 		return;
-	if (u->running) {
-		pthread_mutex_lock(&u->lock);
-		u->stop = true;
-		pthread_cond_signal(&u->wake);
-		pthread_mutex_unlock(&u->lock);
-		pthread_join(u->thread, NULL);
-	}
+	stop_thread(u);
 	uplink_sight_free(u->sight);
 	uplink_spool_free(u->spool);
 	uplink_feed_free(u->feed);
@@ -293,14 +301,7 @@ uint64_t cli_uplink_finish(cli_uplink *u, FILE *err)
 	uplink_spool_stats st;
 	uplink_feed_stats fs;
 
-	if (u->running) {
-		pthread_mutex_lock(&u->lock);
-		u->stop = true;
-		pthread_cond_signal(&u->wake);
-		pthread_mutex_unlock(&u->lock);
-		pthread_join(u->thread, NULL);
-		u->running = false;
-	}
+	stop_thread(u);
 	close_intervals(u, true);
 	deliver(u);
 	uplink_spool_stats_get(u->spool, &st);
