@@ -142,22 +142,44 @@ static sensor_intel *load(const char *path)
 }
 
 /* Runs one offline sweep and returns its hits, sorted. */
-static void sweep(match *m, unsigned threads, const char *spec, collect *c, sensor_stats *st)
+/* A sensor configured as cfg with matcher m (NULL: none yet), started on
+ * the input spec, its hits going to c. */
+static sensor *start(const sensor_config *cfg, match *m, const char *spec, collect *c)
 {
-	sensor_config cfg = {.threads = threads};
 	sensor_input in;
 	rk_errctx ctx;
 	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, m);
+	sensor *s = sensor_new(cfg, m);
 	assert_non_null(s);
 	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
 	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
 	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
 	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	return s;
+}
+
+static void sweep(match *m, unsigned threads, const char *spec, collect *c, sensor_stats *st)
+{
+	sensor_config cfg = {.threads = threads};
+	sensor *s = start(&cfg, m, spec, c);
 	sensor_wait(s);
 	sensor_get_stats(s, st);
 	sensor_free(s);
 	qsort(c->r, c->n, sizeof(*c->r), rec_cmp);
+}
+
+/* Sweeps spec with one worker and with `threads`, each from a matcher
+ * built of in, and asserts both found the same hits. */
+static void sweep_both(sensor_intel *in, const char *spec, unsigned threads, collect *one,
+		       collect *many, sensor_stats *st1, sensor_stats *stn)
+{
+	collect_init(one);
+	collect_init(many);
+	sweep(build(in), 1, spec, one, st1);
+	sweep(build(in), threads, spec, many, stn);
+	assert_int_equal(one->n, many->n);
+	for (size_t i = 0; i < one->n; i++)
+		assert_int_equal(rec_cmp(&one->r[i], &many->r[i]), 0);
 }
 
 /* ------------------------------------------------------------ Zeek log */
@@ -179,10 +201,7 @@ static void test_zeek_exact(void **state)
 	sensor_stats st1, st3;
 	char spec[300];
 	snprintf(spec, sizeof spec, "zeek:%s", log);
-	collect_init(&one);
-	collect_init(&three);
-	sweep(build(in), 1, spec, &one, &st1);
-	sweep(build(in), 3, spec, &three, &st3);
+	sweep_both(in, spec, 3, &one, &three, &st1, &st3);
 	assert_int_equal(one.n, expect);
 	assert_int_equal(three.n, expect);
 	assert_int_equal(st1.hits, expect);
@@ -190,8 +209,6 @@ static void test_zeek_exact(void **state)
 	assert_int_equal(st1.lines, 60000 + 8);
 	assert_int_equal(st3.lines, 60000 + 8);
 	assert_int_equal(st3.n_errors, 0);
-	for (size_t i = 0; i < one.n; i++)
-		assert_int_equal(rec_cmp(&one.r[i], &three.r[i]), 0);
 
 	/* every line number names the line that holds the value */
 	FILE *f = fopen(log, "r");
@@ -257,13 +274,7 @@ static void test_pcap_exact(void **state)
 	sensor_stats st1, st2;
 	char spec[300];
 	snprintf(spec, sizeof spec, "pcap:%s", cap);
-	collect_init(&one);
-	collect_init(&two);
-	sweep(build(in), 1, spec, &one, &st1);
-	sweep(build(in), 2, spec, &two, &st2);
-	assert_int_equal(one.n, two.n);
-	for (size_t i = 0; i < one.n; i++)
-		assert_int_equal(rec_cmp(&one.r[i], &two.r[i]), 0);
+	sweep_both(in, spec, 2, &one, &two, &st1, &st2);
 	assert_int_equal(st1.packets, st2.packets);
 	assert_int_equal(st1.observables, st2.observables);
 	size_t distinct = 0;
@@ -435,14 +446,7 @@ static void test_swap_phases(void **state)
 	collect c;
 	collect_init(&c);
 	sensor_config cfg = {.threads = 3, .follow = true, .poll_ms = 10};
-	sensor_input in;
-	rk_errctx ctx;
-	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, one_domain_matcher(1, "alpha"));
-	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	sensor *s = start(&cfg, one_domain_matcher(1, "alpha"), spec, &c);
 
 	append_lines(log, "alpha", 40, &lines);
 	append_lines(log, "beta", 40, &lines);
@@ -491,17 +495,10 @@ static int sweep_while_swapping(match *first, const char *log, void *(*fn)(void 
 	char spec[300];
 	snprintf(spec, sizeof spec, "text:%s", log);
 	sensor_config cfg = {.threads = 3};
-	sensor_input in;
-	rk_errctx ctx;
-	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, first);
-	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
+	sensor *s = start(&cfg, first, spec, c);
 	swapper w = {.s = s};
 	atomic_init(&w.stop, 0);
 	pthread_t t;
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
 	assert_int_equal(pthread_create(&t, NULL, fn, &w), 0);
 	sensor_wait(s);
 	atomic_store(&w.stop, 1);
