@@ -583,6 +583,30 @@ static void test_regexes(void **state)
 	regexes_are("[ipv4-addr:value MATCHES '^10\\\\.']", "NEVER");
 }
 
+/* A random LIKE or MATCHES comparison of domain names whose literal is 1
+ * to 8 characters drawn from like_alpha or re_alpha, its text in text (a
+ * trailing backslash, which would escape the closing quote, made an x);
+ * NULL when it does not compile. Draws from rnd in a fixed order, so a
+ * round is the same from run to run. */
+static pattern *random_comparison(const char *like_alpha, const char *re_alpha, char *text,
+				  size_t cap)
+{
+	char lit[16];
+	size_t n = 1 + rnd(8);
+	bool re = rnd(2);
+	for (size_t i = 0; i < n; i++)
+		lit[i] = re ? re_alpha[rnd((unsigned)strlen(re_alpha))]
+			    : like_alpha[rnd((unsigned)strlen(like_alpha))];
+	lit[n] = 0;
+	if (lit[n - 1] == '\\')
+		lit[n - 1] = 'x';
+	snprintf(text, cap, "[domain-name:value %s '%s']", re ? "MATCHES" : "LIKE", lit);
+	pattern *p = NULL;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	return pattern_compile(text, strlen(text), &p, &ctx) == RK_OK ? p : NULL;
+}
+
 /* Property: a single pattern behind any prefilter (literal windows, the
  * Hyperscan gate) hits through match_observe exactly when its atom holds,
  * for random LIKE and MATCHES patterns and values, some not UTF-8. */
@@ -594,22 +618,12 @@ static void test_prefilters_sound(void **state)
 	static const char *const keys[] = {"value"};
 	size_t held = 0;
 	for (int round = 0; round < 3000; round++) {
-		char lit_text[16], text[96];
-		size_t n = 1 + rnd(8);
-		bool re = rnd(2);
-		for (size_t i = 0; i < n; i++)
-			lit_text[i] = re ? re_alpha[rnd(sizeof re_alpha - 1)]
-					 : like_alpha[rnd(sizeof like_alpha - 1)];
-		lit_text[n] = 0;
-		if (n && lit_text[n - 1] == '\\')
-			lit_text[n - 1] = 'x';
-		snprintf(text, sizeof text, "[domain-name:value %s '%s']", re ? "MATCHES" : "LIKE",
-			 lit_text);
-		pattern *p = NULL;
+		char text[96];
+		pattern *p = random_comparison(like_alpha, re_alpha, text, sizeof text);
+		if (!p)
+			continue;
 		rk_errctx ctx;
 		rk_errctx_clear(&ctx);
-		if (pattern_compile(text, strlen(text), &p, &ctx) != RK_OK)
-			continue;
 		match_builder *b = match_builder_new(NOW, NULL, NULL);
 		match *m = NULL;
 		assert_non_null(b);
@@ -648,18 +662,9 @@ static void test_literals_sound(void **state)
 	static const char *const keys[] = {"value"};
 	size_t held = 0;
 	for (int round = 0; round < 20000; round++) {
-		char lit_text[16], text[96], value[16];
-		size_t n = 1 + rnd(8);
-		bool re = rnd(2);
-		for (size_t i = 0; i < n; i++)
-			lit_text[i] = re ? re_alpha[rnd(sizeof re_alpha - 1)] : alpha[rnd(sizeof alpha - 1)];
-		lit_text[n] = 0;
-		snprintf(text, sizeof text, "[domain-name:value %s '%s']", re ? "MATCHES" : "LIKE",
-			 lit_text);
-		pattern *p = NULL;
-		rk_errctx ctx;
-		rk_errctx_clear(&ctx);
-		if (pattern_compile(text, strlen(text), &p, &ctx) != RK_OK)
+		char text[96], value[16];
+		pattern *p = random_comparison(alpha, re_alpha, text, sizeof text);
+		if (!p)
 			continue; /* an invalid expression */
 		const pattern_atom *a = pattern_atom_at(p, 0);
 		for (int k = 0; k < 20; k++) {
