@@ -357,8 +357,7 @@ static void test_live_sensor_across_hub_restart(void **state)
 
 	write_file("live.log", ZEEK_HEADER, "w");
 	hub_args(args, sizeof args);
-	const char *b = getenv("RENKEI_BIN");
-	assert_non_null(realpath(b ? b : "build/renkei", bin));
+	proto_bin(bin, sizeof bin);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
