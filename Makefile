@@ -151,11 +151,17 @@ check: tests
 
 # ---------------------------------------------------------------- bench
 
+# bench_*.c link every library (the sensor's benches need match and
+# pattern, the hub's cli and what it uses); gen_sensor.c makes the sensor
+# bench's inputs and links only libpcap.
 BENCH_SRC  := $(wildcard bench/bench_*.c)
-BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
-build/bench/%: bench/%.c build/renkei $(LIBS_cli)
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC)) build/bench/gen_sensor
+build/bench/gen_sensor: bench/gen_sensor.c bench/sensor_values.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBS_cli) $(PKG_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
+build/bench/%: bench/%.c bench/sensor_values.h build/renkei $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 bench:
 	$(MAKE) BUILD=build build/renkei $(BENCH_BINS)
 	bench/run
