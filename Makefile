@@ -13,7 +13,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern match logs taxii cli
+MODULES := common stix store directory policy audit decode pattern match logs sensor taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -25,8 +25,9 @@ DEPS_decode    := decode common
 DEPS_pattern   := pattern common
 DEPS_match     := match pattern common
 DEPS_logs      := logs common
+DEPS_sensor    := sensor match pattern decode logs common
 DEPS_taxii     := taxii audit policy directory store stix common
-DEPS_cli       := cli taxii pattern audit policy directory store stix common
+DEPS_cli       := cli sensor match decode logs taxii pattern audit policy directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 
@@ -75,7 +76,7 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 # Every library: the hub's chain (cli and what it uses) and the sensor's
 # inputs (decode, logs), each in dependency order.
-ALL_LIBS := $(LIBS_match) $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
+ALL_LIBS := $(LIBS_match) $(LIBS_sensor) $(LIBS_cli) $(LIBS_decode) $(LIBS_logs)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,6 +107,13 @@ endef
 $(foreach m,$(MODULES),$(eval $(call unit_rules,$(m))))
 UNIT_BINS := $(foreach m,$(MODULES),$(UNIT_BIN_$(m)))
 
+# The sensor's tests sweep inputs made by the benchmark's generator, run
+# from next to the test binaries.
+$(BUILD)/tests/gen_sensor: bench/gen_sensor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+$(UNIT_BIN_sensor): $(BUILD)/tests/gen_sensor
+
 PROTO_SRC  := $(wildcard tests/protocol/test_*.c)
 PROTO_BINS := $(patsubst tests/protocol/%.c,$(BUILD)/tests/protocol_%,$(PROTO_SRC))
 PROTO_HELP := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/protocol/proto_*.c))
@@ -128,7 +136,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build/fuzz
-FUZZ_LIBS    := match logs decode $(DEPS_cli)
+FUZZ_LIBS    := sensor match logs decode $(DEPS_cli)
 fuzz:
 	@for n in $(FUZZ_NAMES); do \
 	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \

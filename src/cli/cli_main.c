@@ -83,6 +83,22 @@ static const cli_command commands[] = {
 	  "\n"
 	  "FILE is a bundle, an array of objects or one observed-data. Prints\n"
 	  "\"match\" and exits 0, \"no match\" and exits 1; errors exit 2.\n" },
+	{ "sensor", cli_cmd_sensor, "match indicators against traffic and logs",
+	  "sensor --indicators FILE --input FORMAT:PATH [--input ...]\n"
+	  "                     [--alerts PATH] [--threads N] [--stats] [--follow]\n"
+	  "\n"
+	  "Compiles the STIX indicators of FILE into one matcher and sweeps each\n"
+	  "input with it: FORMAT is pcap (a capture file), iface (a live\n"
+	  "interface), zeek (Zeek TSV or JSON logs), eve (Suricata EVE JSON) or\n"
+	  "text (values found anywhere in a line); PATH - is standard input.\n"
+	  "Each hit is one JSON line on --alerts PATH (default -, standard\n"
+	  "output): time, indicator id and name, the observable, and where (the\n"
+	  "flow and packet number, or the file, line and field). --threads N\n"
+	  "workers (default: one per CPU); --follow keeps reading logs as they\n"
+	  "grow (across rotation); --stats prints totals and errors at the end.\n"
+	  "Files end the run when read; interfaces and followed logs run until\n"
+	  "SIGINT or SIGTERM. SIGHUP reloads FILE without pausing the inputs.\n"
+	  "Exits 0, or 1 when FILE or an input cannot be read.\n" },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

@@ -160,4 +160,14 @@ const decode_stats *decode_get_stats(const decode_ctx *d);
  * stay counted. */
 rk_err decode_pcap_file(decode_ctx *d, const char *path, rk_errctx *ctx);
 
+/* decode_hash.c: a hash of the packet's outermost IP address pair that is
+ * the same in both directions (and for every fragment), for spreading
+ * packets over decode contexts; 0 when no IP header is found. Reads only
+ * within caplen; counts nothing. */
+uint32_t decode_packet_hash(int linktype, const uint8_t *pkt, size_t caplen);
+/* The outermost IP header's 5-tuple (ports 0 for a later fragment or a
+ * protocol without them); -1 when there is no IP header. For naming where
+ * a hit was seen, not for decoding. */
+int decode_packet_flow(int linktype, const uint8_t *pkt, size_t caplen, decode_flow *f);
+
 #endif

@@ -207,4 +207,69 @@ void logs_feed_line(logs_reader *r, char *line, size_t len);
  * address, a URL (scheme://...) or a domain name; -1 for none of those. */
 int logs_classify(const char *s, size_t len);
 
+/* logs_block.c: logs read in blocks by one thread and parsed by others.
+ *
+ * A blocker cuts a file into blocks of whole lines (the sensor's reader
+ * thread); any reader can then parse a block (a worker thread) given the
+ * block's first line number and the Zeek TSV header state in force at its
+ * first line (a logs_header snapshot), so line numbers and header changes
+ * come out as if one reader had read the file from the start. */
+
+/* The Zeek TSV header state of a reader, copied by value. */
+typedef struct logs_header {
+	int tsv;
+	char sep, set_sep;
+	char empty[16], unset[16];
+	size_t empty_len, unset_len;
+	int nfields;
+	signed char col[LOGS_TSV_MAX_FIELDS];
+	int ts_col;
+} logs_header;
+
+void logs_header_get(const logs_reader *r, logs_header *h);
+void logs_header_set(logs_reader *r, const logs_header *h);
+
+/* Parses len bytes of whole lines (the last newline may be missing) as
+ * lines first_line, first_line + 1, ... of file (borrowed for the call).
+ * The bytes may be changed in place. */
+void logs_feed_block(logs_reader *r, char *data, size_t len, const char *file,
+		     uint64_t first_line);
+
+typedef struct logs_blocker {
+	logs_reader hdr;   /* header lines only: the state for the next block */
+	const char *path;  /* borrowed; "-" is standard input */
+	int fd;
+	int follow;
+	uint64_t dev, ino, off;
+	char *carry;       /* a partial line waiting for its end */
+	size_t carry_len, cap;
+	int skipping;      /* inside a line longer than the bound */
+	int eof;
+	uint64_t line;     /* lines cut so far */
+	uint64_t bytes;
+	uint64_t too_long;
+	logs_err_fn on_err;
+	void *arg;
+} logs_blocker;
+
+/* Opens path for blocks of at most cap bytes (cap > max_line of fmt's
+ * readers, so a line that fits a reader fits a block). follow: keep
+ * reading as the file grows, across rotation and truncation, like
+ * logs_follow_*. on_err hears of lines longer than cap - 1 (skipped,
+ * counted in too_long). RK_ENOTFOUND/RK_EIO when path cannot be opened
+ * (a followed file may not exist yet), RK_ENOMEM. */
+rk_err logs_blocker_open(logs_blocker *b, const char *path, logs_format fmt,
+			 size_t cap, int follow, logs_err_fn on_err, void *arg);
+/*
+ * Fills buf (cap bytes) with the next block of whole lines: *len bytes
+ * (0 when nothing is ready: end of file, or a followed file that has not
+ * grown), numbered from *first_line, with *hdr the header state at its
+ * first line. A file's last line without a newline is a line of its own
+ * once the file ends (on rotation, too). RK_EIO on a read error. *done
+ * becomes 1 at the end of a file that is not followed.
+ */
+rk_err logs_blocker_next(logs_blocker *b, char *buf, size_t *len,
+			 uint64_t *first_line, logs_header *hdr, int *done);
+void logs_blocker_close(logs_blocker *b);
+
 #endif

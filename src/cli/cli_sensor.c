@@ -1,0 +1,288 @@
+/*
+ * cli_sensor.c: `renkei sensor`, the sensor engine (src/sensor/) from the
+ * command line.
+ *
+ *   renkei sensor --indicators FILE --input FORMAT:PATH [--input ...]
+ *                 [--alerts PATH] [--threads N] [--stats] [--follow]
+ *
+ * Loads the STIX indicators of FILE (bad objects are reported with their
+ * index and id, and skipped; patterns that do not compile are reported
+ * with the indicator id, and skipped), compiles them into one matcher and
+ * sweeps every input with it, writing one JSON line per hit to --alerts
+ * (default standard output). Offline inputs (files, standard input) end
+ * the run when they end; live ones (interfaces, --follow'ed logs) run
+ * until SIGINT or SIGTERM, after which what was read is still matched.
+ * SIGHUP reloads FILE and swaps the matcher without pausing the inputs.
+ *
+ * Bad packets and lines are counted and the first CLI_SENSOR_MAX_ERRS of
+ * them printed with their file and packet or line number; --stats prints
+ * the totals and every kind of error with its last position at the end.
+ * Exit status: 0 when every input was read to its end (or until stopped),
+ * 1 when an input or the indicator file could not be read, 2 for usage.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_int.h"
+#include "sensor.h"
+
+#define CLI_SENSOR_MAX_ERRS 20
+#define CLI_SENSOR_MAX_INPUTS 64
+
+typedef struct sensor_opts {
+	const char *indicators;
+	const char *alerts;
+	sensor_input inputs[CLI_SENSOR_MAX_INPUTS];
+	size_t n_inputs;
+	sensor_config cfg;
+	bool stats;
+} sensor_opts;
+
+/* What the signal handler may touch. */
+static sensor *volatile running;
+static atomic_int reload_wanted;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP) {
+		atomic_store(&reload_wanted, 1);
+		return;
+	}
+	sensor *s = running;
+	if (s)
+		sensor_stop(s);
+}
+
+typedef struct err_printer {
+	pthread_mutex_t mu;
+	unsigned printed;
+} err_printer;
+
+static void print_input_error(const char *input, bool packet, uint64_t number, const char *why,
+			      void *arg)
+{
+	err_printer *p = arg;
+	pthread_mutex_lock(&p->mu);
+	if (p->printed < CLI_SENSOR_MAX_ERRS) {
+		if (packet)
+			cli_error("sensor", "%s: packet %" PRIu64 ": %s", input, number, why);
+		else
+			cli_error("sensor", "%s:%" PRIu64 ": %s", input, number, why);
+	} else if (p->printed == CLI_SENSOR_MAX_ERRS) {
+		cli_error("sensor", "further input errors are only counted (see --stats)");
+	}
+	p->printed++;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void print_bad_object(void *arg, size_t index, const char *id, const rk_errctx *why)
+{
+	const char *file = arg;
+	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+	rk_errctx_format(why, msg, sizeof msg);
+	cli_error("sensor", "%s: objects[%zu]%s%s%s: %s, skipped", file, index, *id ? " (" : "", id,
+		  *id ? ")" : "", msg);
+}
+
+static void print_reject(void *arg, uint32_t handle, const char *id, const char *reason)
+{
+	(void)arg;
+	(void)handle;
+	cli_error("sensor", "indicator %s skipped: %s", id, reason);
+}
+
+/* Loads the indicator file into intel and builds a matcher from it. */
+static int load_matcher(sensor_intel *intel, const char *file, match **out)
+{
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	if (sensor_intel_load_bundle(intel, file, print_bad_object, (void *)file, NULL, &ctx) != RK_OK) {
+		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+		rk_errctx_format(&ctx, msg, sizeof msg);
+		cli_error("sensor", "%s", msg);
+		return 1;
+	}
+	if (sensor_intel_build(intel, rk_time_now(), print_reject, NULL, out, &ctx) != RK_OK) {
+		cli_error("sensor", "%s: %s", file, ctx.msg[0] ? ctx.msg : rk_strerror(ctx.code));
+		return 1;
+	}
+	return 0;
+}
+
+/* SIGHUP: the indicator file again, then a swap. Runs on its own thread
+ * so the inputs never wait for a rebuild. */
+typedef struct reloader {
+	sensor *s;
+	sensor_intel *intel;
+	const char *file;
+	atomic_int done;
+} reloader;
+
+static void *reload_main(void *arg)
+{
+	reloader *r = arg;
+	struct timespec nap = {0, 100 * 1000000L};
+	while (!atomic_load(&r->done)) {
+		nanosleep(&nap, NULL);
+		if (!atomic_exchange(&reload_wanted, 0))
+			continue;
+		match *m = NULL;
+		if (load_matcher(r->intel, r->file, &m) == 0) {
+			sensor_swap(r->s, m);
+			cli_error("sensor", "%s: indicators reloaded", r->file);
+		}
+	}
+	return NULL;
+}
+
+static int parse_options(int argc, char **argv, sensor_opts *o)
+{
+	enum { OPT_INDICATORS = CLI_OPT_FIRST_FREE, OPT_INPUT, OPT_ALERTS, OPT_THREADS, OPT_STATS,
+	       OPT_FOLLOW };
+	static const struct option longopts[] = {
+		{"indicators", required_argument, NULL, OPT_INDICATORS},
+		{"input", required_argument, NULL, OPT_INPUT},
+		{"alerts", required_argument, NULL, OPT_ALERTS},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"stats", no_argument, NULL, OPT_STATS},
+		{"follow", no_argument, NULL, OPT_FOLLOW},
+		{NULL, 0, NULL, 0},
+	};
+	rk_errctx ctx;
+	char *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_INDICATORS:
+			o->indicators = optarg;
+			break;
+		case OPT_INPUT:
+			if (o->n_inputs == CLI_SENSOR_MAX_INPUTS)
+				return cli_usage_error("sensor", "more than %d inputs",
+						       CLI_SENSOR_MAX_INPUTS);
+			rk_errctx_clear(&ctx);
+			if (sensor_input_parse(optarg, &o->inputs[o->n_inputs], &ctx) != RK_OK)
+				return cli_usage_error("sensor", "--input %s: %s", optarg, ctx.msg);
+			o->n_inputs++;
+			break;
+		case OPT_ALERTS:
+			o->alerts = optarg;
+			break;
+		case OPT_THREADS: {
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 256)
+				return cli_usage_error("sensor", "--threads: expected 1 to 256");
+			o->cfg.threads = (unsigned)n;
+			break;
+		}
+		case OPT_STATS:
+			o->stats = true;
+			break;
+		case OPT_FOLLOW:
+			o->cfg.follow = true;
+			break;
+		default:
+			return cli_usage_error("sensor", "%s: unknown option or missing value",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("sensor", "%s: unexpected argument", argv[optind]);
+	if (!o->indicators)
+		return cli_usage_error("sensor", "--indicators FILE is required");
+	if (o->n_inputs == 0)
+		return cli_usage_error("sensor", "at least one --input FORMAT:PATH is required");
+	return 0;
+}
+
+int cli_cmd_sensor(int argc, char **argv)
+{
+	sensor_opts o = {.alerts = "-"};
+	sensor_intel *intel = NULL;
+	sensor_alerts *alerts = NULL;
+	sensor *s = NULL;
+	match *m = NULL;
+	err_printer printer = {.printed = 0};
+	reloader rl = {0};
+	pthread_t rl_thread;
+	bool rl_started = false;
+	rk_errctx ctx;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o)) != 0)
+		return rc;
+	rc = 1;
+	pthread_mutex_init(&printer.mu, NULL);
+	rk_errctx_clear(&ctx);
+	if (!(intel = sensor_intel_new())) {
+		cli_error("sensor", "out of memory");
+		goto out;
+	}
+	if (load_matcher(intel, o.indicators, &m) != 0)
+		goto out;
+	if (sensor_alerts_open(o.alerts, intel, &alerts, &ctx) != RK_OK) {
+		cli_error("sensor", "%s: %s", ctx.path, ctx.msg);
+		goto out;
+	}
+	o.cfg.on_err = print_input_error;
+	o.cfg.err_arg = &printer;
+	if (!(s = sensor_new(&o.cfg, m))) {
+		match_free(m);
+		cli_error("sensor", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < o.n_inputs; i++)
+		if (sensor_add_input(s, &o.inputs[i], &ctx) != RK_OK) {
+			cli_error("sensor", "%s: %s", ctx.path, ctx.msg);
+			goto out;
+		}
+	sensor_add_sink(s, sensor_alerts_hit, alerts);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	running = s;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (sensor_start(s, &ctx) != RK_OK) {
+		cli_error("sensor", "%s%s%s", ctx.path, ctx.path[0] ? ": " : "", ctx.msg);
+		goto out;
+	}
+	rl.s = s;
+	rl.intel = intel;
+	rl.file = o.indicators;
+	rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
+	rc = sensor_wait(s) == RK_OK ? 0 : 1;
+	if (o.stats) {
+		sensor_stats st;
+		sensor_get_stats(s, &st);
+		sensor_stats_print(&st, stderr);
+		fprintf(stderr, "sensor: %" PRIu64 " alerts written, %" PRIu64 " failed\n",
+			sensor_alerts_written(alerts), sensor_alerts_failed(alerts));
+	}
+out:
+	if (rl_started) {
+		atomic_store(&rl.done, 1);
+		pthread_join(rl_thread, NULL);
+	}
+	running = NULL;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	sensor_free(s);
+	sensor_alerts_close(alerts);
+	sensor_intel_free(intel);
+	pthread_mutex_destroy(&printer.mu);
+	return rc;
+}

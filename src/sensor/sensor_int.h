@@ -1,0 +1,153 @@
+/*
+ * sensor_int.h: what the files of the sensor module share; other modules
+ * include sensor.h only.
+ *
+ * Batches: one pool allocated at sensor_start, each batch with a data area
+ * of batch_bytes and a packet table. A batch is owned by exactly one party
+ * at a time: the pool (free list), a reader (being filled), a worker queue,
+ * or a worker (being matched). Readers block on the pool when it is empty,
+ * which is the only back-pressure there is and bounds memory.
+ *
+ *   pool --get--> reader --fill, push--> worker queue --pop--> worker
+ *     ^                                                          |
+ *     +------------------------------ put -----------------------+
+ *
+ * Pool size: every worker may have batches_per_worker in flight, and each
+ * reader may hold one partly filled batch per worker (packets, dispatched
+ * by flow) or one (log blocks), so a reader waiting for a batch always
+ * gets one once a worker finishes.
+ */
+#ifndef RK_SENSOR_INT_H
+#define RK_SENSOR_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <pcap/pcap.h>
+
+#include "sensor.h"
+
+#define SENSOR_MAX_INPUTS 64
+#define SENSOR_MAX_SINKS 8
+#define SENSOR_MAX_WORKERS 256
+#define SENSOR_MIN_BATCH ((size_t)256 * 1024) /* a full-size snapshot fits */
+#define SENSOR_MIN_PACKET 48                  /* bytes; sizes the packet table */
+
+typedef struct sensor_pkt {
+	uint32_t off, caplen;
+	int64_t ts_usec;
+	uint64_t number; /* in its file, 1-based */
+} sensor_pkt;
+
+typedef struct sensor_source sensor_source;
+
+typedef struct sensor_batch {
+	struct sensor_batch *next;
+	sensor_source *src;
+	size_t len;          /* bytes of data used */
+	uint32_t npkts;      /* packets: entries of pkts used */
+	uint64_t first_line; /* logs: the number of the block's first line */
+	logs_header hdr;     /* logs: Zeek header state at that line */
+	uint8_t *data;
+	sensor_pkt *pkts;
+} sensor_batch;
+
+typedef struct sensor_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sensor_batch *head, *tail;
+	bool closed;
+} sensor_queue;
+
+/* Error counts by kind, owned by one thread until merged. */
+typedef struct sensor_errs {
+	sensor_err_count e[SENSOR_ERR_KINDS];
+	size_t n;
+} sensor_errs;
+
+struct sensor_source {
+	sensor *s;
+	sensor_input in; /* in.path is `path` */
+	char *path;
+	pthread_t thread;
+	bool started;
+	pcap_t *pcap;
+	int linktype;
+	bool is_log;
+	logs_format format;
+	logs_blocker blk;
+	bool blk_open;
+	sensor_batch **fill; /* packets: the batch being filled per worker */
+	unsigned rr;         /* logs: the next worker */
+	uint64_t packets, bytes;
+	sensor_errs errs;
+	bool failed;
+};
+
+typedef struct sensor_worker {
+	sensor *s;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	sensor_queue q;
+	_Atomic uint64_t epoch; /* generation of the matcher in use; 0 idle */
+	const match *m;         /* the matcher for the current batch */
+	decode_ctx *dec;
+	uint64_t dec_err_seen[DECODE_E_COUNT];
+	logs_reader lr[3];      /* by format: AUTO (zeek), JSON (eve), TEXT */
+	/* the batch being matched */
+	const sensor_batch *batch;
+	const sensor_pkt *pkt;
+	const decode_observable *dobs;
+	const logs_obs *lobs;
+	/* the observable being looked up */
+	const char *obs_type;
+	const char *obs_val;
+	size_t obs_len;
+	uint64_t observables, hits, batches;
+	sensor_errs errs;
+} sensor_worker;
+
+struct sensor {
+	sensor_config cfg;
+	unsigned nworkers;
+	_Atomic(match *) current;
+	_Atomic uint64_t gen;
+	pthread_mutex_t swap_mu;
+	uint64_t swaps;
+	atomic_int stop;
+	atomic_int readers_left;
+	bool started, waited;
+	sensor_source *src[SENSOR_MAX_INPUTS];
+	size_t nsrc;
+	struct {
+		sensor_hit_fn fn;
+		void *arg;
+	} sinks[SENSOR_MAX_SINKS];
+	size_t nsinks;
+	sensor_worker *workers;
+	/* pool */
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	sensor_batch *free_list;
+	sensor_batch *batches;
+	size_t nbatches;
+	size_t batch_bytes, max_pkts;
+	uint8_t *batch_data;
+	sensor_pkt *batch_pkts;
+};
+
+/* sensor_run.c */
+sensor_batch *sensor_pool_get(sensor *s);
+void sensor_pool_put(sensor *s, sensor_batch *b);
+/* The next batch, or NULL once the queue is closed and empty. */
+sensor_batch *sensor_queue_pop(sensor_queue *q);
+void sensor_errs_add(sensor_errs *e, const char *why, uint64_t n, const char *input,
+		     uint64_t number, bool packet);
+
+/* sensor_work.c */
+rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index);
+void sensor_worker_cleanup(sensor_worker *w);
+void *sensor_worker_main(void *arg);
+
+#endif

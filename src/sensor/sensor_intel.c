@@ -1,0 +1,504 @@
+/*
+ * sensor_intel.c: the sensor's indicator set, the latest version of each
+ * STIX indicator it has been given (bundle files, a hub feed).
+ *
+ * STIX 2.1 section 3.6 (versioning): objects with the same id are versions
+ * of one object and the one with the latest `modified` is current. So an
+ * indicator replaces the kept one only when its `modified` is strictly
+ * later; an equal or older one is counted as stale and dropped, which
+ * makes applying the same bundle twice a no-op. A revoked version is kept
+ * (flagged), so that an older, unrevoked copy arriving later cannot bring
+ * the indicator back. Indicators whose pattern_type is not "stix" (sigma,
+ * snort, yara ...) are kept for the same reason but never built.
+ *
+ * Storage: entries are heap records indexed by an open-addressing table of
+ * id hashes (linear probing, load at most 1/2, grown by doubling). Entries
+ * are never removed, so the table only grows.
+ *
+ * Threads: one rwlock. Apply takes it for writing; build and lookup for
+ * reading, so workers naming indicators in alerts wait only while an
+ * update is applied, never while a matcher is being built.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sensor.h"
+
+typedef struct intel_entry {
+	char *id;
+	char *pattern;
+	char *name;
+	char *created_by;
+	char **markings;
+	size_t n_markings;
+	rk_time modified, valid_from, valid_until;
+	bool revoked;
+	bool stix; /* pattern_type is "stix" */
+} intel_entry;
+
+struct sensor_intel {
+	pthread_rwlock_t lock;
+	intel_entry **entries; /* in order of first arrival */
+	size_t n, cap;
+	uint32_t *slots; /* entry index + 1; 0 = empty */
+	size_t n_slots;  /* power of two */
+	sensor_intel_stats st;
+};
+
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	return h ^ (h >> 29);
+}
+
+static void entry_free(intel_entry *e)
+{
+	if (!e)
+		return;
+	free(e->id);
+	free(e->pattern);
+	free(e->name);
+	free(e->created_by);
+	for (size_t i = 0; i < e->n_markings; i++)
+		free(e->markings[i]);
+	free(e->markings);
+	free(e);
+}
+
+sensor_intel *sensor_intel_new(void)
+{
+	sensor_intel *in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->n_slots = 1024;
+	in->slots = calloc(in->n_slots, sizeof(*in->slots));
+	if (!in->slots || pthread_rwlock_init(&in->lock, NULL) != 0) {
+		free(in->slots);
+		free(in);
+		return NULL;
+	}
+	return in;
+}
+
+void sensor_intel_free(sensor_intel *in)
+{
+	if (!in)
+		return;
+	for (size_t i = 0; i < in->n; i++)
+		entry_free(in->entries[i]);
+	free(in->entries);
+	free(in->slots);
+	pthread_rwlock_destroy(&in->lock);
+	free(in);
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t find_slot(const sensor_intel *in, const char *id)
+{
+	size_t mask = in->n_slots - 1;
+	for (size_t i = (size_t)id_hash(id) & mask;; i = (i + 1) & mask) {
+		uint32_t v = in->slots[i];
+		if (v == 0 || strcmp(in->entries[v - 1]->id, id) == 0)
+			return i;
+	}
+}
+
+static rk_err grow_slots(sensor_intel *in)
+{
+	size_t n = in->n_slots * 2;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return RK_ENOMEM;
+	free(in->slots);
+	in->slots = slots;
+	in->n_slots = n;
+	for (size_t e = 0; e < in->n; e++)
+		in->slots[find_slot(in, in->entries[e]->id)] = (uint32_t)(e + 1);
+	return RK_OK;
+}
+
+static const char *get_string(const json_t *obj, const char *key, bool required, rk_errctx *ctx,
+			      rk_err *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	if (!v) {
+		if (required)
+			*err = rk_fail(ctx, RK_EINVAL, key, "required property is missing");
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		*err = rk_fail(ctx, RK_EINVAL, key, "must be a string");
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static bool get_time(const json_t *obj, const char *key, bool required, rk_time *out,
+		     rk_errctx *ctx, rk_err *err)
+{
+	const char *s = get_string(obj, key, required, ctx, err);
+	if (!s)
+		return false;
+	if (!rk_time_parse(s, out)) {
+		*err = rk_fail(ctx, RK_EINVAL, key, "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.40s",
+			       s);
+		return false;
+	}
+	return true;
+}
+
+/* A copy of s cut to fit max - 1 bytes, on a UTF-8 character boundary. */
+static char *dup_cut(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	if (len >= max) {
+		len = max - 1;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	char *d = malloc(len + 1);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+/* Checks obj and builds the entry it describes; RK_EINVAL names the
+ * property at fault. */
+static rk_err parse_indicator(const json_t *obj, intel_entry **out, rk_errctx *ctx)
+{
+	rk_err err = RK_OK;
+	rk_time created = 0;
+	intel_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return RK_ENOMEM;
+
+	const char *id = get_string(obj, "id", true, ctx, &err);
+	if (!id)
+		goto out;
+	if (strncmp(id, "indicator--", 11) != 0 || !rk_uuid_is_valid(id + 11)) {
+		err = rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.60s", id);
+		goto out;
+	}
+	if (!get_time(obj, "created", true, &created, ctx, &err))
+		goto out;
+	if (!get_time(obj, "modified", true, &e->modified, ctx, &err))
+		goto out;
+	if (e->modified < created) {
+		err = rk_fail(ctx, RK_EINVAL, "modified", "earlier than created");
+		goto out;
+	}
+	const char *pattern_text = get_string(obj, "pattern", true, ctx, &err);
+	if (!pattern_text)
+		goto out;
+	const char *ptype = get_string(obj, "pattern_type", true, ctx, &err);
+	if (!ptype)
+		goto out;
+	if (!get_time(obj, "valid_from", true, &e->valid_from, ctx, &err))
+		goto out;
+	if (json_object_get(obj, "valid_until")) {
+		if (!get_time(obj, "valid_until", false, &e->valid_until, ctx, &err))
+			goto out;
+		if (e->valid_until <= e->valid_from) {
+			err = rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
+			goto out;
+		}
+	}
+	const json_t *rv = json_object_get(obj, "revoked");
+	if (rv && !json_is_boolean(rv)) {
+		err = rk_fail(ctx, RK_EINVAL, "revoked", "must be true or false");
+		goto out;
+	}
+	e->revoked = rv && json_is_true(rv);
+	e->stix = strcmp(ptype, "stix") == 0;
+	const char *name = get_string(obj, "name", false, ctx, &err);
+	if (err)
+		goto out;
+	const char *by = get_string(obj, "created_by_ref", false, ctx, &err);
+	if (err)
+		goto out;
+	if (by && strlen(by) >= SENSOR_ID_MAX) {
+		err = rk_fail(ctx, RK_EINVAL, "created_by_ref", "longer than an identifier can be");
+		goto out;
+	}
+	const json_t *marks = json_object_get(obj, "object_marking_refs");
+	if (marks) {
+		if (!json_is_array(marks)) {
+			err = rk_fail(ctx, RK_EINVAL, "object_marking_refs", "must be an array of identifiers");
+			goto out;
+		}
+		if (json_array_size(marks) > SENSOR_MARKINGS_MAX) {
+			err = rk_fail(ctx, RK_EINVAL, "object_marking_refs",
+				      "more than %d markings", SENSOR_MARKINGS_MAX);
+			goto out;
+		}
+		e->markings = calloc(json_array_size(marks) + 1, sizeof(char *));
+		if (!e->markings) {
+			err = RK_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(marks); i++) {
+			const json_t *m = json_array_get(marks, i);
+			char path[64];
+			snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
+			if (!json_is_string(m) || strncmp(json_string_value(m), "marking-definition--", 20) ||
+			    json_string_length(m) >= SENSOR_ID_MAX) {
+				err = rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
+				goto out;
+			}
+			if (!(e->markings[i] = strdup(json_string_value(m)))) {
+				err = RK_ENOMEM;
+				goto out;
+			}
+			e->n_markings++;
+		}
+	}
+	e->id = strdup(id);
+	e->pattern = strdup(pattern_text);
+	e->name = name ? dup_cut(name, SENSOR_NAME_MAX) : NULL;
+	e->created_by = by ? strdup(by) : NULL;
+	if (!e->id || !e->pattern || (name && !e->name) || (by && !e->created_by))
+		err = RK_ENOMEM;
+out:
+	if (err) {
+		entry_free(e);
+		return err;
+	}
+	*out = e;
+	return RK_OK;
+}
+
+rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk_errctx *ctx)
+{
+	intel_entry *e = NULL;
+	rk_err err = RK_OK;
+	if (changed)
+		*changed = false;
+	if (!json_is_object(obj))
+		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
+	const json_t *type = json_object_get(obj, "type");
+	if (!json_is_string(type))
+		return rk_fail(ctx, RK_EINVAL, "type", "required property is missing or not a string");
+	if (strcmp(json_string_value(type), "indicator") != 0) {
+		pthread_rwlock_wrlock(&in->lock);
+		in->st.other_types++;
+		pthread_rwlock_unlock(&in->lock);
+		return RK_OK;
+	}
+	err = parse_indicator(obj, &e, ctx);
+	pthread_rwlock_wrlock(&in->lock);
+	if (err) {
+		in->st.bad++;
+		goto out;
+	}
+	size_t slot = find_slot(in, e->id);
+	if (in->slots[slot]) {
+		intel_entry **kept = &in->entries[in->slots[slot] - 1];
+		if ((*kept)->modified >= e->modified) {
+			in->st.stale++;
+			goto out; /* e freed below */
+		}
+		in->st.revoked += (size_t)e->revoked - (size_t)(*kept)->revoked;
+		in->st.not_stix += (size_t)!e->stix - (size_t)!(*kept)->stix;
+		intel_entry *old = *kept;
+		*kept = e;
+		e = old;
+	} else {
+		if (in->n == in->cap) {
+			size_t cap = in->cap ? in->cap * 2 : 256;
+			intel_entry **ne = realloc(in->entries, cap * sizeof(*ne));
+			if (!ne) {
+				err = RK_ENOMEM;
+				goto out;
+			}
+			in->entries = ne;
+			in->cap = cap;
+		}
+		if (in->n >= UINT32_MAX - 1) {
+			err = rk_fail(ctx, RK_ETOOBIG, NULL, "too many indicators");
+			goto out;
+		}
+		in->entries[in->n++] = e;
+		in->slots[slot] = (uint32_t)in->n;
+		in->st.indicators++;
+		in->st.revoked += e->revoked;
+		in->st.not_stix += !e->stix;
+		e = NULL;
+		if (in->n * 2 > in->n_slots && grow_slots(in) != RK_OK) {
+			/* the entry is in; lookups still work at a higher load
+			 * until the next growth succeeds, as long as one slot is free */
+			if (in->n + 1 >= in->n_slots) {
+				err = RK_ENOMEM;
+				goto out;
+			}
+		}
+	}
+	in->st.applied++;
+	if (changed)
+		*changed = true;
+out:
+	pthread_rwlock_unlock(&in->lock);
+	entry_free(e);
+	return err;
+}
+
+static void report(sensor_intel_err_fn on_err, void *arg, size_t index, const json_t *obj,
+		   const rk_errctx *why)
+{
+	if (!on_err)
+		return;
+	const json_t *id = json_object_get(obj, "id");
+	on_err(arg, index, json_is_string(id) ? json_string_value(id) : "", why);
+}
+
+/* Applies one element of the objects array, already parsed or as text. */
+static rk_err apply_one(sensor_intel *in, const json_t *obj, size_t index,
+			sensor_intel_err_fn on_err, void *arg, size_t *n_bad)
+{
+	rk_errctx ectx;
+	rk_errctx_clear(&ectx);
+	rk_err err = sensor_intel_apply(in, obj, NULL, &ectx);
+	if (err == RK_ENOMEM)
+		return err;
+	if (err) {
+		(*n_bad)++;
+		report(on_err, arg, index, obj, &ectx);
+	}
+	return RK_OK;
+}
+
+/* Bundle files can be far larger than what jansson holds comfortably as
+ * one tree (a million indicators are ~350 MB of text), so the objects
+ * array is cut into slices by one scan and each object parsed on its own. */
+#define INTEL_MAX_FILE ((size_t)4 << 30)
+#define INTEL_MIN_OBJECT 48 /* bytes; bounds the slice array */
+
+rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel_err_fn on_err,
+				void *arg, size_t *n_bad, rk_errctx *ctx)
+{
+	char *data = NULL;
+	size_t len = 0, nslices = 0, bad = 0;
+	rk_json_slice *slices = NULL;
+	json_t *doc = NULL;
+	rk_err err;
+
+	err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
+	if (err)
+		goto out;
+	size_t max = len / INTEL_MIN_OBJECT + 16;
+	slices = malloc(max * sizeof(*slices));
+	if (!slices) {
+		err = RK_ENOMEM;
+		goto out;
+	}
+	err = rk_json_array_slices(data, len, "objects", RK_MAX_JSON_DEPTH, slices, max, &nslices);
+	if (err == RK_OK) {
+		for (size_t i = 0; i < nslices; i++) {
+			json_t *obj = NULL;
+			rk_errctx pctx;
+			rk_errctx_clear(&pctx);
+			if (rk_json_parse(data + slices[i].off, slices[i].len, RK_MAX_JSON_DEPTH, &obj,
+					  &pctx) != RK_OK) {
+				bad++;
+				if (on_err)
+					on_err(arg, i, "", &pctx);
+				continue;
+			}
+			err = apply_one(in, obj, i, on_err, arg, &bad);
+			json_decref(obj);
+			if (err)
+				goto out;
+		}
+		goto out;
+	}
+	/* not a bundle (or not JSON at all): parse it whole to say which */
+	rk_errctx pctx;
+	rk_errctx_clear(&pctx);
+	err = rk_json_parse(data, len, RK_MAX_JSON_DEPTH, &doc, &pctx);
+	if (err) {
+		rk_fail(ctx, err, path, "not JSON (%s: %s)", pctx.path, pctx.msg);
+		goto out;
+	}
+	if (json_is_array(doc)) {
+		for (size_t i = 0; i < json_array_size(doc) && !err; i++)
+			err = apply_one(in, json_array_get(doc, i), i, on_err, arg, &bad);
+	} else if (json_is_object(doc) && !json_object_get(doc, "objects")) {
+		err = apply_one(in, doc, 0, on_err, arg, &bad);
+	} else {
+		err = rk_fail(ctx, RK_EINVAL, path,
+			      "not a STIX bundle (an \"objects\" array), an array of objects or an object");
+	}
+out:
+	if (n_bad)
+		*n_bad = bad;
+	json_decref(doc);
+	free(slices);
+	free(data);
+	return err;
+}
+
+rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reject, void *arg,
+			  match **out, rk_errctx *ctx)
+{
+	rk_err err = RK_OK;
+	*out = NULL;
+	match_builder *b = match_builder_new(now, on_reject, arg);
+	if (!b)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory building the matcher");
+	pthread_rwlock_rdlock(&in->lock);
+	for (size_t i = 0; i < in->n && !err; i++) {
+		const intel_entry *e = in->entries[i];
+		if (!e->stix)
+			continue;
+		err = match_builder_add(b, e->id, e->pattern, e->valid_from, e->valid_until, e->revoked,
+					ctx);
+	}
+	pthread_rwlock_unlock(&in->lock);
+	if (!err)
+		err = match_build(b, out, ctx);
+	match_builder_free(b);
+	return err;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+bool sensor_intel_lookup(sensor_intel *in, const char *id, sensor_indicator_info *out)
+{
+	bool found = false;
+	pthread_rwlock_rdlock(&in->lock);
+	uint32_t v = in->slots[find_slot(in, id)];
+	if (v) {
+		const intel_entry *e = in->entries[v - 1];
+		copy_str(out->name, sizeof out->name, e->name);
+		copy_str(out->created_by, sizeof out->created_by, e->created_by);
+		out->n_markings = e->n_markings;
+		for (size_t i = 0; i < e->n_markings; i++)
+			copy_str(out->markings[i], sizeof out->markings[i], e->markings[i]);
+		out->modified = e->modified;
+		out->valid_from = e->valid_from;
+		out->valid_until = e->valid_until;
+		out->revoked = e->revoked;
+		found = true;
+	}
+	pthread_rwlock_unlock(&in->lock);
+	return found;
+}
+
+void sensor_intel_get_stats(sensor_intel *in, sensor_intel_stats *st)
+{
+	pthread_rwlock_rdlock(&in->lock);
+	*st = in->st;
+	pthread_rwlock_unlock(&in->lock);
+}

@@ -1,0 +1,675 @@
+/*
+ * test_sensor_engine.c: the sensor engine over generated inputs.
+ *
+ * Inputs come from the benchmark's generator (bench/gen_sensor.c, built
+ * next to this program), which knows how many lines and packets carry an
+ * indicator value. For a Zeek dns.log the hits must be exactly its count,
+ * with 1 and 3 workers alike, and every hit's line number must name a line
+ * of the file that holds the value. For a pcap, the packets with hits must
+ * be exactly the generator's count, the hits the same for 1 and 2 workers,
+ * and each hit packet must carry the value's bytes.
+ *
+ * Hot swap: a followed log gets lines in two phases with a swap between
+ * them, and each phase must hit exactly the indicators of the matcher in
+ * force; then a hundred swaps race three workers over a large log, and
+ * every hit must belong to one of the two matchers. Bad input (a truncated
+ * capture, a runt packet, lines that are not UTF-8 or not JSON) is counted
+ * with its file position; bad input specs and missing files are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pcap/pcap.h>
+
+#include "sensor.h"
+
+static char gen_path[1024];
+static char dir[64];
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+static uint64_t read_number(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	unsigned long long n = 0;
+	assert_int_equal(fscanf(f, "%llu", &n), 1);
+	fclose(f);
+	return n;
+}
+
+/* ------------------------------------------------------------ hit collection */
+
+typedef struct rec {
+	char id[80];
+	char value[128];
+	uint64_t where; /* line or packet */
+} rec;
+
+typedef struct collect {
+	pthread_mutex_t mu;
+	rec *r;
+	size_t n, cap;
+} collect;
+
+static void on_hit(const sensor_hit *h, void *arg)
+{
+	collect *c = arg;
+	pthread_mutex_lock(&c->mu);
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->r = realloc(c->r, c->cap * sizeof(*c->r));
+	}
+	rec *r = &c->r[c->n++];
+	snprintf(r->id, sizeof r->id, "%s", h->indicator_id);
+	snprintf(r->value, sizeof r->value, "%.*s", (int)h->value_len, h->value);
+	r->where = h->from_packet ? h->packet : h->line;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void collect_init(collect *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+}
+
+static void collect_free(collect *c)
+{
+	free(c->r);
+	pthread_mutex_destroy(&c->mu);
+}
+
+static size_t collect_count(collect *c)
+{
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->n;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const rec *x = a, *y = b;
+	if (x->where != y->where)
+		return x->where < y->where ? -1 : 1;
+	int c = strcmp(x->id, y->id);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+static match *build(sensor_intel *in)
+{
+	match *m = NULL;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(sensor_intel_build(in, rk_time_now(), NULL, NULL, &m, &ctx), RK_OK);
+	return m;
+}
+
+static sensor_intel *load(const char *path)
+{
+	sensor_intel *in = sensor_intel_new();
+	size_t bad = 1;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(sensor_intel_load_bundle(in, path, NULL, NULL, &bad, &ctx), RK_OK);
+	assert_int_equal(bad, 0);
+	return in;
+}
+
+/* Runs one offline sweep and returns its hits, sorted. */
+static void sweep(match *m, unsigned threads, const char *spec, collect *c, sensor_stats *st)
+{
+	sensor_config cfg = {.threads = threads};
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, m);
+	assert_non_null(s);
+	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	sensor_wait(s);
+	sensor_get_stats(s, st);
+	sensor_free(s);
+	qsort(c->r, c->n, sizeof(*c->r), rec_cmp);
+}
+
+/* ------------------------------------------------------------ Zeek log */
+
+static void test_zeek_exact(void **state)
+{
+	(void)state;
+	char ind[256], log[256];
+	snprintf(ind, sizeof ind, "%s/ind.json", dir);
+	snprintf(log, sizeof log, "%s/dns.log", dir);
+	sh("%s --indicators 4000 %s --hit-every 500 --zeek-dns 60000 %s", gen_path, ind, log);
+	char hits_path[300];
+	snprintf(hits_path, sizeof hits_path, "%s.hits", log);
+	uint64_t expect = read_number(hits_path);
+	assert_true(expect > 50);
+
+	sensor_intel *in = load(ind);
+	collect one, three;
+	sensor_stats st1, st3;
+	char spec[300];
+	snprintf(spec, sizeof spec, "zeek:%s", log);
+	collect_init(&one);
+	collect_init(&three);
+	sweep(build(in), 1, spec, &one, &st1);
+	sweep(build(in), 3, spec, &three, &st3);
+	assert_int_equal(one.n, expect);
+	assert_int_equal(three.n, expect);
+	assert_int_equal(st1.hits, expect);
+	assert_int_equal(st3.hits, expect);
+	assert_int_equal(st1.lines, 60000 + 8);
+	assert_int_equal(st3.lines, 60000 + 8);
+	assert_int_equal(st3.n_errors, 0);
+	for (size_t i = 0; i < one.n; i++)
+		assert_int_equal(rec_cmp(&one.r[i], &three.r[i]), 0);
+
+	/* every line number names the line that holds the value */
+	FILE *f = fopen(log, "r");
+	assert_non_null(f);
+	static char line[4096];
+	uint64_t no = 0;
+	size_t k = 0;
+	while (fgets(line, sizeof line, f) && k < one.n) {
+		no++;
+		while (k < one.n && one.r[k].where == no) {
+			assert_non_null(strstr(line, one.r[k].value));
+			k++;
+		}
+	}
+	assert_int_equal(k, one.n);
+	fclose(f);
+	collect_free(&one);
+	collect_free(&three);
+	sensor_intel_free(in);
+}
+
+/* ------------------------------------------------------------ pcap */
+
+static bool contains(const uint8_t *p, size_t len, const void *needle, size_t n)
+{
+	for (size_t i = 0; n <= len && i <= len - n; i++)
+		if (memcmp(p + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+static bool packet_has(const uint8_t *p, size_t len, const rec *r)
+{
+	unsigned a, b, c, d;
+	char tail;
+	if (sscanf(r->value, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
+		uint8_t addr[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d};
+		return contains(p, len, addr, 4);
+	}
+	/* a domain: in DNS as labels, in HTTP and TLS as text; its first
+	 * label is in the packet either way */
+	const char *dot = strchr(r->value, '.');
+	size_t l = dot ? (size_t)(dot - r->value) : strlen(r->value);
+	return contains(p, len, r->value, l);
+}
+
+static void test_pcap_exact(void **state)
+{
+	(void)state;
+	char ind[256], cap[256], err[256];
+	snprintf(ind, sizeof ind, "%s/ind.json", dir);
+	snprintf(cap, sizeof cap, "%s/t.pcap", dir);
+	snprintf(err, sizeof err, "%s/gen.err", dir);
+	sh("%s --indicators 4000 %s --hit-every 300 --pcap 4000000 %s 2>%s", gen_path, ind, cap, err);
+	FILE *f = fopen(err, "r");
+	unsigned long long bytes = 0, with_hit = 0;
+	assert_int_equal(fscanf(f, "gen_sensor: %*s %llu bytes, %llu packets", &bytes, &with_hit), 2);
+	fclose(f);
+	assert_true(with_hit > 10);
+
+	sensor_intel *in = load(ind);
+	collect one, two;
+	sensor_stats st1, st2;
+	char spec[300];
+	snprintf(spec, sizeof spec, "pcap:%s", cap);
+	collect_init(&one);
+	collect_init(&two);
+	sweep(build(in), 1, spec, &one, &st1);
+	sweep(build(in), 2, spec, &two, &st2);
+	assert_int_equal(one.n, two.n);
+	for (size_t i = 0; i < one.n; i++)
+		assert_int_equal(rec_cmp(&one.r[i], &two.r[i]), 0);
+	assert_int_equal(st1.packets, st2.packets);
+	assert_int_equal(st1.observables, st2.observables);
+	size_t distinct = 0;
+	for (size_t i = 0; i < one.n; i++)
+		distinct += i == 0 || one.r[i].where != one.r[i - 1].where;
+	assert_int_equal(distinct, with_hit);
+
+	/* each hit packet carries its value */
+	char eb[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(cap, eb);
+	assert_non_null(p);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t no = 0;
+	size_t k = 0;
+	while (k < one.n && pcap_next_ex(p, &h, &data) == 1) {
+		no++;
+		for (; k < one.n && one.r[k].where == no; k++)
+			assert_true(packet_has(data, h->caplen, &one.r[k]));
+	}
+	assert_int_equal(k, one.n);
+	pcap_close(p);
+	collect_free(&one);
+	collect_free(&two);
+	sensor_intel_free(in);
+}
+
+/* ------------------------------------------------------------ hot swap */
+
+#define IND_FMT                                                                                \
+	"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--%08x-0000-4000-8000-" \
+	"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","                                  \
+	"\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"[domain-name:value = "          \
+	"'%s.example']\",\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}"
+
+static json_t *dom_indicator(unsigned n, const char *name)
+{
+	char text[1024];
+	snprintf(text, sizeof text, IND_FMT, n, name);
+	return json_loads(text, 0, NULL);
+}
+
+static match *one_domain_matcher(unsigned n, const char *name)
+{
+	sensor_intel *in = sensor_intel_new();
+	json_t *o = dom_indicator(n, name);
+	assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+	json_decref(o);
+	match *m = build(in);
+	sensor_intel_free(in);
+	return m;
+}
+
+static void append_lines(const char *path, const char *name, int n, int *written)
+{
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "query %s.example and other.example\n", name);
+	fclose(f);
+	*written += n;
+}
+
+static void wait_for(collect *c, size_t n)
+{
+	struct timespec ts = {0, 5 * 1000000L};
+	for (int i = 0; i < 2000 && collect_count(c) < n; i++)
+		nanosleep(&ts, NULL);
+	assert_int_equal(collect_count(c), n);
+}
+
+static void test_swap_phases(void **state)
+{
+	(void)state;
+	char log[256], spec[300];
+	snprintf(log, sizeof log, "%s/follow.log", dir);
+	snprintf(spec, sizeof spec, "text:%s", log);
+	unlink(log);
+	int lines = 0;
+	collect c;
+	collect_init(&c);
+	sensor_config cfg = {.threads = 3, .follow = true, .poll_ms = 10};
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, one_domain_matcher(1, "alpha"));
+	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+
+	append_lines(log, "alpha", 40, &lines);
+	append_lines(log, "beta", 40, &lines);
+	wait_for(&c, 40);
+	sensor_swap(s, one_domain_matcher(2, "beta"));
+	append_lines(log, "alpha", 30, &lines);
+	append_lines(log, "beta", 25, &lines);
+	wait_for(&c, 65);
+	sensor_stop(s);
+	assert_int_equal(sensor_wait(s), RK_OK);
+	sensor_stats st;
+	sensor_get_stats(s, &st);
+	assert_int_equal(st.lines, (uint64_t)lines);
+	assert_int_equal(st.swaps, 1);
+	assert_int_equal(st.hits, 65);
+	sensor_free(s);
+	qsort(c.r, c.n, sizeof(*c.r), rec_cmp);
+	/* lines 1-40 alpha, 41-80 beta (missed), 81-110 alpha (missed), 111-135 beta */
+	for (size_t i = 0; i < c.n; i++) {
+		if (i < 40) {
+			assert_int_equal(c.r[i].where, i + 1);
+			assert_string_equal(c.r[i].value, "alpha.example");
+		} else {
+			assert_int_equal(c.r[i].where, 111 + (i - 40));
+			assert_string_equal(c.r[i].value, "beta.example");
+			assert_string_equal(c.r[i].id, "indicator--00000002-0000-4000-8000-000000000000");
+		}
+	}
+	collect_free(&c);
+	unlink(log);
+}
+
+typedef struct swapper {
+	sensor *s;
+	atomic_int stop;
+	int swaps;
+} swapper;
+
+static void *swap_main(void *arg)
+{
+	swapper *w = arg;
+	while (!atomic_load(&w->stop) && w->swaps < 100) {
+		w->swaps++;
+		sensor_swap(w->s, one_domain_matcher((unsigned)(1 + w->swaps % 2),
+						     w->swaps % 2 ? "alpha" : "beta"));
+	}
+	return NULL;
+}
+
+static void test_swap_storm(void **state)
+{
+	(void)state;
+	char log[256], spec[300];
+	snprintf(log, sizeof log, "%s/storm.log", dir);
+	snprintf(spec, sizeof spec, "text:%s", log);
+	FILE *f = fopen(log, "w");
+	for (int i = 0; i < 200000; i++)
+		fprintf(f, "%d %s.example\n", i, i % 2 ? "alpha" : "beta");
+	fclose(f);
+	collect c;
+	collect_init(&c);
+	sensor_config cfg = {.threads = 3};
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, NULL);
+	assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_sink(s, on_hit, &c), RK_OK);
+	swapper w = {.s = s};
+	atomic_init(&w.stop, 0);
+	pthread_t t;
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	assert_int_equal(pthread_create(&t, NULL, swap_main, &w), 0);
+	sensor_wait(s);
+	atomic_store(&w.stop, 1);
+	pthread_join(t, NULL);
+	sensor_stats st;
+	sensor_get_stats(s, &st);
+	assert_int_equal(st.lines, 200000);
+	assert_int_equal(st.swaps, (uint64_t)w.swaps);
+	assert_true(st.hits <= 100000);
+	assert_int_equal(st.hits, c.n);
+	for (size_t i = 0; i < c.n; i++) {
+		/* line i+1 holds alpha when i is odd */
+		bool alpha = strcmp(c.r[i].value, "alpha.example") == 0;
+		assert_true(alpha || strcmp(c.r[i].value, "beta.example") == 0);
+		assert_int_equal((c.r[i].where - 1) % 2, alpha ? 1 : 0);
+		assert_string_equal(c.r[i].id, alpha ? "indicator--00000002-0000-4000-8000-000000000000"
+						     : "indicator--00000001-0000-4000-8000-000000000000");
+	}
+	sensor_free(s);
+	collect_free(&c);
+	unlink(log);
+}
+
+/* ------------------------------------------------------------ bad input */
+
+static const sensor_err_count *find_err(const sensor_stats *st, const char *why)
+{
+	for (size_t i = 0; i < st->n_errors; i++)
+		if (strcmp(st->errors[i].why, why) == 0)
+			return &st->errors[i];
+	return NULL;
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	char cap[256], cut[256], log[256], eve[256], spec[300];
+	snprintf(cap, sizeof cap, "%s/bad.pcap", dir);
+	snprintf(cut, sizeof cut, "%s/cut.pcap", dir);
+	snprintf(log, sizeof log, "%s/bad.log", dir);
+	snprintf(eve, sizeof eve, "%s/eve.json", dir);
+
+	/* packet 3 is a runt Ethernet frame */
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, cap);
+	assert_non_null(d);
+	uint8_t frame[60] = {0};
+	frame[12] = 0x08;
+	frame[14] = 0x45;
+	frame[23] = 17;
+	frame[16] = 0;
+	frame[17] = 46;
+	for (int i = 1; i <= 5; i++) {
+		struct pcap_pkthdr h = {.caplen = i == 3 ? 10 : 60, .len = 60};
+		h.ts.tv_sec = 1767225600 + i;
+		pcap_dump((u_char *)d, &h, frame);
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	/* a capture cut inside its fourth packet */
+	sh("head -c %d %s > %s", 24 + 2 * (16 + 60) + (16 + 10) + 30, cap, cut);
+
+	{
+		FILE *f = fopen(log, "w");
+		fputs("a 198.51.100.1\nb\nc \xff\xfe bad\nd\n", f);
+		fclose(f);
+		f = fopen(eve, "w");
+		fputs("{\"event_type\":\"dns\",\"dns\":{\"rrname\":\"x.example\"}}\n{not json\n", f);
+		fclose(f);
+	}
+
+	sensor_config cfg = {.threads = 2};
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	sensor *s = sensor_new(&cfg, NULL);
+	const char *specs[] = {"pcap:", "pcap:", "text:", "eve:"};
+	const char *paths[] = {cap, cut, log, eve};
+	for (int i = 0; i < 4; i++) {
+		sensor_input in;
+		snprintf(spec, sizeof spec, "%s%s", specs[i], paths[i]);
+		assert_int_equal(sensor_input_parse(spec, &in, &ctx), RK_OK);
+		assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	}
+	assert_int_equal(sensor_start(s, &ctx), RK_OK);
+	assert_int_equal(sensor_wait(s), RK_EIO); /* the cut capture */
+	sensor_stats st;
+	sensor_get_stats(s, &st);
+	assert_int_equal(st.input_errors, 1);
+	assert_int_equal(st.packets, 5 + 3);
+	assert_int_equal(st.lines, 4 + 2);
+	const sensor_err_count *e = find_err(&st, "capture read error (truncated or corrupt)");
+	assert_non_null(e);
+	assert_string_equal(e->last_input, cut);
+	assert_int_equal(e->last_number, 4);
+	e = find_err(&st, decode_strerror(DECODE_E_TRUNCATED));
+	assert_non_null(e);
+	assert_int_equal(e->count, 2); /* packet 3 of both files */
+	assert_int_equal(e->last_number, 3);
+	assert_true(e->packet);
+	e = find_err(&st, "line is not valid UTF-8, skipped");
+	assert_non_null(e);
+	assert_string_equal(e->last_input, log);
+	assert_int_equal(e->last_number, 3);
+	assert_false(e->packet);
+	e = find_err(&st, "not a JSON object");
+	assert_non_null(e);
+	assert_string_equal(e->last_input, eve);
+	assert_int_equal(e->last_number, 2);
+	sensor_free(s);
+	unlink(cap);
+	unlink(cut);
+	unlink(log);
+	unlink(eve);
+}
+
+static void test_input_specs(void **state)
+{
+	(void)state;
+	sensor_input in;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(sensor_input_parse("zeek:/var/log/dns.log", &in, &ctx), RK_OK);
+	assert_int_equal(in.kind, SENSOR_IN_ZEEK);
+	assert_string_equal(in.path, "/var/log/dns.log");
+	assert_int_equal(sensor_input_parse("pcap:-", &in, &ctx), RK_OK);
+	assert_int_equal(in.kind, SENSOR_IN_PCAP);
+	assert_int_equal(sensor_input_parse("eve:a:b", &in, &ctx), RK_OK);
+	assert_string_equal(in.path, "a:b");
+	const char *bad[] = {"dns.log", "zeek:", "netflow:x", "iface:-", ":x"};
+	for (size_t i = 0; i < RK_ARRAY_LEN(bad); i++) {
+		rk_errctx_clear(&ctx);
+		assert_int_equal(sensor_input_parse(bad[i], &in, &ctx), RK_EINVAL);
+		assert_string_equal(ctx.path, bad[i]);
+		assert_true(ctx.msg[0] != '\0');
+	}
+	/* a missing file fails the start, naming it, with nothing running */
+	sensor *s = sensor_new(NULL, NULL);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(sensor_input_parse("zeek:/nonexistent/dns.log", &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_start(s, &ctx), RK_ENOTFOUND);
+	assert_string_equal(ctx.path, "/nonexistent/dns.log");
+	sensor_free(s);
+	s = sensor_new(NULL, NULL);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(sensor_input_parse("pcap:/nonexistent.pcap", &in, &ctx), RK_OK);
+	assert_int_equal(sensor_add_input(s, &in, &ctx), RK_OK);
+	assert_int_equal(sensor_start(s, &ctx), RK_EIO);
+	assert_string_equal(ctx.path, "/nonexistent.pcap");
+	sensor_free(s);
+}
+
+static void test_alert_format(void **state)
+{
+	(void)state;
+	sensor_hit h;
+	memset(&h, 0, sizeof h);
+	h.indicator_id = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
+	h.obs_type = "domain-name";
+	h.value = "ev\"il\n\xff.example";
+	h.value_len = strlen(h.value);
+	h.input = "/var/log/a \"b\".log";
+	h.line = 42;
+	h.field = "dns.query";
+	h.time = (rk_time)1767225600 * 1000000 + 5;
+	h.time_from_input = true;
+	sensor_indicator_info info;
+	memset(&info, 0, sizeof info);
+	snprintf(info.name, sizeof info.name, "C2 \"x\" \xe6\x97\xa5");
+	rk_buf b;
+	rk_buf_init(&b);
+	assert_int_equal(sensor_alert_format(&b, &h, &info), RK_OK);
+	assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
+	assert_null(memchr(b.data, '\n', b.len - 1));
+	json_error_t je;
+	json_t *o = json_loadb(b.data, b.len, 0, &je);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "time")),
+			    "2026-01-01T00:00:00.000005Z");
+	json_t *ind = json_object_get(o, "indicator");
+	assert_string_equal(json_string_value(json_object_get(ind, "id")), h.indicator_id);
+	assert_string_equal(json_string_value(json_object_get(ind, "name")), info.name);
+	json_t *ob = json_object_get(o, "observable");
+	assert_string_equal(json_string_value(json_object_get(ob, "type")), "domain-name");
+	/* the byte that is not UTF-8 comes out as U+00FF */
+	assert_string_equal(json_string_value(json_object_get(ob, "value")),
+			    "ev\"il\n\xc3\xbf.example");
+	json_t *wh = json_object_get(o, "where");
+	assert_string_equal(json_string_value(json_object_get(wh, "input")), h.input);
+	assert_int_equal(json_integer_value(json_object_get(wh, "line")), 42);
+	assert_string_equal(json_string_value(json_object_get(wh, "field")), "dns.query");
+	json_decref(o);
+
+	/* a packet hit */
+	rk_buf_reset(&b);
+	h.value = "198.51.100.7";
+	h.value_len = strlen(h.value);
+	h.obs_type = "ipv4-addr";
+	h.from_packet = true;
+	h.packet = 7;
+	h.family = 4;
+	h.proto = 6;
+	h.sport = 40000;
+	h.dport = 443;
+	snprintf(h.src, sizeof h.src, "10.0.0.1");
+	snprintf(h.dst, sizeof h.dst, "198.51.100.7");
+	assert_int_equal(sensor_alert_format(&b, &h, NULL), RK_OK);
+	o = json_loadb(b.data, b.len, 0, &je);
+	assert_non_null(o);
+	assert_null(json_object_get(json_object_get(o, "indicator"), "name"));
+	wh = json_object_get(o, "where");
+	assert_int_equal(json_integer_value(json_object_get(wh, "packet")), 7);
+	json_t *fl = json_object_get(wh, "flow");
+	assert_string_equal(json_string_value(json_object_get(fl, "proto")), "tcp");
+	assert_string_equal(json_string_value(json_object_get(fl, "src")), "10.0.0.1");
+	assert_int_equal(json_integer_value(json_object_get(fl, "dport")), 443);
+	json_decref(o);
+	rk_buf_cleanup(&b);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/rk-sensor-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	const char *slash = strrchr(argv[0], '/');
+	snprintf(gen_path, sizeof gen_path, "%.*sgen_sensor", slash ? (int)(slash - argv[0] + 1) : 0,
+		 argv[0]);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_input_specs),
+		cmocka_unit_test(test_alert_format),
+		cmocka_unit_test(test_zeek_exact),
+		cmocka_unit_test(test_pcap_exact),
+		cmocka_unit_test(test_swap_phases),
+		cmocka_unit_test(test_swap_storm),
+		cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
