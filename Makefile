@@ -5,6 +5,9 @@
 #   make check           build and run every test (unit, STIX corpus, fuzz
 #                        corpus replay, protocol tests against a live hub)
 #   make check SAN=1     the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan-check      the threaded tests (sensor engine and matcher swap,
+#                        sensor CLI, patterns, store) under ThreadSanitizer,
+#                        built in build/tsan
 #   make fuzz            run each libFuzzer harness for FUZZ_SECONDS (clang)
 #   make bench           build and run the benchmarks under bench/
 #   make WERROR=1        turn warnings into errors (CI does)
@@ -36,7 +39,11 @@ OPT     ?= -O2
 SAN     ?=
 WERROR  ?=
 
-ifeq ($(SAN),1)
+ifeq ($(TSAN),1)
+BUILD   ?= build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT     := -O1
+else ifeq ($(SAN),1)
 BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1
@@ -157,6 +164,15 @@ tests: $(BUILD)/renkei $(TEST_BINS)
 check: tests
 	RENKEI_BIN=$(BUILD)/renkei scripts/run-tests $(TEST_BINS)
 
+# ThreadSanitizer over the programs that run threads; a report fails the
+# test (halt_on_error), the CLI test's child processes included.
+TSAN_TESTS := unit_sensor_test_sensor_engine protocol_test_sensor_cli \
+              unit_pattern_test_pattern unit_store_test_store_concurrency
+tsan-check:
+	$(MAKE) TSAN=1 build/tsan/renkei $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
+	RENKEI_BIN=build/tsan/renkei TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
+	  scripts/run-tests $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
+
 # ---------------------------------------------------------------- bench
 
 # bench_*.c link every library (the sensor's benches need match and
@@ -179,7 +195,7 @@ bench:
 clean:
 	rm -rf build
 
-.PHONY: all tests check fuzz bench clean
+.PHONY: all tests check tsan-check fuzz bench clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 

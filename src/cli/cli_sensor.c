@@ -226,8 +226,12 @@ int cli_cmd_sensor(int argc, char **argv)
 		cli_error("sensor", "out of memory");
 		goto out;
 	}
+	rk_time t_load = rk_time_now();
 	if (load_matcher(intel, o.indicators, &m) != 0)
 		goto out;
+	rk_time t_start = rk_time_now();
+	match_stats ms;
+	match_get_stats(m, &ms); /* m belongs to the sensor from here on */
 	if (sensor_alerts_open(o.alerts, intel, &alerts, &ctx) != RK_OK) {
 		cli_error("sensor", "%s: %s", ctx.path, ctx.msg);
 		goto out;
@@ -265,9 +269,23 @@ int cli_cmd_sensor(int argc, char **argv)
 	rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
 	rc = sensor_wait(s) == RK_OK ? 0 : 1;
 	if (o.stats) {
+		double load_s = (double)(t_start - t_load) / 1e6;
+		double run_s = (double)(rk_time_now() - t_start) / 1e6;
 		sensor_stats st;
+		sensor_intel_stats is;
 		sensor_get_stats(s, &st);
+		sensor_intel_get_stats(intel, &is);
+		fprintf(stderr,
+			"sensor: %zu indicators (%zu revoked, %zu not stix, %zu bad objects), "
+			"%zu in the matcher, %zu keys; loaded and compiled in %.2f s\n",
+			is.indicators, is.revoked, is.not_stix, is.bad, ms.exact + ms.needs_eval, ms.keys,
+			load_s);
 		sensor_stats_print(&st, stderr);
+		if (run_s > 0)
+			fprintf(stderr,
+				"sensor: swept in %.2f s: %.0f packets/s, %.0f lines/s, %.1f MB/s\n",
+				run_s, (double)st.packets / run_s, (double)st.lines / run_s,
+				(double)st.bytes / run_s / 1e6);
 		fprintf(stderr, "sensor: %" PRIu64 " alerts written, %" PRIu64 " failed\n",
 			sensor_alerts_written(alerts), sensor_alerts_failed(alerts));
 	}

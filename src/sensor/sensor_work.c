@@ -89,10 +89,39 @@ static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 		w->s->sinks[i].fn(&h, w->s->sinks[i].arg);
 }
 
+/* Dotted-quad text to bytes, as inet_pton(AF_INET) reads it (four decimal
+ * parts of at most 3 digits each, none above 255, no leading zeros), without
+ * the copy inet_pton needs for text that is not NUL-terminated. */
+static bool parse_ipv4(const char *v, size_t len, uint8_t out[4])
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned n = 0, digits = 0;
+		if (part > 0) {
+			if (i >= len || v[i] != '.')
+				return false;
+			i++;
+		}
+		while (i < len && v[i] >= '0' && v[i] <= '9' && digits < 4) {
+			if (digits == 1 && n == 0)
+				return false; /* leading zero */
+			n = n * 10 + (unsigned)(v[i] - '0');
+			digits++;
+			i++;
+		}
+		if (digits == 0 || digits > 3 || n > 255)
+			return false;
+		out[part] = (uint8_t)n;
+	}
+	return i == len;
+}
+
 /* Text of an address (not NUL-terminated) to bytes; false when it is not one. */
 static bool parse_addr(int af, const char *v, size_t len, void *out)
 {
 	char buf[64];
+	if (af == AF_INET)
+		return parse_ipv4(v, len, out);
 	if (len == 0 || len >= sizeof buf)
 		return false;
 	memcpy(buf, v, len);
