@@ -193,7 +193,9 @@ typedef struct sensor_config {
 				* log line bound + 1) */
 	unsigned batches_per_worker; /* in flight per worker (0: 4) */
 	int poll_ms;           /* follow and live capture wake-up (0: 100) */
-	sensor_err_fn on_err;  /* may be NULL; called from any thread */
+	sensor_err_fn on_err;  /* may be NULL; called from any thread, for bad
+				* input (not for capacity events such as an
+				* evicted TCP flow, which are only counted) */
 	void *err_arg;
 } sensor_config;
 
@@ -242,7 +244,8 @@ rk_err sensor_wait(sensor *s);
  * previous matcher is freed once no worker uses it (this call waits for
  * that, never for an input). Any thread. */
 void sensor_swap(sensor *s, match *next);
-/* Totals so far (exact once sensor_wait returned). */
+/* Totals, once sensor_wait returned (the counters belong to the running
+ * threads until then; before, only swaps is filled in). */
 void sensor_get_stats(sensor *s, sensor_stats *st);
 /* Human-readable totals and errors, one per line. */
 void sensor_stats_print(const sensor_stats *st, FILE *out);

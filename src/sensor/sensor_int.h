@@ -106,6 +106,11 @@ typedef struct sensor_worker {
 	size_t obs_len;
 	uint64_t observables, hits, batches;
 	sensor_errs errs;
+	/* an HTTP request's path, waiting for its Host to become a URL */
+	decode_flow http_flow;
+	size_t http_path_len;
+	char http_path[MATCH_MAX_VALUE];
+	char http_url[MATCH_MAX_VALUE];
 } sensor_worker;
 
 struct sensor {
@@ -117,6 +122,7 @@ struct sensor {
 	uint64_t swaps;
 	atomic_int stop;
 	atomic_int readers_left;
+	atomic_int live_open; /* sources open and readers running: stop may wake them */
 	bool started, waited;
 	sensor_source *src[SENSOR_MAX_INPUTS];
 	size_t nsrc;

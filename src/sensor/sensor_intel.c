@@ -12,8 +12,11 @@
  * snort, yara ...) are kept for the same reason but never built.
  *
  * Storage: entries are heap records indexed by an open-addressing table of
- * id hashes (linear probing, load at most 1/2, grown by doubling). Entries
- * are never removed, so the table only grows.
+ * id hashes (linear probing, load at most 1/2, grown by doubling). A slot
+ * keeps 32 bits of the id's hash next to the entry index, so a probe
+ * touches an entry (and its id) only when the tags agree: with a million
+ * indicators the entries are far apart in memory and each touch is a cache
+ * miss. Entries are never removed, so the table only grows.
  *
  * Threads: one rwlock. Apply takes it for writing; build and lookup for
  * reading, so workers naming indicators in alerts wait only while an
@@ -41,7 +44,10 @@ struct sensor_intel {
 	pthread_rwlock_t lock;
 	intel_entry **entries; /* in order of first arrival */
 	size_t n, cap;
-	uint32_t *slots; /* entry index + 1; 0 = empty */
+	struct intel_slot {
+		uint32_t entry; /* entry index + 1; 0 = empty */
+		uint32_t tag;   /* high bits of the id's hash */
+	} *slots;
 	size_t n_slots;  /* power of two */
 	sensor_intel_stats st;
 };
@@ -99,24 +105,40 @@ void sensor_intel_free(sensor_intel *in)
 static size_t find_slot(const sensor_intel *in, const char *id)
 {
 	size_t mask = in->n_slots - 1;
-	for (size_t i = (size_t)id_hash(id) & mask;; i = (i + 1) & mask) {
-		uint32_t v = in->slots[i];
-		if (v == 0 || strcmp(in->entries[v - 1]->id, id) == 0)
+	uint64_t h = id_hash(id);
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		const struct intel_slot *sl = &in->slots[i];
+		if (sl->entry == 0 ||
+		    (sl->tag == tag && strcmp(in->entries[sl->entry - 1]->id, id) == 0))
 			return i;
 	}
+}
+
+static void set_slot(sensor_intel *in, size_t i, size_t entry, const char *id)
+{
+	in->slots[i].entry = (uint32_t)(entry + 1);
+	in->slots[i].tag = (uint32_t)(id_hash(id) >> 32);
 }
 
 static rk_err grow_slots(sensor_intel *in)
 {
 	size_t n = in->n_slots * 2;
-	uint32_t *slots = calloc(n, sizeof(*slots));
+	struct intel_slot *slots = calloc(n, sizeof(*slots));
 	if (!slots)
 		return RK_ENOMEM;
+	/* the ids are distinct: each goes to the first free slot of its run */
+	for (size_t e = 0; e < in->n; e++) {
+		uint64_t h = id_hash(in->entries[e]->id);
+		size_t i = (size_t)h & (n - 1);
+		while (slots[i].entry)
+			i = (i + 1) & (n - 1);
+		slots[i].entry = (uint32_t)(e + 1);
+		slots[i].tag = (uint32_t)(h >> 32);
+	}
 	free(in->slots);
 	in->slots = slots;
 	in->n_slots = n;
-	for (size_t e = 0; e < in->n; e++)
-		in->slots[find_slot(in, in->entries[e]->id)] = (uint32_t)(e + 1);
 	return RK_OK;
 }
 
@@ -296,8 +318,8 @@ rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk
 		goto out;
 	}
 	size_t slot = find_slot(in, e->id);
-	if (in->slots[slot]) {
-		intel_entry **kept = &in->entries[in->slots[slot] - 1];
+	if (in->slots[slot].entry) {
+		intel_entry **kept = &in->entries[in->slots[slot].entry - 1];
 		if ((*kept)->modified >= e->modified) {
 			in->st.stale++;
 			goto out; /* e freed below */
@@ -322,8 +344,9 @@ rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk
 			err = rk_fail(ctx, RK_ETOOBIG, NULL, "too many indicators");
 			goto out;
 		}
-		in->entries[in->n++] = e;
-		in->slots[slot] = (uint32_t)in->n;
+		in->entries[in->n] = e;
+		set_slot(in, slot, in->n, e->id);
+		in->n++;
 		in->st.indicators++;
 		in->st.revoked += e->revoked;
 		in->st.not_stix += !e->stix;
@@ -478,7 +501,7 @@ bool sensor_intel_lookup(sensor_intel *in, const char *id, sensor_indicator_info
 {
 	bool found = false;
 	pthread_rwlock_rdlock(&in->lock);
-	uint32_t v = in->slots[find_slot(in, id)];
+	uint32_t v = in->slots[find_slot(in, id)].entry;
 	if (v) {
 		const intel_entry *e = in->entries[v - 1];
 		copy_str(out->name, sizeof out->name, e->name);

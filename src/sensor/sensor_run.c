@@ -146,6 +146,7 @@ sensor *sensor_new(const sensor_config *cfg, match *m)
 	atomic_init(&s->gen, 1);
 	atomic_init(&s->stop, 0);
 	atomic_init(&s->readers_left, 0);
+	atomic_init(&s->live_open, 0);
 	pthread_mutex_init(&s->swap_mu, NULL);
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_cond_init(&s->pool_cv, NULL);
@@ -279,7 +280,7 @@ static void *packet_reader(void *arg)
 			continue;
 		}
 		if (rc == PCAP_ERROR_BREAK)
-			break; /* end of the file */
+			break; /* end of the file, or sensor_stop */
 		if (rc != 1) {
 			/* a truncated or corrupt file: what was read stays read */
 			sensor_errs_add(&src->errs, "capture read error (truncated or corrupt)", 1,
@@ -422,6 +423,8 @@ rk_err sensor_start(sensor *s, rk_errctx *ctx)
 			s->workers[i].started = true;
 	}
 	atomic_store(&s->readers_left, (int)s->nsrc);
+	if (!err)
+		atomic_store(&s->live_open, 1);
 	for (size_t i = 0; !err && i < s->nsrc; i++) {
 		sensor_source *src = s->src[i];
 		if (pthread_create(&src->thread, NULL, src->is_log ? log_reader : packet_reader, src)) {
@@ -448,6 +451,13 @@ rk_err sensor_start(sensor *s, rk_errctx *ctx)
 void sensor_stop(sensor *s)
 {
 	atomic_store(&s->stop, 1);
+	/* a live capture may sit in poll(2) with nothing to read: libpcap's
+	 * breakloop wakes it (documented safe from a signal handler or
+	 * another thread) */
+	if (atomic_load(&s->live_open))
+		for (size_t i = 0; i < s->nsrc; i++)
+			if (s->src[i]->in.kind == SENSOR_IN_IFACE && s->src[i]->pcap)
+				pcap_breakloop(s->src[i]->pcap);
 }
 
 rk_err sensor_wait(sensor *s)
@@ -537,6 +547,7 @@ void sensor_free(sensor *s)
 		sensor_stop(s);
 		join_all(s);
 	}
+	atomic_store(&s->live_open, 0);
 	for (unsigned i = 0; s->workers && i < s->nworkers; i++)
 		sensor_worker_cleanup(&s->workers[i]);
 	free(s->workers);

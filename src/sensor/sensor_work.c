@@ -199,6 +199,23 @@ static void match_host(sensor_worker *w, const char *v, size_t len)
 		sensor_match_one(w, OBS_DOMAIN, v, len, NULL);
 }
 
+/* The request target rebuilt from its Host and path, "http://" + host +
+ * path, matched as a URL; the decoder reports the path (request line)
+ * before the Host (a header) of the same request on the same flow. */
+static void http_url(sensor_worker *w, const decode_flow *f, const char *host, size_t hlen)
+{
+	size_t plen = w->http_path_len;
+	w->http_path_len = 0;
+	if (plen == 0 || memcmp(&w->http_flow, f, sizeof *f) != 0)
+		return;
+	if (7 + hlen + plen > sizeof w->http_url)
+		return;
+	memcpy(w->http_url, "http://", 7);
+	memcpy(w->http_url + 7, host, hlen);
+	memcpy(w->http_url + 7 + hlen, w->http_path, plen);
+	sensor_match_one(w, OBS_URL, w->http_url, 7 + hlen + plen, NULL);
+}
+
 static void on_decode(const decode_observable *o, void *user)
 {
 	sensor_worker *w = user;
@@ -225,13 +242,20 @@ static void on_decode(const decode_observable *o, void *user)
 		break;
 	case DECODE_HTTP_HOST:
 		match_host(w, o->value, o->len);
+		http_url(w, f, o->value, o->len);
 		break;
 	case DECODE_HTTP_URL:
-		/* only an absolute target is a URL an indicator can name; an
-		 * origin-form path needs the Host to become one */
+		/* an absolute target is a URL as it is; an origin-form path
+		 * waits for the request's Host (RFC 9112 section 3.3) */
+		w->http_path_len = 0;
 		if (o->len > 7 && memchr(o->value, ':', o->len < 16 ? o->len : 16) &&
-		    strstr(o->value, "://"))
+		    strstr(o->value, "://")) {
 			sensor_match_one(w, OBS_URL, o->value, o->len, NULL);
+		} else if (o->len > 0 && o->value[0] == '/' && o->len < sizeof w->http_path) {
+			memcpy(w->http_path, o->value, o->len);
+			w->http_path_len = o->len;
+			w->http_flow = *f;
+		}
 		break;
 	default:
 		break;
@@ -314,7 +338,12 @@ static void count_decode_errors(sensor_worker *w, const sensor_batch *b, uint64_
 					  : b->pkts[b->npkts - 1].number;
 		const char *why = decode_strerror((decode_err)k);
 		sensor_errs_add(&w->errs, why, n, b->src->path, number, true);
-		if (w->s->cfg.on_err)
+		/* a full table or a dropped segment is the sensor's capacity,
+		 * not bad input: counted, but not reported one by one */
+		bool capacity = k == DECODE_E_FLOW_EVICTED || k == DECODE_E_TCP_GAP ||
+				k == DECODE_E_STREAM_FULL || k == DECODE_E_FRAG_TIMEOUT ||
+				k == DECODE_E_FRAG_DROPPED;
+		if (w->s->cfg.on_err && !capacity)
 			w->s->cfg.on_err(b->src->path, true, number, why, w->s->cfg.err_arg);
 	}
 }

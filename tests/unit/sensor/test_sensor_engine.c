@@ -63,6 +63,7 @@ typedef struct rec {
 	char id[80];
 	char value[128];
 	uint64_t where; /* line or packet */
+	uint16_t sport, dport;
 } rec;
 
 typedef struct collect {
@@ -83,6 +84,8 @@ static void on_hit(const sensor_hit *h, void *arg)
 	snprintf(r->id, sizeof r->id, "%s", h->indicator_id);
 	snprintf(r->value, sizeof r->value, "%.*s", (int)h->value_len, h->value);
 	r->where = h->from_packet ? h->packet : h->line;
+	r->sport = h->sport;
+	r->dport = h->dport;
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -283,6 +286,95 @@ static void test_pcap_exact(void **state)
 	collect_free(&one);
 	collect_free(&two);
 	sensor_intel_free(in);
+}
+
+/* ------------------------------------------------------------ HTTP URL */
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* One Ethernet/IPv4/TCP packet from 10.0.0.9:40000 to 203.0.113.5:80. */
+static size_t http_frame(uint8_t *buf, const char *payload)
+{
+	size_t plen = strlen(payload), n = 14 + 20 + 20 + plen;
+	memset(buf, 0, 54);
+	buf[12] = 0x08;
+	uint8_t *ip = buf + 14, *tcp = ip + 20;
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(20 + 20 + plen));
+	ip[8] = 64;
+	ip[9] = 6;
+	const uint8_t src[4] = {10, 0, 0, 9}, dst[4] = {203, 0, 113, 5};
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(ip + 10, ~sum & 0xffff);
+	put16(tcp, 40000);
+	put16(tcp + 2, 80);
+	tcp[7] = 1;      /* seq */
+	tcp[12] = 5 << 4; /* data offset */
+	tcp[13] = 0x18;  /* PSH ACK */
+	put16(tcp + 14, 65535);
+	memcpy(tcp + 20, payload, plen);
+	return n;
+}
+
+static void test_http_url(void **state)
+{
+	(void)state;
+	char cap[256], spec[300];
+	snprintf(cap, sizeof cap, "%s/http.pcap", dir);
+	snprintf(spec, sizeof spec, "pcap:%s", cap);
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, cap);
+	assert_non_null(d);
+	uint8_t frame[512];
+	struct pcap_pkthdr h = {.ts = {1767225600, 250000}};
+	h.caplen = h.len = (bpf_u_int32)http_frame(
+		frame, "GET /a/../payload.bin HTTP/1.1\r\nHost: DL.example.net\r\nAccept: */*\r\n\r\n");
+	pcap_dump((u_char *)d, &h, frame);
+	pcap_dump_close(d);
+	pcap_close(dead);
+
+	sensor_intel *in = sensor_intel_new();
+	const char *objs[] = {
+		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000001-0000-4000-8000-"
+		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
+		"\"pattern\":\"[url:value = 'http://dl.example.net/payload.bin']\",\"pattern_type\":\"stix\","
+		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000002-0000-4000-8000-"
+		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
+		"\"pattern\":\"[ipv4-addr:value = '203.0.113.5']\",\"pattern_type\":\"stix\","
+		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		json_t *o = json_loads(objs[i], 0, NULL);
+		assert_non_null(o);
+		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+		json_decref(o);
+	}
+	collect c;
+	sensor_stats st;
+	collect_init(&c);
+	sweep(build(in), 2, spec, &c, &st);
+	assert_int_equal(c.n, 2);
+	/* sorted by packet, then id */
+	assert_string_equal(c.r[0].id, "indicator--00000001-0000-4000-8000-000000000000");
+	assert_string_equal(c.r[0].value, "http://DL.example.net/a/../payload.bin");
+	assert_string_equal(c.r[1].value, "203.0.113.5");
+	assert_int_equal(c.r[1].where, 1);
+	assert_int_equal(c.r[1].sport, 40000);
+	assert_int_equal(c.r[1].dport, 80);
+	collect_free(&c);
+	sensor_intel_free(in);
+	unlink(cap);
 }
 
 /* ------------------------------------------------------------ hot swap */
@@ -669,6 +761,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_alert_format),
 		cmocka_unit_test(test_zeek_exact),
 		cmocka_unit_test(test_pcap_exact),
+		cmocka_unit_test(test_http_url),
 		cmocka_unit_test(test_swap_phases),
 		cmocka_unit_test(test_swap_storm),
 		cmocka_unit_test(test_bad_input),

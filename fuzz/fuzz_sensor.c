@@ -1,0 +1,87 @@
+/*
+ * fuzz_sensor.c: libFuzzer harness for what the sensor takes from outside
+ * before any packet: STIX indicators (from a bundle file or a hub feed)
+ * and input specs from the command line.
+ *
+ * The input is parsed as JSON; an object, an array of objects or a
+ * bundle's objects go through sensor_intel_apply, then a matcher is built
+ * and every kept indicator looked up. Invariants, whatever the bytes:
+ * applying the same objects a second time changes nothing (versions are
+ * idempotent), a lookup finds every id the set counted, and the copied-out
+ * strings are NUL-terminated within their buffers. The input is also read
+ * as one FORMAT:PATH spec, whose path must point into it. A breach aborts.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sensor.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void apply_all(sensor_intel *in, const json_t *objs, bool expect_unchanged)
+{
+	size_t i;
+	const json_t *o;
+	json_array_foreach(objs, i, o)
+	{
+		bool changed = false;
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		rk_err err = sensor_intel_apply(in, o, &changed, &ctx);
+		if (err == RK_EINVAL && ctx.msg[0] == '\0')
+			abort(); /* a refusal always says why */
+		if (expect_unchanged && changed)
+			abort();
+		if (err == RK_OK && changed) {
+			sensor_indicator_info info;
+			const char *id = json_string_value(json_object_get(o, "id"));
+			if (!id || !sensor_intel_lookup(in, id, &info))
+				abort();
+			if (memchr(info.name, '\0', sizeof info.name) == NULL ||
+			    info.n_markings > SENSOR_MARKINGS_MAX)
+				abort();
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+
+	sensor_input spec;
+	if (sensor_input_parse(text, &spec, NULL) == RK_OK &&
+	    (spec.path < text || spec.path > text + size || spec.path[0] == '\0'))
+		abort();
+
+	json_t *doc = NULL, *objs = NULL;
+	if (rk_json_parse(text, size, RK_MAX_JSON_DEPTH, &doc, NULL) == RK_OK) {
+		if (json_is_array(doc)) {
+			objs = json_incref(doc);
+		} else if (json_is_array(json_object_get(doc, "objects"))) {
+			objs = json_incref(json_object_get(doc, "objects"));
+		} else {
+			objs = json_array();
+			json_array_append(objs, doc);
+		}
+		sensor_intel *in = sensor_intel_new();
+		if (in && objs) {
+			apply_all(in, objs, false);
+			apply_all(in, objs, true);
+			match *m = NULL;
+			if (sensor_intel_build(in, (rk_time)1767225600 * 1000000, NULL, NULL, &m, NULL) !=
+			    RK_OK)
+				abort();
+			match_free(m);
+		}
+		sensor_intel_free(in);
+	}
+	json_decref(objs);
+	json_decref(doc);
+	free(text);
+	return 0;
+}
