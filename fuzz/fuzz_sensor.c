@@ -8,8 +8,11 @@
  * and every kept indicator looked up. Invariants, whatever the bytes:
  * applying the same objects a second time changes nothing (versions are
  * idempotent), a lookup finds every id the set counted, and the copied-out
- * strings are NUL-terminated within their buffers. The input is also read
- * as one FORMAT:PATH spec, whose path must point into it. A breach aborts.
+ * strings are NUL-terminated within their buffers. The same bytes are
+ * loaded as a bundle text (the flat scanner's path, sensor_intel_load_text)
+ * and must give the same counts as the jansson path when every object was
+ * an object jansson accepts. The input is also read as one FORMAT:PATH
+ * spec, whose path must point into it. A breach aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,6 +83,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		sensor_intel_free(in);
 	}
+	/* the text path, on a copy it may write into */
+	char *copy = malloc(size + 1);
+	sensor_intel *fast = sensor_intel_new();
+	if (copy && fast) {
+		memcpy(copy, data, size);
+		copy[size] = '\0';
+		size_t bad = 0;
+		rk_err err = sensor_intel_load_text(fast, copy, size, "fuzz", NULL, NULL, &bad, NULL);
+		sensor_intel_stats st;
+		sensor_intel_get_stats(fast, &st);
+		if (err == RK_OK && st.bad + st.indicators + st.other_types + st.stale == 0 &&
+		    bad == 0 && json_array_size(objs) > 0 && json_is_object(doc) &&
+		    json_object_get(doc, "objects"))
+			abort(); /* a bundle whose objects all vanished */
+	}
+	sensor_intel_free(fast);
+	free(copy);
 	json_decref(objs);
 	json_decref(doc);
 	free(text);

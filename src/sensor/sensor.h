@@ -118,6 +118,15 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				void *arg, size_t *n_bad, rk_errctx *ctx);
 
 /*
+ * The same for `len` bytes of JSON text already in memory (a bundle, a
+ * TAXII envelope: any object with an "objects" array, an array or one
+ * object); name is used in messages. The text is changed in place (string
+ * ends become NULs) and is not valid JSON afterwards.
+ */
+rk_err sensor_intel_load_text(sensor_intel *in, char *text, size_t len, const char *name,
+			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx);
+
+/*
  * Builds a matcher from the set as it is now: every indicator with a stix
  * pattern is added (the match builder skips revoked ones and those expired
  * at `now`, and reports patterns that do not compile through on_reject,

@@ -23,6 +23,8 @@
  * update is applied, never while a matcher is being built.
  */
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,20 +160,6 @@ static const char *get_string(const json_t *obj, const char *key, bool required,
 	return json_string_value(v);
 }
 
-static bool get_time(const json_t *obj, const char *key, bool required, rk_time *out,
-		     rk_errctx *ctx, rk_err *err)
-{
-	const char *s = get_string(obj, key, required, ctx, err);
-	if (!s)
-		return false;
-	if (!rk_time_parse(s, out)) {
-		*err = rk_fail(ctx, RK_EINVAL, key, "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.40s",
-			       s);
-		return false;
-	}
-	return true;
-}
-
 /* A copy of s cut to fit max - 1 bytes, on a UTF-8 character boundary. */
 static char *dup_cut(const char *s, size_t max)
 {
@@ -189,9 +177,86 @@ static char *dup_cut(const char *s, size_t max)
 	return d;
 }
 
-/* Checks obj and builds the entry it describes; RK_EINVAL names the
- * property at fault. */
-static rk_err parse_indicator(const json_t *obj, intel_entry **out, rk_errctx *ctx)
+/* The properties of an indicator the set keeps, as NUL-terminated text
+ * (NULL when absent), whether they came from jansson or from the flat
+ * scanner below. Types are already checked. */
+typedef struct intel_fields {
+	const char *id, *created, *modified, *pattern, *pattern_type, *valid_from, *valid_until,
+		*name, *created_by;
+	bool revoked;
+	bool has_markings;
+	const char *markings[SENSOR_MARKINGS_MAX];
+	size_t n_markings;
+} intel_fields;
+
+/* Checks the types of obj's properties and points f at them. */
+static rk_err fields_from_json(const json_t *obj, intel_fields *f, rk_errctx *ctx)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} STR[] = {
+		{"id", offsetof(intel_fields, id)},
+		{"created", offsetof(intel_fields, created)},
+		{"modified", offsetof(intel_fields, modified)},
+		{"pattern", offsetof(intel_fields, pattern)},
+		{"pattern_type", offsetof(intel_fields, pattern_type)},
+		{"valid_from", offsetof(intel_fields, valid_from)},
+		{"valid_until", offsetof(intel_fields, valid_until)},
+		{"name", offsetof(intel_fields, name)},
+		{"created_by_ref", offsetof(intel_fields, created_by)},
+	};
+	rk_err err = RK_OK;
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < RK_ARRAY_LEN(STR); i++) {
+		const char *v = get_string(obj, STR[i].key, false, ctx, &err);
+		if (err)
+			return err;
+		memcpy((char *)f + STR[i].off, &v, sizeof v);
+	}
+	const json_t *rv = json_object_get(obj, "revoked");
+	if (rv && !json_is_boolean(rv))
+		return rk_fail(ctx, RK_EINVAL, "revoked", "must be true or false");
+	f->revoked = rv && json_is_true(rv);
+	const json_t *marks = json_object_get(obj, "object_marking_refs");
+	if (marks) {
+		if (!json_is_array(marks))
+			return rk_fail(ctx, RK_EINVAL, "object_marking_refs",
+				       "must be an array of identifiers");
+		if (json_array_size(marks) > SENSOR_MARKINGS_MAX)
+			return rk_fail(ctx, RK_EINVAL, "object_marking_refs", "more than %d markings",
+				       SENSOR_MARKINGS_MAX);
+		f->has_markings = true;
+		for (size_t i = 0; i < json_array_size(marks); i++) {
+			const json_t *m = json_array_get(marks, i);
+			if (!json_is_string(m)) {
+				char path[64];
+				snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
+				return rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
+			}
+			f->markings[f->n_markings++] = json_string_value(m);
+		}
+	}
+	return RK_OK;
+}
+
+static bool parse_time(const char *key, const char *s, rk_time *out, rk_errctx *ctx, rk_err *err)
+{
+	if (!s) {
+		*err = rk_fail(ctx, RK_EINVAL, key, "required property is missing");
+		return false;
+	}
+	if (!rk_time_parse(s, out)) {
+		*err = rk_fail(ctx, RK_EINVAL, key,
+			       "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.40s", s);
+		return false;
+	}
+	return true;
+}
+
+/* Checks the values and builds the entry they describe; RK_EINVAL names
+ * the property at fault. */
+static rk_err entry_from_fields(const intel_fields *f, intel_entry **out, rk_errctx *ctx)
 {
 	rk_err err = RK_OK;
 	rk_time created = 0;
@@ -199,91 +264,69 @@ static rk_err parse_indicator(const json_t *obj, intel_entry **out, rk_errctx *c
 	if (!e)
 		return RK_ENOMEM;
 
-	const char *id = get_string(obj, "id", true, ctx, &err);
-	if (!id)
-		goto out;
-	if (strncmp(id, "indicator--", 11) != 0 || !rk_uuid_is_valid(id + 11)) {
-		err = rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.60s", id);
+	if (!f->id) {
+		err = rk_fail(ctx, RK_EINVAL, "id", "required property is missing");
 		goto out;
 	}
-	if (!get_time(obj, "created", true, &created, ctx, &err))
+	if (strncmp(f->id, "indicator--", 11) != 0 || !rk_uuid_is_valid(f->id + 11)) {
+		err = rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.60s",
+			      f->id);
 		goto out;
-	if (!get_time(obj, "modified", true, &e->modified, ctx, &err))
+	}
+	if (!parse_time("created", f->created, &created, ctx, &err) ||
+	    !parse_time("modified", f->modified, &e->modified, ctx, &err))
 		goto out;
 	if (e->modified < created) {
 		err = rk_fail(ctx, RK_EINVAL, "modified", "earlier than created");
 		goto out;
 	}
-	const char *pattern_text = get_string(obj, "pattern", true, ctx, &err);
-	if (!pattern_text)
+	if (!f->pattern || !f->pattern_type) {
+		err = rk_fail(ctx, RK_EINVAL, f->pattern ? "pattern_type" : "pattern",
+			      "required property is missing");
 		goto out;
-	const char *ptype = get_string(obj, "pattern_type", true, ctx, &err);
-	if (!ptype)
+	}
+	if (!parse_time("valid_from", f->valid_from, &e->valid_from, ctx, &err))
 		goto out;
-	if (!get_time(obj, "valid_from", true, &e->valid_from, ctx, &err))
-		goto out;
-	if (json_object_get(obj, "valid_until")) {
-		if (!get_time(obj, "valid_until", false, &e->valid_until, ctx, &err))
+	if (f->valid_until) {
+		if (!parse_time("valid_until", f->valid_until, &e->valid_until, ctx, &err))
 			goto out;
 		if (e->valid_until <= e->valid_from) {
 			err = rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
 			goto out;
 		}
 	}
-	const json_t *rv = json_object_get(obj, "revoked");
-	if (rv && !json_is_boolean(rv)) {
-		err = rk_fail(ctx, RK_EINVAL, "revoked", "must be true or false");
-		goto out;
-	}
-	e->revoked = rv && json_is_true(rv);
-	e->stix = strcmp(ptype, "stix") == 0;
-	const char *name = get_string(obj, "name", false, ctx, &err);
-	if (err)
-		goto out;
-	const char *by = get_string(obj, "created_by_ref", false, ctx, &err);
-	if (err)
-		goto out;
-	if (by && strlen(by) >= SENSOR_ID_MAX) {
+	e->revoked = f->revoked;
+	e->stix = strcmp(f->pattern_type, "stix") == 0;
+	if (f->created_by && strlen(f->created_by) >= SENSOR_ID_MAX) {
 		err = rk_fail(ctx, RK_EINVAL, "created_by_ref", "longer than an identifier can be");
 		goto out;
 	}
-	const json_t *marks = json_object_get(obj, "object_marking_refs");
-	if (marks) {
-		if (!json_is_array(marks)) {
-			err = rk_fail(ctx, RK_EINVAL, "object_marking_refs", "must be an array of identifiers");
-			goto out;
-		}
-		if (json_array_size(marks) > SENSOR_MARKINGS_MAX) {
-			err = rk_fail(ctx, RK_EINVAL, "object_marking_refs",
-				      "more than %d markings", SENSOR_MARKINGS_MAX);
-			goto out;
-		}
-		e->markings = calloc(json_array_size(marks) + 1, sizeof(char *));
+	if (f->has_markings) {
+		e->markings = calloc(f->n_markings + 1, sizeof(char *));
 		if (!e->markings) {
 			err = RK_ENOMEM;
 			goto out;
 		}
-		for (size_t i = 0; i < json_array_size(marks); i++) {
-			const json_t *m = json_array_get(marks, i);
-			char path[64];
-			snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
-			if (!json_is_string(m) || strncmp(json_string_value(m), "marking-definition--", 20) ||
-			    json_string_length(m) >= SENSOR_ID_MAX) {
+		for (size_t i = 0; i < f->n_markings; i++) {
+			const char *m = f->markings[i];
+			if (strncmp(m, "marking-definition--", 20) || strlen(m) >= SENSOR_ID_MAX) {
+				char path[64];
+				snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
 				err = rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
 				goto out;
 			}
-			if (!(e->markings[i] = strdup(json_string_value(m)))) {
+			if (!(e->markings[i] = strdup(m))) {
 				err = RK_ENOMEM;
 				goto out;
 			}
 			e->n_markings++;
 		}
 	}
-	e->id = strdup(id);
-	e->pattern = strdup(pattern_text);
-	e->name = name ? dup_cut(name, SENSOR_NAME_MAX) : NULL;
-	e->created_by = by ? strdup(by) : NULL;
-	if (!e->id || !e->pattern || (name && !e->name) || (by && !e->created_by))
+	e->id = strdup(f->id);
+	e->pattern = strdup(f->pattern);
+	e->name = f->name ? dup_cut(f->name, SENSOR_NAME_MAX) : NULL;
+	e->created_by = f->created_by ? strdup(f->created_by) : NULL;
+	if (!e->id || !e->pattern || (f->name && !e->name) || (f->created_by && !e->created_by))
 		err = RK_ENOMEM;
 out:
 	if (err) {
@@ -294,24 +337,19 @@ out:
 	return RK_OK;
 }
 
-rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk_errctx *ctx)
+/* Counts an object that is not an indicator. */
+static void count_other(sensor_intel *in)
+{
+	pthread_rwlock_wrlock(&in->lock);
+	in->st.other_types++;
+	pthread_rwlock_unlock(&in->lock);
+}
+
+/* Puts the entry built from f in the set, or counts why not. */
+static rk_err apply_fields(sensor_intel *in, const intel_fields *f, bool *changed, rk_errctx *ctx)
 {
 	intel_entry *e = NULL;
-	rk_err err = RK_OK;
-	if (changed)
-		*changed = false;
-	if (!json_is_object(obj))
-		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
-	const json_t *type = json_object_get(obj, "type");
-	if (!json_is_string(type))
-		return rk_fail(ctx, RK_EINVAL, "type", "required property is missing or not a string");
-	if (strcmp(json_string_value(type), "indicator") != 0) {
-		pthread_rwlock_wrlock(&in->lock);
-		in->st.other_types++;
-		pthread_rwlock_unlock(&in->lock);
-		return RK_OK;
-	}
-	err = parse_indicator(obj, &e, ctx);
+	rk_err err = entry_from_fields(f, &e, ctx);
 	pthread_rwlock_wrlock(&in->lock);
 	if (err) {
 		in->st.bad++;
@@ -369,6 +407,225 @@ out:
 	return err;
 }
 
+rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk_errctx *ctx)
+{
+	intel_fields f;
+	if (changed)
+		*changed = false;
+	if (!json_is_object(obj))
+		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
+	const json_t *type = json_object_get(obj, "type");
+	if (!json_is_string(type))
+		return rk_fail(ctx, RK_EINVAL, "type", "required property is missing or not a string");
+	if (strcmp(json_string_value(type), "indicator") != 0) {
+		count_other(in);
+		return RK_OK;
+	}
+	rk_err err = fields_from_json(obj, &f, ctx);
+	if (err) {
+		pthread_rwlock_wrlock(&in->lock);
+		in->st.bad++;
+		pthread_rwlock_unlock(&in->lock);
+		return err;
+	}
+	return apply_fields(in, &f, changed, ctx);
+}
+
+/* ------------------------------------------------------------ flat scanner
+ *
+ * Most indicators in a bundle are flat objects of plain ASCII strings: for
+ * those, jansson building a tree per object is most of the load time. The
+ * scanner reads such an object in place and hands the same intel_fields to
+ * the same checks. Anything it is not sure to read exactly as jansson would
+ * (an escape, a byte outside printable ASCII, a nested object or array
+ * other than the markings, a number it would have to judge, a repeated or
+ * unknown-length key list) makes it give up, and the object goes through
+ * jansson as before: the fast path never accepts what the slow one refuses.
+ * On success the closing quotes of the strings kept are overwritten with
+ * NULs, which is why the slice must not be read again afterwards.
+ */
+
+#define SCAN_MAX_KEYS 32
+
+typedef struct scan {
+	char *p, *end;
+} scan;
+
+static void scan_ws(scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+/* A string of printable ASCII without escapes: [*b, *e) inside the quotes. */
+static bool scan_plain_string(scan *sc, char **b, char **e)
+{
+	if (sc->p >= sc->end || *sc->p != '"')
+		return false;
+	char *q = ++sc->p;
+	while (q < sc->end && *q != '"') {
+		unsigned char c = (unsigned char)*q;
+		if (c == '\\' || c < 0x20 || c >= 0x7f)
+			return false;
+		q++;
+	}
+	if (q >= sc->end)
+		return false;
+	*b = sc->p;
+	*e = q;
+	sc->p = q + 1;
+	return true;
+}
+
+static bool scan_literal(scan *sc, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
+		return false;
+	sc->p += n;
+	return true;
+}
+
+/* A JSON number jansson reads without complaint: small integers and
+ * plain decimals only. */
+static bool scan_number(scan *sc)
+{
+	char *q = sc->p;
+	if (q < sc->end && *q == '-')
+		q++;
+	char *digits = q;
+	while (q < sc->end && *q >= '0' && *q <= '9')
+		q++;
+	size_t n = (size_t)(q - digits);
+	if (n == 0 || n > 15 || (n > 1 && *digits == '0'))
+		return false;
+	if (q < sc->end && *q == '.') {
+		char *frac = ++q;
+		while (q < sc->end && *q >= '0' && *q <= '9')
+			q++;
+		if (q == frac || q - frac > 15)
+			return false;
+	}
+	if (q < sc->end && (*q == 'e' || *q == 'E'))
+		return false;
+	sc->p = q;
+	return true;
+}
+
+/* Reads one flat object; false to leave it to jansson. *is_indicator
+ * tells the caller whether type was "indicator". */
+static bool scan_flat(char *text, size_t len, intel_fields *f, bool *is_indicator)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} STR[] = {
+		{"type", SIZE_MAX},
+		{"id", offsetof(intel_fields, id)},
+		{"created", offsetof(intel_fields, created)},
+		{"modified", offsetof(intel_fields, modified)},
+		{"pattern", offsetof(intel_fields, pattern)},
+		{"pattern_type", offsetof(intel_fields, pattern_type)},
+		{"valid_from", offsetof(intel_fields, valid_from)},
+		{"valid_until", offsetof(intel_fields, valid_until)},
+		{"name", offsetof(intel_fields, name)},
+		{"created_by_ref", offsetof(intel_fields, created_by)},
+	};
+	scan sc = {text, text + len};
+	char *kb[SCAN_MAX_KEYS], *ke[SCAN_MAX_KEYS];
+	char *nul[SCAN_MAX_KEYS + SENSOR_MARKINGS_MAX];
+	size_t nkeys = 0, nnul = 0;
+	char *type_b = NULL, *type_e = NULL;
+
+	memset(f, 0, sizeof(*f));
+	scan_ws(&sc);
+	if (!scan_literal(&sc, "{"))
+		return false;
+	scan_ws(&sc);
+	if (scan_literal(&sc, "}"))
+		return false; /* {} has no type: jansson's path says so */
+	for (;;) {
+		char *b, *e;
+		scan_ws(&sc);
+		if (nkeys == SCAN_MAX_KEYS || !scan_plain_string(&sc, &b, &e))
+			return false;
+		for (size_t i = 0; i < nkeys; i++)
+			if (ke[i] - kb[i] == e - b && memcmp(kb[i], b, (size_t)(e - b)) == 0)
+				return false; /* a repeated key */
+		kb[nkeys] = b;
+		ke[nkeys] = e;
+		nkeys++;
+		scan_ws(&sc);
+		if (!scan_literal(&sc, ":"))
+			return false;
+		scan_ws(&sc);
+		size_t klen = (size_t)(e - b);
+		size_t known = SIZE_MAX;
+		for (size_t i = 0; i < RK_ARRAY_LEN(STR); i++)
+			if (strlen(STR[i].key) == klen && memcmp(STR[i].key, b, klen) == 0)
+				known = i;
+		if (known != SIZE_MAX) {
+			char *vb, *ve;
+			if (!scan_plain_string(&sc, &vb, &ve))
+				return false; /* not a plain string: jansson words the error */
+			if (STR[known].off == SIZE_MAX) {
+				type_b = vb;
+				type_e = ve;
+			} else {
+				const char *v = vb;
+				memcpy((char *)f + STR[known].off, &v, sizeof v);
+			}
+			nul[nnul++] = ve;
+		} else if (klen == 7 && memcmp(b, "revoked", 7) == 0) {
+			if (scan_literal(&sc, "true"))
+				f->revoked = true;
+			else if (!scan_literal(&sc, "false"))
+				return false;
+		} else if (klen == 19 && memcmp(b, "object_marking_refs", 19) == 0) {
+			if (!scan_literal(&sc, "["))
+				return false;
+			f->has_markings = true;
+			scan_ws(&sc);
+			if (!scan_literal(&sc, "]")) {
+				for (;;) {
+					char *mb, *me;
+					scan_ws(&sc);
+					if (f->n_markings == SENSOR_MARKINGS_MAX ||
+					    !scan_plain_string(&sc, &mb, &me))
+						return false;
+					f->markings[f->n_markings++] = mb;
+					nul[nnul++] = me;
+					scan_ws(&sc);
+					if (scan_literal(&sc, "]"))
+						break;
+					if (!scan_literal(&sc, ","))
+						return false;
+				}
+			}
+		} else {
+			char *vb, *ve;
+			if (!(sc.p < sc.end && *sc.p == '"' ? scan_plain_string(&sc, &vb, &ve)
+							      : scan_literal(&sc, "true") ||
+									scan_literal(&sc, "false") ||
+									scan_literal(&sc, "null") ||
+									scan_number(&sc)))
+				return false;
+		}
+		scan_ws(&sc);
+		if (scan_literal(&sc, "}"))
+			break;
+		if (!scan_literal(&sc, ","))
+			return false;
+	}
+	scan_ws(&sc);
+	if (sc.p != sc.end || !type_b)
+		return false;
+	*is_indicator = type_e - type_b == 9 && memcmp(type_b, "indicator", 9) == 0;
+	for (size_t i = 0; i < nnul; i++)
+		*nul[i] = '\0';
+	return true;
+}
+
 static void report(sensor_intel_err_fn on_err, void *arg, size_t index, const json_t *obj,
 		   const rk_errctx *why)
 {
@@ -404,14 +661,25 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				void *arg, size_t *n_bad, rk_errctx *ctx)
 {
 	char *data = NULL;
-	size_t len = 0, nslices = 0, bad = 0;
+	size_t len = 0;
+	if (n_bad)
+		*n_bad = 0;
+	rk_err err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
+	if (!err)
+		err = sensor_intel_load_text(in, data, len, path, on_err, arg, n_bad, ctx);
+	free(data);
+	return err;
+}
+
+rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const char *name,
+			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx)
+{
+	const char *path = name;
+	size_t nslices = 0, bad = 0;
 	rk_json_slice *slices = NULL;
 	json_t *doc = NULL;
 	rk_err err;
 
-	err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
-	if (err)
-		goto out;
 	size_t max = len / INTEL_MIN_OBJECT + 16;
 	slices = malloc(max * sizeof(*slices));
 	if (!slices) {
@@ -424,6 +692,24 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 			json_t *obj = NULL;
 			rk_errctx pctx;
 			rk_errctx_clear(&pctx);
+			intel_fields f;
+			bool is_ind = false;
+			if (scan_flat(data + slices[i].off, slices[i].len, &f, &is_ind)) {
+				if (!is_ind) {
+					count_other(in);
+					continue;
+				}
+				err = apply_fields(in, &f, NULL, &pctx);
+				if (err == RK_ENOMEM)
+					goto out;
+				if (err) {
+					bad++;
+					if (on_err)
+						on_err(arg, i, f.id ? f.id : "", &pctx);
+				}
+				err = RK_OK;
+				continue;
+			}
 			if (rk_json_parse(data + slices[i].off, slices[i].len, RK_MAX_JSON_DEPTH, &obj,
 					  &pctx) != RK_OK) {
 				bad++;
@@ -460,7 +746,6 @@ out:
 		*n_bad = bad;
 	json_decref(doc);
 	free(slices);
-	free(data);
 	return err;
 }
 

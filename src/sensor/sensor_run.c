@@ -24,6 +24,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -272,6 +273,8 @@ static void *packet_reader(void *arg)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 
+	prctl(PR_SET_NAME, "rk-sensor-read", 0, 0, 0); /* for top -H and perf */
+
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		int rc = pcap_next_ex(src->pcap, &h, &data);
 		if (rc == 0) { /* live: the timeout passed; send what waits */
@@ -330,6 +333,8 @@ static void *log_reader(void *arg)
 {
 	sensor_source *src = arg;
 	sensor *s = src->s;
+
+	prctl(PR_SET_NAME, "rk-sensor-read", 0, 0, 0);
 
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		sensor_batch *b = sensor_pool_get(s);

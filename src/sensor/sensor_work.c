@@ -20,7 +20,9 @@
  * (decode_packet_flow), again only when there is a hit.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "sensor_int.h"
 
@@ -372,6 +374,9 @@ void *sensor_worker_main(void *arg)
 {
 	sensor_worker *w = arg;
 	sensor *s = w->s;
+	char name[16];
+	snprintf(name, sizeof name, "rk-sensor-w%u", w->index);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
 	for (;;) {
 		atomic_store(&w->epoch, 0);
 		sensor_batch *b = sensor_queue_pop(&w->q);

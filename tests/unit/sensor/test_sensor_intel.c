@@ -316,6 +316,100 @@ static void test_bundle_file(void **state)
 	sensor_intel_free(in);
 }
 
+/* The flat scanner that reads simple objects in place must agree with
+ * jansson's path on every object, simple or not. */
+static void test_fast_path_agrees(void **state)
+{
+	(void)state;
+#define HEAD "\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"" ID_A "\","
+#define TIMES "\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
+#define PAT "\"pattern\":\"[ipv4-addr:value = '198.51.100.1']\",\"pattern_type\":\"stix\","
+#define FROM "\"valid_from\":\"2025-01-01T00:00:00Z\""
+	const char *objs[] = {
+		"{" HEAD TIMES PAT FROM "}",
+		" {\n " HEAD TIMES PAT FROM ", \"name\" : \"plain\", \"revoked\": false }\n",
+		"{" HEAD TIMES PAT FROM ",\"name\":\"esc\\\"aped\",\"confidence\":85}",
+		"{" HEAD TIMES PAT FROM ",\"name\":\"\xe6\x97\xa5\xe6\x9c\xac\"}",
+		"{" HEAD TIMES PAT FROM ",\"external_references\":[{\"source_name\":\"x\"}]}",
+		"{" HEAD TIMES PAT FROM ",\"object_marking_refs\":[\"" TLP_AMBER "\"],\"revoked\":true}",
+		"{" HEAD TIMES PAT FROM ",\"object_marking_refs\":[]}",
+		"{" HEAD TIMES PAT FROM ",\"object_marking_refs\":[\"tlp\"]}",
+		"{" HEAD TIMES PAT FROM ",\"object_marking_refs\":\"" TLP_AMBER "\"}",
+		"{" HEAD TIMES PAT FROM ",\"revoked\":1}",
+		"{" HEAD TIMES PAT FROM ",\"name\":7}",
+		"{" HEAD TIMES PAT FROM ",\"name\":\"a\",\"name\":\"b\"}",
+		"{" HEAD TIMES PAT FROM ",\"x\":1,\"x\":2}",
+		"{" HEAD TIMES PAT FROM ",\"n\":01}",
+		"{" HEAD TIMES PAT FROM ",\"n\":123456789012345678901234567890}",
+		"{" HEAD TIMES PAT FROM ",\"n\":-1.5,\"m\":null,\"k\":[1]}",
+		"{" HEAD TIMES PAT "\"valid_from\":\"soon\"}",
+		"{" HEAD TIMES "\"pattern_type\":\"stix\"," FROM "}",
+		"{\"type\":\"malware\",\"id\":\"malware--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b\"}",
+		"{\"type\":\"indicator\"}",
+		"{}",
+		"{" HEAD TIMES PAT FROM ",\"bad\":\"\xff\"}",
+	};
+	char path[] = "/tmp/rk-intel-fast-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < RK_ARRAY_LEN(objs); i++) {
+		FILE *f = fopen(path, "w");
+		fprintf(f, "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+			   "\"objects\":[%s]}",
+			objs[i]);
+		fclose(f);
+		sensor_intel *fast = sensor_intel_new(), *slow = sensor_intel_new();
+		bad_list bad = {0};
+		size_t n_bad = 0;
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		rk_err ferr = sensor_intel_load_bundle(fast, path, on_bad, &bad, &n_bad, &ctx);
+		json_t *o = json_loads(objs[i], JSON_REJECT_DUPLICATES, NULL);
+		if (ferr == RK_EPARSE) {
+			/* the whole file is not JSON: jansson refuses the object too */
+			assert_null(o);
+			sensor_intel_free(fast);
+			sensor_intel_free(slow);
+			continue;
+		}
+		if (ferr != RK_OK)
+			fail_msg("object %zu: %s", i, rk_strerror(ferr));
+		rk_errctx sctx;
+		rk_errctx_clear(&sctx);
+		rk_err serr = o ? sensor_intel_apply(slow, o, NULL, &sctx) : RK_EPARSE;
+		json_decref(o);
+		sensor_intel_stats a, b;
+		sensor_intel_get_stats(fast, &a);
+		sensor_intel_get_stats(slow, &b);
+		if (serr == RK_EPARSE) {
+			assert_int_equal(n_bad, 1); /* not JSON to jansson either */
+		} else {
+			if (n_bad != (serr != RK_OK))
+				fail_msg("object %zu: %zu bad by the scanner, %s by jansson", i, n_bad,
+					 rk_strerror(serr));
+			assert_int_equal(a.indicators, b.indicators);
+			assert_int_equal(a.revoked, b.revoked);
+			assert_int_equal(a.bad, b.bad);
+			assert_int_equal(a.other_types, b.other_types);
+			if (serr)
+				assert_string_equal(bad.path[0], sctx.path);
+		}
+		sensor_indicator_info x, y;
+		bool fx = sensor_intel_lookup(fast, ID_A, &x), fy = sensor_intel_lookup(slow, ID_A, &y);
+		assert_int_equal(fx, fy);
+		if (fx) {
+			assert_string_equal(x.name, y.name);
+			assert_int_equal(x.n_markings, y.n_markings);
+			assert_int_equal(x.revoked, y.revoked);
+			assert_int_equal(x.valid_from, y.valid_from);
+		}
+		sensor_intel_free(fast);
+		sensor_intel_free(slow);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_revocation_and_expiry),
 		cmocka_unit_test(test_bad_objects),
 		cmocka_unit_test(test_bundle_file),
+		cmocka_unit_test(test_fast_path_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
