@@ -116,7 +116,7 @@ UNIT_BINS := $(foreach m,$(MODULES),$(UNIT_BIN_$(m)))
 
 # The sensor's tests sweep inputs made by the benchmark's generator, run
 # from next to the test binaries.
-$(BUILD)/tests/gen_sensor: bench/gen_sensor.c
+$(BUILD)/tests/gen_sensor: bench/gen_sensor.c bench/sensor_values.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 $(UNIT_BIN_sensor): $(BUILD)/tests/gen_sensor
