@@ -125,7 +125,7 @@ UNIT_BINS := $(foreach m,$(MODULES),$(UNIT_BIN_$(m)))
 
 # The sensor's tests sweep inputs made by the benchmark's generator, run
 # from next to the test binaries.
-$(BUILD)/tests/gen_sensor: bench/gen_sensor.c
+$(BUILD)/tests/gen_sensor: bench/gen_sensor.c bench/sensor_values.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 $(UNIT_BIN_sensor): $(BUILD)/tests/gen_sensor
@@ -186,9 +186,15 @@ tsan-check:
 
 # ---------------------------------------------------------------- bench
 
+# bench_*.c link every library (the sensor's benches need match and
+# pattern, the hub's cli and what it uses); gen_sensor.c makes the sensor
+# bench's inputs and links only libpcap.
 BENCH_SRC  := $(wildcard bench/bench_*.c)
-BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
-build/bench/%: bench/%.c build/renkei $(ALL_LIBS)
+BENCH_BINS := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC)) build/bench/gen_sensor
+build/bench/gen_sensor: bench/gen_sensor.c bench/sensor_values.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(PKG_LIBS)
+build/bench/%: bench/%.c bench/sensor_values.h build/renkei $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 bench:

@@ -16,88 +16,34 @@
  *   --pcap BYTES FILE    a pcap of at least BYTES: DNS queries and answers,
  *                        HTTP/1.1 requests, TLS 1.3 ClientHellos with SNI,
  *                        and other UDP and TCP traffic, with the same share
- *                        of indicator hits
+ *                        of indicator hits; the number of packets with a
+ *                        hit goes to FILE.hits (a hit packet carries an
+ *                        indicator address as its server or DNS answer,
+ *                        an indicator domain as its query, Host or SNI,
+ *                        or both)
  *
- * Values come from a SplitMix64 stream of --seed (default 20261126):
- * indicator i is value(i) (even i an address, odd i a domain); a line or
+ * Values come from a SplitMix64 stream of --seed (default 20261126) and
+ * the scheme of sensor_values.h (shared with bench_match.c): indicator i
+ * is value(i) (even i an address, odd i a domain); a line or
  * packet with a hit carries indicator values, every other one values from
  * beyond them (i from N to 4N), so the true hits are exactly the ones
  * placed. Every domain has the same label shape and length, so none is a
  * substring of another and a substring search finds the same hits as a
  * word search.
  */
-#include <inttypes.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pcap/pcap.h>
 
-typedef struct gen {
-	uint64_t seed;
-	size_t n_ind;
-	unsigned hit_every;
-} gen;
 
-static uint64_t mix64(uint64_t x)
-{
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-	return x ^ (x >> 31);
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s += 0x9e3779b97f4a7c15u;
-	return mix64(*s);
-}
-
-/* Value i: even i an IPv4 address in a public-looking range, odd i a
- * domain "w<hex>-<hex>.example-<k>.net" (no value is a substring of
- * another: every label has the same shape and length). */
-static void ipv4_of(const gen *g, size_t i, unsigned char out[4])
-{
-	uint64_t h = mix64(g->seed ^ (i * 2 + 1));
-	/* indicators in 11-100.x.x.x, other addresses in 101-190.x.x.x: no
-	 * address is both */
-	out[0] = (unsigned char)((i < g->n_ind ? 11 : 101) + h % 90);
-	out[1] = (unsigned char)(h >> 8);
-	out[2] = (unsigned char)(h >> 16);
-	out[3] = (unsigned char)(1 + (h >> 24) % 254);
-}
-
-static int domain_of(const gen *g, size_t i, char *out, size_t len)
-{
-	uint64_t h = mix64(g->seed ^ (i * 2 + 2));
-	return snprintf(out, len, "w%08" PRIx64 "-%06" PRIx64 ".example-%02u.net",
-			h & 0xffffffffu, (h >> 32) & 0xffffffu, (unsigned)(h >> 56) % 100);
-}
-
-/* A value index from random bits r: a domain (odd) or an address (even),
- * an indicator (below n_ind) or not (from n_ind to 4 n_ind). */
-static size_t pick(const gen *g, uint64_t r, bool domain, bool indicator)
-{
-	size_t base = indicator ? 0 : g->n_ind + (g->n_ind & 1);
-	size_t span = indicator ? g->n_ind / 2 : 3 * g->n_ind / 2 + 1;
-	return base + 2 * (size_t)(r % (span ? span : 1)) + (domain ? 1 : 0);
-}
-
-static int value_of(const gen *g, size_t i, char *out, size_t len)
-{
-	if (i % 2 == 0) {
-		unsigned char a[4];
-		ipv4_of(g, i, a);
-		return snprintf(out, len, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	}
-	return domain_of(g, i, out, len);
-}
+#include "sensor_values.h"
 
 /* ---------------------------------------------------------------- indicators */
 
 static int write_indicators(const gen *g, const char *path)
 {
-	char txt[4096], v[128];
+	char txt[4096], v[128], id[80], pat[256];
 	FILE *f = fopen(path, "w");
 	snprintf(txt, sizeof txt, "%s.txt", path);
 	FILE *t = fopen(txt, "w");
@@ -110,18 +56,17 @@ static int write_indicators(const gen *g, const char *path)
 	      "\"objects\":[",
 	      f);
 	for (size_t i = 0; i < g->n_ind; i++) {
-		uint64_t a = mix64(g->seed ^ (0x1d1d0000u + i)), b = mix64(a);
-		value_of(g, i, v, sizeof v);
+		gen_value(g, i, v, sizeof v);
+		gen_indicator_id(g, i, id, sizeof id);
+		gen_pattern(g, i, pat, sizeof pat);
 		fprintf(f,
 			"%s{\"type\":\"indicator\",\"spec_version\":\"2.1\","
-			"\"id\":\"indicator--%08x-%04x-4%03x-8%03x-%012" PRIx64 "\","
+			"\"id\":\"%s\","
 			"\"created\":\"2026-01-01T00:00:00.000Z\","
 			"\"modified\":\"2026-01-01T00:00:00.000Z\","
-			"\"pattern\":\"[%s:value = '%s']\",\"pattern_type\":\"stix\","
+			"\"pattern\":\"%s\",\"pattern_type\":\"stix\","
 			"\"valid_from\":\"2026-01-01T00:00:00Z\"}",
-			i ? "," : "", (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffffu,
-			(unsigned)(a >> 4) & 0xfffu, (unsigned)b & 0xfffu,
-			(b >> 16) & 0xffffffffffffu, i % 2 ? "domain-name" : "ipv4-addr", v);
+			i ? "," : "", id, pat);
 		fprintf(t, "%s\n", v);
 	}
 	fputs("]}\n", f);
@@ -150,16 +95,16 @@ static int write_zeek_dns(const gen *g, size_t lines, const char *path)
 	      "bool\tcount\tvector[string]\tvector[interval]\tbool\n",
 	      f);
 	for (size_t n = 0; n < lines; n++) {
-		uint64_t r = rnd(&s);
+		uint64_t r = gen_rnd(&s);
 		bool hit = g->hit_every && r % g->hit_every == 0;
 		/* a hit names one indicator: the query (a domain) or the
 		 * answer (an address); everything else is from beyond them */
 		bool hit_answer = hit && (r >> 8) % 2;
-		size_t qi = hit && !hit_answer ? pick(g, r >> 20, true, true)
-					       : pick(g, r >> 20, true, false);
-		size_t ai = hit_answer ? pick(g, r >> 24, false, true) : pick(g, r >> 24, false, false);
-		domain_of(g, qi, q, sizeof q);
-		value_of(g, ai, ans, sizeof ans);
+		size_t qi = hit && !hit_answer ? gen_pick(g, r >> 20, true, true)
+					       : gen_pick(g, r >> 20, true, false);
+		size_t ai = hit_answer ? gen_pick(g, r >> 24, false, true) : gen_pick(g, r >> 24, false, false);
+		gen_domain(g, qi, q, sizeof q);
+		gen_value(g, ai, ans, sizeof ans);
 		hits += hit;
 		fprintf(f,
 			"1767225600.%06u\tC%012" PRIx64 "\t10.%u.%u.%u\t%u\t192.0.2.53\t53\tudp\t%u\t"
@@ -317,13 +262,13 @@ static int write_pcap(const gen *g, uint64_t bytes, const char *path)
 		return 1;
 	}
 	for (uint64_t n = 0; written < bytes; n++) {
-		uint64_t r = rnd(&s);
+		uint64_t r = gen_rnd(&s);
 		bool hit = g->hit_every && r % g->hit_every == 0;
 		unsigned char client[4] = {10, (unsigned char)(r >> 8), (unsigned char)(r >> 16),
 					   (unsigned char)(1 + (r >> 24) % 250)};
 		unsigned char server[4];
-		ipv4_of(g, pick(g, r >> 20, false, hit), server);
-		domain_of(g, pick(g, r >> 20, true, hit), name, sizeof name);
+		gen_ipv4(g, gen_pick(g, r >> 20, false, hit), server);
+		gen_domain(g, gen_pick(g, r >> 20, true, hit), name, sizeof name);
 		size_t len;
 		switch ((r >> 32) % 5) {
 		case 0: /* DNS query and its answer */
@@ -365,12 +310,18 @@ static int write_pcap(const gen *g, uint64_t bytes, const char *path)
 	pcap_close(dead);
 	fprintf(stderr, "gen_sensor: %s: %" PRIu64 " bytes, %" PRIu64 " packets with a hit\n",
 		path, written, hits);
-	return 0;
+	char hits_path[4096];
+	snprintf(hits_path, sizeof hits_path, "%s.hits", path);
+	FILE *h = fopen(hits_path, "w");
+	if (!h)
+		return 1;
+	fprintf(h, "%" PRIu64 "\n", hits);
+	return fclose(h);
 }
 
 int main(int argc, char **argv)
 {
-	gen g = {.seed = 20261126, .n_ind = 200000, .hit_every = 1000};
+	gen g = {.seed = GEN_DEFAULT_SEED, .n_ind = 200000, .hit_every = 1000};
 	int rc = 0;
 
 	for (int i = 1; i < argc && !rc; i++) {
