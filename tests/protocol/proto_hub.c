@@ -303,10 +303,10 @@ bool proto_post(const proto_hub *h, const char *path, const char *user,
 	return proto_http(h, "POST", path, user, hdr, body, strlen(body), out);
 }
 
-bool proto_header(const proto_resp *r, const char *name, char *out, size_t outlen)
+bool proto_header_in(const char *headers, const char *name, char *out, size_t outlen)
 {
 	size_t nl = strlen(name);
-	for (const char *p = r->headers; p && *p;) {
+	for (const char *p = headers; p && *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
 		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
@@ -322,6 +322,11 @@ bool proto_header(const proto_resp *r, const char *name, char *out, size_t outle
 		p = eol ? eol + 1 : NULL;
 	}
 	return false;
+}
+
+bool proto_header(const proto_resp *r, const char *name, char *out, size_t outlen)
+{
+	return proto_header_in(r->headers, name, out, outlen);
 }
 
 void proto_resp_free(proto_resp *r)

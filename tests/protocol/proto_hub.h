@@ -87,6 +87,8 @@ bool proto_post(const proto_hub *h, const char *path, const char *user,
 /* Value of a response header (first match, case-insensitive) copied into
  * out; false if absent. */
 bool proto_header(const proto_resp *r, const char *name, char *out, size_t outlen);
+/* The same over a block of raw header lines (NULL: none). */
+bool proto_header_in(const char *headers, const char *name, char *out, size_t outlen);
 void proto_resp_free(proto_resp *r);
 
 /* A valid indicator with a given UUID suffix number and modified time. */

@@ -479,24 +479,7 @@ static void http_init(void)
 
 static bool header(const resp *r, const char *name, char *out, size_t outlen)
 {
-	size_t nl = strlen(name);
-	const char *p = r->hdr.data;
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			const char *v = p + nl + 1;
-			while (*v == ' ')
-				v++;
-			size_t vl = ll - (size_t)(v - p);
-			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
-				vl--;
-			snprintf(out, outlen, "%.*s", (int)vl, v);
-			return true;
-		}
-		p = eol ? eol + 1 : NULL;
-	}
-	return false;
+	return proto_header_in(r->hdr.data, name, out, outlen);
 }
 
 static void scan_error(const char *path, const resp *r);
