@@ -64,7 +64,8 @@ static double wall_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A "VmXXX:   123 kB" line of /proc/self/status, in bytes (0 if absent). */
+/* The value of one /proc/self/status line such as "VmHWM:   123 kB", in
+ * bytes (0 if absent). */
 static size_t proc_status_kb(const char *key)
 {
 	char line[256];
