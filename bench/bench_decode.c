@@ -65,11 +65,10 @@ static double cpu_s(void)
 
 static unsigned long long hits, lookups;
 
-static void on_hit(void *arg, uint32_t handle, const char *id)
+static void on_hit(void *arg, uint32_t handle)
 {
 	(void)arg;
 	(void)handle;
-	(void)id;
 	hits++;
 }
 
@@ -228,9 +227,9 @@ static void build_mode(const match *m, double built, long rss0)
 	match_get_stats(m, &st);
 	mem = st.table_bytes + st.arena_bytes;
 	printf("build    %.2f s: %zu keys; tables %zu + arena %zu = %zu bytes (%.2fx the "
-	       "%zu bytes of values as text), ids %zu more (%.2fx with them)\n",
+	       "%zu bytes of values as text)\n",
 	       built, st.keys, st.table_bytes, st.arena_bytes, mem, (double)mem / text_bytes,
-	       text_bytes, st.id_bytes, (double)(mem + st.id_bytes) / text_bytes);
+	       text_bytes);
 	printf("memory   peak RSS %ld kB (%.2fx text), %ld kB at start, %ld kB now\n",
 	       vm_kib("VmHWM:"), vm_kib("VmHWM:") * 1024.0 / text_bytes, rss0, vm_kib("VmRSS:"));
 	t = now_s();

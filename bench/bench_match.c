@@ -94,10 +94,9 @@ typedef struct size_result {
 	size_t lookup_errors;
 } size_result;
 
-static void count_hit(void *arg, uint32_t handle, const char *id)
+static void count_hit(void *arg, uint32_t handle)
 {
 	(void)handle;
-	(void)id;
 	(*(size_t *)arg)++;
 }
 
@@ -279,16 +278,15 @@ static int part_sizes(const char *sizes, uint64_t seed)
 	ROW("peak RSS MB (VmHWM of the child)", "%.1f", mb(r->peak_rss));
 	ROW("baseline RSS MB (before the builder)", "%.1f", mb(r->base_rss));
 	ROW("RSS after build MB (matcher only)", "%.1f", mb(r->after_rss));
-	ROW("matcher tables + keys + ids MB", "%.1f / %.1f / %.1f", mb(r->st.table_bytes),
-	    mb(r->st.arena_bytes), mb(r->st.id_bytes));
+	ROW("matcher tables + keys MB", "%.1f / %.1f", mb(r->st.table_bytes),
+	    mb(r->st.arena_bytes));
 	ROW("peak RSS / values text", "%.2f", (double)r->peak_rss / (double)r->text_bytes);
 	ROW("(peak - baseline) / values text", "%.2f",
 	    (double)(r->peak_rss - r->base_rss) / (double)r->text_bytes);
 	ROW("(RSS after - baseline) / values text", "%.2f",
 	    (double)(r->after_rss - r->base_rss) / (double)r->text_bytes);
-	ROW("(tables + keys) / values text, ids left out", "%.2f",
+	ROW("(tables + keys) / values text", "%.2f",
 	    (double)(r->st.table_bytes + r->st.arena_bytes) / (double)r->text_bytes);
-	ROW("ids bytes per indicator", "%.1f", (double)r->st.id_bytes / (double)r->n);
 	ROW("lookups /CPU s (half hits, half misses, 1 thread)", "%.0f", r->lookups_per_s);
 	ROW("exact / keys / rejected", "%zu / %zu / %zu", r->st.exact, r->st.keys, r->st.rejected);
 #undef ROW

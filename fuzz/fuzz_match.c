@@ -83,10 +83,9 @@ typedef struct {
 	size_t fed;
 } feed_ctx;
 
-static void on_atom(void *arg, uint32_t handle, const char *id, const match_atomset *atoms)
+static void on_atom(void *arg, uint32_t handle, const match_atomset *atoms)
 {
 	feed_ctx *f = arg;
-	(void)id;
 	f->fed++;
 	match_corr_feed(f->c, handle, atoms, f->t, f->key, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * match.h: the sensor's compiled indicators, matched against the
  * observables seen in traffic and logs.
  *
- * A builder collects indicators (id, pattern text, validity, revocation);
+ * A builder collects indicators (pattern text, validity, revocation);
  * match_build turns them into an immutable matcher. A pattern is a set of
  * atoms, its observation expressions ([...]); the sensor sees one
  * observable at a time (match_obs: an address, a name, a URL, a hash, a
@@ -34,7 +34,12 @@
  * Handles: every call to match_builder_add gives the next handle (0, 1, 2 ...
  * in order of calls), whether the indicator is kept or skipped, so a caller
  * can index its own arrays by handle. A lookup reports each indicator whose
- * value matches by handle and id. The plain lookups (match_ipv4 ...) report
+ * value matches by handle only: the matcher keeps no indicator ids (at a
+ * million indicators they would weigh as much as its tables), the caller
+ * maps handles to its own records, and may hang that map on the matcher
+ * (match_attach) so that it lives and dies with it. The id given to
+ * match_builder_add is only used to name the indicator in reject reports,
+ * during that call. The plain lookups (match_ipv4 ...) report
  * exact single-observation indicators only; match_observe reports every
  * single-observation indicator and the atoms of compound ones.
  *
@@ -89,12 +94,12 @@
 typedef struct match_builder match_builder;
 typedef struct match match;
 
-/* Called for each indicator or value skipped with a reason. */
+/* Called for each indicator or value skipped with a reason, from within
+ * match_builder_add: indicator_id is the one given to that call. */
 typedef void (*match_reject_fn)(void *arg, uint32_t handle, const char *indicator_id,
 				const char *reason);
-/* Called for each indicator whose value matches. indicator_id (here and in
- * match_atom_fn) is valid during the call only: copy it to keep it. */
-typedef void (*match_hit_fn)(void *arg, uint32_t handle, const char *indicator_id);
+/* Called for each indicator whose value matches, by handle (see above). */
+typedef void (*match_hit_fn)(void *arg, uint32_t handle);
 
 /* Atoms of one compound pattern that one observable satisfied: bit i of
  * bits[i / 64] for atom i (same layout as pattern_atom_obs). */
@@ -104,8 +109,7 @@ typedef struct match_atomset {
 
 /* Called once per compound pattern and observable, with every atom of that
  * pattern the observable satisfied. */
-typedef void (*match_atom_fn)(void *arg, uint32_t handle, const char *indicator_id,
-			      const match_atomset *atoms);
+typedef void (*match_atom_fn)(void *arg, uint32_t handle, const match_atomset *atoms);
 
 typedef enum {
 	MATCH_MD5,
@@ -136,7 +140,6 @@ typedef struct match_stats {
 	size_t keys;       /* distinct keys in all tables */
 	size_t table_bytes; /* hash tables and handle chains */
 	size_t arena_bytes; /* key bytes */
-	size_t id_bytes;    /* indicator ids and their offsets */
 } match_stats;
 
 /* ---------------------------------------------------------------- build */
@@ -150,8 +153,10 @@ match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *a
 void match_builder_free(match_builder *b);
 
 /*
- * Adds one indicator. valid_until 0 means none. The texts are copied. A
- * pattern that does not compile is reported and skipped (RK_OK). Errors:
+ * Adds one indicator, the next handle. valid_until 0 means none. The id
+ * only names the indicator in reject reports (it is not kept); what the
+ * pattern needs is copied. A pattern that does not compile is reported
+ * and skipped (RK_OK). Errors:
  * RK_EINVAL (id or pattern NULL, or more than 2^31 indicators), RK_ENOMEM;
  * ctx says why.
  */
@@ -165,6 +170,15 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 rk_err match_build(match_builder *b, match **out, rk_errctx *ctx);
 void match_free(match *m);
 void match_get_stats(const match *m, match_stats *st);
+/*
+ * Hangs the caller's data on the matcher (the sensor's handle-to-id map):
+ * m owns it from here on, and match_free calls free_fn(data) (free_fn may
+ * be NULL). Attaching again frees what was attached before. Call it before
+ * the matcher is shared; match_attached (NULL when nothing is attached)
+ * may then be called from any thread.
+ */
+void match_attach(match *m, void *data, void (*free_fn)(void *));
+void *match_attached(const match *m);
 /* Compiled patterns kept for the evaluator (single-observation and
  * compound), with their handles, in handle order. */
 size_t match_eval_count(const match *m);

@@ -19,9 +19,9 @@
  * named twice by one indicator is recorded once in its chain. Nothing is
  * resized after build, and lookups only read.
  *
- * Indicator ids are kept for every handle: as the 16 bytes of the UUID when
- * the id is "indicator--" and a lower-case UUID (most are; match_id_text
- * prints it back byte for byte), as text otherwise.
+ * Indicator ids are not kept: a handle is all the matcher reports, and the
+ * id given to match_builder_add only names the indicator in that call's
+ * reject reports.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -39,9 +39,8 @@ struct match_builder {
 	rk_time now;
 	match_reject_fn on_reject;
 	void *arg;
-	rk_buf arena, ids;
-	uint32_t *id_off;
-	size_t n_handles, cap_handles;
+	rk_buf arena;
+	size_t n_handles;
 	rec *recs;
 	size_t n_recs, cap_recs;
 	struct match_eval *eval;
@@ -107,51 +106,6 @@ bool match_unhex(const char *hex, size_t n, uint8_t *out)
 	return true;
 }
 
-/* "indicator--" and a UUID in lowercase 8-4-4-4-12 form (what
- * match_id_text prints back, byte for byte) into the UUID's 16 bytes. */
-static bool id_to_uuid(const char *id, uint8_t out[16])
-{
-	static const char prefix[] = "indicator--";
-	const char *u = id + sizeof prefix - 1;
-	unsigned n = 0;
-	if (strncmp(id, prefix, sizeof prefix - 1) != 0 || strlen(u) != 36)
-		return false;
-	for (unsigned i = 0; i < 36; i++) {
-		int v;
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (u[i] != '-')
-				return false;
-			continue;
-		}
-		if ((u[i] >= 'A' && u[i] <= 'F') || (v = rk_hex_value(u[i])) < 0)
-			return false;
-		if (n % 2 == 0)
-			out[n / 2] = (uint8_t)(v << 4);
-		else
-			out[n / 2] |= (uint8_t)v;
-		n++;
-	}
-	return true;
-}
-
-const char *match_id_text(const match *m, uint32_t handle, char buf[MATCH_ID_TEXT])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint32_t off = m->id_off[handle];
-	if (!(off & MATCH_ID_UUID))
-		return m->ids + off;
-	const uint8_t *u = (const uint8_t *)m->ids + (off & ~MATCH_ID_UUID);
-	char *p = buf + sprintf(buf, "indicator--");
-	for (unsigned i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[u[i] >> 4];
-		*p++ = hex[u[i] & 15];
-	}
-	*p = '\0';
-	return buf;
-}
-
 match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *arg)
 {
 	match_builder *b = calloc(1, sizeof *b);
@@ -161,7 +115,6 @@ match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *a
 	b->on_reject = on_reject;
 	b->arg = arg;
 	rk_buf_init(&b->arena);
-	rk_buf_init(&b->ids);
 	return b;
 }
 
@@ -170,8 +123,6 @@ void match_builder_free(match_builder *b)
 	if (!b)
 		return;
 	rk_buf_cleanup(&b->arena);
-	rk_buf_cleanup(&b->ids);
-	free(b->id_off);
 	free(b->recs);
 	for (size_t i = 0; i < b->n_eval; i++)
 		pattern_free(b->eval[i].p);
@@ -406,21 +357,7 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		return rk_fail(ctx, RK_EINVAL, "", "indicator id and pattern are required");
 	if (b->n_handles >= MATCH_ATOMREF - 1)
 		return rk_fail(ctx, RK_EINVAL, "", "too many indicators");
-	if (!grow((void **)&b->id_off, &b->cap_handles, b->n_handles + 1, sizeof *b->id_off) ||
-	    b->ids.len >= MATCH_ID_UUID - strlen(indicator_id) - 1)
-		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
-	uint32_t h = (uint32_t)b->n_handles;
-	uint32_t off = (uint32_t)b->ids.len;
-	uint8_t uuid[16];
-	if (id_to_uuid(indicator_id, uuid)) {
-		if (rk_buf_append(&b->ids, uuid, sizeof uuid))
-			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
-		off |= MATCH_ID_UUID;
-	} else if (rk_buf_append(&b->ids, indicator_id, strlen(indicator_id) + 1)) {
-		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
-	}
-	b->id_off[h] = off;
-	b->n_handles++;
+	uint32_t h = (uint32_t)b->n_handles++;
 	b->st.added++;
 	if (revoked) {
 		b->st.revoked++;
@@ -1025,15 +962,8 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	b->arena.data = NULL;
 	rk_buf_cleanup(&b->arena);
 	rk_buf_init(&b->arena);
-	m->st.id_bytes = b->ids.len;
-	m->ids = b->ids.data;
-	b->ids.data = NULL;
-	rk_buf_cleanup(&b->ids);
-	rk_buf_init(&b->ids);
-	m->id_off = b->id_off;
 	m->n_handles = b->n_handles;
-	b->id_off = NULL;
-	b->n_handles = b->cap_handles = 0;
+	b->n_handles = 0;
 	m->eval = b->eval;
 	m->n_eval = b->n_eval;
 	b->eval = NULL;
@@ -1054,7 +984,6 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	m->st.keys = keep.keys;
 	m->st.table_bytes = keep.table_bytes + m->n_chain * sizeof *m->chain;
 	m->st.arena_bytes = m->arena_len;
-	m->st.id_bytes = keep.id_bytes + m->n_handles * sizeof *m->id_off;
 	memset(&b->st, 0, sizeof b->st);
 	*out = m;
 	m = NULL;
@@ -1082,8 +1011,8 @@ void match_free(match *m)
 	}
 	free(m->arena);
 	free(m->chain);
-	free(m->ids);
-	free(m->id_off);
+	if (m->attached_free)
+		m->attached_free(m->attached);
 	for (size_t i = 0; i < m->n_eval; i++)
 		pattern_free(m->eval[i].p);
 	free(m->eval);
@@ -1105,6 +1034,19 @@ void match_free(match *m)
 void match_get_stats(const match *m, match_stats *st)
 {
 	*st = m->st;
+}
+
+void match_attach(match *m, void *data, void (*free_fn)(void *))
+{
+	if (m->attached_free)
+		m->attached_free(m->attached);
+	m->attached = data;
+	m->attached_free = free_fn;
+}
+
+void *match_attached(const match *m)
+{
+	return m->attached;
 }
 
 size_t match_eval_count(const match *m)

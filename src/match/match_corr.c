@@ -235,9 +235,7 @@ int match_corr_feed(match_corr *c, uint32_t handle, const match_atomset *atoms, 
 		return 0;
 	s->head = s->n = 0;
 	c->st.hits++;
-	if (on_hit) {
-		char buf[MATCH_ID_TEXT];
-		on_hit(arg, handle, match_id_text(m, handle, buf));
-	}
+	if (on_hit)
+		on_hit(arg, handle);
 	return 1;
 }

@@ -53,11 +53,6 @@
 #endif
 
 #define MATCH_CHAIN 0x80000000u
-/* In id_off: the id is "indicator--" and the 16-byte UUID stored at the
- * offset (without this bit), printed back by match_id_text. */
-#define MATCH_ID_UUID 0x80000000u
-/* "indicator--" + 36 + NUL */
-#define MATCH_ID_TEXT 48
 #define MATCH_ATOMREF 0x40000000u
 #define MATCH_NOT_COMPOUND UINT32_MAX
 #define MATCH_EMPTY UINT32_MAX
@@ -171,9 +166,9 @@ struct match {
 	size_t arena_len;
 	match_link *chain;
 	size_t n_chain;
-	char *ids;         /* NUL-terminated ids, or UUIDs (MATCH_ID_UUID) */
-	uint32_t *id_off;  /* per handle */
 	size_t n_handles;
+	void *attached; /* the caller's (match_attach), freed by attached_free */
+	void (*attached_free)(void *);
 	struct match_eval {
 		pattern *p;
 		uint32_t handle;
@@ -217,10 +212,6 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom);
 /* The one-property object a kind stands for (type and path). */
 void match_obs_prop(match_obs_kind k, pattern_prop *v);
-
-/* match_build.c: the id of a handle, as text: in the matcher, or printed
- * into buf (valid as long as buf). */
-const char *match_id_text(const match *m, uint32_t handle, char buf[MATCH_ID_TEXT]);
 
 uint64_t match_hash_bytes(const void *p, size_t len);
 uint32_t match_hash_u32(uint32_t k);

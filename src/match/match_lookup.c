@@ -24,10 +24,8 @@ static size_t emit_one(const match *m, uint32_t x, const match_sink *k)
 			match_scratch_note(k->s, r->compound, r->atom);
 		return 0;
 	}
-	if (k->fn) {
-		char buf[MATCH_ID_TEXT];
-		k->fn(k->arg, x, match_id_text(m, x, buf));
-	}
+	if (k->fn)
+		k->fn(k->arg, x);
 	return 1;
 }
 

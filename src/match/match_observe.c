@@ -245,7 +245,7 @@ static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bi
 }
 
 /* Evaluates atom r of a kind once per call: a hit, or an atom noted. */
-static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *ke, uint32_t r,
+static size_t try_atom(match_scratch *s, const match_kindeval *ke, uint32_t r,
 		       const pattern_prop *v, match_hit_fn on_hit, void *arg)
 {
 	const match_evref *ref = &ke->ref[r];
@@ -260,10 +260,8 @@ static size_t try_atom(const match *m, match_scratch *s, const match_kindeval *k
 		match_scratch_note(s, ref->compound, ref->atom);
 		return 0;
 	}
-	if (on_hit) {
-		char buf[MATCH_ID_TEXT];
-		on_hit(arg, ref->handle, match_id_text(m, ref->handle, buf));
-	}
+	if (on_hit)
+		on_hit(arg, ref->handle);
 	return 1;
 }
 
@@ -310,7 +308,6 @@ static bool utf8_valid(const char *str, size_t n)
 #endif
 
 typedef struct {
-	const match *m;
 	match_scratch *s;
 	const match_kindeval *ke;
 	const pattern_prop *v;
@@ -327,7 +324,7 @@ static int on_gate(unsigned id, unsigned long long from, unsigned long long to, 
 	(void)from;
 	(void)to;
 	(void)flags;
-	g->hits += try_atom(g->m, g->s, g->ke, g->ke->gated[id], g->v, g->on_hit, g->arg);
+	g->hits += try_atom(g->s, g->ke, g->ke->gated[id], g->v, g->on_hit, g->arg);
 	return 0;
 }
 #endif
@@ -343,7 +340,7 @@ static size_t try_gated(gate_ctx *g)
 		return g->hits;
 #endif
 	for (size_t i = 0; i < g->ke->n_gated; i++)
-		g->hits += try_atom(g->m, g->s, g->ke, g->ke->gated[i], g->v, g->on_hit, g->arg);
+		g->hits += try_atom(g->s, g->ke, g->ke->gated[i], g->v, g->on_hit, g->arg);
 	return g->hits;
 }
 
@@ -375,9 +372,9 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 
 	if (v.value) {
 		for (size_t i = 0; i < ke->n_always; i++)
-			hits += try_atom(m, s, ke, ke->always[i], &v, on_hit, arg);
+			hits += try_atom(s, ke, ke->always[i], &v, on_hit, arg);
 		if (ke->n_gated) {
-			gate_ctx g = { m, s, ke, &v, on_hit, arg, 0 };
+			gate_ctx g = { s, ke, &v, on_hit, arg, 0 };
 			hits += try_gated(&g);
 		}
 		for (size_t p = 0; ke->gram_cap && p + MATCH_GRAM <= v.len; p++) {
@@ -388,13 +385,10 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 				slot = (slot + 1) & (ke->gram_cap - 1);
 			const match_gram *gr = &ke->gram[slot];
 			for (uint32_t j = 0; j < gr->count; j++)
-				hits += try_atom(m, s, ke, ke->gram_refs[gr->start + j], &v, on_hit, arg);
+				hits += try_atom(s, ke, ke->gram_refs[gr->start + j], &v, on_hit, arg);
 		}
 	}
-	for (size_t i = 0; i < s->npend && on_atom; i++) {
-		uint32_t h = m->compound[s->pend[i].compound].handle;
-		char buf[MATCH_ID_TEXT];
-		on_atom(arg, h, match_id_text(m, h, buf), &s->pend[i].atoms);
-	}
+	for (size_t i = 0; i < s->npend && on_atom; i++)
+		on_atom(arg, m->compound[s->pend[i].compound].handle, &s->pend[i].atoms);
 	return hits;
 }

@@ -131,7 +131,9 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *text, size_t len, const ch
  * Builds a matcher from the set as it is now: every indicator with a stix
  * pattern is added (the match builder skips revoked ones and those expired
  * at `now`, and reports patterns that do not compile through on_reject,
- * which may be NULL). *out is a new matcher owned by the caller.
+ * which may be NULL). *out is a new matcher owned by the caller, with the
+ * ids of its indicators attached (match_attach; the matcher reports
+ * handles, and the engine names hits from these ids).
  * Errors: RK_ENOMEM.
  */
 rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reject, void *arg,
@@ -168,7 +170,7 @@ const char *sensor_input_kind_name(sensor_input_kind k);
 /* One indicator matched one observable. */
 typedef struct sensor_hit {
 	uint32_t handle;          /* the matcher's handle of the indicator */
-	const char *indicator_id;
+	const char *indicator_id; /* from the matcher's attached ids ("" if none) */
 	const char *obs_type;     /* STIX SCO type: "ipv4-addr", "domain-name", ... */
 	const char *value;        /* as seen (not NUL-terminated) */
 	size_t value_len;

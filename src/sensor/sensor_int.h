@@ -56,6 +56,19 @@ typedef struct sensor_gen {
 	match_scratch *scr[];   /* per worker, written only by that worker */
 } sensor_gen;
 
+/* sensor_ids.c: the ids of a matcher's indicators by handle, which
+ * sensor_intel_build hangs on the matcher (match_attach). */
+typedef struct sensor_ids sensor_ids;
+sensor_ids *sensor_ids_new(void);
+void sensor_ids_free(void *ids); /* a sensor_ids; void * for match_attach */
+/* Records the id of the next handle. RK_ENOMEM. */
+rk_err sensor_ids_add(sensor_ids *t, const char *id);
+/* Gives back the room grown for handles never added. */
+void sensor_ids_trim(sensor_ids *t);
+/* The id of handle, in the table or printed into buf; "" when t is NULL
+ * or never recorded handle. */
+const char *sensor_ids_get(const sensor_ids *t, uint32_t handle, char buf[SENSOR_ID_MAX]);
+
 typedef struct sensor_pkt {
 	uint32_t off, caplen;
 	int64_t ts_usec;

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sensor.h"
+#include "sensor_int.h"
 
 typedef struct intel_entry {
 	char *id;
@@ -756,22 +756,36 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 {
 	rk_err err = RK_OK;
 	*out = NULL;
+	/* the matcher reports handles; ids holds their ids (sensor_ids.c) */
+	sensor_ids *ids = sensor_ids_new();
 	match_builder *b = match_builder_new(now, on_reject, arg);
-	if (!b)
+	if (!b || !ids) {
+		match_builder_free(b);
+		sensor_ids_free(ids);
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory building the matcher");
+	}
 	pthread_rwlock_rdlock(&in->lock);
 	for (size_t i = 0; i < in->n && !err; i++) {
 		const intel_entry *e = in->entries[i];
 		if (!e->stix)
 			continue;
-		err = match_builder_add(b, e->id, e->pattern, e->valid_from, e->valid_until, e->revoked,
-					ctx);
+		if (sensor_ids_add(ids, e->id) != RK_OK)
+			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory building the matcher");
+		else
+			err = match_builder_add(b, e->id, e->pattern, e->valid_from, e->valid_until,
+						e->revoked, ctx);
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (!err)
 		err = match_build(b, out, ctx);
 	match_builder_free(b);
-	return err;
+	if (err) {
+		sensor_ids_free(ids);
+		return err;
+	}
+	sensor_ids_trim(ids);
+	match_attach(*out, ids, sensor_ids_free);
+	return RK_OK;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)

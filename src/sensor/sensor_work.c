@@ -61,16 +61,16 @@ static uint64_t addr_key(uint8_t family, const uint8_t *a)
 
 /* A single-observation hit, or a compound pattern the current observable
  * completed (then called under the correlator's lock). */
-static void on_match(void *arg, uint32_t handle, const char *indicator_id)
+static void on_match(void *arg, uint32_t handle)
 {
 	sensor_worker *w = arg;
 	const sensor_source *src = w->batch->src;
-	char text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN], id[SENSOR_ID_MAX];
 	sensor_hit h;
 
 	memset(&h, 0, sizeof h);
 	h.handle = handle;
-	h.indicator_id = indicator_id;
+	h.indicator_id = sensor_ids_get(match_attached(w->m), handle, id);
 	h.obs_type = OBS_TYPE[w->obs.kind];
 	h.value = w->obs_text;
 	h.value_len = w->obs_text_len;
@@ -118,12 +118,10 @@ static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 }
 
 /* Atoms of a compound pattern: to the correlator, which may complete it. */
-static void on_atom(void *arg, uint32_t handle, const char *indicator_id,
-		    const match_atomset *atoms)
+static void on_atom(void *arg, uint32_t handle, const match_atomset *atoms)
 {
 	sensor_worker *w = arg;
 	sensor_gen *g = w->g;
-	(void)indicator_id;
 	if (!g->corr)
 		return;
 	if (!w->obs_time_known) {

@@ -64,18 +64,16 @@ typedef struct {
 	size_t natom;
 } seen;
 
-static void on_hit(void *arg, uint32_t handle, const char *id)
+static void on_hit(void *arg, uint32_t handle)
 {
 	seen *s = arg;
-	assert_non_null(id);
 	if (s->nhit < 16)
 		s->hit[s->nhit++] = handle;
 }
 
-static void on_atom(void *arg, uint32_t handle, const char *id, const match_atomset *atoms)
+static void on_atom(void *arg, uint32_t handle, const match_atomset *atoms)
 {
 	seen *s = arg;
-	assert_non_null(id);
 	if (s->natom < 16) {
 		s->atom_handle[s->natom] = handle;
 		s->atoms[s->natom++] = *atoms;

@@ -6,7 +6,9 @@
  * the matcher built from the set, pattern types other than stix kept but
  * not built, malformed indicators refused with the property named, and a
  * bundle file with bad objects reported by index and id while the good
- * ones load. Lookups copy out name, creator and markings.
+ * ones load. Lookups copy out name, creator and markings. The matcher
+ * reports handles; the ids attached to it by the build name them byte for
+ * byte, and outlive the set they came from.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "sensor.h"
+#include "sensor_int.h"
 
 #define ID_A "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 #define ID_B "indicator--1f6c5d3a-0b7e-4c0e-9a55-3f2d6e7c8a91"
@@ -188,6 +190,55 @@ static void test_revocation_and_expiry(void **state)
 	assert_int_equal(st.revoked, 1);
 	assert_int_equal(st.not_stix, 1);
 	sensor_intel_free(in);
+}
+
+typedef struct named {
+	char id[SENSOR_ID_MAX];
+	const match *m;
+	size_t n;
+} named;
+
+static void name_hit(void *arg, uint32_t handle)
+{
+	named *n = arg;
+	char buf[SENSOR_ID_MAX];
+	snprintf(n->id, sizeof n->id, "%s", sensor_ids_get(match_attached(n->m), handle, buf));
+	n->n++;
+}
+
+static void test_ids_by_handle(void **state)
+{
+	(void)state;
+	static const char *const ids[] = {
+		"indicator--0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", /* kept as 16 bytes */
+		"indicator--0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4E", /* upper case: text */
+		"indicator--0a1b2c3d-4e5f-4A6b-8c7d-9e0f1a2b3c4f", /* one upper: text */
+		ID_C,
+	};
+	sensor_intel *in = sensor_intel_new();
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	for (unsigned i = 0; i < RK_ARRAY_LEN(ids); i++) {
+		char pat[64];
+		snprintf(pat, sizeof pat, "[ipv4-addr:value = '192.0.2.%u']", i);
+		json_t *o = ind(ids[i], "2025-02-01T00:00:00.000Z", pat, NULL);
+		if (i == 1) /* not built: takes no handle */
+			json_object_set_new(o, "pattern_type", json_string("snort"));
+		assert_int_equal(apply(in, o, NULL, &ctx), RK_OK);
+	}
+	match *m = NULL;
+	assert_int_equal(sensor_intel_build(in, NOW, NULL, NULL, &m, &ctx), RK_OK);
+	sensor_intel_free(in); /* the ids live with the matcher */
+	for (unsigned i = 0; i < RK_ARRAY_LEN(ids); i++) {
+		named n = {.m = m};
+		assert_int_equal(match_ipv4(m, 0xc0000200 | i, name_hit, &n), i != 1);
+		if (i != 1)
+			assert_string_equal(n.id, ids[i]);
+	}
+	char buf[SENSOR_ID_MAX];
+	assert_string_equal(sensor_ids_get(match_attached(m), 3, buf), "");
+	assert_string_equal(sensor_ids_get(NULL, 0, buf), "");
+	match_free(m);
 }
 
 static void expect_bad(sensor_intel *in, json_t *o, const char *path)
@@ -419,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_bad_objects),
 		cmocka_unit_test(test_bundle_file),
 		cmocka_unit_test(test_fast_path_agrees),
+		cmocka_unit_test(test_ids_by_handle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
