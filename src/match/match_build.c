@@ -5,7 +5,7 @@
  * accepts it, every value it names is turned into a key (address masked to
  * its prefix, domain/e-mail/URL normal form, hash bytes) and recorded as
  * (table, key, handle); key bytes go straight into the arena that the
- * matcher will own. Otherwise the compiled pattern is kept for the
+ * matcher will own, so they are never copied. Otherwise the compiled pattern is kept for the
  * evaluator. A compound pattern (several atoms, or a qualifier) is kept
  * too, and each of its atoms that pattern_atom_exact_values accepts has its
  * values recorded under an atom reference (MATCH_ATOMREF | index) instead
@@ -19,6 +19,18 @@
  * named twice by one indicator is recorded once in its chain. Nothing is
  * resized after build, and lookups only read.
  *
+ * Memory: the build's peak, not the matcher, is what limits how many
+ * indicators fit, so the records are small and short-lived. They are two
+ * byte streams in order of addition, IPv4 and byte keys, each record the
+ * table (one byte), what it carries as a varint (the difference from the
+ * stream's previous handle, or previous atom reference, mostly 0 or 1: one
+ * byte) and, for IPv4, the masked address (four bytes). A byte key's arena
+ * offset is not stored: byte records and arena keys are in the same order,
+ * so the build walks both together. The IPv4 tables are filled and their
+ * stream freed before the byte tables are allocated, so at the peak the
+ * builder holds only the byte stream (about two bytes a key) beside the
+ * arena and the finished tables.
+ *
  * Indicator ids are not kept: a handle is all the matcher reports, and the
  * id given to match_builder_add only names the indicator in that call's
  * reject reports.
@@ -30,10 +42,21 @@
 
 #include "match_int.h"
 
+/* Records of one kind (see the top), and the bases their differences are
+ * taken from. */
 typedef struct {
-	uint32_t handle, key; /* key: the address (IPv4) or the arena offset */
-	uint16_t tab;         /* 0..32 IPv4 prefix; 33 + byte table */
-} rec;
+	rk_buf buf;
+	uint32_t prev_handle, prev_atomref;
+} rec_stream;
+
+/* Reads a rec_stream back, in order. */
+typedef struct {
+	const uint8_t *p, *end;
+	uint32_t prev_handle, prev_atomref;
+} rec_reader;
+
+/* Counts per table: 0..32 the IPv4 prefix lengths, 33 + a byte table. */
+#define MATCH_NTABS (33 + MATCH_T_COUNT)
 
 struct match_builder {
 	rk_time now;
@@ -41,8 +64,8 @@ struct match_builder {
 	void *arg;
 	rk_buf arena;
 	size_t n_handles;
-	rec *recs;
-	size_t n_recs, cap_recs;
+	rec_stream v4recs, brecs;
+	size_t counts[MATCH_NTABS];
 	struct match_eval *eval;
 	size_t n_eval, cap_eval;
 	struct match_atomref *atomref;
@@ -115,6 +138,8 @@ match_builder *match_builder_new(rk_time now, match_reject_fn on_reject, void *a
 	b->on_reject = on_reject;
 	b->arg = arg;
 	rk_buf_init(&b->arena);
+	rk_buf_init(&b->v4recs.buf);
+	rk_buf_init(&b->brecs.buf);
 	return b;
 }
 
@@ -123,7 +148,8 @@ void match_builder_free(match_builder *b)
 	if (!b)
 		return;
 	rk_buf_cleanup(&b->arena);
-	free(b->recs);
+	rk_buf_cleanup(&b->v4recs.buf);
+	rk_buf_cleanup(&b->brecs.buf);
 	for (size_t i = 0; i < b->n_eval; i++)
 		pattern_free(b->eval[i].p);
 	free(b->eval);
@@ -152,17 +178,83 @@ static void reject(match_builder *b, uint32_t handle, const char *id, const char
 		b->on_reject(b->arg, handle, id, reason);
 }
 
-static void add_rec(match_builder *b, uint16_t tab, uint32_t key)
+/* Appends a record of table tab (0..32 for IPv4, 33 + a byte table)
+ * carrying b->cur; an IPv4 record is followed by its masked address. */
+static void add_rec(match_builder *b, unsigned tab, uint32_t v4key)
 {
-	if (!grow((void **)&b->recs, &b->cap_recs, b->n_recs + 1, sizeof *b->recs)) {
+	rec_stream *s = tab < 33 ? &b->v4recs : &b->brecs;
+	uint8_t r[1 + 5 + 4];
+	size_t n = 0;
+	uint32_t delta;
+	bool atom = b->cur & MATCH_ATOMREF;
+	if (atom) {
+		delta = (b->cur & ~MATCH_ATOMREF) - s->prev_atomref;
+		s->prev_atomref = b->cur & ~MATCH_ATOMREF;
+	} else {
+		delta = b->cur - s->prev_handle;
+		s->prev_handle = b->cur;
+	}
+	/* handles and atom references stay below 2^30: the shift fits */
+	uint32_t v = delta << 1 | (uint32_t)atom;
+	r[n++] = (uint8_t)(tab < 33 ? tab : tab - 33);
+	do {
+		r[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	if (tab < 33) {
+		memcpy(r + n, &v4key, 4);
+		n += 4;
+	}
+	if (rk_buf_append(&s->buf, r, n)) {
 		b->oom = true;
 		return;
 	}
-	b->recs[b->n_recs++] = (rec){b->cur, key, tab};
+	b->counts[tab]++;
 }
 
-/* Appends a key to the arena and records it. */
-static void add_key(match_builder *b, uint16_t tab, const void *key, size_t len)
+static void rec_reader_init(rec_reader *r, const rec_stream *s)
+{
+	r->p = (const uint8_t *)s->buf.data;
+	r->end = r->p + s->buf.len;
+	r->prev_handle = r->prev_atomref = 0;
+}
+
+/* The next record: its table byte and what it carries; for IPv4 the
+ * address follows at r->p (next_v4key). false at the end. */
+static bool next_rec(rec_reader *r, unsigned *tab, uint32_t *cur)
+{
+	uint32_t v = 0;
+	unsigned shift = 0;
+	uint8_t c;
+	if (r->p >= r->end)
+		return false;
+	*tab = *r->p++;
+	do {
+		c = *r->p++;
+		v |= (uint32_t)(c & 0x7f) << shift;
+		shift += 7;
+	} while (c & 0x80);
+	if (v & 1) {
+		r->prev_atomref += v >> 1;
+		*cur = MATCH_ATOMREF | r->prev_atomref;
+	} else {
+		r->prev_handle += v >> 1;
+		*cur = r->prev_handle;
+	}
+	return true;
+}
+
+static uint32_t next_v4key(rec_reader *r)
+{
+	uint32_t k;
+	memcpy(&k, r->p, 4);
+	r->p += 4;
+	return k;
+}
+
+/* Appends a key to the arena and records it (the record does not hold the
+ * key's offset: byte records and arena keys are in the same order). */
+static void add_key(match_builder *b, unsigned tab, const void *key, size_t len)
 {
 	unsigned char hdr[5];
 	size_t hl = 1;
@@ -170,7 +262,6 @@ static void add_key(match_builder *b, uint16_t tab, const void *key, size_t len)
 		b->oom = true;
 		return;
 	}
-	uint32_t off = (uint32_t)b->arena.len;
 	if (len < 0xFF) {
 		hdr[0] = (unsigned char)len;
 	} else {
@@ -183,7 +274,7 @@ static void add_key(match_builder *b, uint16_t tab, const void *key, size_t len)
 		b->oom = true;
 		return;
 	}
-	add_rec(b, tab, off);
+	add_rec(b, tab, 0);
 }
 
 static void bad_value(match_builder *b, const char *what, const char *v, size_t len)
@@ -245,7 +336,7 @@ static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
 			uint32_t a = ((uint32_t)bytes[0] << 24) | ((uint32_t)bytes[1] << 16) |
 				     ((uint32_t)bytes[2] << 8) | bytes[3];
 			uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
-			add_rec(b, (uint16_t)prefix, a & mask);
+			add_rec(b, prefix, a & mask);
 		}
 		return;
 	case PATTERN_V_IPV6:
@@ -258,7 +349,7 @@ static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
 			if (keep < 8)
 				bytes[i] &= (uint8_t)(0xFF00u >> keep);
 		}
-		add_key(b, (uint16_t)(33 + MATCH_T_V6 + prefix), bytes, 16);
+		add_key(b, 33 + MATCH_T_V6 + prefix, bytes, 16);
 		return;
 	case PATTERN_V_DOMAIN:
 		if (!(n = match_norm_domain(v, len, norm)))
@@ -287,7 +378,7 @@ static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
 		if (len != 2 * sizes[k] || !match_unhex(v, sizes[k], bytes))
 			bad_value(b, "file hash", v, len);
 		else
-			add_key(b, (uint16_t)(33 + MATCH_T_MD5 + k), bytes, sizes[k]);
+			add_key(b, 33 + MATCH_T_MD5 + (unsigned)k, bytes, sizes[k]);
 		return;
 	}
 	}
@@ -783,21 +874,29 @@ static rk_err free_v4_key(const match_builder *b, uint32_t *out)
 {
 	uint32_t *count = calloc(65536, sizeof *count);
 	uint64_t *seen = calloc(65536 / 64, sizeof *seen);
-	uint32_t hi = 0;
+	uint32_t hi = 0, cur;
+	unsigned tab;
+	rec_reader r;
 	rk_err e = RK_ENOMEM;
 
 	if (!count || !seen)
 		goto out;
-	for (size_t i = 0; i < b->n_recs; i++)
-		if (b->recs[i].tab == 32)
-			count[b->recs[i].key >> 16]++;
+	rec_reader_init(&r, &b->v4recs);
+	while (next_rec(&r, &tab, &cur)) {
+		uint32_t k = next_v4key(&r);
+		if (tab == 32)
+			count[k >> 16]++;
+	}
 	/* a block of 65,536 is full only if it has that many records or more
 	 * (a key may be named several times) */
 	while (hi < 65535 && count[hi] >= 65536)
 		hi++;
-	for (size_t i = 0; i < b->n_recs; i++)
-		if (b->recs[i].tab == 32 && b->recs[i].key >> 16 == hi)
-			seen[(b->recs[i].key & 0xFFFF) / 64] |= 1ull << (b->recs[i].key % 64);
+	rec_reader_init(&r, &b->v4recs);
+	while (next_rec(&r, &tab, &cur)) {
+		uint32_t k = next_v4key(&r);
+		if (tab == 32 && k >> 16 == hi)
+			seen[(k & 0xFFFF) / 64] |= 1ull << (k % 64);
+	}
 	for (uint32_t lo = 0; lo < 65536; lo++)
 		if (!(seen[lo / 64] >> (lo % 64) & 1)) {
 			*out = hi << 16 | lo;
@@ -838,129 +937,166 @@ static void *alloc_groups(size_t n, size_t size)
 	return p;
 }
 
-rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
+/* The IPv4 tables, sized from the counts and filled from the IPv4 stream,
+ * which is then freed. Each record goes to the first free slot from its
+ * group on, unless its key is met first: then its handle joins that
+ * entry's chain. */
+static rk_err build_v4(match *m, match_builder *b, size_t *chain_cap)
 {
-	match *m = calloc(1, sizeof *m);
-	size_t counts[33 + MATCH_T_COUNT] = {0}, chain_cap = 0;
-	rk_err e = RK_ENOMEM;
+	rec_reader r;
+	unsigned t;
+	uint32_t cur;
 
-	*out = NULL;
-	if (!m)
-		goto out;
-	for (size_t i = 0; i < b->n_recs; i++)
-		counts[b->recs[i].tab]++;
-	for (unsigned t = 0; t < 33; t++) {
-		if (!counts[t])
+	for (t = 0; t < 33; t++) {
+		if (!b->counts[t])
 			continue;
 		match_u32tab *tb = &m->v4[t];
-		tb->ng = table_groups(counts[t], MATCH_V4_LANES);
+		tb->ng = table_groups(b->counts[t], MATCH_V4_LANES);
 		size_t slots = (size_t)tb->ng * MATCH_V4_LANES;
 		/* masked to a prefix shorter than 32, no key has its low bit */
 		tb->empty = 1;
 		if (t == 32 && free_v4_key(b, &tb->empty))
-			goto out;
+			return RK_ENOMEM;
 		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
 		    !(tb->handle = malloc(slots * sizeof *tb->handle)) ||
-		    !filter_init(&tb->f, counts[t], &m->st.table_bytes))
-			goto out;
+		    !filter_init(&tb->f, b->counts[t], &m->st.table_bytes))
+			return RK_ENOMEM;
 		for (size_t i = 0; i < slots; i++)
 			tb->g[i / MATCH_V4_LANES].key[i % MATCH_V4_LANES] = tb->empty;
 		m->st.table_bytes += tb->ng * sizeof *tb->g + slots * sizeof *tb->handle;
 	}
-	for (unsigned t = 0; t < MATCH_T_COUNT; t++) {
-		if (!counts[33 + t])
+	for (int p = 32; p >= 0; p--)
+		if (b->counts[p])
+			m->v4_lens[m->n_v4_lens++] = (uint8_t)p;
+
+	rec_reader_init(&r, &b->v4recs);
+	while (next_rec(&r, &t, &cur)) {
+		uint32_t key = next_v4key(&r), *slot = NULL;
+		match_u32tab *tb = &m->v4[t];
+		uint32_t gi = match_slot(match_hash_u32(key), tb->ng);
+		for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+			match_v4group *g = &tb->g[gi];
+			unsigned l = 0;
+			while (l < MATCH_V4_LANES && g->key[l] != tb->empty && g->key[l] != key)
+				l++;
+			if (l == MATCH_V4_LANES)
+				continue;
+			slot = &tb->handle[(size_t)gi * MATCH_V4_LANES + l];
+			if (g->key[l] == tb->empty) {
+				if (tb->f.w)
+					match_filter_add(&tb->f, match_filter_mix(match_v4_hash64(key)));
+				g->key[l] = key;
+				*slot = cur;
+				tb->n++;
+				slot = NULL;
+			}
+			break;
+		}
+		if (slot && !link_handle(m, chain_cap, slot, cur))
+			return RK_ENOMEM;
+	}
+	rk_buf_cleanup(&b->v4recs.buf);
+	return RK_OK;
+}
+
+/* The byte tables, the same way from the byte stream, walking the arena
+ * alongside (its keys are in the order of the byte records). */
+static rk_err build_bytes(match *m, match_builder *b, size_t *chain_cap)
+{
+	rec_reader r;
+	unsigned t;
+	uint32_t cur, off = 0;
+
+	for (t = 0; t < MATCH_T_COUNT; t++) {
+		if (!b->counts[33 + t])
 			continue;
 		match_btab *tb = &m->bt[t];
-		tb->ng = table_groups(counts[33 + t], MATCH_TAG_LANES);
+		tb->ng = table_groups(b->counts[33 + t], MATCH_TAG_LANES);
 		size_t slots = (size_t)tb->ng * MATCH_TAG_LANES;
 		if (!(tb->g = alloc_groups(tb->ng, sizeof *tb->g)) ||
 		    !(tb->e = malloc(slots * sizeof *tb->e)) ||
-		    !filter_init(&tb->f, counts[33 + t], &m->st.table_bytes))
-			goto out;
+		    !filter_init(&tb->f, b->counts[33 + t], &m->st.table_bytes))
+			return RK_ENOMEM;
 		m->st.table_bytes += tb->ng * sizeof *tb->g + slots * sizeof *tb->e;
 	}
-	for (int t = 32; t >= 0; t--)
-		if (counts[t])
-			m->v4_lens[m->n_v4_lens++] = (uint8_t)t;
-	for (int t = 128; t >= 0; t--)
-		if (counts[33 + MATCH_T_V6 + t])
-			m->v6_lens[m->n_v6_lens++] = (uint8_t)t;
+	for (int p = 128; p >= 0; p--)
+		if (b->counts[33 + MATCH_T_V6 + p])
+			m->v6_lens[m->n_v6_lens++] = (uint8_t)p;
 
-	/* Each record goes to the first free slot from its group on, unless its
-	 * key is met first: then its handle joins that entry's chain. */
-	for (size_t i = 0; i < b->n_recs; i++) {
-		const rec *r = &b->recs[i];
-		uint32_t *slot = NULL;
-		if (r->tab < 33) {
-			match_u32tab *tb = &m->v4[r->tab];
-			uint32_t gi = match_slot(match_hash_u32(r->key), tb->ng);
-			for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
-				match_v4group *g = &tb->g[gi];
-				unsigned l = 0;
-				while (l < MATCH_V4_LANES && g->key[l] != tb->empty && g->key[l] != r->key)
-					l++;
-				if (l == MATCH_V4_LANES)
+	rec_reader_init(&r, &b->brecs);
+	while (next_rec(&r, &t, &cur)) {
+		match_btab *tb = &m->bt[t];
+		size_t len;
+		uint32_t *slot = NULL, key = off;
+		const char *k = match_key_at(b->arena.data, key, &len);
+		uint64_t h = match_hash_bytes(k, len);
+		uint16_t tag = match_tag(h);
+		uint32_t gi = match_slot(h, tb->ng);
+		off = (uint32_t)(k + len - b->arena.data);
+		for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
+			match_taggroup *g = &tb->g[gi];
+			unsigned l = 0;
+			for (; l < MATCH_TAG_LANES && g->tag[l]; l++) {
+				size_t l2;
+				const char *k2;
+				if (g->tag[l] != tag)
 					continue;
-				slot = &tb->handle[(size_t)gi * MATCH_V4_LANES + l];
-				if (g->key[l] == tb->empty) {
-					if (tb->f.w)
-						match_filter_add(&tb->f, match_filter_mix(
-									       match_v4_hash64(r->key)));
-					g->key[l] = r->key;
-					*slot = r->handle;
-					tb->n++;
-					slot = NULL;
-				}
-				break;
+				k2 = match_key_at(b->arena.data, tb->e[(size_t)gi * MATCH_TAG_LANES + l].off,
+						  &l2);
+				if (l2 == len && memcmp(k, k2, len) == 0)
+					break;
 			}
-		} else {
-			match_btab *tb = &m->bt[r->tab - 33];
-			size_t len;
-			const char *k = match_key_at(b->arena.data, r->key, &len);
-			uint64_t h = match_hash_bytes(k, len);
-			uint16_t tag = match_tag(h);
-			uint32_t gi = match_slot(h, tb->ng);
-			for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
-				match_taggroup *g = &tb->g[gi];
-				unsigned l = 0;
-				for (; l < MATCH_TAG_LANES && g->tag[l]; l++) {
-					size_t l2;
-					const char *k2;
-					if (g->tag[l] != tag)
-						continue;
-					k2 = match_key_at(b->arena.data,
-							  tb->e[(size_t)gi * MATCH_TAG_LANES + l].off, &l2);
-					if (l2 == len && memcmp(k, k2, len) == 0)
-						break;
-				}
-				if (l == MATCH_TAG_LANES)
-					continue;
-				match_bent *ent = &tb->e[(size_t)gi * MATCH_TAG_LANES + l];
-				slot = &ent->handle;
-				if (!g->tag[l]) {
-					if (tb->f.w)
-						match_filter_add(&tb->f, match_filter_mix(h));
-					g->tag[l] = tag;
-					*ent = (match_bent){r->key, r->handle};
-					tb->n++;
-					slot = NULL;
-				}
-				break;
+			if (l == MATCH_TAG_LANES)
+				continue;
+			match_bent *ent = &tb->e[(size_t)gi * MATCH_TAG_LANES + l];
+			slot = &ent->handle;
+			if (!g->tag[l]) {
+				if (tb->f.w)
+					match_filter_add(&tb->f, match_filter_mix(h));
+				g->tag[l] = tag;
+				*ent = (match_bent){key, cur};
+				tb->n++;
+				slot = NULL;
 			}
+			break;
 		}
-		if (slot && !link_handle(m, &chain_cap, slot, r->handle))
-			goto out;
+		if (slot && !link_handle(m, chain_cap, slot, cur))
+			return RK_ENOMEM;
 	}
+	rk_buf_cleanup(&b->brecs.buf);
+	return RK_OK;
+}
+
+rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
+{
+	match *m = NULL;
+	size_t chain_cap = 0;
+	rk_err e = RK_ENOMEM;
+
+	*out = NULL;
+	if (b->oom || !(m = calloc(1, sizeof *m)))
+		goto out;
+	/* IPv4 first: its stream is freed before the byte tables exist */
+	if (build_v4(m, b, &chain_cap) || build_bytes(m, b, &chain_cap))
+		goto out;
 	for (unsigned t = 0; t < 33; t++)
 		m->st.keys += m->v4[t].n;
 	for (unsigned t = 0; t < MATCH_T_COUNT; t++)
 		m->st.keys += m->bt[t].n;
+	if (m->n_chain && m->n_chain < chain_cap) {
+		match_link *c = realloc(m->chain, m->n_chain * sizeof *m->chain);
+		if (c)
+			m->chain = c;
+	}
 
-	/* take what the builder holds */
+	/* take what the builder holds; the arena without its spare room */
 	m->arena_len = b->arena.len;
-	m->arena = b->arena.data ? b->arena.data : NULL;
-	b->arena.data = NULL;
-	rk_buf_cleanup(&b->arena);
+	m->arena = b->arena.data;
+	if (m->arena) {
+		char *a = realloc(m->arena, m->arena_len + 1);
+		if (a)
+			m->arena = a;
+	}
 	rk_buf_init(&b->arena);
 	m->n_handles = b->n_handles;
 	b->n_handles = 0;
@@ -973,11 +1109,9 @@ rk_err match_build(match_builder *b, match **out, rk_errctx *ctx)
 	b->atomref = NULL;
 	b->n_atomref = b->cap_atomref = 0;
 	b->n_compound = 0;
+	memset(b->counts, 0, sizeof b->counts);
 	if (index_evaluated(m, &b->st))
 		goto out;
-	free(b->recs);
-	b->recs = NULL;
-	b->n_recs = b->cap_recs = 0;
 
 	match_stats keep = m->st;
 	m->st = b->st;
