@@ -20,13 +20,15 @@
  * for the observable's path (the literal prefilter never hides a hit), and
  * such a value contains one of the literals pattern_atom_literals names;
  * the correlator never reports more hits than feeds and never keeps more
- * states than its bound.
+ * states than its bound. And when the quick reading of the builder
+ * (match_quick_exact) takes the first line, pattern_compile and
+ * pattern_exact_values report exactly its one value.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "match.h"
+#include "match_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -115,6 +117,38 @@ static bool contains(const char *s, size_t n, const char *lit, size_t ln)
 	return false;
 }
 
+typedef struct {
+	pattern_vkind kind;
+	const char *v;
+	size_t len, n;
+} one_value;
+
+static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
+{
+	one_value *o = arg;
+	if (o->n++ == 0) {
+		o->kind = kind;
+		o->v = v;
+		o->len = len;
+	}
+}
+
+static void check_quick(const char *text, size_t len)
+{
+	pattern_vkind kind;
+	const char *v;
+	size_t vlen;
+	pattern *p = NULL;
+	one_value o = {0};
+	if (!match_quick_exact(text, len, &kind, &v, &vlen))
+		return;
+	if (pattern_compile(text, len, &p, NULL) != RK_OK || !pattern_is_single(p) ||
+	    !pattern_exact_values(p, on_value, &o) || o.n != 1 || o.kind != kind ||
+	    o.len != vlen || memcmp(o.v, v, vlen) != 0)
+		abort();
+	pattern_free(p);
+}
+
 static void observe_all(const char *text, size_t tlen, const uint8_t *rest, size_t rlen)
 {
 	char pat[4096];
@@ -201,6 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(match_norm_domain, data, size);
 	check(match_norm_email, data, size);
 	const uint8_t *nl = memchr(data, '\n', size);
+	check_quick((const char *)data, nl ? (size_t)(nl - data) : size);
 	if (nl && data[0] == '[')
 		observe_all((const char *)data, (size_t)(nl - data), nl + 1,
 			    size - (size_t)(nl - data) - 1);

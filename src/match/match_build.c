@@ -1,7 +1,8 @@
 /*
  * match_build.c: from indicators to the immutable matcher.
  *
- * match_builder_add compiles each pattern once. When pattern_exact_values
+ * match_builder_add compiles each pattern once (the common one-value
+ * shape is read straight from the text, match_quick.c). When pattern_exact_values
  * accepts it, every value it names is turned into a key (address masked to
  * its prefix, domain/e-mail/URL normal form, hash bytes) and recorded as
  * (table, key, handle); key bytes go straight into the arena that the
@@ -458,10 +459,22 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		b->st.expired++;
 		return RK_OK;
 	}
+	b->cur = b->cur_handle = h;
+	b->cur_id = indicator_id;
+	size_t len = strlen(pattern_text), vlen;
+	pattern_vkind kind;
+	const char *v;
+	if (match_quick_exact(pattern_text, len, &kind, &v, &vlen)) {
+		on_value(b, kind, v, vlen); /* what pattern_exact_values would report */
+		if (b->oom)
+			return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
+		b->st.exact++;
+		return RK_OK;
+	}
 	pattern *p = NULL;
 	rk_errctx pctx;
 	rk_errctx_clear(&pctx);
-	rk_err e = pattern_compile(pattern_text, strlen(pattern_text), &p, &pctx);
+	rk_err e = pattern_compile(pattern_text, len, &p, &pctx);
 	if (e == RK_ENOMEM)
 		return rk_fail(ctx, RK_ENOMEM, "", "out of memory");
 	if (e) {
@@ -469,8 +482,6 @@ rk_err match_builder_add(match_builder *b, const char *indicator_id, const char 
 		reject(b, h, indicator_id, pctx.msg[0] ? pctx.msg : rk_strerror(e));
 		return RK_OK;
 	}
-	b->cur = b->cur_handle = h;
-	b->cur_id = indicator_id;
 	if (pattern_is_single(p)) {
 		if (pattern_exact_values(p, on_value, b)) {
 			pattern_free(p);

@@ -213,6 +213,12 @@ void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom);
 /* The one-property object a kind stands for (type and path). */
 void match_obs_prop(match_obs_kind k, pattern_prop *v);
 
+/* match_quick.c: true when text is one `[path = 'value']` test whose kind
+ * and value (a slice of text) pattern_compile + pattern_exact_values would
+ * report, and nothing else; false when unsure (the full path decides). */
+bool match_quick_exact(const char *text, size_t len, pattern_vkind *kind, const char **value,
+		       size_t *vlen);
+
 uint64_t match_hash_bytes(const void *p, size_t len);
 uint32_t match_hash_u32(uint32_t k);
 /* Group for a hash in a table of n groups (the low 32 bits). */
