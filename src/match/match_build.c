@@ -1,22 +1,22 @@
 /*
  * match_build.c: from indicators to the immutable matcher.
  *
- * match_builder_add compiles each pattern once (the common one-value
- * shape is read straight from the text, match_quick.c). When pattern_exact_values
+ * match_builder_add compiles each pattern once (the common one-value shape
+ * is read straight from the text, match_quick.c). When pattern_exact_values
  * accepts it, every value it names is turned into a key (address masked to
  * its prefix, domain/e-mail/URL normal form, hash bytes) and recorded as
  * (table, key, handle); key bytes go straight into the arena that the
- * matcher will own, so they are never copied. Otherwise the compiled pattern is kept for the
- * evaluator. A compound pattern (several atoms, or a qualifier) is kept
- * too, and each of its atoms that pattern_atom_exact_values accepts has its
- * values recorded under an atom reference (MATCH_ATOMREF | index) instead
- * of a handle. At build, every atom left to evaluate is listed under each
- * kind of observable whose path it names (pattern_atom_mentions), so an
- * observable only tries the atoms that could hold for it. match_build
- * then sizes every table once from the record counts (at most 80% full;
- * the grouped layout of match_int.h keeps a lookup of a missing value to
- * about one cache line) and inserts the records; a key seen again links
- * the new handle into a chain. Records are in handle order, so a value
+ * matcher will own, so they are never copied. Otherwise the compiled
+ * pattern is kept for the evaluator. A compound pattern (several atoms, or
+ * a qualifier) is kept too, and each of its atoms that
+ * pattern_atom_exact_values accepts has its values recorded under an atom
+ * reference (MATCH_ATOMREF | index) instead of a handle. At build, every
+ * atom left to evaluate is listed under each kind of observable whose path
+ * it names (pattern_atom_mentions), so an observable only tries the atoms
+ * that could hold for it. match_build then sizes every table once from
+ * the record counts (at most 80% full; the grouped layout of match_int.h
+ * keeps a lookup of a missing value to about one cache line) and inserts
+ * the records; a key seen again links the new handle into a chain. Records are in handle order, so a value
  * named twice by one indicator is recorded once in its chain. Nothing is
  * resized after build, and lookups only read.
  *
