@@ -948,6 +948,11 @@ static void *alloc_groups(size_t n, size_t size)
 	return p;
 }
 
+/* Records decoded ahead of the one inserted, their groups prefetched: a
+ * large table is written all over, and waiting for each line in turn is
+ * most of the build's time. They are still inserted in order. */
+#define MATCH_BUILD_AHEAD 16
+
 /* The IPv4 tables, sized from the counts and filled from the IPv4 stream,
  * which is then freed. Each record goes to the first free slot from its
  * group on, unless its key is met first: then its handle joins that
@@ -980,11 +985,29 @@ static rk_err build_v4(match *m, match_builder *b, size_t *chain_cap)
 		if (b->counts[p])
 			m->v4_lens[m->n_v4_lens++] = (uint8_t)p;
 
+	struct {
+		uint32_t key, cur, gi;
+		unsigned t;
+	} q[MATCH_BUILD_AHEAD];
+	size_t head = 0, nq = 0;
 	rec_reader_init(&r, &b->v4recs);
-	while (next_rec(&r, &t, &cur)) {
-		uint32_t key = next_v4key(&r), *slot = NULL;
-		match_u32tab *tb = &m->v4[t];
-		uint32_t gi = match_slot(match_hash_u32(key), tb->ng);
+	for (;;) {
+		for (; nq < MATCH_BUILD_AHEAD && next_rec(&r, &t, &cur); nq++) {
+			size_t i = (head + nq) % MATCH_BUILD_AHEAD;
+			q[i].key = next_v4key(&r);
+			q[i].cur = cur;
+			q[i].t = t;
+			q[i].gi = match_slot(match_hash_u32(q[i].key), m->v4[t].ng);
+			__builtin_prefetch(&m->v4[t].g[q[i].gi], 1);
+			__builtin_prefetch(&m->v4[t].handle[(size_t)q[i].gi * MATCH_V4_LANES], 1);
+		}
+		if (!nq)
+			break;
+		uint32_t key = q[head].key, gi = q[head].gi, *slot = NULL;
+		match_u32tab *tb = &m->v4[q[head].t];
+		cur = q[head].cur;
+		head = (head + 1) % MATCH_BUILD_AHEAD;
+		nq--;
 		for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
 			match_v4group *g = &tb->g[gi];
 			unsigned l = 0;
@@ -1034,16 +1057,39 @@ static rk_err build_bytes(match *m, match_builder *b, size_t *chain_cap)
 		if (b->counts[33 + MATCH_T_V6 + p])
 			m->v6_lens[m->n_v6_lens++] = (uint8_t)p;
 
-	rec_reader_init(&r, &b->brecs);
-	while (next_rec(&r, &t, &cur)) {
-		match_btab *tb = &m->bt[t];
+	struct {
+		const char *k;
 		size_t len;
-		uint32_t *slot = NULL, key = off;
-		const char *k = match_key_at(b->arena.data, key, &len);
-		uint64_t h = match_hash_bytes(k, len);
+		uint64_t h;
+		uint32_t key, cur, gi;
+		unsigned t;
+	} q[MATCH_BUILD_AHEAD];
+	size_t head = 0, nq = 0;
+	rec_reader_init(&r, &b->brecs);
+	for (;;) {
+		for (; nq < MATCH_BUILD_AHEAD && next_rec(&r, &t, &cur); nq++) {
+			size_t i = (head + nq) % MATCH_BUILD_AHEAD;
+			q[i].key = off;
+			q[i].k = match_key_at(b->arena.data, off, &q[i].len);
+			off = (uint32_t)(q[i].k + q[i].len - b->arena.data);
+			q[i].h = match_hash_bytes(q[i].k, q[i].len);
+			q[i].cur = cur;
+			q[i].t = t;
+			q[i].gi = match_slot(q[i].h, m->bt[t].ng);
+			__builtin_prefetch(&m->bt[t].g[q[i].gi], 1);
+			__builtin_prefetch(&m->bt[t].e[(size_t)q[i].gi * MATCH_TAG_LANES], 1);
+		}
+		if (!nq)
+			break;
+		match_btab *tb = &m->bt[q[head].t];
+		size_t len = q[head].len;
+		const char *k = q[head].k;
+		uint64_t h = q[head].h;
+		uint32_t *slot = NULL, key = q[head].key, gi = q[head].gi;
 		uint16_t tag = match_tag(h);
-		uint32_t gi = match_slot(h, tb->ng);
-		off = (uint32_t)(k + len - b->arena.data);
+		cur = q[head].cur;
+		head = (head + 1) % MATCH_BUILD_AHEAD;
+		nq--;
 		for (;; gi = gi + 1 == tb->ng ? 0 : gi + 1) {
 			match_taggroup *g = &tb->g[gi];
 			unsigned l = 0;
