@@ -124,27 +124,88 @@ static bool net_equal(const pat_net *a, const pat_net *b)
 
 /* ---------------------------------------------------------------- observations */
 
+/*
+ * The loaded form. Every JSON value an evaluation can reach is copied once
+ * into `vals`, a flat array: the members of an array or object sit in
+ * consecutive slots (first .. first + n - 1), and an object's member keys
+ * sit in `keys` at the same indexes, each with its pattern_key_hash, so a
+ * path step scans a few (hash, length) pairs instead of hashing the key
+ * and walking jansson's table. What the comparisons would otherwise work out
+ * on every evaluation is worked out here:
+ *
+ *   - a string's length, and whether it is valid UTF-8 (then MATCHES runs
+ *     PCRE2's JIT without its per-call check);
+ *   - whether it reads as an RFC 3339 timestamp (t) or as an address or
+ *     CIDR block (net), with the same calls the comparisons made;
+ *   - the object it names when a path steps through it (`ref`): the
+ *     comparison `network-traffic:dst_ref.value` takes any string followed
+ *     by a key step as a reference, looked up among the 2.0 `objects`
+ *     dictionary of its observed-data, or among the document's objects by
+ *     id for object_refs (2.1). Each object is flattened in the scope its
+ *     references resolve in, so a lookup is one index.
+ *
+ * Strings point into the document's jansson values, which the set keeps a
+ * reference on; nothing in the set changes after pattern_obs_load.
+ */
+
+typedef enum {
+	FV_NULL,
+	FV_FALSE,
+	FV_TRUE,
+	FV_INT,
+	FV_REAL,
+	FV_STR,
+	FV_ARR,
+	FV_OBJ,
+} fv_kind;
+
+typedef struct fval {
+	uint8_t kind;   /* fv_kind */
+	bool has_time;  /* STR: rk_time_parse accepted it: t */
+	bool has_net;   /* STR: pattern_net_parse accepted it: net */
+	bool utf8;      /* STR: valid UTF-8 */
+	size_t n;       /* STR: bytes; ARR, OBJ: members */
+	size_t first;   /* ARR, OBJ: slot of the first member */
+	ptrdiff_t ref;  /* STR: slot of the object it names, or -1 */
+	union {
+		const char *s; /* STR, NUL-terminated after n bytes */
+		json_int_t i;
+		double d;
+	} u;
+	rk_time t;
+	pat_net net;
+} fval;
+
+typedef struct fkey {
+	uint64_t hash;
+	const char *s;
+	size_t n;
+} fkey;
+
 typedef struct pat_obs {
 	rk_time first, last;
 	uint32_t count;
-	const json_t *dict; /* 2.0 embedded objects; NULL for object_refs */
 	size_t root0, nroots;
 } pat_obs;
 
-/* A root object and its type, read once at load so that evaluation skips
- * objects of other types without a hash lookup. */
+/* A root object: its slot, and its type read once so that evaluation skips
+ * objects of other types with an integer compare. */
 typedef struct pat_root {
-	const json_t *obj;
+	size_t val;
+	uint64_t type_hash;
 	const char *type; /* "" when absent */
+	size_t type_len;
 } pat_root;
 
 struct pattern_obs_set {
 	json_t *doc;
-	json_t *index; /* id -> object */
 	pat_obs *obs;
 	size_t n;
 	pat_root *roots;
-	size_t nroots;
+	size_t nroots, rootcap;
+	fval *vals;  /* keys[i] is the key of vals[i] when it is an object member */
+	fkey *keys;
+	size_t nvals, capvals;
 };
 
 size_t pattern_obs_count(const pattern_obs_set *s)
@@ -157,9 +218,10 @@ void pattern_obs_free(pattern_obs_set *s)
 	if (!s)
 		return;
 	json_decref(s->doc);
-	json_decref(s->index);
 	free(s->obs);
 	free(s->roots);
+	free(s->vals);
+	free(s->keys);
 	free(s);
 }
 
@@ -169,16 +231,204 @@ static bool is_type(const json_t *o, const char *type)
 	return t && strcmp(t, type) == 0;
 }
 
-static void add_root(pattern_obs_set *s, const json_t *o)
+/* RFC 3629 UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF): what PCRE2 checks before matching a UTF pattern. */
+static bool utf8_valid(const char *str, size_t n)
 {
-	const char *t = json_string_value(json_object_get(o, "type"));
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
 
-	s->roots[s->nroots].obj = o;
-	s->roots[s->nroots++].type = t ? t : "";
+	while (i < n) {
+		unsigned c = s[i];
+		size_t len;
+		uint32_t cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
 }
 
+/* n new consecutive slots; *first the first. */
+static bool flat_reserve(pattern_obs_set *s, size_t n, size_t *first)
+{
+	if (n > s->capvals - s->nvals) {
+		size_t cap = s->capvals ? s->capvals : 64;
+		while (cap - s->nvals < n) {
+			if (cap > SIZE_MAX / 2 / sizeof(fval))
+				return false;
+			cap *= 2;
+		}
+		fval *v = realloc(s->vals, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->vals = v;
+		fkey *k = realloc(s->keys, cap * sizeof *k);
+		if (!k)
+			return false;
+		s->keys = k;
+		s->capvals = cap;
+	}
+	*first = s->nvals;
+	memset(&s->vals[s->nvals], 0, n * sizeof *s->vals);
+	memset(&s->keys[s->nvals], 0, n * sizeof *s->keys);
+	s->nvals += n;
+	return true;
+}
+
+/* Copies j into slot `slot` (members into new slots). References are left
+ * unresolved (-1): flat_resolve sets them once the scope is complete. */
+static bool flat_fill(pattern_obs_set *s, const json_t *j, size_t slot)
+{
+	size_t first = 0, k = 0, n;
+	fval *v;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *key;
+		size_t klen;
+		json_t *m;
+		n = json_object_size(j);
+		if (!flat_reserve(s, n, &first))
+			return false;
+		s->vals[slot].kind = FV_OBJ;
+		s->vals[slot].n = n;
+		s->vals[slot].first = first;
+		json_object_keylen_foreach((json_t *)j, key, klen, m) {
+			if (k == n)
+				break;
+			s->keys[first + k] = (fkey){ pattern_key_hash(key, klen), key, klen };
+			if (!flat_fill(s, m, first + k))
+				return false;
+			k++;
+		}
+		return true;
+	}
+	case JSON_ARRAY: {
+		json_t *m;
+		n = json_array_size(j);
+		if (!flat_reserve(s, n, &first))
+			return false;
+		s->vals[slot].kind = FV_ARR;
+		s->vals[slot].n = n;
+		s->vals[slot].first = first;
+		json_array_foreach(j, k, m)
+			if (!flat_fill(s, m, first + k))
+				return false;
+		return true;
+	}
+	case JSON_STRING:
+		v = &s->vals[slot];
+		v->kind = FV_STR;
+		v->u.s = json_string_value(j);
+		v->n = json_string_length(j);
+		v->ref = -1;
+		v->utf8 = utf8_valid(v->u.s, v->n);
+		v->has_time = rk_time_parse(v->u.s, &v->t);
+		v->has_net = pattern_net_parse(v->u.s, v->n, &v->net);
+		return true;
+	case JSON_INTEGER:
+		s->vals[slot].kind = FV_INT;
+		s->vals[slot].u.i = json_integer_value(j);
+		return true;
+	case JSON_REAL:
+		s->vals[slot].kind = FV_REAL;
+		s->vals[slot].u.d = json_real_value(j);
+		return true;
+	case JSON_TRUE:
+		s->vals[slot].kind = FV_TRUE;
+		return true;
+	case JSON_FALSE:
+		s->vals[slot].kind = FV_FALSE;
+		return true;
+	case JSON_NULL:
+		s->vals[slot].kind = FV_NULL;
+		return true;
+	}
+	return true;
+}
+
+/* One object into a slot of its own; *slot set. */
+static bool flat_object(pattern_obs_set *s, const json_t *obj, size_t *slot)
+{
+	return flat_reserve(s, 1, slot) && flat_fill(s, obj, *slot);
+}
+
+/* Sets `ref` of the strings in slots [from, to): `scope` maps a name
+ * (json_string_value of the string, as the reference lookup used) to the
+ * slot of the object it names, as a JSON integer. */
+static void flat_resolve(pattern_obs_set *s, size_t from, size_t to, const json_t *scope)
+{
+	for (size_t i = from; i < to; i++) {
+		fval *v = &s->vals[i];
+		if (v->kind != FV_STR)
+			continue;
+		const json_t *slot = json_object_get(scope, v->u.s);
+		v->ref = slot ? (ptrdiff_t)json_integer_value(slot) : -1;
+	}
+}
+
+/* The member `key` of the object in slot obj, or NULL. */
+static const fval *flat_get(const pattern_obs_set *s, size_t obj, const char *key)
+{
+	const fval *o = &s->vals[obj];
+	size_t klen = strlen(key);
+	uint64_t h = pattern_key_hash(key, klen);
+
+	if (o->kind != FV_OBJ)
+		return NULL;
+	for (size_t i = o->first; i < o->first + o->n; i++)
+		if (s->keys[i].hash == h && s->keys[i].n == klen && !memcmp(s->keys[i].s, key, klen))
+			return &s->vals[i];
+	return NULL;
+}
+
+static bool add_root(pattern_obs_set *s, size_t slot)
+{
+	const fval *tv = flat_get(s, slot, "type");
+	const char *t = tv && tv->kind == FV_STR ? tv->u.s : "";
+
+	if (s->nroots == s->rootcap) {
+		size_t cap = s->rootcap ? s->rootcap * 2 : 16;
+		pat_root *r = realloc(s->roots, cap * sizeof *r);
+		if (!r)
+			return false;
+		s->roots = r;
+		s->rootcap = cap;
+	}
+	/* strlen, not the JSON length: the type compared as the C string
+	 * the pattern's type is */
+	s->roots[s->nroots].val = slot;
+	s->roots[s->nroots].type = t;
+	s->roots[s->nroots].type_len = strlen(t);
+	s->roots[s->nroots++].type_hash = pattern_key_hash(t, strlen(t));
+	return true;
+}
+
+/* Loads one observed-data. `ids` maps the document's ids to the slots of
+ * their objects (object_refs); a 2.0 `objects` dictionary is flattened here
+ * with references resolved among its own members. */
 static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
-		       size_t *rootcap, rk_errctx *ctx)
+		       const json_t *ids, rk_errctx *ctx)
 {
 	pat_obs *o = &s->obs[s->n];
 	const json_t *n = json_object_get(od, "number_observed");
@@ -198,47 +448,81 @@ static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
 		return rk_fail(ctx, RK_EINVAL, where, "number_observed: not an integer from 1 to 999999999");
 	o->count = (uint32_t)json_integer_value(n);
 	o->root0 = s->nroots;
-	size_t want = json_is_object(objs) ? json_object_size(objs)
-		    : json_is_array(refs) ? json_array_size(refs) : 0;
 	if (!json_is_object(objs) && !json_is_array(refs))
 		return rk_fail(ctx, RK_EINVAL, where, "neither objects nor object_refs");
-	if (s->nroots + want > *rootcap) {
-		size_t cap = (*rootcap ? *rootcap * 2 : 16) + want;
-		pat_root *r = realloc(s->roots, cap * sizeof *r);
-		if (!r)
-			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		s->roots = r;
-		*rootcap = cap;
-	}
 	if (json_is_object(objs)) {
+		json_t *scope = json_object();
+		size_t from = s->nvals, slot;
 		const char *k;
 		json_t *v;
-		o->dict = objs;
-		json_object_foreach((json_t *)objs, k, v)
-			if (json_is_object(v))
-				add_root(s, v);
+		if (!scope)
+			goto oom;
+		json_object_foreach((json_t *)objs, k, v) {
+			if (!json_is_object(v))
+				continue;
+			if (!flat_object(s, v, &slot) || !add_root(s, slot) ||
+			    json_object_set_new(scope, k, json_integer((json_int_t)slot))) {
+				json_decref(scope);
+				goto oom;
+			}
+		}
+		flat_resolve(s, from, s->nvals, scope);
+		json_decref(scope);
 	} else {
 		size_t i;
 		json_t *v;
 		json_array_foreach(refs, i, v) {
-			json_t *t = json_object_get(s->index, json_string_value(v) ? json_string_value(v) : "");
-			if (json_is_object(t))
-				add_root(s, t);
+			const json_t *slot = json_object_get(ids, json_string_value(v) ? json_string_value(v) : "");
+			if (slot && !add_root(s, (size_t)json_integer_value(slot)))
+				goto oom;
 		}
 	}
 	o->nroots = s->nroots - o->root0;
 	s->n++;
 	return RK_OK;
+oom:
+	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+}
+
+/* The document's objects by id (the last of a repeated id, as a JSON
+ * object keeps it), flattened with references resolved among them, for
+ * the observed-data that use object_refs; *ids maps each id to its slot. */
+static bool load_ids(pattern_obs_set *s, const json_t *list, json_t **ids)
+{
+	json_t *index = json_object(), *v;
+	const char *id;
+	size_t i, from = s->nvals, slot;
+	bool ok = index != NULL && (*ids = json_object()) != NULL;
+
+	json_array_foreach(list, i, v) {
+		if (!ok)
+			break;
+		id = json_string_value(json_object_get(v, "id"));
+		if (id && json_object_set(index, id, v))
+			ok = false;
+	}
+	if (ok)
+		json_object_foreach(index, id, v) {
+			if (!flat_object(s, v, &slot) ||
+			    json_object_set_new(*ids, id, json_integer((json_int_t)slot))) {
+				ok = false;
+				break;
+			}
+		}
+	if (ok)
+		flat_resolve(s, from, s->nvals, *ids);
+	json_decref(index);
+	return ok;
 }
 
 rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 {
 	pattern_obs_set *s = NULL;
-	json_t *list = NULL;
-	size_t nod = 0, rootcap = 0, i;
+	json_t *list = NULL, *ids = NULL;
+	size_t nod = 0, i;
 	json_t *v;
 	rk_err err = RK_OK;
-	bool single = false;
+	bool single = false, by_id = false;
 
 	*out = NULL;
 	if (json_is_array(doc)) {
@@ -254,18 +538,17 @@ rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 			       "expected a bundle, an array of objects or an observed-data");
 	}
 	s = calloc(1, sizeof *s);
-	if (!s || !(s->index = json_object()))
+	if (!s)
 		goto oom;
 	s->doc = json_incref(doc);
 	if (single) {
 		nod = 1;
 	} else {
 		json_array_foreach(list, i, v) {
-			const char *id = json_string_value(json_object_get(v, "id"));
-			if (id && json_object_set(s->index, id, v))
-				goto oom;
-			if (is_type(v, "observed-data"))
-				nod++;
+			if (!is_type(v, "observed-data"))
+				continue;
+			nod++;
+			by_id |= !json_is_object(json_object_get(v, "objects"));
 		}
 	}
 	if (nod > PATTERN_MAX_OBSERVED) {
@@ -274,36 +557,49 @@ rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 		goto fail;
 	}
 	s->obs = calloc(nod ? nod : 1, sizeof *s->obs);
-	if (!s->obs)
+	if (!s->obs || !(ids = json_object()))
 		goto oom;
+	if (by_id) {
+		json_decref(ids);
+		ids = NULL;
+		if (!load_ids(s, list, &ids))
+			goto oom;
+	}
 	if (single) {
-		err = load_one(s, doc, "", &rootcap, ctx);
+		err = load_one(s, doc, "", ids, ctx);
 	} else {
 		json_array_foreach(list, i, v) {
 			char where[64];
 			if (!is_type(v, "observed-data"))
 				continue;
 			snprintf(where, sizeof where, "%s[%zu]", list == doc ? "" : "objects", i);
-			if ((err = load_one(s, v, where, &rootcap, ctx)))
+			if ((err = load_one(s, v, where, ids, ctx)))
 				break;
 		}
 	}
 	if (err)
 		goto fail;
+	json_decref(ids);
 	*out = s;
 	return RK_OK;
 oom:
 	err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 fail:
+	json_decref(ids);
 	pattern_obs_free(s);
 	return err;
 }
 
 /* ---------------------------------------------------------------- values */
 
+/* Leaf results remembered within one evaluation (leaf_hit): atoms below
+ * MEMO_ATOMS on observed-data below 64. A leaf's result depends only on the
+ * set, and the binding search asks again for the same leaf and observation
+ * (every REPEATS round, the right side of AND once per left binding). */
+#define MEMO_ATOMS 4
+
 typedef struct ev {
 	const pattern_obs_set *set;
-	const pat_obs *ob; /* the observed-data being tested */
 	const pattern_atom_obs *aobs; /* pattern_match_atoms: used instead of set */
 	size_t an;
 	uint64_t max_steps;
@@ -311,6 +607,7 @@ typedef struct ev {
 	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
 	rk_err err;
 	rk_errctx *ctx;
+	uint64_t memo_known[MEMO_ATOMS], memo_hit[MEMO_ATOMS];
 } ev;
 
 /* Binary property text (base64, or hex for *_hex) to bytes in buf. */
@@ -373,26 +670,26 @@ static bool str_bytes(const char *s, size_t n, unsigned char *buf, size_t cap,
 	return true;
 }
 
-/* A value under test: a JSON value of observed-data, or (json NULL) the
+/* A value under test: a loaded value of observed-data, or (fv NULL) the
  * string value of a sensor's one-property object (pattern_atom_holds). One
  * set of comparison rules serves both. */
 typedef struct pval {
-	const json_t *json;
+	const fval *fv;
 	const char *s;
 	size_t n;
 } pval;
 
 static bool pv_string(const pval *v, const char **s, size_t *n)
 {
-	if (!v->json) {
+	if (!v->fv) {
 		*s = v->s;
 		*n = v->n;
 		return true;
 	}
-	if (!json_is_string(v->json))
+	if (v->fv->kind != FV_STR)
 		return false;
-	*s = json_string_value(v->json);
-	*n = json_string_length(v->json);
+	*s = v->fv->u.s;
+	*n = v->fv->n;
 	return true;
 }
 
@@ -438,14 +735,14 @@ static int order(const pval *v, const pat_const *c, const pat_path *path)
 			return INCOMPARABLE;
 		return cmp_bytes(s, sn, c->s, c->len);
 	case PAT_C_INT:
-		if (v->json && json_is_integer(v->json)) {
-			json_int_t x = json_integer_value(v->json);
+		if (v->fv && v->fv->kind == FV_INT) {
+			json_int_t x = v->fv->u.i;
 			return x < c->i ? -1 : x > c->i;
 		}
 		/* fall through */
 	case PAT_C_FLOAT:
-		if (v->json && json_is_number(v->json)) {
-			double x = json_number_value(v->json);
+		if (v->fv && (v->fv->kind == FV_INT || v->fv->kind == FV_REAL)) {
+			double x = v->fv->kind == FV_INT ? (double)v->fv->u.i : v->fv->u.d;
 			return x < c->d ? -1 : x > c->d ? 1 : x == c->d ? 0 : INCOMPARABLE;
 		}
 		return INCOMPARABLE;
@@ -453,11 +750,15 @@ static int order(const pval *v, const pat_const *c, const pat_path *path)
 		return INCOMPARABLE;
 	case PAT_C_TIME: {
 		char buf[64];
-		const char *ts = v->json ? json_string_value(v->json)
-			       : pv_cstring(v, buf, sizeof buf) ? buf : NULL;
 		rk_time t;
-		if (!ts || !rk_time_parse(ts, &t))
+		if (v->fv) {
+			/* parsed at load, from the same C string */
+			if (v->fv->kind != FV_STR || !v->fv->has_time)
+				return INCOMPARABLE;
+			t = v->fv->t;
+		} else if (!pv_cstring(v, buf, sizeof buf) || !rk_time_parse(buf, &t)) {
 			return INCOMPARABLE;
+		}
 		return t < c->t ? -1 : t > c->t;
 	}
 	case PAT_C_BIN: {
@@ -487,12 +788,15 @@ static bool equal(const pval *v, const pat_const *c, const pat_path *path)
 			return true;
 		if (path->ip_value && c->net.family) {
 			pat_net a;
+			if (v->fv)
+				return v->fv->has_net && net_equal(&v->fv->net, &c->net);
 			return pattern_net_parse(s, n, &a) && net_equal(&a, &c->net);
 		}
 		return false;
 	}
 	case PAT_C_BOOL:
-		return v->json && json_is_boolean(v->json) && json_is_true(v->json) == c->b;
+		return v->fv && (v->fv->kind == FV_TRUE || v->fv->kind == FV_FALSE) &&
+		       (v->fv->kind == FV_TRUE) == c->b;
 	case PAT_C_BIN: {
 		if (!pv_string(v, &s, &n))
 			return false;
@@ -551,6 +855,8 @@ static bool like(const char *s, size_t sn, const char *p, size_t pn)
 static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static bool md_key_ok;
+/* The block the key holds for this thread, read without the key's calls. */
+static _Thread_local pcre2_match_data *md_mine;
 
 static void md_destroy(void *md)
 {
@@ -566,6 +872,8 @@ static pcre2_match_data *thread_md(ev *e)
 {
 	pcre2_match_data *md;
 
+	if (md_mine)
+		return md_mine;
 	pthread_once(&md_once, md_init);
 	md = md_key_ok ? pthread_getspecific(md_key) : NULL;
 	if (!md && md_key_ok) {
@@ -577,6 +885,7 @@ static pcre2_match_data *thread_md(ev *e)
 	}
 	if (!md)
 		e->err = rk_fail(e->ctx, RK_ENOMEM, NULL, "out of memory");
+	md_mine = md;
 	return md;
 }
 
@@ -598,13 +907,21 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 			return false;
 		}
 		ok = pattern_b64_decode(s, n, buf, &blen);
-		rc = ok ? pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL) : -1;
+		rc = !ok ? -1
+		   : c->re_bytes_jit ? pcre2_jit_match(c->re_bytes, buf, blen, 0, 0, md, NULL)
+				     : pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL);
 		if (buf != stackbuf)
 			free(buf);
 		if (ok)
 			return rc >= 0;
 	}
-	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
+	/* A loaded string was checked for UTF-8 once: skip PCRE2's check
+	 * (the JIT entry point makes none, and needs valid text). */
+	if (v->fv && v->fv->utf8)
+		rc = c->re_jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL)
+			       : pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+	else
+		rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
 	return rc >= 0;
 }
 
@@ -651,11 +968,17 @@ static bool test_value(ev *e, const pat_cmp *c, const pval *v)
 		break;
 	case PAT_OP_ISSUBSET:
 	case PAT_OP_ISSUPERSET: {
-		pat_net a;
-		if (!pv_string(v, &s, &n) || !pattern_net_parse(s, n, &a))
-			return false; /* not an address: no value to test, even under NOT */
-		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(&a, &k->net)
-					     : pattern_net_within(&k->net, &a);
+		pat_net parsed;
+		const pat_net *a = &parsed;
+		if (v->fv) {
+			if (v->fv->kind != FV_STR || !v->fv->has_net)
+				return false; /* not an address: no value to test, even under NOT */
+			a = &v->fv->net;
+		} else if (!pattern_net_parse(v->s, v->n, &parsed)) {
+			return false;
+		}
+		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(a, &k->net)
+					     : pattern_net_within(&k->net, a);
 		break;
 	}
 	case PAT_OP_EXISTS:
@@ -664,56 +987,54 @@ static bool test_value(ev *e, const pat_cmp *c, const pval *v)
 	return c->negated ? !r : r;
 }
 
-/* A `_ref` value: the object it names in this observation. */
-static const json_t *deref(ev *e, const json_t *v)
+/* The values path c reaches from v, from step i on: true if one passes the
+ * test. Key and index steps follow one value (a loop); [*] fans out. */
+static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 {
-	const char *id = json_string_value(v);
+	const pattern_obs_set *set = e->set;
 
-	if (!id)
-		return NULL;
-	return json_object_get(e->ob->dict ? e->ob->dict : e->set->index, id);
-}
-
-static bool walk(ev *e, const pat_cmp *c, const json_t *v, size_t i)
-{
-	if (i == c->path.nsteps) {
-		pval pv = { v, NULL, 0 };
-		return test_value(e, c, &pv);
-	}
-	const pat_step *st = &c->path.steps[i];
-	switch (st->kind) {
-	case PAT_STEP_KEY: {
-		if (json_is_string(v) && i > 0)
-			v = deref(e, v);
-		const json_t *child = json_object_get(v, st->key);
-		return child && walk(e, c, child, i + 1);
-	}
-	case PAT_STEP_INDEX: {
-		if (!json_is_array(v))
-			return false;
-		long n = (long)json_array_size(v), k = st->index < 0 ? n + st->index : st->index;
-		if (k < 0 || k >= n)
-			return false;
-		return walk(e, c, json_array_get(v, (size_t)k), i + 1);
-	}
-	case PAT_STEP_ANY: {
-		if (json_is_array(v)) {
-			size_t k;
-			json_t *x;
-			json_array_foreach((json_t *)v, k, x)
-				if (walk(e, c, x, i + 1))
-					return true;
-		} else if (json_is_object(v)) {
-			const char *key;
-			json_t *x;
-			json_object_foreach((json_t *)v, key, x)
-				if (walk(e, c, x, i + 1))
-					return true;
+	for (; i < c->path.nsteps; i++) {
+		const pat_step *st = &c->path.steps[i];
+		switch (st->kind) {
+		case PAT_STEP_KEY: {
+			/* a string before a key step is a reference: the
+			 * object it names, resolved at load */
+			if (v->kind == FV_STR && i > 0) {
+				if (v->ref < 0)
+					return false;
+				v = &set->vals[v->ref];
+			}
+			if (v->kind != FV_OBJ)
+				return false;
+			const fkey *k = &set->keys[v->first], *end = k + v->n;
+			while (k < end && (k->hash != st->hash || k->n != st->klen ||
+					   memcmp(k->s, st->key, st->klen) != 0))
+				k++;
+			if (k == end)
+				return false;
+			v = &set->vals[k - set->keys];
+			break;
 		}
-		return false;
+		case PAT_STEP_INDEX: {
+			if (v->kind != FV_ARR)
+				return false;
+			long n = (long)v->n, k = st->index < 0 ? n + st->index : st->index;
+			if (k < 0 || k >= n)
+				return false;
+			v = &set->vals[v->first + (size_t)k];
+			break;
+		}
+		case PAT_STEP_ANY:
+			if (v->kind != FV_ARR && v->kind != FV_OBJ)
+				return false;
+			for (size_t k = 0; k < v->n; k++)
+				if (walk(e, c, &set->vals[v->first + k], i + 1))
+					return true;
+			return false;
+		}
 	}
-	}
-	return false;
+	pval pv = { v, NULL, 0 };
+	return test_value(e, c, &pv);
 }
 
 static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
@@ -730,7 +1051,9 @@ static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
 				return true;
 		return false;
 	case PAT_CMP_TEST:
-		return strcmp(root->type, c->path.type) == 0 && walk(e, c, root->obj, 0);
+		return root->type_hash == c->path.type_hash && root->type_len == c->path.type_len &&
+		       memcmp(root->type, c->path.type, root->type_len) == 0 &&
+		       walk(e, c, &e->set->vals[root->val], 0);
 	}
 	return false;
 }
@@ -898,11 +1221,18 @@ static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 	if (e->aobs)
 		return e->aobs[i].atoms[n->atom / 64] >> (n->atom % 64) & 1;
 	const pat_obs *ob = &e->set->obs[i];
-	bool hit = false;
+	bool memo = n->atom < MEMO_ATOMS && i < 64, hit = false;
+	uint64_t bit = memo ? UINT64_C(1) << i : 0;
 
-	e->ob = ob;
+	if (memo && (e->memo_known[n->atom] & bit))
+		return (e->memo_hit[n->atom] & bit) != 0;
 	for (size_t r = 0; r < ob->nroots && !hit; r++)
 		hit = eval_cmp(e, n->cmp, &e->set->roots[ob->root0 + r]);
+	if (memo && !e->err) {
+		e->memo_known[n->atom] |= bit;
+		if (hit)
+			e->memo_hit[n->atom] |= bit;
+	}
 	return hit;
 }
 
@@ -984,7 +1314,7 @@ static bool k_found(ev *e, kont *k, const binding *b)
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx)
 {
-	ev e = { s, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, ctx };
+	ev e = { s, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, ctx, { 0 }, { 0 } };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -1002,9 +1332,9 @@ rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t
 			   uint64_t max_steps, bool *matched, rk_errctx *ctx)
 {
 	static const pattern_atom_obs none;
-	ev e = { NULL, NULL, n ? obs : &none, n,
+	ev e = { NULL, n ? obs : &none, n,
 		 max_steps && max_steps < PATTERN_MAX_STEPS ? max_steps : PATTERN_MAX_STEPS,
-		 0, 0, RK_OK, ctx };
+		 0, 0, RK_OK, ctx, { 0 }, { 0 } };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -1103,7 +1433,7 @@ static bool prop_cmp(ev *e, const pat_cmp *c, const pattern_prop *v)
 
 bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v)
 {
-	ev e = { NULL, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, NULL };
+	ev e = { NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, NULL, { 0 }, { 0 } };
 
 	if (!a || !v || !v->value)
 		return false;

@@ -61,14 +61,31 @@ typedef struct pat_const {
 
 typedef enum { PAT_STEP_KEY, PAT_STEP_INDEX, PAT_STEP_ANY } pat_step_kind;
 
+/* Object keys and types are compared by this hash and their length before
+ * their bytes: a step of a path is then mostly one integer compare against
+ * the keys of a loaded observed-data (pattern_eval.c), which carry the same
+ * hash. FNV-1a, 64 bits. */
+static inline uint64_t pattern_key_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
+	return h;
+}
+
 typedef struct pat_step {
 	pat_step_kind kind;
 	char *key;
+	size_t klen;   /* KEY: strlen(key) */
+	uint64_t hash; /* KEY: pattern_key_hash(key, klen) */
 	long index; /* negative counts from the end */
 } pat_step;
 
 typedef struct pat_path {
 	char *type;
+	size_t type_len;
+	uint64_t type_hash; /* pattern_key_hash(type, type_len) */
 	pat_step *steps;
 	size_t nsteps;
 	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
@@ -104,7 +121,9 @@ typedef struct pat_cmp {
 	pat_const *vals; /* one, or the IN list */
 	size_t nvals;
 	pcre2_code *re;       /* MATCHES on text (UTF) */
+	bool re_jit;          /* re is JIT-compiled: pcre2_jit_match may run it */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */
+	bool re_bytes_jit;
 } pat_cmp;
 
 typedef enum {

@@ -660,6 +660,15 @@ static bool parse_path(parser *P, pat_path *path)
 		return false;
 	memcpy(path->steps, steps, n * sizeof *steps);
 	path->nsteps = n;
+	path->type_len = strlen(path->type);
+	path->type_hash = pattern_key_hash(path->type, path->type_len);
+	for (size_t i = 0; i < n; i++)
+		if (steps[i].kind == PAT_STEP_KEY) {
+			/* a key is a C string: an escaped NUL ends it, as it
+			 * ended the json_object_get lookup this replaces */
+			path->steps[i].klen = strlen(steps[i].key);
+			path->steps[i].hash = pattern_key_hash(steps[i].key, path->steps[i].klen);
+		}
 	const char *last = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (steps[i].kind == PAT_STEP_KEY)
@@ -695,10 +704,14 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 		perr(P, RK_EINVAL, pos, "invalid regular expression: %s", (char *)msg);
 		return false;
 	}
-	/* JIT-compiled where the platform allows (pcre2_match then uses it by
-	 * itself); without it matching is slower, never different. */
-	(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled where the platform allows (evaluation then calls
+	 * pcre2_jit_match, skipping pcre2_match's checks); without it
+	 * matching is slower, never different. */
+	c->re_jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
 	c->re_bytes = pcre2_compile((PCRE2_SPTR)v->s, v->len, 0, &code, &off, NULL);
+	/* the bytes form runs only on paths ending in _bin */
+	c->re_bytes_jit = c->re_bytes && c->path.ends_bin &&
+			  pcre2_jit_compile(c->re_bytes, PCRE2_JIT_COMPLETE) == 0;
 	if (p->nregex == p->capregex) {
 		size_t cap = p->capregex ? p->capregex * 2 : 8;
 		pat_cmp **a = realloc(p->regex, cap * sizeof *a);
