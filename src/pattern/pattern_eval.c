@@ -128,9 +128,9 @@ static bool net_equal(const pat_net *a, const pat_net *b)
  * The loaded form. Every JSON value an evaluation can reach is copied once
  * into `vals`, a flat array: the members of an array or object sit in
  * consecutive slots (first .. first + n - 1), and an object's member keys
- * sit in `keys` at the same indexes, each with its pattern_key_hash, so a
- * path step scans a few (hash, length) pairs instead of hashing the key
- * and walking jansson's table. What the comparisons would otherwise work out
+ * sit in `keys` at the same indexes as pat_names, so a path step scans a
+ * few (length, leading words) pairs instead of hashing the key and walking
+ * jansson's table. What the comparisons would otherwise work out
  * on every evaluation is worked out here:
  *
  *   - a string's length, and whether it is valid UTF-8 (then MATCHES runs
@@ -164,7 +164,7 @@ typedef struct fval {
 	bool has_time;  /* STR: rk_time_parse accepted it: t */
 	bool has_net;   /* STR: pattern_net_parse accepted it: net */
 	bool utf8;      /* STR: valid UTF-8 */
-	size_t n;       /* STR: bytes; ARR, OBJ: members */
+	size_t n;       /* STR: bytes (str.n); ARR, OBJ: members */
 	size_t first;   /* ARR, OBJ: slot of the first member */
 	ptrdiff_t ref;  /* STR: slot of the object it names, or -1 */
 	union {
@@ -172,15 +172,11 @@ typedef struct fval {
 		json_int_t i;
 		double d;
 	} u;
+	pat_name str;   /* STR */
 	rk_time t;
 	pat_net net;
 } fval;
 
-typedef struct fkey {
-	uint64_t hash;
-	const char *s;
-	size_t n;
-} fkey;
 
 typedef struct pat_obs {
 	rk_time first, last;
@@ -192,9 +188,7 @@ typedef struct pat_obs {
  * objects of other types with an integer compare. */
 typedef struct pat_root {
 	size_t val;
-	uint64_t type_hash;
-	const char *type; /* "" when absent */
-	size_t type_len;
+	pat_name type; /* "" when absent */
 } pat_root;
 
 struct pattern_obs_set {
@@ -204,7 +198,7 @@ struct pattern_obs_set {
 	pat_root *roots;
 	size_t nroots, rootcap;
 	fval *vals;  /* keys[i] is the key of vals[i] when it is an object member */
-	fkey *keys;
+	pat_name *keys;
 	size_t nvals, capvals;
 };
 
@@ -282,7 +276,7 @@ static bool flat_reserve(pattern_obs_set *s, size_t n, size_t *first)
 		if (!v)
 			return false;
 		s->vals = v;
-		fkey *k = realloc(s->keys, cap * sizeof *k);
+		pat_name *k = realloc(s->keys, cap * sizeof *k);
 		if (!k)
 			return false;
 		s->keys = k;
@@ -316,7 +310,7 @@ static bool flat_fill(pattern_obs_set *s, const json_t *j, size_t slot)
 		json_object_keylen_foreach((json_t *)j, key, klen, m) {
 			if (k == n)
 				break;
-			s->keys[first + k] = (fkey){ pattern_key_hash(key, klen), key, klen };
+			pattern_name_init(&s->keys[first + k], key, klen);
 			if (!flat_fill(s, m, first + k))
 				return false;
 			k++;
@@ -342,6 +336,7 @@ static bool flat_fill(pattern_obs_set *s, const json_t *j, size_t slot)
 		v->u.s = json_string_value(j);
 		v->n = json_string_length(j);
 		v->ref = -1;
+		pattern_name_init(&v->str, v->u.s, v->n);
 		v->utf8 = utf8_valid(v->u.s, v->n);
 		v->has_time = rk_time_parse(v->u.s, &v->t);
 		v->has_net = pattern_net_parse(v->u.s, v->n, &v->net);
@@ -391,13 +386,13 @@ static void flat_resolve(pattern_obs_set *s, size_t from, size_t to, const json_
 static const fval *flat_get(const pattern_obs_set *s, size_t obj, const char *key)
 {
 	const fval *o = &s->vals[obj];
-	size_t klen = strlen(key);
-	uint64_t h = pattern_key_hash(key, klen);
+	pat_name want;
 
+	pattern_name_init(&want, key, strlen(key));
 	if (o->kind != FV_OBJ)
 		return NULL;
 	for (size_t i = o->first; i < o->first + o->n; i++)
-		if (s->keys[i].hash == h && s->keys[i].n == klen && !memcmp(s->keys[i].s, key, klen))
+		if (pattern_name_eq(&s->keys[i], &want))
 			return &s->vals[i];
 	return NULL;
 }
@@ -418,9 +413,7 @@ static bool add_root(pattern_obs_set *s, size_t slot)
 	/* strlen, not the JSON length: the type compared as the C string
 	 * the pattern's type is */
 	s->roots[s->nroots].val = slot;
-	s->roots[s->nroots].type = t;
-	s->roots[s->nroots].type_len = strlen(t);
-	s->roots[s->nroots++].type_hash = pattern_key_hash(t, strlen(t));
+	pattern_name_init(&s->roots[s->nroots++].type, t, strlen(t));
 	return true;
 }
 
@@ -1006,9 +999,8 @@ static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 			}
 			if (v->kind != FV_OBJ)
 				return false;
-			const fkey *k = &set->keys[v->first], *end = k + v->n;
-			while (k < end && (k->hash != st->hash || k->n != st->klen ||
-					   memcmp(k->s, st->key, st->klen) != 0))
+			const pat_name *k = &set->keys[v->first], *end = k + v->n;
+			while (k < end && !pattern_name_eq(k, &st->name))
 				k++;
 			if (k == end)
 				return false;
@@ -1033,8 +1025,24 @@ static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 			return false;
 		}
 	}
+	if (c->eq_str) {
+		/* equal() for a string constant, inline */
+		const pat_const *k = c->vals;
+		if (v->kind != FV_STR)
+			return false;
+		if (pattern_name_eq(&v->str, &k->str))
+			return true;
+		return c->path.ip_value && k->net.family && v->has_net &&
+		       net_equal(&v->net, &k->net);
+	}
 	pval pv = { v, NULL, 0 };
 	return test_value(e, c, &pv);
+}
+
+static inline bool eval_test(ev *e, const pat_cmp *c, const pat_root *root)
+{
+	return pattern_name_eq(&root->type, &c->path.type_name) &&
+	       walk(e, c, &e->set->vals[root->val], 0);
 }
 
 static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
@@ -1042,18 +1050,16 @@ static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
 	switch (c->kind) {
 	case PAT_CMP_AND:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (!eval_cmp(e, k, root))
+			if (!(k->kind == PAT_CMP_TEST ? eval_test(e, k, root) : eval_cmp(e, k, root)))
 				return false;
 		return true;
 	case PAT_CMP_OR:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (eval_cmp(e, k, root))
+			if (k->kind == PAT_CMP_TEST ? eval_test(e, k, root) : eval_cmp(e, k, root))
 				return true;
 		return false;
 	case PAT_CMP_TEST:
-		return root->type_hash == c->path.type_hash && root->type_len == c->path.type_len &&
-		       memcmp(root->type, c->path.type, root->type_len) == 0 &&
-		       walk(e, c, &e->set->vals[root->val], 0);
+		return eval_test(e, c, root);
 	}
 	return false;
 }
@@ -1083,7 +1089,11 @@ typedef struct binding {
 /* a + b if their uses fit each observed-data's number_observed. */
 static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 {
-	*out = *a;
+	/* the used entries only: a binding is mostly empty room */
+	out->min_last = a->min_last;
+	out->max_first = a->max_first;
+	out->n = a->n;
+	memcpy(out->e, a->e, a->n * sizeof a->e[0]);
 	if (b->min_last < out->min_last)
 		out->min_last = b->min_last;
 	if (b->max_first > out->max_first)

@@ -21,6 +21,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <string.h>
+
 #include "pattern.h"
 
 /* An IPv4 or IPv6 address or CIDR block; v4 lives in the first 4 bytes. */
@@ -37,6 +39,38 @@ bool pattern_net_within(const pat_net *a, const pat_net *b);
  * bytes; false on a character outside the alphabet. */
 bool pattern_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 
+/* A key, type or string as evaluation compares it for equality: its length
+ * and its first PAT_NAME_WORDS * 8 bytes as words (zero past the end), so
+ * that the names of STIX properties and types (nearly all that short) and
+ * short values compare with a few integer compares and no call; the bytes
+ * past them, if any, with memcmp. A path step's key, a string constant and
+ * the keys and strings of a loaded observed-data (pattern_eval.c) carry the
+ * same form. */
+#define PAT_NAME_WORDS 3
+
+typedef struct pat_name {
+	size_t n;
+	uint64_t w[PAT_NAME_WORDS];
+	const char *s; /* the n bytes, owned elsewhere */
+} pat_name;
+
+static inline void pattern_name_init(pat_name *k, const char *s, size_t n)
+{
+	size_t head = n < sizeof k->w ? n : sizeof k->w;
+
+	memset(k->w, 0, sizeof k->w);
+	memcpy(k->w, s, head);
+	k->n = n;
+	k->s = s;
+}
+
+static inline bool pattern_name_eq(const pat_name *a, const pat_name *b)
+{
+	return a->n == b->n && a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
+	       (a->n <= sizeof a->w ||
+		memcmp(a->s + sizeof a->w, b->s + sizeof a->w, a->n - sizeof a->w) == 0);
+}
+
 typedef enum {
 	PAT_C_STR,
 	PAT_C_INT,
@@ -50,6 +84,7 @@ typedef struct pat_const {
 	pat_ckind kind;
 	char *s;        /* STR: the unescaped text; BIN: the bytes */
 	size_t len;
+	pat_name str;   /* STR: s and len as a name, for the comparison of equal strings */
 	char *b64;      /* BIN: canonical base64 without '=' padding */
 	char *hex;      /* BIN: lowercase hex */
 	int64_t i;
@@ -61,31 +96,16 @@ typedef struct pat_const {
 
 typedef enum { PAT_STEP_KEY, PAT_STEP_INDEX, PAT_STEP_ANY } pat_step_kind;
 
-/* Object keys and types are compared by this hash and their length before
- * their bytes: a step of a path is then mostly one integer compare against
- * the keys of a loaded observed-data (pattern_eval.c), which carry the same
- * hash. FNV-1a, 64 bits. */
-static inline uint64_t pattern_key_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3u;
-	return h;
-}
-
 typedef struct pat_step {
 	pat_step_kind kind;
 	char *key;
-	size_t klen;   /* KEY: strlen(key) */
-	uint64_t hash; /* KEY: pattern_key_hash(key, klen) */
+	pat_name name; /* KEY: key as a C string (an escaped NUL ends it) */
 	long index; /* negative counts from the end */
 } pat_step;
 
 typedef struct pat_path {
 	char *type;
-	size_t type_len;
-	uint64_t type_hash; /* pattern_key_hash(type, type_len) */
+	pat_name type_name;
 	pat_step *steps;
 	size_t nsteps;
 	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
@@ -120,6 +140,7 @@ typedef struct pat_cmp {
 	pat_path path;
 	pat_const *vals; /* one, or the IN list */
 	size_t nvals;
+	bool eq_str; /* `=` a string constant, not negated, not on a binary path */
 	pcre2_code *re;       /* MATCHES on text (UTF) */
 	bool re_jit;          /* re is JIT-compiled: pcre2_jit_match may run it */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */

@@ -481,6 +481,7 @@ static bool parse_constant(parser *P, pat_const *c, bool orderable, const char *
 		c->kind = PAT_C_STR;
 		c->s = d;
 		c->len = o;
+		pattern_name_init(&c->str, d, o);
 		pattern_net_parse(d, o, &c->net);
 		break;
 	}
@@ -660,15 +661,12 @@ static bool parse_path(parser *P, pat_path *path)
 		return false;
 	memcpy(path->steps, steps, n * sizeof *steps);
 	path->nsteps = n;
-	path->type_len = strlen(path->type);
-	path->type_hash = pattern_key_hash(path->type, path->type_len);
+	pattern_name_init(&path->type_name, path->type, strlen(path->type));
 	for (size_t i = 0; i < n; i++)
-		if (steps[i].kind == PAT_STEP_KEY) {
+		if (steps[i].kind == PAT_STEP_KEY)
 			/* a key is a C string: an escaped NUL ends it, as it
 			 * ended the json_object_get lookup this replaces */
-			path->steps[i].klen = strlen(steps[i].key);
-			path->steps[i].hash = pattern_key_hash(steps[i].key, path->steps[i].klen);
-		}
+			pattern_name_init(&path->steps[i].name, steps[i].key, strlen(steps[i].key));
 	const char *last = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (steps[i].kind == PAT_STEP_KEY)
@@ -858,6 +856,9 @@ static pat_cmp *parse_test(parser *P)
 		return NULL;
 	if (!orderable && !check_hash(P, &c->path, c->vals, at))
 		return NULL;
+	/* the common test, which evaluation runs without the general rules */
+	c->eq_str = c->op == PAT_OP_EQ && !c->negated && c->vals->kind == PAT_C_STR &&
+		    !c->path.ends_bin && !c->path.ends_hex;
 	return c;
 }
 
