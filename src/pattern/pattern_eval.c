@@ -1039,10 +1039,44 @@ static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 	return test_value(e, c, &pv);
 }
 
+/* walk's key steps for a path of keys only: the one value reached, or
+ * NULL. */
+static inline const fval *follow_keys(const pattern_obs_set *set, const pat_path *path,
+				      const fval *v)
+{
+	for (size_t i = 0; i < path->nsteps; i++) {
+		if (v->kind == FV_STR && i > 0) {
+			if (v->ref < 0)
+				return NULL;
+			v = &set->vals[v->ref];
+		}
+		if (v->kind != FV_OBJ)
+			return NULL;
+		const pat_name *k = &set->keys[v->first], *end = k + v->n;
+		while (k < end && !pattern_name_eq(k, &path->steps[i].name))
+			k++;
+		if (k == end)
+			return NULL;
+		v = &set->vals[k - set->keys];
+	}
+	return v;
+}
+
+/* One test on one root object. The commonest test, `=` a string on a path
+ * of keys, runs here without a call; the rest through walk. */
 static inline bool eval_test(ev *e, const pat_cmp *c, const pat_root *root)
 {
-	return pattern_name_eq(&root->type, &c->path.type_name) &&
-	       walk(e, c, &e->set->vals[root->val], 0);
+	if (!pattern_name_eq(&root->type, &c->path.type_name))
+		return false;
+	const fval *v = &e->set->vals[root->val];
+	if (!c->eq_str || !c->path.keys_only)
+		return walk(e, c, v, 0);
+	v = follow_keys(e->set, &c->path, v);
+	if (!v || v->kind != FV_STR)
+		return false;
+	return pattern_name_eq(&v->str, &c->vals->str) ||
+	       (c->path.ip_value && c->vals->net.family && v->has_net &&
+		net_equal(&v->net, &c->vals->net));
 }
 
 static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
@@ -1225,19 +1259,29 @@ static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t 
 
 static bool k_repeat_entry(ev *e, kont *k, const binding *b);
 
-/* Does one root object of observed-data i satisfy the leaf's comparisons? */
+/* Does one root object of observed-data i satisfy the comparisons? */
+static bool leaf_eval(ev *e, const pat_cmp *c, size_t i)
+{
+	const pat_obs *ob = &e->set->obs[i];
+	const pat_root *root = &e->set->roots[ob->root0], *end = root + ob->nroots;
+
+	for (; root < end; root++)
+		if (c->kind == PAT_CMP_TEST ? eval_test(e, c, root) : eval_cmp(e, c, root))
+			return true;
+	return false;
+}
+
+/* leaf_eval of a leaf, or its atom bit for pattern_match_atoms. */
 static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 {
 	if (e->aobs)
 		return e->aobs[i].atoms[n->atom / 64] >> (n->atom % 64) & 1;
-	const pat_obs *ob = &e->set->obs[i];
-	bool memo = n->atom < MEMO_ATOMS && i < 64, hit = false;
+	bool memo = n->atom < MEMO_ATOMS && i < 64, hit;
 	uint64_t bit = memo ? UINT64_C(1) << i : 0;
 
 	if (memo && (e->memo_known[n->atom] & bit))
 		return (e->memo_hit[n->atom] & bit) != 0;
-	for (size_t r = 0; r < ob->nroots && !hit; r++)
-		hit = eval_cmp(e, n->cmp, &e->set->roots[ob->root0 + r]);
+	hit = leaf_eval(e, n->cmp, i);
 	if (memo && !e->err) {
 		e->memo_known[n->atom] |= bit;
 		if (hit)
@@ -1331,7 +1375,16 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 	*matched = false;
 	if (!p || !s || !p->root)
 		return rk_fail(ctx, RK_EINVAL, NULL, "no pattern or no observations");
-	found = gen(&e, p->root, &done);
+	if (p->root->kind == PAT_OBS_LEAF) {
+		/* One [...] and no qualifier: some observed-data holds it. No
+		 * binding to build, and PATTERN_MAX_OBSERVED leaves are far
+		 * below PATTERN_MAX_STEPS, so the search's count is moot. */
+		found = false;
+		for (size_t i = 0; i < s->n && !found && !e.err; i++)
+			found = leaf_eval(&e, p->root->cmp, i);
+	} else {
+		found = gen(&e, p->root, &done);
+	}
 	if (e.err)
 		return e.err;
 	*matched = found;

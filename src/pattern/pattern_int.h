@@ -111,6 +111,7 @@ typedef struct pat_path {
 	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
 	bool ends_bin; /* last key ends in "_bin": MATCHES and string constants work on the bytes */
 	bool ip_value; /* type ipv4-addr/ipv6-addr and last key "value" */
+	bool keys_only; /* every step a key: the path reaches at most one value */
 } pat_path;
 
 typedef enum {

@@ -662,8 +662,11 @@ static bool parse_path(parser *P, pat_path *path)
 	memcpy(path->steps, steps, n * sizeof *steps);
 	path->nsteps = n;
 	pattern_name_init(&path->type_name, path->type, strlen(path->type));
+	path->keys_only = true;
 	for (size_t i = 0; i < n; i++)
-		if (steps[i].kind == PAT_STEP_KEY)
+		if (steps[i].kind != PAT_STEP_KEY)
+			path->keys_only = false;
+		else
 			/* a key is a C string: an escaped NUL ends it, as it
 			 * ended the json_object_get lookup this replaces */
 			pattern_name_init(&path->steps[i].name, steps[i].key, strlen(steps[i].key));
