@@ -1062,11 +1062,12 @@ static inline const fval *follow_keys(const pattern_obs_set *set, const pat_path
 	return v;
 }
 
-/* One test on one root object. The commonest test, `=` a string on a path
- * of keys, runs here without a call; the rest through walk. */
-static inline bool eval_test(ev *e, const pat_cmp *c, const pat_root *root)
+/* One test on one root object (`typed`: whose type is known to be the
+ * test's). The commonest test, `=` a string on a path of keys, runs here
+ * without a call; the rest through walk. */
+static inline __attribute__((always_inline)) bool eval_test(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
 {
-	if (!pattern_name_eq(&root->type, &c->path.type_name))
+	if (!typed && !pattern_name_eq(&root->type, &c->path.type_name))
 		return false;
 	const fval *v = &e->set->vals[root->val];
 	if (!c->eq_str || !c->path.keys_only)
@@ -1079,21 +1080,23 @@ static inline bool eval_test(ev *e, const pat_cmp *c, const pat_root *root)
 		net_equal(&v->net, &c->vals->net));
 }
 
-static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
+static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
 {
 	switch (c->kind) {
 	case PAT_CMP_AND:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (!(k->kind == PAT_CMP_TEST ? eval_test(e, k, root) : eval_cmp(e, k, root)))
+			if (!(k->kind == PAT_CMP_TEST ? eval_test(e, k, root, typed)
+						      : eval_cmp(e, k, root, typed)))
 				return false;
 		return true;
 	case PAT_CMP_OR:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (k->kind == PAT_CMP_TEST ? eval_test(e, k, root) : eval_cmp(e, k, root))
+			if (k->kind == PAT_CMP_TEST ? eval_test(e, k, root, typed)
+						    : eval_cmp(e, k, root, typed))
 				return true;
 		return false;
 	case PAT_CMP_TEST:
-		return eval_test(e, c, root);
+		return eval_test(e, c, root, typed);
 	}
 	return false;
 }
@@ -1127,7 +1130,8 @@ static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 	out->min_last = a->min_last;
 	out->max_first = a->max_first;
 	out->n = a->n;
-	memcpy(out->e, a->e, a->n * sizeof a->e[0]);
+	for (uint32_t i = 0; i < a->n; i++)
+		out->e[i] = a->e[i];
 	if (b->min_last < out->min_last)
 		out->min_last = b->min_last;
 	if (b->max_first > out->max_first)
@@ -1259,14 +1263,23 @@ static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t 
 
 static bool k_repeat_entry(ev *e, kont *k, const binding *b);
 
-/* Does one root object of observed-data i satisfy the comparisons? */
-static bool leaf_eval(ev *e, const pat_cmp *c, size_t i)
+/* Does one root object of observed-data i satisfy the leaf's comparisons? */
+static bool leaf_eval(ev *e, const pat_obs_node *n, size_t i)
 {
 	const pat_obs *ob = &e->set->obs[i];
 	const pat_root *root = &e->set->roots[ob->root0], *end = root + ob->nroots;
+	const pat_cmp *c = n->cmp;
 
+	if (n->one_type) {
+		for (; root < end; root++)
+			if (pattern_name_eq(&root->type, n->one_type) &&
+			    (c->kind == PAT_CMP_TEST ? eval_test(e, c, root, true)
+						     : eval_cmp(e, c, root, true)))
+				return true;
+		return false;
+	}
 	for (; root < end; root++)
-		if (c->kind == PAT_CMP_TEST ? eval_test(e, c, root) : eval_cmp(e, c, root))
+		if (eval_cmp(e, c, root, false))
 			return true;
 	return false;
 }
@@ -1281,7 +1294,7 @@ static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 
 	if (memo && (e->memo_known[n->atom] & bit))
 		return (e->memo_hit[n->atom] & bit) != 0;
-	hit = leaf_eval(e, n->cmp, i);
+	hit = leaf_eval(e, n, i);
 	if (memo && !e->err) {
 		e->memo_known[n->atom] |= bit;
 		if (hit)
@@ -1381,7 +1394,7 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		 * below PATTERN_MAX_STEPS, so the search's count is moot. */
 		found = false;
 		for (size_t i = 0; i < s->n && !found && !e.err; i++)
-			found = leaf_eval(&e, p->root->cmp, i);
+			found = leaf_eval(&e, p->root, i);
 	} else {
 		found = gen(&e, p->root, &done);
 	}

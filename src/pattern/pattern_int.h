@@ -162,6 +162,7 @@ typedef struct pat_obs_node {
 	pat_obs_kind kind;
 	struct pat_obs_node *left, *right; /* qualifiers: left only */
 	pat_cmp *cmp;                      /* LEAF */
+	const pat_name *one_type;          /* LEAF: the type all its tests name, or NULL */
 	uint32_t atom;                     /* LEAF: its number, 0-based in text order */
 	int64_t within_us;                 /* WITHIN, in microseconds */
 	uint32_t repeats;                  /* REPEATS */

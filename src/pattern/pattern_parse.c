@@ -937,6 +937,24 @@ static pat_obs_node *obs_node(parser *P, pat_obs_kind kind, pat_obs_node *l,
 	return n;
 }
 
+/* The type every test of c names, or NULL when they name several: then
+ * evaluation skips root objects of other types at once (a test on another
+ * type is false, even under NOT, so the whole [...] is). */
+static const pat_name *cmp_one_type(const pat_cmp *c)
+{
+	const pat_name *t = NULL;
+
+	if (c->kind == PAT_CMP_TEST)
+		return &c->path.type_name;
+	for (const pat_cmp *k = c->first; k; k = k->next) {
+		const pat_name *kt = cmp_one_type(k);
+		if (!kt || (t && !pattern_name_eq(t, kt)))
+			return NULL;
+		t = kt;
+	}
+	return t;
+}
+
 static pat_obs_node *parse_obs_prim(parser *P)
 {
 	size_t at = P->tok.pos;
@@ -966,6 +984,7 @@ static pat_obs_node *parse_obs_prim(parser *P)
 		n = obs_node(P, PAT_OBS_LEAF, NULL, NULL);
 		if (n) {
 			n->cmp = c;
+			n->one_type = cmp_one_type(c);
 			n->atom = (uint32_t)(P->p->nobs - 1);
 		}
 	} else {
