@@ -1035,6 +1035,28 @@ static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 		return c->path.ip_value && k->net.family && v->has_net &&
 		       net_equal(&v->net, &k->net);
 	}
+	if (c->num_const && (v->kind == FV_INT || v->kind == FV_REAL)) {
+		/* test_value for a number against a number, inline */
+		const pat_const *k = c->vals;
+		int o;
+		bool r = false;
+		if (v->kind == FV_INT && k->kind == PAT_C_INT) {
+			o = v->u.i < k->i ? -1 : v->u.i > k->i;
+		} else {
+			double x = v->kind == FV_INT ? (double)v->u.i : v->u.d;
+			o = x < k->d ? -1 : x > k->d ? 1 : x == k->d ? 0 : INCOMPARABLE;
+		}
+		switch (c->op) {
+		case PAT_OP_EQ: r = o == 0; break;
+		case PAT_OP_NE: r = o != 0; break;
+		case PAT_OP_LT: r = o != INCOMPARABLE && o < 0; break;
+		case PAT_OP_GT: r = o != INCOMPARABLE && o > 0; break;
+		case PAT_OP_LE: r = o != INCOMPARABLE && o <= 0; break;
+		case PAT_OP_GE: r = o != INCOMPARABLE && o >= 0; break;
+		default: break;
+		}
+		return c->negated ? !r : r;
+	}
 	pval pv = { v, NULL, 0 };
 	return test_value(e, c, &pv);
 }
@@ -1381,21 +1403,31 @@ static bool k_found(ev *e, kont *k, const binding *b)
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx)
 {
-	ev e = { s, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, ctx, { 0 }, { 0 } };
+	ev e;
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
-	bool found;
+	bool found = false;
 
 	*matched = false;
 	if (!p || !s || !p->root)
 		return rk_fail(ctx, RK_EINVAL, NULL, "no pattern or no observations");
+	e.set = s;
+	e.aobs = NULL;
+	e.an = 0;
+	e.max_steps = PATTERN_MAX_STEPS;
+	e.steps = 0;
+	e.depth = 0;
+	e.err = RK_OK;
+	e.ctx = ctx;
 	if (p->root->kind == PAT_OBS_LEAF) {
 		/* One [...] and no qualifier: some observed-data holds it. No
-		 * binding to build, and PATTERN_MAX_OBSERVED leaves are far
-		 * below PATTERN_MAX_STEPS, so the search's count is moot. */
-		found = false;
+		 * binding to build, no leaf asked twice (so no memo to clear),
+		 * and PATTERN_MAX_OBSERVED leaves are far below
+		 * PATTERN_MAX_STEPS, so the search's count is moot. */
 		for (size_t i = 0; i < s->n && !found && !e.err; i++)
 			found = leaf_eval(&e, p->root, i);
 	} else {
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
 		found = gen(&e, p->root, &done);
 	}
 	if (e.err)

@@ -142,6 +142,7 @@ typedef struct pat_cmp {
 	pat_const *vals; /* one, or the IN list */
 	size_t nvals;
 	bool eq_str; /* `=` a string constant, not negated, not on a binary path */
+	bool num_const; /* =, !=, <, >, <=, >= a number */
 	pcre2_code *re;       /* MATCHES on text (UTF) */
 	bool re_jit;          /* re is JIT-compiled: pcre2_jit_match may run it */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */

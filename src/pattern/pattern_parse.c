@@ -862,6 +862,8 @@ static pat_cmp *parse_test(parser *P)
 	/* the common test, which evaluation runs without the general rules */
 	c->eq_str = c->op == PAT_OP_EQ && !c->negated && c->vals->kind == PAT_C_STR &&
 		    !c->path.ends_bin && !c->path.ends_hex;
+	c->num_const = c->op <= PAT_OP_GE &&
+		       (c->vals->kind == PAT_C_INT || c->vals->kind == PAT_C_FLOAT);
 	return c;
 }
 
