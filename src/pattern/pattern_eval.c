@@ -889,7 +889,14 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 	pcre2_match_data *md;
 	int rc;
 
-	if (!pv_string(v, &s, &n) || !(md = thread_md(e)))
+	if (!pv_string(v, &s, &n))
+		return false;
+	/* A loaded string was checked for UTF-8 once: a literal-shaped
+	 * expression on text runs without PCRE2. */
+	if (c->relit && !c->path.ends_bin && v->fv && v->fv->utf8 &&
+	    (rc = pattern_relit_match(c->relit, s, n)) >= 0)
+		return rc == 1;
+	if (!(md = thread_md(e)))
 		return false;
 	if (c->path.ends_bin && c->re_bytes) {
 		unsigned char stackbuf[4096], *buf = stackbuf;
@@ -908,8 +915,8 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 		if (ok)
 			return rc >= 0;
 	}
-	/* A loaded string was checked for UTF-8 once: skip PCRE2's check
-	 * (the JIT entry point makes none, and needs valid text). */
+	/* valid UTF-8: skip PCRE2's check (the JIT entry point makes none,
+	 * and needs valid text) */
 	if (v->fv && v->fv->utf8)
 		rc = c->re_jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL)
 			       : pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, NULL);

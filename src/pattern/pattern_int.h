@@ -129,6 +129,31 @@ typedef enum {
 	PAT_OP_EXISTS,
 } pat_op;
 
+/* A MATCHES expression simple enough to run without PCRE2: `^`? A
+ * (`.+` | `.*`) B `$`? with A and B runs of literal characters and `.`
+ * (pattern_regex.c, which says when the answer is PCRE2's). */
+typedef struct pat_relit_seg {
+	uint32_t off, len; /* literal bytes at off; len 0: a `.` */
+} pat_relit_seg;
+
+typedef struct pat_relit {
+	bool anchor_start, anchor_end;
+	int gap;                  /* 0 none, 1 `.*`, 2 `.+` */
+	const char *bytes;        /* the literals' bytes */
+	const pat_relit_seg *a, *b; /* A and B as segments */
+	size_t na, nb;
+} pat_relit;
+
+/* pattern_regex.c */
+/* Reads the n bytes of the expression re (which PCRE2 compiled) into *out,
+ * with `bytes` and `segs` (room for n each) for its literals; false if it
+ * is not of that shape. */
+bool pattern_relit_compile(const char *re, size_t n, char *bytes, pat_relit_seg *segs,
+			   pat_relit *out);
+/* 1 if the valid UTF-8 subject matches, 0 if not, -1 if PCRE2 must say
+ * (a subject past the length this answers for). */
+int pattern_relit_match(const pat_relit *r, const char *subject, size_t n);
+
 typedef enum { PAT_CMP_AND, PAT_CMP_OR, PAT_CMP_TEST } pat_cmp_kind;
 
 typedef struct pat_cmp {
@@ -145,6 +170,7 @@ typedef struct pat_cmp {
 	bool num_const; /* =, !=, <, >, <=, >= a number */
 	pcre2_code *re;       /* MATCHES on text (UTF) */
 	bool re_jit;          /* re is JIT-compiled: pcre2_jit_match may run it */
+	pat_relit *relit;     /* MATCHES on text without PCRE2, or NULL */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */
 	bool re_bytes_jit;
 } pat_cmp;

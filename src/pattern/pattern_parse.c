@@ -709,6 +709,22 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 	 * pcre2_jit_match, skipping pcre2_match's checks); without it
 	 * matching is slower, never different. */
 	c->re_jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
+	{
+		pat_relit lit;
+		char *bytes = palloc(P, v->len ? v->len : 1);
+		pat_relit_seg *segs = palloc(P, (v->len ? v->len : 1) * sizeof *segs);
+		if (!bytes || !segs) {
+			pcre2_code_free(c->re);
+			return false;
+		}
+		if (pattern_relit_compile(v->s, v->len, bytes, segs, &lit) &&
+		    (c->relit = palloc(P, sizeof *c->relit)) != NULL)
+			*c->relit = lit;
+		if (P->err) {
+			pcre2_code_free(c->re);
+			return false;
+		}
+	}
 	c->re_bytes = pcre2_compile((PCRE2_SPTR)v->s, v->len, 0, &code, &off, NULL);
 	/* the bytes form runs only on paths ending in _bin */
 	c->re_bytes_jit = c->re_bytes && c->path.ends_bin &&
