@@ -1199,6 +1199,7 @@ struct kont {
 };
 
 static bool gen(ev *e, const pat_obs_node *n, kont *k);
+static bool k_pair_right(ev *e, kont *k, const binding *b);
 
 static bool step(ev *e)
 {
@@ -1332,13 +1333,30 @@ static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 	return hit;
 }
 
+/* Whether binding b already uses observation i as often as it may: then
+ * merging another use fails, whatever the leaf says. */
+static bool used_up(const ev *e, const binding *b, size_t i)
+{
+	for (uint32_t j = 0; j < b->n; j++)
+		if (b->e[j].obs == i)
+			return b->e[j].uses >= obs_uses(e, i);
+	return false;
+}
+
 static bool gen(ev *e, const pat_obs_node *n, kont *k)
 {
 	switch (n->kind) {
-	case PAT_OBS_LEAF:
+	case PAT_OBS_LEAF: {
+		/* The right side of AND/FOLLOWEDBY: a hit on an observation the
+		 * left side used up would only fail to merge (k_pair_right,
+		 * with no other effect), so the leaf is not asked. The step
+		 * still counts, as the search's bound is in steps. */
+		const binding *busy = k->fn == k_pair_right ? k->acc : NULL;
 		for (size_t i = 0; i < obs_total(e); i++) {
 			if (!step(e))
 				return true;
+			if (busy && used_up(e, busy, i))
+				continue;
 			bool hit = leaf_hit(e, n, i);
 			if (e->err)
 				return true;
@@ -1354,6 +1372,7 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 			}
 		}
 		return false;
+	}
 	case PAT_OBS_OR:
 		return gen(e, n->left, k) || gen(e, n->right, k);
 	case PAT_OBS_AND:
