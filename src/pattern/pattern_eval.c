@@ -1159,8 +1159,10 @@ static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 	out->min_last = a->min_last;
 	out->max_first = a->max_first;
 	out->n = a->n;
-	for (uint32_t i = 0; i < a->n; i++)
-		out->e[i] = a->e[i];
+	if (a->n <= 4) /* a copy of constant size, without a call */
+		memcpy(out->e, a->e, 4 * sizeof a->e[0]);
+	else
+		memcpy(out->e, a->e, a->n * sizeof a->e[0]);
 	if (b->min_last < out->min_last)
 		out->min_last = b->min_last;
 	if (b->max_first > out->max_first)
@@ -1315,7 +1317,7 @@ static bool leaf_eval(ev *e, const pat_obs_node *n, size_t i)
 }
 
 /* leaf_eval of a leaf, or its atom bit for pattern_match_atoms. */
-static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
+static inline bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 {
 	if (e->aobs)
 		return e->aobs[i].atoms[n->atom / 64] >> (n->atom % 64) & 1;
@@ -1352,7 +1354,8 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 		 * with no other effect), so the leaf is not asked. The step
 		 * still counts, as the search's bound is in steps. */
 		const binding *busy = k->fn == k_pair_right ? k->acc : NULL;
-		for (size_t i = 0; i < obs_total(e); i++) {
+		size_t total = obs_total(e);
+		for (size_t i = 0; i < total; i++) {
 			if (!step(e))
 				return true;
 			if (busy && used_up(e, busy, i))
