@@ -1421,6 +1421,79 @@ static bool k_repeat_entry(ev *e, kont *k, const binding *b)
 	return k->next->fn(e, k->next, b);
 }
 
+/*
+ * gen for pattern.chain (leaves joined by AND/FOLLOWEDBY, left-deep, maybe
+ * under one WITHIN or START/STOP), without continuations: leaf k tries
+ * every observation in order, as gen would, counting the same steps and
+ * doing k_pair_right's FOLLOWEDBY test and merge in place on acc (undone
+ * on the way back), and the qualifier's k_filter once the chain is full.
+ */
+/* k_filter's test of qualifier t (WITHIN or START/STOP, or NULL: none) on
+ * an interval summary. */
+static bool chain_filter(const pat_obs_node *t, rk_time min_last, rk_time max_first)
+{
+	if (t && t->kind == PAT_OBS_WITHIN && max_first - min_last > t->within_us)
+		return false;
+	if (t && t->kind == PAT_OBS_STARTSTOP && (min_last < t->start || max_first >= t->stop))
+		return false;
+	return true;
+}
+
+static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
+{
+	if (k == p->nchain)
+		return chain_filter(p->chain_top, acc->min_last, acc->max_first);
+	const pat_obs_node *leaf = p->chain[k], *qual = p->chain_qual[k];
+	size_t total = obs_total(e);
+	/* gen's START/STOP with an empty range: no binding, no step */
+	if (qual && qual->kind == PAT_OBS_STARTSTOP && qual->start >= qual->stop)
+		return false;
+	for (size_t i = 0; i < total; i++) {
+		if (!step(e))
+			return true;
+		if (k > 0 && used_up(e, acc, i))
+			continue;
+		bool hit = leaf_hit(e, leaf, i);
+		if (e->err)
+			return true;
+		if (!hit)
+			continue;
+		rk_time first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
+		rk_time last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
+		if (!chain_filter(qual, last, first))
+			continue;
+		if (k > 0 && p->chain_fby[k] && acc->max_first > last)
+			continue;
+		rk_time min_last = acc->min_last, max_first = acc->max_first;
+		uint32_t n = acc->n, j = 0;
+		while (j < acc->n && acc->e[j].obs != i)
+			j++;
+		if (j == acc->n) {
+			if (acc->n == PATTERN_MAX_BINDING) {
+				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+						 "a match would combine more than %d observed-data",
+						 PATTERN_MAX_BINDING);
+				return true;
+			}
+			acc->e[acc->n].obs = (uint32_t)i;
+			acc->e[acc->n++].uses = 0;
+		}
+		acc->e[j].uses++; /* within number_observed: used_up said so */
+		if (k == 0 || last < acc->min_last)
+			acc->min_last = last;
+		if (k == 0 || first > acc->max_first)
+			acc->max_first = first;
+		bool stop = chain_search(e, p, k + 1, acc);
+		acc->e[j].uses--;
+		acc->n = n;
+		acc->min_last = min_last;
+		acc->max_first = max_first;
+		if (stop)
+			return true;
+	}
+	return false;
+}
+
 static bool k_found(ev *e, kont *k, const binding *b)
 {
 	(void)e;
@@ -1454,6 +1527,15 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		 * PATTERN_MAX_STEPS, so the search's count is moot. */
 		for (size_t i = 0; i < s->n && !found && !e.err; i++)
 			found = leaf_eval(&e, p->root, i);
+	} else if (p->nchain) {
+		binding acc;
+		acc.n = 0;
+		acc.min_last = acc.max_first = 0;
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
+		if (!(p->chain_top && p->chain_top->kind == PAT_OBS_STARTSTOP &&
+		      p->chain_top->start >= p->chain_top->stop))
+			found = chain_search(&e, p, 0, &acc);
 	} else {
 		memset(e.memo_known, 0, sizeof e.memo_known);
 		memset(e.memo_hit, 0, sizeof e.memo_hit);

@@ -199,6 +199,17 @@ typedef struct pat_obs_node {
 struct pattern {
 	pat_obs_node *root;
 	size_t nobs, ncmp;
+	/* When the root is a left-deep chain of leaves joined by AND and
+	 * FOLLOWEDBY (`[a] AND [b] FOLLOWEDBY [c] WITHIN 5 SECONDS`), each leaf
+	 * maybe under one WITHIN or START/STOP, the chain maybe under one:
+	 * its leaves in order, their qualifiers (chain_qual[k] or NULL) and
+	 * the chain's (chain_top, or NULL). pattern_eval.c then searches the
+	 * chain in one loop. */
+	const pat_obs_node **chain;
+	const pat_obs_node **chain_qual;
+	bool *chain_fby; /* [k], k >= 1: leaf k joins by FOLLOWEDBY, not AND */
+	size_t nchain;
+	const pat_obs_node *chain_top;
 	/* Every allocation of the tree, freed together. */
 	void **allocs;
 	size_t nallocs, capallocs;

@@ -973,6 +973,8 @@ static const pat_name *cmp_one_type(const pat_cmp *c)
 	return t;
 }
 
+static void plan_chain(parser *P);
+
 static pat_obs_node *parse_obs_prim(parser *P)
 {
 	size_t at = P->tok.pos;
@@ -1172,12 +1174,68 @@ rk_err pattern_compile(const char *text, size_t len, pattern **out, rk_errctx *c
 		else
 			perr(&P, RK_EINVAL, P.tok.pos, "expected AND, OR, FOLLOWEDBY, a qualifier or the end");
 	}
+	if (!P.err)
+		plan_chain(&P);
 	if (P.err) {
 		pattern_free(P.p);
 		return P.err;
 	}
 	*out = P.p;
 	return RK_OK;
+}
+
+/* A leaf, or WITHIN or START/STOP over a leaf. */
+static bool chain_link(const pat_obs_node *n)
+{
+	return n->kind == PAT_OBS_LEAF ||
+	       ((n->kind == PAT_OBS_WITHIN || n->kind == PAT_OBS_STARTSTOP) &&
+		n->left->kind == PAT_OBS_LEAF);
+}
+
+/* Links of a left-deep AND/FOLLOWEDBY chain under n, or 0. */
+static size_t chain_length(const pat_obs_node *n)
+{
+	size_t len = 1;
+
+	for (; !chain_link(n); n = n->left, len++)
+		if ((n->kind != PAT_OBS_AND && n->kind != PAT_OBS_FOLLOWEDBY) ||
+		    !chain_link(n->right))
+			return 0;
+	return len;
+}
+
+static void chain_set(pattern *p, size_t k, const pat_obs_node *link)
+{
+	p->chain[k] = link->kind == PAT_OBS_LEAF ? link : link->left;
+	p->chain_qual[k] = link->kind == PAT_OBS_LEAF ? NULL : link;
+}
+
+/* pattern.chain: see pattern_int.h. */
+static void plan_chain(parser *P)
+{
+	pattern *p = P->p;
+	const pat_obs_node *n = p->root, *top = NULL;
+	size_t len;
+
+	if (n->kind == PAT_OBS_WITHIN || n->kind == PAT_OBS_STARTSTOP) {
+		top = n;
+		n = n->left;
+	}
+	if (chain_link(n) || !(len = chain_length(n)))
+		return;
+	p->chain = palloc(P, len * sizeof *p->chain);
+	p->chain_qual = palloc(P, len * sizeof *p->chain_qual);
+	p->chain_fby = palloc(P, len * sizeof *p->chain_fby);
+	if (!p->chain || !p->chain_qual || !p->chain_fby)
+		return;
+	p->nchain = len;
+	p->chain_top = top;
+	p->chain_fby[0] = false;
+	for (size_t k = len; k-- > 1; n = n->left) {
+		chain_set(p, k, n->right);
+		p->chain_fby[k] = n->kind == PAT_OBS_FOLLOWEDBY;
+	}
+	chain_set(p, 0, n);
 }
 
 void pattern_free(pattern *p)
