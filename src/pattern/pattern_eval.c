@@ -1006,12 +1006,12 @@ static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 			}
 			if (v->kind != FV_OBJ)
 				return false;
-			const pat_name *k = &set->keys[v->first], *end = k + v->n;
-			while (k < end && !pattern_name_eq(k, &st->name))
-				k++;
-			if (k == end)
+			size_t j = v->first, end = j + v->n;
+			while (j < end && !pattern_name_eq(&set->keys[j], &st->name))
+				j++;
+			if (j == end)
 				return false;
-			v = &set->vals[k - set->keys];
+			v = &set->vals[j];
 			break;
 		}
 		case PAT_STEP_INDEX: {
@@ -1081,12 +1081,12 @@ static inline const fval *follow_keys(const pattern_obs_set *set, const pat_path
 		}
 		if (v->kind != FV_OBJ)
 			return NULL;
-		const pat_name *k = &set->keys[v->first], *end = k + v->n;
-		while (k < end && !pattern_name_eq(k, &path->steps[i].name))
-			k++;
-		if (k == end)
+		size_t j = v->first, end = j + v->n;
+		while (j < end && !pattern_name_eq(&set->keys[j], &path->steps[i].name))
+			j++;
+		if (j == end)
 			return NULL;
-		v = &set->vals[k - set->keys];
+		v = &set->vals[j];
 	}
 	return v;
 }
