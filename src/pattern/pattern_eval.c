@@ -1494,6 +1494,94 @@ static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
 	return false;
 }
 
+/*
+ * gen for pattern.rep (REPEATS n over one leaf, maybe under one qualifier),
+ * without continuations: round `round` picks the leaf's hits numbered
+ * `min` and later in observation order (k_repeat's multiset rule), adding
+ * each to acc in place as merge would, with the same steps and depth.
+ */
+static bool rep_search(ev *e, const pattern *p, uint32_t round, uint64_t min, binding *acc)
+{
+	const pat_obs_node *r = p->rep;
+	size_t total = obs_total(e);
+	uint64_t seq = 0;
+	bool stop = false;
+
+	if (!deeper(e))
+		return true;
+	for (size_t i = 0; i < total && !stop; i++) {
+		if (!step(e)) {
+			stop = true;
+			break;
+		}
+		bool hit = leaf_hit(e, r->left, i);
+		if (e->err) {
+			stop = true;
+			break;
+		}
+		if (!hit || seq++ < min)
+			continue;
+		if (round > 0 && used_up(e, acc, i))
+			continue; /* merge would fail */
+		rk_time first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
+		rk_time last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
+		rk_time min_last = acc->min_last, max_first = acc->max_first;
+		uint32_t n = acc->n, j = 0;
+		while (j < acc->n && acc->e[j].obs != i)
+			j++;
+		if (j == acc->n) {
+			if (acc->n == PATTERN_MAX_BINDING) {
+				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+						 "a match would combine more than %d observed-data",
+						 PATTERN_MAX_BINDING);
+				stop = true;
+				break;
+			}
+			acc->e[acc->n].obs = (uint32_t)i;
+			acc->e[acc->n++].uses = 0;
+		}
+		acc->e[j].uses++;
+		if (round == 0 || last < acc->min_last)
+			acc->min_last = last;
+		if (round == 0 || first > acc->max_first)
+			acc->max_first = first;
+		if (round + 1 == r->repeats)
+			stop = chain_filter(p->chain_top, acc->min_last, acc->max_first);
+		else
+			stop = rep_search(e, p, round + 1, seq - 1, acc);
+		acc->e[j].uses--;
+		acc->n = n;
+		acc->min_last = min_last;
+		acc->max_first = max_first;
+	}
+	e->depth--;
+	return stop;
+}
+
+/* gen's REPEATS case for pattern.rep: the count check, then the rounds. */
+static bool rep_start(ev *e, const pattern *p)
+{
+	const pat_obs_node *r = p->rep, *t = p->chain_top;
+	uint64_t uses = 0;
+	binding acc;
+
+	if (t && t->kind == PAT_OBS_STARTSTOP && t->start >= t->stop)
+		return false;
+	for (size_t i = 0; i < obs_total(e) && uses < r->repeats; i++) {
+		if (!step(e))
+			return true;
+		if (leaf_hit(e, r->left, i))
+			uses += obs_uses(e, i);
+		if (e->err)
+			return true;
+	}
+	if (uses < r->repeats)
+		return false;
+	acc.n = 0;
+	acc.min_last = acc.max_first = 0;
+	return rep_search(e, p, 0, 0, &acc);
+}
+
 static bool k_found(ev *e, kont *k, const binding *b)
 {
 	(void)e;
@@ -1527,6 +1615,10 @@ rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		 * PATTERN_MAX_STEPS, so the search's count is moot. */
 		for (size_t i = 0; i < s->n && !found && !e.err; i++)
 			found = leaf_eval(&e, p->root, i);
+	} else if (p->rep) {
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
+		found = rep_start(&e, p);
 	} else if (p->nchain) {
 		binding acc;
 		acc.n = 0;

@@ -210,6 +210,10 @@ struct pattern {
 	bool *chain_fby; /* [k], k >= 1: leaf k joins by FOLLOWEDBY, not AND */
 	size_t nchain;
 	const pat_obs_node *chain_top;
+	/* When the root is REPEATS over a leaf, maybe under one WITHIN or
+	 * START/STOP (chain_top then): that REPEATS node, searched in one
+	 * loop too. */
+	const pat_obs_node *rep;
 	/* Every allocation of the tree, freed together. */
 	void **allocs;
 	size_t nallocs, capallocs;

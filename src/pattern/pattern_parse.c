@@ -1221,6 +1221,11 @@ static void plan_chain(parser *P)
 		top = n;
 		n = n->left;
 	}
+	if (n->kind == PAT_OBS_REPEATS && n->left->kind == PAT_OBS_LEAF) {
+		p->rep = n;
+		p->chain_top = top;
+		return;
+	}
 	if (chain_link(n) || !(len = chain_length(n)))
 		return;
 	p->chain = palloc(P, len * sizeof *p->chain);
