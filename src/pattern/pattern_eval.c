@@ -1098,11 +1098,23 @@ static inline __attribute__((always_inline)) bool eval_test(ev *e, const pat_cmp
 {
 	if (!typed && !pattern_name_eq(&root->type, &c->path.type_name))
 		return false;
-	const fval *v = &e->set->vals[root->val];
+	const pattern_obs_set *set = e->set;
+	const fval *v = &set->vals[root->val];
 	if (!c->eq_str || !c->path.keys_only)
 		return walk(e, c, v, 0);
-	v = follow_keys(e->set, &c->path, v);
-	if (!v || v->kind != FV_STR)
+	if (c->path.nsteps == 1) {
+		/* a property of the root object itself */
+		const pat_name *want = &c->path.steps[0].name;
+		size_t j = v->first, end = v->kind == FV_OBJ ? j + v->n : j;
+		while (j < end && !pattern_name_eq(&set->keys[j], want))
+			j++;
+		if (j == end)
+			return false;
+		v = &set->vals[j];
+	} else if (!(v = follow_keys(set, &c->path, v))) {
+		return false;
+	}
+	if (v->kind != FV_STR)
 		return false;
 	return pattern_name_eq(&v->str, &c->vals->str) ||
 	       (c->path.ip_value && c->vals->net.family && v->has_net &&
@@ -1441,6 +1453,7 @@ static bool chain_filter(const pat_obs_node *t, rk_time min_last, rk_time max_fi
 
 static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
 {
+	/* only pattern_match comes here: observations are observed-data */
 	if (k == p->nchain)
 		return chain_filter(p->chain_top, acc->min_last, acc->max_first);
 	const pat_obs_node *leaf = p->chain[k], *qual = p->chain_qual[k];
@@ -1458,8 +1471,7 @@ static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
 			return true;
 		if (!hit)
 			continue;
-		rk_time first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
-		rk_time last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
+		rk_time first = e->set->obs[i].first, last = e->set->obs[i].last;
 		if (!chain_filter(qual, last, first))
 			continue;
 		if (k > 0 && p->chain_fby[k] && acc->max_first > last)
