@@ -6,8 +6,12 @@
  * into a flat table: per observed-data its interval [first_observed,
  * last_observed], its number_observed, and its root objects (the members
  * of a 2.0 `objects` dictionary, or the objects its `object_refs` name).
- * References inside paths (`_ref`, `_refs[*]`) resolve in the dictionary
- * (2.0) or in the document's id index (2.1).
+ * The objects themselves are copied into flat arrays of values and keys
+ * (see "The loaded form" below) with what comparisons need worked out once:
+ * keys and strings as pat_names, timestamps and addresses parsed, and each
+ * string's reference target resolved (`_ref`, `_refs[*]` in the dictionary
+ * (2.0) or in the document's id index (2.1)), so that a path step is a scan
+ * of integer compares and evaluation never touches jansson.
  *
  * Matching. A [...] leaf holds for observed-data i when one root object of
  * i satisfies the whole comparison tree (the matcher's rule: AND inside
@@ -34,6 +38,22 @@
  * permutations are not retried) whose use counts fit number_observed. Work
  * is bounded by PATTERN_MAX_STEPS and the recursion by PATTERN_MAX_EVAL_DEPTH
  * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
+ *
+ * Shortcuts, each giving exactly the general search's answer, steps and
+ * errors (pattern_match only; pattern_match_atoms keeps the general search,
+ * and the match module's tests hold the two against each other):
+ *
+ *   - one [...] without qualifier: some observed-data holds it, no bindings;
+ *   - the compiled plans pattern.chain (a left-deep AND/FOLLOWEDBY chain of
+ *     [...]) and pattern.rep (REPEATS over one [...]): the same search as
+ *     one loop per link or round, merging in place instead of through
+ *     continuations (chain_search, rep_search);
+ *   - a leaf's result is remembered for the rest of the evaluation (memo),
+ *     and the right side of AND/FOLLOWEDBY is not asked about observations
+ *     the left side used up, whose hits could only fail to merge;
+ *   - a [...] whose tests all name one type skips other root objects, and
+ *     `=` on strings, number comparisons and literal-shaped MATCHES
+ *     (pattern_regex.c) run without the general comparison code.
  *
  * The sensor's view (pattern_atom_holds, pattern_match_atoms) runs the same
  * code: a comparison value is either a JSON value or the string of a
@@ -1091,10 +1111,18 @@ static inline const fval *follow_keys(const pattern_obs_set *set, const pat_path
 	return v;
 }
 
+#if defined(__GNUC__)
+#define EVAL_INLINE inline __attribute__((always_inline))
+#else
+#define EVAL_INLINE inline
+#endif
+
 /* One test on one root object (`typed`: whose type is known to be the
  * test's). The commonest test, `=` a string on a path of keys, runs here
- * without a call; the rest through walk. */
-static inline __attribute__((always_inline)) bool eval_test(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
+ * without a call; the rest through walk. Inlined into every caller
+ * whatever the compiler's budget: it is the innermost step of evaluation,
+ * and a call would cost as much as the test. */
+static EVAL_INLINE bool eval_test(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
 {
 	if (!typed && !pattern_name_eq(&root->type, &c->path.type_name))
 		return false;
@@ -1171,7 +1199,8 @@ static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 	out->min_last = a->min_last;
 	out->max_first = a->max_first;
 	out->n = a->n;
-	if (a->n <= 4) /* a copy of constant size, without a call */
+	if (a->n <= 4) /* a copy of constant size, without a call (entries
+			* past n are copied unread) */
 		memcpy(out->e, a->e, 4 * sizeof a->e[0]);
 	else
 		memcpy(out->e, a->e, a->n * sizeof a->e[0]);

@@ -6,7 +6,10 @@
  * AND, OR, FOLLOWEDBY, or a qualifier over one child, or a leaf holding one
  * [...] comparison tree. Comparison nodes (pat_cmp) are n-ary AND/OR (children
  * in a `next` list, evaluated by a loop, so a long chain costs no stack) or a
- * test of one object path against one constant.
+ * test of one object path against one constant. The parser also records
+ * what lets evaluation take a shorter road to the same answer: names in
+ * pat_name form, the kind of test (eq_str, num_const), a leaf's one type,
+ * a literal-shaped MATCHES (relit), and the plans pattern.chain / rep.
  *
  * Invariants: every node and string is owned by the pattern and freed with
  * it; after pattern_compile returns nothing in the tree changes (PCRE2's
