@@ -285,6 +285,9 @@ static bool utf8_valid(const char *str, size_t n)
 /* n new consecutive slots; *first the first. */
 static bool flat_reserve(pattern_obs_set *s, size_t n, size_t *first)
 {
+	*first = s->nvals;
+	if (n == 0) /* an empty array or object: no slot, vals may be NULL */
+		return true;
 	if (n > s->capvals - s->nvals) {
 		size_t cap = s->capvals ? s->capvals : 64;
 		while (cap - s->nvals < n) {
@@ -302,7 +305,6 @@ static bool flat_reserve(pattern_obs_set *s, size_t n, size_t *first)
 		s->keys = k;
 		s->capvals = cap;
 	}
-	*first = s->nvals;
 	memset(&s->vals[s->nvals], 0, n * sizeof *s->vals);
 	memset(&s->keys[s->nvals], 0, n * sizeof *s->keys);
 	s->nvals += n;
