@@ -932,6 +932,10 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 		rc = !ok ? -1
 		   : c->re_bytes_jit ? pcre2_jit_match(c->re_bytes, buf, blen, 0, 0, md, NULL)
 				     : pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL);
+		/* the bytes form used to run interpreted: where the JIT's
+		 * smaller stack gives up, the interpreter still answers */
+		if (ok && rc == PCRE2_ERROR_JIT_STACKLIMIT)
+			rc = pcre2_match(c->re_bytes, buf, blen, 0, PCRE2_NO_JIT, md, NULL);
 		if (buf != stackbuf)
 			free(buf);
 		if (ok)
