@@ -6,8 +6,12 @@
  * into a flat table: per observed-data its interval [first_observed,
  * last_observed], its number_observed, and its root objects (the members
  * of a 2.0 `objects` dictionary, or the objects its `object_refs` name).
- * References inside paths (`_ref`, `_refs[*]`) resolve in the dictionary
- * (2.0) or in the document's id index (2.1).
+ * The objects themselves are copied into flat arrays of values and keys
+ * (see "The loaded form" below) with what comparisons need worked out once:
+ * keys and strings as pat_names, timestamps and addresses parsed, and each
+ * string's reference target resolved (`_ref`, `_refs[*]` in the dictionary
+ * (2.0) or in the document's id index (2.1)), so that a path step is a scan
+ * of integer compares and evaluation never touches jansson.
  *
  * Matching. A [...] leaf holds for observed-data i when one root object of
  * i satisfies the whole comparison tree (the matcher's rule: AND inside
@@ -34,6 +38,22 @@
  * permutations are not retried) whose use counts fit number_observed. Work
  * is bounded by PATTERN_MAX_STEPS and the recursion by PATTERN_MAX_EVAL_DEPTH
  * (nested REPEATS multiply rounds). Nothing is allocated per evaluation.
+ *
+ * Shortcuts, each giving exactly the general search's answer, steps and
+ * errors (pattern_match only; pattern_match_atoms keeps the general search,
+ * and the match module's tests hold the two against each other):
+ *
+ *   - one [...] without qualifier: some observed-data holds it, no bindings;
+ *   - the compiled plans pattern.chain (a left-deep AND/FOLLOWEDBY chain of
+ *     [...]) and pattern.rep (REPEATS over one [...]): the same search as
+ *     one loop per link or round, merging in place instead of through
+ *     continuations (chain_search, rep_search);
+ *   - a leaf's result is remembered for the rest of the evaluation (memo),
+ *     and the right side of AND/FOLLOWEDBY is not asked about observations
+ *     the left side used up, whose hits could only fail to merge;
+ *   - a [...] whose tests all name one type skips other root objects, and
+ *     `=` on strings, number comparisons and literal-shaped MATCHES
+ *     (pattern_regex.c) run without the general comparison code.
  *
  * The sensor's view (pattern_atom_holds, pattern_match_atoms) runs the same
  * code: a comparison value is either a JSON value or the string of a
@@ -124,27 +144,82 @@ static bool net_equal(const pat_net *a, const pat_net *b)
 
 /* ---------------------------------------------------------------- observations */
 
+/*
+ * The loaded form. Every JSON value an evaluation can reach is copied once
+ * into `vals`, a flat array: the members of an array or object sit in
+ * consecutive slots (first .. first + n - 1), and an object's member keys
+ * sit in `keys` at the same indexes as pat_names, so a path step scans a
+ * few (length, leading words) pairs instead of hashing the key and walking
+ * jansson's table. What the comparisons would otherwise work out
+ * on every evaluation is worked out here:
+ *
+ *   - a string's length, and whether it is valid UTF-8 (then MATCHES runs
+ *     PCRE2's JIT without its per-call check);
+ *   - whether it reads as an RFC 3339 timestamp (t) or as an address or
+ *     CIDR block (net), with the same calls the comparisons made;
+ *   - the object it names when a path steps through it (`ref`): the
+ *     comparison `network-traffic:dst_ref.value` takes any string followed
+ *     by a key step as a reference, looked up among the 2.0 `objects`
+ *     dictionary of its observed-data, or among the document's objects by
+ *     id for object_refs (2.1). Each object is flattened in the scope its
+ *     references resolve in, so a lookup is one index.
+ *
+ * Strings point into the document's jansson values, which the set keeps a
+ * reference on; nothing in the set changes after pattern_obs_load.
+ */
+
+typedef enum {
+	FV_NULL,
+	FV_FALSE,
+	FV_TRUE,
+	FV_INT,
+	FV_REAL,
+	FV_STR,
+	FV_ARR,
+	FV_OBJ,
+} fv_kind;
+
+typedef struct fval {
+	uint8_t kind;   /* fv_kind */
+	bool has_time;  /* STR: rk_time_parse accepted it: t */
+	bool has_net;   /* STR: pattern_net_parse accepted it: net */
+	bool utf8;      /* STR: valid UTF-8 */
+	size_t n;       /* STR: bytes (str.n); ARR, OBJ: members */
+	size_t first;   /* ARR, OBJ: slot of the first member */
+	ptrdiff_t ref;  /* STR: slot of the object it names, or -1 */
+	union {
+		const char *s; /* STR, NUL-terminated after n bytes */
+		json_int_t i;
+		double d;
+	} u;
+	pat_name str;   /* STR */
+	rk_time t;
+	pat_net net;
+} fval;
+
+
 typedef struct pat_obs {
 	rk_time first, last;
 	uint32_t count;
-	const json_t *dict; /* 2.0 embedded objects; NULL for object_refs */
 	size_t root0, nroots;
 } pat_obs;
 
-/* A root object and its type, read once at load so that evaluation skips
- * objects of other types without a hash lookup. */
+/* A root object: its slot, and its type read once so that evaluation skips
+ * objects of other types with an integer compare. */
 typedef struct pat_root {
-	const json_t *obj;
-	const char *type; /* "" when absent */
+	size_t val;
+	pat_name type; /* "" when absent */
 } pat_root;
 
 struct pattern_obs_set {
 	json_t *doc;
-	json_t *index; /* id -> object */
 	pat_obs *obs;
 	size_t n;
 	pat_root *roots;
-	size_t nroots;
+	size_t nroots, rootcap;
+	fval *vals;  /* keys[i] is the key of vals[i] when it is an object member */
+	pat_name *keys;
+	size_t nvals, capvals;
 };
 
 size_t pattern_obs_count(const pattern_obs_set *s)
@@ -157,9 +232,10 @@ void pattern_obs_free(pattern_obs_set *s)
 	if (!s)
 		return;
 	json_decref(s->doc);
-	json_decref(s->index);
 	free(s->obs);
 	free(s->roots);
+	free(s->vals);
+	free(s->keys);
 	free(s);
 }
 
@@ -169,16 +245,205 @@ static bool is_type(const json_t *o, const char *type)
 	return t && strcmp(t, type) == 0;
 }
 
-static void add_root(pattern_obs_set *s, const json_t *o)
+/* RFC 3629 UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF): what PCRE2 checks before matching a UTF pattern. */
+static bool utf8_valid(const char *str, size_t n)
 {
-	const char *t = json_string_value(json_object_get(o, "type"));
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
 
-	s->roots[s->nroots].obj = o;
-	s->roots[s->nroots++].type = t ? t : "";
+	while (i < n) {
+		unsigned c = s[i];
+		size_t len;
+		uint32_t cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
 }
 
+/* n new consecutive slots; *first the first. */
+static bool flat_reserve(pattern_obs_set *s, size_t n, size_t *first)
+{
+	*first = s->nvals;
+	if (n == 0) /* an empty array or object: no slot, vals may be NULL */
+		return true;
+	if (n > s->capvals - s->nvals) {
+		size_t cap = s->capvals ? s->capvals : 64;
+		while (cap - s->nvals < n) {
+			if (cap > SIZE_MAX / 2 / sizeof(fval))
+				return false;
+			cap *= 2;
+		}
+		fval *v = realloc(s->vals, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->vals = v;
+		pat_name *k = realloc(s->keys, cap * sizeof *k);
+		if (!k)
+			return false;
+		s->keys = k;
+		s->capvals = cap;
+	}
+	memset(&s->vals[s->nvals], 0, n * sizeof *s->vals);
+	memset(&s->keys[s->nvals], 0, n * sizeof *s->keys);
+	s->nvals += n;
+	return true;
+}
+
+/* Copies j into slot `slot` (members into new slots). References are left
+ * unresolved (-1): flat_resolve sets them once the scope is complete. */
+static bool flat_fill(pattern_obs_set *s, const json_t *j, size_t slot)
+{
+	size_t first = 0, k = 0, n;
+	fval *v;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *key;
+		size_t klen;
+		json_t *m;
+		n = json_object_size(j);
+		if (!flat_reserve(s, n, &first))
+			return false;
+		s->vals[slot].kind = FV_OBJ;
+		s->vals[slot].n = n;
+		s->vals[slot].first = first;
+		json_object_keylen_foreach((json_t *)j, key, klen, m) {
+			if (k == n)
+				break;
+			pattern_name_init(&s->keys[first + k], key, klen);
+			if (!flat_fill(s, m, first + k))
+				return false;
+			k++;
+		}
+		return true;
+	}
+	case JSON_ARRAY: {
+		json_t *m;
+		n = json_array_size(j);
+		if (!flat_reserve(s, n, &first))
+			return false;
+		s->vals[slot].kind = FV_ARR;
+		s->vals[slot].n = n;
+		s->vals[slot].first = first;
+		json_array_foreach(j, k, m)
+			if (!flat_fill(s, m, first + k))
+				return false;
+		return true;
+	}
+	case JSON_STRING:
+		v = &s->vals[slot];
+		v->kind = FV_STR;
+		v->u.s = json_string_value(j);
+		v->n = json_string_length(j);
+		v->ref = -1;
+		pattern_name_init(&v->str, v->u.s, v->n);
+		v->utf8 = utf8_valid(v->u.s, v->n);
+		v->has_time = rk_time_parse(v->u.s, &v->t);
+		v->has_net = pattern_net_parse(v->u.s, v->n, &v->net);
+		return true;
+	case JSON_INTEGER:
+		s->vals[slot].kind = FV_INT;
+		s->vals[slot].u.i = json_integer_value(j);
+		return true;
+	case JSON_REAL:
+		s->vals[slot].kind = FV_REAL;
+		s->vals[slot].u.d = json_real_value(j);
+		return true;
+	case JSON_TRUE:
+		s->vals[slot].kind = FV_TRUE;
+		return true;
+	case JSON_FALSE:
+		s->vals[slot].kind = FV_FALSE;
+		return true;
+	case JSON_NULL:
+		s->vals[slot].kind = FV_NULL;
+		return true;
+	}
+	return true;
+}
+
+/* One object into a slot of its own; *slot set. */
+static bool flat_object(pattern_obs_set *s, const json_t *obj, size_t *slot)
+{
+	return flat_reserve(s, 1, slot) && flat_fill(s, obj, *slot);
+}
+
+/* Sets `ref` of the strings in slots [from, to): `scope` maps a name
+ * (json_string_value of the string, as the reference lookup used) to the
+ * slot of the object it names, as a JSON integer. */
+static void flat_resolve(pattern_obs_set *s, size_t from, size_t to, const json_t *scope)
+{
+	for (size_t i = from; i < to; i++) {
+		fval *v = &s->vals[i];
+		if (v->kind != FV_STR)
+			continue;
+		const json_t *slot = json_object_get(scope, v->u.s);
+		v->ref = slot ? (ptrdiff_t)json_integer_value(slot) : -1;
+	}
+}
+
+/* The member `key` of the object in slot obj, or NULL. */
+static const fval *flat_get(const pattern_obs_set *s, size_t obj, const char *key)
+{
+	const fval *o = &s->vals[obj];
+	pat_name want;
+
+	pattern_name_init(&want, key, strlen(key));
+	if (o->kind != FV_OBJ)
+		return NULL;
+	for (size_t i = o->first; i < o->first + o->n; i++)
+		if (pattern_name_eq(&s->keys[i], &want))
+			return &s->vals[i];
+	return NULL;
+}
+
+static bool add_root(pattern_obs_set *s, size_t slot)
+{
+	const fval *tv = flat_get(s, slot, "type");
+	const char *t = tv && tv->kind == FV_STR ? tv->u.s : "";
+
+	if (s->nroots == s->rootcap) {
+		size_t cap = s->rootcap ? s->rootcap * 2 : 16;
+		pat_root *r = realloc(s->roots, cap * sizeof *r);
+		if (!r)
+			return false;
+		s->roots = r;
+		s->rootcap = cap;
+	}
+	/* strlen, not the JSON length: the type compared as the C string
+	 * the pattern's type is */
+	s->roots[s->nroots].val = slot;
+	pattern_name_init(&s->roots[s->nroots++].type, t, strlen(t));
+	return true;
+}
+
+/* Loads one observed-data. `ids` maps the document's ids to the slots of
+ * their objects (object_refs); a 2.0 `objects` dictionary is flattened here
+ * with references resolved among its own members. */
 static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
-		       size_t *rootcap, rk_errctx *ctx)
+		       const json_t *ids, rk_errctx *ctx)
 {
 	pat_obs *o = &s->obs[s->n];
 	const json_t *n = json_object_get(od, "number_observed");
@@ -198,47 +463,81 @@ static rk_err load_one(pattern_obs_set *s, const json_t *od, const char *where,
 		return rk_fail(ctx, RK_EINVAL, where, "number_observed: not an integer from 1 to 999999999");
 	o->count = (uint32_t)json_integer_value(n);
 	o->root0 = s->nroots;
-	size_t want = json_is_object(objs) ? json_object_size(objs)
-		    : json_is_array(refs) ? json_array_size(refs) : 0;
 	if (!json_is_object(objs) && !json_is_array(refs))
 		return rk_fail(ctx, RK_EINVAL, where, "neither objects nor object_refs");
-	if (s->nroots + want > *rootcap) {
-		size_t cap = (*rootcap ? *rootcap * 2 : 16) + want;
-		pat_root *r = realloc(s->roots, cap * sizeof *r);
-		if (!r)
-			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		s->roots = r;
-		*rootcap = cap;
-	}
 	if (json_is_object(objs)) {
+		json_t *scope = json_object();
+		size_t from = s->nvals, slot;
 		const char *k;
 		json_t *v;
-		o->dict = objs;
-		json_object_foreach((json_t *)objs, k, v)
-			if (json_is_object(v))
-				add_root(s, v);
+		if (!scope)
+			goto oom;
+		json_object_foreach((json_t *)objs, k, v) {
+			if (!json_is_object(v))
+				continue;
+			if (!flat_object(s, v, &slot) || !add_root(s, slot) ||
+			    json_object_set_new(scope, k, json_integer((json_int_t)slot))) {
+				json_decref(scope);
+				goto oom;
+			}
+		}
+		flat_resolve(s, from, s->nvals, scope);
+		json_decref(scope);
 	} else {
 		size_t i;
 		json_t *v;
 		json_array_foreach(refs, i, v) {
-			json_t *t = json_object_get(s->index, json_string_value(v) ? json_string_value(v) : "");
-			if (json_is_object(t))
-				add_root(s, t);
+			const json_t *slot = json_object_get(ids, json_string_value(v) ? json_string_value(v) : "");
+			if (slot && !add_root(s, (size_t)json_integer_value(slot)))
+				goto oom;
 		}
 	}
 	o->nroots = s->nroots - o->root0;
 	s->n++;
 	return RK_OK;
+oom:
+	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+}
+
+/* The document's objects by id (the last of a repeated id, as a JSON
+ * object keeps it), flattened with references resolved among them, for
+ * the observed-data that use object_refs; *ids maps each id to its slot. */
+static bool load_ids(pattern_obs_set *s, const json_t *list, json_t **ids)
+{
+	json_t *index = json_object(), *v;
+	const char *id;
+	size_t i, from = s->nvals, slot;
+	bool ok = index != NULL && (*ids = json_object()) != NULL;
+
+	json_array_foreach(list, i, v) {
+		if (!ok)
+			break;
+		id = json_string_value(json_object_get(v, "id"));
+		if (id && json_object_set(index, id, v))
+			ok = false;
+	}
+	if (ok)
+		json_object_foreach(index, id, v) {
+			if (!flat_object(s, v, &slot) ||
+			    json_object_set_new(*ids, id, json_integer((json_int_t)slot))) {
+				ok = false;
+				break;
+			}
+		}
+	if (ok)
+		flat_resolve(s, from, s->nvals, *ids);
+	json_decref(index);
+	return ok;
 }
 
 rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 {
 	pattern_obs_set *s = NULL;
-	json_t *list = NULL;
-	size_t nod = 0, rootcap = 0, i;
+	json_t *list = NULL, *ids = NULL;
+	size_t nod = 0, i;
 	json_t *v;
 	rk_err err = RK_OK;
-	bool single = false;
+	bool single = false, by_id = false;
 
 	*out = NULL;
 	if (json_is_array(doc)) {
@@ -254,18 +553,17 @@ rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 			       "expected a bundle, an array of objects or an observed-data");
 	}
 	s = calloc(1, sizeof *s);
-	if (!s || !(s->index = json_object()))
+	if (!s)
 		goto oom;
 	s->doc = json_incref(doc);
 	if (single) {
 		nod = 1;
 	} else {
 		json_array_foreach(list, i, v) {
-			const char *id = json_string_value(json_object_get(v, "id"));
-			if (id && json_object_set(s->index, id, v))
-				goto oom;
-			if (is_type(v, "observed-data"))
-				nod++;
+			if (!is_type(v, "observed-data"))
+				continue;
+			nod++;
+			by_id |= !json_is_object(json_object_get(v, "objects"));
 		}
 	}
 	if (nod > PATTERN_MAX_OBSERVED) {
@@ -274,36 +572,49 @@ rk_err pattern_obs_load(json_t *doc, pattern_obs_set **out, rk_errctx *ctx)
 		goto fail;
 	}
 	s->obs = calloc(nod ? nod : 1, sizeof *s->obs);
-	if (!s->obs)
+	if (!s->obs || !(ids = json_object()))
 		goto oom;
+	if (by_id) {
+		json_decref(ids);
+		ids = NULL;
+		if (!load_ids(s, list, &ids))
+			goto oom;
+	}
 	if (single) {
-		err = load_one(s, doc, "", &rootcap, ctx);
+		err = load_one(s, doc, "", ids, ctx);
 	} else {
 		json_array_foreach(list, i, v) {
 			char where[64];
 			if (!is_type(v, "observed-data"))
 				continue;
 			snprintf(where, sizeof where, "%s[%zu]", list == doc ? "" : "objects", i);
-			if ((err = load_one(s, v, where, &rootcap, ctx)))
+			if ((err = load_one(s, v, where, ids, ctx)))
 				break;
 		}
 	}
 	if (err)
 		goto fail;
+	json_decref(ids);
 	*out = s;
 	return RK_OK;
 oom:
 	err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 fail:
+	json_decref(ids);
 	pattern_obs_free(s);
 	return err;
 }
 
 /* ---------------------------------------------------------------- values */
 
+/* Leaf results remembered within one evaluation (leaf_hit): atoms below
+ * MEMO_ATOMS on observed-data below 64. A leaf's result depends only on the
+ * set, and the binding search asks again for the same leaf and observation
+ * (every REPEATS round, the right side of AND once per left binding). */
+#define MEMO_ATOMS 4
+
 typedef struct ev {
 	const pattern_obs_set *set;
-	const pat_obs *ob; /* the observed-data being tested */
 	const pattern_atom_obs *aobs; /* pattern_match_atoms: used instead of set */
 	size_t an;
 	uint64_t max_steps;
@@ -311,6 +622,7 @@ typedef struct ev {
 	unsigned depth; /* nested continuations: REPEATS rounds, AND/FOLLOWEDBY */
 	rk_err err;
 	rk_errctx *ctx;
+	uint64_t memo_known[MEMO_ATOMS], memo_hit[MEMO_ATOMS];
 } ev;
 
 /* Binary property text (base64, or hex for *_hex) to bytes in buf. */
@@ -373,26 +685,26 @@ static bool str_bytes(const char *s, size_t n, unsigned char *buf, size_t cap,
 	return true;
 }
 
-/* A value under test: a JSON value of observed-data, or (json NULL) the
+/* A value under test: a loaded value of observed-data, or (fv NULL) the
  * string value of a sensor's one-property object (pattern_atom_holds). One
  * set of comparison rules serves both. */
 typedef struct pval {
-	const json_t *json;
+	const fval *fv;
 	const char *s;
 	size_t n;
 } pval;
 
 static bool pv_string(const pval *v, const char **s, size_t *n)
 {
-	if (!v->json) {
+	if (!v->fv) {
 		*s = v->s;
 		*n = v->n;
 		return true;
 	}
-	if (!json_is_string(v->json))
+	if (v->fv->kind != FV_STR)
 		return false;
-	*s = json_string_value(v->json);
-	*n = json_string_length(v->json);
+	*s = v->fv->u.s;
+	*n = v->fv->n;
 	return true;
 }
 
@@ -438,14 +750,14 @@ static int order(const pval *v, const pat_const *c, const pat_path *path)
 			return INCOMPARABLE;
 		return cmp_bytes(s, sn, c->s, c->len);
 	case PAT_C_INT:
-		if (v->json && json_is_integer(v->json)) {
-			json_int_t x = json_integer_value(v->json);
+		if (v->fv && v->fv->kind == FV_INT) {
+			json_int_t x = v->fv->u.i;
 			return x < c->i ? -1 : x > c->i;
 		}
 		/* fall through */
 	case PAT_C_FLOAT:
-		if (v->json && json_is_number(v->json)) {
-			double x = json_number_value(v->json);
+		if (v->fv && (v->fv->kind == FV_INT || v->fv->kind == FV_REAL)) {
+			double x = v->fv->kind == FV_INT ? (double)v->fv->u.i : v->fv->u.d;
 			return x < c->d ? -1 : x > c->d ? 1 : x == c->d ? 0 : INCOMPARABLE;
 		}
 		return INCOMPARABLE;
@@ -453,11 +765,15 @@ static int order(const pval *v, const pat_const *c, const pat_path *path)
 		return INCOMPARABLE;
 	case PAT_C_TIME: {
 		char buf[64];
-		const char *ts = v->json ? json_string_value(v->json)
-			       : pv_cstring(v, buf, sizeof buf) ? buf : NULL;
 		rk_time t;
-		if (!ts || !rk_time_parse(ts, &t))
+		if (v->fv) {
+			/* parsed at load, from the same C string */
+			if (v->fv->kind != FV_STR || !v->fv->has_time)
+				return INCOMPARABLE;
+			t = v->fv->t;
+		} else if (!pv_cstring(v, buf, sizeof buf) || !rk_time_parse(buf, &t)) {
 			return INCOMPARABLE;
+		}
 		return t < c->t ? -1 : t > c->t;
 	}
 	case PAT_C_BIN: {
@@ -487,12 +803,15 @@ static bool equal(const pval *v, const pat_const *c, const pat_path *path)
 			return true;
 		if (path->ip_value && c->net.family) {
 			pat_net a;
+			if (v->fv)
+				return v->fv->has_net && net_equal(&v->fv->net, &c->net);
 			return pattern_net_parse(s, n, &a) && net_equal(&a, &c->net);
 		}
 		return false;
 	}
 	case PAT_C_BOOL:
-		return v->json && json_is_boolean(v->json) && json_is_true(v->json) == c->b;
+		return v->fv && (v->fv->kind == FV_TRUE || v->fv->kind == FV_FALSE) &&
+		       (v->fv->kind == FV_TRUE) == c->b;
 	case PAT_C_BIN: {
 		if (!pv_string(v, &s, &n))
 			return false;
@@ -551,6 +870,8 @@ static bool like(const char *s, size_t sn, const char *p, size_t pn)
 static pthread_key_t md_key;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 static bool md_key_ok;
+/* The block the key holds for this thread, read without the key's calls. */
+static _Thread_local pcre2_match_data *md_mine;
 
 static void md_destroy(void *md)
 {
@@ -566,6 +887,8 @@ static pcre2_match_data *thread_md(ev *e)
 {
 	pcre2_match_data *md;
 
+	if (md_mine)
+		return md_mine;
 	pthread_once(&md_once, md_init);
 	md = md_key_ok ? pthread_getspecific(md_key) : NULL;
 	if (!md && md_key_ok) {
@@ -577,6 +900,7 @@ static pcre2_match_data *thread_md(ev *e)
 	}
 	if (!md)
 		e->err = rk_fail(e->ctx, RK_ENOMEM, NULL, "out of memory");
+	md_mine = md;
 	return md;
 }
 
@@ -587,7 +911,14 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 	pcre2_match_data *md;
 	int rc;
 
-	if (!pv_string(v, &s, &n) || !(md = thread_md(e)))
+	if (!pv_string(v, &s, &n))
+		return false;
+	/* A loaded string was checked for UTF-8 once: a literal-shaped
+	 * expression on text runs without PCRE2. */
+	if (c->relit && !c->path.ends_bin && v->fv && v->fv->utf8 &&
+	    (rc = pattern_relit_match(c->relit, s, n)) >= 0)
+		return rc == 1;
+	if (!(md = thread_md(e)))
 		return false;
 	if (c->path.ends_bin && c->re_bytes) {
 		unsigned char stackbuf[4096], *buf = stackbuf;
@@ -598,13 +929,25 @@ static bool regex_match(ev *e, const pat_cmp *c, const pval *v)
 			return false;
 		}
 		ok = pattern_b64_decode(s, n, buf, &blen);
-		rc = ok ? pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL) : -1;
+		rc = !ok ? -1
+		   : c->re_bytes_jit ? pcre2_jit_match(c->re_bytes, buf, blen, 0, 0, md, NULL)
+				     : pcre2_match(c->re_bytes, buf, blen, 0, 0, md, NULL);
+		/* the bytes form used to run interpreted: where the JIT's
+		 * smaller stack gives up, the interpreter still answers */
+		if (ok && rc == PCRE2_ERROR_JIT_STACKLIMIT)
+			rc = pcre2_match(c->re_bytes, buf, blen, 0, PCRE2_NO_JIT, md, NULL);
 		if (buf != stackbuf)
 			free(buf);
 		if (ok)
 			return rc >= 0;
 	}
-	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
+	/* valid UTF-8: skip PCRE2's check (the JIT entry point makes none,
+	 * and needs valid text) */
+	if (v->fv && v->fv->utf8)
+		rc = c->re_jit ? pcre2_jit_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL)
+			       : pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+	else
+		rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
 	return rc >= 0;
 }
 
@@ -651,11 +994,17 @@ static bool test_value(ev *e, const pat_cmp *c, const pval *v)
 		break;
 	case PAT_OP_ISSUBSET:
 	case PAT_OP_ISSUPERSET: {
-		pat_net a;
-		if (!pv_string(v, &s, &n) || !pattern_net_parse(s, n, &a))
-			return false; /* not an address: no value to test, even under NOT */
-		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(&a, &k->net)
-					     : pattern_net_within(&k->net, &a);
+		pat_net parsed;
+		const pat_net *a = &parsed;
+		if (v->fv) {
+			if (v->fv->kind != FV_STR || !v->fv->has_net)
+				return false; /* not an address: no value to test, even under NOT */
+			a = &v->fv->net;
+		} else if (!pattern_net_parse(v->s, v->n, &parsed)) {
+			return false;
+		}
+		r = c->op == PAT_OP_ISSUBSET ? pattern_net_within(a, &k->net)
+					     : pattern_net_within(&k->net, a);
 		break;
 	}
 	case PAT_OP_EXISTS:
@@ -664,73 +1013,165 @@ static bool test_value(ev *e, const pat_cmp *c, const pval *v)
 	return c->negated ? !r : r;
 }
 
-/* A `_ref` value: the object it names in this observation. */
-static const json_t *deref(ev *e, const json_t *v)
+/* The values path c reaches from v, from step i on: true if one passes the
+ * test. Key and index steps follow one value (a loop); [*] fans out. */
+static bool walk(ev *e, const pat_cmp *c, const fval *v, size_t i)
 {
-	const char *id = json_string_value(v);
+	const pattern_obs_set *set = e->set;
 
-	if (!id)
-		return NULL;
-	return json_object_get(e->ob->dict ? e->ob->dict : e->set->index, id);
+	for (; i < c->path.nsteps; i++) {
+		const pat_step *st = &c->path.steps[i];
+		switch (st->kind) {
+		case PAT_STEP_KEY: {
+			/* a string before a key step is a reference: the
+			 * object it names, resolved at load */
+			if (v->kind == FV_STR && i > 0) {
+				if (v->ref < 0)
+					return false;
+				v = &set->vals[v->ref];
+			}
+			if (v->kind != FV_OBJ)
+				return false;
+			size_t j = v->first, end = j + v->n;
+			while (j < end && !pattern_name_eq(&set->keys[j], &st->name))
+				j++;
+			if (j == end)
+				return false;
+			v = &set->vals[j];
+			break;
+		}
+		case PAT_STEP_INDEX: {
+			if (v->kind != FV_ARR)
+				return false;
+			long n = (long)v->n, k = st->index < 0 ? n + st->index : st->index;
+			if (k < 0 || k >= n)
+				return false;
+			v = &set->vals[v->first + (size_t)k];
+			break;
+		}
+		case PAT_STEP_ANY:
+			if (v->kind != FV_ARR && v->kind != FV_OBJ)
+				return false;
+			for (size_t k = 0; k < v->n; k++)
+				if (walk(e, c, &set->vals[v->first + k], i + 1))
+					return true;
+			return false;
+		}
+	}
+	if (c->eq_str) {
+		/* equal() for a string constant, inline */
+		const pat_const *k = c->vals;
+		if (v->kind != FV_STR)
+			return false;
+		if (pattern_name_eq(&v->str, &k->str))
+			return true;
+		return c->path.ip_value && k->net.family && v->has_net &&
+		       net_equal(&v->net, &k->net);
+	}
+	if (c->num_const && (v->kind == FV_INT || v->kind == FV_REAL)) {
+		/* test_value for a number against a number, inline */
+		const pat_const *k = c->vals;
+		int o;
+		bool r = false;
+		if (v->kind == FV_INT && k->kind == PAT_C_INT) {
+			o = v->u.i < k->i ? -1 : v->u.i > k->i;
+		} else {
+			double x = v->kind == FV_INT ? (double)v->u.i : v->u.d;
+			o = x < k->d ? -1 : x > k->d ? 1 : x == k->d ? 0 : INCOMPARABLE;
+		}
+		switch (c->op) {
+		case PAT_OP_EQ: r = o == 0; break;
+		case PAT_OP_NE: r = o != 0; break;
+		case PAT_OP_LT: r = o != INCOMPARABLE && o < 0; break;
+		case PAT_OP_GT: r = o != INCOMPARABLE && o > 0; break;
+		case PAT_OP_LE: r = o != INCOMPARABLE && o <= 0; break;
+		case PAT_OP_GE: r = o != INCOMPARABLE && o >= 0; break;
+		default: break;
+		}
+		return c->negated ? !r : r;
+	}
+	pval pv = { v, NULL, 0 };
+	return test_value(e, c, &pv);
 }
 
-static bool walk(ev *e, const pat_cmp *c, const json_t *v, size_t i)
+/* walk's key steps for a path of keys only: the one value reached, or
+ * NULL. */
+static inline const fval *follow_keys(const pattern_obs_set *set, const pat_path *path,
+				      const fval *v)
 {
-	if (i == c->path.nsteps) {
-		pval pv = { v, NULL, 0 };
-		return test_value(e, c, &pv);
-	}
-	const pat_step *st = &c->path.steps[i];
-	switch (st->kind) {
-	case PAT_STEP_KEY: {
-		if (json_is_string(v) && i > 0)
-			v = deref(e, v);
-		const json_t *child = json_object_get(v, st->key);
-		return child && walk(e, c, child, i + 1);
-	}
-	case PAT_STEP_INDEX: {
-		if (!json_is_array(v))
-			return false;
-		long n = (long)json_array_size(v), k = st->index < 0 ? n + st->index : st->index;
-		if (k < 0 || k >= n)
-			return false;
-		return walk(e, c, json_array_get(v, (size_t)k), i + 1);
-	}
-	case PAT_STEP_ANY: {
-		if (json_is_array(v)) {
-			size_t k;
-			json_t *x;
-			json_array_foreach((json_t *)v, k, x)
-				if (walk(e, c, x, i + 1))
-					return true;
-		} else if (json_is_object(v)) {
-			const char *key;
-			json_t *x;
-			json_object_foreach((json_t *)v, key, x)
-				if (walk(e, c, x, i + 1))
-					return true;
+	for (size_t i = 0; i < path->nsteps; i++) {
+		if (v->kind == FV_STR && i > 0) {
+			if (v->ref < 0)
+				return NULL;
+			v = &set->vals[v->ref];
 		}
+		if (v->kind != FV_OBJ)
+			return NULL;
+		size_t j = v->first, end = j + v->n;
+		while (j < end && !pattern_name_eq(&set->keys[j], &path->steps[i].name))
+			j++;
+		if (j == end)
+			return NULL;
+		v = &set->vals[j];
+	}
+	return v;
+}
+
+#if defined(__GNUC__)
+#define EVAL_INLINE inline __attribute__((always_inline))
+#else
+#define EVAL_INLINE inline
+#endif
+
+/* One test on one root object (`typed`: whose type is known to be the
+ * test's). The commonest test, `=` a string on a path of keys, runs here
+ * without a call; the rest through walk. Inlined into every caller
+ * whatever the compiler's budget: it is the innermost step of evaluation,
+ * and a call would cost as much as the test. */
+static EVAL_INLINE bool eval_test(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
+{
+	if (!typed && !pattern_name_eq(&root->type, &c->path.type_name))
+		return false;
+	const pattern_obs_set *set = e->set;
+	const fval *v = &set->vals[root->val];
+	if (!c->eq_str || !c->path.keys_only)
+		return walk(e, c, v, 0);
+	if (c->path.nsteps == 1) {
+		/* a property of the root object itself */
+		const pat_name *want = &c->path.steps[0].name;
+		size_t j = v->first, end = v->kind == FV_OBJ ? j + v->n : j;
+		while (j < end && !pattern_name_eq(&set->keys[j], want))
+			j++;
+		if (j == end)
+			return false;
+		v = &set->vals[j];
+	} else if (!(v = follow_keys(set, &c->path, v))) {
 		return false;
 	}
-	}
-	return false;
+	if (v->kind != FV_STR)
+		return false;
+	return pattern_name_eq(&v->str, &c->vals->str) ||
+	       (c->path.ip_value && c->vals->net.family && v->has_net &&
+		net_equal(&v->net, &c->vals->net));
 }
 
-static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root)
+static bool eval_cmp(ev *e, const pat_cmp *c, const pat_root *root, bool typed)
 {
 	switch (c->kind) {
 	case PAT_CMP_AND:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (!eval_cmp(e, k, root))
+			if (!(k->kind == PAT_CMP_TEST ? eval_test(e, k, root, typed)
+						      : eval_cmp(e, k, root, typed)))
 				return false;
 		return true;
 	case PAT_CMP_OR:
 		for (const pat_cmp *k = c->first; k; k = k->next)
-			if (eval_cmp(e, k, root))
+			if (k->kind == PAT_CMP_TEST ? eval_test(e, k, root, typed)
+						    : eval_cmp(e, k, root, typed))
 				return true;
 		return false;
 	case PAT_CMP_TEST:
-		return strcmp(root->type, c->path.type) == 0 && walk(e, c, root->obj, 0);
+		return eval_test(e, c, root, typed);
 	}
 	return false;
 }
@@ -760,7 +1201,15 @@ typedef struct binding {
 /* a + b if their uses fit each observed-data's number_observed. */
 static bool merge(ev *e, const binding *a, const binding *b, binding *out)
 {
-	*out = *a;
+	/* the used entries only: a binding is mostly empty room */
+	out->min_last = a->min_last;
+	out->max_first = a->max_first;
+	out->n = a->n;
+	if (a->n <= 4) /* a copy of constant size, without a call (entries
+			* past n are copied unread) */
+		memcpy(out->e, a->e, 4 * sizeof a->e[0]);
+	else
+		memcpy(out->e, a->e, a->n * sizeof a->e[0]);
 	if (b->min_last < out->min_last)
 		out->min_last = b->min_last;
 	if (b->max_first > out->max_first)
@@ -799,6 +1248,7 @@ struct kont {
 };
 
 static bool gen(ev *e, const pat_obs_node *n, kont *k);
+static bool k_pair_right(ev *e, kont *k, const binding *b);
 
 static bool step(ev *e)
 {
@@ -893,26 +1343,70 @@ static bool repeat(ev *e, kont *k, const binding *acc, uint32_t round, uint64_t 
 static bool k_repeat_entry(ev *e, kont *k, const binding *b);
 
 /* Does one root object of observed-data i satisfy the leaf's comparisons? */
-static bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
+static bool leaf_eval(ev *e, const pat_obs_node *n, size_t i)
+{
+	const pat_obs *ob = &e->set->obs[i];
+	const pat_root *root = &e->set->roots[ob->root0], *end = root + ob->nroots;
+	const pat_cmp *c = n->cmp;
+
+	if (n->one_type) {
+		for (; root < end; root++)
+			if (pattern_name_eq(&root->type, n->one_type) &&
+			    (c->kind == PAT_CMP_TEST ? eval_test(e, c, root, true)
+						     : eval_cmp(e, c, root, true)))
+				return true;
+		return false;
+	}
+	for (; root < end; root++)
+		if (eval_cmp(e, c, root, false))
+			return true;
+	return false;
+}
+
+/* leaf_eval of a leaf, or its atom bit for pattern_match_atoms. */
+static inline bool leaf_hit(ev *e, const pat_obs_node *n, size_t i)
 {
 	if (e->aobs)
 		return e->aobs[i].atoms[n->atom / 64] >> (n->atom % 64) & 1;
-	const pat_obs *ob = &e->set->obs[i];
-	bool hit = false;
+	bool memo = n->atom < MEMO_ATOMS && i < 64, hit;
+	uint64_t bit = memo ? UINT64_C(1) << i : 0;
 
-	e->ob = ob;
-	for (size_t r = 0; r < ob->nroots && !hit; r++)
-		hit = eval_cmp(e, n->cmp, &e->set->roots[ob->root0 + r]);
+	if (memo && (e->memo_known[n->atom] & bit))
+		return (e->memo_hit[n->atom] & bit) != 0;
+	hit = leaf_eval(e, n, i);
+	if (memo && !e->err) {
+		e->memo_known[n->atom] |= bit;
+		if (hit)
+			e->memo_hit[n->atom] |= bit;
+	}
 	return hit;
+}
+
+/* Whether binding b already uses observation i as often as it may: then
+ * merging another use fails, whatever the leaf says. */
+static bool used_up(const ev *e, const binding *b, size_t i)
+{
+	for (uint32_t j = 0; j < b->n; j++)
+		if (b->e[j].obs == i)
+			return b->e[j].uses >= obs_uses(e, i);
+	return false;
 }
 
 static bool gen(ev *e, const pat_obs_node *n, kont *k)
 {
 	switch (n->kind) {
-	case PAT_OBS_LEAF:
-		for (size_t i = 0; i < obs_total(e); i++) {
+	case PAT_OBS_LEAF: {
+		/* The right side of AND/FOLLOWEDBY: a hit on an observation the
+		 * left side used up would only fail to merge (k_pair_right,
+		 * with no other effect), so the leaf is not asked. The step
+		 * still counts, as the search's bound is in steps. */
+		const binding *busy = k->fn == k_pair_right ? k->acc : NULL;
+		size_t total = obs_total(e);
+		for (size_t i = 0; i < total; i++) {
 			if (!step(e))
 				return true;
+			if (busy && used_up(e, busy, i))
+				continue;
 			bool hit = leaf_hit(e, n, i);
 			if (e->err)
 				return true;
@@ -928,6 +1422,7 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 			}
 		}
 		return false;
+	}
 	case PAT_OBS_OR:
 		return gen(e, n->left, k) || gen(e, n->right, k);
 	case PAT_OBS_AND:
@@ -973,6 +1468,167 @@ static bool k_repeat_entry(ev *e, kont *k, const binding *b)
 	return k->next->fn(e, k->next, b);
 }
 
+/*
+ * gen for pattern.chain (leaves joined by AND/FOLLOWEDBY, left-deep, maybe
+ * under one WITHIN or START/STOP), without continuations: leaf k tries
+ * every observation in order, as gen would, counting the same steps and
+ * doing k_pair_right's FOLLOWEDBY test and merge in place on acc (undone
+ * on the way back), and the qualifier's k_filter once the chain is full.
+ */
+/* k_filter's test of qualifier t (WITHIN or START/STOP, or NULL: none) on
+ * an interval summary. */
+static bool chain_filter(const pat_obs_node *t, rk_time min_last, rk_time max_first)
+{
+	if (t && t->kind == PAT_OBS_WITHIN && max_first - min_last > t->within_us)
+		return false;
+	if (t && t->kind == PAT_OBS_STARTSTOP && (min_last < t->start || max_first >= t->stop))
+		return false;
+	return true;
+}
+
+static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
+{
+	/* only pattern_match comes here: observations are observed-data */
+	if (k == p->nchain)
+		return chain_filter(p->chain_top, acc->min_last, acc->max_first);
+	const pat_obs_node *leaf = p->chain[k], *qual = p->chain_qual[k];
+	size_t total = obs_total(e);
+	/* gen's START/STOP with an empty range: no binding, no step */
+	if (qual && qual->kind == PAT_OBS_STARTSTOP && qual->start >= qual->stop)
+		return false;
+	for (size_t i = 0; i < total; i++) {
+		if (!step(e))
+			return true;
+		if (k > 0 && used_up(e, acc, i))
+			continue;
+		bool hit = leaf_hit(e, leaf, i);
+		if (e->err)
+			return true;
+		if (!hit)
+			continue;
+		rk_time first = e->set->obs[i].first, last = e->set->obs[i].last;
+		if (!chain_filter(qual, last, first))
+			continue;
+		if (k > 0 && p->chain_fby[k] && acc->max_first > last)
+			continue;
+		rk_time min_last = acc->min_last, max_first = acc->max_first;
+		uint32_t n = acc->n, j = 0;
+		while (j < acc->n && acc->e[j].obs != i)
+			j++;
+		if (j == acc->n) {
+			if (acc->n == PATTERN_MAX_BINDING) {
+				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+						 "a match would combine more than %d observed-data",
+						 PATTERN_MAX_BINDING);
+				return true;
+			}
+			acc->e[acc->n].obs = (uint32_t)i;
+			acc->e[acc->n++].uses = 0;
+		}
+		acc->e[j].uses++; /* within number_observed: used_up said so */
+		if (k == 0 || last < acc->min_last)
+			acc->min_last = last;
+		if (k == 0 || first > acc->max_first)
+			acc->max_first = first;
+		bool stop = chain_search(e, p, k + 1, acc);
+		acc->e[j].uses--;
+		acc->n = n;
+		acc->min_last = min_last;
+		acc->max_first = max_first;
+		if (stop)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * gen for pattern.rep (REPEATS n over one leaf, maybe under one qualifier),
+ * without continuations: round `round` picks the leaf's hits numbered
+ * `min` and later in observation order (k_repeat's multiset rule), adding
+ * each to acc in place as merge would, with the same steps and depth.
+ */
+static bool rep_search(ev *e, const pattern *p, uint32_t round, uint64_t min, binding *acc)
+{
+	const pat_obs_node *r = p->rep;
+	size_t total = obs_total(e);
+	uint64_t seq = 0;
+	bool stop = false;
+
+	if (!deeper(e))
+		return true;
+	for (size_t i = 0; i < total && !stop; i++) {
+		if (!step(e)) {
+			stop = true;
+			break;
+		}
+		bool hit = leaf_hit(e, r->left, i);
+		if (e->err) {
+			stop = true;
+			break;
+		}
+		if (!hit || seq++ < min)
+			continue;
+		if (round > 0 && used_up(e, acc, i))
+			continue; /* merge would fail */
+		rk_time first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
+		rk_time last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
+		rk_time min_last = acc->min_last, max_first = acc->max_first;
+		uint32_t n = acc->n, j = 0;
+		while (j < acc->n && acc->e[j].obs != i)
+			j++;
+		if (j == acc->n) {
+			if (acc->n == PATTERN_MAX_BINDING) {
+				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+						 "a match would combine more than %d observed-data",
+						 PATTERN_MAX_BINDING);
+				stop = true;
+				break;
+			}
+			acc->e[acc->n].obs = (uint32_t)i;
+			acc->e[acc->n++].uses = 0;
+		}
+		acc->e[j].uses++;
+		if (round == 0 || last < acc->min_last)
+			acc->min_last = last;
+		if (round == 0 || first > acc->max_first)
+			acc->max_first = first;
+		if (round + 1 == r->repeats)
+			stop = chain_filter(p->chain_top, acc->min_last, acc->max_first);
+		else
+			stop = rep_search(e, p, round + 1, seq - 1, acc);
+		acc->e[j].uses--;
+		acc->n = n;
+		acc->min_last = min_last;
+		acc->max_first = max_first;
+	}
+	e->depth--;
+	return stop;
+}
+
+/* gen's REPEATS case for pattern.rep: the count check, then the rounds. */
+static bool rep_start(ev *e, const pattern *p)
+{
+	const pat_obs_node *r = p->rep, *t = p->chain_top;
+	uint64_t uses = 0;
+	binding acc;
+
+	if (t && t->kind == PAT_OBS_STARTSTOP && t->start >= t->stop)
+		return false;
+	for (size_t i = 0; i < obs_total(e) && uses < r->repeats; i++) {
+		if (!step(e))
+			return true;
+		if (leaf_hit(e, r->left, i))
+			uses += obs_uses(e, i);
+		if (e->err)
+			return true;
+	}
+	if (uses < r->repeats)
+		return false;
+	acc.n = 0;
+	acc.min_last = acc.max_first = 0;
+	return rep_search(e, p, 0, 0, &acc);
+}
+
 static bool k_found(ev *e, kont *k, const binding *b)
 {
 	(void)e;
@@ -984,14 +1640,46 @@ static bool k_found(ev *e, kont *k, const binding *b)
 rk_err pattern_match(const pattern *p, const pattern_obs_set *s, bool *matched,
 		     rk_errctx *ctx)
 {
-	ev e = { s, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, ctx };
+	ev e;
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
-	bool found;
+	bool found = false;
 
 	*matched = false;
 	if (!p || !s || !p->root)
 		return rk_fail(ctx, RK_EINVAL, NULL, "no pattern or no observations");
-	found = gen(&e, p->root, &done);
+	e.set = s;
+	e.aobs = NULL;
+	e.an = 0;
+	e.max_steps = PATTERN_MAX_STEPS;
+	e.steps = 0;
+	e.depth = 0;
+	e.err = RK_OK;
+	e.ctx = ctx;
+	if (p->root->kind == PAT_OBS_LEAF) {
+		/* One [...] and no qualifier: some observed-data holds it. No
+		 * binding to build, no leaf asked twice (so no memo to clear),
+		 * and PATTERN_MAX_OBSERVED leaves are far below
+		 * PATTERN_MAX_STEPS, so the search's count is moot. */
+		for (size_t i = 0; i < s->n && !found && !e.err; i++)
+			found = leaf_eval(&e, p->root, i);
+	} else if (p->rep) {
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
+		found = rep_start(&e, p);
+	} else if (p->nchain) {
+		binding acc;
+		acc.n = 0;
+		acc.min_last = acc.max_first = 0;
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
+		if (!(p->chain_top && p->chain_top->kind == PAT_OBS_STARTSTOP &&
+		      p->chain_top->start >= p->chain_top->stop))
+			found = chain_search(&e, p, 0, &acc);
+	} else {
+		memset(e.memo_known, 0, sizeof e.memo_known);
+		memset(e.memo_hit, 0, sizeof e.memo_hit);
+		found = gen(&e, p->root, &done);
+	}
 	if (e.err)
 		return e.err;
 	*matched = found;
@@ -1002,9 +1690,9 @@ rk_err pattern_match_atoms(const pattern *p, const pattern_atom_obs *obs, size_t
 			   uint64_t max_steps, bool *matched, rk_errctx *ctx)
 {
 	static const pattern_atom_obs none;
-	ev e = { NULL, NULL, n ? obs : &none, n,
+	ev e = { NULL, n ? obs : &none, n,
 		 max_steps && max_steps < PATTERN_MAX_STEPS ? max_steps : PATTERN_MAX_STEPS,
-		 0, 0, RK_OK, ctx };
+		 0, 0, RK_OK, ctx, { 0 }, { 0 } };
 	kont done = { k_found, NULL, NULL, NULL, 0, 0, 0 };
 	bool found;
 
@@ -1103,7 +1791,7 @@ static bool prop_cmp(ev *e, const pat_cmp *c, const pattern_prop *v)
 
 bool pattern_atom_holds(const pattern_atom *a, const pattern_prop *v)
 {
-	ev e = { NULL, NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, NULL };
+	ev e = { NULL, NULL, 0, PATTERN_MAX_STEPS, 0, 0, RK_OK, NULL, { 0 }, { 0 } };
 
 	if (!a || !v || !v->value)
 		return false;

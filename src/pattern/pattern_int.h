@@ -6,7 +6,10 @@
  * AND, OR, FOLLOWEDBY, or a qualifier over one child, or a leaf holding one
  * [...] comparison tree. Comparison nodes (pat_cmp) are n-ary AND/OR (children
  * in a `next` list, evaluated by a loop, so a long chain costs no stack) or a
- * test of one object path against one constant.
+ * test of one object path against one constant. The parser also records
+ * what lets evaluation take a shorter road to the same answer: names in
+ * pat_name form, the kind of test (eq_str, num_const), a leaf's one type,
+ * a literal-shaped MATCHES (relit), and the plans pattern.chain / rep.
  *
  * Invariants: every node and string is owned by the pattern and freed with
  * it; after pattern_compile returns nothing in the tree changes (PCRE2's
@@ -20,6 +23,8 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+
+#include <string.h>
 
 #include "pattern.h"
 
@@ -37,6 +42,38 @@ bool pattern_net_within(const pat_net *a, const pat_net *b);
  * bytes; false on a character outside the alphabet. */
 bool pattern_b64_decode(const char *s, size_t n, unsigned char *out, size_t *outlen);
 
+/* A key, type or string as evaluation compares it for equality: its length
+ * and its first PAT_NAME_WORDS * 8 bytes as words (zero past the end), so
+ * that the names of STIX properties and types (nearly all that short) and
+ * short values compare with a few integer compares and no call; the bytes
+ * past them, if any, with memcmp. A path step's key, a string constant and
+ * the keys and strings of a loaded observed-data (pattern_eval.c) carry the
+ * same form. */
+#define PAT_NAME_WORDS 3
+
+typedef struct pat_name {
+	size_t n;
+	uint64_t w[PAT_NAME_WORDS];
+	const char *s; /* the n bytes, owned elsewhere */
+} pat_name;
+
+static inline void pattern_name_init(pat_name *k, const char *s, size_t n)
+{
+	size_t head = n < sizeof k->w ? n : sizeof k->w;
+
+	memset(k->w, 0, sizeof k->w);
+	memcpy(k->w, s, head);
+	k->n = n;
+	k->s = s;
+}
+
+static inline bool pattern_name_eq(const pat_name *a, const pat_name *b)
+{
+	return a->n == b->n && a->w[0] == b->w[0] && a->w[1] == b->w[1] && a->w[2] == b->w[2] &&
+	       (a->n <= sizeof a->w ||
+		memcmp(a->s + sizeof a->w, b->s + sizeof a->w, a->n - sizeof a->w) == 0);
+}
+
 typedef enum {
 	PAT_C_STR,
 	PAT_C_INT,
@@ -50,6 +87,7 @@ typedef struct pat_const {
 	pat_ckind kind;
 	char *s;        /* STR: the unescaped text; BIN: the bytes */
 	size_t len;
+	pat_name str;   /* STR: s and len as a name, for the comparison of equal strings */
 	char *b64;      /* BIN: canonical base64 without '=' padding */
 	char *hex;      /* BIN: lowercase hex */
 	int64_t i;
@@ -64,16 +102,19 @@ typedef enum { PAT_STEP_KEY, PAT_STEP_INDEX, PAT_STEP_ANY } pat_step_kind;
 typedef struct pat_step {
 	pat_step_kind kind;
 	char *key;
+	pat_name name; /* KEY: key as a C string (an escaped NUL ends it) */
 	long index; /* negative counts from the end */
 } pat_step;
 
 typedef struct pat_path {
 	char *type;
+	pat_name type_name;
 	pat_step *steps;
 	size_t nsteps;
 	bool ends_hex; /* last key ends in "_hex": binaries compare as hex */
 	bool ends_bin; /* last key ends in "_bin": MATCHES and string constants work on the bytes */
 	bool ip_value; /* type ipv4-addr/ipv6-addr and last key "value" */
+	bool keys_only; /* every step a key: the path reaches at most one value */
 } pat_path;
 
 typedef enum {
@@ -91,6 +132,31 @@ typedef enum {
 	PAT_OP_EXISTS,
 } pat_op;
 
+/* A MATCHES expression simple enough to run without PCRE2: `^`? A
+ * (`.+` | `.*`) B `$`? with A and B runs of literal characters and `.`
+ * (pattern_regex.c, which says when the answer is PCRE2's). */
+typedef struct pat_relit_seg {
+	uint32_t off, len; /* literal bytes at off; len 0: a `.` */
+} pat_relit_seg;
+
+typedef struct pat_relit {
+	bool anchor_start, anchor_end;
+	int gap;                  /* 0 none, 1 `.*`, 2 `.+` */
+	const char *bytes;        /* the literals' bytes */
+	const pat_relit_seg *a, *b; /* A and B as segments */
+	size_t na, nb;
+} pat_relit;
+
+/* pattern_regex.c */
+/* Reads the n bytes of the expression re (which PCRE2 compiled) into *out,
+ * with `bytes` and `segs` (room for n each) for its literals; false if it
+ * is not of that shape. */
+bool pattern_relit_compile(const char *re, size_t n, char *bytes, pat_relit_seg *segs,
+			   pat_relit *out);
+/* 1 if the valid UTF-8 subject matches, 0 if not, -1 if PCRE2 must say
+ * (a subject past the length this answers for). */
+int pattern_relit_match(const pat_relit *r, const char *subject, size_t n);
+
 typedef enum { PAT_CMP_AND, PAT_CMP_OR, PAT_CMP_TEST } pat_cmp_kind;
 
 typedef struct pat_cmp {
@@ -103,8 +169,13 @@ typedef struct pat_cmp {
 	pat_path path;
 	pat_const *vals; /* one, or the IN list */
 	size_t nvals;
+	bool eq_str; /* `=` a string constant, not negated, not on a binary path */
+	bool num_const; /* =, !=, <, >, <=, >= a number */
 	pcre2_code *re;       /* MATCHES on text (UTF) */
+	bool re_jit;          /* re is JIT-compiled: pcre2_jit_match may run it */
+	pat_relit *relit;     /* MATCHES on text without PCRE2, or NULL */
 	pcre2_code *re_bytes; /* MATCHES on decoded binaries */
+	bool re_bytes_jit;
 } pat_cmp;
 
 typedef enum {
@@ -121,6 +192,7 @@ typedef struct pat_obs_node {
 	pat_obs_kind kind;
 	struct pat_obs_node *left, *right; /* qualifiers: left only */
 	pat_cmp *cmp;                      /* LEAF */
+	const pat_name *one_type;          /* LEAF: the type all its tests name, or NULL */
 	uint32_t atom;                     /* LEAF: its number, 0-based in text order */
 	int64_t within_us;                 /* WITHIN, in microseconds */
 	uint32_t repeats;                  /* REPEATS */
@@ -130,6 +202,21 @@ typedef struct pat_obs_node {
 struct pattern {
 	pat_obs_node *root;
 	size_t nobs, ncmp;
+	/* When the root is a left-deep chain of leaves joined by AND and
+	 * FOLLOWEDBY (`[a] AND [b] FOLLOWEDBY [c] WITHIN 5 SECONDS`), each leaf
+	 * maybe under one WITHIN or START/STOP, the chain maybe under one:
+	 * its leaves in order, their qualifiers (chain_qual[k] or NULL) and
+	 * the chain's (chain_top, or NULL). pattern_eval.c then searches the
+	 * chain in one loop. */
+	const pat_obs_node **chain;
+	const pat_obs_node **chain_qual;
+	bool *chain_fby; /* [k], k >= 1: leaf k joins by FOLLOWEDBY, not AND */
+	size_t nchain;
+	const pat_obs_node *chain_top;
+	/* When the root is REPEATS over a leaf, maybe under one WITHIN or
+	 * START/STOP (chain_top then): that REPEATS node, searched in one
+	 * loop too. */
+	const pat_obs_node *rep;
 	/* Every allocation of the tree, freed together. */
 	void **allocs;
 	size_t nallocs, capallocs;

@@ -481,6 +481,7 @@ static bool parse_constant(parser *P, pat_const *c, bool orderable, const char *
 		c->kind = PAT_C_STR;
 		c->s = d;
 		c->len = o;
+		pattern_name_init(&c->str, d, o);
 		pattern_net_parse(d, o, &c->net);
 		break;
 	}
@@ -660,6 +661,15 @@ static bool parse_path(parser *P, pat_path *path)
 		return false;
 	memcpy(path->steps, steps, n * sizeof *steps);
 	path->nsteps = n;
+	pattern_name_init(&path->type_name, path->type, strlen(path->type));
+	path->keys_only = true;
+	for (size_t i = 0; i < n; i++)
+		if (steps[i].kind != PAT_STEP_KEY)
+			path->keys_only = false;
+		else
+			/* a key is a C string: an escaped NUL ends it, as it
+			 * ended the json_object_get lookup this replaces */
+			pattern_name_init(&path->steps[i].name, steps[i].key, strlen(steps[i].key));
 	const char *last = NULL;
 	for (size_t i = 0; i < n; i++)
 		if (steps[i].kind == PAT_STEP_KEY)
@@ -695,10 +705,30 @@ static bool add_regex(parser *P, pat_cmp *c, size_t pos)
 		perr(P, RK_EINVAL, pos, "invalid regular expression: %s", (char *)msg);
 		return false;
 	}
-	/* JIT-compiled where the platform allows (pcre2_match then uses it by
-	 * itself); without it matching is slower, never different. */
-	(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled where the platform allows (evaluation then calls
+	 * pcre2_jit_match, skipping pcre2_match's checks); without it
+	 * matching is slower, never different. */
+	c->re_jit = pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE) == 0;
+	{
+		pat_relit lit;
+		char *bytes = palloc(P, v->len ? v->len : 1);
+		pat_relit_seg *segs = palloc(P, (v->len ? v->len : 1) * sizeof *segs);
+		if (!bytes || !segs) {
+			pcre2_code_free(c->re);
+			return false;
+		}
+		if (pattern_relit_compile(v->s, v->len, bytes, segs, &lit) &&
+		    (c->relit = palloc(P, sizeof *c->relit)) != NULL)
+			*c->relit = lit;
+		if (P->err) {
+			pcre2_code_free(c->re);
+			return false;
+		}
+	}
 	c->re_bytes = pcre2_compile((PCRE2_SPTR)v->s, v->len, 0, &code, &off, NULL);
+	/* the bytes form runs only on paths ending in _bin */
+	c->re_bytes_jit = c->re_bytes && c->path.ends_bin &&
+			  pcre2_jit_compile(c->re_bytes, PCRE2_JIT_COMPLETE) == 0;
 	if (p->nregex == p->capregex) {
 		size_t cap = p->capregex ? p->capregex * 2 : 8;
 		pat_cmp **a = realloc(p->regex, cap * sizeof *a);
@@ -845,6 +875,11 @@ static pat_cmp *parse_test(parser *P)
 		return NULL;
 	if (!orderable && !check_hash(P, &c->path, c->vals, at))
 		return NULL;
+	/* the common test, which evaluation runs without the general rules */
+	c->eq_str = c->op == PAT_OP_EQ && !c->negated && c->vals->kind == PAT_C_STR &&
+		    !c->path.ends_bin && !c->path.ends_hex;
+	c->num_const = c->op <= PAT_OP_GE &&
+		       (c->vals->kind == PAT_C_INT || c->vals->kind == PAT_C_FLOAT);
 	return c;
 }
 
@@ -920,6 +955,26 @@ static pat_obs_node *obs_node(parser *P, pat_obs_kind kind, pat_obs_node *l,
 	return n;
 }
 
+/* The type every test of c names, or NULL when they name several: then
+ * evaluation skips root objects of other types at once (a test on another
+ * type is false, even under NOT, so the whole [...] is). */
+static const pat_name *cmp_one_type(const pat_cmp *c)
+{
+	const pat_name *t = NULL;
+
+	if (c->kind == PAT_CMP_TEST)
+		return &c->path.type_name;
+	for (const pat_cmp *k = c->first; k; k = k->next) {
+		const pat_name *kt = cmp_one_type(k);
+		if (!kt || (t && !pattern_name_eq(t, kt)))
+			return NULL;
+		t = kt;
+	}
+	return t;
+}
+
+static void plan_chain(parser *P);
+
 static pat_obs_node *parse_obs_prim(parser *P)
 {
 	size_t at = P->tok.pos;
@@ -949,6 +1004,7 @@ static pat_obs_node *parse_obs_prim(parser *P)
 		n = obs_node(P, PAT_OBS_LEAF, NULL, NULL);
 		if (n) {
 			n->cmp = c;
+			n->one_type = cmp_one_type(c);
 			n->atom = (uint32_t)(P->p->nobs - 1);
 		}
 	} else {
@@ -1118,12 +1174,73 @@ rk_err pattern_compile(const char *text, size_t len, pattern **out, rk_errctx *c
 		else
 			perr(&P, RK_EINVAL, P.tok.pos, "expected AND, OR, FOLLOWEDBY, a qualifier or the end");
 	}
+	if (!P.err)
+		plan_chain(&P);
 	if (P.err) {
 		pattern_free(P.p);
 		return P.err;
 	}
 	*out = P.p;
 	return RK_OK;
+}
+
+/* A leaf, or WITHIN or START/STOP over a leaf. */
+static bool chain_link(const pat_obs_node *n)
+{
+	return n->kind == PAT_OBS_LEAF ||
+	       ((n->kind == PAT_OBS_WITHIN || n->kind == PAT_OBS_STARTSTOP) &&
+		n->left->kind == PAT_OBS_LEAF);
+}
+
+/* Links of a left-deep AND/FOLLOWEDBY chain under n, or 0. */
+static size_t chain_length(const pat_obs_node *n)
+{
+	size_t len = 1;
+
+	for (; !chain_link(n); n = n->left, len++)
+		if ((n->kind != PAT_OBS_AND && n->kind != PAT_OBS_FOLLOWEDBY) ||
+		    !chain_link(n->right))
+			return 0;
+	return len;
+}
+
+static void chain_set(pattern *p, size_t k, const pat_obs_node *link)
+{
+	p->chain[k] = link->kind == PAT_OBS_LEAF ? link : link->left;
+	p->chain_qual[k] = link->kind == PAT_OBS_LEAF ? NULL : link;
+}
+
+/* pattern.chain: see pattern_int.h. */
+static void plan_chain(parser *P)
+{
+	pattern *p = P->p;
+	const pat_obs_node *n = p->root, *top = NULL;
+	size_t len;
+
+	if (n->kind == PAT_OBS_WITHIN || n->kind == PAT_OBS_STARTSTOP) {
+		top = n;
+		n = n->left;
+	}
+	if (n->kind == PAT_OBS_REPEATS && n->left->kind == PAT_OBS_LEAF) {
+		p->rep = n;
+		p->chain_top = top;
+		return;
+	}
+	if (chain_link(n) || !(len = chain_length(n)))
+		return;
+	p->chain = palloc(P, len * sizeof *p->chain);
+	p->chain_qual = palloc(P, len * sizeof *p->chain_qual);
+	p->chain_fby = palloc(P, len * sizeof *p->chain_fby);
+	if (!p->chain || !p->chain_qual || !p->chain_fby)
+		return;
+	p->nchain = len;
+	p->chain_top = top;
+	p->chain_fby[0] = false;
+	for (size_t k = len; k-- > 1; n = n->left) {
+		chain_set(p, k, n->right);
+		p->chain_fby[k] = n->kind == PAT_OBS_FOLLOWEDBY;
+	}
+	chain_set(p, 0, n);
 }
 
 void pattern_free(pattern *p)
