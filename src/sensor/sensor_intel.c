@@ -116,6 +116,15 @@ typedef struct pool {
 	size_t n_slots;
 } pool;
 
+/* The last timestamp read for one property, and its value: bundles
+ * written in one go repeat them (created equal to modified, one
+ * valid_from for a whole batch), so most parses are a compare. */
+typedef struct time_memo {
+	char text[32];
+	size_t n;
+	rk_time t;
+} time_memo;
+
 /* What one load collects before it is committed. */
 typedef struct intel_stage {
 	intel_entry *entries;
@@ -126,6 +135,7 @@ typedef struct intel_stage {
 	size_t n_reports;
 	size_t other_types; /* counted into the set's stats at commit */
 	size_t bad;
+	time_memo memo[4]; /* created, modified, valid_from, valid_until */
 } intel_stage;
 
 struct sensor_intel {
@@ -337,42 +347,85 @@ static rk_err pool_intern(pool *t, const char *p, size_t n, uint32_t *out)
 #define ID_PREFIX_LEN 11
 #define ID_LEN (ID_PREFIX_LEN + 36)
 
-static int hex_digit(unsigned char c, uint32_t *upper)
+#ifdef __SSE2__
+/* 16 hex digits to 8 bytes; false if one is not a hex digit. *upper gets
+ * a bit per digit written in upper case. */
+static bool hex16(const unsigned char *p, unsigned char out[8], uint32_t *upper)
 {
-	if ((unsigned)(c - '0') < 10u)
-		return c - '0';
-	if ((unsigned)(c - 'a') < 6u)
-		return c - 'a' + 10;
-	if ((unsigned)(c - 'A') < 6u) {
-		*upper = 1;
-		return c - 'A' + 10;
-	}
-	return -1;
+	const __m128i flip = _mm_set1_epi8((char)0x80);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+	/* unsigned x < k as signed (x ^ 0x80) < (k ^ 0x80) */
+	__m128i is_digit = _mm_cmplt_epi8(_mm_xor_si128(d, flip), _mm_set1_epi8((char)(10 ^ 0x80)));
+	__m128i is_alpha = _mm_cmplt_epi8(_mm_xor_si128(l, flip), _mm_set1_epi8((char)(6 ^ 0x80)));
+	if (_mm_movemask_epi8(_mm_or_si128(is_digit, is_alpha)) != 0xffff)
+		return false;
+	__m128i up = _mm_andnot_si128(
+		_mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x20)), is_alpha);
+	*upper = (uint32_t)_mm_movemask_epi8(up);
+	__m128i val = _mm_or_si128(_mm_and_si128(is_digit, d),
+				   _mm_and_si128(is_alpha, _mm_add_epi8(l, _mm_set1_epi8(10))));
+	/* each 16-bit lane holds (high nibble, low nibble) as two bytes */
+	__m128i pair = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(val, _mm_set1_epi16(0xff)), 4),
+				    _mm_srli_epi16(val, 8));
+	__m128i packed = _mm_packus_epi16(pair, pair);
+	_mm_storel_epi64((__m128i *)(void *)out, packed);
+	return true;
 }
+#else
+/* Hex digit values, 0x10 marking upper case (hex_valid says which bytes
+ * are digits at all). */
+static const uint8_t HEX[256] = {
+	['0'] = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+	['A'] = 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	['a'] = 10, 11, 12, 13, 14, 15,
+};
+static bool hex_valid(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* Where the 32 digits of a UUID are. */
+static const uint8_t UUID_DIGIT[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+				       12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+				       26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+#endif
 
 /* "indicator--<UUID>" as rk_uuid_is_valid accepts the UUID. */
 static bool id_parse(const char *p, size_t n, uint8_t uuid[16], uint32_t *id_case)
 {
 	if (n != ID_LEN || memcmp(p, ID_PREFIX, ID_PREFIX_LEN) != 0)
 		return false;
-	p += ID_PREFIX_LEN;
-	if (p[8] != '-' || p[13] != '-' || p[18] != '-' || p[23] != '-')
+	const unsigned char *u = (const unsigned char *)p + ID_PREFIX_LEN;
+	if (u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-')
 		return false;
+#ifdef __SSE2__
+	unsigned char digits[32];
+	uint32_t lo_case, hi_case;
+	memcpy(digits, u, 8);
+	memcpy(digits + 8, u + 9, 4);
+	memcpy(digits + 12, u + 14, 4);
+	memcpy(digits + 16, u + 19, 4);
+	memcpy(digits + 20, u + 24, 12);
+	if (!hex16(digits, uuid, &lo_case) || !hex16(digits + 16, uuid + 8, &hi_case))
+		return false;
+	*id_case = lo_case | hi_case << 16;
+#else
 	uint32_t mask = 0;
-	unsigned digit = 0;
-	for (unsigned i = 0; i < 36; i += 2) {
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-			i++;
-		uint32_t uh = 0, ul = 0;
-		int hi = hex_digit((unsigned char)p[i], &uh), lo = hex_digit((unsigned char)p[i + 1], &ul);
-		if (hi < 0 || lo < 0)
-			return false;
-		uuid[digit / 2] = (uint8_t)(hi << 4 | lo);
-		mask |= uh << digit | ul << (digit + 1);
-		digit += 2;
+	bool ok = true;
+	for (unsigned d = 0; d < 32; d += 2) {
+		unsigned char ch = u[UUID_DIGIT[d]], cl = u[UUID_DIGIT[d + 1]];
+		ok &= hex_valid(ch) & hex_valid(cl);
+		unsigned hi = HEX[ch], lo = HEX[cl];
+		uuid[d / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15));
+		mask |= (uint32_t)(hi >> 4 & 1) << d | (uint32_t)(lo >> 4 & 1) << (d + 1);
 	}
-	unsigned version = uuid[6] >> 4;
+	if (!ok)
+		return false;
 	*id_case = mask;
+#endif
+	unsigned version = uuid[6] >> 4;
 	return (uuid[8] & 0xc0) == 0x80 && version >= 1 && version <= 8;
 }
 
@@ -738,16 +791,26 @@ static bool time_of(span s, rk_time *out)
 	return rk_time_parse(buf, out);
 }
 
-static bool parse_time(const char *key, span s, rk_time *out, rk_errctx *ctx, rk_err *err)
+static bool parse_time(const char *key, span s, time_memo *memo, rk_time *out, rk_errctx *ctx,
+		       rk_err *err)
 {
 	if (!s.p) {
 		*err = rk_fail(ctx, RK_EINVAL, key, "required property is missing");
 		return false;
 	}
+	if (memo->n && memo->n == s.n && memcmp(memo->text, s.p, s.n) == 0) {
+		*out = memo->t;
+		return true;
+	}
 	if (!time_of(s, out)) {
 		*err = rk_fail(ctx, RK_EINVAL, key,
 			       "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.*s", cut40(s), s.p);
 		return false;
+	}
+	if (s.n <= sizeof memo->text) {
+		memcpy(memo->text, s.p, s.n);
+		memo->n = s.n;
+		memo->t = *out;
 	}
 	return true;
 }
@@ -793,18 +856,19 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 	if (!id_parse(f->id.p, f->id.n, e.uuid, &e.id_case))
 		return rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.*s",
 			       f->id.n < 60 ? (int)f->id.n : 60, f->id.p);
-	if (!parse_time("created", f->created, &created, ctx, &err) ||
-	    !parse_time("modified", f->modified, &e.modified, ctx, &err))
+	if (!parse_time("created", f->created, &sg->memo[0], &created, ctx, &err) ||
+	    !parse_time("modified", f->modified, &sg->memo[1], &e.modified, ctx, &err))
 		return err;
 	if (e.modified < created)
 		return rk_fail(ctx, RK_EINVAL, "modified", "earlier than created");
 	if (!f->pattern.p || !f->pattern_type.p)
 		return rk_fail(ctx, RK_EINVAL, f->pattern.p ? "pattern_type" : "pattern",
 			       "required property is missing");
-	if (!parse_time("valid_from", f->valid_from, &e.valid_from, ctx, &err))
+	if (!parse_time("valid_from", f->valid_from, &sg->memo[2], &e.valid_from, ctx, &err))
 		return err;
 	if (f->valid_until.p) {
-		if (!parse_time("valid_until", f->valid_until, &e.valid_until, ctx, &err))
+		if (!parse_time("valid_until", f->valid_until, &sg->memo[3], &e.valid_until, ctx,
+				&err))
 			return err;
 		if (e.valid_until <= e.valid_from)
 			return rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
