@@ -11,11 +11,12 @@
  * the indicator back. Indicators whose pattern_type is not "stix" (sigma,
  * snort, yara ...) are kept for the same reason but never built.
  *
- * Storage, sized for millions of indicators: an entry is 48 bytes (the id
+ * Storage, sized for millions of indicators: an entry is 32 bytes (the id
  * as its 16 UUID bytes plus a 32-bit mask of which hex digits were written
- * in upper case, so every valid id is kept exactly without its text; the
- * three times; the offset of its record). The record, in one text arena,
- * holds the flags, the indices of created_by_ref and of the marking list
+ * in upper case, so every valid id is kept exactly without its text;
+ * `modified`, which versioning compares; the offset of its record). The
+ * record, in one text arena, holds the flags, valid_from and valid_until
+ * as differences, the indices of created_by_ref and of the marking list
  * in an interning pool (a feed has few distinct values of either), the
  * pattern and the name (cut to SENSOR_NAME_MAX - 1 bytes). Patterns are
  * kept, not re-derived: the matcher is rebuilt on every reload and feed
@@ -70,18 +71,21 @@ typedef struct intel_entry {
 	uint8_t uuid[16];
 	uint32_t id_case; /* bit i: hex digit i of the UUID is upper case */
 	uint32_t rec;     /* offset of the record in its arena */
-	rk_time modified, valid_from, valid_until;
+	rk_time modified; /* what versioning compares, so kept at hand */
 } intel_entry;
 
-/* Record: flags byte, [u32 created_by] [u32 markings] (pool indices),
- * varint pattern length and bytes, [varint name length and bytes]. */
+/* Record: 16-bit flags, [u32 created_by] [u32 markings] (pool indices),
+ * valid_from - modified (zigzag varint), [valid_until - valid_from
+ * (varint)], varint pattern length and bytes, [varint name length and
+ * bytes]. */
 enum {
 	REC_REVOKED = 1,
 	REC_STIX = 2,
 	REC_NAME = 4,
 	REC_BY = 8,
 	REC_MARKS = 16,
-	REC_TEMPLATE_SHIFT = 5, /* 3 bits: 0 = pattern as written */
+	REC_UNTIL = 32,
+	REC_TEMPLATE_SHIFT = 8, /* 3 bits: 0 = pattern as written */
 };
 
 /* One-value patterns kept as their value: prefix + value + "']". */
@@ -194,7 +198,7 @@ static void arena_put(arena *a, const void *p, size_t n)
 	a->len += n;
 }
 
-static void arena_varint(arena *a, size_t v)
+static void arena_varint(arena *a, uint64_t v)
 {
 	while (v >= 0x80) {
 		a->p[a->len++] = (char)(v | 0x80);
@@ -203,12 +207,12 @@ static void arena_varint(arena *a, size_t v)
 	a->p[a->len++] = (char)v;
 }
 
-static size_t read_varint(const unsigned char **q)
+static uint64_t read_varint(const unsigned char **q)
 {
-	size_t v = 0;
+	uint64_t v = 0;
 	for (unsigned shift = 0;; shift += 7) {
 		unsigned char c = *(*q)++;
-		v |= (size_t)(c & 0x7f) << shift;
+		v |= (uint64_t)(c & 0x7f) << shift;
 		if (!(c & 0x80))
 			return v;
 	}
@@ -225,15 +229,17 @@ static uint32_t read_u32(const unsigned char *q)
 typedef struct rec_view {
 	unsigned flags;
 	uint32_t created_by, markings;
+	rk_time valid_from, valid_until; /* valid_until 0: none */
 	span pattern, name;
 	size_t len; /* bytes of the whole record */
 } rec_view;
 
-static rec_view rec_read(const char *base, uint32_t off)
+static rec_view rec_read(const char *base, const intel_entry *e)
 {
 	rec_view r = {0};
-	const unsigned char *q = (const unsigned char *)base + off;
-	r.flags = *q++;
+	const unsigned char *q = (const unsigned char *)base + e->rec;
+	r.flags = (unsigned)q[0] | (unsigned)q[1] << 8;
+	q += 2;
 	if (r.flags & REC_BY) {
 		r.created_by = read_u32(q);
 		q += 4;
@@ -242,6 +248,10 @@ static rec_view rec_read(const char *base, uint32_t off)
 		r.markings = read_u32(q);
 		q += 4;
 	}
+	uint64_t z = read_varint(&q);
+	r.valid_from = e->modified + (rk_time)(z >> 1 ^ -(z & 1));
+	if (r.flags & REC_UNTIL)
+		r.valid_until = r.valid_from + (rk_time)read_varint(&q);
 	r.pattern.n = read_varint(&q);
 	r.pattern.p = (const char *)q;
 	q += r.pattern.n;
@@ -250,7 +260,7 @@ static rec_view rec_read(const char *base, uint32_t off)
 		r.name.p = (const char *)q;
 		q += r.name.n;
 	}
-	r.len = (size_t)(q - ((const unsigned char *)base + off));
+	r.len = (size_t)(q - ((const unsigned char *)base + e->rec));
 	return r;
 }
 
@@ -543,7 +553,7 @@ static rk_err compact_text(sensor_intel *in)
 	if (err)
 		return err;
 	for (size_t i = 0; i < in->n; i++) {
-		rec_view r = rec_read(in->text.p, in->entries[i].rec);
+		rec_view r = rec_read(in->text.p, &in->entries[i]);
 		uint32_t off = (uint32_t)a.len;
 		arena_put(&a, in->text.p + in->entries[i].rec, r.len);
 		in->entries[i].rec = off;
@@ -619,7 +629,7 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 	const char *stext = adopt_text ? in->text.p : sg->text.p;
 	for (size_t r = 0; r < sg->n; r++) {
 		intel_entry e = src[r]; /* read before entries[in->n] may overwrite it */
-		rec_view rv = rec_read(stext, e.rec);
+		rec_view rv = rec_read(stext, &e);
 		uint64_t h = entry_hash(&e);
 		size_t slot = find_slot(in, &e, h);
 		intel_entry *kept = in->slots[slot].entry ? &in->entries[in->slots[slot].entry - 1] : NULL;
@@ -633,7 +643,7 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 			uint32_t off = (uint32_t)in->text.len;
 			arena_put(&in->text, stext + e.rec, rv.len);
 			e.rec = off;
-			unsigned char *q = (unsigned char *)in->text.p + off + 1;
+			unsigned char *q = (unsigned char *)in->text.p + off + 2;
 			if (map && (rv.flags & REC_BY)) {
 				memcpy(q, &map[rv.created_by], 4);
 				q += 4;
@@ -643,7 +653,7 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 		}
 		bool revoked = rv.flags & REC_REVOKED, stix = rv.flags & REC_STIX;
 		if (kept) {
-			rec_view old = rec_read(in->text.p, kept->rec);
+			rec_view old = rec_read(in->text.p, kept);
 			in->st.revoked += (size_t)revoked - (size_t)(old.flags & REC_REVOKED ? 1 : 0);
 			in->st.not_stix += (size_t)!stix - (size_t)!(old.flags & REC_STIX);
 			in->garbage += old.len;
@@ -847,7 +857,7 @@ static rk_err intern_markings(pool *t, const intel_fields *f, uint32_t *out)
 static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 {
 	rk_err err = RK_OK;
-	rk_time created = 0;
+	rk_time created = 0, valid_from = 0, valid_until = 0;
 	intel_entry e;
 	memset(&e, 0, sizeof e);
 
@@ -864,13 +874,13 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 	if (!f->pattern.p || !f->pattern_type.p)
 		return rk_fail(ctx, RK_EINVAL, f->pattern.p ? "pattern_type" : "pattern",
 			       "required property is missing");
-	if (!parse_time("valid_from", f->valid_from, &sg->memo[2], &e.valid_from, ctx, &err))
+	if (!parse_time("valid_from", f->valid_from, &sg->memo[2], &valid_from, ctx, &err))
 		return err;
 	if (f->valid_until.p) {
-		if (!parse_time("valid_until", f->valid_until, &sg->memo[3], &e.valid_until, ctx,
+		if (!parse_time("valid_until", f->valid_until, &sg->memo[3], &valid_until, ctx,
 				&err))
 			return err;
-		if (e.valid_until <= e.valid_from)
+		if (valid_until <= valid_from)
 			return rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
 	}
 	if (f->created_by.p && f->created_by.n >= SENSOR_ID_MAX)
@@ -910,7 +920,9 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 	size_t name_len = f->name.p ? cut_len(f->name, SENSOR_NAME_MAX) : 0;
 	if (f->name.p)
 		flags |= REC_NAME;
-	if ((err = arena_reserve(&sg->text, 1 + 8 + 10 + pat.n + 10 + name_len)) != RK_OK)
+	if (f->valid_until.p)
+		flags |= REC_UNTIL;
+	if ((err = arena_reserve(&sg->text, 2 + 8 + 10 + 10 + 10 + pat.n + 10 + name_len)) != RK_OK)
 		return err;
 	if (sg->n == sg->cap) {
 		size_t cap = sg->cap ? sg->cap * 2 : 256;
@@ -921,11 +933,16 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 		sg->cap = cap;
 	}
 	e.rec = (uint32_t)sg->text.len;
-	sg->text.p[sg->text.len++] = (char)flags;
+	sg->text.p[sg->text.len++] = (char)(flags & 0xff);
+	sg->text.p[sg->text.len++] = (char)(flags >> 8);
 	if (flags & REC_BY)
 		arena_put(&sg->text, &by, 4);
 	if (flags & REC_MARKS)
 		arena_put(&sg->text, &marks, 4);
+	uint64_t d = (uint64_t)valid_from - (uint64_t)e.modified; /* two's complement */
+	arena_varint(&sg->text, d << 1 ^ (uint64_t)-(int64_t)(d >> 63));
+	if (flags & REC_UNTIL)
+		arena_varint(&sg->text, (uint64_t)(valid_until - valid_from));
 	arena_varint(&sg->text, pat.n);
 	arena_put(&sg->text, pat.p, pat.n);
 	if (flags & REC_NAME) {
@@ -1593,7 +1610,7 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 	pthread_rwlock_rdlock(&in->lock);
 	for (size_t i = 0; i < in->n && !err; i++) {
 		const intel_entry *e = &in->entries[i];
-		rec_view r = rec_read(in->text.p, e->rec);
+		rec_view r = rec_read(in->text.p, e);
 		if (!(r.flags & REC_STIX))
 			continue;
 		unsigned t = r.flags >> REC_TEMPLATE_SHIFT;
@@ -1605,7 +1622,7 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 			break;
 		}
 		id_format(e, id);
-		err = match_builder_add(b, id, pat_text.data, e->valid_from, e->valid_until,
+		err = match_builder_add(b, id, pat_text.data, r.valid_from, r.valid_until,
 					r.flags & REC_REVOKED, ctx);
 	}
 	pthread_rwlock_unlock(&in->lock);
@@ -1634,7 +1651,7 @@ bool sensor_intel_lookup(sensor_intel *in, const char *id, sensor_indicator_info
 	uint32_t v = in->slots[find_slot(in, &key, entry_hash(&key))].entry;
 	if (v) {
 		const intel_entry *e = &in->entries[v - 1];
-		rec_view r = rec_read(in->text.p, e->rec);
+		rec_view r = rec_read(in->text.p, e);
 		span none = {"", 0};
 		copy_span(out->name, sizeof out->name, r.flags & REC_NAME ? r.name : none);
 		copy_span(out->created_by, sizeof out->created_by,
@@ -1652,8 +1669,8 @@ bool sensor_intel_lookup(sensor_intel *in, const char *id, sensor_indicator_info
 			}
 		}
 		out->modified = e->modified;
-		out->valid_from = e->valid_from;
-		out->valid_until = e->valid_until;
+		out->valid_from = r.valid_from;
+		out->valid_until = r.valid_until;
 		out->revoked = r.flags & REC_REVOKED;
 		found = true;
 	}
