@@ -580,7 +580,15 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 		err = rk_fail(ctx, RK_ETOOBIG, NULL, "too many indicators");
 		goto out;
 	}
-	if ((err = reserve_slots(in, in->n + sg->n)) != RK_OK)
+	/* room for the ids not in the set yet (a reload of the same file
+	 * adds none: the table must not double for it) */
+	size_t fresh = sg->n;
+	if (in->n) {
+		fresh = 0;
+		for (size_t r = 0; r < sg->n; r++)
+			fresh += !in->slots[find_slot(in, &sg->entries[r], entry_hash(&sg->entries[r]))].entry;
+	}
+	if ((err = reserve_slots(in, in->n + fresh)) != RK_OK)
 		goto out;
 	/* the stage's pool indices in the set's pool */
 	bool adopt_refs = in->refs.n == 0;
@@ -615,14 +623,15 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 		in->cap = sg->cap;
 		sg->entries = NULL;
 		sg->cap = 0;
-	} else if (in->cap < in->n + sg->n) {
-		intel_entry *ne = realloc(in->entries, (in->n + sg->n) * sizeof(*ne));
+	} else if (in->cap < in->n + fresh) {
+		size_t cap = in->cap * 2 > in->n + fresh ? in->cap * 2 : in->n + fresh;
+		intel_entry *ne = realloc(in->entries, cap * sizeof(*ne));
 		if (!ne) {
 			err = RK_ENOMEM;
 			goto out;
 		}
 		in->entries = ne;
-		in->cap = in->n + sg->n;
+		in->cap = cap;
 	}
 	/* nothing fails from here on */
 	const intel_entry *src = adopt_entries ? in->entries : sg->entries;
@@ -643,12 +652,14 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 			uint32_t off = (uint32_t)in->text.len;
 			arena_put(&in->text, stext + e.rec, rv.len);
 			e.rec = off;
-			unsigned char *q = (unsigned char *)in->text.p + off + 2;
-			if (map && (rv.flags & REC_BY)) {
+		}
+		if (map) {
+			unsigned char *q = (unsigned char *)in->text.p + e.rec + 2;
+			if (rv.flags & REC_BY) {
 				memcpy(q, &map[rv.created_by], 4);
 				q += 4;
 			}
-			if (map && (rv.flags & REC_MARKS))
+			if (rv.flags & REC_MARKS)
 				memcpy(q, &map[rv.markings], 4);
 		}
 		bool revoked = rv.flags & REC_REVOKED, stix = rv.flags & REC_STIX;
@@ -962,8 +973,9 @@ static void stage_free(intel_stage *sg)
 	memset(sg, 0, sizeof *sg);
 }
 
-/* The object as sensor_intel_apply reads it, into the stage. *counted_bad
- * says the refusal counts as a bad indicator in the stats. */
+/* The object as sensor_intel_apply reads it, into the stage. A refusal
+ * of an indicator's properties counts in sg->bad; one of the object
+ * itself (not an object, no type) counts nowhere, as before. */
 static rk_err stage_json(intel_stage *sg, const json_t *obj, rk_errctx *ctx)
 {
 	intel_fields f;
@@ -994,10 +1006,9 @@ rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk
 	rk_err err = stage_json(&sg, obj, ctx);
 	if (err && err != RK_ENOMEM) {
 		/* refused: only the count changes */
-		intel_stage counts = {.other_types = sg.other_types, .bad = sg.bad};
-		sg.other_types = sg.bad = 0;
-		sg.n = 0;
-		(void)commit(in, &counts, &applied, NULL);
+		pthread_rwlock_wrlock(&in->lock);
+		in->st.bad += sg.bad;
+		pthread_rwlock_unlock(&in->lock);
 	} else if (!err) {
 		err = commit(in, &sg, &applied, ctx);
 	}

@@ -133,6 +133,20 @@ static void test_markings_and_name(void **state)
 	assert_string_equal(info.markings[0], TLP_AMBER);
 	assert_string_equal(info.created_by, "identity--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b");
 	assert_int_equal(info.valid_from, (rk_time)1735689600 * 1000000);
+	/* a second creator and marking list, added after the first */
+	assert_int_equal(apply(in, ind(ID_C, "2025-02-01T00:00:00.000Z", "[domain-name:value = 'b.example']",
+				       "\"object_marking_refs\":[\"marking-definition--1\",\"" TLP_AMBER "\"],"
+				       "\"created_by_ref\":\"identity--2\""),
+			       NULL, &ctx),
+			 RK_OK);
+	assert_true(sensor_intel_lookup(in, ID_C, &info));
+	assert_int_equal(info.n_markings, 2);
+	assert_string_equal(info.markings[0], "marking-definition--1");
+	assert_string_equal(info.markings[1], TLP_AMBER);
+	assert_string_equal(info.created_by, "identity--2");
+	assert_true(sensor_intel_lookup(in, ID_B, &info));
+	assert_int_equal(info.n_markings, 1);
+	assert_string_equal(info.created_by, "identity--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b");
 	sensor_intel_free(in);
 }
 
