@@ -1,7 +1,9 @@
 /*
  * common_json.c: bounded parsing of untrusted JSON, and finding the bytes
  * of array elements in text that was parsed (rk_json_array_slices: the hub
- * stores each posted object's own bytes instead of re-serialising it).
+ * stores each posted object's own bytes instead of re-serialising it), or
+ * in text read a window at a time (rk_json_stream: the sensor's bundle
+ * files, too large to hold whole), with the same scanner and verdicts.
  *
  * jansson does the parsing (UTF-8 validation, duplicate-key rejection,
  * exact error positions). Before it runs, a linear pre-scan measures nesting
