@@ -441,16 +441,26 @@ static bool id_parse(const char *p, size_t n, uint8_t uuid[16], uint32_t *id_cas
 
 static void id_format(const intel_entry *e, char out[ID_LEN + 1])
 {
-	static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+	static const char lower[] = "0123456789abcdef";
+	char digits[32];
+	for (unsigned i = 0; i < 16; i++) {
+		digits[2 * i] = lower[e->uuid[i] >> 4];
+		digits[2 * i + 1] = lower[e->uuid[i] & 15];
+	}
+	for (uint32_t c = e->id_case; c; c &= c - 1)
+		digits[__builtin_ctz(c)] -= 'a' - 'A'; /* only letters have the bit */
 	memcpy(out, ID_PREFIX, ID_PREFIX_LEN);
 	char *o = out + ID_PREFIX_LEN;
-	for (unsigned digit = 0; digit < 32; digit++) {
-		if (digit == 8 || digit == 12 || digit == 16 || digit == 20)
-			*o++ = '-';
-		unsigned v = digit % 2 ? e->uuid[digit / 2] & 15 : e->uuid[digit / 2] >> 4;
-		*o++ = (e->id_case >> digit & 1 ? upper : lower)[v];
-	}
-	*o = '\0';
+	memcpy(o, digits, 8);
+	o[8] = '-';
+	memcpy(o + 9, digits + 8, 4);
+	o[13] = '-';
+	memcpy(o + 14, digits + 12, 4);
+	o[18] = '-';
+	memcpy(o + 19, digits + 16, 4);
+	o[23] = '-';
+	memcpy(o + 24, digits + 20, 12);
+	o[36] = '\0';
 }
 
 static uint64_t entry_hash(const intel_entry *e)
