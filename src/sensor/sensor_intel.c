@@ -704,6 +704,9 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 out:
 	pthread_rwlock_unlock(&in->lock);
 	free(map);
+	if (err) /* no-op when a message is there already */
+		rk_fail(ctx, err, NULL, "%s",
+			err == RK_ENOMEM ? "out of memory loading indicators" : "too many indicators");
 	return err;
 }
 
@@ -1505,10 +1508,7 @@ static rk_err stage_finish(sensor_intel *in, intel_stage *sg, sensor_intel_err_f
 	if (n_bad)
 		*n_bad = sg->n_reports;
 	size_t applied;
-	rk_err err = commit(in, sg, &applied, ctx);
-	if (err == RK_ENOMEM)
-		rk_fail(ctx, err, NULL, "out of memory loading indicators");
-	return err;
+	return commit(in, sg, &applied, ctx);
 }
 
 rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel_err_fn on_err,
