@@ -76,7 +76,8 @@ static void windows_agree(const uint8_t *data, size_t size)
 		rk_buf_init(&b);
 		memcpy(copy, data, size);
 		size_t bad_a = 0, bad_b = 0;
-		rk_err ea = sensor_intel_load_text(mem, copy, size, path, note_bad, &a, &bad_a, NULL);
+		rk_err ea =
+		    sensor_intel_load_text(mem, copy, size, path, note_bad, &a, &bad_a, NULL);
 		sensor_intel_set_window(file, 64);
 		rk_err eb = sensor_intel_load_bundle(file, path, note_bad, &b, &bad_b, NULL);
 		sensor_intel_stats sa, sb;

@@ -221,8 +221,8 @@ typedef struct rk_json_stream {
 
 void rk_json_stream_init(rk_json_stream *st, const char *key, size_t max_depth);
 /* *used: bytes of text passed (the caller drops them; 0 with *more). */
-rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof,
-			   size_t *used, bool *more);
+rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof, size_t *used,
+			   bool *more);
 /* The element at text[0]: *elen bytes, passed. */
 rk_err rk_json_stream_element(rk_json_stream *st, const char *text, size_t len, bool eof,
 			      size_t *elen, bool *more);

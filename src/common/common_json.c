@@ -688,8 +688,8 @@ static rk_err stream_top(slice_scan *s, const char *key)
 	return RK_ENOTFOUND;
 }
 
-rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof,
-			   size_t *used, bool *more)
+rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof, size_t *used,
+			   bool *more)
 {
 	slice_scan s = {.p = text, .end = text + len, .depth = st->depth};
 	rk_err err = RK_OK;

@@ -70,7 +70,7 @@
 typedef struct intel_entry {
 	uint8_t uuid[16];
 	uint32_t id_case; /* bit i: hex digit i of the UUID is upper case */
-	uint32_t rec;     /* offset of the record in its arena */
+	uint32_t rec;	  /* offset of the record in its arena */
 	rk_time modified; /* what versioning compares, so kept at hand */
 } intel_entry;
 
@@ -89,6 +89,7 @@ enum {
 };
 
 /* One-value patterns kept as their value: prefix + value + "']". */
+/* clang-format off */
 static const struct {
 	const char *prefix;
 	size_t len;
@@ -104,6 +105,7 @@ static const struct {
 	T("[file:hashes.MD5 = '"),
 #undef T
 };
+/* clang-format on */
 
 /* A growable byte arena addressed by 32-bit offsets. */
 typedef struct arena {
@@ -135,7 +137,7 @@ typedef struct intel_stage {
 	size_t n, cap;
 	arena text;
 	pool refs;
-	rk_buf reports;     /* deferred refusals, see report_defer */
+	rk_buf reports; /* deferred refusals, see report_defer */
 	size_t n_reports;
 	size_t other_types; /* counted into the set's stats at commit */
 	size_t bad;
@@ -151,8 +153,8 @@ struct sensor_intel {
 	pool refs;
 	struct intel_slot {
 		uint32_t entry; /* entry index + 1; 0 = empty */
-		uint32_t tag;   /* high bits of the id's hash */
-	} *slots;
+		uint32_t tag;	/* high bits of the id's hash */
+	} * slots;
 	size_t n_slots; /* power of two */
 	sensor_intel_stats st;
 	size_t window;
@@ -372,7 +374,7 @@ static bool hex16(const unsigned char *p, unsigned char out[8], uint32_t *upper)
 	if (_mm_movemask_epi8(_mm_or_si128(is_digit, is_alpha)) != 0xffff)
 		return false;
 	__m128i up = _mm_andnot_si128(
-		_mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x20)), is_alpha);
+	    _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x20)), is_alpha);
 	*upper = (uint32_t)_mm_movemask_epi8(up);
 	__m128i val = _mm_or_si128(_mm_and_si128(is_digit, d),
 				   _mm_and_si128(is_alpha, _mm_add_epi8(l, _mm_set1_epi8(10))));
@@ -386,20 +388,24 @@ static bool hex16(const unsigned char *p, unsigned char out[8], uint32_t *upper)
 #else
 /* Hex digit values, 0x10 marking upper case (hex_valid says which bytes
  * are digits at all). */
+/* clang-format off */
 static const uint8_t HEX[256] = {
 	['0'] = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
 	['A'] = 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 	['a'] = 10, 11, 12, 13, 14, 15,
 };
+/* clang-format on */
 static bool hex_valid(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
 /* Where the 32 digits of a UUID are. */
+/* clang-format off */
 static const uint8_t UUID_DIGIT[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
 				       12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
 				       26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+/* clang-format on */
 #endif
 
 /* "indicator--<UUID>" as rk_uuid_is_valid accepts the UUID. */
@@ -595,8 +601,10 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 	size_t fresh = sg->n;
 	if (in->n) {
 		fresh = 0;
-		for (size_t r = 0; r < sg->n; r++)
-			fresh += !in->slots[find_slot(in, &sg->entries[r], entry_hash(&sg->entries[r]))].entry;
+		for (size_t r = 0; r < sg->n; r++) {
+			const intel_entry *e = &sg->entries[r];
+			fresh += in->slots[find_slot(in, e, entry_hash(e))].entry == 0;
+		}
 	}
 	if ((err = reserve_slots(in, in->n + fresh)) != RK_OK)
 		goto out;
@@ -654,7 +662,8 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 		rec_view rv = rec_read(stext, &e);
 		uint64_t h = entry_hash(&e);
 		size_t slot = find_slot(in, &e, h);
-		intel_entry *kept = in->slots[slot].entry ? &in->entries[in->slots[slot].entry - 1] : NULL;
+		intel_entry *kept =
+		    in->slots[slot].entry ? &in->entries[in->slots[slot].entry - 1] : NULL;
 		if (kept && kept->modified >= e.modified) {
 			in->st.stale++;
 			if (adopt_text)
@@ -678,8 +687,9 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 		bool revoked = rv.flags & REC_REVOKED, stix = rv.flags & REC_STIX;
 		if (kept) {
 			rec_view old = rec_read(in->text.p, kept);
-			in->st.revoked += (size_t)revoked - (size_t)(old.flags & REC_REVOKED ? 1 : 0);
-			in->st.not_stix += (size_t)!stix - (size_t)!(old.flags & REC_STIX);
+			in->st.revoked +=
+			    (size_t)revoked - (size_t)(old.flags & REC_REVOKED ? 1 : 0);
+			in->st.not_stix += (size_t)!stix - (size_t) !(old.flags & REC_STIX);
 			in->garbage += old.len;
 			*kept = e;
 		} else {
@@ -706,7 +716,8 @@ out:
 	free(map);
 	if (err) /* no-op when a message is there already */
 		rk_fail(ctx, err, NULL, "%s",
-			err == RK_ENOMEM ? "out of memory loading indicators" : "too many indicators");
+			err == RK_ENOMEM ? "out of memory loading indicators"
+					 : "too many indicators");
 	return err;
 }
 
@@ -717,7 +728,7 @@ out:
  * below. Types are already checked. */
 typedef struct intel_fields {
 	span id, created, modified, pattern, pattern_type, valid_from, valid_until, name,
-		created_by;
+	    created_by;
 	bool revoked;
 	bool has_markings;
 	span markings[SENSOR_MARKINGS_MAX];
@@ -738,6 +749,7 @@ enum {
 	F_CREATED_BY,
 	F_STRINGS,
 };
+/* clang-format off */
 static const struct {
 	const char *key;
 	size_t off;
@@ -752,6 +764,7 @@ static const struct {
 	[F_NAME] = {"name", offsetof(intel_fields, name)},
 	[F_CREATED_BY] = {"created_by_ref", offsetof(intel_fields, created_by)},
 };
+/* clang-format on */
 
 static void field_set(intel_fields *f, size_t i, span v)
 {
@@ -786,15 +799,16 @@ static rk_err fields_from_json(const json_t *obj, intel_fields *f, rk_errctx *ct
 			return rk_fail(ctx, RK_EINVAL, "object_marking_refs",
 				       "must be an array of identifiers");
 		if (json_array_size(marks) > SENSOR_MARKINGS_MAX)
-			return rk_fail(ctx, RK_EINVAL, "object_marking_refs", "more than %d markings",
-				       SENSOR_MARKINGS_MAX);
+			return rk_fail(ctx, RK_EINVAL, "object_marking_refs",
+				       "more than %d markings", SENSOR_MARKINGS_MAX);
 		f->has_markings = true;
 		for (size_t i = 0; i < json_array_size(marks); i++) {
 			const json_t *m = json_array_get(marks, i);
 			if (!json_is_string(m)) {
 				char path[64];
 				snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
-				return rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
+				return rk_fail(ctx, RK_EINVAL, path,
+					       "not a marking-definition identifier");
 			}
 			f->markings[f->n_markings++] = json_span(m);
 		}
@@ -840,8 +854,9 @@ static bool parse_time(const char *key, span s, time_memo *memo, rk_time *out, r
 		return true;
 	}
 	if (!time_of(s, out)) {
-		*err = rk_fail(ctx, RK_EINVAL, key,
-			       "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.*s", cut40(s), s.p);
+		*err =
+		    rk_fail(ctx, RK_EINVAL, key,
+			    "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.*s", cut40(s), s.p);
 		return false;
 	}
 	if (s.n <= sizeof memo->text) {
@@ -891,7 +906,8 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 	if (!f->id.p)
 		return rk_fail(ctx, RK_EINVAL, "id", "required property is missing");
 	if (!id_parse(f->id.p, f->id.n, e.uuid, &e.id_case))
-		return rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.*s",
+		return rk_fail(ctx, RK_EINVAL, "id",
+			       "not an indicator id (indicator--<UUID>): %.*s",
 			       f->id.n < 60 ? (int)f->id.n : 60, f->id.p);
 	if (!parse_time("created", f->created, &sg->memo[0], &created, ctx, &err) ||
 	    !parse_time("modified", f->modified, &sg->memo[1], &e.modified, ctx, &err))
@@ -911,17 +927,20 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 			return rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
 	}
 	if (f->created_by.p && f->created_by.n >= SENSOR_ID_MAX)
-		return rk_fail(ctx, RK_EINVAL, "created_by_ref", "longer than an identifier can be");
+		return rk_fail(ctx, RK_EINVAL, "created_by_ref",
+			       "longer than an identifier can be");
 	for (size_t i = 0; i < f->n_markings; i++) {
 		span m = f->markings[i];
-		if (m.n < 20 || memcmp(m.p, "marking-definition--", 20) != 0 || m.n >= SENSOR_ID_MAX) {
+		if (m.n < 20 || memcmp(m.p, "marking-definition--", 20) != 0 ||
+		    m.n >= SENSOR_ID_MAX) {
 			char path[64];
 			snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
 			return rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
 		}
 	}
 
-	unsigned flags = (f->revoked ? REC_REVOKED : 0) | (span_is(f->pattern_type, "stix", 4) ? REC_STIX : 0);
+	unsigned flags =
+	    (f->revoked ? REC_REVOKED : 0) | (span_is(f->pattern_type, "stix", 4) ? REC_STIX : 0);
 	uint32_t by = 0, marks = 0;
 	if (f->created_by.p) {
 		if ((err = pool_intern(&sg->refs, f->created_by.p, f->created_by.n, &by)) != RK_OK)
@@ -967,7 +986,7 @@ static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 	if (flags & REC_MARKS)
 		arena_put(&sg->text, &marks, 4);
 	uint64_t d = (uint64_t)valid_from - (uint64_t)e.modified; /* two's complement */
-	arena_varint(&sg->text, d << 1 ^ (uint64_t)-(int64_t)(d >> 63));
+	arena_varint(&sg->text, d << 1 ^ (uint64_t) - (int64_t)(d >> 63));
 	if (flags & REC_UNTIL)
 		arena_varint(&sg->text, (uint64_t)(valid_until - valid_from));
 	arena_varint(&sg->text, pat.n);
@@ -999,7 +1018,8 @@ static rk_err stage_json(intel_stage *sg, const json_t *obj, rk_errctx *ctx)
 		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
 	const json_t *type = json_object_get(obj, "type");
 	if (!json_is_string(type))
-		return rk_fail(ctx, RK_EINVAL, "type", "required property is missing or not a string");
+		return rk_fail(ctx, RK_EINVAL, "type",
+			       "required property is missing or not a string");
 	if (strcmp(json_string_value(type), "indicator") != 0) {
 		sg->other_types++;
 		return RK_OK;
@@ -1063,7 +1083,8 @@ typedef struct scan {
 
 static void scan_ws(scan *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+	while (sc->p < sc->end &&
+	       (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
 		sc->p++;
 }
 
@@ -1080,8 +1101,9 @@ static bool scan_plain_string(scan *sc, span *out)
 	const __m128i del = _mm_set1_epi8(0x7f), space = _mm_set1_epi8(0x20);
 	while (sc->end - q >= 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
-		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-					 _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
+		__m128i m =
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+				 _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
 		unsigned bits = (unsigned)_mm_movemask_epi8(m);
 		if (bits) {
 			q += __builtin_ctz(bits);
@@ -1251,11 +1273,10 @@ static size_t scan_flat(const char *text, size_t len, intel_fields *f, bool *is_
 			}
 			break;
 		case K_UNKNOWN:
-			if (!(sc.p < sc.end && *sc.p == '"' ? scan_plain_string(&sc, &v)
-							    : scan_literal(&sc, "true", 4) ||
-								      scan_literal(&sc, "false", 5) ||
-								      scan_literal(&sc, "null", 4) ||
-								      scan_number(&sc)))
+			if (!(sc.p < sc.end && *sc.p == '"'
+				  ? scan_plain_string(&sc, &v)
+				  : scan_literal(&sc, "true", 4) || scan_literal(&sc, "false", 5) ||
+					scan_literal(&sc, "null", 4) || scan_number(&sc)))
 				return 0;
 			break;
 		default:
@@ -1286,9 +1307,11 @@ static rk_err report_defer(intel_stage *sg, size_t index, span id, const rk_errc
 	rk_buf *b = &sg->reports;
 	int code = why->code;
 	rk_err err;
-	if ((err = rk_buf_append(b, &index, sizeof index)) || (err = rk_buf_append(b, &code, sizeof code)) ||
+	if ((err = rk_buf_append(b, &index, sizeof index)) ||
+	    (err = rk_buf_append(b, &code, sizeof code)) ||
 	    (err = rk_buf_append(b, id.p ? id.p : "", id.p ? id.n : 0)) ||
-	    (err = rk_buf_append(b, "", 1)) || (err = rk_buf_append(b, why->path, strlen(why->path) + 1)) ||
+	    (err = rk_buf_append(b, "", 1)) ||
+	    (err = rk_buf_append(b, why->path, strlen(why->path) + 1)) ||
 	    (err = rk_buf_append(b, why->msg, strlen(why->msg) + 1)))
 		return err;
 	sg->n_reports++;
@@ -1386,8 +1409,8 @@ typedef struct source {
 	char *buf;
 	size_t pos, have, cap;
 	bool eof;
-	int fd;          /* -1: memory */
-	size_t total;    /* bytes read from fd */
+	int fd;	      /* -1: memory */
+	size_t total; /* bytes read from fd */
 	const char *name;
 } source;
 
@@ -1424,7 +1447,8 @@ static rk_err source_fill(source *s, rk_errctx *ctx)
 		s->have += (size_t)n;
 		s->total += (size_t)n;
 		if (s->total > INTEL_MAX_FILE)
-			return rk_fail(ctx, RK_ETOOBIG, s->name, "larger than %zu bytes", INTEL_MAX_FILE);
+			return rk_fail(ctx, RK_ETOOBIG, s->name, "larger than %zu bytes",
+				       INTEL_MAX_FILE);
 	}
 	return RK_OK;
 }
@@ -1500,8 +1524,8 @@ static rk_err apply_one(sensor_intel *in, const json_t *obj, size_t index,
 }
 
 /* Reports the stage's refusals and commits it. */
-static rk_err stage_finish(sensor_intel *in, intel_stage *sg, sensor_intel_err_fn on_err,
-			   void *arg, size_t *n_bad, rk_errctx *ctx)
+static rk_err stage_finish(sensor_intel *in, intel_stage *sg, sensor_intel_err_fn on_err, void *arg,
+			   size_t *n_bad, rk_errctx *ctx)
 {
 	if (on_err)
 		reports_emit(sg, on_err, arg);
@@ -1541,8 +1565,8 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 	}
 	if (regular) {
 		if ((err = source_fill(&s, ctx)) != RK_OK ||
-		    (err = stage_bundle(&sg, &s, (size_t)sb.st_size / INTEL_MIN_OBJECT + 16, &bundle,
-					ctx)) != RK_OK)
+		    (err = stage_bundle(&sg, &s, (size_t)sb.st_size / INTEL_MIN_OBJECT + 16,
+					&bundle, ctx)) != RK_OK)
 			goto out;
 		if (bundle) {
 			free(s.buf);
@@ -1608,8 +1632,9 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const ch
 	} else if (json_is_object(doc) && !json_object_get(doc, "objects")) {
 		err = apply_one(in, doc, 0, on_err, arg, &bad);
 	} else {
-		err = rk_fail(ctx, RK_EINVAL, path,
-			      "not a STIX bundle (an \"objects\" array), an array of objects or an object");
+		err = rk_fail(
+		    ctx, RK_EINVAL, path,
+		    "not a STIX bundle (an \"objects\" array), an array of objects or an object");
 	}
 out:
 	if (n_bad)
@@ -1639,7 +1664,8 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 			continue;
 		unsigned t = r.flags >> REC_TEMPLATE_SHIFT;
 		rk_buf_reset(&pat_text);
-		if ((t && (err = rk_buf_append(&pat_text, TEMPLATES[t].prefix, TEMPLATES[t].len))) ||
+		if ((t &&
+		     (err = rk_buf_append(&pat_text, TEMPLATES[t].prefix, TEMPLATES[t].len))) ||
 		    (err = rk_buf_append(&pat_text, r.pattern.p, r.pattern.n)) ||
 		    (t && (err = rk_buf_append(&pat_text, "']", 2)))) {
 			rk_fail(ctx, err, NULL, "out of memory building the matcher");

@@ -281,7 +281,6 @@ static void test_parse_slices_mutations(void **state)
 	}
 }
 
-
 /*
  * rk_json_stream over text handed in `piece` bytes at a time (the caller
  * keeping what the stream has not passed, as a reader's window does)
@@ -292,7 +291,8 @@ static void check_stream(const char *text, size_t len, size_t depth, size_t piec
 {
 	rk_json_slice want[16];
 	size_t n_want = 0;
-	rk_err ew = rk_json_array_slices(text, len, "objects", depth, want, RK_ARRAY_LEN(want), &n_want);
+	rk_err ew =
+	    rk_json_array_slices(text, len, "objects", depth, want, RK_ARRAY_LEN(want), &n_want);
 	if (ew == RK_ETOOBIG && n_want == RK_ARRAY_LEN(want))
 		return; /* more elements than this test keeps */
 
@@ -306,7 +306,8 @@ static void check_stream(const char *text, size_t len, size_t depth, size_t piec
 		if (!js.at_element) {
 			err = rk_json_stream_next(&js, text + pos, have - pos, eof, &used, &more);
 		} else {
-			err = rk_json_stream_element(&js, text + pos, have - pos, eof, &used, &more);
+			err =
+			    rk_json_stream_element(&js, text + pos, have - pos, eof, &used, &more);
 			if (!err && !more) {
 				assert_true(n < RK_ARRAY_LEN(want));
 				assert_int_equal(pos, want[n].off);
@@ -326,18 +327,30 @@ static void check_stream(const char *text, size_t len, size_t depth, size_t piec
 			break;
 	}
 	if (err != ew || (ew == RK_OK && n != n_want) || js.n != n)
-		fail_msg("%.*s (piece %zu): stream %d after %zu elements, slices %d with %zu", (int)len,
-			 text, piece, err, n, ew, n_want);
+		fail_msg("%.*s (piece %zu): stream %d after %zu elements, slices %d with %zu",
+			 (int)len, text, piece, err, n, ew, n_want);
 }
 
 static void test_stream(void **state)
 {
 	(void)state;
 	static const char *texts[] = {
-		"{\"objects\":[]}", "{}", "{\"object\":[1]}", "{\"objects\":{}}", "[{\"objects\":[1]}]",
-		"{\"objects\":[1,2", "{\"objects\":[1,2,]}", "{\"objects\":[,]}", "{\"objects\":[1 2]}",
-		" \n{ \"a\" : [1, {\"b\":\"}]\"}] , \"objects\" : [ {\"x\":[1,[2]]} , \"s\\\"\" ,3 ] , \"z\": }",
-		"{\"objects\":[[[[1]]]]}", "{\"a\":[[[[1]]]],\"objects\":[]}", "", "  ", "\"objects\"",
+	    "{\"objects\":[]}",
+	    "{}",
+	    "{\"object\":[1]}",
+	    "{\"objects\":{}}",
+	    "[{\"objects\":[1]}]",
+	    "{\"objects\":[1,2",
+	    "{\"objects\":[1,2,]}",
+	    "{\"objects\":[,]}",
+	    "{\"objects\":[1 2]}",
+	    " \n{ \"a\" : [1, {\"b\":\"}]\"}] , \"objects\" : [ {\"x\":[1,[2]]} , \"s\\\"\" ,3 ] , "
+	    "\"z\": }",
+	    "{\"objects\":[[[[1]]]]}",
+	    "{\"a\":[[[[1]]]],\"objects\":[]}",
+	    "",
+	    "  ",
+	    "\"objects\"",
 	};
 	for (size_t t = 0; t < RK_ARRAY_LEN(texts); t++)
 		for (size_t piece = 1; piece <= strlen(texts[t]) + 1; piece++)
@@ -345,9 +358,9 @@ static void test_stream(void **state)
 				check_stream(texts[t], strlen(texts[t]), depth, piece);
 
 	static const char env[] =
-		"{\"type\":\"bundle\",\"objects\":[{\"a\":1,\"b\":[true,false,null]},"
-		"{\"s\":\"q\\\"\\\\\\u0001 caf\xc3\xa9\"},[[[-0.5e3]]],\"x\"],"
-		"\"more\":{\"objects\":[1]},\"t\":[[{}]]}";
+	    "{\"type\":\"bundle\",\"objects\":[{\"a\":1,\"b\":[true,false,null]},"
+	    "{\"s\":\"q\\\"\\\\\\u0001 caf\xc3\xa9\"},[[[-0.5e3]]],\"x\"],"
+	    "\"more\":{\"objects\":[1]},\"t\":[[{}]]}";
 	static const char bytes[] = "{}[],:\" \\0\x80\xc3\x01x";
 	char buf[sizeof env];
 	uint64_t x = 0x9e3779b97f4a7c15u;
@@ -368,11 +381,9 @@ static void test_stream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_parse_slices),
-		cmocka_unit_test(test_parse_slices_mutations),
-		cmocka_unit_test(test_stream),
+	    cmocka_unit_test(test_cases),	 cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_parse_slices), cmocka_unit_test(test_parse_slices_mutations),
+	    cmocka_unit_test(test_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
