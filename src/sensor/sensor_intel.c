@@ -73,6 +73,7 @@ typedef struct intel_entry {
 	uint32_t rec;	  /* offset of the record in its arena */
 	rk_time modified; /* what versioning compares, so kept at hand */
 } intel_entry;
+_Static_assert(sizeof(intel_entry) == 32, "an entry is 32 bytes: a million take 32 MB");
 
 /* Record: 16-bit flags, [u32 created_by] [u32 markings] (pool indices),
  * valid_from - modified (zigzag varint), [valid_until - valid_from
