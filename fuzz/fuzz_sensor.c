@@ -11,14 +11,19 @@
  * strings are NUL-terminated within their buffers. The same bytes are
  * loaded as a bundle text (the flat scanner's path, sensor_intel_load_text)
  * and must give the same counts as the jansson path when every object was
- * an object jansson accepts. The input is also read as one FORMAT:PATH
- * spec, whose path must point into it. A breach aborts.
+ * an object jansson accepts. The same bytes read from a file through a
+ * 64-byte window (every object across its edges) must give exactly what
+ * the text in memory gave: result, counts and refusals. The input is also
+ * read as one FORMAT:PATH spec, whose path must point into it. A breach
+ * aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sensor.h"
+#include "sensor_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +51,49 @@ static void apply_all(sensor_intel *in, const json_t *objs, bool expect_unchange
 				abort();
 		}
 	}
+}
+
+/* Refusals heard, as one line each. */
+static void note_bad(void *arg, size_t index, const char *id, const rk_errctx *why)
+{
+	rk_buf_printf(arg, "%zu %s %s %s\n", index, id, why->path, why->msg);
+}
+
+/* The bytes loaded from a file through a small window against the text. */
+static void windows_agree(const uint8_t *data, size_t size)
+{
+	char path[] = "/tmp/rk-fuzz-sensor-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return;
+	bool written = write(fd, data, size) == (ssize_t)size;
+	close(fd);
+	char *copy = malloc(size + 1);
+	sensor_intel *mem = sensor_intel_new(), *file = sensor_intel_new();
+	if (written && copy && mem && file) {
+		rk_buf a, b;
+		rk_buf_init(&a);
+		rk_buf_init(&b);
+		memcpy(copy, data, size);
+		size_t bad_a = 0, bad_b = 0;
+		rk_err ea =
+		    sensor_intel_load_text(mem, copy, size, path, note_bad, &a, &bad_a, NULL);
+		sensor_intel_set_window(file, 64);
+		rk_err eb = sensor_intel_load_bundle(file, path, note_bad, &b, &bad_b, NULL);
+		sensor_intel_stats sa, sb;
+		sensor_intel_get_stats(mem, &sa);
+		sensor_intel_get_stats(file, &sb);
+		if ((ea != eb && ea != RK_ENOMEM && eb != RK_ENOMEM) ||
+		    (ea == eb && (bad_a != bad_b || memcmp(&sa, &sb, sizeof sa) != 0 ||
+				  a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0))))
+			abort();
+		rk_buf_cleanup(&a);
+		rk_buf_cleanup(&b);
+	}
+	sensor_intel_free(mem);
+	sensor_intel_free(file);
+	free(copy);
+	unlink(path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -100,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	sensor_intel_free(fast);
 	free(copy);
+	windows_agree(data, size);
 	json_decref(objs);
 	json_decref(doc);
 	free(text);

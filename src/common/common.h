@@ -194,6 +194,40 @@ rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 			    size_t max_depth, rk_json_slice *out, size_t max,
 			    size_t *n_out);
 /*
+ * rk_json_array_slices over text that arrives a window at a time (a bundle
+ * file too large to hold whole): the same scanner, the same verdicts, one
+ * element at a time. The caller keeps the text from where the stream
+ * stands (the start of its window) and passes it in again, with more
+ * after it, whenever a call says *more; `eof` says the text given is all
+ * there is, and only then is a failure final. The stream never looks at
+ * the member list after the array, as rk_json_array_slices does not.
+ *
+ *   rk_json_stream_next     to the next element (st->at_element) or past
+ *                           the array's end (st->done)
+ *   rk_json_stream_element  measures the element the stream is at, or
+ *   rk_json_stream_passed   when the caller measured it itself (it must
+ *                           have read a complete JSON value there)
+ *
+ * Errors as rk_json_array_slices' (RK_ENOTFOUND, RK_EPARSE, RK_ETOOBIG);
+ * st->n counts the elements passed. Allocates nothing.
+ */
+typedef struct rk_json_stream {
+	const char *key;
+	size_t depth; /* nesting levels left at the current position */
+	size_t n;
+	int state;
+	bool at_element, done;
+} rk_json_stream;
+
+void rk_json_stream_init(rk_json_stream *st, const char *key, size_t max_depth);
+/* *used: bytes of text passed (the caller drops them; 0 with *more). */
+rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof, size_t *used,
+			   bool *more);
+/* The element at text[0]: *elen bytes, passed. */
+rk_err rk_json_stream_element(rk_json_stream *st, const char *text, size_t len, bool eof,
+			      size_t *elen, bool *more);
+void rk_json_stream_passed(rk_json_stream *st);
+/*
  * rk_json_parse, with the slices of member `key` as rk_json_array_slices
  * finds them, from the one scan of the text that also bounds its depth
  * (the hub's POST path reads each body once before jansson does). Errors

@@ -1,7 +1,9 @@
 /*
  * common_json.c: bounded parsing of untrusted JSON, and finding the bytes
  * of array elements in text that was parsed (rk_json_array_slices: the hub
- * stores each posted object's own bytes instead of re-serialising it).
+ * stores each posted object's own bytes instead of re-serialising it), or
+ * in text read a window at a time (rk_json_stream: the sensor's bundle
+ * files, too large to hold whole), with the same scanner and verdicts.
  *
  * jansson does the parsing (UTF-8 validation, duplicate-key rejection,
  * exact error positions). Before it runs, a linear pre-scan measures nesting
@@ -632,6 +634,148 @@ rk_err rk_json_array_slices(const char *data, size_t len, const char *key,
 
 	*n_out = o.n;
 	return err;
+}
+
+/* ------------------------------------------------------------ stream
+ *
+ * States: TOP (before the member `key`'s '['), IN (at an element or the
+ * ']' right after '[' or a ','), AFTER (past an element), DONE. Each step
+ * rescans from the stream's position, so running out of text only means
+ * calling again with more; the scans are the ones sc_top and sc_elements
+ * make, in the same order, so the verdicts are theirs.
+ */
+enum { ST_TOP, ST_IN, ST_AFTER, ST_DONE };
+
+void rk_json_stream_init(rk_json_stream *st, const char *key, size_t max_depth)
+{
+	memset(st, 0, sizeof *st);
+	st->key = key;
+	st->depth = max_depth;
+	st->state = ST_TOP;
+}
+
+/* sc_top up to the key's array, entered; s->p past '[' and white space. */
+static rk_err stream_top(slice_scan *s, const char *key)
+{
+	size_t klen = strlen(key);
+	rk_err err;
+
+	sc_space(s);
+	if ((err = sc_enter(s, '{')) != RK_OK)
+		return err;
+	while (s->p >= s->end || *s->p != '}') {
+		const char *k = s->p;
+		if (!sc_string(s))
+			return RK_EPARSE;
+		bool match = (size_t)(s->p - k) == klen + 2 && memcmp(k + 1, key, klen) == 0;
+		sc_space(s);
+		if (s->p >= s->end || *s->p != ':')
+			return RK_EPARSE;
+		s->p++;
+		sc_space(s);
+		if (match)
+			return sc_enter(s, '[');
+		if (!sc_value(s))
+			return s->too_deep ? RK_ETOOBIG : RK_EPARSE;
+		sc_space(s);
+		if (s->p < s->end && *s->p == '}')
+			break;
+		if (s->p >= s->end || *s->p != ',')
+			return RK_EPARSE;
+		s->p++;
+		sc_space(s);
+	}
+	return RK_ENOTFOUND;
+}
+
+rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, bool eof, size_t *used,
+			   bool *more)
+{
+	slice_scan s = {.p = text, .end = text + len, .depth = st->depth};
+	rk_err err = RK_OK;
+
+	*used = 0;
+	*more = false;
+	st->at_element = false;
+	switch (st->state) {
+	case ST_TOP:
+		err = stream_top(&s, st->key);
+		break;
+	case ST_AFTER:
+		sc_space(&s);
+		if (s.p < s.end && *s.p == ']') {
+			s.p++;
+			st->state = ST_DONE;
+			st->done = true;
+			*used = (size_t)(s.p - text);
+			return RK_OK;
+		}
+		if (s.p >= s.end || *s.p != ',')
+			err = RK_EPARSE;
+		else {
+			s.p++;
+			sc_space(&s);
+		}
+		break;
+	case ST_IN:
+		break;
+	default:
+		st->done = true;
+		return RK_OK;
+	}
+	if (err) {
+		/* more text can mend a cut-off token, never a top level
+		 * that does not open with '{' (a bare array of objects) */
+		const char *first = text;
+		while (first < text + len && (*first == ' ' || *first == '\t' || *first == '\n' ||
+					      *first == '\r' || *first == '\0'))
+			first++;
+		bool final = st->state == ST_TOP && first < text + len && *first != '{';
+		if (!eof && !final)
+			*more = true;
+		return *more ? RK_OK : err;
+	}
+	if (s.p >= s.end && !eof) {
+		*more = true; /* an element or the ']' decides */
+		return RK_OK;
+	}
+	st->depth = s.depth;
+	*used = (size_t)(s.p - text);
+	if (s.p < s.end && *s.p == ']') {
+		st->state = ST_DONE;
+		st->done = true;
+		*used += 1;
+	} else {
+		st->state = ST_IN;
+		st->at_element = true;
+	}
+	return RK_OK;
+}
+
+rk_err rk_json_stream_element(rk_json_stream *st, const char *text, size_t len, bool eof,
+			      size_t *elen, bool *more)
+{
+	slice_scan s = {.p = text, .end = text + len, .depth = st->depth};
+
+	*elen = 0;
+	*more = false;
+	if (!sc_value(&s)) {
+		if (!eof) {
+			*more = true;
+			return RK_OK;
+		}
+		return s.too_deep ? RK_ETOOBIG : RK_EPARSE;
+	}
+	*elen = (size_t)(s.p - text);
+	rk_json_stream_passed(st);
+	return RK_OK;
+}
+
+void rk_json_stream_passed(rk_json_stream *st)
+{
+	st->n++;
+	st->at_element = false;
+	st->state = ST_AFTER;
 }
 
 /*

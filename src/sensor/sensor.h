@@ -121,8 +121,10 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 /*
  * The same for `len` bytes of JSON text already in memory (a bundle, a
  * TAXII envelope: any object with an "objects" array, an array or one
- * object); name is used in messages. The text is changed in place (string
- * ends become NULs) and is not valid JSON afterwards.
+ * object); name is used in messages. The text is only read.
+ * Both load functions change the set only once the whole "objects" array
+ * has been read and found well-formed (refusals of single objects are
+ * reported then): a bundle cut off halfway changes nothing.
  */
 rk_err sensor_intel_load_text(sensor_intel *in, char *text, size_t len, const char *name,
 			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx);

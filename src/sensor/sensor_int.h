@@ -48,6 +48,12 @@
 #define SENSOR_CORR_KEYS 16384
 #define SENSOR_CORR_DEPTH 16
 
+/* sensor_intel.c: bundle files are read through a window of this many
+ * bytes (grown for a larger object); tests make it small to put objects
+ * across its edges. */
+#define SENSOR_INTEL_WINDOW ((size_t)4 << 20)
+void sensor_intel_set_window(sensor_intel *in, size_t bytes);
+
 typedef struct sensor_gen {
 	match *m;               /* owned; may be NULL (matches nothing) */
 	match_corr *corr;       /* owned; NULL without compound patterns */

@@ -11,70 +11,484 @@
  * the indicator back. Indicators whose pattern_type is not "stix" (sigma,
  * snort, yara ...) are kept for the same reason but never built.
  *
- * Storage: entries are heap records indexed by an open-addressing table of
- * id hashes (linear probing, load at most 1/2, grown by doubling). A slot
- * keeps 32 bits of the id's hash next to the entry index, so a probe
- * touches an entry (and its id) only when the tags agree: with a million
- * indicators the entries are far apart in memory and each touch is a cache
- * miss. Entries are never removed, so the table only grows.
+ * Storage, sized for millions of indicators: an entry is 32 bytes (the id
+ * as its 16 UUID bytes plus a 32-bit mask of which hex digits were written
+ * in upper case, so every valid id is kept exactly without its text;
+ * `modified`, which versioning compares; the offset of its record). The
+ * record, in one text arena, holds the flags, valid_from and valid_until
+ * as differences, the indices of created_by_ref and of the marking list
+ * in an interning pool (a feed has few distinct values of either), the
+ * pattern and the name (cut to SENSOR_NAME_MAX - 1 bytes). Patterns are
+ * kept, not re-derived: the matcher is rebuilt on every reload and feed
+ * update, and indicators that came from the hub are in no file. The usual
+ * one-value shapes (`[ipv4-addr:value = '...']` ...) keep only the value
+ * and a template number; any other text is kept as written. An open-
+ * addressing table of id hashes (linear probing, load at most 1/2) indexes
+ * the entries; a slot keeps 32 bits of the hash next to the entry index so
+ * a probe touches an entry only when the tags agree. Entries are never
+ * removed; a replaced version's record becomes garbage, and the arena is
+ * compacted when garbage is most of it.
  *
- * Threads: one rwlock. Apply takes it for writing; build and lookup for
+ * Staging: objects are read into a private stage (entries, records, pool)
+ * and committed to the set in one step, under the write lock, only once
+ * the whole objects array has been read and found well-formed; refusals
+ * of single objects are reported then too. So a bundle that turns out not
+ * to be JSON halfway changes nothing, as when it was parsed whole before
+ * anything was applied. Committing into an empty set adopts the stage's
+ * arrays instead of copying them.
+ *
+ * Bundle files are read through a window (SENSOR_INTEL_WINDOW, grown for
+ * an object that does not fit, up to the file size limit), never whole:
+ * rk_json_stream finds the elements of "objects" and the flat scanner
+ * below reads most of them in place. Only a text that is not a bundle (an
+ * array of objects, one object, not JSON) is read whole, to hand it to
+ * jansson as before.
+ *
+ * Threads: one rwlock. Commit takes it for writing; build and lookup for
  * reading, so workers naming indicators in alerts wait only while an
- * update is applied, never while a matcher is being built.
+ * update is committed, never while a file is read or a matcher built.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sensor_int.h"
 
+/* ---------------------------------------------------------------- layout */
+
 typedef struct intel_entry {
-	char *id;
-	char *pattern;
-	char *name;
-	char *created_by;
-	char **markings;
-	size_t n_markings;
-	rk_time modified, valid_from, valid_until;
-	bool revoked;
-	bool stix; /* pattern_type is "stix" */
+	uint8_t uuid[16];
+	uint32_t id_case; /* bit i: hex digit i of the UUID is upper case */
+	uint32_t rec;	  /* offset of the record in its arena */
+	rk_time modified; /* what versioning compares, so kept at hand */
 } intel_entry;
+_Static_assert(sizeof(intel_entry) == 32, "an entry is 32 bytes: a million take 32 MB");
+
+/* Record: 16-bit flags, [u32 created_by] [u32 markings] (pool indices),
+ * valid_from - modified (zigzag varint), [valid_until - valid_from
+ * (varint)], varint pattern length and bytes, [varint name length and
+ * bytes]. */
+enum {
+	REC_REVOKED = 1,
+	REC_STIX = 2,
+	REC_NAME = 4,
+	REC_BY = 8,
+	REC_MARKS = 16,
+	REC_UNTIL = 32,
+	REC_TEMPLATE_SHIFT = 8, /* 3 bits: 0 = pattern as written */
+};
+
+/* One-value patterns kept as their value: prefix + value + "']". */
+/* clang-format off */
+static const struct {
+	const char *prefix;
+	size_t len;
+} TEMPLATES[] = {
+	{NULL, 0},
+#define T(s) {s, sizeof(s) - 1}
+	T("[ipv4-addr:value = '"),
+	T("[domain-name:value = '"),
+	T("[ipv6-addr:value = '"),
+	T("[url:value = '"),
+	T("[email-addr:value = '"),
+	T("[file:hashes.'SHA-256' = '"),
+	T("[file:hashes.MD5 = '"),
+#undef T
+};
+/* clang-format on */
+
+/* A growable byte arena addressed by 32-bit offsets. */
+typedef struct arena {
+	char *p;
+	size_t len, cap;
+} arena;
+
+/* Distinct byte strings, each stored once and named by its index. */
+typedef struct pool {
+	arena bytes;
+	uint32_t *off; /* value i is bytes[off[i], off[i + 1]) */
+	size_t n, cap;
+	uint32_t *slots; /* index + 1; 0 empty */
+	size_t n_slots;
+} pool;
+
+/* The last timestamp read for one property, and its value: bundles
+ * written in one go repeat them (created equal to modified, one
+ * valid_from for a whole batch), so most parses are a compare. */
+typedef struct time_memo {
+	char text[32];
+	size_t n;
+	rk_time t;
+} time_memo;
+
+/* What one load collects before it is committed. */
+typedef struct intel_stage {
+	intel_entry *entries;
+	size_t n, cap;
+	arena text;
+	pool refs;
+	rk_buf reports; /* deferred refusals, see report_defer */
+	size_t n_reports;
+	size_t other_types; /* counted into the set's stats at commit */
+	size_t bad;
+	time_memo memo[4]; /* created, modified, valid_from, valid_until */
+} intel_stage;
 
 struct sensor_intel {
 	pthread_rwlock_t lock;
-	intel_entry **entries; /* in order of first arrival */
+	intel_entry *entries; /* in order of first arrival */
 	size_t n, cap;
+	arena text;
+	size_t garbage; /* bytes of text no entry refers to */
+	pool refs;
 	struct intel_slot {
 		uint32_t entry; /* entry index + 1; 0 = empty */
-		uint32_t tag;   /* high bits of the id's hash */
-	} *slots;
-	size_t n_slots;  /* power of two */
+		uint32_t tag;	/* high bits of the id's hash */
+	} * slots;
+	size_t n_slots; /* power of two */
 	sensor_intel_stats st;
+	size_t window;
 };
 
-static uint64_t id_hash(const char *s)
+/* A borrowed slice of text; p NULL means absent. */
+typedef struct span {
+	const char *p;
+	size_t n;
+} span;
+
+static bool span_is(span s, const char *lit, size_t n)
+{
+	return s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+/* ---------------------------------------------------------------- arena */
+
+#define ARENA_MAX ((size_t)UINT32_MAX)
+
+static rk_err arena_reserve(arena *a, size_t extra)
+{
+	if (a->cap - a->len >= extra)
+		return RK_OK;
+	if (extra > ARENA_MAX - a->len)
+		return RK_ETOOBIG;
+	size_t cap = a->cap ? a->cap : 4096;
+	while (cap - a->len < extra)
+		cap *= 2;
+	if (cap > ARENA_MAX)
+		cap = ARENA_MAX;
+	char *p = realloc(a->p, cap);
+	if (!p)
+		return RK_ENOMEM;
+	a->p = p;
+	a->cap = cap;
+	return RK_OK;
+}
+
+static void arena_put(arena *a, const void *p, size_t n)
+{
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void arena_varint(arena *a, uint64_t v)
+{
+	while (v >= 0x80) {
+		a->p[a->len++] = (char)(v | 0x80);
+		v >>= 7;
+	}
+	a->p[a->len++] = (char)v;
+}
+
+static uint64_t read_varint(const unsigned char **q)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0;; shift += 7) {
+		unsigned char c = *(*q)++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+}
+
+static uint32_t read_u32(const unsigned char *q)
+{
+	uint32_t v;
+	memcpy(&v, q, sizeof v);
+	return v;
+}
+
+/* A record's parts. */
+typedef struct rec_view {
+	unsigned flags;
+	uint32_t created_by, markings;
+	rk_time valid_from, valid_until; /* valid_until 0: none */
+	span pattern, name;
+	size_t len; /* bytes of the whole record */
+} rec_view;
+
+static rec_view rec_read(const char *base, const intel_entry *e)
+{
+	rec_view r = {0};
+	const unsigned char *q = (const unsigned char *)base + e->rec;
+	r.flags = (unsigned)q[0] | (unsigned)q[1] << 8;
+	q += 2;
+	if (r.flags & REC_BY) {
+		r.created_by = read_u32(q);
+		q += 4;
+	}
+	if (r.flags & REC_MARKS) {
+		r.markings = read_u32(q);
+		q += 4;
+	}
+	uint64_t z = read_varint(&q);
+	r.valid_from = e->modified + (rk_time)(z >> 1 ^ -(z & 1));
+	if (r.flags & REC_UNTIL)
+		r.valid_until = r.valid_from + (rk_time)read_varint(&q);
+	r.pattern.n = read_varint(&q);
+	r.pattern.p = (const char *)q;
+	q += r.pattern.n;
+	if (r.flags & REC_NAME) {
+		r.name.n = read_varint(&q);
+		r.name.p = (const char *)q;
+		q += r.name.n;
+	}
+	r.len = (size_t)(q - ((const unsigned char *)base + e->rec));
+	return r;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+static uint64_t bytes_hash(const char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
 	return h ^ (h >> 29);
 }
 
-static void entry_free(intel_entry *e)
+static void pool_free(pool *t)
 {
-	if (!e)
-		return;
-	free(e->id);
-	free(e->pattern);
-	free(e->name);
-	free(e->created_by);
-	for (size_t i = 0; i < e->n_markings; i++)
-		free(e->markings[i]);
-	free(e->markings);
-	free(e);
+	free(t->bytes.p);
+	free(t->off);
+	free(t->slots);
+	memset(t, 0, sizeof *t);
 }
+
+static span pool_get(const pool *t, uint32_t i)
+{
+	span s = {t->bytes.p + t->off[i], t->off[i + 1] - t->off[i]};
+	return s;
+}
+
+static size_t pool_find(const pool *t, const char *p, size_t n, uint64_t h)
+{
+	size_t mask = t->n_slots - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		uint32_t v = t->slots[i];
+		if (v == 0)
+			return i;
+		span s = pool_get(t, v - 1);
+		if (s.n == n && memcmp(s.p, p, n) == 0)
+			return i;
+	}
+}
+
+static rk_err pool_grow_slots(pool *t)
+{
+	size_t n = t->n_slots ? t->n_slots * 2 : 64;
+	uint32_t *slots = calloc(n, sizeof *slots);
+	if (!slots)
+		return RK_ENOMEM;
+	for (size_t v = 0; v < t->n; v++) {
+		span s = pool_get(t, (uint32_t)v);
+		size_t i = (size_t)bytes_hash(s.p, s.n) & (n - 1);
+		while (slots[i])
+			i = (i + 1) & (n - 1);
+		slots[i] = (uint32_t)(v + 1);
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->n_slots = n;
+	return RK_OK;
+}
+
+/* The index of the value p[0, n), added if new. */
+static rk_err pool_intern(pool *t, const char *p, size_t n, uint32_t *out)
+{
+	rk_err err;
+	if ((t->n + 1) * 2 > t->n_slots && (err = pool_grow_slots(t)) != RK_OK)
+		return err;
+	uint64_t h = bytes_hash(p, n);
+	size_t slot = pool_find(t, p, n, h);
+	if (t->slots[slot]) {
+		*out = t->slots[slot] - 1;
+		return RK_OK;
+	}
+	if (t->n + 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		uint32_t *off = realloc(t->off, cap * sizeof *off);
+		if (!off)
+			return RK_ENOMEM;
+		t->off = off;
+		t->cap = cap;
+	}
+	if (t->n >= UINT32_MAX - 2 || (err = arena_reserve(&t->bytes, n + 1)) != RK_OK)
+		return t->n >= UINT32_MAX - 2 ? RK_ETOOBIG : err;
+	if (t->n == 0)
+		t->off[0] = 0;
+	arena_put(&t->bytes, p, n);
+	t->off[t->n + 1] = (uint32_t)t->bytes.len;
+	t->slots[slot] = (uint32_t)(t->n + 1);
+	*out = (uint32_t)t->n++;
+	return RK_OK;
+}
+
+/* ---------------------------------------------------------------- ids */
+
+#define ID_PREFIX "indicator--"
+#define ID_PREFIX_LEN 11
+#define ID_LEN (ID_PREFIX_LEN + 36)
+
+#ifdef __SSE2__
+/* 16 hex digits to 8 bytes; false if one is not a hex digit. *upper gets
+ * a bit per digit written in upper case. */
+static bool hex16(const unsigned char *p, unsigned char out[8], uint32_t *upper)
+{
+	const __m128i flip = _mm_set1_epi8((char)0x80);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+	/* unsigned x < k as signed (x ^ 0x80) < (k ^ 0x80) */
+	__m128i is_digit = _mm_cmplt_epi8(_mm_xor_si128(d, flip), _mm_set1_epi8((char)(10 ^ 0x80)));
+	__m128i is_alpha = _mm_cmplt_epi8(_mm_xor_si128(l, flip), _mm_set1_epi8((char)(6 ^ 0x80)));
+	if (_mm_movemask_epi8(_mm_or_si128(is_digit, is_alpha)) != 0xffff)
+		return false;
+	__m128i up = _mm_andnot_si128(
+	    _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x20)), is_alpha);
+	*upper = (uint32_t)_mm_movemask_epi8(up);
+	__m128i val = _mm_or_si128(_mm_and_si128(is_digit, d),
+				   _mm_and_si128(is_alpha, _mm_add_epi8(l, _mm_set1_epi8(10))));
+	/* each 16-bit lane holds (high nibble, low nibble) as two bytes */
+	__m128i pair = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(val, _mm_set1_epi16(0xff)), 4),
+				    _mm_srli_epi16(val, 8));
+	__m128i packed = _mm_packus_epi16(pair, pair);
+	_mm_storel_epi64((__m128i *)(void *)out, packed);
+	return true;
+}
+#else
+/* Hex digit values, 0x10 marking upper case (hex_valid says which bytes
+ * are digits at all). */
+/* clang-format off */
+static const uint8_t HEX[256] = {
+	['0'] = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+	['A'] = 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	['a'] = 10, 11, 12, 13, 14, 15,
+};
+/* clang-format on */
+static bool hex_valid(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* Where the 32 digits of a UUID are. */
+/* clang-format off */
+static const uint8_t UUID_DIGIT[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+				       12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+				       26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+/* clang-format on */
+#endif
+
+/* "indicator--<UUID>" as rk_uuid_is_valid accepts the UUID. */
+static bool id_parse(const char *p, size_t n, uint8_t uuid[16], uint32_t *id_case)
+{
+	if (n != ID_LEN || memcmp(p, ID_PREFIX, ID_PREFIX_LEN) != 0)
+		return false;
+	const unsigned char *u = (const unsigned char *)p + ID_PREFIX_LEN;
+	if (u[8] != '-' || u[13] != '-' || u[18] != '-' || u[23] != '-')
+		return false;
+#ifdef __SSE2__
+	unsigned char digits[32];
+	uint32_t lo_case, hi_case;
+	memcpy(digits, u, 8);
+	memcpy(digits + 8, u + 9, 4);
+	memcpy(digits + 12, u + 14, 4);
+	memcpy(digits + 16, u + 19, 4);
+	memcpy(digits + 20, u + 24, 12);
+	if (!hex16(digits, uuid, &lo_case) || !hex16(digits + 16, uuid + 8, &hi_case))
+		return false;
+	*id_case = lo_case | hi_case << 16;
+#else
+	uint32_t mask = 0;
+	bool ok = true;
+	for (unsigned d = 0; d < 32; d += 2) {
+		unsigned char ch = u[UUID_DIGIT[d]], cl = u[UUID_DIGIT[d + 1]];
+		ok &= hex_valid(ch) & hex_valid(cl);
+		unsigned hi = HEX[ch], lo = HEX[cl];
+		uuid[d / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15));
+		mask |= (uint32_t)(hi >> 4 & 1) << d | (uint32_t)(lo >> 4 & 1) << (d + 1);
+	}
+	if (!ok)
+		return false;
+	*id_case = mask;
+#endif
+	unsigned version = uuid[6] >> 4;
+	return (uuid[8] & 0xc0) == 0x80 && version >= 1 && version <= 8;
+}
+
+static void id_format(const intel_entry *e, char out[ID_LEN + 1])
+{
+	static const char lower[] = "0123456789abcdef";
+	char digits[32];
+	for (unsigned i = 0; i < 16; i++) {
+		digits[2 * i] = lower[e->uuid[i] >> 4];
+		digits[2 * i + 1] = lower[e->uuid[i] & 15];
+	}
+	for (uint32_t c = e->id_case; c; c &= c - 1)
+		digits[__builtin_ctz(c)] -= 'a' - 'A'; /* only letters have the bit */
+	memcpy(out, ID_PREFIX, ID_PREFIX_LEN);
+	char *o = out + ID_PREFIX_LEN;
+	memcpy(o, digits, 8);
+	o[8] = '-';
+	memcpy(o + 9, digits + 8, 4);
+	o[13] = '-';
+	memcpy(o + 14, digits + 12, 4);
+	o[18] = '-';
+	memcpy(o + 19, digits + 16, 4);
+	o[23] = '-';
+	memcpy(o + 24, digits + 20, 12);
+	o[36] = '\0';
+}
+
+static uint64_t entry_hash(const intel_entry *e)
+{
+	uint64_t a, b;
+	memcpy(&a, e->uuid, 8);
+	memcpy(&b, e->uuid + 8, 8);
+	uint64_t h = (a ^ 0x9e3779b97f4a7c15u) * 0xbf58476d1ce4e5b9u;
+	h ^= (b + e->id_case) * 0x94d049bb133111ebu;
+	h ^= h >> 31;
+	h *= 0xd6e8feb86659fd93u;
+	return h ^ (h >> 32);
+}
+
+static bool same_id(const intel_entry *a, const intel_entry *b)
+{
+	return memcmp(a->uuid, b->uuid, 16) == 0 && a->id_case == b->id_case;
+}
+
+/* ---------------------------------------------------------------- set */
+
+static void stage_free(intel_stage *sg);
 
 sensor_intel *sensor_intel_new(void)
 {
@@ -82,6 +496,7 @@ sensor_intel *sensor_intel_new(void)
 	if (!in)
 		return NULL;
 	in->n_slots = 1024;
+	in->window = SENSOR_INTEL_WINDOW;
 	in->slots = calloc(in->n_slots, sizeof(*in->slots));
 	if (!in->slots || pthread_rwlock_init(&in->lock, NULL) != 0) {
 		free(in->slots);
@@ -95,43 +510,45 @@ void sensor_intel_free(sensor_intel *in)
 {
 	if (!in)
 		return;
-	for (size_t i = 0; i < in->n; i++)
-		entry_free(in->entries[i]);
 	free(in->entries);
+	free(in->text.p);
+	pool_free(&in->refs);
 	free(in->slots);
 	pthread_rwlock_destroy(&in->lock);
 	free(in);
 }
 
-/* The slot holding id, or the empty slot where it would go. */
-static size_t find_slot(const sensor_intel *in, const char *id)
+void sensor_intel_set_window(sensor_intel *in, size_t bytes)
+{
+	in->window = bytes < 64 ? 64 : bytes;
+}
+
+/* The slot holding e's id, or the empty slot where it would go. */
+static size_t find_slot(const sensor_intel *in, const intel_entry *e, uint64_t h)
 {
 	size_t mask = in->n_slots - 1;
-	uint64_t h = id_hash(id);
 	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
 		const struct intel_slot *sl = &in->slots[i];
-		if (sl->entry == 0 ||
-		    (sl->tag == tag && strcmp(in->entries[sl->entry - 1]->id, id) == 0))
+		if (sl->entry == 0 || (sl->tag == tag && same_id(&in->entries[sl->entry - 1], e)))
 			return i;
 	}
 }
 
-static void set_slot(sensor_intel *in, size_t i, size_t entry, const char *id)
+/* Slots for at least `want` entries at load 1/2. */
+static rk_err reserve_slots(sensor_intel *in, size_t want)
 {
-	in->slots[i].entry = (uint32_t)(entry + 1);
-	in->slots[i].tag = (uint32_t)(id_hash(id) >> 32);
-}
-
-static rk_err grow_slots(sensor_intel *in)
-{
-	size_t n = in->n_slots * 2;
+	size_t n = in->n_slots;
+	while (want * 2 > n)
+		n *= 2;
+	if (n == in->n_slots)
+		return RK_OK;
 	struct intel_slot *slots = calloc(n, sizeof(*slots));
 	if (!slots)
 		return RK_ENOMEM;
 	/* the ids are distinct: each goes to the first free slot of its run */
 	for (size_t e = 0; e < in->n; e++) {
-		uint64_t h = id_hash(in->entries[e]->id);
+		uint64_t h = entry_hash(&in->entries[e]);
 		size_t i = (size_t)h & (n - 1);
 		while (slots[i].entry)
 			i = (i + 1) & (n - 1);
@@ -144,83 +561,233 @@ static rk_err grow_slots(sensor_intel *in)
 	return RK_OK;
 }
 
-static const char *get_string(const json_t *obj, const char *key, bool required, rk_errctx *ctx,
-			      rk_err *err)
+/* Rewrites the set's arena with the live records only. */
+static rk_err compact_text(sensor_intel *in)
 {
-	const json_t *v = json_object_get(obj, key);
-	if (!v) {
-		if (required)
-			*err = rk_fail(ctx, RK_EINVAL, key, "required property is missing");
-		return NULL;
+	arena a = {0};
+	rk_err err = arena_reserve(&a, in->text.len - in->garbage + 1);
+	if (err)
+		return err;
+	for (size_t i = 0; i < in->n; i++) {
+		rec_view r = rec_read(in->text.p, &in->entries[i]);
+		uint32_t off = (uint32_t)a.len;
+		arena_put(&a, in->text.p + in->entries[i].rec, r.len);
+		in->entries[i].rec = off;
 	}
-	if (!json_is_string(v)) {
-		*err = rk_fail(ctx, RK_EINVAL, key, "must be a string");
-		return NULL;
-	}
-	return json_string_value(v);
+	free(in->text.p);
+	in->text = a;
+	in->garbage = 0;
+	return RK_OK;
 }
 
-/* A copy of s cut to fit max - 1 bytes, on a UTF-8 character boundary. */
-static char *dup_cut(const char *s, size_t max)
+/*
+ * Moves the stage's indicators into the set in the order they were read,
+ * keeping the latest version of each id. Everything that can fail is
+ * reserved first, so the set is either updated or left as it was.
+ * *applied counts the entries that changed it.
+ */
+static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errctx *ctx)
 {
-	size_t len = strlen(s);
-	if (len >= max) {
-		len = max - 1;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
+	rk_err err = RK_OK;
+	uint32_t *map = NULL;
+	*applied = 0;
+	pthread_rwlock_wrlock(&in->lock);
+	if (sg->n && in->n + sg->n >= UINT32_MAX - 1) {
+		err = rk_fail(ctx, RK_ETOOBIG, NULL, "too many indicators");
+		goto out;
 	}
-	char *d = malloc(len + 1);
-	if (d) {
-		memcpy(d, s, len);
-		d[len] = '\0';
+	/* room for the ids not in the set yet (a reload of the same file
+	 * adds none: the table must not double for it) */
+	size_t fresh = sg->n;
+	if (in->n) {
+		fresh = 0;
+		for (size_t r = 0; r < sg->n; r++) {
+			const intel_entry *e = &sg->entries[r];
+			fresh += in->slots[find_slot(in, e, entry_hash(e))].entry == 0;
+		}
 	}
-	return d;
+	if ((err = reserve_slots(in, in->n + fresh)) != RK_OK)
+		goto out;
+	/* the stage's pool indices in the set's pool */
+	bool adopt_refs = in->refs.n == 0;
+	if (adopt_refs) {
+		pool t = in->refs;
+		in->refs = sg->refs;
+		sg->refs = t;
+	} else if (sg->refs.n) {
+		if (!(map = malloc(sg->refs.n * sizeof *map))) {
+			err = RK_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < sg->refs.n && !err; i++) {
+			span s = pool_get(&sg->refs, (uint32_t)i);
+			err = pool_intern(&in->refs, s.p, s.n, &map[i]);
+		}
+		if (err)
+			goto out;
+	}
+	bool adopt_text = in->text.len == 0;
+	if (adopt_text) {
+		arena t = in->text;
+		in->text = sg->text;
+		sg->text = t;
+	} else if ((err = arena_reserve(&in->text, sg->text.len)) != RK_OK) {
+		goto out;
+	}
+	bool adopt_entries = in->n == 0;
+	if (adopt_entries) {
+		free(in->entries);
+		in->entries = sg->entries;
+		in->cap = sg->cap;
+		sg->entries = NULL;
+		sg->cap = 0;
+	} else if (in->cap < in->n + fresh) {
+		size_t cap = in->cap * 2 > in->n + fresh ? in->cap * 2 : in->n + fresh;
+		intel_entry *ne = realloc(in->entries, cap * sizeof(*ne));
+		if (!ne) {
+			err = RK_ENOMEM;
+			goto out;
+		}
+		in->entries = ne;
+		in->cap = cap;
+	}
+	/* nothing fails from here on */
+	const intel_entry *src = adopt_entries ? in->entries : sg->entries;
+	const char *stext = adopt_text ? in->text.p : sg->text.p;
+	for (size_t r = 0; r < sg->n; r++) {
+		/* the slots are a cache miss each: ask for one eight ahead */
+		if (r + 8 < sg->n)
+			__builtin_prefetch(&in->slots[entry_hash(&src[r + 8]) & (in->n_slots - 1)]);
+		intel_entry e = src[r]; /* read before entries[in->n] may overwrite it */
+		rec_view rv = rec_read(stext, &e);
+		uint64_t h = entry_hash(&e);
+		size_t slot = find_slot(in, &e, h);
+		intel_entry *kept =
+		    in->slots[slot].entry ? &in->entries[in->slots[slot].entry - 1] : NULL;
+		if (kept && kept->modified >= e.modified) {
+			in->st.stale++;
+			if (adopt_text)
+				in->garbage += rv.len;
+			continue;
+		}
+		if (!adopt_text) {
+			uint32_t off = (uint32_t)in->text.len;
+			arena_put(&in->text, stext + e.rec, rv.len);
+			e.rec = off;
+		}
+		if (map) {
+			unsigned char *q = (unsigned char *)in->text.p + e.rec + 2;
+			if (rv.flags & REC_BY) {
+				memcpy(q, &map[rv.created_by], 4);
+				q += 4;
+			}
+			if (rv.flags & REC_MARKS)
+				memcpy(q, &map[rv.markings], 4);
+		}
+		bool revoked = rv.flags & REC_REVOKED, stix = rv.flags & REC_STIX;
+		if (kept) {
+			rec_view old = rec_read(in->text.p, kept);
+			in->st.revoked +=
+			    (size_t)revoked - (size_t)(old.flags & REC_REVOKED ? 1 : 0);
+			in->st.not_stix += (size_t)!stix - (size_t) !(old.flags & REC_STIX);
+			in->garbage += old.len;
+			*kept = e;
+		} else {
+			in->entries[in->n] = e;
+			in->slots[slot].entry = (uint32_t)(in->n + 1);
+			in->slots[slot].tag = (uint32_t)(h >> 32);
+			in->n++;
+			in->st.indicators++;
+			in->st.revoked += revoked;
+			in->st.not_stix += !stix;
+		}
+		in->st.applied++;
+		(*applied)++;
+	}
+	sg->n = 0;
+	in->st.other_types += sg->other_types;
+	in->st.bad += sg->bad;
+	sg->other_types = sg->bad = 0;
+	/* a failed compaction only leaves the garbage where it is */
+	if (in->garbage > ((size_t)1 << 20) && in->garbage * 2 > in->text.len)
+		(void)compact_text(in);
+out:
+	pthread_rwlock_unlock(&in->lock);
+	free(map);
+	if (err) /* no-op when a message is there already */
+		rk_fail(ctx, err, NULL, "%s",
+			err == RK_ENOMEM ? "out of memory loading indicators"
+					 : "too many indicators");
+	return err;
 }
 
-/* The properties of an indicator the set keeps, as NUL-terminated text
- * (NULL when absent), whether they came from jansson or from the flat
- * scanner below. Types are already checked. */
+/* ---------------------------------------------------------------- checks */
+
+/* The properties of an indicator the set keeps, as borrowed slices (p NULL
+ * when absent), whether they came from jansson or from the flat scanner
+ * below. Types are already checked. */
 typedef struct intel_fields {
-	const char *id, *created, *modified, *pattern, *pattern_type, *valid_from, *valid_until,
-		*name, *created_by;
+	span id, created, modified, pattern, pattern_type, valid_from, valid_until, name,
+	    created_by;
 	bool revoked;
 	bool has_markings;
-	const char *markings[SENSOR_MARKINGS_MAX];
+	span markings[SENSOR_MARKINGS_MAX];
 	size_t n_markings;
 } intel_fields;
 
 /* The string properties and where each goes in intel_fields: one table
  * for both readers (jansson's and the flat scanner's). */
+enum {
+	F_ID,
+	F_CREATED,
+	F_MODIFIED,
+	F_PATTERN,
+	F_PATTERN_TYPE,
+	F_VALID_FROM,
+	F_VALID_UNTIL,
+	F_NAME,
+	F_CREATED_BY,
+	F_STRINGS,
+};
+/* clang-format off */
 static const struct {
 	const char *key;
 	size_t off;
-} FIELD_STR[] = {
-	{"id", offsetof(intel_fields, id)},
-	{"created", offsetof(intel_fields, created)},
-	{"modified", offsetof(intel_fields, modified)},
-	{"pattern", offsetof(intel_fields, pattern)},
-	{"pattern_type", offsetof(intel_fields, pattern_type)},
-	{"valid_from", offsetof(intel_fields, valid_from)},
-	{"valid_until", offsetof(intel_fields, valid_until)},
-	{"name", offsetof(intel_fields, name)},
-	{"created_by_ref", offsetof(intel_fields, created_by)},
+} FIELD_STR[F_STRINGS] = {
+	[F_ID] = {"id", offsetof(intel_fields, id)},
+	[F_CREATED] = {"created", offsetof(intel_fields, created)},
+	[F_MODIFIED] = {"modified", offsetof(intel_fields, modified)},
+	[F_PATTERN] = {"pattern", offsetof(intel_fields, pattern)},
+	[F_PATTERN_TYPE] = {"pattern_type", offsetof(intel_fields, pattern_type)},
+	[F_VALID_FROM] = {"valid_from", offsetof(intel_fields, valid_from)},
+	[F_VALID_UNTIL] = {"valid_until", offsetof(intel_fields, valid_until)},
+	[F_NAME] = {"name", offsetof(intel_fields, name)},
+	[F_CREATED_BY] = {"created_by_ref", offsetof(intel_fields, created_by)},
 };
+/* clang-format on */
 
-static void field_set(intel_fields *f, size_t i, const char *v)
+static void field_set(intel_fields *f, size_t i, span v)
 {
 	memcpy((char *)f + FIELD_STR[i].off, &v, sizeof v);
+}
+
+static span json_span(const json_t *v)
+{
+	span s = {json_string_value(v), json_string_length(v)};
+	return s;
 }
 
 /* Checks the types of obj's properties and points f at them. */
 static rk_err fields_from_json(const json_t *obj, intel_fields *f, rk_errctx *ctx)
 {
-	rk_err err = RK_OK;
 	memset(f, 0, sizeof(*f));
-	for (size_t i = 0; i < RK_ARRAY_LEN(FIELD_STR); i++) {
-		const char *v = get_string(obj, FIELD_STR[i].key, false, ctx, &err);
-		if (err)
-			return err;
-		field_set(f, i, v);
+	for (size_t i = 0; i < F_STRINGS; i++) {
+		const json_t *v = json_object_get(obj, FIELD_STR[i].key);
+		if (!v)
+			continue;
+		if (!json_is_string(v))
+			return rk_fail(ctx, RK_EINVAL, FIELD_STR[i].key, "must be a string");
+		field_set(f, i, json_span(v));
 	}
 	const json_t *rv = json_object_get(obj, "revoked");
 	if (rv && !json_is_boolean(rv))
@@ -232,211 +799,259 @@ static rk_err fields_from_json(const json_t *obj, intel_fields *f, rk_errctx *ct
 			return rk_fail(ctx, RK_EINVAL, "object_marking_refs",
 				       "must be an array of identifiers");
 		if (json_array_size(marks) > SENSOR_MARKINGS_MAX)
-			return rk_fail(ctx, RK_EINVAL, "object_marking_refs", "more than %d markings",
-				       SENSOR_MARKINGS_MAX);
+			return rk_fail(ctx, RK_EINVAL, "object_marking_refs",
+				       "more than %d markings", SENSOR_MARKINGS_MAX);
 		f->has_markings = true;
 		for (size_t i = 0; i < json_array_size(marks); i++) {
 			const json_t *m = json_array_get(marks, i);
 			if (!json_is_string(m)) {
 				char path[64];
 				snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
-				return rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
+				return rk_fail(ctx, RK_EINVAL, path,
+					       "not a marking-definition identifier");
 			}
-			f->markings[f->n_markings++] = json_string_value(m);
+			f->markings[f->n_markings++] = json_span(m);
 		}
 	}
 	return RK_OK;
 }
 
-static bool parse_time(const char *key, const char *s, rk_time *out, rk_errctx *ctx, rk_err *err)
+static int cut40(span s)
 {
-	if (!s) {
+	return s.n < 40 ? (int)s.n : 40;
+}
+
+/* rk_time_parse on a slice. Fraction digits past the sixth only have to
+ * be digits, so a long fraction is checked here and cut for the parse. */
+static bool time_of(span s, rk_time *out)
+{
+	char buf[32];
+	if (s.n < sizeof buf) {
+		memcpy(buf, s.p, s.n);
+		buf[s.n] = '\0';
+		return memchr(s.p, '\0', s.n) == NULL && rk_time_parse(buf, out);
+	}
+	if (s.p[19] != '.' || s.p[s.n - 1] != 'Z')
+		return false;
+	for (size_t i = 20; i < s.n - 1; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return false;
+	memcpy(buf, s.p, 26);
+	buf[26] = 'Z';
+	buf[27] = '\0';
+	return rk_time_parse(buf, out);
+}
+
+static bool parse_time(const char *key, span s, time_memo *memo, rk_time *out, rk_errctx *ctx,
+		       rk_err *err)
+{
+	if (!s.p) {
 		*err = rk_fail(ctx, RK_EINVAL, key, "required property is missing");
 		return false;
 	}
-	if (!rk_time_parse(s, out)) {
-		*err = rk_fail(ctx, RK_EINVAL, key,
-			       "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.40s", s);
+	if (memo->n && memo->n == s.n && memcmp(memo->text, s.p, s.n) == 0) {
+		*out = memo->t;
+		return true;
+	}
+	if (!time_of(s, out)) {
+		*err =
+		    rk_fail(ctx, RK_EINVAL, key,
+			    "not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z): %.*s", cut40(s), s.p);
 		return false;
+	}
+	if (s.n <= sizeof memo->text) {
+		memcpy(memo->text, s.p, s.n);
+		memo->n = s.n;
+		memo->t = *out;
 	}
 	return true;
 }
 
-/* Checks the values and builds the entry they describe; RK_EINVAL names
- * the property at fault. */
-static rk_err entry_from_fields(const intel_fields *f, intel_entry **out, rk_errctx *ctx)
+/* How much of a name fits max - 1 bytes, cut on a UTF-8 character boundary. */
+static size_t cut_len(span s, size_t max)
+{
+	size_t len = s.n;
+	if (len >= max) {
+		len = max - 1;
+		while (len > 0 && ((unsigned char)s.p[len] & 0xc0) == 0x80)
+			len--;
+	}
+	return len;
+}
+
+/* The markings as one pool value: each as a 16-bit length and its bytes. */
+static rk_err intern_markings(pool *t, const intel_fields *f, uint32_t *out)
+{
+	char key[SENSOR_MARKINGS_MAX * (SENSOR_ID_MAX + 2)];
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_markings; i++) {
+		uint16_t len = (uint16_t)f->markings[i].n; /* < SENSOR_ID_MAX */
+		memcpy(key + n, &len, 2);
+		n += 2;
+		memcpy(key + n, f->markings[i].p, f->markings[i].n);
+		n += f->markings[i].n;
+	}
+	return pool_intern(t, key, n, out);
+}
+
+/* Checks the values and appends the entry they describe to the stage;
+ * RK_EINVAL names the property at fault, and the stage is unchanged. */
+static rk_err stage_add(intel_stage *sg, const intel_fields *f, rk_errctx *ctx)
 {
 	rk_err err = RK_OK;
-	rk_time created = 0;
-	intel_entry *e = calloc(1, sizeof(*e));
-	if (!e)
-		return RK_ENOMEM;
+	rk_time created = 0, valid_from = 0, valid_until = 0;
+	intel_entry e;
+	memset(&e, 0, sizeof e);
 
-	if (!f->id) {
-		err = rk_fail(ctx, RK_EINVAL, "id", "required property is missing");
-		goto out;
-	}
-	if (strncmp(f->id, "indicator--", 11) != 0 || !rk_uuid_is_valid(f->id + 11)) {
-		err = rk_fail(ctx, RK_EINVAL, "id", "not an indicator id (indicator--<UUID>): %.60s",
-			      f->id);
-		goto out;
-	}
-	if (!parse_time("created", f->created, &created, ctx, &err) ||
-	    !parse_time("modified", f->modified, &e->modified, ctx, &err))
-		goto out;
-	if (e->modified < created) {
-		err = rk_fail(ctx, RK_EINVAL, "modified", "earlier than created");
-		goto out;
-	}
-	if (!f->pattern || !f->pattern_type) {
-		err = rk_fail(ctx, RK_EINVAL, f->pattern ? "pattern_type" : "pattern",
-			      "required property is missing");
-		goto out;
-	}
-	if (!parse_time("valid_from", f->valid_from, &e->valid_from, ctx, &err))
-		goto out;
-	if (f->valid_until) {
-		if (!parse_time("valid_until", f->valid_until, &e->valid_until, ctx, &err))
-			goto out;
-		if (e->valid_until <= e->valid_from) {
-			err = rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
-			goto out;
-		}
-	}
-	e->revoked = f->revoked;
-	e->stix = strcmp(f->pattern_type, "stix") == 0;
-	if (f->created_by && strlen(f->created_by) >= SENSOR_ID_MAX) {
-		err = rk_fail(ctx, RK_EINVAL, "created_by_ref", "longer than an identifier can be");
-		goto out;
-	}
-	if (f->has_markings) {
-		e->markings = calloc(f->n_markings + 1, sizeof(char *));
-		if (!e->markings) {
-			err = RK_ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < f->n_markings; i++) {
-			const char *m = f->markings[i];
-			if (strncmp(m, "marking-definition--", 20) || strlen(m) >= SENSOR_ID_MAX) {
-				char path[64];
-				snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
-				err = rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
-				goto out;
-			}
-			if (!(e->markings[i] = strdup(m))) {
-				err = RK_ENOMEM;
-				goto out;
-			}
-			e->n_markings++;
-		}
-	}
-	e->id = strdup(f->id);
-	e->pattern = strdup(f->pattern);
-	e->name = f->name ? dup_cut(f->name, SENSOR_NAME_MAX) : NULL;
-	e->created_by = f->created_by ? strdup(f->created_by) : NULL;
-	if (!e->id || !e->pattern || (f->name && !e->name) || (f->created_by && !e->created_by))
-		err = RK_ENOMEM;
-out:
-	if (err) {
-		entry_free(e);
+	if (!f->id.p)
+		return rk_fail(ctx, RK_EINVAL, "id", "required property is missing");
+	if (!id_parse(f->id.p, f->id.n, e.uuid, &e.id_case))
+		return rk_fail(ctx, RK_EINVAL, "id",
+			       "not an indicator id (indicator--<UUID>): %.*s",
+			       f->id.n < 60 ? (int)f->id.n : 60, f->id.p);
+	if (!parse_time("created", f->created, &sg->memo[0], &created, ctx, &err) ||
+	    !parse_time("modified", f->modified, &sg->memo[1], &e.modified, ctx, &err))
 		return err;
+	if (e.modified < created)
+		return rk_fail(ctx, RK_EINVAL, "modified", "earlier than created");
+	if (!f->pattern.p || !f->pattern_type.p)
+		return rk_fail(ctx, RK_EINVAL, f->pattern.p ? "pattern_type" : "pattern",
+			       "required property is missing");
+	if (!parse_time("valid_from", f->valid_from, &sg->memo[2], &valid_from, ctx, &err))
+		return err;
+	if (f->valid_until.p) {
+		if (!parse_time("valid_until", f->valid_until, &sg->memo[3], &valid_until, ctx,
+				&err))
+			return err;
+		if (valid_until <= valid_from)
+			return rk_fail(ctx, RK_EINVAL, "valid_until", "not later than valid_from");
 	}
-	*out = e;
+	if (f->created_by.p && f->created_by.n >= SENSOR_ID_MAX)
+		return rk_fail(ctx, RK_EINVAL, "created_by_ref",
+			       "longer than an identifier can be");
+	for (size_t i = 0; i < f->n_markings; i++) {
+		span m = f->markings[i];
+		if (m.n < 20 || memcmp(m.p, "marking-definition--", 20) != 0 ||
+		    m.n >= SENSOR_ID_MAX) {
+			char path[64];
+			snprintf(path, sizeof path, "object_marking_refs[%zu]", i);
+			return rk_fail(ctx, RK_EINVAL, path, "not a marking-definition identifier");
+		}
+	}
+
+	unsigned flags =
+	    (f->revoked ? REC_REVOKED : 0) | (span_is(f->pattern_type, "stix", 4) ? REC_STIX : 0);
+	uint32_t by = 0, marks = 0;
+	if (f->created_by.p) {
+		if ((err = pool_intern(&sg->refs, f->created_by.p, f->created_by.n, &by)) != RK_OK)
+			return err;
+		flags |= REC_BY;
+	}
+	if (f->n_markings) {
+		if ((err = intern_markings(&sg->refs, f, &marks)) != RK_OK)
+			return err;
+		flags |= REC_MARKS;
+	}
+	span pat = f->pattern;
+	for (unsigned t = 1; t < RK_ARRAY_LEN(TEMPLATES); t++) {
+		size_t pl = TEMPLATES[t].len;
+		if (pat.n >= pl + 2 && memcmp(pat.p, TEMPLATES[t].prefix, pl) == 0 &&
+		    memcmp(pat.p + pat.n - 2, "']", 2) == 0) {
+			flags |= t << REC_TEMPLATE_SHIFT;
+			pat.p += pl;
+			pat.n -= pl + 2;
+			break;
+		}
+	}
+	size_t name_len = f->name.p ? cut_len(f->name, SENSOR_NAME_MAX) : 0;
+	if (f->name.p)
+		flags |= REC_NAME;
+	if (f->valid_until.p)
+		flags |= REC_UNTIL;
+	if ((err = arena_reserve(&sg->text, 2 + 8 + 10 + 10 + 10 + pat.n + 10 + name_len)) != RK_OK)
+		return err;
+	if (sg->n == sg->cap) {
+		size_t cap = sg->cap ? sg->cap * 2 : 256;
+		intel_entry *ne = realloc(sg->entries, cap * sizeof(*ne));
+		if (!ne)
+			return RK_ENOMEM;
+		sg->entries = ne;
+		sg->cap = cap;
+	}
+	e.rec = (uint32_t)sg->text.len;
+	sg->text.p[sg->text.len++] = (char)(flags & 0xff);
+	sg->text.p[sg->text.len++] = (char)(flags >> 8);
+	if (flags & REC_BY)
+		arena_put(&sg->text, &by, 4);
+	if (flags & REC_MARKS)
+		arena_put(&sg->text, &marks, 4);
+	uint64_t d = (uint64_t)valid_from - (uint64_t)e.modified; /* two's complement */
+	arena_varint(&sg->text, d << 1 ^ (uint64_t) - (int64_t)(d >> 63));
+	if (flags & REC_UNTIL)
+		arena_varint(&sg->text, (uint64_t)(valid_until - valid_from));
+	arena_varint(&sg->text, pat.n);
+	arena_put(&sg->text, pat.p, pat.n);
+	if (flags & REC_NAME) {
+		arena_varint(&sg->text, name_len);
+		arena_put(&sg->text, f->name.p, name_len);
+	}
+	sg->entries[sg->n++] = e;
 	return RK_OK;
 }
 
-/* Counts an object that is not an indicator. */
-static void count_other(sensor_intel *in)
+static void stage_free(intel_stage *sg)
 {
-	pthread_rwlock_wrlock(&in->lock);
-	in->st.other_types++;
-	pthread_rwlock_unlock(&in->lock);
+	free(sg->entries);
+	free(sg->text.p);
+	pool_free(&sg->refs);
+	rk_buf_cleanup(&sg->reports);
+	memset(sg, 0, sizeof *sg);
 }
 
-/* Puts the entry built from f in the set, or counts why not. */
-static rk_err apply_fields(sensor_intel *in, const intel_fields *f, bool *changed, rk_errctx *ctx)
+/* The object as sensor_intel_apply reads it, into the stage. A refusal
+ * of an indicator's properties counts in sg->bad; one of the object
+ * itself (not an object, no type) counts nowhere, as before. */
+static rk_err stage_json(intel_stage *sg, const json_t *obj, rk_errctx *ctx)
 {
-	intel_entry *e = NULL;
-	rk_err err = entry_from_fields(f, &e, ctx);
-	pthread_rwlock_wrlock(&in->lock);
-	if (err) {
-		in->st.bad++;
-		goto out;
+	intel_fields f;
+	if (!json_is_object(obj))
+		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
+	const json_t *type = json_object_get(obj, "type");
+	if (!json_is_string(type))
+		return rk_fail(ctx, RK_EINVAL, "type",
+			       "required property is missing or not a string");
+	if (strcmp(json_string_value(type), "indicator") != 0) {
+		sg->other_types++;
+		return RK_OK;
 	}
-	size_t slot = find_slot(in, e->id);
-	if (in->slots[slot].entry) {
-		intel_entry **kept = &in->entries[in->slots[slot].entry - 1];
-		if ((*kept)->modified >= e->modified) {
-			in->st.stale++;
-			goto out; /* e freed below */
-		}
-		in->st.revoked += (size_t)e->revoked - (size_t)(*kept)->revoked;
-		in->st.not_stix += (size_t)!e->stix - (size_t)!(*kept)->stix;
-		intel_entry *old = *kept;
-		*kept = e;
-		e = old;
-	} else {
-		if (in->n == in->cap) {
-			size_t cap = in->cap ? in->cap * 2 : 256;
-			intel_entry **ne = realloc(in->entries, cap * sizeof(*ne));
-			if (!ne) {
-				err = RK_ENOMEM;
-				goto out;
-			}
-			in->entries = ne;
-			in->cap = cap;
-		}
-		if (in->n >= UINT32_MAX - 1) {
-			err = rk_fail(ctx, RK_ETOOBIG, NULL, "too many indicators");
-			goto out;
-		}
-		in->entries[in->n] = e;
-		set_slot(in, slot, in->n, e->id);
-		in->n++;
-		in->st.indicators++;
-		in->st.revoked += e->revoked;
-		in->st.not_stix += !e->stix;
-		e = NULL;
-		if (in->n * 2 > in->n_slots && grow_slots(in) != RK_OK) {
-			/* the entry is in; lookups still work at a higher load
-			 * until the next growth succeeds, as long as one slot is free */
-			if (in->n + 1 >= in->n_slots) {
-				err = RK_ENOMEM;
-				goto out;
-			}
-		}
-	}
-	in->st.applied++;
-	if (changed)
-		*changed = true;
-out:
-	pthread_rwlock_unlock(&in->lock);
-	entry_free(e);
+	rk_err err = fields_from_json(obj, &f, ctx);
+	if (!err)
+		err = stage_add(sg, &f, ctx);
+	if (err && err != RK_ENOMEM)
+		sg->bad++;
 	return err;
 }
 
 rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk_errctx *ctx)
 {
-	intel_fields f;
+	intel_stage sg;
+	memset(&sg, 0, sizeof sg);
+	size_t applied = 0;
 	if (changed)
 		*changed = false;
-	if (!json_is_object(obj))
-		return rk_fail(ctx, RK_EINVAL, NULL, "a STIX object must be a JSON object");
-	const json_t *type = json_object_get(obj, "type");
-	if (!json_is_string(type))
-		return rk_fail(ctx, RK_EINVAL, "type", "required property is missing or not a string");
-	if (strcmp(json_string_value(type), "indicator") != 0) {
-		count_other(in);
-		return RK_OK;
-	}
-	rk_err err = fields_from_json(obj, &f, ctx);
-	if (err) {
+	rk_err err = stage_json(&sg, obj, ctx);
+	if (err && err != RK_ENOMEM) {
+		/* refused: only the count changes */
 		pthread_rwlock_wrlock(&in->lock);
-		in->st.bad++;
+		in->st.bad += sg.bad;
 		pthread_rwlock_unlock(&in->lock);
-		return err;
+	} else if (!err) {
+		err = commit(in, &sg, &applied, ctx);
 	}
-	return apply_fields(in, &f, changed, ctx);
+	if (changed)
+		*changed = applied > 0;
+	stage_free(&sg);
+	return err;
 }
 
 /* ------------------------------------------------------------ flat scanner
@@ -446,57 +1061,84 @@ rk_err sensor_intel_apply(sensor_intel *in, const json_t *obj, bool *changed, rk
  * scanner reads such an object in place and hands the same intel_fields to
  * the same checks. Anything it is not sure to read exactly as jansson would
  * (an escape, a byte outside printable ASCII, a nested object or array
- * other than the markings, a number it would have to judge, a repeated or
- * unknown-length key list) makes it give up, and the object goes through
- * jansson as before: the fast path never accepts what the slow one refuses.
- * On success the closing quotes of the strings kept are overwritten with
- * NULs, which is why the slice must not be read again afterwards.
+ * other than the markings, a number it would have to judge, a repeated
+ * key, more than SCAN_MAX_KEYS keys) makes it give up, and the object goes
+ * through jansson as before: the fast path never accepts what the slow one
+ * refuses. What it accepts is a complete JSON value, so its length is the
+ * element's, and the stream need not scan it again. It writes nothing.
  *
  * Why a scanner of its own: the two JSON scanners already in the tree do
- * other jobs. rk_json_array_slices (common) only finds where each element
- * of the objects array begins and ends, which is what feeds this one; the
- * line scanner in logs_json.c walks any depth and hands strings at known
- * dotted paths to a logs_reader as observables, unescaping them, with no
- * way to say "give up, this one is for jansson" or to return a typed
- * record. Bending either to fill intel_fields would cost the per-object
- * speed this path exists for (a million indicators in ~2.6 s).
+ * other jobs. rk_json_stream (common) only finds where each element of the
+ * objects array begins and ends; the line scanner in logs_json.c walks any
+ * depth and hands strings at known dotted paths to a logs_reader as
+ * observables, unescaping them, with no way to say "give up, this one is
+ * for jansson" or to return a typed record.
  */
 
 #define SCAN_MAX_KEYS 32
 
 typedef struct scan {
-	char *p, *end;
+	const char *p, *end;
 } scan;
 
 static void scan_ws(scan *sc)
 {
-	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
+	while (sc->p < sc->end &&
+	       (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
 		sc->p++;
 }
 
-/* A string of printable ASCII without escapes: [*b, *e) inside the quotes. */
-static bool scan_plain_string(scan *sc, char **b, char **e)
+/* A string of printable ASCII without escapes: *out inside the quotes. */
+static bool scan_plain_string(scan *sc, span *out)
 {
 	if (sc->p >= sc->end || *sc->p != '"')
 		return false;
-	char *q = ++sc->p;
-	while (q < sc->end && *q != '"') {
+	const char *b = sc->p + 1, *q = b;
+#ifdef __SSE2__
+	/* 16 bytes at a time: the first quote, backslash, control, DEL or
+	 * non-ASCII byte (signed compare: bytes >= 0x80 are below 0x20) */
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i del = _mm_set1_epi8(0x7f), space = _mm_set1_epi8(0x20);
+	while (sc->end - q >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+		__m128i m =
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+				 _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits) {
+			q += __builtin_ctz(bits);
+			goto stop;
+		}
+		q += 16;
+	}
+#endif
+	while (q < sc->end) {
 		unsigned char c = (unsigned char)*q;
-		if (c == '\\' || c < 0x20 || c >= 0x7f)
-			return false;
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+			goto stop;
 		q++;
 	}
-	if (q >= sc->end)
+	return false;
+stop:
+	if (*q != '"')
 		return false;
-	*b = sc->p;
-	*e = q;
+	out->p = b;
+	out->n = (size_t)(q - b);
 	sc->p = q + 1;
 	return true;
 }
 
-static bool scan_literal(scan *sc, const char *lit)
+static bool scan_char(scan *sc, char c)
 {
-	size_t n = strlen(lit);
+	if (sc->p < sc->end && *sc->p == c) {
+		sc->p++;
+		return true;
+	}
+	return false;
+}
+
+static bool scan_literal(scan *sc, const char *lit, size_t n)
+{
 	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n) != 0)
 		return false;
 	sc->p += n;
@@ -507,17 +1149,17 @@ static bool scan_literal(scan *sc, const char *lit)
  * plain decimals only. */
 static bool scan_number(scan *sc)
 {
-	char *q = sc->p;
+	const char *q = sc->p;
 	if (q < sc->end && *q == '-')
 		q++;
-	char *digits = q;
+	const char *digits = q;
 	while (q < sc->end && *q >= '0' && *q <= '9')
 		q++;
 	size_t n = (size_t)(q - digits);
 	if (n == 0 || n > 15 || (n > 1 && *digits == '0'))
 		return false;
 	if (q < sc->end && *q == '.') {
-		char *frac = ++q;
+		const char *frac = ++q;
 		while (q < sc->end && *q >= '0' && *q <= '9')
 			q++;
 		if (q == frac || q - frac > 15)
@@ -529,103 +1171,331 @@ static bool scan_number(scan *sc)
 	return true;
 }
 
-/* Reads one flat object; false to leave it to jansson. *is_indicator
- * tells the caller whether type was "indicator". */
-static bool scan_flat(char *text, size_t len, intel_fields *f, bool *is_indicator)
+/* Keys the scanner knows: the string fields, then these. */
+enum { K_TYPE = F_STRINGS, K_REVOKED, K_MARKINGS, K_UNKNOWN };
+
+static int key_kind(span k)
+{
+#define IS(lit) (k.n == sizeof(lit) - 1 && memcmp(k.p, lit, sizeof(lit) - 1) == 0)
+	switch (k.n) {
+	case 2:
+		return IS("id") ? F_ID : K_UNKNOWN;
+	case 4:
+		return IS("type") ? K_TYPE : IS("name") ? F_NAME : K_UNKNOWN;
+	case 7:
+		return IS("created")   ? F_CREATED
+		       : IS("pattern") ? F_PATTERN
+		       : IS("revoked") ? K_REVOKED
+				       : K_UNKNOWN;
+	case 8:
+		return IS("modified") ? F_MODIFIED : K_UNKNOWN;
+	case 10:
+		return IS("valid_from") ? F_VALID_FROM : K_UNKNOWN;
+	case 11:
+		return IS("valid_until") ? F_VALID_UNTIL : K_UNKNOWN;
+	case 12:
+		return IS("pattern_type") ? F_PATTERN_TYPE : K_UNKNOWN;
+	case 14:
+		return IS("created_by_ref") ? F_CREATED_BY : K_UNKNOWN;
+	case 19:
+		return IS("object_marking_refs") ? K_MARKINGS : K_UNKNOWN;
+	default:
+		return K_UNKNOWN;
+	}
+#undef IS
+}
+
+/* Reads one flat object at text[0]; its length, or 0 to leave it to the
+ * stream and jansson. *is_indicator tells whether type was "indicator". */
+static size_t scan_flat(const char *text, size_t len, intel_fields *f, bool *is_indicator)
 {
 	scan sc = {text, text + len};
-	char *kb[SCAN_MAX_KEYS], *ke[SCAN_MAX_KEYS];
-	char *nul[SCAN_MAX_KEYS + SENSOR_MARKINGS_MAX];
-	size_t nkeys = 0, nnul = 0;
-	char *type_b = NULL, *type_e = NULL;
+	span unknown[SCAN_MAX_KEYS];
+	size_t nkeys = 0, nunknown = 0;
+	uint32_t seen = 0;
+	span type = {NULL, 0};
 
 	memset(f, 0, sizeof(*f));
+	if (!scan_char(&sc, '{'))
+		return 0;
 	scan_ws(&sc);
-	if (!scan_literal(&sc, "{"))
-		return false;
-	scan_ws(&sc);
-	if (scan_literal(&sc, "}"))
-		return false; /* {} has no type: jansson's path says so */
+	if (scan_char(&sc, '}'))
+		return 0; /* {} has no type: jansson's path says so */
 	for (;;) {
-		char *b, *e;
+		span k, v;
 		scan_ws(&sc);
-		if (nkeys == SCAN_MAX_KEYS || !scan_plain_string(&sc, &b, &e))
-			return false;
-		for (size_t i = 0; i < nkeys; i++)
-			if (ke[i] - kb[i] == e - b && memcmp(kb[i], b, (size_t)(e - b)) == 0)
-				return false; /* a repeated key */
-		kb[nkeys] = b;
-		ke[nkeys] = e;
-		nkeys++;
-		scan_ws(&sc);
-		if (!scan_literal(&sc, ":"))
-			return false;
-		scan_ws(&sc);
-		size_t klen = (size_t)(e - b);
-		bool is_type = klen == 4 && memcmp(b, "type", 4) == 0;
-		size_t known = SIZE_MAX;
-		for (size_t i = 0; i < RK_ARRAY_LEN(FIELD_STR); i++)
-			if (strlen(FIELD_STR[i].key) == klen && memcmp(FIELD_STR[i].key, b, klen) == 0)
-				known = i;
-		if (is_type || known != SIZE_MAX) {
-			char *vb, *ve;
-			if (!scan_plain_string(&sc, &vb, &ve))
-				return false; /* not a plain string: jansson words the error */
-			if (is_type) {
-				type_b = vb;
-				type_e = ve;
-			} else {
-				field_set(f, known, vb);
-			}
-			nul[nnul++] = ve;
-		} else if (klen == 7 && memcmp(b, "revoked", 7) == 0) {
-			if (scan_literal(&sc, "true"))
-				f->revoked = true;
-			else if (!scan_literal(&sc, "false"))
-				return false;
-		} else if (klen == 19 && memcmp(b, "object_marking_refs", 19) == 0) {
-			if (!scan_literal(&sc, "["))
-				return false;
-			f->has_markings = true;
-			scan_ws(&sc);
-			if (!scan_literal(&sc, "]")) {
-				for (;;) {
-					char *mb, *me;
-					scan_ws(&sc);
-					if (f->n_markings == SENSOR_MARKINGS_MAX ||
-					    !scan_plain_string(&sc, &mb, &me))
-						return false;
-					f->markings[f->n_markings++] = mb;
-					nul[nnul++] = me;
-					scan_ws(&sc);
-					if (scan_literal(&sc, "]"))
-						break;
-					if (!scan_literal(&sc, ","))
-						return false;
-				}
-			}
+		if (nkeys++ == SCAN_MAX_KEYS || !scan_plain_string(&sc, &k))
+			return 0;
+		int kind = key_kind(k);
+		if (kind == K_UNKNOWN) {
+			for (size_t i = 0; i < nunknown; i++)
+				if (unknown[i].n == k.n && memcmp(unknown[i].p, k.p, k.n) == 0)
+					return 0; /* a repeated key */
+			unknown[nunknown++] = k;
 		} else {
-			char *vb, *ve;
-			if (!(sc.p < sc.end && *sc.p == '"' ? scan_plain_string(&sc, &vb, &ve)
-							      : scan_literal(&sc, "true") ||
-									scan_literal(&sc, "false") ||
-									scan_literal(&sc, "null") ||
-									scan_number(&sc)))
-				return false;
+			if (seen & (1u << kind))
+				return 0;
+			seen |= 1u << kind;
 		}
 		scan_ws(&sc);
-		if (scan_literal(&sc, "}"))
+		if (!scan_char(&sc, ':'))
+			return 0;
+		scan_ws(&sc);
+		switch (kind) {
+		case K_TYPE:
+			if (!scan_plain_string(&sc, &type))
+				return 0;
 			break;
-		if (!scan_literal(&sc, ","))
-			return false;
+		case K_REVOKED:
+			if (scan_literal(&sc, "true", 4))
+				f->revoked = true;
+			else if (!scan_literal(&sc, "false", 5))
+				return 0;
+			break;
+		case K_MARKINGS:
+			if (!scan_char(&sc, '['))
+				return 0;
+			f->has_markings = true;
+			scan_ws(&sc);
+			if (scan_char(&sc, ']'))
+				break;
+			for (;;) {
+				scan_ws(&sc);
+				if (f->n_markings == SENSOR_MARKINGS_MAX ||
+				    !scan_plain_string(&sc, &f->markings[f->n_markings]))
+					return 0;
+				f->n_markings++;
+				scan_ws(&sc);
+				if (scan_char(&sc, ']'))
+					break;
+				if (!scan_char(&sc, ','))
+					return 0;
+			}
+			break;
+		case K_UNKNOWN:
+			if (!(sc.p < sc.end && *sc.p == '"'
+				  ? scan_plain_string(&sc, &v)
+				  : scan_literal(&sc, "true", 4) || scan_literal(&sc, "false", 5) ||
+					scan_literal(&sc, "null", 4) || scan_number(&sc)))
+				return 0;
+			break;
+		default:
+			/* not a plain string: jansson words the error */
+			if (!scan_plain_string(&sc, &v))
+				return 0;
+			field_set(f, (size_t)kind, v);
+			break;
+		}
+		scan_ws(&sc);
+		if (scan_char(&sc, '}'))
+			break;
+		if (!scan_char(&sc, ','))
+			return 0;
 	}
-	scan_ws(&sc);
-	if (sc.p != sc.end || !type_b)
-		return false;
-	*is_indicator = type_e - type_b == 9 && memcmp(type_b, "indicator", 9) == 0;
-	for (size_t i = 0; i < nnul; i++)
-		*nul[i] = '\0';
-	return true;
+	if (!type.p)
+		return 0;
+	*is_indicator = span_is(type, "indicator", 9);
+	return (size_t)(sc.p - text);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/* A refusal kept until the objects array is known to be well-formed:
+ * index, code, then id, path and message, each NUL-terminated. */
+static rk_err report_defer(intel_stage *sg, size_t index, span id, const rk_errctx *why)
+{
+	rk_buf *b = &sg->reports;
+	int code = why->code;
+	rk_err err;
+	if ((err = rk_buf_append(b, &index, sizeof index)) ||
+	    (err = rk_buf_append(b, &code, sizeof code)) ||
+	    (err = rk_buf_append(b, id.p ? id.p : "", id.p ? id.n : 0)) ||
+	    (err = rk_buf_append(b, "", 1)) ||
+	    (err = rk_buf_append(b, why->path, strlen(why->path) + 1)) ||
+	    (err = rk_buf_append(b, why->msg, strlen(why->msg) + 1)))
+		return err;
+	sg->n_reports++;
+	return RK_OK;
+}
+
+static void reports_emit(const intel_stage *sg, sensor_intel_err_fn on_err, void *arg)
+{
+	const char *p = sg->reports.data, *end = p + sg->reports.len;
+	while (p && p < end) {
+		size_t index;
+		int code;
+		rk_errctx why;
+		memcpy(&index, p, sizeof index);
+		p += sizeof index;
+		memcpy(&code, p, sizeof code);
+		p += sizeof code;
+		const char *id = p;
+		p += strlen(p) + 1;
+		rk_errctx_clear(&why);
+		why.code = (rk_err)code;
+		snprintf(why.path, sizeof why.path, "%s", p);
+		p += strlen(p) + 1;
+		snprintf(why.msg, sizeof why.msg, "%s", p);
+		p += strlen(p) + 1;
+		on_err(arg, index, id, &why);
+	}
+}
+
+/* One element of the objects array at text[0] (len bytes available):
+ * read flat, or measured by the stream and parsed by jansson. *used is
+ * its length; *more when text ends inside it. */
+static rk_err stage_element(intel_stage *sg, rk_json_stream *js, const char *text, size_t len,
+			    bool eof, size_t *used, bool *more, bool *malformed)
+{
+	intel_fields f;
+	bool is_ind = false;
+	size_t index = js->n;
+	rk_errctx why;
+	rk_err err;
+
+	*more = false;
+	*malformed = false;
+	size_t elen = scan_flat(text, len, &f, &is_ind);
+	if (elen) {
+		rk_json_stream_passed(js);
+		*used = elen;
+		if (!is_ind) {
+			sg->other_types++;
+			return RK_OK;
+		}
+		rk_errctx_clear(&why);
+		err = stage_add(sg, &f, &why);
+		if (err == RK_ENOMEM || err == RK_ETOOBIG)
+			return err;
+		if (err) {
+			sg->bad++;
+			return report_defer(sg, index, f.id, &why);
+		}
+		return RK_OK;
+	}
+	if (rk_json_stream_element(js, text, len, eof, &elen, more) != RK_OK) {
+		*malformed = true;
+		return RK_OK;
+	}
+	if (*more)
+		return RK_OK;
+	*used = elen;
+	json_t *obj = NULL;
+	rk_errctx_clear(&why);
+	if (rk_json_parse(text, elen, RK_MAX_JSON_DEPTH, &obj, &why) != RK_OK) {
+		span none = {NULL, 0};
+		return report_defer(sg, index, none, &why);
+	}
+	err = stage_json(sg, obj, &why);
+	if (err && err != RK_ENOMEM && err != RK_ETOOBIG) {
+		const json_t *id = json_object_get(obj, "id");
+		span ids = {NULL, 0};
+		if (json_is_string(id))
+			ids = json_span(id);
+		err = report_defer(sg, index, ids, &why);
+	}
+	json_decref(obj);
+	return err;
+}
+
+/* Bundle files can be far larger than what jansson holds comfortably as
+ * one tree (a million indicators are ~300 MB of text). */
+#define INTEL_MAX_FILE ((size_t)4 << 30)
+#define INTEL_MIN_OBJECT 48 /* bytes; bounds the elements, as the slice array did */
+
+/* Where the text comes from: all of it in memory, or a file read through
+ * a window. buf[pos, have) is what is read and not yet passed. */
+typedef struct source {
+	char *buf;
+	size_t pos, have, cap;
+	bool eof;
+	int fd;	      /* -1: memory */
+	size_t total; /* bytes read from fd */
+	const char *name;
+} source;
+
+/* Keeps buf[pos, have) and reads more after it, growing the window when
+ * it is full (an element larger than the window). */
+static rk_err source_fill(source *s, rk_errctx *ctx)
+{
+	if (s->fd < 0 || s->eof)
+		return RK_OK;
+	size_t keep = s->have - s->pos;
+	if (s->pos) {
+		memmove(s->buf, s->buf + s->pos, keep);
+		s->pos = 0;
+		s->have = keep;
+	}
+	if (s->have == s->cap) {
+		size_t cap = s->cap * 2;
+		char *nb = realloc(s->buf, cap);
+		if (!nb)
+			return rk_fail(ctx, RK_ENOMEM, s->name, "out of memory reading file");
+		s->buf = nb;
+		s->cap = cap;
+	}
+	while (s->have < s->cap) {
+		ssize_t n = read(s->fd, s->buf + s->have, s->cap - s->have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return rk_fail(ctx, RK_EIO, s->name, "read error: %s", strerror(errno));
+		if (n == 0) {
+			s->eof = true;
+			break;
+		}
+		s->have += (size_t)n;
+		s->total += (size_t)n;
+		if (s->total > INTEL_MAX_FILE)
+			return rk_fail(ctx, RK_ETOOBIG, s->name, "larger than %zu bytes",
+				       INTEL_MAX_FILE);
+	}
+	return RK_OK;
+}
+
+/*
+ * Reads the objects array of the text into sg. RK_OK and *bundle: every
+ * element was read (refusals deferred in sg). RK_OK and !*bundle: the text
+ * is not a bundle rk_json_array_slices would cut (not JSON, no "objects"
+ * array, more than max_objects elements): the caller reads it whole.
+ * Other errors (memory, reading the file) are final.
+ */
+static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, bool *bundle,
+			   rk_errctx *ctx)
+{
+	rk_json_stream js;
+	rk_err err;
+	*bundle = false;
+	rk_json_stream_init(&js, "objects", RK_MAX_JSON_DEPTH);
+	for (;;) {
+		size_t used = 0;
+		bool more = false, malformed = false;
+		const char *text = s->buf + s->pos;
+		size_t len = s->have - s->pos;
+		if (!js.at_element) {
+			if (rk_json_stream_next(&js, text, len, s->eof, &used, &more) != RK_OK)
+				return RK_OK;
+		} else if (js.n >= max_objects) {
+			return RK_OK;
+		} else if ((err = stage_element(sg, &js, text, len, s->eof, &used, &more,
+						&malformed)) != RK_OK) {
+			return rk_fail(ctx, err, NULL, "%s",
+				       err == RK_ENOMEM ? "out of memory loading indicators"
+							: "too many indicators");
+		} else if (malformed) {
+			return RK_OK; /* not an element rk_json_array_slices would cut */
+		}
+		if (more) {
+			if ((err = source_fill(s, ctx)) != RK_OK)
+				return err;
+			continue;
+		}
+		s->pos += used;
+		if (js.done) {
+			*bundle = true;
+			return RK_OK;
+		}
+	}
 }
 
 static void report(sensor_intel_err_fn on_err, void *arg, size_t index, const json_t *obj,
@@ -637,7 +1507,7 @@ static void report(sensor_intel_err_fn on_err, void *arg, size_t index, const js
 	on_err(arg, index, json_is_string(id) ? json_string_value(id) : "", why);
 }
 
-/* Applies one element of the objects array, already parsed or as text. */
+/* Applies one element of a text that is not a bundle, already parsed. */
 static rk_err apply_one(sensor_intel *in, const json_t *obj, size_t index,
 			sensor_intel_err_fn on_err, void *arg, size_t *n_bad)
 {
@@ -653,23 +1523,76 @@ static rk_err apply_one(sensor_intel *in, const json_t *obj, size_t index,
 	return RK_OK;
 }
 
-/* Bundle files can be far larger than what jansson holds comfortably as
- * one tree (a million indicators are ~350 MB of text), so the objects
- * array is cut into slices by one scan and each object parsed on its own. */
-#define INTEL_MAX_FILE ((size_t)4 << 30)
-#define INTEL_MIN_OBJECT 48 /* bytes; bounds the slice array */
+/* Reports the stage's refusals and commits it. */
+static rk_err stage_finish(sensor_intel *in, intel_stage *sg, sensor_intel_err_fn on_err, void *arg,
+			   size_t *n_bad, rk_errctx *ctx)
+{
+	if (on_err)
+		reports_emit(sg, on_err, arg);
+	if (n_bad)
+		*n_bad = sg->n_reports;
+	size_t applied;
+	return commit(in, sg, &applied, ctx);
+}
 
 rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel_err_fn on_err,
 				void *arg, size_t *n_bad, rk_errctx *ctx)
 {
-	char *data = NULL;
-	size_t len = 0;
+	intel_stage sg;
+	bool is_stdin = strcmp(path, "-") == 0;
+	source s = {.fd = -1, .name = is_stdin ? "<stdin>" : path};
+	struct stat sb;
+	bool bundle = false;
+	rk_err err;
+
+	memset(&sg, 0, sizeof sg);
 	if (n_bad)
 		*n_bad = 0;
-	rk_err err = rk_read_file(path, INTEL_MAX_FILE, &data, &len, ctx);
+	if (is_stdin)
+		s.fd = STDIN_FILENO;
+	else if ((s.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return rk_fail(ctx, RK_EIO, path, "cannot open: %s", strerror(errno));
+	/* standard input, pipes and other streams are read whole, as before */
+	bool regular = !is_stdin && fstat(s.fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (regular && (size_t)sb.st_size > INTEL_MAX_FILE) {
+		err = rk_fail(ctx, RK_ETOOBIG, path, "larger than %zu bytes", INTEL_MAX_FILE);
+		goto out;
+	}
+	s.cap = in->window;
+	if (!(s.buf = malloc(s.cap))) {
+		err = rk_fail(ctx, RK_ENOMEM, s.name, "out of memory reading file");
+		goto out;
+	}
+	if (regular) {
+		if ((err = source_fill(&s, ctx)) != RK_OK ||
+		    (err = stage_bundle(&sg, &s, (size_t)sb.st_size / INTEL_MIN_OBJECT + 16,
+					&bundle, ctx)) != RK_OK)
+			goto out;
+		if (bundle) {
+			free(s.buf);
+			s.buf = NULL;
+			err = stage_finish(in, &sg, on_err, arg, n_bad, ctx);
+			goto out;
+		}
+		/* not a bundle read in pieces: read it whole and say what it is */
+		stage_free(&sg);
+		if (lseek(s.fd, 0, SEEK_SET) != 0) {
+			err = rk_fail(ctx, RK_EIO, path, "read error: %s", strerror(errno));
+			goto out;
+		}
+		s.pos = s.have = s.total = 0;
+		s.eof = false;
+	}
+	do
+		err = source_fill(&s, ctx);
+	while (!err && !s.eof);
 	if (!err)
-		err = sensor_intel_load_text(in, data, len, path, on_err, arg, n_bad, ctx);
-	free(data);
+		err = sensor_intel_load_text(in, s.buf, s.have, path, on_err, arg, n_bad, ctx);
+out:
+	if (s.fd >= 0 && !is_stdin)
+		close(s.fd);
+	free(s.buf);
+	stage_free(&sg);
 	return err;
 }
 
@@ -677,55 +1600,24 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const ch
 			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx)
 {
 	const char *path = name;
-	size_t nslices = 0, bad = 0;
-	rk_json_slice *slices = NULL;
+	size_t bad = 0;
 	json_t *doc = NULL;
+	intel_stage sg;
+	source s = {.buf = data, .have = len, .cap = len, .eof = true, .fd = -1, .name = name};
+	bool bundle = false;
 	rk_err err;
 
-	size_t max = len / INTEL_MIN_OBJECT + 16;
-	slices = malloc(max * sizeof(*slices));
-	if (!slices) {
-		err = RK_ENOMEM;
-		goto out;
+	memset(&sg, 0, sizeof sg);
+	if (n_bad)
+		*n_bad = 0;
+	err = stage_bundle(&sg, &s, len / INTEL_MIN_OBJECT + 16, &bundle, ctx);
+	if (err || bundle) {
+		if (!err)
+			err = stage_finish(in, &sg, on_err, arg, n_bad, ctx);
+		stage_free(&sg);
+		return err;
 	}
-	err = rk_json_array_slices(data, len, "objects", RK_MAX_JSON_DEPTH, slices, max, &nslices);
-	if (err == RK_OK) {
-		for (size_t i = 0; i < nslices; i++) {
-			json_t *obj = NULL;
-			rk_errctx pctx;
-			rk_errctx_clear(&pctx);
-			intel_fields f;
-			bool is_ind = false;
-			if (scan_flat(data + slices[i].off, slices[i].len, &f, &is_ind)) {
-				if (!is_ind) {
-					count_other(in);
-					continue;
-				}
-				err = apply_fields(in, &f, NULL, &pctx);
-				if (err == RK_ENOMEM)
-					goto out;
-				if (err) {
-					bad++;
-					if (on_err)
-						on_err(arg, i, f.id ? f.id : "", &pctx);
-				}
-				err = RK_OK;
-				continue;
-			}
-			if (rk_json_parse(data + slices[i].off, slices[i].len, RK_MAX_JSON_DEPTH, &obj,
-					  &pctx) != RK_OK) {
-				bad++;
-				if (on_err)
-					on_err(arg, i, "", &pctx);
-				continue;
-			}
-			err = apply_one(in, obj, i, on_err, arg, &bad);
-			json_decref(obj);
-			if (err)
-				goto out;
-		}
-		goto out;
-	}
+	stage_free(&sg);
 	/* not a bundle (or not JSON at all): parse it whole to say which */
 	rk_errctx pctx;
 	rk_errctx_clear(&pctx);
@@ -740,21 +1632,25 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const ch
 	} else if (json_is_object(doc) && !json_object_get(doc, "objects")) {
 		err = apply_one(in, doc, 0, on_err, arg, &bad);
 	} else {
-		err = rk_fail(ctx, RK_EINVAL, path,
-			      "not a STIX bundle (an \"objects\" array), an array of objects or an object");
+		err = rk_fail(
+		    ctx, RK_EINVAL, path,
+		    "not a STIX bundle (an \"objects\" array), an array of objects or an object");
 	}
 out:
 	if (n_bad)
 		*n_bad = bad;
 	json_decref(doc);
-	free(slices);
 	return err;
 }
+
+/* ---------------------------------------------------------------- reading */
 
 rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reject, void *arg,
 			  match **out, rk_errctx *ctx)
 {
 	rk_err err = RK_OK;
+	rk_buf pat_text;
+	char id[ID_LEN + 1];
 	*out = NULL;
 	/* the matcher reports handles; ids holds their ids (sensor_ids.c) */
 	sensor_ids *ids = sensor_ids_new();
@@ -764,18 +1660,32 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 		sensor_ids_free(ids);
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory building the matcher");
 	}
+	rk_buf_init(&pat_text);
 	pthread_rwlock_rdlock(&in->lock);
 	for (size_t i = 0; i < in->n && !err; i++) {
-		const intel_entry *e = in->entries[i];
-		if (!e->stix)
+		const intel_entry *e = &in->entries[i];
+		rec_view r = rec_read(in->text.p, e);
+		if (!(r.flags & REC_STIX))
 			continue;
-		if (sensor_ids_add(ids, e->id) != RK_OK)
-			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory building the matcher");
-		else
-			err = match_builder_add(b, e->id, e->pattern, e->valid_from, e->valid_until,
-						e->revoked, ctx);
+		unsigned t = r.flags >> REC_TEMPLATE_SHIFT;
+		rk_buf_reset(&pat_text);
+		if ((t &&
+		     (err = rk_buf_append(&pat_text, TEMPLATES[t].prefix, TEMPLATES[t].len))) ||
+		    (err = rk_buf_append(&pat_text, r.pattern.p, r.pattern.n)) ||
+		    (t && (err = rk_buf_append(&pat_text, "']", 2)))) {
+			rk_fail(ctx, err, NULL, "out of memory building the matcher");
+			break;
+		}
+		id_format(e, id);
+		if ((err = sensor_ids_add(ids, id)) != RK_OK) {
+			rk_fail(ctx, err, NULL, "out of memory building the matcher");
+			break;
+		}
+		err = match_builder_add(b, id, pat_text.data, r.valid_from, r.valid_until,
+					r.flags & REC_REVOKED, ctx);
 	}
 	pthread_rwlock_unlock(&in->lock);
+	rk_buf_cleanup(&pat_text);
 	if (!err)
 		err = match_build(b, out, ctx);
 	match_builder_free(b);
@@ -788,32 +1698,45 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 	return RK_OK;
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
+static void copy_span(char *dst, size_t cap, span s)
 {
-	size_t n = src ? strlen(src) : 0;
-	if (n >= cap)
-		n = cap - 1;
+	size_t n = s.n < cap ? s.n : cap - 1;
 	if (n)
-		memcpy(dst, src, n);
+		memcpy(dst, s.p, n);
 	dst[n] = '\0';
 }
 
 bool sensor_intel_lookup(sensor_intel *in, const char *id, sensor_indicator_info *out)
 {
+	intel_entry key;
 	bool found = false;
+	if (!id_parse(id, strlen(id), key.uuid, &key.id_case))
+		return false; /* the set holds valid ids only */
 	pthread_rwlock_rdlock(&in->lock);
-	uint32_t v = in->slots[find_slot(in, id)].entry;
+	uint32_t v = in->slots[find_slot(in, &key, entry_hash(&key))].entry;
 	if (v) {
-		const intel_entry *e = in->entries[v - 1];
-		copy_str(out->name, sizeof out->name, e->name);
-		copy_str(out->created_by, sizeof out->created_by, e->created_by);
-		out->n_markings = e->n_markings;
-		for (size_t i = 0; i < e->n_markings; i++)
-			copy_str(out->markings[i], sizeof out->markings[i], e->markings[i]);
+		const intel_entry *e = &in->entries[v - 1];
+		rec_view r = rec_read(in->text.p, e);
+		span none = {"", 0};
+		copy_span(out->name, sizeof out->name, r.flags & REC_NAME ? r.name : none);
+		copy_span(out->created_by, sizeof out->created_by,
+			  r.flags & REC_BY ? pool_get(&in->refs, r.created_by) : none);
+		out->n_markings = 0;
+		if (r.flags & REC_MARKS) {
+			span list = pool_get(&in->refs, r.markings);
+			const char *p = list.p, *end = list.p + list.n;
+			while (p < end && out->n_markings < SENSOR_MARKINGS_MAX) {
+				uint16_t n;
+				memcpy(&n, p, 2);
+				span m = {p + 2, n};
+				copy_span(out->markings[out->n_markings++], SENSOR_ID_MAX, m);
+				p += 2 + m.n;
+			}
+		}
 		out->modified = e->modified;
-		out->valid_from = e->valid_from;
-		out->valid_until = e->valid_until;
-		out->revoked = e->revoked;
+		out->valid_from = r.valid_from;
+		out->valid_until = r.valid_until;
+		out->revoked = r.flags & REC_REVOKED;
 		found = true;
 	}
 	pthread_rwlock_unlock(&in->lock);

@@ -5,7 +5,9 @@
  * is what lets the hub store posted bytes instead of re-serialising them).
  * Every case is checked against jansson itself: a canonical slice must
  * equal the dump, and the expected flag is asserted, so a scanner that
- * says "canonical" too often or too rarely fails here.
+ * says "canonical" too often or too rarely fails here. rk_json_stream,
+ * fed the text in pieces of every size, finds what rk_json_array_slices
+ * finds and fails where it fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,13 +281,109 @@ static void test_parse_slices_mutations(void **state)
 	}
 }
 
+/*
+ * rk_json_stream over text handed in `piece` bytes at a time (the caller
+ * keeping what the stream has not passed, as a reader's window does)
+ * against rk_json_array_slices on the whole: the same verdict, the same
+ * elements up to it.
+ */
+static void check_stream(const char *text, size_t len, size_t depth, size_t piece)
+{
+	rk_json_slice want[16];
+	size_t n_want = 0;
+	rk_err ew =
+	    rk_json_array_slices(text, len, "objects", depth, want, RK_ARRAY_LEN(want), &n_want);
+	if (ew == RK_ETOOBIG && n_want == RK_ARRAY_LEN(want))
+		return; /* more elements than this test keeps */
+
+	rk_json_stream js;
+	size_t pos = 0, have = piece < len ? piece : len, n = 0;
+	rk_err err = RK_OK;
+	rk_json_stream_init(&js, "objects", depth);
+	for (;;) {
+		size_t used = 0;
+		bool more = false, eof = have == len;
+		if (!js.at_element) {
+			err = rk_json_stream_next(&js, text + pos, have - pos, eof, &used, &more);
+		} else {
+			err =
+			    rk_json_stream_element(&js, text + pos, have - pos, eof, &used, &more);
+			if (!err && !more) {
+				assert_true(n < RK_ARRAY_LEN(want));
+				assert_int_equal(pos, want[n].off);
+				assert_int_equal(used, want[n].len);
+				n++;
+			}
+		}
+		if (err)
+			break;
+		if (more) {
+			assert_false(eof);
+			have = have + piece < len ? have + piece : len;
+			continue;
+		}
+		pos += used;
+		if (js.done)
+			break;
+	}
+	if (err != ew || (ew == RK_OK && n != n_want) || js.n != n)
+		fail_msg("%.*s (piece %zu): stream %d after %zu elements, slices %d with %zu",
+			 (int)len, text, piece, err, n, ew, n_want);
+}
+
+static void test_stream(void **state)
+{
+	(void)state;
+	static const char *texts[] = {
+	    "{\"objects\":[]}",
+	    "{}",
+	    "{\"object\":[1]}",
+	    "{\"objects\":{}}",
+	    "[{\"objects\":[1]}]",
+	    "{\"objects\":[1,2",
+	    "{\"objects\":[1,2,]}",
+	    "{\"objects\":[,]}",
+	    "{\"objects\":[1 2]}",
+	    " \n{ \"a\" : [1, {\"b\":\"}]\"}] , \"objects\" : [ {\"x\":[1,[2]]} , \"s\\\"\" ,3 ] , "
+	    "\"z\": }",
+	    "{\"objects\":[[[[1]]]]}",
+	    "{\"a\":[[[[1]]]],\"objects\":[]}",
+	    "",
+	    "  ",
+	    "\"objects\"",
+	};
+	for (size_t t = 0; t < RK_ARRAY_LEN(texts); t++)
+		for (size_t piece = 1; piece <= strlen(texts[t]) + 1; piece++)
+			for (size_t depth = 3; depth <= 5; depth += 2)
+				check_stream(texts[t], strlen(texts[t]), depth, piece);
+
+	static const char env[] =
+	    "{\"type\":\"bundle\",\"objects\":[{\"a\":1,\"b\":[true,false,null]},"
+	    "{\"s\":\"q\\\"\\\\\\u0001 caf\xc3\xa9\"},[[[-0.5e3]]],\"x\"],"
+	    "\"more\":{\"objects\":[1]},\"t\":[[{}]]}";
+	static const char bytes[] = "{}[],:\" \\0\x80\xc3\x01x";
+	char buf[sizeof env];
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (size_t cut = 0; cut < sizeof env; cut++)
+		check_stream(env, cut, 6, 1 + cut % 7);
+	for (int n = 0; n < 20000; n++) {
+		memcpy(buf, env, sizeof env);
+		for (int k = 0; k < 1 + n % 3; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[x % (sizeof env - 1)] = bytes[(x >> 32) % (sizeof bytes - 1)];
+		}
+		check_stream(buf, sizeof env - 1, 2 + n % 6, 1 + (size_t)(x >> 40) % 40);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_parse_slices),
-		cmocka_unit_test(test_parse_slices_mutations),
+	    cmocka_unit_test(test_cases),	 cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_parse_slices), cmocka_unit_test(test_parse_slices_mutations),
+	    cmocka_unit_test(test_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
  * bundle file with bad objects reported by index and id while the good
  * ones load. Lookups copy out name, creator and markings. The matcher
  * reports handles; the ids attached to it by the build name them byte for
- * byte, and outlive the set they came from.
+ * byte, and outlive the set they came from. Bundle files are read through
+ * a window: objects across its edges and objects larger than it load as
+ * when each is applied on its own, and a bundle cut off halfway changes
+ * nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +134,22 @@ static void test_markings_and_name(void **state)
 	assert_string_equal(info.markings[0], TLP_AMBER);
 	assert_string_equal(info.created_by, "identity--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b");
 	assert_int_equal(info.valid_from, (rk_time)1735689600 * 1000000);
+	/* a second creator and marking list, added after the first */
+	assert_int_equal(
+	    apply(in,
+		  ind(ID_C, "2025-02-01T00:00:00.000Z", "[domain-name:value = 'b.example']",
+		      "\"object_marking_refs\":[\"marking-definition--1\",\"" TLP_AMBER "\"],"
+		      "\"created_by_ref\":\"identity--2\""),
+		  NULL, &ctx),
+	    RK_OK);
+	assert_true(sensor_intel_lookup(in, ID_C, &info));
+	assert_int_equal(info.n_markings, 2);
+	assert_string_equal(info.markings[0], "marking-definition--1");
+	assert_string_equal(info.markings[1], TLP_AMBER);
+	assert_string_equal(info.created_by, "identity--2");
+	assert_true(sensor_intel_lookup(in, ID_B, &info));
+	assert_int_equal(info.n_markings, 1);
+	assert_string_equal(info.created_by, "identity--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b");
 	sensor_intel_free(in);
 }
 
@@ -461,6 +480,344 @@ static void test_fast_path_agrees(void **state)
 	unlink(path);
 }
 
+/* ------------------------------------------------------------ window edges */
+
+/* Every refusal heard, in order. */
+typedef struct {
+	rk_buf text; /* "index id path\n" per refusal */
+	size_t n;
+} report_log;
+
+static void on_report(void *arg, size_t index, const char *id, const rk_errctx *why)
+{
+	report_log *r = arg;
+	assert_int_equal(rk_buf_printf(&r->text, "%zu %s %s\n", index, id, why->path), RK_OK);
+	r->n++;
+}
+
+#define EDGE_OBJECTS 60
+
+static void edge_id(char out[64], size_t i, bool upper)
+{
+	snprintf(out, 64,
+		 upper ? "indicator--%08zX-ABCD-4EF0-8A00-%012zX"
+		       : "indicator--%08zx-abcd-4ef0-8a00-%012zx",
+		 i * 2654435761u % 0xffffffffu, i);
+}
+
+/* A bundle of every kind of element the loader meets, written with and
+ * without white space, some far larger than a small window. */
+static void edge_bundle(rk_buf *b)
+{
+	char id[64];
+	rk_buf_init(b);
+	assert_int_equal(
+	    rk_buf_puts(
+		b,
+		"{ \"type\" : \"bundle\", \"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		"\n \"objects\" :\n [ "),
+	    RK_OK);
+	for (size_t i = 0; i < EDGE_OBJECTS; i++) {
+		if (i)
+			assert_int_equal(rk_buf_puts(b, i % 3 ? "," : " ,\n  "), RK_OK);
+		edge_id(id, i % 50, i % 7 == 4);
+		const char *mod = i >= 50 ? "2025-06-01T00:00:00.5Z" : "2025-01-01T00:00:00.000Z";
+		switch (i % 10) {
+		case 0: /* flat, with creator, markings and name */
+			rk_buf_printf(
+			    b,
+			    "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"%s\","
+			    "\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"%s\","
+			    "\"pattern\":\"[ipv4-addr:value = "
+			    "'198.51.100.%zu']\",\"pattern_type\":\"stix\","
+			    "\"valid_from\":\"2025-01-01T00:00:00Z\",\"name\":\"n%zu\","
+			    "\"created_by_ref\":\"identity--0c8a3c2e-6b1d-4e7f-9a2b-3c4d5e6f7a8b\","
+			    "\"object_marking_refs\":[\"" TLP_AMBER
+			    "\",\"marking-definition--%zu\"]}",
+			    id, mod, i, i, i % 3);
+			break;
+		case 1: /* escapes: jansson's path */
+			rk_buf_printf(
+			    b,
+			    "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:"
+			    "00Z\","
+			    "\"modified\":\"%s\",\"pattern\":\"[domain-name:value = "
+			    "'x%zu.example']\","
+			    "\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\","
+			    "\"name\":\"esc\\\"aped \\u00e9 %zu\"}",
+			    id, mod, i, i);
+			break;
+		case 2:
+			rk_buf_printf(b,
+				      "{\"type\":\"malware\",\"id\":\"malware--0c8a3c2e-6b1d-4e7f-"
+				      "9a2b-3c4d5e6f7a8b\","
+				      "\"name\":\"m%zu\",\"is_family\":false}",
+				      i);
+			break;
+		case 3: /* refused: no modified */
+			rk_buf_printf(b,
+				      "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-"
+				      "01T00:00:00Z\"}",
+				      id);
+			break;
+		case 4: /* white space everywhere, valid_until, revoked, a number */
+			rk_buf_printf(
+			    b,
+			    "{ \"type\" : \"indicator\" ,\n\t\"id\" : \"%s\" , \"created\" : "
+			    "\"2025-01-01T00:00:00Z\" , \"modified\" : \"%s\" , \"confidence\" : "
+			    "85 ,"
+			    " \"pattern\" : \"[url:value = 'http://x%zu.example/']\" , "
+			    "\"pattern_type\" : \"stix\" ,"
+			    " \"valid_from\" : \"2025-01-01T00:00:00Z\" , \"valid_until\" : "
+			    "\"2027-01-01T00:00:00.123456789Z\" , \"revoked\" : %s }",
+			    id, mod, i, i % 20 == 4 ? "true" : "false");
+			break;
+		case 5: /* kept, never built */
+			rk_buf_printf(b,
+				      "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-"
+				      "01T00:00:00Z\","
+				      "\"modified\":\"%s\",\"pattern\":\"title:x%zu\",\"pattern_"
+				      "type\":\"sigma\","
+				      "\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+				      id, mod, i);
+			break;
+		case 6: /* not an object */
+			assert_int_equal(rk_buf_puts(b, "[1, {\"a\": [2, 3]}]"), RK_OK);
+			break;
+		case 7: { /* larger than a small window, flat and escaped */
+			rk_buf_printf(
+			    b,
+			    "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:"
+			    "00Z\","
+			    "\"modified\":\"%s\",\"pattern\":\"[domain-name:value = "
+			    "'big%zu.example'] OR "
+			    "[domain-name:value = 'other%zu.example']\",\"pattern_type\":\"stix\","
+			    "\"valid_from\":\"2025-01-01T00:00:00Z\",\"description\":\"",
+			    id, mod, i, i);
+			for (size_t k = 0; k < 300 * (i % 20 == 7 ? 40 : 1); k++)
+				rk_buf_puts(b, i % 20 == 7 ? "\\n" : "d");
+			rk_buf_puts(b, "\"}");
+			break;
+		}
+		case 8: /* bad timestamp */
+			rk_buf_printf(
+			    b,
+			    "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:"
+			    "00Z\","
+			    "\"modified\":\"2025-13-01T00:00:00Z\",\"pattern\":\"[ipv4-addr:value "
+			    "= '1.2.3.4']\","
+			    "\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+			    id);
+			break;
+		default: /* an indicator without its type */
+			rk_buf_printf(b, "{\"id\":\"%s\"}", id);
+			break;
+		}
+	}
+	assert_int_equal(rk_buf_puts(b, " ] , \"trailing\": [1]}\n"), RK_OK);
+}
+
+/* What one load gave: counts, refusals and each id's copy-out. */
+typedef struct {
+	sensor_intel_stats st;
+	size_t n_bad;
+	report_log log;
+	rk_buf lookups;
+} load_result;
+
+static void describe(sensor_intel *in, load_result *r)
+{
+	char id[64];
+	sensor_intel_get_stats(in, &r->st);
+	rk_buf_init(&r->lookups);
+	for (size_t i = 0; i < 50; i++) {
+		for (int upper = 0; upper < 2; upper++) {
+			sensor_indicator_info info;
+			edge_id(id, i, upper);
+			if (!sensor_intel_lookup(in, id, &info)) {
+				rk_buf_printf(&r->lookups, "%s -\n", id);
+				continue;
+			}
+			rk_buf_printf(&r->lookups, "%s [%s] [%s] %zu %lld %lld %lld %d", id,
+				      info.name, info.created_by, info.n_markings,
+				      (long long)info.modified, (long long)info.valid_from,
+				      (long long)info.valid_until, info.revoked);
+			for (size_t k = 0; k < info.n_markings; k++)
+				rk_buf_printf(&r->lookups, " %s", info.markings[k]);
+			rk_buf_puts(&r->lookups, "\n");
+		}
+	}
+}
+
+static void assert_same(const load_result *a, const load_result *b)
+{
+	assert_memory_equal(&a->st, &b->st, sizeof a->st);
+	assert_int_equal(a->n_bad, b->n_bad);
+	assert_int_equal(a->log.n, b->log.n);
+	assert_string_equal(a->log.text.data ? a->log.text.data : "",
+			    b->log.text.data ? b->log.text.data : "");
+	assert_string_equal(a->lookups.data, b->lookups.data);
+}
+
+static void result_cleanup(load_result *r)
+{
+	rk_buf_cleanup(&r->log.text);
+	rk_buf_cleanup(&r->lookups);
+}
+
+static void test_window_edges(void **state)
+{
+	(void)state;
+	rk_buf text;
+	edge_bundle(&text);
+	char path[] = "/tmp/rk-intel-edge-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text.data, text.len), (ssize_t)text.len);
+	close(fd);
+
+	/* each object applied on its own through jansson */
+	load_result ref = {0};
+	sensor_intel *in = sensor_intel_new();
+	json_t *doc = json_loads(text.data, 0, NULL);
+	assert_non_null(doc);
+	const json_t *objs = json_object_get(doc, "objects");
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		rk_errctx why;
+		rk_errctx_clear(&why);
+		const json_t *o = json_array_get(objs, i);
+		if (sensor_intel_apply(in, o, NULL, &why) != RK_OK) {
+			const json_t *id = json_object_get(o, "id");
+			on_report(&ref.log, i, json_is_string(id) ? json_string_value(id) : "",
+				  &why);
+			ref.n_bad++;
+		}
+	}
+	json_decref(doc);
+	describe(in, &ref);
+	sensor_intel_free(in);
+	assert_int_equal(ref.st.indicators, 26);
+	assert_true(ref.st.applied > ref.st.indicators && ref.n_bad > 0);
+
+	/* the text in memory, then the file through windows of many sizes */
+	static const size_t windows[] = {64, 65, 100, 127, 128, 300, 1000, 4096, 0};
+	for (size_t w = 0; w <= RK_ARRAY_LEN(windows); w++) {
+		load_result got = {0};
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		in = sensor_intel_new();
+		if (w == RK_ARRAY_LEN(windows)) {
+			char *copy = strdup(text.data);
+			assert_int_equal(sensor_intel_load_text(in, copy, text.len, "mem",
+								on_report, &got.log, &got.n_bad,
+								&ctx),
+					 RK_OK);
+			free(copy);
+		} else {
+			if (windows[w])
+				sensor_intel_set_window(in, windows[w]);
+			assert_int_equal(sensor_intel_load_bundle(in, path, on_report, &got.log,
+								  &got.n_bad, &ctx),
+					 RK_OK);
+		}
+		describe(in, &got);
+		assert_same(&ref, &got);
+
+		/* the same again: all stale, nothing changes */
+		sensor_intel_stats before = got.st;
+		load_result again = {0};
+		assert_int_equal(
+		    sensor_intel_load_bundle(in, path, on_report, &again.log, &again.n_bad, &ctx),
+		    RK_OK);
+		describe(in, &again);
+		assert_string_equal(again.lookups.data, got.lookups.data);
+		assert_int_equal(again.st.indicators, before.indicators);
+		assert_int_equal(again.st.applied, before.applied);
+		assert_int_equal(again.st.stale, before.stale + before.applied);
+
+		/* ids keep their case: upper and lower case are two indicators */
+		match *m = NULL;
+		assert_int_equal(sensor_intel_build(in, NOW, NULL, NULL, &m, &ctx), RK_OK);
+		match_free(m);
+		sensor_intel_free(in);
+		result_cleanup(&got);
+		result_cleanup(&again);
+	}
+	result_cleanup(&ref);
+
+	/* cut off inside the objects array: nothing changes, nothing reported */
+	in = sensor_intel_new();
+	load_result whole = {0};
+	assert_int_equal(sensor_intel_load_bundle(in, path, NULL, NULL, NULL, NULL), RK_OK);
+	describe(in, &whole);
+	const char *cut = strstr(text.data, "2025-06-01");
+	assert_non_null(cut);
+	FILE *f = fopen(path, "w");
+	fwrite(text.data, 1, (size_t)(cut - text.data) + 100, f);
+	fclose(f);
+	for (size_t w = 0; w < 3; w++) {
+		load_result after = {0};
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		sensor_intel_set_window(in, w == 0 ? 64 : w == 1 ? 1000 : SENSOR_INTEL_WINDOW);
+		assert_int_equal(
+		    sensor_intel_load_bundle(in, path, on_report, &after.log, &after.n_bad, &ctx),
+		    RK_EPARSE);
+		assert_string_equal(ctx.path, path);
+		describe(in, &after);
+		assert_int_equal(after.log.n, 0);
+		assert_memory_equal(&after.st, &whole.st, sizeof after.st);
+		assert_string_equal(after.lookups.data, whole.lookups.data);
+		result_cleanup(&after);
+	}
+	result_cleanup(&whole);
+	sensor_intel_free(in);
+	unlink(path);
+	rk_buf_cleanup(&text);
+}
+
+/* An id's hex digits keep their case through the set and the matcher. */
+static void hit_id(void *arg, uint32_t handle, const char *id)
+{
+	(void)handle;
+	snprintf(arg, 64, "%s", id);
+}
+
+static void test_id_case(void **state)
+{
+	(void)state;
+	static const char *upper = "indicator--8E2E2D2B-17d4-4CBF-938f-98EE46B3CD3F";
+	sensor_intel *in = sensor_intel_new();
+	sensor_indicator_info info;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	assert_int_equal(apply(in,
+			       ind(upper, "2025-02-01T00:00:00.000Z",
+				   "[ipv4-addr:value = '198.51.100.9']", "\"name\":\"upper\""),
+			       NULL, &ctx),
+			 RK_OK);
+	assert_int_equal(apply(in,
+			       ind(ID_A, "2025-02-01T00:00:00.000Z",
+				   "[ipv4-addr:value = '198.51.100.8']", "\"name\":\"lower\""),
+			       NULL, &ctx),
+			 RK_OK);
+	assert_true(sensor_intel_lookup(in, upper, &info));
+	assert_string_equal(info.name, "upper");
+	assert_true(sensor_intel_lookup(in, ID_A, &info));
+	assert_string_equal(info.name, "lower");
+	assert_false(
+	    sensor_intel_lookup(in, "indicator--8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F", &info));
+	assert_false(sensor_intel_lookup(in, "indicator--8e2e2d2b", &info));
+	assert_false(sensor_intel_lookup(in, "", &info));
+	match *m = NULL;
+	char seen[64] = "";
+	assert_int_equal(sensor_intel_build(in, NOW, NULL, NULL, &m, &ctx), RK_OK);
+	assert_int_equal(match_ipv4(m, 0xc6336409, hit_id, seen), 1);
+	assert_string_equal(seen, upper);
+	match_free(m);
+	sensor_intel_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +828,8 @@ int main(void)
 		cmocka_unit_test(test_bundle_file),
 		cmocka_unit_test(test_fast_path_agrees),
 		cmocka_unit_test(test_ids_by_handle),
+		cmocka_unit_test(test_window_edges),
+		cmocka_unit_test(test_id_case),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
