@@ -777,12 +777,6 @@ static void test_window_edges(void **state)
 }
 
 /* An id's hex digits keep their case through the set and the matcher. */
-static void hit_id(void *arg, uint32_t handle, const char *id)
-{
-	(void)handle;
-	snprintf(arg, 64, "%s", id);
-}
-
 static void test_id_case(void **state)
 {
 	(void)state;
@@ -810,10 +804,10 @@ static void test_id_case(void **state)
 	assert_false(sensor_intel_lookup(in, "indicator--8e2e2d2b", &info));
 	assert_false(sensor_intel_lookup(in, "", &info));
 	match *m = NULL;
-	char seen[64] = "";
 	assert_int_equal(sensor_intel_build(in, NOW, NULL, NULL, &m, &ctx), RK_OK);
-	assert_int_equal(match_ipv4(m, 0xc6336409, hit_id, seen), 1);
-	assert_string_equal(seen, upper);
+	named seen = {.m = m};
+	assert_int_equal(match_ipv4(m, 0xc6336409, name_hit, &seen), 1);
+	assert_string_equal(seen.id, upper);
 	match_free(m);
 	sensor_intel_free(in);
 }
