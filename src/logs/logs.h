@@ -154,6 +154,11 @@ typedef struct logs_reader {
 	int nfields;
 	signed char col[LOGS_TSV_MAX_FIELDS]; /* field table index or -1 */
 	int ts_col;
+	/* derived from col[] (logs_tsv_plan): the columns to read, in order,
+	 * and the separators that bound them (bit t: the t-th separator) */
+	int nwant;
+	unsigned char want[LOGS_TSV_MAX_FIELDS];
+	uint64_t want_seps;
 	/* observables of the current line, emitted when it is done */
 	struct {
 		const char *val;

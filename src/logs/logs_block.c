@@ -58,6 +58,7 @@ void logs_header_set(logs_reader *r, const logs_header *h)
 	r->nfields = h->nfields;
 	memcpy(r->col, h->col, sizeof r->col);
 	r->ts_col = h->ts_col;
+	logs_tsv_plan(r);
 }
 
 void logs_feed_block(logs_reader *r, char *data, size_t len, const char *file,

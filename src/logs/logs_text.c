@@ -77,7 +77,7 @@ static const unsigned char cls[256] = {
 /* Dotted quad without leading zeros; the address goes to out. Each part
  * is read digit by digit without a loop: this runs on most values of a
  * connection or DNS log. */
-static int is_ipv4(const char *s, size_t len, uint8_t out[4])
+int logs_is_ipv4(const char *s, size_t len, uint8_t out[4])
 {
 	const char *p = s, *e = s + len;
 	if (len < 7 || len > 15)
@@ -117,7 +117,7 @@ static int is_ipv6(const char *s, size_t len, uint8_t out[16])
 	return inet_pton(AF_INET6, tmp, out) == 1;
 }
 
-static int is_domain(const char *s, size_t len)
+int logs_is_domain(const char *s, size_t len)
 {
 	size_t labels = 0, lab = 0, last = 0;
 	unsigned alpha = 0, last_alpha = 0;
@@ -163,7 +163,7 @@ static int is_email(const char *s, size_t len)
 	}
 	if (*s == '.' || at[-1] == '.')
 		return 0;
-	return is_domain(at + 1, len - (size_t)(at + 1 - s));
+	return logs_is_domain(at + 1, len - (size_t)(at + 1 - s));
 }
 
 static int is_url(const char *s, size_t len)
@@ -187,11 +187,11 @@ int logs_classify_addr(const char *s, size_t len, uint8_t addr[16])
 			return len == 32 ? LOGS_KIND_MD5 : len == 40 ? LOGS_KIND_SHA1
 				: len == 64 ? LOGS_KIND_SHA256 : LOGS_KIND_SHA512;
 	}
-	if (is_digit(s[0]) && is_ipv4(s, len, addr))
+	if (is_digit(s[0]) && logs_is_ipv4(s, len, addr))
 		return LOGS_KIND_IPV4;
 	/* A domain has neither ':' nor '@', so trying it first (the common
 	 * case) decides the same as looking for those first. */
-	if (is_domain(s, len))
+	if (logs_is_domain(s, len))
 		return LOGS_KIND_DOMAIN;
 	if (memchr(s, ':', len)) {
 		if (is_ipv6(s, len, addr))
@@ -223,33 +223,18 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 		o.field = (logs_field)r->q[i].field;
 		o.val = r->q[i].val;
 		o.len = r->q[i].len;
-		if (o.kind == LOGS_KIND_IPV4 || o.kind == LOGS_KIND_IPV6)
+		/* copied as logs_emit stored it, so the loads meet whole stores */
+		if (o.kind == LOGS_KIND_IPV4) {
+			memcpy(o.addr, r->q[i].addr, 4);
+			memset(o.addr + 4, 0, 12);
+		} else if (o.kind == LOGS_KIND_IPV6) {
 			memcpy(o.addr, r->q[i].addr, 16);
+		}
 		r->stats.observables++;
 		if (r->on_obs && r->on_obs(&o, r->arg))
 			r->stopped = 1;
 	}
 	r->nq = 0;
-}
-
-void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
-	       size_t len, const uint8_t *addr)
-{
-	if (r->nq == LOGS_QUEUE)
-		logs_flush(r, 0, 0);
-	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {
-		uint8_t *q = r->q[r->nq].addr;
-		memset(q, 0, 16);
-		if (addr)
-			memcpy(q, addr, k == LOGS_KIND_IPV4 ? 4 : 16);
-		else /* a caller that did not keep it: parse it here */
-			logs_classify_addr(v, len, q);
-	}
-	r->q[r->nq].val = v;
-	r->q[r->nq].len = (uint32_t)len;
-	r->q[r->nq].kind = (unsigned char)k;
-	r->q[r->nq].field = (unsigned char)f;
-	r->nq++;
 }
 
 /* A distinguished name, as Zeek ("CN=a,O=b\\, c") or Suricata ("C=US, CN=a")
@@ -426,12 +411,47 @@ static int digits(const char *s, size_t n, unsigned *v)
 	return 1;
 }
 
+/* Eight ASCII digits at s as a number, or -1 when one is not a digit.
+ * SWAR: each byte's high nibble must be 3 and adding 6 must keep it 3;
+ * then the digits are paired, paired again and again. */
+static int64_t digits8(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, 8);
+	if (((v & 0xf0f0f0f0f0f0f0f0ull) |
+	     (((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) !=
+	    0x3333333333333333ull)
+		return -1;
+	v -= 0x3030303030303030ull; /* little-endian: s[0] in the low byte */
+	v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+	v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+	v = (v * 10000 + (v >> 32)) & 0xffffffffull;
+	return (int64_t)v;
+}
+
 /* "1521911720.865716" or "2018-03-24T17:15:20.865716Z" / "...+0000". */
 int logs_parse_ts(const char *s, size_t len, int64_t *us)
 {
 	size_t i = 0;
 	int64_t sec = 0, frac = 0;
 	unsigned fd = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (len == 17 && s[10] == '.') {
+		/* what Zeek writes: ten digits, a point, six digits; the
+		 * fraction is read as "00" + its six digits */
+		uint64_t f;
+		memcpy(&f, s + 9, 8);
+		f = (f & ~0xffffull) | 0x3030u;
+		char fb[8];
+		memcpy(fb, &f, 8);
+		int64_t hi = digits8(s), lo = digits8(fb);
+		unsigned d8 = (unsigned)(s[8] - '0'), d9 = (unsigned)(s[9] - '0');
+		if (hi >= 0 && lo >= 0 && d8 <= 9 && d9 <= 9) {
+			*us = (hi * 100 + d8 * 10 + d9) * 1000000 + lo;
+			return 1;
+		}
+	}
+#endif
 	if (len >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ')) {
 		unsigned y, mo, d, h, mi, se;
 		if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
