@@ -477,9 +477,14 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 		size_t en = (size_t)n < nsep ? pos[n] : len;
 		char *v = line + st;
 		size_t vlen = en - st;
-		if (n == r->ts_col)
-			has_ts = logs_parse_ts(v, vlen, &ts);
-		else if (special)
+		if (n == r->ts_col) {
+			if (r->lazy_time) { /* read if an observable needs it */
+				r->ts_text = v;
+				r->ts_len = vlen;
+			} else {
+				has_ts = logs_parse_ts(v, vlen, &ts);
+			}
+		} else if (special)
 			tsv_value(r, r->col[n], v, vlen, col_is_set(r->col[n]));
 		else if (vlen && !is_unset(r, v, vlen))
 			tsv_plain(r, r->col[n], v, vlen);

@@ -223,6 +223,8 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 	o.line = r->line;
 	o.ts_us = has_ts ? ts : 0;
 	o.has_ts = has_ts;
+	o.ts_text = has_ts ? NULL : r->ts_text;
+	o.ts_len = r->ts_len;
 	for (int i = 0; i < r->nq && !r->stopped; i++) {
 		o.kind = (logs_kind)r->q[i].kind;
 		o.field = (logs_field)r->q[i].field;
@@ -240,6 +242,15 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 			r->stopped = 1;
 	}
 	r->nq = 0;
+}
+
+int logs_obs_time(const logs_obs *o, int64_t *us)
+{
+	if (o->has_ts) {
+		*us = o->ts_us;
+		return 1;
+	}
+	return o->ts_text && logs_parse_ts(o->ts_text, o->ts_len, us);
 }
 
 /* A distinguished name, as Zeek ("CN=a,O=b\\, c") or Suricata ("C=US, CN=a")

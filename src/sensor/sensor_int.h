@@ -133,9 +133,13 @@ typedef struct sensor_worker {
 	bool obs_time_known;  /* obs.time is the input's; else now, on demand */
 	const char *obs_text;
 	size_t obs_text_len;
-	/* logs: the correlation key of the line last given a source address */
+	/* logs: the line last given a source address, and that address
+	 * (hashed into the correlation key only when an atom needs it) */
 	const char *key_file;
-	uint64_t key_line, key;
+	uint64_t key_line;
+	uint8_t key_family;
+	uint8_t key_addr[16];
+	bool key_pending; /* the current observable's line has a source address */
 	uint64_t observables, hits, batches;
 	sensor_errs errs;
 	/* an HTTP request's path, waiting for its Host to become a URL */

@@ -12,7 +12,8 @@
  * satisfied; they go to the generation's correlator under its lock (atoms
  * are rare next to observables), with the observable's time and a
  * correlation key, and a completed pattern is a hit named after the
- * observable that completed it. The key is a hash of the client's address:
+ * observable that completed it. A log line's time and key are worked out
+ * only then, when an atom needs them (most observables never do). The key is a hash of the client's address:
  * for a packet, the end with the higher port (the source when the ports
  * are equal or not read yet, as for the address observables, which the
  * decoder reports before the transport header); for a log line, the
@@ -107,10 +108,11 @@ static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 		h.time = w->pkt->ts_usec;
 		h.time_from_input = true;
 	} else {
+		int64_t t;
 		h.line = w->lobs->line;
 		h.field = logs_field_name(w->lobs->field);
-		h.time_from_input = w->lobs->has_ts != 0;
-		h.time = h.time_from_input ? w->lobs->ts_us : rk_time_now();
+		h.time_from_input = logs_obs_time(w->lobs, &t) != 0;
+		h.time = h.time_from_input ? t : rk_time_now();
 	}
 	w->hits++;
 	for (size_t i = 0; i < w->s->nsinks; i++)
@@ -127,8 +129,13 @@ static void on_atom(void *arg, uint32_t handle, const char *indicator_id,
 	if (!g->corr)
 		return;
 	if (!w->obs_time_known) {
-		w->obs.time = rk_time_now();
+		int64_t t;
+		w->obs.time = !w->dobs && logs_obs_time(w->lobs, &t) ? t : rk_time_now();
 		w->obs_time_known = true;
+	}
+	if (w->key_pending) { /* a log line's source address, hashed now */
+		w->obs.key = addr_key(w->key_family, w->key_addr);
+		w->key_pending = false;
 	}
 	pthread_mutex_lock(&g->corr_mu);
 	match_corr_feed(g->corr, handle, atoms, w->obs.time, w->obs.key, on_match, w);
@@ -211,8 +218,9 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 		o->time = w->pkt->ts_usec;
 		w->obs_time_known = true;
 	} else {
-		w->obs_time_known = w->lobs->has_ts != 0;
-		o->time = w->obs_time_known ? w->lobs->ts_us : 0;
+		/* a log line's time is read only when an atom needs it */
+		w->obs_time_known = false;
+		o->time = 0;
 	}
 	return match_observe(w->m, w->scr, o, on_match, on_atom, w);
 }
@@ -266,6 +274,7 @@ static void on_decode(const decode_observable *o, void *user)
 	const decode_flow *f = o->flow;
 	uint64_t key = flow_key(f);
 	w->dobs = o;
+	w->key_pending = false;
 	switch (o->kind) {
 	case DECODE_ADDR_SRC:
 	case DECODE_ADDR_DST: {
@@ -327,16 +336,17 @@ static int on_log(const logs_obs *o, void *arg)
 	if ((unsigned)o->kind >= LOGS_KIND_COUNT)
 		return 0;
 	bool addr = o->kind == LOGS_KIND_IPV4 || o->kind == LOGS_KIND_IPV6;
-	uint8_t family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
 	if (addr && o->field == LOGS_FIELD_CONN_SRC) {
 		w->key_file = o->file;
 		w->key_line = o->line;
-		w->key = addr_key(family, o->addr);
+		w->key_family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
+		memcpy(w->key_addr, o->addr, 16);
 	}
-	uint64_t key = w->key_file == o->file && w->key_line == o->line ? w->key : 0;
+	/* the key is hashed only if an atom needs it (on_atom) */
+	w->key_pending = w->key_file == o->file && w->key_line == o->line;
 	/* an address comes parsed (o->addr); its text stays for the alert */
 	sensor_match_one(w, (match_obs_kind)KIND[o->kind], o->val, o->len, addr ? o->addr : NULL,
-			 key);
+			 0);
 	return 0;
 }
 
@@ -366,6 +376,8 @@ rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index)
 	for (int i = 0; i < 3; i++)
 		if (logs_reader_init(&w->lr[i], FMT[i], 0, on_log, on_log_err, w) != RK_OK)
 			return RK_ENOMEM;
+		else
+			logs_reader_lazy_time(&w->lr[i]); /* read on a hit or an atom */
 	return RK_OK;
 }
 
