@@ -47,8 +47,13 @@
  * 16 observations of 24 bytes: about 6 MB, only when a pattern needs it. */
 #define SENSOR_CORR_KEYS 16384
 #define SENSOR_CORR_DEPTH 16
+/* IPv4 addresses a worker remembers as matching nothing (sensor_work.c):
+ * 4096 of 4 bytes, 16 KB a worker. */
+#define SENSOR_QUIET_BITS 12
+#define SENSOR_QUIET_SLOTS (1u << SENSOR_QUIET_BITS)
 
 typedef struct sensor_gen {
+	uint64_t serial;        /* unique per generation, never reused */
 	match *m;               /* owned; may be NULL (matches nothing) */
 	match_corr *corr;       /* owned; NULL without compound patterns */
 	pthread_mutex_t corr_mu; /* serialises corr */
@@ -141,6 +146,13 @@ typedef struct sensor_worker {
 	uint8_t key_addr[16];
 	bool key_pending; /* the current observable's line has a source address */
 	uint64_t observables, hits, batches;
+	/* addresses that matched nothing under generation quiet_serial, by
+	 * a hash of the address (0.0.0.0 is never kept: 0 is an empty slot);
+	 * reported: the current observable reached a sink or an atom */
+	uint64_t quiet_serial;
+	uint64_t quiet_skips;
+	bool reported;
+	uint32_t quiet[SENSOR_QUIET_SLOTS];
 	sensor_errs errs;
 	/* an HTTP request's path, waiting for its Host to become a URL */
 	decode_flow http_flow;

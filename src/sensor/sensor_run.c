@@ -127,10 +127,12 @@ sensor_batch *sensor_queue_pop(sensor_queue *q)
 
 sensor_gen *sensor_gen_new(match *m, unsigned nworkers)
 {
+	static _Atomic uint64_t serials = 0;
 	sensor_gen *g = calloc(1, sizeof(*g) + nworkers * sizeof(g->scr[0]));
 	match_stats st;
 	if (!g)
 		return NULL;
+	g->serial = atomic_fetch_add(&serials, 1) + 1;
 	g->nscr = nworkers;
 	pthread_mutex_init(&g->corr_mu, NULL);
 	if (m) {

@@ -69,6 +69,7 @@ static void on_match(void *arg, uint32_t handle, const char *indicator_id)
 	char text[INET6_ADDRSTRLEN];
 	sensor_hit h;
 
+	w->reported = true;
 	memset(&h, 0, sizeof h);
 	h.handle = handle;
 	h.indicator_id = indicator_id;
@@ -126,6 +127,7 @@ static void on_atom(void *arg, uint32_t handle, const char *indicator_id,
 	sensor_worker *w = arg;
 	sensor_gen *g = w->g;
 	(void)indicator_id;
+	w->reported = true;
 	if (!g->corr)
 		return;
 	if (!w->obs_time_known) {
@@ -193,6 +195,7 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 			       const uint8_t *bin, uint64_t key)
 {
 	match_obs *o = &w->obs;
+	uint32_t *quiet = NULL;
 
 	w->observables++;
 	if (!w->m || !w->scr)
@@ -205,6 +208,13 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 		o->value = NULL;
 		o->ipv4 = (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
 			  (uint32_t)bin[2] << 8 | bin[3];
+		if (o->ipv4 != 0) {
+			quiet = &w->quiet[(o->ipv4 * 0x9e3779b1u) >> (32 - SENSOR_QUIET_BITS)];
+			if (*quiet == o->ipv4) {
+				w->quiet_skips++;
+				return 0; /* matched nothing under this matcher before */
+			}
+		}
 	} else if (bin && k == MATCH_OBS_IPV6) {
 		o->value = NULL;
 		memcpy(o->ipv6, bin, 16);
@@ -222,7 +232,11 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 		w->obs_time_known = false;
 		o->time = 0;
 	}
-	return match_observe(w->m, w->scr, o, on_match, on_atom, w);
+	w->reported = false;
+	size_t hits = match_observe(w->m, w->scr, o, on_match, on_atom, w);
+	if (quiet && hits == 0 && !w->reported)
+		*quiet = o->ipv4;
+	return hits;
 }
 
 /* A packet's correlation key: its client's address (see the top). */
@@ -465,6 +479,10 @@ void *sensor_worker_main(void *arg)
 		 * memory for it the batch matches nothing */
 		if (w->m && !w->g->scr[w->index])
 			w->g->scr[w->index] = match_scratch_new(w->m);
+		if (w->quiet_serial != w->g->serial) { /* what another matcher said */
+			memset(w->quiet, 0, sizeof w->quiet);
+			w->quiet_serial = w->g->serial;
+		}
 		w->scr = w->g->scr[w->index];
 		if (w->m && !w->scr)
 			sensor_errs_add(&w->errs, "out of memory for matching: batch skipped", 1,
