@@ -169,10 +169,16 @@ typedef struct logs_reader {
 	const char *ts_text; /* the current line's time column, not yet read */
 	size_t ts_len;
 	/* derived from col[] (logs_tsv_plan): the columns to read, in order,
-	 * and the separators that bound them (bit t: the t-th separator) */
+	 * and the separators that bound them (bit t: the t-th separator);
+	 * ts_first: no time column, or it is read before any other */
 	int nwant;
 	unsigned char want[LOGS_TSV_MAX_FIELDS];
 	uint64_t want_seps;
+	int ts_first;
+	/* a lazy-time Zeek line whose time comes first needs no queue: its
+	 * observables go to the callback as they are found, through now */
+	int direct;
+	logs_obs now;
 	/* observables of the current line, emitted when it is done */
 	struct {
 		const char *val;

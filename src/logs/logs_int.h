@@ -64,7 +64,15 @@ int logs_classify_addr(const char *s, size_t len, uint8_t addr[16]);
  * Where they say yes, logs_classify_addr says IPV4 or DOMAIN too. */
 int logs_is_ipv4(const char *s, size_t len, uint8_t out[4]);
 int logs_is_domain(const char *s, size_t len);
+/* The same, told that avail >= len bytes at s may be read: then whole
+ * words are loaded rather than copied. */
+int logs_is_ipv4_at(const char *s, size_t len, size_t avail, uint8_t out[4]);
+int logs_is_domain_at(const char *s, size_t len, size_t avail);
 void logs_flush(logs_reader *r, int64_t ts, int has_ts);
+/* logs_emit's way when r->direct: to the callback at once, through
+ * r->now (file, line and time set by the caller for the line). */
+void logs_emit_now(logs_reader *r, logs_kind k, logs_field f, const char *v,
+		   size_t len, const uint8_t *addr);
 
 /* Queues one observable of the current line. addr: the address when k is
  * IPV4 or IPV6 (as logs_classify_addr wrote it), or NULL to have it parsed
@@ -72,6 +80,10 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts);
 static inline void logs_emit(logs_reader *r, logs_kind k, logs_field f,
 			     const char *v, size_t len, const uint8_t *addr)
 {
+	if (r->direct) {
+		logs_emit_now(r, k, f, v, len, addr);
+		return;
+	}
 	if (r->nq == LOGS_QUEUE)
 		logs_flush(r, 0, 0);
 	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {

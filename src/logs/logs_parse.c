@@ -284,6 +284,7 @@ void logs_tsv_plan(logs_reader *r)
 		if (n < 64)
 			r->want_seps |= (uint64_t)1 << n;
 	}
+	r->ts_first = r->ts_col < 0 || (r->nwant > 0 && r->want[0] == r->ts_col);
 }
 
 /* Separator offsets tsv_split may write: the first 64 and what one step
@@ -430,16 +431,16 @@ static size_t tsv_split(const char *s, size_t len, char sep, char set_sep,
 /* A plain value (no escape, no set separator) of a column that holds
  * addresses or names: the common cases straight to the queue, anything
  * else through logs_emit_value, which decides the same way. */
-static void tsv_plain(logs_reader *r, int key, char *v, size_t len)
+static void tsv_plain(logs_reader *r, int key, char *v, size_t len, size_t avail)
 {
 	const logs_key *k = &keys[key];
 	uint8_t a[16];
 	if (k->mode == LOGS_M_ADDR || k->mode == LOGS_M_HOST) {
-		if ((unsigned)(v[0] - '0') <= 9 && logs_is_ipv4(v, len, a)) {
+		if ((unsigned)(v[0] - '0') <= 9 && logs_is_ipv4_at(v, len, avail, a)) {
 			logs_emit(r, LOGS_KIND_IPV4, (logs_field)k->field, v, len, a);
 			return;
 		}
-		if (k->mode == LOGS_M_HOST && logs_is_domain(v, len)) {
+		if (k->mode == LOGS_M_HOST && logs_is_domain_at(v, len, avail)) {
 			logs_emit(r, LOGS_KIND_DOMAIN, (logs_field)k->field, v, len, NULL);
 			return;
 		}
@@ -471,6 +472,15 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 	}
 	/* the plan (from col[] alone) says which columns to read, so a reader
 	 * whose header state was copied from another works the same */
+	if (r->lazy_time && r->ts_first) {
+		r->now.file = r->file;
+		r->now.line = r->line;
+		r->now.ts_us = 0;
+		r->now.has_ts = 0;
+		r->now.ts_text = NULL;
+		r->now.ts_len = 0;
+		r->direct = 1;
+	}
 	for (int w = 0; w < r->nwant; w++) {
 		int n = r->want[w];
 		size_t st = n ? pos[n - 1] + 1 : 0;
@@ -479,16 +489,17 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 		size_t vlen = en - st;
 		if (n == r->ts_col) {
 			if (r->lazy_time) { /* read if an observable needs it */
-				r->ts_text = v;
-				r->ts_len = vlen;
+				r->ts_text = r->now.ts_text = v;
+				r->ts_len = r->now.ts_len = vlen;
 			} else {
 				has_ts = logs_parse_ts(v, vlen, &ts);
 			}
 		} else if (special)
 			tsv_value(r, r->col[n], v, vlen, col_is_set(r->col[n]));
 		else if (vlen && !is_unset(r, v, vlen))
-			tsv_plain(r, r->col[n], v, vlen);
+			tsv_plain(r, r->col[n], v, vlen, len - st);
 	}
+	r->direct = 0;
 	logs_flush(r, ts, has_ts);
 	return 1;
 }
