@@ -48,8 +48,8 @@
 #define SENSOR_CORR_KEYS 16384
 #define SENSOR_CORR_DEPTH 16
 /* IPv4 addresses a worker remembers as matching nothing (sensor_work.c):
- * 4096 of 4 bytes, 16 KB a worker. */
-#define SENSOR_QUIET_BITS 12
+ * 16384 of 4 bytes, 64 KB a worker. */
+#define SENSOR_QUIET_BITS 14
 #define SENSOR_QUIET_SLOTS (1u << SENSOR_QUIET_BITS)
 
 typedef struct sensor_gen {
@@ -85,6 +85,9 @@ typedef struct sensor_queue {
 	pthread_cond_t cv;
 	sensor_batch *head, *tail;
 	bool closed;
+	/* batches pushed and not yet matched: what a log reader weighs when
+	 * it picks a worker (a worker the scheduler left behind gets fewer) */
+	_Atomic unsigned pending;
 } sensor_queue;
 
 /* Error counts by kind, owned by one thread until merged. */

@@ -379,6 +379,7 @@ rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index)
 	w->s = s;
 	w->index = index;
 	atomic_init(&w->epoch, 0);
+	atomic_init(&w->q.pending, 0);
 	pthread_mutex_init(&w->q.mu, NULL);
 	pthread_cond_init(&w->q.cv, NULL);
 	decode_config dc;
@@ -488,6 +489,7 @@ void *sensor_worker_main(void *arg)
 			sensor_errs_add(&w->errs, "out of memory for matching: batch skipped", 1,
 					b->src->path, 0, !b->src->is_log);
 		run_batch(w, b);
+		atomic_fetch_sub(&w->q.pending, 1);
 		w->batches++;
 		w->g = NULL;
 		w->m = NULL;
