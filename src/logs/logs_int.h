@@ -71,8 +71,31 @@ int logs_is_domain_at(const char *s, size_t len, size_t avail);
 void logs_flush(logs_reader *r, int64_t ts, int has_ts);
 /* logs_emit's way when r->direct: to the callback at once, through
  * r->now (file, line and time set by the caller for the line). */
-void logs_emit_now(logs_reader *r, logs_kind k, logs_field f, const char *v,
-		   size_t len, const uint8_t *addr);
+static inline void logs_emit_now(logs_reader *r, logs_kind k, logs_field f, const char *v,
+		   size_t len, const uint8_t *addr)
+{
+	logs_obs *o = &r->now;
+	if (r->stopped)
+		return;
+	o->kind = k;
+	o->field = f;
+	o->val = v;
+	o->len = len;
+	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {
+		if (!addr) {
+			memset(o->addr, 0, 16);
+			logs_classify_addr(v, len, o->addr);
+		} else if (k == LOGS_KIND_IPV4) {
+			memcpy(o->addr, addr, 4);
+			memset(o->addr + 4, 0, 12);
+		} else {
+			memcpy(o->addr, addr, 16);
+		}
+	}
+	r->stats.observables++;
+	if (r->on_obs && r->on_obs(o, r->arg))
+		r->stopped = 1;
+}
 
 /* Queues one observable of the current line. addr: the address when k is
  * IPV4 or IPV6 (as logs_classify_addr wrote it), or NULL to have it parsed

@@ -361,32 +361,6 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 	r->nq = 0;
 }
 
-void logs_emit_now(logs_reader *r, logs_kind k, logs_field f, const char *v,
-		   size_t len, const uint8_t *addr)
-{
-	logs_obs *o = &r->now;
-	if (r->stopped)
-		return;
-	o->kind = k;
-	o->field = f;
-	o->val = v;
-	o->len = len;
-	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {
-		if (!addr) {
-			memset(o->addr, 0, 16);
-			logs_classify_addr(v, len, o->addr);
-		} else if (k == LOGS_KIND_IPV4) {
-			memcpy(o->addr, addr, 4);
-			memset(o->addr + 4, 0, 12);
-		} else {
-			memcpy(o->addr, addr, 16);
-		}
-	}
-	r->stats.observables++;
-	if (r->on_obs && r->on_obs(o, r->arg))
-		r->stopped = 1;
-}
-
 int logs_obs_time(const logs_obs *o, int64_t *us)
 {
 	if (o->has_ts) {

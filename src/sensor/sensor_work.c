@@ -191,8 +191,8 @@ static bool parse_addr(int af, const char *v, size_t len, void *out)
  * correlation key; the time is the packet's or the log line's. Returns the
  * single-observation hits (compound hits are counted in w->hits).
  */
-static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v, size_t len,
-			       const uint8_t *bin, uint64_t key)
+static inline size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v,
+				      size_t len, const uint8_t *bin, uint64_t key)
 {
 	match_obs *o = &w->obs;
 	uint32_t *quiet = NULL;
