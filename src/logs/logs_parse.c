@@ -500,7 +500,8 @@ int logs_tsv_fast(logs_reader *r, char *line, size_t len)
 			tsv_plain(r, r->col[n], v, vlen, len - st);
 	}
 	r->direct = 0;
-	logs_flush(r, ts, has_ts);
+	if (r->nq)
+		logs_flush(r, ts, has_ts);
 	return 1;
 }
 
