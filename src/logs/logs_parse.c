@@ -219,7 +219,7 @@ static void tsv_header(logs_reader *r, char *line, size_t len)
 static inline int is_marker(const char *v, size_t len, const char *m, size_t mlen)
 {
 	return len == mlen &&
-	       (len == 0 || (v[0] == m[0] && memcmp(v, m, len) == 0));
+	       (len == 0 || (v[0] == m[0] && (len == 1 || memcmp(v + 1, m + 1, len - 1) == 0)));
 }
 
 static inline int is_unset(const logs_reader *r, const char *v, size_t len)

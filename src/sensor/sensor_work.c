@@ -206,8 +206,9 @@ static inline size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const 
 	w->obs_text_len = len;
 	if (bin && k == MATCH_OBS_IPV4) {
 		o->value = NULL;
-		o->ipv4 = (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
-			  (uint32_t)bin[2] << 8 | bin[3];
+		uint32_t be;
+		memcpy(&be, bin, 4);
+		o->ipv4 = ntohl(be);
 		if (o->ipv4 != 0) {
 			quiet = &w->quiet[(o->ipv4 * 0x9e3779b1u) >> (32 - SENSOR_QUIET_BITS)];
 			if (*quiet == o->ipv4) {
