@@ -22,6 +22,16 @@
  * Addresses: the decoder hands them in binary only (raw_addresses) and the
  * log readers with addr already parsed; text is formatted only for a hit.
  *
+ * Quiet addresses: the same few addresses come back line after line (a
+ * DNS log's resolver and clients) and packet after packet (a flow's two
+ * ends). Each worker keeps, by a hash of the address, the last IPv4
+ * address in each of SENSOR_QUIET_SLOTS slots that match_observe saw with
+ * no hit and no atom, and does not look it up again. That is exact, not a
+ * guess: match_observe depends only on the matcher and the observable, and
+ * the slots are emptied whenever the worker takes a batch under another
+ * generation (sensor_gen.serial, never reused), so a reloaded indicator
+ * set is looked up afresh.
+ *
  * Positions: a packet's number is the one its reader gave it in its file;
  * a decode error is counted per batch from the decode context's counters,
  * with the file position of the last packet that had it. Log lines keep
