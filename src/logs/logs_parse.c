@@ -11,12 +11,16 @@
  * Zeek TSV: the header lines set the separator (#separator \x09), the set
  * separator, the empty and unset markers and the columns (#fields); each
  * column is looked up in the table once, when #fields is read (col[]).
- * A data line then costs one pass (logs_tsv_fast) that finds its
- * separators sixteen bytes at a time and says whether the line needs the
- * UTF-8 check (a byte over 0x7f) and whether any value may need
- * unescaping or splitting ('\\' or the set separator anywhere in the
- * line), plus work on the columns in the table only. A
- * data line with a field count other than #fields is counted in bad_tsv
+ * From col[] comes a plan (logs_tsv_plan): the columns to read, in order,
+ * and which separators bound them. A data line then costs one pass
+ * (logs_tsv_fast) that counts its separators 32 bytes a step where the
+ * processor has AVX2 (16 with SSE2), places only those the plan wants,
+ * and says whether the line needs the UTF-8 check (a byte over 0x7f) and
+ * whether any value may need unescaping or splitting ('\\' or the set
+ * separator anywhere in the line), plus work on the planned columns only:
+ * a plain value of an address or name column is checked as one
+ * (logs_is_ipv4_at, logs_is_domain_at) rather than tried as every kind.
+ * A data line with a field count other than #fields is counted in bad_tsv
  * and skipped. Values are unescaped in place (\\ and \xHH, Zeek's ASCII
  * writer's escapes), set and vector columns are split on the set
  * separator first, so an escaped separator (\x2c) stays inside its
