@@ -12,8 +12,9 @@
  * satisfied; they go to the generation's correlator under its lock (atoms
  * are rare next to observables), with the observable's time and a
  * correlation key, and a completed pattern is a hit named after the
- * observable that completed it. A log line's time and key are worked out
- * only then, when an atom needs them (most observables never do). The key is a hash of the client's address:
+ * observable that completed it. A log line's time and the key (of a line
+ * or a packet) are worked out only then, when an atom needs them (most
+ * observables never do). The key is a hash of the client's address:
  * for a packet, the end with the higher port (the source when the ports
  * are equal or not read yet, as for the address observables, which the
  * decoder reports before the transport header); for a log line, the
@@ -68,6 +69,12 @@ static uint64_t addr_key(uint8_t family, const uint8_t *a)
 		h = (h ^ a[i]) * 0x100000001b3ull;
 	h ^= h >> 33;
 	return h ? h : 1;
+}
+
+/* A packet's correlation key: its client's address (see the top). */
+static uint64_t flow_key(const decode_flow *f)
+{
+	return addr_key(f->family, f->sport < f->dport ? f->dst : f->src);
 }
 
 /* A single-observation hit, or a compound pattern the current observable
@@ -145,8 +152,8 @@ static void on_atom(void *arg, uint32_t handle, const char *indicator_id,
 		w->obs.time = !w->dobs && logs_obs_time(w->lobs, &t) ? t : rk_time_now();
 		w->obs_time_known = true;
 	}
-	if (w->key_pending) { /* a log line's source address, hashed now */
-		w->obs.key = addr_key(w->key_family, w->key_addr);
+	if (w->key_pending) { /* the packet's flow or the line's source address, hashed now */
+		w->obs.key = w->dobs ? flow_key(w->dobs->flow) : addr_key(w->key_family, w->key_addr);
 		w->key_pending = false;
 	}
 	pthread_mutex_lock(&g->corr_mu);
@@ -250,11 +257,6 @@ static inline size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const 
 	return hits;
 }
 
-/* A packet's correlation key: its client's address (see the top). */
-static uint64_t flow_key(const decode_flow *f)
-{
-	return addr_key(f->family, f->sport < f->dport ? f->dst : f->src);
-}
 
 /* An HTTP Host value: a name or an address, maybe with a port. */
 static void match_host(sensor_worker *w, const char *v, size_t len, uint64_t key)
@@ -297,9 +299,9 @@ static void on_decode(const decode_observable *o, void *user)
 {
 	sensor_worker *w = user;
 	const decode_flow *f = o->flow;
-	uint64_t key = flow_key(f);
+	uint64_t key = 0; /* flow_key(f), hashed only if an atom needs it */
 	w->dobs = o;
-	w->key_pending = false;
+	w->key_pending = true;
 	switch (o->kind) {
 	case DECODE_ADDR_SRC:
 	case DECODE_ADDR_DST: {
@@ -314,9 +316,12 @@ static void on_decode(const decode_observable *o, void *user)
 		sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
 		break;
 	case DECODE_DNS_ANSWER:
-		if (o->rrtype == 1)
-			sensor_match_one(w, MATCH_OBS_IPV4, o->value, o->len, NULL, key);
-		else if (o->rrtype == 28)
+		if (o->rrtype == 1) {
+			/* parsed here, so a quiet answer is not looked up again */
+			uint8_t a[4];
+			sensor_match_one(w, MATCH_OBS_IPV4, o->value, o->len,
+					 parse_addr(AF_INET, o->value, o->len, a) ? a : NULL, key);
+		} else if (o->rrtype == 28)
 			sensor_match_one(w, MATCH_OBS_IPV6, o->value, o->len, NULL, key);
 		else
 			sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
