@@ -282,8 +282,10 @@ int main(int argc, char **argv)
 	c0 = cpu_s();
 	if (!strcmp(mode, "log")) {
 		logs_reader r;
-		if (logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, NULL, m) != RK_OK ||
-		    logs_read_file(&r, file) != RK_OK) {
+		rk_err err = logs_reader_init(&r, LOGS_FMT_AUTO, 0, on_obs, NULL, m);
+		if (err == RK_OK)
+			logs_reader_lazy_time(&r); /* as the sensor reads them */
+		if (err != RK_OK || logs_read_file(&r, file) != RK_OK) {
 			fprintf(stderr, "bench_decode: cannot read %s\n", file);
 			return 1;
 		}

@@ -9,7 +9,9 @@
  *                        `[ipv4-addr:value = '...']`, half
  *                        `[domain-name:value = '...']`; FILE.txt holds the
  *                        bare values, one a line (what `rg -F -f` reads)
- *   --zeek-dns L FILE    a Zeek TSV dns.log of L lines; one query in
+ *   --zeek-dns L FILE    a Zeek TSV dns.log of L lines (about 145 bytes a
+ *                        line, a resolver's mix of answered, empty,
+ *                        NXDOMAIN and unanswered queries); one query in
  *                        --hit-every (default 1,000) names an indicator
  *                        domain or answers an indicator address; the number
  *                        of true hits goes to FILE.hits
@@ -26,8 +28,8 @@
  * the scheme of sensor_values.h (shared with bench_match.c): indicator i
  * is value(i) (even i an address, odd i a domain); a line or
  * packet with a hit carries indicator values, every other one values from
- * beyond them (i from N to 4N), so the true hits are exactly the ones
- * placed. Every domain has the same label shape and length, so none is a
+ * beyond them (i from N to 4N; a DNS log line without a hit asks for a
+ * name of another shape), so the true hits are exactly the ones placed. Every domain has the same label shape and length, so none is a
  * substring of another and a substring search finds the same hits as a
  * word search.
  */
@@ -75,9 +77,50 @@ static int write_indicators(const gen *g, const char *path)
 
 /* ---------------------------------------------------------------- zeek dns.log */
 
+/*
+ * What a line without a hit asks for: names of the length and shape real
+ * resolvers see (a host label, a registered name, a public suffix), built
+ * from the line's own random bits. None has an indicator's shape
+ * (w<8 hex>-<6 hex>.example-NN.net) or holds a dotted quad, so a substring
+ * search finds no more in them than a word search does.
+ */
+static const char *const DNS_HOSTS[] = {
+	"www", "api", "cdn", "mx", "img", "id", "s", "e",
+	"ns", "ntp", "dl", "ads", "m", "app", "s3", "vpn",
+};
+static const char *const DNS_NAMES[] = {
+	"google", "msft", "akam", "gh", "live", "apple", "fastly", "aws",
+	"fbcdn", "bing", "slack", "zoom", "yahoo", "gvt1", "corp", "intra",
+};
+static const char *const DNS_TLDS[] = {"com", "net", "org", "io", "de", "jp", "com", "net"};
+static const char *const DNS_TTLS[] = {"20.000000", "60.000000", "300.000000", "3600.000000"};
+
+/* Zeek's connection uids: 'C' and 17 base62 digits. */
+static void zeek_uid(uint64_t a, uint64_t b, char out[19])
+{
+	static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	out[0] = 'C';
+	for (int i = 1; i < 18; i++) {
+		uint64_t *w = i < 10 ? &a : &b;
+		out[i] = B62[*w % 62];
+		*w /= 62;
+	}
+	out[18] = '\0';
+}
+
+/*
+ * One line in hit_every names an indicator: its query (an indicator
+ * domain) or its answer (an indicator address). The rest is a mix of what
+ * a resolver's log holds, drawn from a second mix of the line's random
+ * word so the placed hits are the same lines as ever, in twentieths: A
+ * queries answered with one address (6), AAAA (4) and HTTPS (2) queries
+ * with no such record, NXDOMAIN (2) and queries that got no answer (6:
+ * rtt, rcode and answers unset). The answers are addresses from beyond the
+ * indicators. Lines average about 145 bytes, as in the issue's log.
+ */
 static int write_zeek_dns(const gen *g, size_t lines, const char *path)
 {
-	char hits_path[4096], q[128], ans[128];
+	char hits_path[4096], q[128], ans[128], uid[19];
 	uint64_t s = g->seed ^ 0x7a65656bu, hits = 0;
 	FILE *f = fopen(path, "w");
 
@@ -96,24 +139,38 @@ static int write_zeek_dns(const gen *g, size_t lines, const char *path)
 	      f);
 	for (size_t n = 0; n < lines; n++) {
 		uint64_t r = gen_rnd(&s);
+		uint64_t x = gen_mix64(r ^ 0x646e736cu); /* the line's shape */
 		bool hit = g->hit_every && r % g->hit_every == 0;
 		/* a hit names one indicator: the query (a domain) or the
 		 * answer (an address); everything else is from beyond them */
 		bool hit_answer = hit && (r >> 8) % 2;
-		size_t qi = hit && !hit_answer ? gen_pick(g, r >> 20, true, true)
-					       : gen_pick(g, r >> 20, true, false);
+		unsigned shape = (unsigned)(x % 20); /* see above */
+		if (hit_answer)
+			shape = 0;
+		if (hit && !hit_answer)
+			gen_domain(g, gen_pick(g, r >> 20, true, true), q, sizeof q);
+		else
+			snprintf(q, sizeof q, "%s.%s.%s", DNS_HOSTS[(x >> 8) % 16],
+				 DNS_NAMES[(x >> 12) % 16], DNS_TLDS[(x >> 16) % 8]);
 		size_t ai = hit_answer ? gen_pick(g, r >> 24, false, true) : gen_pick(g, r >> 24, false, false);
-		gen_domain(g, qi, q, sizeof q);
 		gen_value(g, ai, ans, sizeof ans);
+		zeek_uid(r, x, uid);
 		hits += hit;
-		fprintf(f,
-			"1767225600.%06u\tC%012" PRIx64 "\t10.%u.%u.%u\t%u\t192.0.2.53\t53\tudp\t%u\t"
-			"0.000%03u\t%s\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t%s\t"
-			"300.000000\tF\n",
-			(unsigned)(n % 1000000), r & 0xffffffffffffu, (unsigned)(r >> 8) & 255,
-			(unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255,
-			1024 + (unsigned)(r >> 32) % 60000, (unsigned)(r >> 48), (unsigned)(r % 1000), q,
-			ans);
+		fprintf(f, "1767225600.%06u\t%s\t10.1.%u.%u\t%u\t10.0.0.53\t53\tudp\t%u\t",
+			(unsigned)(n % 1000000), uid, (unsigned)(r >> 8) & 15,
+			1 + (unsigned)(r >> 16) % 254, 1024 + (unsigned)(r >> 32) % 60000,
+			(unsigned)(r >> 48));
+		if (shape < 6)
+			fprintf(f, "0.%06u\t%s\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t%s\t%s\tF\n",
+				(unsigned)(x >> 20) % 40000, q, ans, DNS_TTLS[(x >> 40) % 4]);
+		else if (shape < 12)
+			fprintf(f, "0.%06u\t%s\t1\tC_INTERNET\t%s\t0\tNOERROR\tF\tF\tT\tT\t0\t-\t-\tF\n",
+				(unsigned)(x >> 20) % 40000, q, shape < 10 ? "28\tAAAA" : "65\tHTTPS");
+		else if (shape < 14)
+			fprintf(f, "0.%06u\t%s\t1\tC_INTERNET\t1\tA\t3\tNXDOMAIN\tF\tF\tT\tT\t0\t-\t-\tF\n",
+				(unsigned)(x >> 20) % 40000, q);
+		else
+			fprintf(f, "-\t%s\t1\tC_INTERNET\t1\tA\t-\t-\tF\tF\tT\tF\t0\t-\t-\tF\n", q);
 	}
 	if (fclose(f))
 		return 1;

@@ -90,10 +90,14 @@ typedef enum {
 } logs_format;
 
 /* One observable. val/len point into the reader's line buffer. ts_us is
- * microseconds since 1970 when has_ts (the log line's own timestamp). For
- * LOGS_KIND_IPV4 and LOGS_KIND_IPV6, addr holds the address already parsed
- * (network order; an IPv4 address in its first four bytes), so a matcher
- * need not parse the text again; for other kinds its content is undefined. */
+ * microseconds since 1970 when has_ts (the log line's own timestamp). A
+ * reader set to read times lazily (logs_reader_lazy_time) leaves a Zeek
+ * TSV line's time as text instead (ts_text/ts_len, in the line buffer,
+ * has_ts 0) until someone asks, as most observables never need it;
+ * logs_obs_time reads the time either way. For LOGS_KIND_IPV4 and
+ * LOGS_KIND_IPV6, addr holds the address already parsed (network order;
+ * an IPv4 address in its first four bytes), so a matcher need not parse
+ * the text again; for other kinds its content is undefined. */
 typedef struct logs_obs {
 	logs_kind kind;
 	logs_field field;
@@ -103,8 +107,15 @@ typedef struct logs_obs {
 	uint64_t line;
 	int64_t ts_us;
 	int has_ts;
+	const char *ts_text; /* NULL, or the line's time not yet read */
+	size_t ts_len;
 	uint8_t addr[16];
 } logs_obs;
+
+/* The observable's line time in *us (microseconds since 1970): 1 when the
+ * line has one, 0 when it has none (or it does not read as a time). Valid
+ * during the callback only, like val. */
+int logs_obs_time(const logs_obs *o, int64_t *us);
 
 /* Return 0 to go on, anything else to stop reading (logs_read_* return
  * RK_OK after a stop; logs_reader.stopped says so). */
@@ -135,6 +146,7 @@ typedef struct logs_reader {
 	int stopped;
 	/* configuration */
 	logs_format format;
+	int lazy_time; /* logs_reader_lazy_time */
 	size_t max_line;
 	logs_obs_fn on_obs;
 	logs_err_fn on_err;
@@ -154,6 +166,19 @@ typedef struct logs_reader {
 	int nfields;
 	signed char col[LOGS_TSV_MAX_FIELDS]; /* field table index or -1 */
 	int ts_col;
+	const char *ts_text; /* the current line's time column, not yet read */
+	size_t ts_len;
+	/* derived from col[] (logs_tsv_plan): the columns to read, in order,
+	 * and the separators that bound them (bit t: the t-th separator);
+	 * ts_first: no time column, or it is read before any other */
+	int nwant;
+	unsigned char want[LOGS_TSV_MAX_FIELDS];
+	uint64_t want_seps;
+	int ts_first;
+	/* a lazy-time Zeek line whose time comes first needs no queue: its
+	 * observables go to the callback as they are found, through now */
+	int direct;
+	logs_obs now;
 	/* observables of the current line, emitted when it is done */
 	struct {
 		const char *val;
@@ -179,6 +204,9 @@ typedef struct logs_reader {
  * default; raised to LOGS_MIN_MAX_LINE). on_err may be NULL. RK_ENOMEM. */
 rk_err logs_reader_init(logs_reader *r, logs_format fmt, size_t max_line,
 			logs_obs_fn on_obs, logs_err_fn on_err, void *arg);
+/* From now on, a Zeek TSV line's time goes to the callback as text, read
+ * by logs_obs_time only when asked (see logs_obs). */
+void logs_reader_lazy_time(logs_reader *r);
 /* Frees the buffer and closes a followed file. Accepts a zeroed reader. */
 void logs_reader_cleanup(logs_reader *r);
 

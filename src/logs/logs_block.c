@@ -30,6 +30,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "logs_int.h"
 
 void logs_header_get(const logs_reader *r, logs_header *h)
@@ -58,6 +62,7 @@ void logs_header_set(logs_reader *r, const logs_header *h)
 	r->nfields = h->nfields;
 	memcpy(r->col, h->col, sizeof r->col);
 	r->ts_col = h->ts_col;
+	logs_tsv_plan(r);
 }
 
 void logs_feed_block(logs_reader *r, char *data, size_t len, const char *file,
@@ -158,21 +163,54 @@ void logs_blocker_close(logs_blocker *b)
 	logs_reader_cleanup(&b->hdr);
 }
 
-/* Counts the lines of a block and keeps its header lines' state. */
+/* Newlines in p[0, len): sixteen bytes a step where SSE2 is there, in
+ * byte counters summed every 255 steps (they count to 255 at most). */
+static uint64_t count_newlines(const char *p, size_t len)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	while (len - i >= 16) {
+		size_t steps = (len - i) / 16;
+		if (steps > 255)
+			steps = 255;
+		__m128i c = zero;
+		for (size_t k = 0; k < steps; k++, i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			c = _mm_sub_epi8(c, _mm_cmpeq_epi8(v, nl));
+		}
+		__m128i sums = _mm_sad_epu8(c, zero);
+		n += (uint64_t)_mm_cvtsi128_si32(sums) +
+		     (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+	}
+#endif
+	for (; i < len; i++)
+		n += p[i] == '\n';
+	return n;
+}
+
+/* Counts the lines of a block and keeps its header lines' state. A block
+ * that ends without a newline (a file's last line) has one line more than
+ * its newlines. Header lines are found by their '#' alone: data lines
+ * rarely hold one, and one that is not at a line's start is passed over. */
 static void scan_block(logs_blocker *b, char *p, size_t len)
 {
 	int headers = b->hdr.format != LOGS_FMT_TEXT && b->hdr.format != LOGS_FMT_JSON;
 	char *end = p + len;
-	uint64_t n = 0;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (headers && l && *p == '#')
-			logs_feed_line(&b->hdr, p, l);
-		n++;
-		p += l + 1;
+	b->line += count_newlines(p, len) + (len && p[len - 1] != '\n');
+	if (!headers)
+		return;
+	for (char *h = p; h < end && (h = memchr(h, '#', (size_t)(end - h))) != NULL;) {
+		if (h != p && h[-1] != '\n') {
+			h++;
+			continue;
+		}
+		char *nl = memchr(h, '\n', (size_t)(end - h));
+		size_t l = nl ? (size_t)(nl - h) : (size_t)(end - h);
+		logs_feed_line(&b->hdr, h, l);
+		h += l + 1;
 	}
-	b->line += n;
 }
 
 /* Status of the followed path: 0 same file, 1 rotated, 2 truncated. */

@@ -61,6 +61,11 @@ rk_err logs_reader_init(logs_reader *r, logs_format fmt, size_t max_line,
 	return RK_OK;
 }
 
+void logs_reader_lazy_time(logs_reader *r)
+{
+	r->lazy_time = 1;
+}
+
 void logs_reader_cleanup(logs_reader *r)
 {
 	if (!r)
@@ -77,6 +82,8 @@ void logs_feed_line(logs_reader *r, char *line, size_t len)
 	r->line++;
 	r->stats.lines++;
 	r->nq = 0;
+	r->ts_text = NULL;
+	r->ts_len = 0;
 	if (len && line[len - 1] == '\r')
 		len--;
 	if (len > r->max_line) {

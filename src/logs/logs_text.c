@@ -17,6 +17,9 @@
  */
 #include <arpa/inet.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "logs_int.h"
 
@@ -74,37 +77,82 @@ static const unsigned char cls[256] = {
 	['-'] = C_HYPHEN, ['_'] = C_HYPHEN, ['.'] = C_DOT,
 };
 
-/* Dotted quad without leading zeros; the address goes to out. Each part
- * is read digit by digit without a loop: this runs on most values of a
- * connection or DNS log. */
-static int is_ipv4(const char *s, size_t len, uint8_t out[4])
+#ifdef __SSE2__
+/* The 16 bytes at s with those from len (at most 16) on zeroed: one load
+ * when avail (bytes readable at s) allows it, else a copy. */
+static __m128i load16_upto(const char *s, size_t len, size_t avail)
 {
-	const char *p = s, *e = s + len;
+	static const unsigned char keep[32] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	__m128i v;
+	if (avail >= 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	} else {
+		char b[16] = {0};
+		memcpy(b, s, len);
+		v = _mm_loadu_si128((const __m128i *)(const void *)b);
+	}
+	return _mm_and_si128(v, _mm_loadu_si128((const __m128i *)(const void *)(keep + 16 - len)));
+}
+#endif
+
+/* Dotted quad without leading zeros; the address goes to out. The text is
+ * read from a zero-padded copy (a NUL is neither a digit nor a dot, so no
+ * step needs a bound check), each part digit by digit without a loop:
+ * this runs on most values of a connection or DNS log. The address is
+ * gathered in a register and stored once, so the caller's four-byte load
+ * of it is forwarded from one store rather than stalling on four. */
+int logs_is_ipv4_at(const char *s, size_t len, size_t avail, uint8_t out[4])
+{
+	unsigned char b[32];
+	uint32_t word = 0;
 	if (len < 7 || len > 15)
 		return 0;
+#ifdef __SSE2__
+	_mm_storeu_si128((__m128i *)(void *)b, load16_upto(s, len, avail));
+	_mm_storeu_si128((__m128i *)(void *)(b + 16), _mm_setzero_si128());
+#else
+	(void)avail;
+	memset(b, 0, sizeof b);
+	memcpy(b, s, len);
+#endif
+	const unsigned char *p = b;
 	for (int part = 0; part < 4; part++) {
-		unsigned v;
-		if (part) {
-			if (p == e || *p != '.')
+		unsigned v = (unsigned)p[0] - '0', d;
+		if (v > 9)
+			return 0;
+		if ((d = (unsigned)p[1] - '0') <= 9) {
+			if (v == 0)
+				return 0; /* a leading zero */
+			v = v * 10 + d;
+			if ((d = (unsigned)p[2] - '0') <= 9) {
+				v = v * 10 + d;
+				if (v > 255)
+					return 0;
+				p += 3;
+			} else {
+				p += 2;
+			}
+		} else {
+			p += 1;
+		}
+		word = word << 8 | v;
+		if (part < 3) {
+			if (*p != '.')
 				return 0;
 			p++;
 		}
-		if (p == e || (v = (unsigned)(*p - '0')) > 9)
-			return 0;
-		p++;
-		if (p < e && (unsigned)(*p - '0') <= 9) {
-			if (v == 0)
-				return 0; /* a leading zero */
-			v = v * 10 + (unsigned)(*p++ - '0');
-			if (p < e && (unsigned)(*p - '0') <= 9) {
-				v = v * 10 + (unsigned)(*p++ - '0');
-				if (v > 255)
-					return 0;
-			}
-		}
-		out[part] = (uint8_t)v;
 	}
-	return p == e;
+	word = htonl(word);
+	memcpy(out, &word, 4);
+	return (size_t)(p - b) == len;
+}
+
+int logs_is_ipv4(const char *s, size_t len, uint8_t out[4])
+{
+	return logs_is_ipv4_at(s, len, len, out);
 }
 
 static int is_ipv6(const char *s, size_t len, uint8_t out[16])
@@ -117,7 +165,7 @@ static int is_ipv6(const char *s, size_t len, uint8_t out[16])
 	return inet_pton(AF_INET6, tmp, out) == 1;
 }
 
-static int is_domain(const char *s, size_t len)
+static int is_domain_scalar(const char *s, size_t len)
 {
 	size_t labels = 0, lab = 0, last = 0;
 	unsigned alpha = 0, last_alpha = 0;
@@ -151,6 +199,80 @@ static int is_domain(const char *s, size_t len)
 	return labels >= 2 && last_alpha && last >= 2;
 }
 
+/* A domain name of at most 32 bytes, its 32 bytes looked at together: a
+ * mask each of dots, hyphens, letters and bytes that may be in a name,
+ * then the rules of is_domain_scalar on the masks. */
+#ifdef __SSE2__
+static unsigned domain_class_mask(__m128i v, unsigned *dot, unsigned *hyphen, unsigned *alpha)
+{
+	__m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i la = _mm_sub_epi8(lower, _mm_set1_epi8('a'));
+	__m128i dg = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+	__m128i isa = _mm_and_si128(_mm_cmpgt_epi8(la, _mm_set1_epi8(-1)),
+				    _mm_cmplt_epi8(la, _mm_set1_epi8(26)));
+	__m128i isd = _mm_and_si128(_mm_cmpgt_epi8(dg, _mm_set1_epi8(-1)),
+				    _mm_cmplt_epi8(dg, _mm_set1_epi8(10)));
+	__m128i dt = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
+	__m128i hy = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
+	__m128i us = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+	*dot = (unsigned)_mm_movemask_epi8(dt);
+	*hyphen = (unsigned)_mm_movemask_epi8(hy);
+	*alpha = (unsigned)_mm_movemask_epi8(isa);
+	return (unsigned)_mm_movemask_epi8(
+		_mm_or_si128(_mm_or_si128(isa, isd), _mm_or_si128(_mm_or_si128(dt, hy), us)));
+}
+
+static int is_domain_short(const char *s, size_t len, size_t avail)
+{
+	unsigned dot, hy, alpha, dot2 = 0, hy2 = 0, alpha2 = 0, ok2 = 0;
+	size_t n1 = len < 16 ? len : 16;
+	unsigned ok = domain_class_mask(load16_upto(s, n1, avail), &dot, &hy, &alpha);
+	if (len > 16)
+		ok2 = domain_class_mask(load16_upto(s + 16, len - 16, avail - 16), &dot2, &hy2,
+					&alpha2);
+	ok |= ok2 << 16;
+	dot |= dot2 << 16;
+	hy |= hy2 << 16;
+	alpha |= alpha2 << 16;
+	uint32_t in = len == 32 ? 0xffffffffu : ((uint32_t)1 << len) - 1;
+	if ((ok & in) != in)
+		return 0; /* a byte that is in no name */
+	if ((dot & 1) || (dot & (dot >> 1)))
+		return 0; /* an empty label */
+	size_t end = len; /* a name ending in '.' is fully qualified */
+	if (dot >> (len - 1) & 1) {
+		end = len - 1;
+		dot &= ~((uint32_t)1 << end);
+	}
+	if (!dot)
+		return 0; /* one label */
+	uint32_t in_end = end == 32 ? 0xffffffffu : ((uint32_t)1 << end) - 1;
+	uint32_t starts = ((dot << 1) | 1) & in_end;
+	uint32_t ends = ((dot >> 1) | ((uint32_t)1 << (end - 1))) & in_end;
+	if ((starts | ends) & hy)
+		return 0; /* a label that starts or ends with '-' */
+	unsigned last_dot = 31u - (unsigned)__builtin_clz(dot);
+	uint32_t last = in_end & ~(((uint32_t)2 << last_dot) - 1);
+	return end - last_dot - 1 >= 2 && (alpha & last);
+}
+#endif
+
+int logs_is_domain_at(const char *s, size_t len, size_t avail)
+{
+#ifdef __SSE2__
+	if (len >= 3 && len <= 32)
+		return is_domain_short(s, len, avail);
+#else
+	(void)avail;
+#endif
+	return is_domain_scalar(s, len);
+}
+
+int logs_is_domain(const char *s, size_t len)
+{
+	return logs_is_domain_at(s, len, len);
+}
+
 static int is_email(const char *s, size_t len)
 {
 	const char *at = memchr(s, '@', len);
@@ -163,7 +285,7 @@ static int is_email(const char *s, size_t len)
 	}
 	if (*s == '.' || at[-1] == '.')
 		return 0;
-	return is_domain(at + 1, len - (size_t)(at + 1 - s));
+	return logs_is_domain(at + 1, len - (size_t)(at + 1 - s));
 }
 
 static int is_url(const char *s, size_t len)
@@ -187,11 +309,11 @@ int logs_classify_addr(const char *s, size_t len, uint8_t addr[16])
 			return len == 32 ? LOGS_KIND_MD5 : len == 40 ? LOGS_KIND_SHA1
 				: len == 64 ? LOGS_KIND_SHA256 : LOGS_KIND_SHA512;
 	}
-	if (is_digit(s[0]) && is_ipv4(s, len, addr))
+	if (is_digit(s[0]) && logs_is_ipv4(s, len, addr))
 		return LOGS_KIND_IPV4;
 	/* A domain has neither ':' nor '@', so trying it first (the common
 	 * case) decides the same as looking for those first. */
-	if (is_domain(s, len))
+	if (logs_is_domain(s, len))
 		return LOGS_KIND_DOMAIN;
 	if (memchr(s, ':', len)) {
 		if (is_ipv6(s, len, addr))
@@ -218,13 +340,20 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 	o.line = r->line;
 	o.ts_us = has_ts ? ts : 0;
 	o.has_ts = has_ts;
+	o.ts_text = has_ts ? NULL : r->ts_text;
+	o.ts_len = r->ts_len;
 	for (int i = 0; i < r->nq && !r->stopped; i++) {
 		o.kind = (logs_kind)r->q[i].kind;
 		o.field = (logs_field)r->q[i].field;
 		o.val = r->q[i].val;
 		o.len = r->q[i].len;
-		if (o.kind == LOGS_KIND_IPV4 || o.kind == LOGS_KIND_IPV6)
+		/* copied as logs_emit stored it, so the loads meet whole stores */
+		if (o.kind == LOGS_KIND_IPV4) {
+			memcpy(o.addr, r->q[i].addr, 4);
+			memset(o.addr + 4, 0, 12);
+		} else if (o.kind == LOGS_KIND_IPV6) {
 			memcpy(o.addr, r->q[i].addr, 16);
+		}
 		r->stats.observables++;
 		if (r->on_obs && r->on_obs(&o, r->arg))
 			r->stopped = 1;
@@ -232,24 +361,13 @@ void logs_flush(logs_reader *r, int64_t ts, int has_ts)
 	r->nq = 0;
 }
 
-void logs_emit(logs_reader *r, logs_kind k, logs_field f, const char *v,
-	       size_t len, const uint8_t *addr)
+int logs_obs_time(const logs_obs *o, int64_t *us)
 {
-	if (r->nq == LOGS_QUEUE)
-		logs_flush(r, 0, 0);
-	if (k == LOGS_KIND_IPV4 || k == LOGS_KIND_IPV6) {
-		uint8_t *q = r->q[r->nq].addr;
-		memset(q, 0, 16);
-		if (addr)
-			memcpy(q, addr, k == LOGS_KIND_IPV4 ? 4 : 16);
-		else /* a caller that did not keep it: parse it here */
-			logs_classify_addr(v, len, q);
+	if (o->has_ts) {
+		*us = o->ts_us;
+		return 1;
 	}
-	r->q[r->nq].val = v;
-	r->q[r->nq].len = (uint32_t)len;
-	r->q[r->nq].kind = (unsigned char)k;
-	r->q[r->nq].field = (unsigned char)f;
-	r->nq++;
+	return o->ts_text && logs_parse_ts(o->ts_text, o->ts_len, us);
 }
 
 /* A distinguished name, as Zeek ("CN=a,O=b\\, c") or Suricata ("C=US, CN=a")
@@ -426,12 +544,47 @@ static int digits(const char *s, size_t n, unsigned *v)
 	return 1;
 }
 
+/* Eight ASCII digits at s as a number, or -1 when one is not a digit.
+ * SWAR: each byte's high nibble must be 3 and adding 6 must keep it 3;
+ * then the digits are paired, paired again and again. */
+static int64_t digits8(const char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, 8);
+	if (((v & 0xf0f0f0f0f0f0f0f0ull) |
+	     (((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) >> 4)) !=
+	    0x3333333333333333ull)
+		return -1;
+	v -= 0x3030303030303030ull; /* little-endian: s[0] in the low byte */
+	v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+	v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+	v = (v * 10000 + (v >> 32)) & 0xffffffffull;
+	return (int64_t)v;
+}
+
 /* "1521911720.865716" or "2018-03-24T17:15:20.865716Z" / "...+0000". */
 int logs_parse_ts(const char *s, size_t len, int64_t *us)
 {
 	size_t i = 0;
 	int64_t sec = 0, frac = 0;
 	unsigned fd = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (len == 17 && s[10] == '.') {
+		/* what Zeek writes: ten digits, a point, six digits; the
+		 * fraction is read as "00" + its six digits */
+		uint64_t f;
+		memcpy(&f, s + 9, 8);
+		f = (f & ~0xffffull) | 0x3030u;
+		char fb[8];
+		memcpy(fb, &f, 8);
+		int64_t hi = digits8(s), lo = digits8(fb);
+		unsigned d8 = (unsigned)(s[8] - '0'), d9 = (unsigned)(s[9] - '0');
+		if (hi >= 0 && lo >= 0 && d8 <= 9 && d9 <= 9) {
+			*us = (hi * 100 + d8 * 10 + d9) * 1000000 + lo;
+			return 1;
+		}
+	}
+#endif
 	if (len >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ')) {
 		unsigned y, mo, d, h, mi, se;
 		if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||

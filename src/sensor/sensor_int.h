@@ -47,6 +47,10 @@
  * 16 observations of 24 bytes: about 6 MB, only when a pattern needs it. */
 #define SENSOR_CORR_KEYS 16384
 #define SENSOR_CORR_DEPTH 16
+/* IPv4 addresses a worker remembers as matching nothing (sensor_work.c):
+ * 16384 of 4 bytes, 64 KB a worker. */
+#define SENSOR_QUIET_BITS 14
+#define SENSOR_QUIET_SLOTS (1u << SENSOR_QUIET_BITS)
 
 /* sensor_intel.c: bundle files are read through a window of this many
  * bytes (grown for a larger object); tests make it small to put objects
@@ -55,6 +59,7 @@
 void sensor_intel_set_window(sensor_intel *in, size_t bytes);
 
 typedef struct sensor_gen {
+	uint64_t serial;        /* unique per generation, never reused */
 	match *m;               /* owned; may be NULL (matches nothing) */
 	match_corr *corr;       /* owned; NULL without compound patterns */
 	pthread_mutex_t corr_mu; /* serialises corr */
@@ -99,6 +104,9 @@ typedef struct sensor_queue {
 	pthread_cond_t cv;
 	sensor_batch *head, *tail;
 	bool closed;
+	/* batches pushed and not yet matched: what a log reader weighs when
+	 * it picks a worker (a worker the scheduler left behind gets fewer) */
+	_Atomic unsigned pending;
 } sensor_queue;
 
 /* Error counts by kind, owned by one thread until merged. */
@@ -152,10 +160,21 @@ typedef struct sensor_worker {
 	bool obs_time_known;  /* obs.time is the input's; else now, on demand */
 	const char *obs_text;
 	size_t obs_text_len;
-	/* logs: the correlation key of the line last given a source address */
+	/* logs: the line last given a source address, and that address
+	 * (hashed into the correlation key only when an atom needs it) */
 	const char *key_file;
-	uint64_t key_line, key;
+	uint64_t key_line;
+	uint8_t key_family;
+	uint8_t key_addr[16];
+	bool key_pending; /* the current observable's line has a source address */
 	uint64_t observables, hits, batches;
+	/* addresses that matched nothing under generation quiet_serial, by
+	 * a hash of the address (0.0.0.0 is never kept: 0 is an empty slot);
+	 * reported: the current observable reached a sink or an atom */
+	uint64_t quiet_serial;
+	uint64_t quiet_skips;
+	bool reported;
+	uint32_t quiet[SENSOR_QUIET_SLOTS];
 	sensor_errs errs;
 	/* an HTTP request's path, waiting for its Host to become a URL */
 	decode_flow http_flow;

@@ -7,9 +7,11 @@
  * interfaces with libpcap. A reader of packets copies each packet into the batch
  * it is filling for the packet's worker (decode_packet_hash modulo N); a
  * reader of logs lets a logs_blocker cut whole-line blocks straight into a
- * batch and hands batches to workers in turn. A batch is pushed when full,
- * when its input ends, and for live inputs at every wake-up (poll_ms), so
- * a quiet interface or log still reports within poll_ms.
+ * batch and hands each to the worker with the fewest batches pending (any
+ * worker can parse any block; one the scheduler left behind gets fewer).
+ * A batch is pushed when full, when its input ends, and for live inputs at
+ * every wake-up (poll_ms), so a quiet interface or log still reports
+ * within poll_ms.
  *
  * Life cycle: sensor_start opens every input first (a bad one fails the
  * start with nothing running), then starts workers, then readers. When
@@ -89,6 +91,7 @@ void sensor_pool_put(sensor *s, sensor_batch *b)
 
 static void queue_push(sensor_queue *q, sensor_batch *b)
 {
+	atomic_fetch_add(&q->pending, 1);
 	b->next = NULL;
 	pthread_mutex_lock(&q->mu);
 	if (q->tail)
@@ -127,10 +130,12 @@ sensor_batch *sensor_queue_pop(sensor_queue *q)
 
 sensor_gen *sensor_gen_new(match *m, unsigned nworkers)
 {
+	static _Atomic uint64_t serials = 0;
 	sensor_gen *g = calloc(1, sizeof(*g) + nworkers * sizeof(g->scr[0]));
 	match_stats st;
 	if (!g)
 		return NULL;
+	g->serial = atomic_fetch_add(&serials, 1) + 1;
 	g->nscr = nworkers;
 	pthread_mutex_init(&g->corr_mu, NULL);
 	if (m) {
@@ -415,6 +420,24 @@ static void nap(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The worker for a log block: any can parse any block, so the one with
+ * the fewest batches waiting, the next in turn among equals. */
+static unsigned next_log_worker(sensor_source *src)
+{
+	sensor *s = src->s;
+	unsigned best = src->rr++ % s->nworkers;
+	unsigned least = atomic_load(&s->workers[best].q.pending);
+	for (unsigned i = 1; i < s->nworkers && least > 0; i++) {
+		unsigned w = (best + i) % s->nworkers;
+		unsigned p = atomic_load(&s->workers[w].q.pending);
+		if (p < least) {
+			least = p;
+			best = w;
+		}
+	}
+	return best;
+}
+
 static void *log_reader(void *arg)
 {
 	sensor_source *src = arg;
@@ -441,7 +464,7 @@ static void *log_reader(void *arg)
 		}
 		if (len) {
 			b->len = len;
-			queue_push(&s->workers[src->rr++ % s->nworkers].q, b);
+			queue_push(&s->workers[next_log_worker(src)].q, b);
 			continue;
 		}
 		sensor_pool_put(s, b);

@@ -12,7 +12,9 @@
  * satisfied; they go to the generation's correlator under its lock (atoms
  * are rare next to observables), with the observable's time and a
  * correlation key, and a completed pattern is a hit named after the
- * observable that completed it. The key is a hash of the client's address:
+ * observable that completed it. A log line's time and the key (of a line
+ * or a packet) are worked out only then, when an atom needs them (most
+ * observables never do). The key is a hash of the client's address:
  * for a packet, the end with the higher port (the source when the ports
  * are equal or not read yet, as for the address observables, which the
  * decoder reports before the transport header); for a log line, the
@@ -20,6 +22,16 @@
  *
  * Addresses: the decoder hands them in binary only (raw_addresses) and the
  * log readers with addr already parsed; text is formatted only for a hit.
+ *
+ * Quiet addresses: the same few addresses come back line after line (a
+ * DNS log's resolver and clients) and packet after packet (a flow's two
+ * ends). Each worker keeps, by a hash of the address, the last IPv4
+ * address in each of SENSOR_QUIET_SLOTS slots that match_observe saw with
+ * no hit and no atom, and does not look it up again. That is exact, not a
+ * guess: match_observe depends only on the matcher and the observable, and
+ * the slots are emptied whenever the worker takes a batch under another
+ * generation (sensor_gen.serial, never reused), so a reloaded indicator
+ * set is looked up afresh.
  *
  * Positions: a packet's number is the one its reader gave it in its file;
  * a decode error is counted per batch from the decode context's counters,
@@ -59,6 +71,12 @@ static uint64_t addr_key(uint8_t family, const uint8_t *a)
 	return h ? h : 1;
 }
 
+/* A packet's correlation key: its client's address (see the top). */
+static uint64_t flow_key(const decode_flow *f)
+{
+	return addr_key(f->family, f->sport < f->dport ? f->dst : f->src);
+}
+
 /* A single-observation hit, or a compound pattern the current observable
  * completed (then called under the correlator's lock). */
 static void on_match(void *arg, uint32_t handle)
@@ -68,6 +86,7 @@ static void on_match(void *arg, uint32_t handle)
 	char text[INET6_ADDRSTRLEN], id[SENSOR_ID_MAX];
 	sensor_hit h;
 
+	w->reported = true;
 	memset(&h, 0, sizeof h);
 	h.handle = handle;
 	h.indicator_id = sensor_ids_get(match_attached(w->m), handle, id);
@@ -107,10 +126,11 @@ static void on_match(void *arg, uint32_t handle)
 		h.time = w->pkt->ts_usec;
 		h.time_from_input = true;
 	} else {
+		int64_t t;
 		h.line = w->lobs->line;
 		h.field = logs_field_name(w->lobs->field);
-		h.time_from_input = w->lobs->has_ts != 0;
-		h.time = h.time_from_input ? w->lobs->ts_us : rk_time_now();
+		h.time_from_input = logs_obs_time(w->lobs, &t) != 0;
+		h.time = h.time_from_input ? t : rk_time_now();
 	}
 	w->hits++;
 	for (size_t i = 0; i < w->s->nsinks; i++)
@@ -122,11 +142,17 @@ static void on_atom(void *arg, uint32_t handle, const match_atomset *atoms)
 {
 	sensor_worker *w = arg;
 	sensor_gen *g = w->g;
+	w->reported = true;
 	if (!g->corr)
 		return;
 	if (!w->obs_time_known) {
-		w->obs.time = rk_time_now();
+		int64_t t;
+		w->obs.time = !w->dobs && logs_obs_time(w->lobs, &t) ? t : rk_time_now();
 		w->obs_time_known = true;
+	}
+	if (w->key_pending) { /* the packet's flow or the line's source address, hashed now */
+		w->obs.key = w->dobs ? flow_key(w->dobs->flow) : addr_key(w->key_family, w->key_addr);
+		w->key_pending = false;
 	}
 	pthread_mutex_lock(&g->corr_mu);
 	match_corr_feed(g->corr, handle, atoms, w->obs.time, w->obs.key, on_match, w);
@@ -180,10 +206,11 @@ static bool parse_addr(int af, const char *v, size_t len, void *out)
  * correlation key; the time is the packet's or the log line's. Returns the
  * single-observation hits (compound hits are counted in w->hits).
  */
-static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v, size_t len,
-			       const uint8_t *bin, uint64_t key)
+static inline size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v,
+				      size_t len, const uint8_t *bin, uint64_t key)
 {
 	match_obs *o = &w->obs;
+	uint32_t *quiet = NULL;
 
 	w->observables++;
 	if (!w->m || !w->scr)
@@ -194,8 +221,16 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 	w->obs_text_len = len;
 	if (bin && k == MATCH_OBS_IPV4) {
 		o->value = NULL;
-		o->ipv4 = (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
-			  (uint32_t)bin[2] << 8 | bin[3];
+		uint32_t be;
+		memcpy(&be, bin, 4);
+		o->ipv4 = ntohl(be);
+		if (o->ipv4 != 0) {
+			quiet = &w->quiet[(o->ipv4 * 0x9e3779b1u) >> (32 - SENSOR_QUIET_BITS)];
+			if (*quiet == o->ipv4) {
+				w->quiet_skips++;
+				return 0; /* matched nothing under this matcher before */
+			}
+		}
 	} else if (bin && k == MATCH_OBS_IPV6) {
 		o->value = NULL;
 		memcpy(o->ipv6, bin, 16);
@@ -209,17 +244,17 @@ static size_t sensor_match_one(sensor_worker *w, match_obs_kind k, const char *v
 		o->time = w->pkt->ts_usec;
 		w->obs_time_known = true;
 	} else {
-		w->obs_time_known = w->lobs->has_ts != 0;
-		o->time = w->obs_time_known ? w->lobs->ts_us : 0;
+		/* a log line's time is read only when an atom needs it */
+		w->obs_time_known = false;
+		o->time = 0;
 	}
-	return match_observe(w->m, w->scr, o, on_match, on_atom, w);
+	w->reported = false;
+	size_t hits = match_observe(w->m, w->scr, o, on_match, on_atom, w);
+	if (quiet && hits == 0 && !w->reported)
+		*quiet = o->ipv4;
+	return hits;
 }
 
-/* A packet's correlation key: its client's address (see the top). */
-static uint64_t flow_key(const decode_flow *f)
-{
-	return addr_key(f->family, f->sport < f->dport ? f->dst : f->src);
-}
 
 /* An HTTP Host value: a name or an address, maybe with a port. */
 static void match_host(sensor_worker *w, const char *v, size_t len, uint64_t key)
@@ -262,8 +297,9 @@ static void on_decode(const decode_observable *o, void *user)
 {
 	sensor_worker *w = user;
 	const decode_flow *f = o->flow;
-	uint64_t key = flow_key(f);
+	uint64_t key = 0; /* flow_key(f), hashed only if an atom needs it */
 	w->dobs = o;
+	w->key_pending = true;
 	switch (o->kind) {
 	case DECODE_ADDR_SRC:
 	case DECODE_ADDR_DST: {
@@ -278,9 +314,12 @@ static void on_decode(const decode_observable *o, void *user)
 		sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
 		break;
 	case DECODE_DNS_ANSWER:
-		if (o->rrtype == 1)
-			sensor_match_one(w, MATCH_OBS_IPV4, o->value, o->len, NULL, key);
-		else if (o->rrtype == 28)
+		if (o->rrtype == 1) {
+			/* parsed here, so a quiet answer is not looked up again */
+			uint8_t a[4];
+			sensor_match_one(w, MATCH_OBS_IPV4, o->value, o->len,
+					 parse_addr(AF_INET, o->value, o->len, a) ? a : NULL, key);
+		} else if (o->rrtype == 28)
 			sensor_match_one(w, MATCH_OBS_IPV6, o->value, o->len, NULL, key);
 		else
 			sensor_match_one(w, MATCH_OBS_DOMAIN, o->value, o->len, NULL, key);
@@ -325,16 +364,17 @@ static int on_log(const logs_obs *o, void *arg)
 	if ((unsigned)o->kind >= LOGS_KIND_COUNT)
 		return 0;
 	bool addr = o->kind == LOGS_KIND_IPV4 || o->kind == LOGS_KIND_IPV6;
-	uint8_t family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
 	if (addr && o->field == LOGS_FIELD_CONN_SRC) {
 		w->key_file = o->file;
 		w->key_line = o->line;
-		w->key = addr_key(family, o->addr);
+		w->key_family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
+		memcpy(w->key_addr, o->addr, 16);
 	}
-	uint64_t key = w->key_file == o->file && w->key_line == o->line ? w->key : 0;
+	/* the key is hashed only if an atom needs it (on_atom) */
+	w->key_pending = w->key_file == o->file && w->key_line == o->line;
 	/* an address comes parsed (o->addr); its text stays for the alert */
 	sensor_match_one(w, (match_obs_kind)KIND[o->kind], o->val, o->len, addr ? o->addr : NULL,
-			 key);
+			 0);
 	return 0;
 }
 
@@ -353,6 +393,7 @@ rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index)
 	w->s = s;
 	w->index = index;
 	atomic_init(&w->epoch, 0);
+	atomic_init(&w->q.pending, 0);
 	pthread_mutex_init(&w->q.mu, NULL);
 	pthread_cond_init(&w->q.cv, NULL);
 	decode_config dc;
@@ -364,6 +405,8 @@ rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index)
 	for (int i = 0; i < 3; i++)
 		if (logs_reader_init(&w->lr[i], FMT[i], 0, on_log, on_log_err, w) != RK_OK)
 			return RK_ENOMEM;
+		else
+			logs_reader_lazy_time(&w->lr[i]); /* read on a hit or an atom */
 	return RK_OK;
 }
 
@@ -451,11 +494,16 @@ void *sensor_worker_main(void *arg)
 		 * memory for it the batch matches nothing */
 		if (w->m && !w->g->scr[w->index])
 			w->g->scr[w->index] = match_scratch_new(w->m);
+		if (w->quiet_serial != w->g->serial) { /* what another matcher said */
+			memset(w->quiet, 0, sizeof w->quiet);
+			w->quiet_serial = w->g->serial;
+		}
 		w->scr = w->g->scr[w->index];
 		if (w->m && !w->scr)
 			sensor_errs_add(&w->errs, "out of memory for matching: batch skipped", 1,
 					b->src->path, 0, !b->src->is_log);
 		run_batch(w, b);
+		atomic_fetch_sub(&w->q.pending, 1);
 		w->batches++;
 		w->g = NULL;
 		w->m = NULL;
