@@ -26,7 +26,8 @@
  * (default standard output). Offline inputs (files, standard input) end
  * the run when they end; live ones (interfaces, --follow'ed logs) run
  * until SIGINT or SIGTERM, after which what was read is still matched.
- * SIGHUP reloads FILE and swaps the matcher without pausing the inputs.
+ * SIGHUP reloads FILE and swaps the matcher without pausing the inputs
+ * (reload_file: the file replaces the set, or goes on top of a hub's).
  *
  * Bad packets and lines are counted and the first CLI_SENSOR_MAX_ERRS of
  * them printed with their file and packet or line number; --stats prints
@@ -36,7 +37,9 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -62,11 +65,13 @@ typedef struct sensor_opts {
 /* What the signal handler may touch. */
 static sensor *volatile running;
 static atomic_int reload_wanted;
+static sem_t reload_wake; /* posted on SIGHUP and at the end (sem_post is signal-safe) */
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP) {
 		atomic_store(&reload_wanted, 1);
+		sem_post(&reload_wake);
 		return;
 	}
 	sensor *s = running;
@@ -131,27 +136,52 @@ static int load_matcher(sensor_intel *intel, const char *file, match **out)
 }
 
 /* SIGHUP: the indicator file again, then a swap. Runs on its own thread
- * so the inputs never wait for a rebuild. */
+ * so the inputs never wait for a rebuild; it sleeps on reload_wake, so
+ * the end of a sweep never waits for it either. Without a hub the file is
+ * the whole set: it is read into a fresh set, which replaces the old one
+ * once it has loaded and built, so an indicator deleted from the file is
+ * gone and a broken file changes nothing. With a hub the set also holds
+ * the feed's indicators, so the file is applied on top (newer versions and
+ * revocations take effect; deleting needs a revocation). */
 typedef struct reloader {
 	sensor *s;
 	sensor_intel *intel;
 	const char *file;
+	bool on_top; /* a hub feeds the same set */
 	atomic_int done;
 } reloader;
+
+static void reload_file(reloader *r)
+{
+	match *m = NULL;
+	if (r->on_top) {
+		if (load_matcher(r->intel, r->file, &m) != 0)
+			return;
+	} else {
+		sensor_intel *fresh = sensor_intel_new();
+		if (!fresh) {
+			cli_error("sensor", "%s: out of memory reloading", r->file);
+			return;
+		}
+		if (load_matcher(fresh, r->file, &m) != 0) {
+			sensor_intel_free(fresh);
+			return;
+		}
+		sensor_intel_replace(r->intel, fresh);
+		sensor_intel_free(fresh); /* the old contents */
+	}
+	sensor_swap(r->s, m);
+	cli_error("sensor", "%s: indicators reloaded", r->file);
+}
 
 static void *reload_main(void *arg)
 {
 	reloader *r = arg;
-	struct timespec nap = {0, 100 * 1000000L};
 	while (!atomic_load(&r->done)) {
-		nanosleep(&nap, NULL);
-		if (!atomic_exchange(&reload_wanted, 0))
-			continue;
-		match *m = NULL;
-		if (load_matcher(r->intel, r->file, &m) == 0) {
-			sensor_swap(r->s, m);
-			cli_error("sensor", "%s: indicators reloaded", r->file);
-		}
+		if (sem_wait(&reload_wake) != 0 && errno != EINTR)
+			break;
+		if (!atomic_load(&r->done) && atomic_exchange(&reload_wanted, 0))
+			reload_file(r);
 	}
 	return NULL;
 }
@@ -348,6 +378,7 @@ int cli_cmd_sensor(int argc, char **argv)
 		return rc;
 	rc = 1;
 	pthread_mutex_init(&printer.mu, NULL);
+	sem_init(&reload_wake, 0, 0);
 	rk_errctx_clear(&ctx);
 	if (!(intel = sensor_intel_new())) {
 		cli_error("sensor", "out of memory");
@@ -420,6 +451,7 @@ int cli_cmd_sensor(int argc, char **argv)
 		rl.s = s;
 		rl.intel = intel;
 		rl.file = o.indicators;
+		rl.on_top = glue.up != NULL;
 		rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
 	}
 	rc = sensor_wait(s) == RK_OK ? 0 : 1;
@@ -449,6 +481,7 @@ int cli_cmd_sensor(int argc, char **argv)
 out:
 	if (rl_started) {
 		atomic_store(&rl.done, 1);
+		sem_post(&reload_wake);
 		pthread_join(rl_thread, NULL);
 	}
 	running = NULL;
@@ -457,6 +490,7 @@ out:
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	sem_destroy(&reload_wake);
 	sensor_free(s);
 	sensor_alerts_close(alerts);
 	sensor_intel_free(intel);

@@ -130,6 +130,15 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *text, size_t len, const ch
 			      sensor_intel_err_fn on_err, void *arg, size_t *n_bad, rk_errctx *ctx);
 
 /*
+ * Gives `in` the contents of `from` and `from` the old contents of `in`,
+ * in one step under in's write lock (a lookup sees one set or the other,
+ * never a mix): how a reloaded file replaces what an earlier read of it
+ * put in the set, indicators removed from the file included. `from` must
+ * not be in use by other threads; the caller frees it afterwards.
+ */
+void sensor_intel_replace(sensor_intel *in, sensor_intel *from);
+
+/*
  * Builds a matcher from the set as it is now: every indicator with a stix
  * pattern is added (the match builder skips revoked ones and those expired
  * at `now`, and reports patterns that do not compile through on_reject,

@@ -144,7 +144,7 @@ typedef struct intel_stage {
 	time_memo memo[4]; /* created, modified, valid_from, valid_until */
 } intel_stage;
 
-struct sensor_intel {
+struct sensor_intel { /* a new member also goes into sensor_intel_replace */
 	pthread_rwlock_t lock;
 	intel_entry *entries; /* in order of first arrival */
 	size_t n, cap;
@@ -1644,6 +1644,26 @@ out:
 }
 
 /* ---------------------------------------------------------------- reading */
+
+void sensor_intel_replace(sensor_intel *in, sensor_intel *from)
+{
+	sensor_intel held; /* its lock is never used */
+#define SWAP_MEMBER(m) (held.m = in->m, in->m = from->m, from->m = held.m)
+	pthread_rwlock_wrlock(&in->lock);
+	/* every member but the lock (keep in step with struct sensor_intel) */
+	SWAP_MEMBER(entries);
+	SWAP_MEMBER(n);
+	SWAP_MEMBER(cap);
+	SWAP_MEMBER(text);
+	SWAP_MEMBER(garbage);
+	SWAP_MEMBER(refs);
+	SWAP_MEMBER(slots);
+	SWAP_MEMBER(n_slots);
+	SWAP_MEMBER(st);
+	SWAP_MEMBER(window);
+	pthread_rwlock_unlock(&in->lock);
+#undef SWAP_MEMBER
+}
 
 rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reject, void *arg,
 			  match **out, rk_errctx *ctx)

@@ -17,7 +17,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -33,6 +35,7 @@ static char dir[64];
 #define ID_URL "indicator--c2a4b6d8-e0f2-4a4c-8e6f-0a2b4c6d8e0f"
 #define ID_REV "indicator--5d6e7f80-9a1b-4c2d-8e3f-405162738495"
 #define ID_BAD "indicator--0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d"
+#define ID_NEW "indicator--6a7b8c9d-0e1f-4a2b-9c3d-4e5f60718293"
 
 static void run(const char *args, proto_run_result *r)
 {
@@ -222,12 +225,104 @@ static void test_errors(void **state)
 	proto_run_free(&r);
 }
 
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* The contents of dir/name, "" when unreadable; the caller frees. */
+static char *read_back(const char *name)
+{
+	char p[300];
+	char *text = NULL;
+	size_t len;
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	if (rk_read_file(p, 1 << 20, &text, &len, NULL) != RK_OK)
+		return strdup("");
+	return text;
+}
+
+/* Waits up to 20 s for needle in dir/name. */
+static bool wait_for(const char *name, const char *needle)
+{
+	for (int i = 0; i < 400; i++, nap_ms(50)) {
+		char *text = read_back(name);
+		bool found = text && strstr(text, needle);
+		free(text);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+static void test_reload_on_sighup(void **state)
+{
+	(void)state;
+	char bin[4096];
+	write_file("live-iocs.json",
+		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		   "\"objects\":[" IND(ID_IP, "[ipv4-addr:value = '198.51.100.0/24']", "") "]}\n");
+	write_file("live.log", "");
+	proto_bin(bin, sizeof bin);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char cmd[5000];
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && exec %s sensor --indicators live-iocs.json --follow "
+			 "--input text:live.log --alerts live-alerts.json 2>live-err.txt",
+			 dir, bin);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* before the reload: the address alerts, the name does not */
+	proto_write_file(dir, "live.log", "a", "to fresh.example from 198.51.100.7\n");
+	assert_true(wait_for("live-alerts.json", "198.51.100.7"));
+
+	/* a broken file is refused and the old indicators stay */
+	write_file("live-iocs.json", "{\"type\":\"bundle\",\"objects\":[\n");
+	kill(pid, SIGHUP);
+	assert_true(wait_for("live-err.txt", "live-iocs.json"));
+	proto_write_file(dir, "live.log", "a", "again 198.51.100.8\n");
+	assert_true(wait_for("live-alerts.json", "198.51.100.8"));
+
+	write_file("live-iocs.json",
+		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		   "\"objects\":[" IND(ID_NEW, "[domain-name:value = 'fresh.example']",
+					",\"name\":\"Fresh\"") "]}\n");
+	kill(pid, SIGHUP);
+	assert_true(wait_for("live-err.txt", "live-iocs.json: indicators reloaded"));
+	proto_write_file(dir, "live.log", "a", "to fresh.example from 198.51.100.9\n");
+	assert_true(wait_for("live-alerts.json", ID_NEW));
+
+	kill(pid, SIGTERM);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	char *text = read_back("live-alerts.json");
+	json_t *alerts = proto_json_lines(text);
+	free(text);
+	/* 198.51.100.7 and .8 under the first set; fresh.example on line 3
+	 * under the second, and its address no longer an indicator */
+	assert_int_equal(json_array_size(alerts), 3);
+	json_t *a = alert_for(alerts, "fresh.example");
+	assert_non_null(a);
+	assert_string_equal(str_at(a, "indicator", "id"), ID_NEW);
+	assert_int_equal(int_at(a, "where", "line"), 3);
+	assert_null(alert_for(alerts, "198.51.100.9"));
+	json_decref(alerts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_stdout_and_stdin),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_reload_on_sighup),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
