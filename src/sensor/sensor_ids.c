@@ -93,15 +93,21 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 	return true;
 }
 
+rk_err sensor_ids_add_uuid(sensor_ids *t, const uint8_t uuid[16])
+{
+	if (t->n >= UINT32_MAX || !grow((void **)&t->uuid, &t->cap, t->n + 1, sizeof *t->uuid))
+		return RK_ENOMEM;
+	memcpy(t->uuid[t->n++], uuid, 16);
+	return RK_OK;
+}
+
 rk_err sensor_ids_add(sensor_ids *t, const char *id)
 {
 	uint8_t u[16];
+	if (lower_uuid(id, u))
+		return sensor_ids_add_uuid(t, u);
 	if (t->n >= UINT32_MAX || !grow((void **)&t->uuid, &t->cap, t->n + 1, sizeof *t->uuid))
 		return RK_ENOMEM;
-	if (lower_uuid(id, u)) {
-		memcpy(t->uuid[t->n++], u, 16);
-		return RK_OK;
-	}
 	char *copy = strdup(id);
 	if (!copy || !grow((void **)&t->text, &t->cap_text, t->n_text + 1, sizeof *t->text)) {
 		free(copy);

@@ -74,6 +74,9 @@ sensor_ids *sensor_ids_new(void);
 void sensor_ids_free(void *ids); /* a sensor_ids; void * for match_attach */
 /* Records the id of the next handle. RK_ENOMEM. */
 rk_err sensor_ids_add(sensor_ids *t, const char *id);
+/* The same for an "indicator--" id in lower case given as its UUID's
+ * 16 bytes, which is how the indicator set keeps most ids. */
+rk_err sensor_ids_add_uuid(sensor_ids *t, const uint8_t uuid[16]);
 /* Gives back the room grown for handles never added. */
 void sensor_ids_trim(sensor_ids *t);
 /* The id of handle, in the table or printed into buf; "" when t is NULL

@@ -1697,7 +1697,8 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 			break;
 		}
 		id_format(e, id);
-		if ((err = sensor_ids_add(ids, id)) != RK_OK) {
+		if ((err = e->id_case ? sensor_ids_add(ids, id) : sensor_ids_add_uuid(ids, e->uuid)) !=
+		    RK_OK) {
 			rk_fail(ctx, err, NULL, "out of memory building the matcher");
 			break;
 		}
