@@ -168,8 +168,10 @@ static bool parse_domain(const char *s, size_t len, char *out, const char **why)
 				return false;
 			}
 			labels++;
-			if (i < len)
+			if (i < len) {
 				digits_only = true;
+				out[i] = '.';
+			}
 			label = 0;
 			continue;
 		}
