@@ -306,9 +306,11 @@ rk_err feeds_import_item(feeds_import *imp, const feeds_item *it)
 	verdict v;
 	feeds_entry *e;
 	if ((err = decide(imp, id, digest, &v, &e))) {
-		if (err == RK_ETOOBIG)
+		if (err == RK_ETOOBIG) {
+			imp->c.read--; /* counted again as rejected */
 			err = feeds_import_reject(imp, it->where, "more than %d values in one import",
 						  RK_FEED_MAX_ITEMS);
+		}
 		goto out;
 	}
 	if (v == VERDICT_DUPLICATE || v == VERDICT_UNCHANGED)
@@ -364,9 +366,11 @@ rk_err feeds_import_object(feeds_import *imp, const char *where, json_t *obj)
 	verdict v;
 	feeds_entry *e;
 	if ((err = decide(imp, info.id, digest, &v, &e))) {
-		if (err == RK_ETOOBIG)
+		if (err == RK_ETOOBIG) {
+			imp->c.read--; /* counted again as rejected */
 			return feeds_import_reject(imp, where, "more than %d values in one import",
 						   RK_FEED_MAX_ITEMS);
+		}
 		return err;
 	}
 	/* A passed-through object keeps its own times: the producer
