@@ -24,6 +24,11 @@
  * - Every bound on a feed (line length, file size, values per import) is in
  *   limits.h (RK_FEED_*).
  *
+ * What comes later fits here: the hub's scheduler runs one import per feed
+ * run (its config holds what feeds_config holds plus a schedule), and a
+ * remote TAXII collection is one more parser that hands each object of a
+ * page to feeds_import_object, as feeds_stix.c does.
+ *
  * Ownership: x_new/x_free; every free accepts NULL. Strings in a
  * feeds_item are borrowed for the call. Objects returned by
  * feeds_import_objects belong to the import. Not thread-safe per import;
