@@ -586,6 +586,80 @@ static void test_stix_bundles(void **state)
 	}
 }
 
+/* JSON files under misp/ that are not MISP events (read by no test here):
+ * MISP's feed catalogue and its schema, misp-stix's mapping tables, STIX
+ * 2.0 renderings, an event index, sharing groups, object templates. */
+static const char *const misp_not_events[] = {
+	"misp/misp-core/feed-metadata-defaults.json",
+	"misp/misp-core/feed-metadata-schema.json",
+	"misp/misp-stix/mapping/",
+	"misp/misp-stix/tests/test_attributes_collection_stix20.json",
+	"misp/misp-stix/tests/test_event1_stix20.json",
+	"misp/misp-stix/tests/test_event2_stix20.json",
+	"misp/misp-stix/tests/test_events_collection_stix20.json",
+	"misp/misp-stix/tests/test_objects_collection_stix20.json",
+	"misp/pymisp-tests/search_index_result.json",
+	"misp/pymisp-tests/sharing_groups.json",
+	"misp/pymisp-tests/mispevent_testfiles/test_object_template/",
+	"misp/pymisp-tests/mispevent_testfiles/overwrite_file/",
+};
+
+static bool misp_listed(const char *rel);
+
+static void walk_misp(const char *rel_dir, size_t *files)
+{
+	char path[2200], rel[1024];
+	snprintf(path, sizeof path, "%s/%s", data_dir(), rel_dir);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof rel, "%s/%s", rel_dir, e->d_name);
+		snprintf(path, sizeof path, "%s/%s", data_dir(), rel);
+		assert_int_equal(stat(path, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			walk_misp(rel, files);
+			continue;
+		}
+		size_t n = strlen(rel);
+		if (n < 5 || strcmp(rel + n - 5, ".json") != 0)
+			continue;
+		(*files)++;
+		if (!misp_listed(rel))
+			fail_msg("%s: a MISP file no test reads (add it to a table)", rel);
+	}
+	closedir(d);
+}
+
+/* Every MISP event of the shared data is in misp_rows (and every STIX
+ * rendering of one in stix_rows), so a new event is noticed. */
+static void test_every_misp_event_listed(void **state)
+{
+	size_t files = 0;
+	(void)state;
+	if (!have_data())
+		skip();
+	walk_misp("misp", &files);
+	assert_true(files >= 80);
+}
+
+static bool misp_listed(const char *rel)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(misp_rows); i++)
+		if (strcmp(misp_rows[i].path, rel) == 0)
+			return true;
+	for (size_t i = 0; i < RK_ARRAY_LEN(stix_rows); i++)
+		if (strcmp(stix_rows[i].path, rel) == 0)
+			return true;
+	for (size_t i = 0; i < RK_ARRAY_LEN(misp_not_events); i++)
+		if (strncmp(rel, misp_not_events[i], strlen(misp_not_events[i])) == 0)
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------------- warning lists */
 
 static void test_warninglists(void **state)
@@ -714,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_misp_events),
 		cmocka_unit_test(test_misp_feed_directory),
 		cmocka_unit_test(test_stix_bundles),
+		cmocka_unit_test(test_every_misp_event_listed),
 		cmocka_unit_test(test_warninglists),
 		cmocka_unit_test(test_misp_stix_patterns),
 	};
