@@ -111,6 +111,24 @@ void feeds_import_free(feeds_import *imp)
 	free(imp);
 }
 
+/* A JSON string of s; a reject quotes the bad input, which need not be
+ * UTF-8, so bytes outside printable ASCII then become '?'. */
+static json_t *text_of(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 rk_err feeds_import_reject(feeds_import *imp, const char *where, const char *fmt, ...)
 {
 	char reason[512];
@@ -123,10 +141,15 @@ rk_err feeds_import_reject(feeds_import *imp, const char *where, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	json_t *r = json_pack("{s:s, s:s}", "where", where, "reason", reason);
-	if (!r || json_array_append_new(imp->rejects, r))
+	json_t *r = json_object();
+	if (!r)
 		return RK_ENOMEM;
-	return RK_OK;
+	if (json_object_set_new(r, "where", text_of(where)) ||
+	    json_object_set_new(r, "reason", text_of(reason))) {
+		json_decref(r);
+		return RK_ENOMEM;
+	}
+	return json_array_append_new(imp->rejects, r) ? RK_ENOMEM : RK_OK;
 }
 
 bool feeds_import_all_attributes(const feeds_import *imp)
@@ -243,9 +266,13 @@ rk_err feeds_import_item(feeds_import *imp, const feeds_item *it)
 
 	if (!(labels = json_array()))
 		goto oom;
-	for (size_t i = 0; i < it->n_labels; i++)
-		if (json_array_append_new(labels, json_string(it->labels[i])))
+	for (size_t i = 0; i < it->n_labels; i++) {
+		json_t *l = json_string(it->labels[i]);
+		if (!l)
+			continue; /* not UTF-8 (cut short by its bound) */
+		if (json_array_append_new(labels, l))
 			goto oom;
+	}
 	if (list >= 0) {
 		rk_buf_reset(&scratch);
 		if (rk_buf_printf(&scratch, "warning-list:%s", feeds_warn_name(imp->cfg.warn, (size_t)list)) ||

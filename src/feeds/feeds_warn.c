@@ -509,7 +509,7 @@ static bool on_cidr(const wl_list *l, const char *value)
 {
 	wl_net v, key;
 
-	if (!parse_net(value, &v))
+	if (!l->n_nets || !parse_net(value, &v))
 		return false;
 	const uint64_t *bits = l->prefixes[v.len == 16];
 	for (unsigned q = 0; q <= v.prefix; q++) {
@@ -529,7 +529,7 @@ static bool on_cidr(const wl_list *l, const char *value)
 
 static bool has_str(const wl_list *l, const char *s)
 {
-	return bsearch(&s, l->strs, l->n_strs, sizeof s, cmp_str) != NULL;
+	return l->n_strs && bsearch(&s, l->strs, l->n_strs, sizeof s, cmp_str) != NULL;
 }
 
 /* The host of a URL, lowercase, without user info and port. */
