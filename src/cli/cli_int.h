@@ -56,6 +56,11 @@ bool cli_remote_option(client_remote *r, int code, const char *arg);
 /* ---------------------------------------------------------------- uplink */
 /* cli_uplink.c */
 
+/* Reads a token file: its first line, surrounding blanks removed (heap
+ * string the caller frees). RK_EINVAL when path is NULL or the file is
+ * empty; the message names the file. */
+rk_err cli_read_token(const char *path, char **out, rk_errctx *ctx);
+
 /* What `renkei sensor --hub ...` was told; strings borrowed. */
 typedef struct cli_uplink_opts {
 	const char *url;          /* --hub */

@@ -117,6 +117,9 @@ static const cli_command commands[] = {
 	  "keeps the feed's checkpoint and the sightings the hub has not taken:\n"
 	  "a hub that is down or slow loses nothing, and a restart resumes.\n"
 	  "Exits 0, or 1 when FILE or an input cannot be read.\n" },
+	{ "feed", cli_cmd_feed, "import third-party indicator feeds into STIX 2.1",
+	  "feed import --format FORMAT --name NAME --marking TLP [OPTIONS] FILE|DIR ...\n",
+	  true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

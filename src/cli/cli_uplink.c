@@ -53,7 +53,7 @@ static double mono_now(void)
 }
 
 /* Reads the token: the file's first line, surrounding blanks removed. */
-static rk_err read_token(const char *path, char **out, rk_errctx *ctx)
+rk_err cli_read_token(const char *path, char **out, rk_errctx *ctx)
 {
 	char *text = NULL;
 	size_t len;
@@ -169,7 +169,7 @@ rk_err cli_uplink_open(const cli_uplink_opts *o, uplink_apply_fn apply, void *ar
 		u->o.spool_dir = "renkei-spool";
 	u->apply = apply;
 	u->apply_arg = arg;
-	if ((err = read_token(o->token_file, &u->token, ctx)) ||
+	if ((err = cli_read_token(o->token_file, &u->token, ctx)) ||
 	    (err = new_client(u, &u->feed_http, ctx)) || (err = new_client(u, &u->send_http, ctx)))
 		goto fail;
 	uplink_feed_opts fo = { .url = o->url, .collection = o->collection,

@@ -76,4 +76,16 @@
 #define RK_SIGHTINGS_PER_ENVELOPE 500
 #define RK_UPLINK_TIMEOUT_SECONDS 30
 
+/* Feed import (`renkei feed import`, src/feeds): one feed file read whole
+ * up to this size; a longer line is rejected (reported with its number)
+ * and the next line read; values kept per import (new, changed and seen
+ * ids); entries per warning list file. */
+#define RK_FEED_MAX_FILE (256u * 1024u * 1024u)
+#define RK_FEED_MAX_LINE (64 * 1024)
+#define RK_FEED_MAX_ITEMS 5000000
+#define RK_FEED_MAX_WARN_ENTRIES 1000000
+/* Rejected lines reported with file:line and reason per import; the rest
+ * are counted only. */
+#define RK_FEED_MAX_REJECTS_KEPT 10000
+
 #endif

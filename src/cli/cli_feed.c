@@ -1,0 +1,398 @@
+/*
+ * cli_feed.c: `renkei feed import`, a third-party feed into STIX 2.1.
+ *
+ * A thin layer over src/feeds: the flags make a feeds_config (name,
+ * marking, confidence, identity, state directory, warning lists), each
+ * FILE (or the MISP feed DIR) goes through the parser of --format, and
+ * the new and changed indicators go to a bundle file (--out, "-" for
+ * standard output) or to a hub collection (--hub), in envelopes of
+ * FEED_BATCH objects through the TAXII client (src/client), as `renkei
+ * push` sends them.
+ *
+ * Output: a summary on standard error (standard output when the bundle
+ * goes elsewhere): read, imported (new, changed), unchanged, duplicates,
+ * on warning lists (per list), rejected (each as "file:line: reason", up
+ * to RK_FEED_MAX_REJECTS_KEPT), skipped, gone. Exit 0 when the import and
+ * delivery worked (rejected lines do not fail it: a feed with some bad
+ * lines is normal), 1 when a file could not be read, the state not
+ * written or the hub refused objects, 2 for usage errors.
+ *
+ * The state is written only after the objects were delivered: a failed
+ * push leaves the state as it was, so the next run sends them again.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli_int.h"
+#include "feeds.h"
+
+#define FEED_BATCH 500
+#define FEED_MAX_WARNLISTS 64
+
+enum {
+	OPT_FORMAT = CLI_OPT_FIRST_FREE,
+	OPT_NAME,
+	OPT_MARKING,
+	OPT_CONFIDENCE,
+	OPT_IDENTITY,
+	OPT_COLUMNS,
+	OPT_DELIMITER,
+	OPT_HEADER,
+	OPT_WARNLIST,
+	OPT_NO_BUILTIN,
+	OPT_ON_WARNING,
+	OPT_STATE,
+	OPT_ALL_ATTRIBUTES,
+	OPT_OUT,
+	OPT_HUB,
+	OPT_TOKEN_FILE,
+	OPT_COLLECTION,
+	OPT_QUIET,
+	OPT_HELP,
+};
+
+static const char usage_text[] =
+	"usage: renkei feed import --format plain|csv|misp|misp-feed|stix --name NAME\n"
+	"                          --marking clear|green|amber|amber+strict|red\n"
+	"                          [--confidence N] [--identity IDENTITY-ID]\n"
+	"                          [--columns MAP] [--delimiter C] [--header]\n"
+	"                          [--warninglist PATH ...] [--no-builtin-warninglists]\n"
+	"                          [--on-warning drop|flag] [--state DIR] [--all-attributes]\n"
+	"                          [--out FILE | --hub URL --token-file F --collection ID\n"
+	"                           [--root NAME] [--cacert F] [--insecure]] [--quiet]\n"
+	"                          FILE|DIR ...\n"
+	"\n"
+	"Turns a third-party feed into STIX 2.1 indicators. --format says what\n"
+	"FILE is: plain (one value per line: IPv4/IPv6 addresses and CIDR blocks,\n"
+	"domains, URLs, e-mail addresses, MD5/SHA-1/SHA-256/SHA-512 hashes, the\n"
+	"type found per line; '#' and ';' start comments; text after the value\n"
+	"becomes the description), csv (with --columns 'value=2,type=ipv4,\n"
+	"name=3,description=4', columns by number or header name; --delimiter,\n"
+	"--header), misp (a MISP event or REST search answer; attributes with\n"
+	"to_ids, or all with --all-attributes), misp-feed (a directory with\n"
+	"manifest.json and <uuid>.json events), stix (a bundle; indicators pass\n"
+	"through, each object validated).\n"
+	"\n"
+	"Each indicator gets the id UUIDv5(feed NAME, type, value), the TLP\n"
+	"--marking, --confidence (0-100), created_by_ref --identity (the\n"
+	"importing organisation, `renkei admin identity org:SLUG`). With --state\n"
+	"DIR (one file per feed) an unchanged indicator is not sent again and a\n"
+	"changed one gets a new `modified`; ids the feed no longer has are\n"
+	"reported as gone. Values on a warning list (built-in: private and\n"
+	"reserved ranges, public resolvers, top sites; plus each MISP\n"
+	"warninglist --warninglist PATH, a list.json or its directory) are\n"
+	"dropped, or with --on-warning flag kept with the label\n"
+	"warning-list:NAME.\n"
+	"\n"
+	"The indicators go to --out FILE as a bundle (default: standard output),\n"
+	"or with --hub to collection ID of that hub as the user whose token is\n"
+	"the first line of F. A summary goes to standard error; every rejected\n"
+	"line is listed as FILE:LINE: reason. Exits 0 when the import worked\n"
+	"(rejected lines included), 1 when a file, the state or the hub failed.\n";
+
+static const struct {
+	const char *name;
+	stix_tlp level;
+} markings[] = {
+	{ "clear", STIX_TLP_CLEAR }, { "white", STIX_TLP_CLEAR },
+	{ "green", STIX_TLP_GREEN }, { "amber", STIX_TLP_AMBER },
+	{ "amber+strict", STIX_TLP_AMBER_STRICT }, { "red", STIX_TLP_RED },
+};
+
+static void print_summary(const feeds_import *imp, const feeds_warnlists *warn, FILE *out)
+{
+	const feeds_counts *c = feeds_import_counts(imp);
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(feeds_import_rejects(imp), i, r)
+		fprintf(out, "rejected: %s: %s\n", json_string_value(json_object_get(r, "where")),
+			json_string_value(json_object_get(r, "reason")));
+	if (c->rejected > json_array_size(feeds_import_rejects(imp)))
+		fprintf(out, "rejected: %llu more not listed\n",
+			(unsigned long long)(c->rejected - json_array_size(feeds_import_rejects(imp))));
+	fprintf(out,
+		"%llu read: %llu imported (%llu new, %llu changed), %llu unchanged, "
+		"%llu duplicate, %llu on warning lists (%llu dropped, %llu flagged), "
+		"%llu rejected, %llu skipped, %llu gone\n",
+		(unsigned long long)c->read, (unsigned long long)c->imported,
+		(unsigned long long)c->fresh, (unsigned long long)c->changed,
+		(unsigned long long)c->unchanged, (unsigned long long)c->duplicate,
+		(unsigned long long)c->warned, (unsigned long long)c->dropped,
+		(unsigned long long)c->flagged, (unsigned long long)c->rejected,
+		(unsigned long long)c->skipped, (unsigned long long)c->gone);
+	for (size_t k = 0; k < feeds_warn_count(warn); k++)
+		if (feeds_import_warn_hits(imp, k))
+			fprintf(out, "warning list %s: %llu\n", feeds_warn_name(warn, k),
+				(unsigned long long)feeds_import_warn_hits(imp, k));
+}
+
+/* Sends the emitted objects to the hub; false (with ctx or messages on
+ * err) when the hub refused a request or any object. */
+static bool push(const client_remote *remote, const char *collection, json_t *objects,
+		 json_t *marking, FILE *err, rk_errctx *ctx)
+{
+	client_http *http = NULL;
+	json_t *batch = NULL, *status = NULL;
+	size_t total = json_array_size(objects), ok = 0, bad = 0, pending = 0;
+	bool good = false;
+
+	if (client_http_new(remote, &http, ctx))
+		goto out;
+	for (size_t lo = 0; lo < total; lo += FEED_BATCH) {
+		size_t hi = lo + FEED_BATCH < total ? lo + FEED_BATCH : total;
+		if (!(batch = json_array()) || (lo == 0 && json_array_append(batch, marking))) {
+			rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		for (size_t i = lo; i < hi; i++)
+			if (json_array_append(batch, json_array_get(objects, i))) {
+				rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+				goto out;
+			}
+		if (client_post_objects(http, collection, batch, 30, &status, ctx))
+			goto out;
+		for (size_t i = 0; i < json_array_size(batch); i++) {
+			const json_t *o = json_array_get(batch, i);
+			const char *id = json_string_value(json_object_get(o, "id")), *msg = NULL;
+			switch (client_status_outcome(status, id, &msg)) {
+			case CLIENT_OUTCOME_FAILURE:
+				bad++;
+				fprintf(err, "failed: %s: %s\n", id, msg ? msg : "no reason given");
+				break;
+			case CLIENT_OUTCOME_PENDING: pending++; break;
+			default: ok++; break;
+			}
+		}
+		json_decref(status);
+		status = NULL;
+		json_decref(batch);
+		batch = NULL;
+	}
+	fprintf(err, "hub: %zu objects sent: %zu succeeded, %zu failed, %zu pending\n",
+		ok + bad + pending, ok, bad, pending);
+	good = bad == 0 && pending == 0;
+out:
+	json_decref(batch);
+	json_decref(status);
+	client_http_free(http);
+	return good;
+}
+
+static int feed_import(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "marking", required_argument, NULL, OPT_MARKING },
+		{ "confidence", required_argument, NULL, OPT_CONFIDENCE },
+		{ "identity", required_argument, NULL, OPT_IDENTITY },
+		{ "columns", required_argument, NULL, OPT_COLUMNS },
+		{ "delimiter", required_argument, NULL, OPT_DELIMITER },
+		{ "header", no_argument, NULL, OPT_HEADER },
+		{ "warninglist", required_argument, NULL, OPT_WARNLIST },
+		{ "no-builtin-warninglists", no_argument, NULL, OPT_NO_BUILTIN },
+		{ "on-warning", required_argument, NULL, OPT_ON_WARNING },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "all-attributes", no_argument, NULL, OPT_ALL_ATTRIBUTES },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "hub", required_argument, NULL, OPT_HUB },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "collection", required_argument, NULL, OPT_COLLECTION },
+		{ "root", required_argument, NULL, CLI_OPT_ROOT },
+		{ "cacert", required_argument, NULL, CLI_OPT_CACERT },
+		{ "insecure", no_argument, NULL, CLI_OPT_INSECURE },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	feeds_config cfg = { .marking = STIX_TLP_NONE, .confidence = -1 };
+	feeds_csv_opts csv;
+	const char *format = NULL, *out_path = NULL, *hub = NULL, *token_file = NULL,
+		   *collection = NULL;
+	const char *warnlists[FEED_MAX_WARNLISTS];
+	size_t n_warnlists = 0;
+	bool builtin = true, quiet = false;
+	feeds_format fmt = FEEDS_FORMAT_PLAIN;
+	feeds_warnlists *warn = NULL;
+	feeds_import *imp = NULL;
+	json_t *bundle = NULL;
+	client_remote remote;
+	char *token = NULL, *end;
+	rk_errctx ctx;
+	int c, rc = 1;
+
+	feeds_csv_opts_init(&csv);
+	client_remote_init(&remote);
+	rk_errctx_clear(&ctx);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (cli_remote_option(&remote, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_FORMAT: format = optarg; break;
+		case OPT_NAME: cfg.name = optarg; break;
+		case OPT_MARKING:
+			for (size_t i = 0; i < RK_ARRAY_LEN(markings); i++)
+				if (strcasecmp(optarg, markings[i].name) == 0 ||
+				    (strncasecmp(optarg, "tlp:", 4) == 0 &&
+				     strcasecmp(optarg + 4, markings[i].name) == 0))
+					cfg.marking = markings[i].level;
+			if (cfg.marking == STIX_TLP_NONE)
+				return cli_usage_error("feed", "--marking: expected clear, green, amber, amber+strict or red");
+			break;
+		case OPT_CONFIDENCE: {
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0 || v > 100)
+				return cli_usage_error("feed", "--confidence: expected 0 to 100");
+			cfg.confidence = (int)v;
+			break;
+		}
+		case OPT_IDENTITY:
+			if (!stix_id_valid(optarg, "identity"))
+				return cli_usage_error("feed", "--identity: expected identity--<uuid>");
+			cfg.identity = optarg;
+			break;
+		case OPT_COLUMNS:
+			if (feeds_csv_opts_parse(optarg, &csv, &ctx)) {
+				char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+				rk_errctx_format(&ctx, msg, sizeof msg);
+				return cli_usage_error("feed", "--columns: %s", msg);
+			}
+			break;
+		case OPT_DELIMITER:
+			if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0)
+				csv.delimiter = '\t';
+			else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n')
+				csv.delimiter = optarg[0];
+			else
+				return cli_usage_error("feed", "--delimiter: expected one character or tab");
+			break;
+		case OPT_HEADER: csv.header = true; break;
+		case OPT_WARNLIST:
+			if (n_warnlists == FEED_MAX_WARNLISTS)
+				return cli_usage_error("feed", "at most %d --warninglist", FEED_MAX_WARNLISTS);
+			warnlists[n_warnlists++] = optarg;
+			break;
+		case OPT_NO_BUILTIN: builtin = false; break;
+		case OPT_ON_WARNING:
+			if (strcmp(optarg, "drop") == 0)
+				cfg.on_warning = FEEDS_WARN_DROP;
+			else if (strcmp(optarg, "flag") == 0)
+				cfg.on_warning = FEEDS_WARN_FLAG;
+			else
+				return cli_usage_error("feed", "--on-warning: expected drop or flag");
+			break;
+		case OPT_STATE: cfg.state_dir = optarg; break;
+		case OPT_ALL_ATTRIBUTES: cfg.all_attributes = true; break;
+		case OPT_OUT: out_path = optarg; break;
+		case OPT_HUB: hub = optarg; break;
+		case OPT_TOKEN_FILE: token_file = optarg; break;
+		case OPT_COLLECTION: collection = optarg; break;
+		case OPT_QUIET: quiet = true; break;
+		case OPT_HELP: fputs(usage_text, stdout); return 0;
+		default:
+			return cli_usage_error("feed", "%s: unknown option or missing value",
+					       argv[optind - 1]);
+		}
+	}
+	if (!format || !feeds_format_parse(format, &fmt))
+		return cli_usage_error("feed", "--format: expected plain, csv, misp, misp-feed or stix");
+	if (!cfg.name || !*cfg.name)
+		return cli_usage_error("feed", "--name NAME is required");
+	if (cfg.marking == STIX_TLP_NONE)
+		return cli_usage_error("feed", "--marking is required");
+	if (optind >= argc)
+		return cli_usage_error("feed", "expected at least one FILE or DIR");
+	if (hub && out_path)
+		return cli_usage_error("feed", "--out and --hub exclude each other");
+	if (hub && (!token_file || !collection))
+		return cli_usage_error("feed", "--hub needs --token-file and --collection");
+
+	if (feeds_warn_new(builtin, &warn, &ctx))
+		goto fail;
+	for (size_t i = 0; i < n_warnlists; i++)
+		if (feeds_warn_load(warn, warnlists[i], &ctx))
+			goto fail;
+	cfg.warn = warn;
+	if (feeds_import_new(&cfg, &imp, &ctx))
+		goto fail;
+	for (int i = optind; i < argc; i++)
+		if (feeds_import_path(imp, fmt, argv[i], &csv, &ctx))
+			goto fail;
+
+	/* The summary goes where the bundle does not. */
+	FILE *report = (!hub && (!out_path || strcmp(out_path, "-") == 0)) ? stderr : stdout;
+	if (hub) {
+		remote.url = hub;
+		if (cli_read_token(token_file, &token, &ctx))
+			goto fail;
+		remote.token = token;
+		json_t *marking = stix_tlp_marking_object(cfg.marking);
+		bool ok = !json_array_size(feeds_import_objects(imp)) ||
+			  push(&remote, collection, feeds_import_objects(imp), marking, report, &ctx);
+		json_decref(marking);
+		if (!ok) {
+			if (!quiet)
+				print_summary(imp, warn, report);
+			if (ctx.code)
+				goto fail;
+			cli_error("feed", "the hub did not take every object; the state is unchanged");
+			goto out;
+		}
+	} else {
+		if (!(bundle = feeds_import_bundle(imp))) {
+			rk_fail(&ctx, RK_ENOMEM, NULL, "out of memory");
+			goto fail;
+		}
+		const char *path = out_path ? out_path : "-";
+		FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+		if (!f) {
+			rk_fail(&ctx, RK_EIO, path, "cannot write");
+			goto fail;
+		}
+		int w = json_dumpf(bundle, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		if (fputc('\n', f) == EOF)
+			w = -1;
+		if (f != stdout ? fclose(f) != 0 : fflush(f) != 0)
+			w = -1;
+		if (w) {
+			rk_fail(&ctx, RK_EIO, path, "write failed");
+			goto fail;
+		}
+	}
+	if (feeds_import_finish(imp, &ctx))
+		goto fail;
+	if (!quiet)
+		print_summary(imp, warn, report);
+	rc = 0;
+	goto out;
+fail: {
+	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+	rk_errctx_format(&ctx, msg, sizeof msg);
+	cli_error("feed", "%s", msg);
+	rc = 1;
+}
+out:
+	json_decref(bundle);
+	feeds_import_free(imp);
+	feeds_warn_free(warn);
+	free(token);
+	return rc;
+}
+
+int cli_cmd_feed(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc < 2)
+		return cli_usage_error("feed", "expected an action: import");
+	if (strcmp(argv[1], "import") == 0)
+		return feed_import(argc - 1, argv + 1);
+	return cli_usage_error("feed", "%s: unknown action (expected import)", argv[1]);
+}

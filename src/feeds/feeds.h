@@ -1,0 +1,273 @@
+/*
+ * feeds.h: third-party indicator feeds into STIX 2.1 indicators.
+ *
+ * Where it sits: `renkei feed import` (and later the hub's scheduler and
+ * remote TAXII feeds) reads a feed, this module turns it into indicators
+ * that then go to a bundle file or to a hub collection. One import is one
+ * feeds_import object: a parser (plain list, CSV with a column mapping,
+ * MISP event JSON, a MISP feed directory, a STIX 2.1 bundle) hands it one
+ * feeds_item per value; the import checks the value against the warning
+ * lists, builds the indicator with a deterministic id, compares it with
+ * the feed's state and keeps it only when it is new or changed.
+ *
+ *   parser --item--> warning lists --(drop | flag)--> indicator
+ *          --(id, digest)--> state: new / changed / unchanged / duplicate
+ *          --> objects (new and changed only); rejects (file:line, reason)
+ *
+ * Invariants:
+ * - A parser never stops on bad input: each bad line or element is one
+ *   reject naming where (file:line, or file: JSON path) and why; only
+ *   out-of-memory ends an import early.
+ * - The id of an indicator is UUIDv5(FEEDS_NAMESPACE, feed name, value
+ *   type, normalised value): importing the same feed again yields the same
+ *   ids, and an unchanged indicator is not emitted again.
+ * - Every bound on a feed (line length, file size, values per import) is in
+ *   limits.h (RK_FEED_*).
+ *
+ * What comes later fits here: the hub's scheduler runs one import per feed
+ * run (its config holds what feeds_config holds plus a schedule), and a
+ * remote TAXII collection is one more parser that hands each object of a
+ * page to feeds_import_object, as feeds_stix.c does.
+ *
+ * Ownership: x_new/x_free; every free accepts NULL. Strings in a
+ * feeds_item are borrowed for the call. Objects returned by
+ * feeds_import_objects belong to the import. Not thread-safe per import;
+ * a feeds_warnlists is read-only once loaded and may be shared.
+ */
+#ifndef RK_FEEDS_H
+#define RK_FEEDS_H
+
+#include "common.h"
+#include "stix.h"
+
+/* The namespace of feed indicator ids (UUIDv5, STIX 2.1 section 2.9). */
+#define FEEDS_NAMESPACE "4d3a9f0e-7b1c-5e2a-9c44-3f6b8e0d2a71"
+
+/* ---------------------------------------------------------------- values */
+/* feeds_value.c */
+
+/* The observable kinds a feed value can be, in the order of the value
+ * table (feeds_value.c). */
+typedef enum feeds_vtype {
+	FEEDS_VNONE = -1,
+	FEEDS_IPV4 = 0, /* address or CIDR block */
+	FEEDS_IPV6,
+	FEEDS_DOMAIN,
+	FEEDS_URL,
+	FEEDS_EMAIL,
+	FEEDS_MD5,
+	FEEDS_SHA1,
+	FEEDS_SHA256,
+	FEEDS_SHA512,
+	FEEDS_VTYPE_COUNT,
+} feeds_vtype;
+
+#define FEEDS_VALUE_MAX 2048 /* longest normalised value, NUL included */
+
+/* "ipv4", "domain", "sha256" ...; "?" for FEEDS_VNONE. */
+const char *feeds_vtype_name(feeds_vtype t);
+/* The type named by `name` (the names above, plus "ip", "cidr",
+ * "hostname", "sha-256" style aliases); FEEDS_VNONE if unknown. */
+feeds_vtype feeds_vtype_parse(const char *name);
+/* The STIX object path a value of this type is compared on
+ * ("ipv4-addr:value", "file:hashes.'SHA-256'"). */
+const char *feeds_vtype_path(feeds_vtype t);
+/*
+ * Detects what s[0..len) is and writes its normalised form (lowercase
+ * domains and hashes, canonical addresses, CIDR blocks with host bits
+ * cleared, /32 and /128 written as addresses) to out (FEEDS_VALUE_MAX
+ * bytes). Returns the type, or FEEDS_VNONE with *why saying what is wrong.
+ */
+feeds_vtype feeds_value_detect(const char *s, size_t len, char *out, const char **why);
+/* The same, for a value that must be of type t. */
+bool feeds_value_check(feeds_vtype t, const char *s, size_t len, char *out, const char **why);
+/* Appends s as the inside of a STIX pattern string literal: ' and \ are
+ * escaped with a backslash (STIX 2.1 section 9.3). */
+rk_err feeds_pattern_quote(rk_buf *b, const char *s);
+/* Appends "[<path> = '<value>']". */
+rk_err feeds_pattern_simple(rk_buf *b, feeds_vtype t, const char *value);
+
+/* ---------------------------------------------------------------- warning lists */
+/* feeds_warn.c */
+
+/*
+ * Warning lists: values that are almost never malicious and do harm when
+ * blocked (private and reserved ranges, public resolvers, top sites). A
+ * built-in set (feeds_warn_builtin.c) and MISP warninglist JSON files
+ * (types cidr, string, hostname, substring, regex; matching_attributes
+ * limits which value types a list applies to).
+ */
+typedef struct feeds_warnlists feeds_warnlists;
+
+/* An empty set, or with `builtin` the built-in lists. */
+rk_err feeds_warn_new(bool builtin, feeds_warnlists **out, rk_errctx *ctx);
+void feeds_warn_free(feeds_warnlists *w);
+/* Adds one MISP warninglist file (or a directory holding list.json).
+ * Errors (RK_EPARSE, RK_EINVAL, RK_EIO) name the file and the entry. */
+rk_err feeds_warn_load(feeds_warnlists *w, const char *path, rk_errctx *ctx);
+/* Adds a warninglist from its JSON text (as feeds_warn_load). */
+rk_err feeds_warn_add_json(feeds_warnlists *w, const char *where, const char *data, size_t len,
+			   rk_errctx *ctx);
+size_t feeds_warn_count(const feeds_warnlists *w);
+/* The name of list i ("rfc1918", "List of RFC 1918 CIDR blocks"). */
+const char *feeds_warn_name(const feeds_warnlists *w, size_t i);
+/* The first list the normalised value of type t is on, or -1. */
+int feeds_warn_match(const feeds_warnlists *w, feeds_vtype t, const char *value);
+
+/* ---------------------------------------------------------------- import */
+/* feeds_import.c */
+
+typedef enum feeds_format {
+	FEEDS_FORMAT_PLAIN,
+	FEEDS_FORMAT_CSV,
+	FEEDS_FORMAT_MISP,
+	FEEDS_FORMAT_MISP_FEED,
+	FEEDS_FORMAT_STIX,
+} feeds_format;
+
+/* "plain", "csv", "misp", "misp-feed", "stix"; false if unknown. */
+bool feeds_format_parse(const char *name, feeds_format *out);
+
+typedef enum feeds_on_warning {
+	FEEDS_WARN_DROP, /* a value on a warning list is not imported */
+	FEEDS_WARN_FLAG, /* imported with the label "warning-list:<name>" */
+} feeds_on_warning;
+
+/* A CSV column mapping: 1-based column numbers, 0 when absent; or header
+ * names resolved against the header row. */
+#define FEEDS_CSV_NAME 128
+typedef struct feeds_csv_opts {
+	char delimiter;      /* ',' by default */
+	bool header;         /* the first record names the columns */
+	unsigned value_col, name_col, description_col;
+	char value_name[FEEDS_CSV_NAME], name_name[FEEDS_CSV_NAME],
+		description_name[FEEDS_CSV_NAME];
+	feeds_vtype type;    /* FEEDS_VNONE: detected per value */
+} feeds_csv_opts;
+
+/* Defaults: ',' delimiter, no header, value in column 1, type detected. */
+void feeds_csv_opts_init(feeds_csv_opts *o);
+/*
+ * Parses a mapping such as "value=2,type=ipv4,name=3" or
+ * "value=source ip,description=comment" (names imply a header row). Keys:
+ * value, type, name, description. RK_EINVAL with ctx naming the key.
+ */
+rk_err feeds_csv_opts_parse(const char *spec, feeds_csv_opts *o, rk_errctx *ctx);
+
+/* What a feed is and how its indicators are made; strings borrowed for
+ * the import's life. */
+typedef struct feeds_config {
+	const char *name;        /* the feed's name: part of every id; required */
+	stix_tlp marking;        /* object_marking_refs */
+	int confidence;          /* 0-100, or -1 for none */
+	const char *identity;    /* created_by_ref (identity--...), or NULL */
+	const char *state_dir;   /* where the feed's state is kept; NULL: none */
+	const feeds_warnlists *warn; /* NULL: no warning lists */
+	feeds_on_warning on_warning;
+	rk_time now;             /* 0: the current time */
+	bool all_attributes;     /* MISP: also attributes without to_ids */
+} feeds_config;
+
+/* One value a parser found. Composite patterns (MISP filename|md5,
+ * domain|ip ...) set `pattern`; else it is built from type and value. */
+typedef struct feeds_item {
+	const char *where;       /* "file:line" or "file: path" */
+	feeds_vtype type;        /* of value */
+	const char *value;       /* normalised */
+	feeds_vtype type2;       /* a second value on warning lists, or FEEDS_VNONE */
+	const char *value2;
+	const char *key;         /* what the id is made from beyond the feed
+				  * name; NULL: "<type>|<value>" */
+	const char *pattern;     /* NULL: [<path> = '<value>'] */
+	const char *name;        /* may be NULL */
+	const char *description; /* may be NULL */
+	const char *const *labels; /* extra labels */
+	size_t n_labels;
+} feeds_item;
+
+typedef struct feeds_counts {
+	uint64_t read;        /* values and lines looked at (not comments) */
+	uint64_t imported;    /* emitted: new + changed */
+	uint64_t fresh;       /* new ids */
+	uint64_t changed;     /* known ids with new content: a new version */
+	uint64_t unchanged;   /* known ids, same content: not emitted */
+	uint64_t duplicate;   /* an id seen earlier in this import */
+	uint64_t warned;      /* on a warning list (dropped + flagged) */
+	uint64_t dropped, flagged;
+	uint64_t rejected;    /* bad lines and elements */
+	uint64_t skipped;     /* not for import (MISP attributes without
+			       * to_ids or of types with no pattern, STIX
+			       * objects that are not indicators) */
+	uint64_t gone;        /* ids in the state that this import lacked */
+} feeds_counts;
+
+typedef struct feeds_import feeds_import;
+
+/* Starts an import, reading the feed's state from cfg->state_dir (made if
+ * missing). Errors: RK_EINVAL (no name, bad confidence or identity),
+ * RK_EIO (state unreadable), RK_ENOMEM. */
+rk_err feeds_import_new(const feeds_config *cfg, feeds_import **out, rk_errctx *ctx);
+void feeds_import_free(feeds_import *imp);
+/* Reads a file or directory in `fmt` (csv may be NULL for the defaults);
+ * what is wrong inside is rejected, only RK_ENOMEM and an unreadable
+ * path are errors. */
+rk_err feeds_import_path(feeds_import *imp, feeds_format fmt, const char *path,
+			 const feeds_csv_opts *csv, rk_errctx *ctx);
+/* For parsers: one value; only RK_ENOMEM is returned. */
+rk_err feeds_import_item(feeds_import *imp, const feeds_item *it);
+/* For parsers: one STIX object passed through (validated here). */
+rk_err feeds_import_object(feeds_import *imp, const char *where, json_t *obj);
+/* For parsers: one rejected line or element (counted as read). */
+rk_err feeds_import_reject(feeds_import *imp, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* For parsers: one element that is not for import. */
+void feeds_import_skip(feeds_import *imp);
+/* Ends the import: counts the ids that disappeared and, with a state
+ * directory, writes the state (atomically). Call once, after the last
+ * parser. RK_EIO naming the file. */
+rk_err feeds_import_finish(feeds_import *imp, rk_errctx *ctx);
+
+const feeds_counts *feeds_import_counts(const feeds_import *imp);
+/* The emitted objects in order (borrowed array). */
+json_t *feeds_import_objects(const feeds_import *imp);
+/* The rejects: [{"where": "file:3", "reason": "..."}] (borrowed). */
+json_t *feeds_import_rejects(const feeds_import *imp);
+/* Ids in the state this import did not see (borrowed array of strings;
+ * filled by feeds_import_finish). */
+json_t *feeds_import_gone(const feeds_import *imp);
+/* Values on warning list i of cfg->warn (dropped or flagged). */
+uint64_t feeds_import_warn_hits(const feeds_import *imp, size_t i);
+/* A bundle of the emitted objects (new reference), with the marking
+ * definition they refer to. NULL on out-of-memory. */
+json_t *feeds_import_bundle(const feeds_import *imp);
+
+/* ---------------------------------------------------------------- parsers */
+/* Each takes the whole text of one file (at most RK_FEED_MAX_FILE bytes),
+ * `file` naming it in rejects; only RK_ENOMEM is returned. */
+
+/* feeds_plain.c: one value per line, then any text. */
+rk_err feeds_parse_plain(feeds_import *imp, const char *file, const char *data, size_t len);
+/* feeds_csv.c: RFC 4180 records through a column mapping. */
+rk_err feeds_parse_csv(feeds_import *imp, const char *file, const char *data, size_t len,
+		       const feeds_csv_opts *o);
+/* feeds_misp.c: {"Event": ...}, {"response": [{"Event": ...}, ...]} or
+ * an array of either. */
+rk_err feeds_parse_misp(feeds_import *imp, const char *file, const char *data, size_t len);
+/* feeds_misp.c: a MISP feed directory: manifest.json naming <uuid>.json
+ * events. An unreadable directory or manifest is an error (ctx). */
+rk_err feeds_parse_misp_dir(feeds_import *imp, const char *dir, rk_errctx *ctx);
+/* feeds_misp.c: the STIX pattern of a MISP attribute, or FEEDS_VNONE
+ * when the type has none (out left empty); *why on a bad value. Sets
+ * item->type/value/type2/value2/pattern into the buffers given. */
+typedef struct feeds_misp_value {
+	feeds_vtype type, type2;
+	char value[FEEDS_VALUE_MAX], value2[FEEDS_VALUE_MAX];
+	rk_buf pattern;
+} feeds_misp_value;
+/* Returns 1 mapped, 0 type not imported, -1 bad value (*why). */
+int feeds_misp_map(const char *misp_type, const char *value, feeds_misp_value *out,
+		   const char **why);
+/* feeds_stix.c: a bundle, envelope, array of objects or one object. */
+rk_err feeds_parse_stix(feeds_import *imp, const char *file, const char *data, size_t len);
+
+#endif

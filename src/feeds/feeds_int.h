@@ -1,0 +1,42 @@
+/*
+ * feeds_int.h: inside src/feeds only: the per-feed state table.
+ *
+ * The state maps each indicator id a feed has produced to the digest of
+ * its content and the times of its first and latest version; see
+ * feeds_state.c for the file it lives in and why.
+ */
+#ifndef RK_FEEDS_INT_H
+#define RK_FEEDS_INT_H
+
+#include "feeds.h"
+
+#define FEEDS_DIGEST_HEX 65 /* SHA-256 in hex, NUL included */
+
+typedef struct feeds_entry {
+	char *id;                       /* NULL: empty slot */
+	char digest[FEEDS_DIGEST_HEX];
+	rk_time created, modified;
+	bool stored;                    /* read from the state file */
+	bool seen;                      /* met in this import */
+} feeds_entry;
+
+typedef struct feeds_state {
+	feeds_entry *slots;
+	size_t cap, n;
+	char *path; /* the state file, NULL without a state directory */
+} feeds_state;
+
+/* feeds_import.c */
+bool feeds_import_all_attributes(const feeds_import *imp);
+
+/* feeds_state.c */
+/* Opens the state of feed `name` under dir (NULL: in memory only). */
+rk_err feeds_state_open(feeds_state *st, const char *dir, const char *name, rk_errctx *ctx);
+void feeds_state_cleanup(feeds_state *st);
+feeds_entry *feeds_state_find(feeds_state *st, const char *id);
+/* A new entry for id (not present); NULL on out-of-memory. */
+feeds_entry *feeds_state_add(feeds_state *st, const char *id);
+/* Writes the state file atomically (temporary file, fsync, rename). */
+rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx);
+
+#endif
