@@ -269,6 +269,9 @@ rk_err sensor_wait(sensor *s);
  * with the new matcher. When there is no memory for the new matcher's
  * correlator, next is freed and the previous matcher stays. Any thread. */
 void sensor_swap(sensor *s, match *next);
+/* Bytes of input (capture records or log lines) matched so far, over
+ * every input: progress any thread may read while the sensor runs. */
+uint64_t sensor_bytes_done(sensor *s);
 /* Totals, once sensor_wait returned (the counters belong to the running
  * threads until then; before, only swaps is filled in). */
 void sensor_get_stats(sensor *s, sensor_stats *st);

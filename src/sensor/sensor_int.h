@@ -196,6 +196,7 @@ struct sensor {
 	atomic_int stop;
 	atomic_int readers_left;
 	atomic_int live_open; /* sources open and readers running: stop may wake them */
+	_Atomic uint64_t bytes_done; /* input bytes of batches fully matched */
 	bool started, waited;
 	sensor_source *src[SENSOR_MAX_INPUTS];
 	size_t nsrc;

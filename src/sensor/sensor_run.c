@@ -611,6 +611,11 @@ void sensor_swap(sensor *s, match *next)
 	pthread_mutex_unlock(&s->swap_mu);
 }
 
+uint64_t sensor_bytes_done(sensor *s)
+{
+	return atomic_load_explicit(&s->bytes_done, memory_order_acquire);
+}
+
 void sensor_get_stats(sensor *s, sensor_stats *st)
 {
 	sensor_errs errs = {0};

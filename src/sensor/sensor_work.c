@@ -503,6 +503,7 @@ void *sensor_worker_main(void *arg)
 			sensor_errs_add(&w->errs, "out of memory for matching: batch skipped", 1,
 					b->src->path, 0, !b->src->is_log);
 		run_batch(w, b);
+		atomic_fetch_add_explicit(&s->bytes_done, b->len, memory_order_release);
 		atomic_fetch_sub(&w->q.pending, 1);
 		w->batches++;
 		w->g = NULL;
