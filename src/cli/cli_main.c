@@ -85,7 +85,8 @@ static const cli_command commands[] = {
 	  "\"match\" and exits 0, \"no match\" and exits 1; errors exit 2.\n" },
 	{ "sensor", cli_cmd_sensor, "match indicators against traffic and logs",
 	  "sensor --indicators FILE --input FORMAT:PATH [--input ...]\n"
-	  "                     [--alerts PATH] [--threads N] [--stats] [--follow]\n"
+	  "                     [--alerts PATH] [--threads N] [--stats] [--progress]\n"
+	  "                     [--follow]\n"
 	  "                     [--hub URL --token-file F --collection ID --identity ID\n"
 	  "                      [--root NAME] [--spool DIR] [--sighting-interval S]\n"
 	  "                      [--poll S] [--cacert F] [--insecure]]\n"
@@ -98,7 +99,8 @@ static const cli_command commands[] = {
 	  "output): time, indicator id and name, the observable, and where (the\n"
 	  "flow and packet number, or the file, line and field). --threads N\n"
 	  "workers (default: one per CPU); --follow keeps reading logs as they\n"
-	  "grow (across rotation); --stats prints totals and errors at the end.\n"
+	  "grow (across rotation); --stats prints totals and errors at the end,\n"
+	  "--progress how much is matched every 2 seconds.\n"
 	  "Files end the run when read; interfaces and followed logs run until\n"
 	  "SIGINT or SIGTERM. SIGHUP reloads FILE without pausing the inputs:\n"
 	  "the set becomes what FILE holds then (with --hub, FILE is applied on\n"

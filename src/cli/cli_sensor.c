@@ -44,6 +44,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli_int.h"
 #include "sensor.h"
@@ -60,6 +62,7 @@ typedef struct sensor_opts {
 	size_t n_inputs;
 	sensor_config cfg;
 	bool stats;
+	bool progress;
 } sensor_opts;
 
 /* What the signal handler may touch. */
@@ -186,6 +189,59 @@ static void *reload_main(void *arg)
 	return NULL;
 }
 
+/* --progress: every PROGRESS_EVERY_S seconds one line on standard error,
+ * how much input is matched, how fast, and (when every input is a regular
+ * file) what share of it; a thread of its own that sleeps on a semaphore
+ * posted when the sweep ends, so it never delays the end. */
+#define PROGRESS_EVERY_S 2
+
+typedef struct progress {
+	sensor *s;
+	sensor_alerts *alerts;
+	uint64_t total; /* bytes of the input files; 0 when unknown */
+	sem_t end;
+} progress;
+
+/* The size of every input when all are regular files, else 0. */
+static uint64_t inputs_size(const sensor_opts *o)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < o->n_inputs; i++) {
+		struct stat sb;
+		if (o->cfg.follow || o->inputs[i].kind == SENSOR_IN_IFACE ||
+		    strcmp(o->inputs[i].path, "-") == 0 || stat(o->inputs[i].path, &sb) != 0 ||
+		    !S_ISREG(sb.st_mode))
+			return 0;
+		total += (uint64_t)sb.st_size;
+	}
+	return total;
+}
+
+static void *progress_main(void *arg)
+{
+	progress *p = arg;
+	rk_time start = rk_time_now();
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += PROGRESS_EVERY_S;
+		if (sem_timedwait(&p->end, &until) == 0)
+			return NULL;
+		if (errno != ETIMEDOUT)
+			continue;
+		double done = (double)sensor_bytes_done(p->s);
+		double secs = (double)(rk_time_now() - start) / 1e6;
+		char share[48] = "";
+		/* capture files also hold headers, so a pcap never shows 100% */
+		if (p->total)
+			snprintf(share, sizeof share, " of %.1f MB (%.0f%%)", (double)p->total / 1e6,
+				 done * 100 / (double)p->total);
+		fprintf(stderr, "sensor: %.1f MB%s matched, %.0f MB/s, %" PRIu64 " alerts\n",
+			done / 1e6, share, secs > 0 ? done / 1e6 / secs : 0.0,
+			sensor_alerts_written(p->alerts));
+	}
+}
+
 /* ---------------------------------------------------------------- uplink */
 
 /* The uplink's callbacks: objects from the hub into the indicator set, a
@@ -261,7 +317,7 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 {
 	enum { OPT_INDICATORS = CLI_OPT_FIRST_FREE, OPT_INPUT, OPT_ALERTS, OPT_THREADS, OPT_STATS,
 	       OPT_FOLLOW, OPT_HUB, OPT_TOKEN_FILE, OPT_COLLECTION, OPT_IDENTITY, OPT_SPOOL,
-	       OPT_INTERVAL, OPT_POLL };
+	       OPT_INTERVAL, OPT_POLL, OPT_PROGRESS };
 	static const struct option longopts[] = {
 		{"hub", required_argument, NULL, OPT_HUB},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -278,6 +334,7 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 		{"alerts", required_argument, NULL, OPT_ALERTS},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"stats", no_argument, NULL, OPT_STATS},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"follow", no_argument, NULL, OPT_FOLLOW},
 		{NULL, 0, NULL, 0},
 	};
@@ -337,6 +394,9 @@ static int parse_options(int argc, char **argv, sensor_opts *o)
 			break;
 		case OPT_FOLLOW:
 			o->cfg.follow = true;
+			break;
+		case OPT_PROGRESS:
+			o->progress = true;
 			break;
 		default:
 			return cli_usage_error("sensor", "%s: unknown option or missing value",
@@ -454,7 +514,19 @@ int cli_cmd_sensor(int argc, char **argv)
 		rl.on_top = glue.up != NULL;
 		rl_started = pthread_create(&rl_thread, NULL, reload_main, &rl) == 0;
 	}
+	progress prog = {.s = s, .alerts = alerts, .total = inputs_size(&o)};
+	pthread_t prog_thread;
+	bool prog_started = o.progress && sem_init(&prog.end, 0, 0) == 0;
+	if (prog_started && pthread_create(&prog_thread, NULL, progress_main, &prog) != 0) {
+		sem_destroy(&prog.end);
+		prog_started = false;
+	}
 	rc = sensor_wait(s) == RK_OK ? 0 : 1;
+	if (prog_started) {
+		sem_post(&prog.end);
+		pthread_join(prog_thread, NULL);
+		sem_destroy(&prog.end);
+	}
 	if (glue.up)
 		cli_uplink_finish(glue.up, stderr);
 	if (o.stats) {

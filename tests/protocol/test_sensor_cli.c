@@ -17,7 +17,9 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -316,6 +318,46 @@ static void test_reload_on_sighup(void **state)
 	json_decref(alerts);
 }
 
+static void test_progress(void **state)
+{
+	(void)state;
+	char bin[4096], fifo[300];
+	snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	proto_bin(bin, sizeof bin);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char cmd[5000];
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && exec %s sensor --indicators iocs.json --input text:pipe "
+			 "--alerts prog-alerts.json --progress 2>prog-err.txt",
+			 dir, bin);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	int fd = open(fifo, O_WRONLY);
+	assert_true(fd >= 0);
+	static const char line[] = "login from 198.51.100.9 refused\n";
+	assert_int_equal(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+	/* the pipe stays open: the sweep goes on, and says so */
+	assert_true(wait_for("prog-err.txt", " MB matched, "));
+	char *err = read_back("prog-err.txt");
+	assert_null(strstr(err, "%)")); /* a pipe has no size to share out */
+	free(err);
+	close(fd);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char *text = read_back("prog-alerts.json");
+	json_t *alerts = proto_json_lines(text);
+	free(text);
+	assert_int_equal(json_array_size(alerts), 1);
+	assert_non_null(alert_for(alerts, "198.51.100.9"));
+	json_decref(alerts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_stdout_and_stdin),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_reload_on_sighup),
+		cmocka_unit_test(test_progress),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
