@@ -66,17 +66,17 @@
 	"79054025255fb1a26e4bc422aef54eb4\n" \
 	"aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f\n"
 #define WANT_CSV \
-	"value,kind,indicator,name\n" \
-	"10.0.0.0/8,ipv4,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\n" \
-	"198.51.100.7,ipv4,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\n" \
-	"2001:db8::1,ipv6,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\n" \
-	"evil.example,domain,indicator--00000000-0000-4000-8000-000000000002,B\n" \
-	"evil.example,domain,indicator--00000000-0000-4000-8000-000000000007,\n" \
-	"x.example,domain,indicator--00000000-0000-4000-8000-000000000002,B\n" \
-	"http://evil.example/a\?b=1,url,indicator--00000000-0000-4000-8000-000000000003,\n" \
-	"Mallory@evil.example,email,indicator--00000000-0000-4000-8000-000000000004,mail\n" \
-	"79054025255fb1a26e4bc422aef54eb4,md5,indicator--00000000-0000-4000-8000-000000000005,B\n" \
-	"aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f,sha256,indicator--00000000-0000-4000-8000-000000000005,B\n"
+	"value,kind,indicator,name\r\n" \
+	"10.0.0.0/8,ipv4,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\r\n" \
+	"198.51.100.7,ipv4,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\r\n" \
+	"2001:db8::1,ipv6,indicator--00000000-0000-4000-8000-000000000001,\"Bad \"\"host\"\" A, one\"\r\n" \
+	"evil.example,domain,indicator--00000000-0000-4000-8000-000000000002,B\r\n" \
+	"evil.example,domain,indicator--00000000-0000-4000-8000-000000000007,\r\n" \
+	"x.example,domain,indicator--00000000-0000-4000-8000-000000000002,B\r\n" \
+	"http://evil.example/a\?b=1,url,indicator--00000000-0000-4000-8000-000000000003,\r\n" \
+	"Mallory@evil.example,email,indicator--00000000-0000-4000-8000-000000000004,mail\r\n" \
+	"79054025255fb1a26e4bc422aef54eb4,md5,indicator--00000000-0000-4000-8000-000000000005,B\r\n" \
+	"aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f,sha256,indicator--00000000-0000-4000-8000-000000000005,B\r\n"
 #define WANT_MISP \
 	"{\n" \
 	" \"Event\": {\n" \
