@@ -36,6 +36,7 @@
 #include "common.h"
 #include "directory.h"
 #include "pattern.h"
+#include "policy.h"
 #include "store.h"
 
 /* ---------------------------------------------------------------- formats */
@@ -87,6 +88,7 @@ typedef struct export_set {
 	size_t not_exact;     /* indicators whose pattern is not a list of values */
 	size_t invalid;       /* values not valid for their kind, left out */
 	rk_time newest;       /* latest `modified` in the set; 0 when empty */
+	rk_time expires;      /* earliest valid_until still ahead; 0: none */
 	bool sorted;
 } export_set;
 
@@ -121,6 +123,12 @@ typedef struct export_request {
 	store *st;
 	const char *org;  /* organisation id; NULL: the public export */
 	rk_time now;      /* indicators with valid_until at or before it are expired */
+	/* Optional: the user asking (the hub's HTTP route). Then only
+	 * collections policy_decide(POLICY_READ_COLLECTION) lets that user
+	 * read are walked: a user gets no more through an export than its
+	 * role reads over TAXII. NULL: the organisation's whole export (an
+	 * operator on the hub's machine, `renkei export`). */
+	const policy_subject *subject;
 } export_request;
 
 /*

@@ -12,7 +12,9 @@
  * store callback; a class that does not parse is refused. An id stored in
  * several collections is exported once, as the latest version among the
  * rows allowed; if that version is revoked or expired (valid_until at or
- * before the request's `now`) the id is left out.
+ * before the request's `now`) the id is left out. For the hub's HTTP
+ * route the request also names the user asking, and only collections
+ * that user may read (POLICY_READ_COLLECTION) are walked.
  *
  * Nothing here decides who may get an object: the only extra rules
  * (revoked, expired) narrow what policy_decide allowed.
@@ -130,14 +132,15 @@ static int cmp_candidate(const void *a, const void *b)
 	return x->version > y->version ? -1 : x->version < y->version;
 }
 
-/* Whether the version is still to be used at `now`. */
-static bool current(const json_t *obj, rk_time now)
+/* Whether the version is still to be used at `now`; *until: its
+ * valid_until, 0 when it has none. */
+static bool current(const json_t *obj, rk_time now, rk_time *until)
 {
+	const char *text = json_string_value(json_object_get(obj, "valid_until"));
+	*until = 0;
 	if (json_is_true(json_object_get(obj, "revoked")))
 		return false;
-	const char *until = json_string_value(json_object_get(obj, "valid_until"));
-	rk_time t;
-	if (until && rk_time_parse(until, &t) && t <= now)
+	if (text && rk_time_parse(text, until) && *until <= now)
 		return false;
 	return true;
 }
@@ -154,6 +157,11 @@ rk_err export_select(const export_request *rq, export_set *s, rk_errctx *ctx)
 	for (size_t i = 0; !err && i < rq->dir->n_collections; i++) {
 		w.collection = &rq->dir->collections[i];
 		w.community = dir_find_community(rq->dir, w.collection->community);
+		if (rq->subject) {
+			policy_resource cres = {.community = w.community, .collection = w.collection};
+			if (!policy_decide(rq->dir, rq->subject, POLICY_READ_COLLECTION, &cres).allow)
+				continue;
+		}
 		store_query q = {
 			.collection_id = w.collection->id,
 			.types = types,
@@ -178,8 +186,13 @@ rk_err export_select(const export_request *rq, export_set *s, rk_errctx *ctx)
 		json_t *obj = json_loadb(w.c[i].json, w.c[i].json_len, 0, &jerr);
 		if (!obj)
 			continue; /* stored text that does not parse: withheld */
-		if (current(obj, rq->now))
+		rk_time until;
+		if (current(obj, rq->now, &until)) {
+			size_t before = s->n_ind;
 			err = export_set_add(s, obj, ctx);
+			if (!err && s->n_ind > before && until && (!s->expires || until < s->expires))
+				s->expires = until;
+		}
 		json_decref(obj);
 	}
 	for (size_t i = 0; i < w.n_c; i++) {

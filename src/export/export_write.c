@@ -482,14 +482,11 @@ static rk_err dump_json(rk_buf *b, json_t *doc)
 {
 	if (!doc)
 		return RK_ENOMEM;
-	char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(1) | JSON_ENSURE_ASCII);
+	/* Never json_dumps: see common_arena.c (a). */
+	rk_err e = rk_json_dump_to(b, doc, JSON_SORT_KEYS | JSON_INDENT(1) | JSON_ENSURE_ASCII);
 	json_decref(doc);
-	if (!text)
-		return RK_ENOMEM;
-	rk_err e = rk_buf_puts(b, text);
 	if (!e)
 		e = rk_buf_puts(b, "\n");
-	free(text);
 	return e;
 }
 
@@ -586,9 +583,12 @@ static rk_err write_stix(const export_set *s, export_output *out)
 		out->written++;
 	}
 	/* The bundle id names the content: equal objects, equal id. */
-	char *text = json_dumps(objs, JSON_SORT_KEYS | JSON_COMPACT);
-	rk_err e = text ? uuid_of(text, uuid) : RK_ENOMEM;
-	free(text);
+	rk_buf text;
+	rk_buf_init(&text);
+	rk_err e = rk_json_dump_to(&text, objs, JSON_SORT_KEYS | JSON_COMPACT);
+	if (!e)
+		e = rk_uuid_v5(EXPORT_UUID_NS, text.data, text.len, uuid);
+	rk_buf_cleanup(&text);
 	if (e) {
 		json_decref(objs);
 		return e;
