@@ -364,7 +364,8 @@ rk_err export_set_sort(export_set *s)
 		free(r);
 		free(where);
 	}
-	qsort(s->val, s->n_val, sizeof *s->val, cmp_value);
+	if (s->n_val)
+		qsort(s->val, s->n_val, sizeof *s->val, cmp_value);
 	s->sorted = true;
 	return RK_OK;
 }

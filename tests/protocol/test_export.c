@@ -171,8 +171,13 @@ static void cli_export(const char *dest, const char *format, proto_run_result *r
 	char args[1024];
 	snprintf(args, sizeof args, "export --data %s %s --format %s", hub.dir, dest, format);
 	run(args, r);
-	if (r->rc != 0)
-		fail_msg("renkei %s: exit %d: %s", args, r->rc, r->err);
+	if (r->rc != 0) {
+		int rc = r->rc;
+		char err[600];
+		snprintf(err, sizeof err, "%.500s", r->err);
+		proto_run_free(r);
+		fail_msg("renkei %s: exit %d: %s", args, rc, err);
+	}
 }
 
 /* What each destination's export must hold, from the onward table: the
