@@ -247,7 +247,8 @@ rk_err export_set_add(export_set *s, const json_t *indicator, rk_errctx *ctx)
 {
 	const char *id = json_string_value(json_object_get(indicator, "id"));
 	const char *type = json_string_value(json_object_get(indicator, "type"));
-	const char *text = json_string_value(json_object_get(indicator, "pattern"));
+	const json_t *ptext = json_object_get(indicator, "pattern");
+	const char *text = json_string_value(ptext);
 	const char *ptype = json_string_value(json_object_get(indicator, "pattern_type"));
 	bool granular = json_object_get(indicator, "granular_markings") != NULL;
 	pattern *p = NULL;
@@ -256,7 +257,11 @@ rk_err export_set_add(export_set *s, const json_t *indicator, rk_errctx *ctx)
 	if (!id || !type || strcmp(type, "indicator") != 0)
 		return rk_fail(ctx, RK_EINVAL, NULL, "not an indicator");
 	rk_errctx_clear(&pctx);
-	if (!text || (ptype && strcmp(ptype, "stix") != 0) ||
+	/* A pattern with a NUL inside (the hub's parser refuses them, but
+	 * the set is not only fed from the store) is not exported: a tool
+	 * would read less of it than was shared. */
+	if (!text || strlen(text) != json_string_length(ptext) ||
+	    (ptype && strcmp(ptype, "stix") != 0) ||
 	    pattern_compile(text, strlen(text), &p, &pctx) != RK_OK) {
 		s->not_exact++;
 		return RK_OK;
