@@ -7,7 +7,8 @@
  * name holding quotes, a tab, a comma and a line break), added to a set
  * together with a fixed indicator (so every file has content), and every
  * writer renders the set. Invariants checked on every file: no NUL byte,
- * every line ended; Zeek lines have four tab-separated fields; RPZ records
+ * every line ended; Zeek lines have four tab-separated fields and only
+ * the header starts with '#'; RPZ records
  * are `<name> CNAME .` with a name of DNS host characters only; nftables
  * elements hold address characters only; Suricata lists hold no blank;
  * CSV rows have four fields when read as RFC 4180; MISP and STIX output

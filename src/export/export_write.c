@@ -199,6 +199,12 @@ static rk_err write_zeek(const export_set *s, export_output *out)
 		case PATTERN_V_EMAIL: type = "Intel::EMAIL"; break;
 		default: type = "Intel::FILE_HASH"; break;
 		}
+		/* Zeek reads a line starting with '#' as a header or comment,
+		 * and "-" and "(empty)" as unset and empty fields. */
+		if (value[0] == '#' || strcmp(value, "-") == 0 || strcmp(value, "(empty)") == 0) {
+			out->left_out++;
+			continue;
+		}
 		const export_indicator *ind = &s->ind[v->indicator];
 		e = rk_buf_printf(b, "%s\t%s\trenkei\t%s", value, type, ind->id);
 		if (!e && *ind->name)
