@@ -421,6 +421,10 @@ static rk_err write_plain(const export_set *s, export_output *out)
 	for (size_t i = 0; !e && i < s->n_val; i++) {
 		if (repeat(s, i))
 			continue;
+		if (s->val[i].value[0] == '#') { /* a comment to most list readers */
+			out->left_out++;
+			continue;
+		}
 		e = rk_buf_printf(b, "%s\n", s->val[i].value);
 		out->written++;
 	}
