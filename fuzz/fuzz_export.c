@@ -114,7 +114,7 @@ static void check_file(export_format f, const export_file *ef)
 					"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					"0123456789.:+/="));
 		} else if (f == EXPORT_PLAIN) {
-			CHECK(n);
+			CHECK(n && line[0] != '#');
 			for (size_t i = 0; i < n; i++)
 				CHECK((unsigned char)line[i] > 0x20 && (unsigned char)line[i] < 0x7f);
 		}
