@@ -122,6 +122,22 @@ static const cli_command commands[] = {
 	{ "feed", cli_cmd_feed, "import third-party indicator feeds into STIX 2.1",
 	  "feed import --format FORMAT --name NAME --marking TLP [OPTIONS] FILE|DIR ...\n",
 	  true },
+	{ "export", cli_cmd_export, "write what an organisation may use in its own tools",
+	  "export --data DIR (--org ORG-ID | --public)\n"
+	  "                     --format zeek|suricata|rpz|nftables|plain|csv|misp|stix\n"
+	  "                     [--out PATH|DIR]\n"
+	  "\n"
+	  "Writes the indicators of every collection that may go to ORG-ID's own\n"
+	  "tools (the onward path \"internal export\" of docs/confidentiality.md),\n"
+	  "or with --public those that may be published (TLP:CLEAR only), in one\n"
+	  "tool's format: a Zeek intel file, Suricata rules with their datasets,\n"
+	  "a DNS response-policy zone, nftables sets, a plain list, CSV, a MISP\n"
+	  "event or a STIX 2.1 bundle. Revoked and expired indicators are left\n"
+	  "out. --out DIR writes the format's files into DIR under their own\n"
+	  "names, --out PATH one file; without --out a one-file format goes to\n"
+	  "standard output. Files are replaced atomically. A summary and the\n"
+	  "ETag go to standard error. Exits 2 for an unknown organisation or\n"
+	  "format, 1 on other errors. See renkei-export(1).\n" },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

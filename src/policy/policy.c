@@ -442,7 +442,10 @@ static policy_decision send_onward(const directory *dir, const policy_resource *
 		return deny(403, "onward: no object");
 	switch (res->onward) {
 	case POLICY_ONWARD_PUBLIC:
-		if (a->tlp == STIX_TLP_CLEAR && !lists && !a->n_recipients && !a->granular)
+		/* What R6 lets anonymous readers read: TLP:CLEAR without lists,
+		 * and no granular marking on a required property above CLEAR. */
+		if (a->tlp == STIX_TLP_CLEAR && !lists && !a->n_recipients &&
+		    !(a->granular & ~(1u << STIX_TLP_CLEAR)))
 			return allow();
 		return deny(403, "only TLP:CLEAR objects without distribution limits are public");
 	case POLICY_ONWARD_PARTNER_HUB: {

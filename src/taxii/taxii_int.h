@@ -27,6 +27,7 @@
 #include "audit.h"
 #include "common.h"
 #include "directory.h"
+#include "export.h"
 #include "policy.h"
 #include "store.h"
 #include "taxii.h"
@@ -127,6 +128,7 @@ typedef enum {
 	TAXII_MEDIA_TYPE_TAXII, /* application/taxii+json;version=2.1 */
 	TAXII_MEDIA_TYPE_STIX,  /* application/stix+json;version=2.1 */
 	TAXII_MEDIA_TYPE_TEXT,  /* text/plain (metrics) */
+	TAXII_MEDIA_TYPE_ANY,   /* the handler says (exports): Accept not checked */
 } taxii_media_type;
 
 /*
@@ -280,6 +282,7 @@ struct taxii_server {
 	size_t aud_cap, aud_n;
 	struct coll_classes *classes; /* a list, under aud_lock */
 	audit *audit;         /* <data>/audit.db, opened with the server */
+	struct taxii_export_cache *exports; /* taxii_export.c */
 };
 
 /*
@@ -328,6 +331,17 @@ rk_err taxii_h_objects_get(taxii_req *r);
 rk_err taxii_h_object_get(taxii_req *r);
 rk_err taxii_h_object_delete(taxii_req *r);
 rk_err taxii_h_versions(taxii_req *r);
+
+/* ---------------------------------------------------------------- exports */
+/* taxii_export.c */
+
+/* Exports kept for pollers: (organisation, role, format) entries. */
+#define TAXII_EXPORT_CACHE 16
+typedef struct taxii_export_cache taxii_export_cache;
+rk_err taxii_export_cache_new(taxii_export_cache **out);
+void taxii_export_cache_free(taxii_export_cache *c);
+/* GET /renkei/export/{format}/ and /renkei/export/{format}/{file}/ */
+rk_err taxii_h_export(taxii_req *r);
 rk_err taxii_h_metrics(taxii_req *r);
 /* taxii_ingest.c */
 rk_err taxii_h_objects_post(taxii_req *r);

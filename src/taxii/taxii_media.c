@@ -114,7 +114,7 @@ static int range_matches(const media_range *m, taxii_media_type want)
 
 bool taxii_accept_allows(const char *accept, taxii_media_type want)
 {
-	if (!accept)
+	if (!accept || want == TAXII_MEDIA_TYPE_ANY)
 		return true;
 	slice all = trim(accept, strlen(accept));
 	if (all.n == 0)

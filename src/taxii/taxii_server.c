@@ -108,6 +108,12 @@ static const taxii_route routes[] = {
 	/* renkei: who read an object, for its owner (taxii_audit.c) */
 	{"GET", "/{root}/collections/{coll}/objects/{object}/readers/", "readers",
 	 taxii_h_readers, ACTION_SEE_COLLECTION, 0, TAXII_MEDIA_TYPE_TAXII},
+	/* renkei: the caller's organisation's export, outside the API roots
+	 * (taxii_export.c); the handler decides, per object */
+	{"GET", "/renkei/export/{format}/", "export", taxii_h_export, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	{"GET", "/renkei/export/{format}/{file}/", "export_file", taxii_h_export, ACTION_NONE,
+	 0, TAXII_MEDIA_TYPE_ANY},
 };
 #define N_ROUTES RK_ARRAY_LEN(routes)
 #define ROUTE_NONE (TAXII_METRIC_ROUTES - 1)
@@ -362,11 +368,11 @@ static int split_path(const char *uri, size_t len, char *buf, size_t buflen,
 
 /* Matches segments against a pattern; fills args (root, coll|status,
  * object) on success. */
-static bool match_pattern(const char *pattern, char **seg, int nseg, char **args)
+static bool match_pattern(const char *route_pattern, char **seg, int nseg, char **args)
 {
 	char pat[128];
 	char *pseg[8];
-	int np = split_path(pattern, strlen(pattern), pat, sizeof pat, pseg, 8);
+	int np = split_path(route_pattern, strlen(route_pattern), pat, sizeof pat, pseg, 8);
 	if (np != nseg)
 		return false;
 	int a = 0;
@@ -476,7 +482,8 @@ static bool resolve_resources(taxii_req *r)
 	policy_resource res = {0};
 	policy_decision d;
 
-	if (!r->path_arg[0])
+	/* Only routes under an API root name one in their first argument. */
+	if (!r->path_arg[0] || strncmp(rt->pattern, "/{root}/", 8) != 0)
 		return true;
 	r->community = dir_find_community(r->dir, r->path_arg[0]);
 	if (!r->community) {
@@ -991,6 +998,10 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	pthread_mutex_init(&srv->stop_lock, NULL);
 	pthread_cond_init(&srv->stop_cond, NULL);
 	pthread_rwlock_init(&srv->aud_lock, NULL);
+	if (taxii_export_cache_new(&srv->exports) != RK_OK) {
+		rc = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	atomic_init(&srv->in_flight, 0);
 	taxii_metrics_init(&srv->metrics);
 	/* Objects stored before audience classes existed get theirs before
@@ -1129,6 +1140,7 @@ void taxii_server_stop(taxii_server *srv)
 	audit_close(srv->audit); /* no request is left to record */
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);
+	taxii_export_cache_free(srv->exports);
 	pthread_rwlock_destroy(&srv->aud_lock);
 	pthread_mutex_destroy(&srv->dir_lock);
 	pthread_mutex_destroy(&srv->stop_lock);

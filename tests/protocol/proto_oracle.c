@@ -488,6 +488,104 @@ static void selector_top(const char *sel, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* ---------------------------------------------------------------- onward */
+
+/* (c)'s level rule for organisation org (no user). */
+static bool onward_level(const or_world *w, int org, const or_row *r, or_tlp level,
+			 char *why, size_t whylen)
+{
+	switch (level) {
+	case OR_TLP_CLEAR:
+	case OR_TLP_GREEN:
+	case OR_TLP_AMBER:
+		return true;
+	case OR_TLP_AMBER_STRICT:
+		if (or_member(w, w->colls[r->coll].comm, org))
+			return true;
+		snprintf(why, whylen, "(c) TLP:AMBER+STRICT: O is a client, not a member");
+		return false;
+	case OR_TLP_RED:
+		if (list_has(r->recipients, w->orgs[org].identity))
+			return true;
+		snprintf(why, whylen, "(c) TLP:RED: O is not a recipient");
+		return false;
+	default:
+		snprintf(why, whylen, "no TLP level");
+		return false;
+	}
+}
+
+/* R5 for organisation org. */
+static bool onward_lists(const or_world *w, int org, const or_row *r, char *why, size_t whylen)
+{
+	if (!r->distribution && !r->communities)
+		return true;
+	if (list_has(r->distribution, w->orgs[org].identity))
+		return true;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(r->communities, i, v) {
+		int c = or_find_comm(w, json_string_value(v));
+		if (c >= 0 && or_member(w, c, org))
+			return true;
+	}
+	snprintf(why, whylen, "(c) R5: O not in distribution nor a member of the communities");
+	return false;
+}
+
+bool or_onward_export(const or_world *w, int org, size_t row, char *why, size_t whylen)
+{
+	const or_row *r = &w->rows[row];
+	const char *type = w->objs[r->obj].type;
+	or_tlp level = or_row_level(w, r);
+	const json_t *gm = json_object_get(r->json, "granular_markings");
+	char top[64];
+	size_t i, k;
+	const json_t *e, *sel;
+
+	if (org == OR_ANON) {
+		if (level != OR_TLP_CLEAR) {
+			snprintf(why, whylen, "(b) %s is not public", or_tlp_name(level));
+			return false;
+		}
+		if (r->recipients || r->distribution || r->communities) {
+			snprintf(why, whylen, "(b) the object lists recipients, distribution or communities");
+			return false;
+		}
+	} else {
+		if (w->objs[r->obj].owner == org)
+			return true;
+		if (!or_org_reaches_comm(w, org, w->colls[r->coll].comm)) {
+			snprintf(why, whylen, "(c) O does not reach the collection's community");
+			return false;
+		}
+		if (!onward_level(w, org, r, level, why, whylen) ||
+		    !onward_lists(w, org, r, why, whylen))
+			return false;
+	}
+	json_array_foreach(gm, i, e) {
+		or_tlp g = or_tlp_of_marking(json_string_value(json_object_get(e, "marking_ref")));
+		if (g == OR_TLP_NONE)
+			continue;
+		bool required = false;
+		json_array_foreach(json_object_get(e, "selectors"), k, sel) {
+			selector_top(json_string_value(sel), top, sizeof top);
+			required = required || required_prop(r->json, type, top);
+		}
+		if (!required)
+			continue;
+		if (org == OR_ANON ? g != OR_TLP_CLEAR
+				   : !onward_level(w, org, r, g, why, whylen) ||
+					     !onward_lists(w, org, r, why, whylen)) {
+			if (org == OR_ANON)
+				snprintf(why, whylen, "(b) granular %s on a required property",
+					 or_tlp_name(g));
+			return false;
+		}
+	}
+	return true;
+}
+
 #define MAX_REMOVED 32
 
 typedef struct removed_set {

@@ -199,6 +199,25 @@ const or_verdict *or_decide(or_oracle *o, size_t row);
  * collection it reaches (the References test)? */
 bool or_readable_anywhere(or_oracle *o, size_t obj);
 
+/* ---------------------------------------------------------------- onward */
+
+/*
+ * docs/confidentiality.md, "Onward paths": may stored version `row` go to
+ * (b) the public export (org OR_ANON) or (c) the internal export of
+ * organisation org? On refusal why receives the rule. Readings taken:
+ *   - "O may read the object" is read at the organisation's level (no
+ *     user, no role): the owner; otherwise O reaches the collection's
+ *     community (a member, or a client of one) and the object's audience
+ *     admits O (R4 with O as the reader's organisation, R5, and the same
+ *     for each TLP level of a granular marking on a required property);
+ *   - TLP:RED: "only when O is a recipient" means O's own identity is
+ *     among the recipients (a user of O named alone is not O);
+ *   - (b) takes R6's wording for anonymous readers: TLP:CLEAR without
+ *     recipients, distribution or communities, and no granular marking on
+ *     a required property above TLP:CLEAR.
+ */
+bool or_onward_export(const or_world *w, int org, size_t row, char *why, size_t whylen);
+
 /* ---------------------------------------------------------------- submission */
 
 /*

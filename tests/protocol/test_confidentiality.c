@@ -45,7 +45,14 @@
  *      in clear (the document asks for an encrypted cursor); every error
  *      answer is scanned for organisations, collections and objects the
  *      request did not name;
- *   5. then, on a sample, DELETE by readers who do not own the object (a
+ *   5. exports (docs "Onward paths", oracle or_onward_export): every
+ *      organisation's internal export and the public one through `renkei
+ *      export --format stix`, and every user's through GET
+ *      /renkei/export/stix/ (its organisation's, over the collections its
+ *      role reads), hold exactly the latest allowed version of each
+ *      indicator that is not revoked or expired and whose pattern is a
+ *      list of values; anonymous callers get 401;
+ *   6. then, on a sample, DELETE by readers who do not own the object (a
  *      hidden one must answer like an id never stored), /metrics (no
  *      collection, community or organisation in it), and the store read
  *      again: the read phase changed nothing.
@@ -136,6 +143,7 @@
 
 #include "common.h"
 #include "proto_hub.h"
+#include "pattern.h"
 #include "proto_oracle.h"
 #include "store.h"
 
@@ -3055,6 +3063,152 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* ---------------------------------------------------------------- exports */
+
+static void ignore_value(void *arg, pattern_vkind kind, const char *value, size_t len)
+{
+	(void)arg;
+	(void)kind;
+	(void)value;
+	(void)len;
+}
+
+/* Whether an allowed indicator version is exported at all: not revoked,
+ * not expired, and a pattern that is a plain list of values (what the
+ * export writes; pattern_exact_values, not a policy question). */
+static bool exportable(const json_t *o, rk_time now)
+{
+	const char *until = json_string_value(json_object_get(o, "valid_until"));
+	const char *text = json_string_value(json_object_get(o, "pattern"));
+	const char *ptype = json_string_value(json_object_get(o, "pattern_type"));
+	rk_time t;
+	pattern *p = NULL;
+	rk_errctx ctx;
+
+	if (json_is_true(json_object_get(o, "revoked")) ||
+	    (until && rk_time_parse(until, &t) && t <= now) || !text ||
+	    (ptype && strcmp(ptype, "stix") != 0))
+		return false;
+	rk_errctx_clear(&ctx);
+	if (pattern_compile(text, strlen(text), &p, &ctx) != RK_OK)
+		return false;
+	bool exact = pattern_exact_values(p, ignore_value, NULL);
+	pattern_free(p);
+	return exact;
+}
+
+static unsigned long exported_total, export_checks;
+
+/* Compares the ids of a STIX export bundle with the oracle's: for org
+ * (OR_ANON: public), over the collections user may read (-1: all). */
+static void compare_export(int org, int user, const char *what, const json_t *bundle)
+{
+	size_t n = W.n_objs;
+	long *best = malloc(n * sizeof *best);
+	unsigned char *got = calloc(n, 1);
+	rk_time now = rk_time_now();
+	char why[200];
+	size_t i;
+	const json_t *o;
+
+	CHECK(best && got, M_LIST, "out of memory", what, NULL, "-");
+	for (i = 0; i < n; i++)
+		best[i] = -1;
+	for (i = 0; i < W.n_rows; i++) {
+		const or_row *r = &W.rows[i];
+		if (strcmp(W.objs[r->obj].type, "indicator") != 0 || is_tainted(W.objs[r->obj].id))
+			continue;
+		if (user >= 0 && !or_may_read_coll(&W, user, r->coll))
+			continue;
+		if (!or_onward_export(&W, org, i, why, sizeof why))
+			continue;
+		if (best[r->obj] < 0 || r->version_time > W.rows[best[r->obj]].version_time)
+			best[r->obj] = (long)i;
+	}
+	export_checks++;
+	exported_total += json_array_size(json_object_get(bundle, "objects"));
+	json_array_foreach(json_object_get(bundle, "objects"), i, o) {
+		const char *id = json_string_value(json_object_get(o, "id"));
+		long obj = id ? or_find_object(&W, id) : -1;
+		if (obj >= 0)
+			got[obj] = 1;
+		if (obj >= 0 && is_tainted(id))
+			continue;
+		bool allowed = obj >= 0 && best[obj] >= 0;
+		char wrule[260] = "not an object of the world";
+		if (obj >= 0 && !allowed) {
+			/* the rule that keeps it out, from one of its rows */
+			for (size_t k = 0; k < W.n_rows; k++)
+				if (W.rows[k].obj == (size_t)obj &&
+				    !or_onward_export(&W, org, k, why, sizeof why)) {
+					snprintf(wrule, sizeof wrule, "export: %s", why);
+					break;
+				}
+		}
+		CHECK(allowed, M_LEAK, allowed ? "-" : wrule, what, id ? id : "-",
+		      "in the export, the onward table keeps it out");
+	}
+	for (i = 0; i < n; i++) {
+		if (best[i] < 0 || got[i])
+			continue;
+		bool want = exportable(W.rows[best[i]].json, now);
+		char *text = want ? dump(W.rows[best[i]].json) : NULL;
+		CHECK(!want, M_DENIAL, "export: allowed by the onward table", what, W.objs[i].id,
+		      "missing from the export (version %s in collection %d: %.400s)",
+		      W.rows[best[i]].version, W.rows[best[i]].coll, text ? text : "-");
+		free(text);
+	}
+	free(best);
+	free(got);
+}
+
+/* Every organisation's internal export and the public one through
+ * `renkei export`, and every user's through the hub's route (its
+ * organisation's export over the collections its role reads). */
+static void check_exports(void)
+{
+	char args[600], what[160];
+	for (int org = -1; org < W.n_orgs; org++) {
+		proto_run_result r;
+		char errpath[400];
+		snprintf(errpath, sizeof errpath, "%s/export.err", hub.dir);
+		if (org < 0)
+			snprintf(args, sizeof args, "export --data %s --public --format stix", hub.dir);
+		else
+			snprintf(args, sizeof args, "export --data %s --org %s --format stix", hub.dir,
+				 W.orgs[org].slug);
+		snprintf(what, sizeof what, "renkei export %s",
+			 org < 0 ? "--public" : W.orgs[org].slug);
+		cur_reader = org < 0 ? "public" : W.orgs[org].slug;
+		proto_run(NULL, errpath, args, &r);
+		json_t *b = r.rc == 0 ? json_loads(r.out.data, 0, NULL) : NULL;
+		CHECK(b != NULL, M_LIST, "export: renkei export answers a bundle", what, NULL,
+		      "exit %d: %.300s", r.rc, r.err);
+		if (b)
+			compare_export(org < 0 ? OR_ANON : org, -1, what, b);
+		json_decref(b);
+		proto_run_free(&r);
+	}
+	for (int u = 0; u < W.n_users; u++) {
+		resp r;
+		cur_reader = W.users[u].name;
+		get("/renkei/export/stix/", W.users[u].token, &r);
+		CHECK(r.status == 200 && r.json, M_LIST, "export: GET /renkei/export/stix/",
+		      "/renkei/export/stix/", NULL, "status %ld", r.status);
+		if (r.status == 200 && r.json)
+			compare_export(W.users[u].org, u, "/renkei/export/stix/", r.json);
+		resp_free(&r);
+	}
+	printf("confidentiality: %lu exports compared with the onward table, %lu indicators in "
+	       "them\n", export_checks, exported_total);
+	resp r;
+	cur_reader = "anonymous";
+	get("/renkei/export/stix/", NULL, &r);
+	CHECK(r.status == 401, M_LEAK, "export: anonymous", "/renkei/export/stix/", NULL,
+	      "status %ld", r.status);
+	resp_free(&r);
+}
+
 static void run_seed(unsigned long long s)
 {
 	double t0 = now_s();
@@ -3094,6 +3248,7 @@ static void run_seed(unsigned long long s)
 	for (int u = 0; u < W.n_users; u++)
 		read_as(u);
 	read_as(OR_ANON);
+	check_exports();
 	check_metrics();
 	delete_probes();
 

@@ -548,6 +548,8 @@ static const onward_row onwards[] = {
 	R("CLEAR", POLICY_ONWARD_PUBLIC, NULL, 200),
 	R("GREEN", POLICY_ONWARD_PUBLIC, NULL, 403),
 	R("CLEAR d=op", POLICY_ONWARD_PUBLIC, NULL, 403),
+	R("CLEAR g=CLEAR", POLICY_ONWARD_PUBLIC, NULL, 200), /* as anonymous readers (R6) */
+	R("CLEAR g=GREEN", POLICY_ONWARD_PUBLIC, NULL, 403),
 	R("CLEAR", POLICY_ONWARD_PARTNER_HUB, "intl", 200),
 	R("GREEN", POLICY_ONWARD_PARTNER_HUB, "gov", 200),  /* shares members with nat */
 	R("GREEN", POLICY_ONWARD_PARTNER_HUB, "nat", 200),
