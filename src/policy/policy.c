@@ -432,6 +432,17 @@ static bool connected(const dir_community *a, const dir_community *b)
 	return false;
 }
 
+/* The strictest TLP level of an audience: the object's, or a granular
+ * marking's on a required property (which cannot be cut out of a copy). */
+static stix_tlp strictest_level(const policy_audience *a)
+{
+	stix_tlp level = a->tlp;
+	for (int l = STIX_TLP_RED; l > (int)level; l--)
+		if (a->granular & (1u << l))
+			return (stix_tlp)l;
+	return level;
+}
+
 static policy_decision send_onward(const directory *dir, const policy_resource *res)
 {
 	const policy_audience *a = res->audience;
@@ -444,8 +455,7 @@ static policy_decision send_onward(const directory *dir, const policy_resource *
 	case POLICY_ONWARD_PUBLIC:
 		/* What R6 lets anonymous readers read: TLP:CLEAR without lists,
 		 * and no granular marking on a required property above CLEAR. */
-		if (a->tlp == STIX_TLP_CLEAR && !lists && !a->n_recipients &&
-		    !(a->granular & ~(1u << STIX_TLP_CLEAR)))
+		if (strictest_level(a) == STIX_TLP_CLEAR && !lists && !a->n_recipients)
 			return allow();
 		return deny(403, "only TLP:CLEAR objects without distribution limits are public");
 	case POLICY_ONWARD_PARTNER_HUB: {
@@ -456,13 +466,14 @@ static policy_decision send_onward(const directory *dir, const policy_resource *
 			return deny(403, "an object for named organisations stays on this hub");
 		if (a->n_communities && !in_list(a->communities, a->n_communities, x->id))
 			return deny(403, "community %s is not in the object's communities", x->id);
-		if (a->tlp == STIX_TLP_CLEAR)
+		/* a copy goes whole: a granular marking on a required property
+		 * counts like the object's own */
+		stix_tlp level = strictest_level(a);
+		if (level == STIX_TLP_CLEAR)
 			return allow();
-		if (a->tlp == STIX_TLP_GREEN &&
-		    connected(dir_find_community(dir, col->community), x))
+		if (level == STIX_TLP_GREEN && connected(dir_find_community(dir, col->community), x))
 			return allow();
-		return deny(403, "%s does not leave for community %s", stix_tlp_name(a->tlp),
-			    x->id);
+		return deny(403, "%s does not leave for community %s", stix_tlp_name(level), x->id);
 	}
 	case POLICY_ONWARD_INTERNAL:
 	case POLICY_ONWARD_NOTIFY: {

@@ -557,6 +557,11 @@ static const onward_row onwards[] = {
 	R("GREEN c=gov", POLICY_ONWARD_PARTNER_HUB, "intl", 403),
 	R("GREEN d=op", POLICY_ONWARD_PARTNER_HUB, "nat", 403),
 	R("RED r=op", POLICY_ONWARD_PARTNER_HUB, "nat", 403),
+	/* a copy goes whole: a granular level on a required property counts */
+	R("GREEN g=AMBER", POLICY_ONWARD_PARTNER_HUB, "nat", 403),
+	R("CLEAR g=GREEN", POLICY_ONWARD_PARTNER_HUB, "gov", 200),
+	R("CLEAR g=AMBER", POLICY_ONWARD_PARTNER_HUB, "intl", 403),
+	R("GREEN g=CLEAR", POLICY_ONWARD_PARTNER_HUB, "nat", 200),
 	R("GREEN", POLICY_ONWARD_INTERNAL, "op", 200),
 	R("GREEN", POLICY_ONWARD_INTERNAL, "far", 403),
 	R("AMBER", POLICY_ONWARD_INTERNAL, "cli", 200),
