@@ -258,26 +258,43 @@ static bool wait_for(const char *name, const char *needle)
 	return false;
 }
 
-static void test_reload_on_sighup(void **state)
+/* Starts `renkei sensor ARGS` in dir with stderr in dir/errfile; the
+ * caller signals and reaps it. */
+static pid_t spawn_sensor(const char *args, const char *errfile)
 {
-	(void)state;
 	char bin[4096];
-	write_file("live-iocs.json",
-		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
-		   "\"objects\":[" IND(ID_IP, "[ipv4-addr:value = '198.51.100.0/24']", "") "]}\n");
-	write_file("live.log", "");
 	proto_bin(bin, sizeof bin);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char cmd[5000];
-		snprintf(cmd, sizeof cmd,
-			 "cd %s && exec %s sensor --indicators live-iocs.json --follow "
-			 "--input text:live.log --alerts live-alerts.json 2>live-err.txt",
-			 dir, bin);
+		char cmd[6000];
+		snprintf(cmd, sizeof cmd, "cd %s && exec %s sensor %s 2>%s", dir, bin, args,
+			 errfile);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* Waits for pid to exit and asserts it exited with status 0. */
+static void reap_ok(pid_t pid)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_reload_on_sighup(void **state)
+{
+	(void)state;
+	write_file("live-iocs.json",
+		   "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		   "\"objects\":[" IND(ID_IP, "[ipv4-addr:value = '198.51.100.0/24']", "") "]}\n");
+	write_file("live.log", "");
+	pid_t pid = spawn_sensor("--indicators live-iocs.json --follow --input text:live.log "
+				 "--alerts live-alerts.json",
+				 "live-err.txt");
 	/* before the reload: the address alerts, the name does not */
 	proto_write_file(dir, "live.log", "a", "to fresh.example from 198.51.100.7\n");
 	assert_true(wait_for("live-alerts.json", "198.51.100.7"));
@@ -299,10 +316,7 @@ static void test_reload_on_sighup(void **state)
 	assert_true(wait_for("live-alerts.json", ID_NEW));
 
 	kill(pid, SIGTERM);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	reap_ok(pid);
 
 	char *text = read_back("live-alerts.json");
 	json_t *alerts = proto_json_lines(text);
@@ -321,21 +335,12 @@ static void test_reload_on_sighup(void **state)
 static void test_progress(void **state)
 {
 	(void)state;
-	char bin[4096], fifo[300];
+	char fifo[300];
 	snprintf(fifo, sizeof fifo, "%s/pipe", dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	proto_bin(bin, sizeof bin);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char cmd[5000];
-		snprintf(cmd, sizeof cmd,
-			 "cd %s && exec %s sensor --indicators iocs.json --input text:pipe "
-			 "--alerts prog-alerts.json --progress 2>prog-err.txt",
-			 dir, bin);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
+	pid_t pid = spawn_sensor("--indicators iocs.json --input text:pipe "
+				 "--alerts prog-alerts.json --progress",
+				 "prog-err.txt");
 	int fd = open(fifo, O_WRONLY);
 	assert_true(fd >= 0);
 	static const char line[] = "login from 198.51.100.9 refused\n";
@@ -346,10 +351,7 @@ static void test_progress(void **state)
 	assert_null(strstr(err, "%)")); /* a pipe has no size to share out */
 	free(err);
 	close(fd);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	reap_ok(pid);
 	char *text = read_back("prog-alerts.json");
 	json_t *alerts = proto_json_lines(text);
 	free(text);
