@@ -212,20 +212,24 @@ static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bi
 	char buf[MATCH_MAX_VALUE];
 	size_t n;
 
-	switch (o->kind) {
-	case MATCH_OBS_IPV4:
-		if (!have_bin)
-			return 0;
-		return match_lookup_ipv4(m, (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
-					     (uint32_t)bin[2] << 8 | bin[3], k);
-	case MATCH_OBS_IPV6:
-		return have_bin ? match_lookup_ipv6(m, bin, k) : 0;
-	case MATCH_OBS_DOMAIN: {
+	/* The kinds of nearly every observable of a log or capture first, by
+	 * plain tests: the switch's one indirect jump, taken for addresses
+	 * and names in turn, was mispredicted about every other time. */
+	if (o->kind == MATCH_OBS_DOMAIN) {
 		match_key key;
 		return match_domain_key(o->value, o->len, &key)
 			       ? match_lookup_domain_key(m, o->value, &key, k)
 			       : 0;
 	}
+	if (o->kind == MATCH_OBS_IPV4) {
+		if (!have_bin)
+			return 0;
+		return match_lookup_ipv4(m, (uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
+					     (uint32_t)bin[2] << 8 | bin[3], k);
+	}
+	switch (o->kind) {
+	case MATCH_OBS_IPV6:
+		return have_bin ? match_lookup_ipv6(m, bin, k) : 0;
 	case MATCH_OBS_URL:
 		n = match_norm_url(o->value, o->len, buf);
 		return n ? match_lookup_bytes(m, MATCH_T_URL, buf, n, k) : 0;
@@ -243,6 +247,8 @@ static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bi
 			return 0;
 		return match_lookup_bytes(m, MATCH_T_MD5 + (unsigned)h, bytes, sizes[h], k);
 	}
+	case MATCH_OBS_IPV4: /* above */
+	case MATCH_OBS_DOMAIN:
 	case MATCH_OBS_USER_AGENT:
 	case MATCH_OBS_KIND_COUNT:
 		break;
