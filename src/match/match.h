@@ -197,9 +197,7 @@ size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, v
  * (match_domain_key): the length of its normal form (a prefix of the text:
  * only trailing dots go) and the hash of that normal form, lowercased on
  * the fly, so nothing is written out. match_domain_keyed reports exactly
- * what match_domain(m, s, len) does, for the s the key was made from;
- * match_domain_prefetch asks for the cache line the lookup reads first,
- * so a caller with several values can overlap their memory waits.
+ * what match_domain(m, s, len) does, for the s the key was made from.
  */
 typedef struct match_key {
 	uint64_t hash;
@@ -210,7 +208,6 @@ typedef struct match_key {
 bool match_domain_key(const char *s, size_t len, match_key *key);
 size_t match_domain_keyed(const match *m, const char *s, const match_key *key, match_hit_fn fn,
 			  void *arg);
-void match_domain_prefetch(const match *m, const match_key *key);
 /* hex: the hash in hex, either case. */
 size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t len,
 		  match_hit_fn fn, void *arg);

@@ -172,15 +172,6 @@ size_t match_domain_keyed(const match *m, const char *s, const match_key *key, m
 	return match_lookup_domain_key(m, s, key, &k);
 }
 
-void match_domain_prefetch(const match *m, const match_key *key)
-{
-	const match_btab *tb = &m->bt[MATCH_T_DOMAIN];
-	if (tb->f.w)
-		__builtin_prefetch(&tb->f.w[(match_filter_mix(key->hash) >> 32) & tb->f.mask]);
-	else if (tb->ng)
-		__builtin_prefetch(&tb->g[match_slot(key->hash, tb->ng)]);
-}
-
 size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg)
 {
 	char buf[MATCH_MAX_VALUE];
