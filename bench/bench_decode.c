@@ -112,9 +112,12 @@ static int on_obs(const logs_obs *o, void *arg)
 	case LOGS_KIND_IPV6:
 		match_ipv6(m, o->addr, on_hit, NULL);
 		break;
-	case LOGS_KIND_DOMAIN:
-		match_domain(m, o->val, o->len, on_hit, NULL);
+	case LOGS_KIND_DOMAIN: { /* the key in one pass, as match_observe takes it */
+		match_key key;
+		if (match_domain_key(o->val, o->len, &key))
+			match_domain_keyed(m, o->val, &key, on_hit, NULL);
 		break;
+	}
 	case LOGS_KIND_URL:
 		match_url(m, o->val, o->len, on_hit, NULL);
 		break;

@@ -192,6 +192,22 @@ size_t match_ipv6(const match *m, const uint8_t addr[16], match_hit_fn fn, void 
 size_t match_domain(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg);
 size_t match_url(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg);
 size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg);
+/*
+ * A domain's key in the tables, worked out in one pass over its text
+ * (match_domain_key): the length of its normal form (a prefix of the text:
+ * only trailing dots go) and the hash of that normal form, lowercased on
+ * the fly, so nothing is written out. match_domain_keyed reports exactly
+ * what match_domain(m, s, len) does, for the s the key was made from.
+ */
+typedef struct match_key {
+	uint64_t hash;
+	size_t len;
+} match_key;
+/* false (key undefined) when s/len has no normal form: empty or all dots,
+ * or longer than MATCH_MAX_VALUE. */
+bool match_domain_key(const char *s, size_t len, match_key *key);
+size_t match_domain_keyed(const match *m, const char *s, const match_key *key, match_hit_fn fn,
+			  void *arg);
 /* hex: the hash in hex, either case. */
 size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t len,
 		  match_hit_fn fn, void *arg);

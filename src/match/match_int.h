@@ -207,6 +207,9 @@ size_t match_lookup_ipv4(const match *m, uint32_t addr, const match_sink *k);
 size_t match_lookup_ipv6(const match *m, const uint8_t addr[16], const match_sink *k);
 size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_t len,
 			  const match_sink *k);
+/* A domain's table probed with its key from match_domain_key(s, ...). */
+size_t match_lookup_domain_key(const match *m, const char *s, const match_key *key,
+			       const match_sink *k);
 /* match_observe.c: notes that atom `atom` of compound pattern `compound`
  * held for the observable being matched. */
 void match_scratch_note(match_scratch *s, uint32_t compound, uint32_t atom);

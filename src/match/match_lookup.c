@@ -5,7 +5,9 @@
  * reads the matcher and allocates nothing. A value is first brought to the
  * normal form its table is keyed by (match_norm.c), into a stack buffer of
  * MATCH_MAX_VALUE bytes; a value with no normal form that fits does not
- * match. Addresses are probed in each prefix-length table present, longest
+ * match. A domain can skip the buffer: match_domain_key hashes its normal
+ * form as it reads the text, and the probe compares a candidate key with
+ * the text lowercased (about one candidate in 2,500 misses). Addresses are probed in each prefix-length table present, longest
  * first, so a lookup reports every block that contains the address.
  * Entries naming an exact atom of a compound pattern (MATCH_ATOMREF) go to
  * match_observe's scratch when there is one, and are skipped by the plain
@@ -40,13 +42,31 @@ static size_t emit(const match *m, uint32_t h, const match_sink *k)
 	return n;
 }
 
-size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_t len,
-			  const match_sink *k)
+/* Whether the arena key k2/l2 is key/len, or with fold, key/len
+ * lowercased (ASCII): the text of a domain whose hash was taken in
+ * normal form (match_domain_key). */
+static bool same_key(const char *key, size_t len, const char *k2, size_t l2, bool fold)
+{
+	if (l2 != len)
+		return false;
+	if (!fold)
+		return memcmp(key, k2, len) == 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = key[i];
+		if ((c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c) != k2[i])
+			return false;
+	}
+	return true;
+}
+
+/* The probe behind match_lookup_bytes and match_domain_keyed, given the
+ * key's hash h (match_hash_bytes of its normal form). */
+static inline size_t probe_bytes(const match *m, unsigned table, const char *key, size_t len,
+				 uint64_t h, bool fold, const match_sink *k)
 {
 	const match_btab *tb = &m->bt[table];
 	if (!tb->ng)
 		return 0;
-	uint64_t h = match_hash_bytes(key, len);
 	uint16_t tag = match_tag(h);
 	if (tb->f.w && !match_filter_has(&tb->f, match_filter_mix(h)))
 		return 0;
@@ -57,12 +77,26 @@ size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_
 				&tb->e[(size_t)gi * MATCH_TAG_LANES + (unsigned)__builtin_ctz(hit)];
 			size_t l2;
 			const char *k2 = match_key_at(m->arena, e->off, &l2);
-			if (l2 == len && memcmp(key, k2, len) == 0)
+			if (same_key(key, len, k2, l2, fold))
 				return emit(m, e->handle, k);
 		}
 		if (g->tag[MATCH_TAG_LANES - 1] == 0)
 			return 0;
 	}
+}
+
+size_t match_lookup_bytes(const match *m, unsigned table, const void *key, size_t len,
+			  const match_sink *k)
+{
+	if (!m->bt[table].ng)
+		return 0;
+	return probe_bytes(m, table, key, len, match_hash_bytes(key, len), false, k);
+}
+
+size_t match_lookup_domain_key(const match *m, const char *s, const match_key *key,
+			       const match_sink *k)
+{
+	return probe_bytes(m, MATCH_T_DOMAIN, s, key->len, key->hash, true, k);
 }
 
 /* The handle of key in one IPv4 table, or MATCH_EMPTY. */
@@ -129,6 +163,13 @@ size_t match_domain(const match *m, const char *s, size_t len, match_hit_fn fn, 
 	size_t n = match_norm_domain(s, len, buf);
 	match_sink k = { fn, arg, NULL };
 	return n ? match_lookup_bytes(m, MATCH_T_DOMAIN, buf, n, &k) : 0;
+}
+
+size_t match_domain_keyed(const match *m, const char *s, const match_key *key, match_hit_fn fn,
+			  void *arg)
+{
+	match_sink k = { fn, arg, NULL };
+	return match_lookup_domain_key(m, s, key, &k);
 }
 
 size_t match_email(const match *m, const char *s, size_t len, match_hit_fn fn, void *arg)

@@ -368,7 +368,15 @@ static int on_log(const logs_obs *o, void *arg)
 		w->key_file = o->file;
 		w->key_line = o->line;
 		w->key_family = o->kind == LOGS_KIND_IPV6 ? 6 : 4;
-		memcpy(w->key_addr, o->addr, 16);
+		/* an IPv4 address: four bytes copied, not sixteen, as the reader
+		 * has just stored them as 4 + 12 and a 16-byte load of two
+		 * fresh stores stalls (a tenth of this function's time) */
+		if (o->kind == LOGS_KIND_IPV4) {
+			memcpy(w->key_addr, o->addr, 4);
+			memset(w->key_addr + 4, 0, 12);
+		} else {
+			memcpy(w->key_addr, o->addr, 16);
+		}
 	}
 	/* the key is hashed only if an atom needs it (on_atom) */
 	w->key_pending = w->key_file == o->file && w->key_line == o->line;

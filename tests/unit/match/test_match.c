@@ -13,7 +13,9 @@
  * key present and for keys absent. Hits carry handles only; the caller's
  * data hangs on the matcher. The quick reading of `[path = 'value']`
  * (match_quick.c) agrees with pattern_compile + pattern_exact_values on
- * edge cases and on a million mutated texts. Last, build time and memory
+ * edge cases and on a million mutated texts. A domain's key made in one
+ * pass (match_domain_key) is its normal form's hash, and looks up the same
+ * hits, over random and edge-case values. Last, build time and memory
  * for 1,000,000 generated indicators are printed, never asserted.
  */
 #include <setjmp.h>
@@ -609,6 +611,179 @@ static void test_million(void **state)
 	match_free(m);
 }
 
+/* ---------------------------------------------------------------- domain keys */
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static uint64_t rng(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A byte a domain-like value may hold: mostly name bytes of either case,
+ * some dots, and bytes of 0x80 and up (0xC1 is 'A' with the high bit: the
+ * word-at-a-time lowercasing must leave it alone). */
+static char domain_byte(void)
+{
+	static const char odd[] = {'\xC1', '\xDA', '\xE1', '\xFF', '\x80', '\x9A', '@', '[', '`', '{', '\0'};
+	unsigned r = (unsigned)(rng() % 100);
+	if (r < 35)
+		return (char)('a' + rng() % 26);
+	if (r < 65)
+		return (char)('A' + rng() % 26);
+	if (r < 75)
+		return (char)('0' + rng() % 10);
+	if (r < 85)
+		return '.';
+	if (r < 90)
+		return '-';
+	return odd[rng() % sizeof odd];
+}
+
+/* Flips the case of some ASCII letters and adds trailing dots: text that
+ * names the same domain as v. */
+static size_t domain_variant(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < cap; i++) {
+		char c = v[i];
+		if (rng() % 2 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			c = (char)(c ^ 0x20);
+		out[k++] = c;
+	}
+	for (unsigned d = (unsigned)(rng() % 4); d > 0 && k < cap; d--)
+		out[k++] = '.';
+	return k;
+}
+
+typedef struct {
+	hits plain, keyed, observed;
+	size_t n_plain, n_keyed, n_observed, values, hitting, bad;
+} key_check;
+
+/* One value three ways (match_domain, the key path, match_observe) and
+ * the key against the normal form and its hash. */
+static void check_domain_key(const match *m, match_scratch *scr, key_check *c, const char *v,
+			     size_t len)
+{
+	char buf[MATCH_MAX_VALUE];
+	match_key key;
+	size_t n = match_norm_domain(v, len, buf);
+	bool ok = match_domain_key(v, len, &key);
+	c->values++;
+	if (ok != (n != 0) || (ok && (key.len != n || key.hash != match_hash_bytes(buf, n)))) {
+		c->bad++;
+		return;
+	}
+	memset(&c->plain, 0, sizeof c->plain);
+	memset(&c->keyed, 0, sizeof c->keyed);
+	memset(&c->observed, 0, sizeof c->observed);
+	size_t hp = match_domain(m, v, len, on_hit, &c->plain);
+	size_t hk = ok ? match_domain_keyed(m, v, &key, on_hit, &c->keyed) : 0;
+	match_obs o = {0};
+	o.kind = MATCH_OBS_DOMAIN;
+	o.value = v;
+	o.len = len;
+	size_t ho = match_observe(m, scr, &o, on_hit, NULL, &c->observed);
+	if (hp != hk || hp != ho || c->plain.n != c->keyed.n || c->plain.n != c->observed.n ||
+	    memcmp(c->plain.handles, c->keyed.handles, c->plain.n * sizeof(uint32_t)) != 0 ||
+	    memcmp(c->plain.handles, c->observed.handles, c->plain.n * sizeof(uint32_t)) != 0)
+		c->bad++;
+	c->hitting += hp != 0;
+}
+
+/*
+ * match_domain_key + match_domain_keyed (and match_observe, which takes
+ * that way) against match_norm_domain + match_hash_bytes + match_domain:
+ * the same key and the same hits for random values, for variants of the
+ * indicators' values (case flipped, trailing dots) and for edges (empty,
+ * all dots, lengths around the word size and MATCH_MAX_VALUE, non-ASCII
+ * bytes), on a matcher large enough to have a filter in front.
+ */
+static void test_domain_key(void **state)
+{
+	(void)state;
+	enum { NDOM = 20000 };
+	static char dom[NDOM][48];
+	static size_t dlen[NDOM];
+	static char big[MATCH_MAX_VALUE + 16];
+	char pat[128], v[96];
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	for (size_t i = 0; i < NDOM; i++) {
+		/* name bytes of either case, a dot inside; some end in '.' */
+		size_t n = 3 + (size_t)(rng() % 40);
+		for (size_t j = 0; j < n; j++) {
+			unsigned r = (unsigned)(rng() % 10);
+			dom[i][j] = r < 5 ? (char)('a' + rng() % 26)
+				  : r < 8 ? (char)('A' + rng() % 26)
+				  : r < 9 ? (char)('0' + rng() % 10) : '-';
+		}
+		dom[i][n / 2] = '.';
+		if (i % 7 == 0)
+			dom[i][n++] = '.';
+		dlen[i] = n;
+		snprintf(pat, sizeof pat, "[domain-name:value = '%.*s']", (int)n, dom[i]);
+		assert_int_equal(match_builder_add(b, "indicator--k", pat, 0, 0, false, &ctx), RK_OK);
+	}
+	/* a name with UTF-8 in it: only ASCII letters fold */
+	assert_int_equal(match_builder_add(b, "indicator--u", "[domain-name:value = 'B\xC3\x9C" "cher.Example']",
+					   0, 0, false, &ctx), RK_OK);
+	match *m = NULL;
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	match_builder_free(b);
+	match_scratch *scr = match_scratch_new(m);
+	assert_non_null(scr);
+	key_check c;
+	memset(&c, 0, sizeof c);
+
+	for (int i = 0; i < 200000; i++) { /* random values */
+		size_t n = (size_t)(rng() % 40);
+		for (size_t j = 0; j < n; j++)
+			v[j] = domain_byte();
+		check_domain_key(m, scr, &c, v, n);
+	}
+	for (size_t i = 0; i < NDOM; i++) { /* the indicators' values, as traffic might spell them */
+		size_t n = domain_variant(dom[i], dlen[i], v, sizeof v);
+		check_domain_key(m, scr, &c, v, n);
+		check_domain_key(m, scr, &c, dom[i], dlen[i]);
+	}
+	assert_true(c.hitting >= 2 * NDOM);
+	size_t before = c.hitting;
+	static const char *const edges[] = {
+		"", ".", "..", "a", "A.", "bücher.example", "b\xC3\x9C" "cher.example",
+		"B\xC3\x9C" "CHER.EXAMPLE...", "b\xC3\xBC" "cher.example", "\xC1\xC1\xC1\xC1\xC1\xC1\xC1\xC1",
+		"abcdefg", "abcdefgh", "abcdefghi", "ABCDEFGHIJKLMNOP.", "@[`{.AZaz",
+	};
+	for (size_t i = 0; i < RK_ARRAY_LEN(edges); i++)
+		check_domain_key(m, scr, &c, edges[i], strlen(edges[i]));
+	assert_int_equal(c.hitting, before + 2); /* the two spellings of the UTF-8 name */
+	/* lengths around MATCH_MAX_VALUE, with and without trailing dots */
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)(i % 3 ? 'A' + i % 26 : 'x');
+	for (size_t n = MATCH_MAX_VALUE - 9; n <= MATCH_MAX_VALUE + 1; n++)
+		check_domain_key(m, scr, &c, big, n);
+	memset(big + MATCH_MAX_VALUE, '.', 16);
+	check_domain_key(m, scr, &c, big, MATCH_MAX_VALUE + 16);
+	check_domain_key(m, scr, &c, big, MATCH_MAX_VALUE + 1);
+	memset(big, '.', MATCH_MAX_VALUE);
+	check_domain_key(m, scr, &c, big, MATCH_MAX_VALUE + 16);
+	match_key key;
+	assert_false(match_domain_key(big, MATCH_MAX_VALUE + 16, &key)); /* all dots */
+	assert_false(match_domain_key("", 0, &key));
+	assert_true(match_domain_key("Evil.Example.COM..", 18, &key));
+	assert_int_equal(key.len, 16);
+	assert_true(key.hash == match_hash_bytes("evil.example.com", 16));
+	assert_int_equal(c.bad, 0);
+	printf("match: %zu domain values two ways, %zu hitting, all the same\n", c.values, c.hitting);
+	match_scratch_free(scr);
+	match_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_layout_sizes),
 		cmocka_unit_test(test_ids_not_kept),
 		cmocka_unit_test(test_quick_agrees),
+		cmocka_unit_test(test_domain_key),
 		cmocka_unit_test(test_million),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
