@@ -3,7 +3,9 @@
  *
  * A thin layer over src/feeds: the flags make a feeds_config (name,
  * marking, confidence, identity, state directory, warning lists), each
- * FILE (or the MISP feed DIR) goes through the parser of --format, and
+ * FILE (or the MISP feed DIR) goes through the parser of --format, or with
+ * --format taxii the remote collection named by the --source-* flags is
+ * read from its checkpoint in the state (feeds_taxii.c), and
  * the new and changed indicators go to a bundle file (--out, "-" for
  * standard output) or to a hub collection (--hub), in envelopes of
  * FEED_BATCH objects through the TAXII client (src/client), as `renkei
@@ -18,7 +20,9 @@
  * written or the hub refused objects, 2 for usage errors.
  *
  * The state is written only after the objects were delivered: a failed
- * push leaves the state as it was, so the next run sends them again.
+ * push leaves the state as it was, so the next run sends them again. The
+ * same holds for a TAXII source's checkpoint, which lives in the state: a
+ * source that fails fails the run before anything is written.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -49,6 +53,12 @@ enum {
 	OPT_HUB,
 	OPT_TOKEN_FILE,
 	OPT_COLLECTION,
+	OPT_SOURCE_URL,
+	OPT_SOURCE_COLLECTION,
+	OPT_SOURCE_TOKEN_FILE,
+	OPT_SOURCE_ROOT,
+	OPT_SOURCE_CACERT,
+	OPT_SOURCE_LIMIT,
 	OPT_QUIET,
 	OPT_HELP,
 };
@@ -63,6 +73,11 @@ static const char usage_text[] =
 	"                          [--out FILE | --hub URL --token-file F --collection ID\n"
 	"                           [--root NAME] [--cacert F] [--insecure]] [--quiet]\n"
 	"                          FILE|DIR ...\n"
+	"       renkei feed import --format taxii --name NAME --marking TLP\n"
+	"                          --source-url URL --source-collection ID\n"
+	"                          [--source-token-file F] [--source-root NAME]\n"
+	"                          [--source-cacert F] [--source-limit N]\n"
+	"                          [options as above, no FILE]\n"
 	"\n"
 	"Turns a third-party feed into STIX 2.1 indicators. --format says what\n"
 	"FILE is: plain (one value per line: IPv4/IPv6 addresses and CIDR blocks,\n"
@@ -73,7 +88,16 @@ static const char usage_text[] =
 	"--header), misp (a MISP event or REST search answer; attributes with\n"
 	"to_ids, or all with --all-attributes), misp-feed (a directory with\n"
 	"manifest.json and <uuid>.json events), stix (a bundle; indicators pass\n"
-	"through, each object validated).\n"
+	"through, each object validated), taxii (no FILE: the indicators of\n"
+	"collection --source-collection of the TAXII 2.1 server --source-url,\n"
+	"API root --source-root (default: the one discovery announces), as the\n"
+	"user whose token is the first line of --source-token-file, trusting\n"
+	"--source-cacert; pages of --source-limit objects, default 1000; they\n"
+	"pass through as with stix). With --state, the collection's\n"
+	"X-TAXII-Date-Added-Last is kept and the next run asks only for what\n"
+	"was added since; it moves only once the indicators were written or\n"
+	"pushed. A source that cannot be reached, times out or answers\n"
+	"something that is not TAXII fails the run and leaves the state as it was.\n"
 	"\n"
 	"Each indicator gets the id UUIDv5(feed NAME, type, value), the TLP\n"
 	"--marking, --confidence (0-100), created_by_ref --identity (the\n"
@@ -204,6 +228,12 @@ static int feed_import(int argc, char **argv)
 		{ "root", required_argument, NULL, CLI_OPT_ROOT },
 		{ "cacert", required_argument, NULL, CLI_OPT_CACERT },
 		{ "insecure", no_argument, NULL, CLI_OPT_INSECURE },
+		{ "source-url", required_argument, NULL, OPT_SOURCE_URL },
+		{ "source-collection", required_argument, NULL, OPT_SOURCE_COLLECTION },
+		{ "source-token-file", required_argument, NULL, OPT_SOURCE_TOKEN_FILE },
+		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
+		{ "source-cacert", required_argument, NULL, OPT_SOURCE_CACERT },
+		{ "source-limit", required_argument, NULL, OPT_SOURCE_LIMIT },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -212,6 +242,9 @@ static int feed_import(int argc, char **argv)
 	feeds_csv_opts csv;
 	const char *format = NULL, *out_path = NULL, *hub = NULL, *token_file = NULL,
 		   *collection = NULL;
+	const char *source_token_file = NULL;
+	feeds_taxii_source source = { 0 };
+	char *source_token = NULL;
 	const char *warnlists[FEED_MAX_WARNLISTS];
 	size_t n_warnlists = 0;
 	bool builtin = true, quiet = false;
@@ -292,6 +325,19 @@ static int feed_import(int argc, char **argv)
 		case OPT_HUB: hub = optarg; break;
 		case OPT_TOKEN_FILE: token_file = optarg; break;
 		case OPT_COLLECTION: collection = optarg; break;
+		case OPT_SOURCE_URL: source.remote.url = optarg; break;
+		case OPT_SOURCE_COLLECTION: source.collection = optarg; break;
+		case OPT_SOURCE_TOKEN_FILE: source_token_file = optarg; break;
+		case OPT_SOURCE_ROOT: source.remote.root = optarg; break;
+		case OPT_SOURCE_CACERT: source.remote.cacert = optarg; break;
+		case OPT_SOURCE_LIMIT: {
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > RK_PAGE_MAX)
+				return cli_usage_error("feed", "--source-limit: expected 1 to %d",
+						       RK_PAGE_MAX);
+			source.page_limit = (unsigned)v;
+			break;
+		}
 		case OPT_QUIET: quiet = true; break;
 		case OPT_HELP: fputs(usage_text, stdout); return 0;
 		default:
@@ -300,13 +346,23 @@ static int feed_import(int argc, char **argv)
 		}
 	}
 	if (!format || !feeds_format_parse(format, &fmt))
-		return cli_usage_error("feed", "--format: expected plain, csv, misp, misp-feed or stix");
+		return cli_usage_error("feed", "--format: expected plain, csv, misp, misp-feed, stix or taxii");
 	if (!cfg.name || !*cfg.name)
 		return cli_usage_error("feed", "--name NAME is required");
 	if (cfg.marking == STIX_TLP_NONE)
 		return cli_usage_error("feed", "--marking is required");
-	if (optind >= argc)
+	bool any_source = source.remote.url || source.collection || source_token_file ||
+			  source.remote.root || source.remote.cacert || source.page_limit;
+	if (fmt == FEEDS_FORMAT_TAXII) {
+		if (!source.remote.url || !source.collection)
+			return cli_usage_error("feed", "--format taxii needs --source-url and --source-collection");
+		if (optind < argc)
+			return cli_usage_error("feed", "--format taxii reads no FILE");
+	} else if (any_source) {
+		return cli_usage_error("feed", "the --source-* options go with --format taxii");
+	} else if (optind >= argc) {
 		return cli_usage_error("feed", "expected at least one FILE or DIR");
+	}
 	if (hub && out_path)
 		return cli_usage_error("feed", "--out and --hub exclude each other");
 	if (hub && (!token_file || !collection))
@@ -320,6 +376,15 @@ static int feed_import(int argc, char **argv)
 	cfg.warn = warn;
 	if (feeds_import_new(&cfg, &imp, &ctx))
 		goto fail;
+	if (fmt == FEEDS_FORMAT_TAXII) {
+		if (source_token_file) {
+			if (cli_read_token(source_token_file, &source_token, &ctx))
+				goto fail;
+			source.remote.token = source_token;
+		}
+		if (feeds_import_taxii(imp, &source, &ctx))
+			goto fail;
+	}
 	for (int i = optind; i < argc; i++)
 		if (feeds_import_path(imp, fmt, argv[i], &csv, &ctx))
 			goto fail;
@@ -381,6 +446,7 @@ out:
 	feeds_import_free(imp);
 	feeds_warn_free(warn);
 	free(token);
+	free(source_token);
 	return rc;
 }
 

@@ -87,5 +87,10 @@
 /* Rejected lines reported with file:line and reason per import; the rest
  * are counted only. */
 #define RK_FEED_MAX_REJECTS_KEPT 10000
+/* A remote TAXII collection as a feed (`--format taxii`): pages followed
+ * per import (a source that keeps saying `more` is an error past this),
+ * and the whole-request bound on each of its requests. */
+#define RK_FEED_MAX_PAGES 100000
+#define RK_FEED_SOURCE_TIMEOUT_SECONDS 120
 
 #endif

@@ -5,7 +5,8 @@
  * remote TAXII feeds) reads a feed, this module turns it into indicators
  * that then go to a bundle file or to a hub collection. One import is one
  * feeds_import object: a parser (plain list, CSV with a column mapping,
- * MISP event JSON, a MISP feed directory, a STIX 2.1 bundle) hands it one
+ * MISP event JSON, a MISP feed directory, a STIX 2.1 bundle, a remote
+ * TAXII 2.1 collection) hands it one
  * feeds_item per value; the import checks the value against the warning
  * lists, builds the indicator with a deterministic id, compares it with
  * the feed's state and keeps it only when it is new or changed.
@@ -25,9 +26,10 @@
  *   limits.h (RK_FEED_*).
  *
  * What comes later fits here: the hub's scheduler runs one import per feed
- * run (its config holds what feeds_config holds plus a schedule), and a
- * remote TAXII collection is one more parser that hands each object of a
- * page to feeds_import_object, as feeds_stix.c does.
+ * run (its config holds what feeds_config holds plus a schedule). A remote
+ * TAXII collection (feeds_taxii.c) is one more parser that hands each
+ * object of a page to feeds_import_object, as feeds_stix.c does, and keeps
+ * the collection's X-TAXII-Date-Added-Last in the feed's state.
  *
  * Ownership: x_new/x_free; every free accepts NULL. Strings in a
  * feeds_item are borrowed for the call. Objects returned by
@@ -37,6 +39,7 @@
 #ifndef RK_FEEDS_H
 #define RK_FEEDS_H
 
+#include "client.h"
 #include "common.h"
 #include "stix.h"
 
@@ -123,9 +126,10 @@ typedef enum feeds_format {
 	FEEDS_FORMAT_MISP,
 	FEEDS_FORMAT_MISP_FEED,
 	FEEDS_FORMAT_STIX,
+	FEEDS_FORMAT_TAXII, /* feeds_import_taxii, not feeds_import_path */
 } feeds_format;
 
-/* "plain", "csv", "misp", "misp-feed", "stix"; false if unknown. */
+/* "plain", "csv", "misp", "misp-feed", "stix", "taxii"; false if unknown. */
 bool feeds_format_parse(const char *name, feeds_format *out);
 
 typedef enum feeds_on_warning {
@@ -198,7 +202,8 @@ typedef struct feeds_counts {
 	uint64_t skipped;     /* not for import (MISP attributes without
 			       * to_ids or of types with no pattern, STIX
 			       * objects that are not indicators) */
-	uint64_t gone;        /* ids in the state that this import lacked */
+	uint64_t gone;        /* ids in the state that this import lacked (never
+			       * for a TAXII source, read from a checkpoint) */
 } feeds_counts;
 
 typedef struct feeds_import feeds_import;
@@ -269,5 +274,27 @@ int feeds_misp_map(const char *misp_type, const char *value, feeds_misp_value *o
 		   const char **why);
 /* feeds_stix.c: a bundle, envelope, array of objects or one object. */
 rk_err feeds_parse_stix(feeds_import *imp, const char *file, const char *data, size_t len);
+
+/* feeds_taxii.c: a remote TAXII 2.1 collection. */
+typedef struct feeds_taxii_source {
+	client_remote remote;   /* the server, its token, API root, TLS */
+	const char *collection; /* the collection's id */
+	unsigned page_limit;    /* objects asked for per page; 0: RK_FEED_PAGE_LIMIT */
+} feeds_taxii_source;
+
+/*
+ * Reads the indicators the collection gained since the checkpoint the
+ * feed's state holds for this source (all of them the first time), page
+ * by page (added_after, then `next`), each through feeds_import_object.
+ * The newest X-TAXII-Date-Added-Last becomes the state's checkpoint, which
+ * feeds_import_finish writes with the rest of the state; without finish
+ * nothing moves. A source that cannot be reached, times out, refuses the
+ * request or answers something that is not a TAXII envelope is an error
+ * (RK_EUNAVAIL, RK_EIO, the HTTP status's code ...) with ctx naming the
+ * source; what was read before it stays in the import, but the caller
+ * should not finish it. RK_EINVAL for a source with no URL or collection,
+ * or with white space in them.
+ */
+rk_err feeds_import_taxii(feeds_import *imp, const feeds_taxii_source *src, rk_errctx *ctx);
 
 #endif

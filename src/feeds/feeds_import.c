@@ -21,7 +21,9 @@
  * `modified` is always later than the stored one, so the hub keeps both
  * versions. Ids the state holds that an import did not meet are reported
  * as gone (finish) and kept in the state: a later step may revoke them,
- * and a value that comes back is simply unchanged.
+ * and a value that comes back is simply unchanged. An incremental source
+ * (a TAXII collection read from its checkpoint) hands over only what is
+ * new, so nothing it did not hand over is gone.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ struct feeds_import {
 	feeds_counts c;
 	rk_time now;
 	bool finished;
+	bool incremental; /* a source read from a checkpoint: no ids are gone */
 };
 
 static const struct {
@@ -48,7 +51,7 @@ static const struct {
 } formats[] = {
 	{ "plain", FEEDS_FORMAT_PLAIN },     { "csv", FEEDS_FORMAT_CSV },
 	{ "misp", FEEDS_FORMAT_MISP },       { "misp-feed", FEEDS_FORMAT_MISP_FEED },
-	{ "stix", FEEDS_FORMAT_STIX },
+	{ "stix", FEEDS_FORMAT_STIX },       { "taxii", FEEDS_FORMAT_TAXII },
 };
 
 bool feeds_format_parse(const char *name, feeds_format *out)
@@ -155,6 +158,16 @@ rk_err feeds_import_reject(feeds_import *imp, const char *where, const char *fmt
 bool feeds_import_all_attributes(const feeds_import *imp)
 {
 	return imp->cfg.all_attributes;
+}
+
+feeds_state *feeds_import_state(feeds_import *imp)
+{
+	return &imp->st;
+}
+
+void feeds_import_set_incremental(feeds_import *imp)
+{
+	imp->incremental = true;
 }
 
 void feeds_import_skip(feeds_import *imp)
@@ -421,7 +434,7 @@ rk_err feeds_import_finish(feeds_import *imp, rk_errctx *ctx)
 	imp->finished = true;
 	for (size_t i = 0; i < imp->st.cap; i++) {
 		const feeds_entry *e = &imp->st.slots[i];
-		if (!e->id || !e->stored || e->seen)
+		if (!e->id || !e->stored || e->seen || imp->incremental)
 			continue;
 		imp->c.gone++;
 		if (json_array_append_new(imp->gone, json_string(e->id)))

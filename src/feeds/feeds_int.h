@@ -24,10 +24,21 @@ typedef struct feeds_state {
 	feeds_entry *slots;
 	size_t cap, n;
 	char *path; /* the state file, NULL without a state directory */
+	/* A remote TAXII source's checkpoint (feeds_taxii.c): the
+	 * X-TAXII-Date-Added-Last of what was imported from it, and which
+	 * source ("<url> <root> <collection>") it belongs to; NULL and ""
+	 * when the feed has none. */
+	char *source;
+	char checkpoint[RK_TIME_BUF];
 } feeds_state;
 
 /* feeds_import.c */
 bool feeds_import_all_attributes(const feeds_import *imp);
+/* The import's state, for a parser that keeps a checkpoint in it. */
+feeds_state *feeds_import_state(feeds_import *imp);
+/* The source hands over only what changed since its checkpoint: ids it
+ * did not hand over are not counted as gone. */
+void feeds_import_set_incremental(feeds_import *imp);
 
 /* feeds_state.c */
 /* Opens the state of feed `name` under dir (NULL: in memory only). */
@@ -36,6 +47,11 @@ void feeds_state_cleanup(feeds_state *st);
 feeds_entry *feeds_state_find(feeds_state *st, const char *id);
 /* A new entry for id (not present); NULL on out-of-memory. */
 feeds_entry *feeds_state_add(feeds_state *st, const char *id);
+/* The checkpoint kept for `source`, "" when there is none or it is
+ * another source's. */
+const char *feeds_state_checkpoint(const feeds_state *st, const char *source);
+/* Replaces the checkpoint (written by the next save). RK_ENOMEM. */
+rk_err feeds_state_set_checkpoint(feeds_state *st, const char *source, const char *checkpoint);
 /* Writes the state file atomically (temporary file, fsync, rename). */
 rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx);
 

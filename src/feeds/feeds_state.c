@@ -8,8 +8,16 @@
  * keep separate files):
  *
  *   renkei-feed-state 1
+ *   checkpoint <timestamp> <url> <root> <collection>   (TAXII sources only)
  *   <id> <sha256 of the content, hex> <created> <modified>
  *   ...
+ *
+ * The checkpoint line is the X-TAXII-Date-Added-Last of the last page a
+ * remote TAXII collection gave (feeds_taxii.c), with the source it belongs
+ * to: a checkpoint of another source is not used (that source is read
+ * from its start, and the ids above still keep what is unchanged from
+ * being sent again). Like the ids, it is written only at the end of an
+ * import whose objects were delivered, so it never runs ahead of them.
  *
  * A file rather than SQLite: one import reads the whole state once and
  * writes it whole once at the end, nothing else reads it concurrently, and
@@ -94,6 +102,7 @@ void feeds_state_cleanup(feeds_state *st)
 		free(st->slots[i].id);
 	free(st->slots);
 	free(st->path);
+	free(st->source);
 	memset(st, 0, sizeof *st);
 }
 
@@ -128,6 +137,24 @@ static rk_err load(feeds_state *st, rk_errctx *ctx)
 		}
 		if (!*line)
 			continue;
+		if (strncmp(line, "checkpoint ", 11) == 0) {
+			char *ts = line + 11, *source = strchr(ts, ' ');
+			rk_time t;
+			if (!source || (size_t)(source - ts) >= sizeof st->checkpoint) {
+				err = rk_fail(ctx, RK_EIO, st->path, "line %zu: damaged checkpoint", lineno);
+				goto out;
+			}
+			*source++ = '\0';
+			if (!rk_time_parse(ts, &t) || !*source) {
+				err = rk_fail(ctx, RK_EIO, st->path, "line %zu: damaged checkpoint", lineno);
+				goto out;
+			}
+			if (feeds_state_set_checkpoint(st, source, ts)) {
+				err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+				goto out;
+			}
+			continue;
+		}
 		if (sscanf(line, "%288s %64s %31s %31s", id, digest, created, modified) != 4 ||
 		    strlen(digest) != 64 || !stix_id_valid(id, NULL)) {
 			err = rk_fail(ctx, RK_EIO, st->path, "line %zu: damaged state entry", lineno);
@@ -184,6 +211,23 @@ oom:
 	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 }
 
+const char *feeds_state_checkpoint(const feeds_state *st, const char *source)
+{
+	return st->source && strcmp(st->source, source) == 0 ? st->checkpoint : "";
+}
+
+rk_err feeds_state_set_checkpoint(feeds_state *st, const char *source, const char *checkpoint)
+{
+	char *copy = strdup(source);
+
+	if (!copy)
+		return RK_ENOMEM;
+	free(st->source);
+	st->source = copy;
+	snprintf(st->checkpoint, sizeof st->checkpoint, "%s", checkpoint);
+	return RK_OK;
+}
+
 rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx)
 {
 	rk_buf text, tmp;
@@ -195,6 +239,11 @@ rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx)
 	rk_buf_init(&text);
 	rk_buf_init(&tmp);
 	if (rk_buf_puts(&text, STATE_MAGIC "\n") || rk_buf_printf(&tmp, "%s.tmp", st->path)) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (st->source && st->checkpoint[0] &&
+	    rk_buf_printf(&text, "checkpoint %s %s\n", st->checkpoint, st->source)) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}

@@ -5,7 +5,10 @@
  * warning lists dropping documentation addresses, the feed pushed to a
  * live hub as the organisation power-east (its identity, as `renkei admin
  * identity org:power-east` prints it, is created_by_ref: the hub checks)
- * and read back, and usage errors.
+ * and read back; a remote TAXII collection of the same hub as a feed
+ * (every indicator the first time, page by page; nothing the second; only
+ * what was added the third; a source that is down fails and leaves the
+ * state alone); and usage errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +149,165 @@ static void test_feed_to_file_and_hub(void **state)
 	proto_run_free(&r);
 }
 
+static char *slurp(const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	rk_errctx ctx;
+	rk_errctx_clear(&ctx);
+	if (rk_read_file(path, 1 << 20, &data, &len, &ctx))
+		return NULL;
+	return data;
+}
+
+/* The indicator ids of a bundle file, in order, joined by ' '. */
+static void bundle_ids(const char *path, char *out, size_t n)
+{
+	json_error_t jerr;
+	json_t *bundle = json_load_file(path, 0, &jerr), *o;
+	size_t i, used = 0;
+
+	assert_non_null(bundle);
+	out[0] = '\0';
+	json_array_foreach(json_object_get(bundle, "objects"), i, o) {
+		const char *type = json_string_value(json_object_get(o, "type"));
+		if (type && strcmp(type, "indicator") == 0)
+			used += (size_t)snprintf(out + used, n - used, "%s%s", used ? " " : "",
+						 json_string_value(json_object_get(o, "id")));
+		assert_true(used < n);
+	}
+	json_decref(bundle);
+}
+
+#define PROTO_ID(n) "indicator--00000000-0000-4000-8000-00000000" #n
+
+static void test_feed_from_taxii(void **state)
+{
+	char out[300], st[300], tok[300], args[2048], source[512], ids[1024];
+	proto_run_result r;
+	proto_resp resp;
+
+	(void)state;
+	snprintf(out, sizeof out, "%s/taxii.json", hub.dir);
+	snprintf(st, sizeof st, "%s/taxii-state", hub.dir);
+	snprintf(tok, sizeof tok, "%s/taxii.token", hub.dir);
+	write_file(tok, proto_token("npa-analyst"));
+	char *env = proto_envelope(4001, 3);
+	assert_true(proto_post(&hub, PROTO_GOV_OBJECTS, "npa-analyst", env, &resp));
+	assert_int_equal(resp.status, 202);
+	proto_resp_free(&resp);
+	free(env);
+
+	/* Pages of two: the three indicators come in two pages. */
+	snprintf(source, sizeof source,
+		 "--source-url http://127.0.0.1:%u --source-root gov --source-collection %s "
+		 "--source-token-file %s --source-limit 2", hub.port, PROTO_GOV_COLL, tok);
+	snprintf(args, sizeof args,
+		 "feed import --format taxii --name gov-mirror --marking amber "
+		 "--identity identity--bae1634f-2873-5dd6-a9b0-a693611f2f56 --state %s --out %s %s",
+		 st, out, source);
+	run(args, &r);
+	if (r.rc != 0)
+		fail_msg("feed import --format taxii: %d\n%s\n%s", r.rc, r.out.data, r.err);
+	assert_non_null(strstr(r.out.data, "3 read: 3 imported (3 new, 0 changed), 0 unchanged, "
+					   "0 duplicate, 0 on warning lists (0 dropped, 0 flagged), "
+					   "0 rejected, 0 skipped, 0 gone\n"));
+	proto_run_free(&r);
+	bundle_ids(out, ids, sizeof ids);
+	assert_string_equal(ids, PROTO_ID(4001) " " PROTO_ID(4002) " " PROTO_ID(4003));
+
+	/* Again: the checkpoint asks only for what came since, which is nothing. */
+	run(args, &r);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out.data, "0 read: 0 imported (0 new, 0 changed), 0 unchanged"));
+	assert_non_null(strstr(r.out.data, "0 gone\n"));
+	proto_run_free(&r);
+	bundle_ids(out, ids, sizeof ids);
+	assert_string_equal(ids, "");
+
+	/* One more indicator: only it is read. */
+	env = proto_envelope(4004, 1);
+	assert_true(proto_post(&hub, PROTO_GOV_OBJECTS, "npa-analyst", env, &resp));
+	assert_int_equal(resp.status, 202);
+	proto_resp_free(&resp);
+	free(env);
+	run(args, &r);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out.data, "1 read: 1 imported (1 new, 0 changed), 0 unchanged"));
+	proto_run_free(&r);
+	bundle_ids(out, ids, sizeof ids);
+	assert_string_equal(ids, PROTO_ID(4004));
+}
+
+static void test_feed_from_taxii_source_down(void **state)
+{
+	char out[300], st[300], tok[300], args[2048], path[400];
+	proto_run_result r;
+	proto_resp resp;
+
+	(void)state;
+	snprintf(out, sizeof out, "%s/down.json", hub.dir);
+	snprintf(st, sizeof st, "%s/down-state", hub.dir);
+	snprintf(tok, sizeof tok, "%s/down.token", hub.dir);
+	write_file(tok, proto_token("npa-analyst"));
+	char *env = proto_envelope(5001, 1);
+	assert_true(proto_post(&hub, PROTO_GOV_OBJECTS, "npa-analyst", env, &resp));
+	assert_int_equal(resp.status, 202);
+	proto_resp_free(&resp);
+	free(env);
+
+	snprintf(args, sizeof args,
+		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
+		 "--source-url http://127.0.0.1:%u --source-root gov --source-collection %s "
+		 "--source-token-file %s", st, out, hub.port, PROTO_GOV_COLL, tok);
+	run(args, &r);
+	if (r.rc != 0)
+		fail_msg("feed import --format taxii: %d\n%s\n%s", r.rc, r.out.data, r.err);
+	proto_run_free(&r);
+	/* The state file is the only one in its directory. */
+	snprintf(path, sizeof path, "ls %s/gov-down-*.state", st);
+	FILE *ls = popen(path, "r");
+	assert_non_null(ls);
+	assert_non_null(fgets(path, sizeof path, ls));
+	pclose(ls);
+	path[strcspn(path, "\n")] = '\0';
+	char *before = slurp(path);
+	assert_non_null(before);
+	assert_non_null(strstr(before, "\ncheckpoint "));
+
+	/* Nothing listens on port 1: an error naming the source, exit 1, the
+	 * state as it was. */
+	snprintf(args, sizeof args,
+		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
+		 "--source-url http://127.0.0.1:1 --source-root gov --source-collection %s "
+		 "--source-token-file %s", st, out, PROTO_GOV_COLL, tok);
+	run(args, &r);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err, "http://127.0.0.1:1"));
+	assert_non_null(strstr(r.err, PROTO_GOV_COLL));
+	proto_run_free(&r);
+	char *after = slurp(path);
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	free(after);
+
+	/* A refusing source (a token of no user of the hub) is the same. */
+	write_file(tok, "no-such-token\n");
+	snprintf(args, sizeof args,
+		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
+		 "--source-url http://127.0.0.1:%u --source-root gov --source-collection %s "
+		 "--source-token-file %s", st, out, hub.port, PROTO_GOV_COLL, tok);
+	run(args, &r);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err, "TAXII source"));
+	proto_run_free(&r);
+	after = slurp(path);
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
 static void test_usage_errors(void **state)
 {
 	proto_run_result r;
@@ -161,6 +323,13 @@ static void test_usage_errors(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "/no/such/file"));
 	proto_run_free(&r);
+	run("feed import --format taxii --name x --marking red --source-collection c", &r);
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "--source-url"));
+	proto_run_free(&r);
+	run("feed import --format plain --name x --marking red --source-url http://h /dev/null", &r);
+	assert_int_equal(r.rc, 2);
+	proto_run_free(&r);
 	run("feed --help", &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "usage: renkei feed import"));
@@ -171,6 +340,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_feed_to_file_and_hub),
+		cmocka_unit_test(test_feed_from_taxii),
+		cmocka_unit_test(test_feed_from_taxii_source_down),
 		cmocka_unit_test(test_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
