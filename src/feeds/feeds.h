@@ -187,6 +187,8 @@ typedef struct feeds_item {
 	const char *description; /* may be NULL */
 	const char *const *labels; /* extra labels */
 	size_t n_labels;
+	rk_time valid_from;      /* when the source saw it first (MISP
+				  * first_seen); 0: the first version's time */
 } feeds_item;
 
 typedef struct feeds_counts {

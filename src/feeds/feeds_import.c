@@ -14,7 +14,9 @@
  *             id stored, other digest        -> changed: same id and
  *                                               created, new modified
  *             id unknown                     -> new: created = modified
- *                                               = valid_from = now
+ *                                               = valid_from = now (or
+ *                                               valid_from = the item's:
+ *                                               MISP first_seen)
  *
  * An indicator's `created` and `valid_from` stay those of its first
  * version, so its content (and digest) is stable across imports; a new
@@ -325,10 +327,15 @@ rk_err feeds_import_item(feeds_import *imp, const feeds_item *it)
 	    json_object_set_new(core, "pattern", pj) ||
 	    json_object_set_new(core, "pattern_type", json_string("stix")))
 		goto oom;
-	/* valid_from is the time of the first version, from the state. */
+	/* valid_from is when the source saw the value first if it says so,
+	 * else the time of the first version, from the state: either way
+	 * the same in every import, so the digest is stable. */
 	feeds_entry *known = feeds_state_find(&imp->st, id);
 	rk_time first = known ? known->created : imp->now;
-	rk_time_format(first, 3, created);
+	if (it->valid_from)
+		rk_time_format(it->valid_from, it->valid_from % 1000 ? 6 : 3, created);
+	else
+		rk_time_format(first, 3, created);
 	if (json_object_set_new(core, "valid_from", json_string(created)))
 		goto oom;
 	if (imp->cfg.confidence >= 0 &&

@@ -25,6 +25,11 @@
  * then the same one a plain list of the same value makes. Ports are
  * integers (network-traffic:dst_port is an integer property; misp-stix
  * quotes them).
+ *
+ * An attribute's first_seen (MISP 2.4.120 and later: ISO 8601 with a
+ * "+00:00" style offset or 'Z', "2021-06-02T12:00:00.000000+00:00"), when
+ * present and a valid time, is the indicator's valid_from, as misp-stix
+ * maps it; absent, null or not a time, valid_from is the import's time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +209,44 @@ typedef struct walk {
 	feeds_misp_value mv;
 } walk;
 
+/*
+ * MISP's first_seen: RFC 3339 with 'Z' or a numeric offset ("+02:00",
+ * "-0500"), the offset folded into UTC. False for anything else.
+ */
+static bool misp_time(const char *s, rk_time *out)
+{
+	char utc[64];
+	size_t len = s ? strlen(s) : 0;
+	int64_t offset = 0;
+
+	if (len < 20 || len >= sizeof utc)
+		return false;
+	if (s[len - 1] == 'Z')
+		return rk_time_parse(s, out);
+	/* The offset: [+-]HH:MM or [+-]HHMM at the end. */
+	size_t olen = s[len - 3] == ':' ? 6 : 5;
+	const char *o = s + len - olen;
+	if (*o != '+' && *o != '-')
+		return false;
+	const char *mm = o + (olen == 6 ? 4 : 3);
+	for (const char *p = o + 1; p < s + len; p++) {
+		bool colon_place = olen == 6 && p == o + 3;
+		if (colon_place ? *p != ':' : !(*p >= '0' && *p <= '9'))
+			return false;
+	}
+	int hh = (o[1] - '0') * 10 + (o[2] - '0'), min = (mm[0] - '0') * 10 + (mm[1] - '0');
+	if (hh > 23 || min > 59)
+		return false;
+	offset = ((int64_t)hh * 3600 + min * 60) * 1000000;
+	memcpy(utc, s, len - olen);
+	utc[len - olen] = 'Z';
+	utc[len - olen + 1] = '\0';
+	if (!rk_time_parse(utc, out))
+		return false;
+	*out += *o == '+' ? -offset : offset;
+	return true;
+}
+
 static rk_err attribute(walk *w, const json_t *a, const char *path)
 {
 	char where[RK_ERRCTX_PATH + 64], ltype[160], lcat[160];
@@ -260,6 +303,10 @@ static rk_err attribute(walk *w, const json_t *a, const char *path)
 			.labels = labels,
 			.n_labels = n_labels,
 		};
+		rk_time first_seen;
+		if (misp_time(json_string_value(json_object_get(a, "first_seen")), &first_seen) &&
+		    first_seen != 0)
+			it.valid_from = first_seen;
 		err = feeds_import_item(w->imp, &it);
 	}
 	rk_buf_cleanup(&key);

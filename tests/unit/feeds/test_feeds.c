@@ -327,6 +327,51 @@ static void test_misp(void **state)
 	feeds_import_free(imp);
 }
 
+/* A MISP attribute's first_seen, when present and a time, is valid_from;
+ * otherwise valid_from is the import's time. */
+static void test_misp_first_seen(void **state)
+{
+	const char *text =
+		"{\"Event\": {\"info\": \"seen\", \"Attribute\": ["
+		"{\"type\": \"domain\", \"value\": \"a.example\", \"to_ids\": true,"
+		" \"first_seen\": \"2021-06-02T12:00:00.000000+00:00\"},"
+		"{\"type\": \"domain\", \"value\": \"b.example\", \"to_ids\": true,"
+		" \"first_seen\": \"2021-06-02T14:30:00.250000+02:30\"},"
+		"{\"type\": \"domain\", \"value\": \"c.example\", \"to_ids\": true,"
+		" \"first_seen\": \"2022-01-31T23:59:59.123456Z\"},"
+		"{\"type\": \"domain\", \"value\": \"d.example\", \"to_ids\": true,"
+		" \"first_seen\": \"2021-02-30T00:00:00+00:00\"},"
+		"{\"type\": \"domain\", \"value\": \"e.example\", \"to_ids\": true,"
+		" \"first_seen\": null},"
+		"{\"type\": \"domain\", \"value\": \"f.example\", \"to_ids\": true,"
+		" \"first_seen\": \"yesterday\"},"
+		"{\"type\": \"domain\", \"value\": \"g.example\", \"to_ids\": true}"
+		"]}}";
+	(void)state;
+	feeds_import *imp = start_at("misp-seen", NULL, NOW, STIX_TLP_AMBER);
+	assert_int_equal(feeds_parse_misp(imp, "seen.json", text, strlen(text)), RK_OK);
+	assert_int_equal(feeds_import_counts(imp)->imported, 7);
+	assert_int_equal(feeds_import_counts(imp)->rejected, 0);
+	json_t *objs = feeds_import_objects(imp);
+	static const char *const expect[7][2] = {
+		{ "a.example", "2021-06-02T12:00:00.000Z" },
+		{ "b.example", "2021-06-02T12:00:00.250Z" },
+		{ "c.example", "2022-01-31T23:59:59.123456Z" },
+		{ "d.example", "2025-11-24T16:00:00.000Z" }, /* no 30 February */
+		{ "e.example", "2025-11-24T16:00:00.000Z" },
+		{ "f.example", "2025-11-24T16:00:00.000Z" },
+		{ "g.example", "2025-11-24T16:00:00.000Z" },
+	};
+	for (size_t i = 0; i < 7; i++) {
+		json_t *o = json_array_get(objs, i);
+		assert_string_equal(str_of(o, "name"), expect[i][0]);
+		assert_string_equal(str_of(o, "valid_from"), expect[i][1]);
+		/* created stays the import's time. */
+		assert_string_equal(str_of(o, "created"), "2025-11-24T16:00:00.000Z");
+	}
+	feeds_import_free(imp);
+}
+
 static void test_stix_passthrough(void **state)
 {
 	char dir[] = "/tmp/rk-feeds-stix-XXXXXX";
@@ -420,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_misp),
+		cmocka_unit_test(test_misp_first_seen),
 		cmocka_unit_test(test_stix_passthrough),
 		cmocka_unit_test(test_builtin_warnlists),
 	};
