@@ -14,10 +14,11 @@
  * Output: a summary on standard error (standard output when the bundle
  * goes elsewhere): read, imported (new, changed), unchanged, duplicates,
  * on warning lists (per list), rejected (each as "file:line: reason", up
- * to RK_FEED_MAX_REJECTS_KEPT), skipped, gone. Exit 0 when the import and
- * delivery worked (rejected lines do not fail it: a feed with some bad
- * lines is normal), 1 when a file could not be read, the state not
- * written or the hub refused objects, 2 for usage errors.
+ * to RK_FEED_MAX_REJECTS_KEPT), skipped, gone; then, when any, how many
+ * values were refanged and the hits per warning list. Exit 0 when the
+ * import and delivery worked (rejected lines do not fail it: a feed with
+ * some bad lines is normal), 1 when a file could not be read, the state
+ * not written or the hub refused objects, 2 for usage errors.
  *
  * The state is written only after the objects were delivered: a failed
  * push leaves the state as it was, so the next run sends them again. The
@@ -83,9 +84,11 @@ static const char usage_text[] =
 	"FILE is: plain (one value per line: IPv4/IPv6 addresses and CIDR blocks,\n"
 	"domains, URLs, e-mail addresses, MD5/SHA-1/SHA-256/SHA-512 hashes, the\n"
 	"type found per line; '#' and ';' start comments; text after the value\n"
-	"becomes the description), csv (with --columns 'value=2,type=ipv4,\n"
-	"name=3,description=4', columns by number or header name; --delimiter,\n"
-	"--header), misp (a MISP event or REST search answer; attributes with\n"
+	"becomes the description; defanged values are refanged: hxxp:// and\n"
+	"hxxps://, [.], (.), [dot], [:], as in hxxp://evil[.]example), csv (with\n"
+	"--columns 'value=2,type=ipv4,name=3,description=4', columns by number\n"
+	"or header name; --delimiter, --header; values refanged as for plain),\n"
+	"misp (a MISP event or REST search answer; attributes with\n"
 	"to_ids, or all with --all-attributes), misp-feed (a directory with\n"
 	"manifest.json and <uuid>.json events), stix (a bundle; indicators pass\n"
 	"through, each object validated), taxii (no FILE: the indicators of\n"
@@ -147,6 +150,9 @@ static void print_summary(const feeds_import *imp, const feeds_warnlists *warn, 
 		(unsigned long long)c->warned, (unsigned long long)c->dropped,
 		(unsigned long long)c->flagged, (unsigned long long)c->rejected,
 		(unsigned long long)c->skipped, (unsigned long long)c->gone);
+	if (c->refanged)
+		fprintf(out, "refanged: %llu defanged values (hxxp://, [.], [dot], [:] ...)\n",
+			(unsigned long long)c->refanged);
 	for (size_t k = 0; k < feeds_warn_count(warn); k++)
 		if (feeds_import_warn_hits(imp, k))
 			fprintf(out, "warning list %s: %llu\n", feeds_warn_name(warn, k),

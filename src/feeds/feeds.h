@@ -84,6 +84,23 @@ const char *feeds_vtype_path(feeds_vtype t);
 feeds_vtype feeds_value_detect(const char *s, size_t len, char *out, const char **why);
 /* The same, for a value that must be of type t. */
 bool feeds_value_check(feeds_vtype t, const char *s, size_t len, char *out, const char **why);
+/*
+ * Undoes the usual defanging of a value: a leading "hxxp://" or
+ * "hxxps://" (any case) becomes "http://" or "https://", and every "[.]",
+ * "(.)" or "[dot]" (any case) becomes "." and every "[:]" ":". Writes the
+ * result NUL-terminated to out (cap bytes) and returns its length, or
+ * (size_t)-1 when it does not fit; *changed says whether anything was
+ * rewritten.
+ */
+size_t feeds_refang(const char *s, size_t len, char *out, size_t cap, bool *changed);
+/*
+ * feeds_value_detect (t FEEDS_VNONE) or feeds_value_check (t a type) of
+ * the refanged s[0..len): the type, or FEEDS_VNONE with *why. *refanged
+ * says whether the value was defanged. For plain lists and CSV, where
+ * analysts paste values defanged.
+ */
+feeds_vtype feeds_value_refang_parse(feeds_vtype t, const char *s, size_t len, char *out,
+				     const char **why, bool *refanged);
 /* Appends s as the inside of a STIX pattern string literal: ' and \ are
  * escaped with a backslash (STIX 2.1 section 9.3). */
 rk_err feeds_pattern_quote(rk_buf *b, const char *s);
@@ -189,6 +206,7 @@ typedef struct feeds_item {
 	size_t n_labels;
 	rk_time valid_from;      /* when the source saw it first (MISP
 				  * first_seen); 0: the first version's time */
+	bool refanged;           /* the value was written defanged */
 } feeds_item;
 
 typedef struct feeds_counts {
@@ -201,6 +219,8 @@ typedef struct feeds_counts {
 	uint64_t warned;      /* on a warning list (dropped + flagged) */
 	uint64_t dropped, flagged;
 	uint64_t rejected;    /* bad lines and elements */
+	uint64_t refanged;    /* values written defanged (hxxp://, [.] ...),
+			       * taken once refanged (plain and CSV) */
 	uint64_t skipped;     /* not for import (MISP attributes without
 			       * to_ids or of types with no pattern, STIX
 			       * objects that are not indicators) */

@@ -11,7 +11,8 @@
  * The mapping names the column of the value (and optionally of a name and
  * a description) by number (1-based) or by header name; names imply a
  * header row, which is the first record that is not a comment. The value's
- * type is fixed by the mapping or detected per record. Each bad record
+ * type is fixed by the mapping or detected per record, after a defanged
+ * value ("hxxp://evil[.]example") is refanged (feeds_refang). Each bad record
  * (missing column, empty or bad value, unterminated quote, more than
  * FEEDS_CSV_MAX_FIELDS fields or RK_FEED_MAX_LINE bytes) is rejected as
  * "file:line", the line being where the record starts.
@@ -249,12 +250,12 @@ rk_err feeds_parse_csv(feeds_import *imp, const char *file, const char *data, si
 			continue;
 		}
 		const char *v = field(r, o.value_col - 1), *why = NULL;
-		feeds_vtype t = o.type;
+		bool refanged = false;
+		feeds_vtype t = FEEDS_VNONE;
 		if (!*v)
 			err = feeds_import_reject(imp, where, "empty value in column %u", o.value_col);
-		else if (t == FEEDS_VNONE && (t = feeds_value_detect(v, strlen(v), value, &why)) == FEEDS_VNONE)
-			err = feeds_import_reject(imp, where, "column %u: %s: \"%.64s\"", o.value_col, why, v);
-		else if (o.type != FEEDS_VNONE && !feeds_value_check(t, v, strlen(v), value, &why))
+		else if ((t = feeds_value_refang_parse(o.type, v, strlen(v), value, &why,
+						       &refanged)) == FEEDS_VNONE)
 			err = feeds_import_reject(imp, where, "column %u: %s: \"%.64s\"", o.value_col, why, v);
 		else {
 			feeds_item it = {
@@ -266,6 +267,7 @@ rk_err feeds_parse_csv(feeds_import *imp, const char *file, const char *data, si
 				.description = o.description_col && o.description_col <= r->n
 						       ? field(r, o.description_col - 1)
 						       : NULL,
+				.refanged = refanged,
 			};
 			err = feeds_import_item(imp, &it);
 		}

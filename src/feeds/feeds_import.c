@@ -256,6 +256,8 @@ rk_err feeds_import_item(feeds_import *imp, const feeds_item *it)
 	rk_buf_init(&key);
 	rk_buf_init(&pattern);
 	rk_buf_init(&scratch);
+	if (it->refanged)
+		imp->c.refanged++;
 	int list = warn_check(imp, it);
 	if (list >= 0) {
 		imp->warn_hits[list]++;

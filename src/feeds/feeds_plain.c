@@ -9,7 +9,8 @@
  * ",;|#" is tried (a URL may carry those characters, so blanks come
  * first). Its type is detected per line (feeds_value_detect). The text
  * after the value becomes the indicator's description when it is more
- * than separators.
+ * than separators. A defanged value ("hxxp://evil[.]example") is refanged
+ * before its type is detected (feeds_refang) and counted as refanged.
  *
  * Lines are cut at '\n' (a '\r' before it is dropped); a line longer than
  * RK_FEED_MAX_LINE, a NUL byte in a line, or a value of no known type is
@@ -28,6 +29,7 @@ static rk_err one_line(feeds_import *imp, const char *where, const char *s, size
 {
 	char value[FEEDS_VALUE_MAX], rest[512];
 	const char *why = NULL, *why2;
+	bool refanged = false;
 	size_t i = 0;
 	feeds_vtype t;
 
@@ -40,13 +42,14 @@ static rk_err one_line(feeds_import *imp, const char *where, const char *s, size
 	size_t end = i;
 	while (end < len && !blank(s[end]))
 		end++;
-	t = feeds_value_detect(s + i, end - i, value, &why);
+	t = feeds_value_refang_parse(FEEDS_VNONE, s + i, end - i, value, &why, &refanged);
 	if (t == FEEDS_VNONE) {
 		size_t cut = i;
 		while (cut < end && !strchr(",;|#", s[cut]))
 			cut++;
 		if (cut < end && cut > i) {
-			t = feeds_value_detect(s + i, cut - i, value, &why2);
+			t = feeds_value_refang_parse(FEEDS_VNONE, s + i, cut - i, value, &why2,
+						     &refanged);
 			if (t != FEEDS_VNONE)
 				end = cut;
 		}
@@ -71,6 +74,7 @@ static rk_err one_line(feeds_import *imp, const char *where, const char *s, size
 		.value = value,
 		.type2 = FEEDS_VNONE,
 		.description = rl ? rest : NULL,
+		.refanged = refanged,
 	};
 	return feeds_import_item(imp, &it);
 }

@@ -15,6 +15,11 @@
  * lowercase, a trailing dot of a domain is dropped. URLs and e-mail
  * addresses are kept as written apart from a lowercase host, since paths
  * are case-sensitive.
+ *
+ * Defanged values ("hxxp://evil[.]example", "10(.)1[.]2[.]3") are what
+ * analysts paste into lists so that nobody clicks them; plain lists and
+ * CSV refang them (feeds_refang) before the type is detected, so a
+ * defanged and a clean spelling are one value with one id.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -287,6 +292,76 @@ static bool all_hex(const char *s, size_t len)
 		if (!isxdigit((unsigned char)s[i]))
 			return false;
 	return true;
+}
+
+/* The defanging markers and what each stands for; matched in any case. */
+static const struct {
+	const char *marker;
+	size_t len;
+	char clear;
+} defang_markers[] = {
+	{ "[.]", 3, '.' },
+	{ "(.)", 3, '.' },
+	{ "[dot]", 5, '.' },
+	{ "[:]", 3, ':' },
+};
+
+size_t feeds_refang(const char *s, size_t len, char *out, size_t cap, bool *changed)
+{
+	size_t i = 0, n = 0;
+
+	*changed = false;
+	if (!cap)
+		return (size_t)-1;
+	/* The scheme: "hxxp" -> "http", "hxxps" -> "https". */
+	if (len >= 7 && strncasecmp(s, "hxxp", 4) == 0) {
+		bool tls = s[4] == 's' || s[4] == 'S';
+		size_t scheme = tls ? 5 : 4;
+		if (len >= scheme + 3 && strncmp(s + scheme, "://", 3) == 0) {
+			if (cap <= scheme)
+				return (size_t)-1;
+			memcpy(out, tls ? "https" : "http", scheme);
+			n = i = scheme;
+			*changed = true;
+		}
+	}
+	while (i < len) {
+		size_t m = 0;
+		for (; m < RK_ARRAY_LEN(defang_markers); m++)
+			if (len - i >= defang_markers[m].len &&
+			    strncasecmp(s + i, defang_markers[m].marker, defang_markers[m].len) == 0)
+				break;
+		if (n + 1 >= cap)
+			return (size_t)-1;
+		if (m < RK_ARRAY_LEN(defang_markers)) {
+			out[n++] = defang_markers[m].clear;
+			i += defang_markers[m].len;
+			*changed = true;
+		} else {
+			out[n++] = s[i++];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+feeds_vtype feeds_value_refang_parse(feeds_vtype t, const char *s, size_t len, char *out,
+				     const char **why, bool *refanged)
+{
+	char clear[FEEDS_VALUE_MAX];
+	size_t n = feeds_refang(s, len, clear, sizeof clear, refanged);
+
+	/* Too long once refanged means too long as written: let the
+	 * parsers below say so. */
+	if (n == (size_t)-1) {
+		*refanged = false;
+		n = len;
+	} else {
+		s = clear;
+	}
+	if (t == FEEDS_VNONE)
+		return feeds_value_detect(s, n, out, why);
+	return feeds_value_check(t, s, n, out, why) ? t : FEEDS_VNONE;
 }
 
 feeds_vtype feeds_value_detect(const char *s, size_t len, char *out, const char **why)

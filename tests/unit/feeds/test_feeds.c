@@ -165,6 +165,117 @@ static void test_plain_lines(void **state)
 	free(big);
 }
 
+/* feeds_refang: each marker, any case, several in one value, and what is
+ * left alone. */
+static void test_refang(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		bool changed;
+	} cases[] = {
+		{ "hxxp://evil.example/x", "http://evil.example/x", true },
+		{ "hxxps://evil.example/x", "https://evil.example/x", true },
+		{ "HXXPS://evil.example/", "https://evil.example/", true },
+		{ "hXXp://evil[.]example[.]com/a(.)b", "http://evil.example.com/a.b", true },
+		{ "198[.]51[.]100[.]7", "198.51.100.7", true },
+		{ "198(.)51(.)100(.)7", "198.51.100.7", true },
+		{ "evil[dot]example", "evil.example", true },
+		{ "evil[DOT]example", "evil.example", true },
+		{ "2001:db8[:]:1", "2001:db8::1", true },
+		{ "hxxp[:]//evil[.]example", "hxxp://evil.example", true }, /* scheme first only */
+		{ "http://evil.example/[x]", "http://evil.example/[x]", false },
+		{ "hxxpx://evil.example", "hxxpx://evil.example", false },
+		{ "evil.example", "evil.example", false },
+		{ "", "", false },
+	};
+	char out[FEEDS_VALUE_MAX];
+	bool changed;
+	(void)state;
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		size_t n = feeds_refang(cases[i].in, strlen(cases[i].in), out, sizeof out, &changed);
+		assert_int_equal(n, strlen(cases[i].out));
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(changed, cases[i].changed);
+	}
+	/* Too long for out. */
+	assert_int_equal(feeds_refang("evil[.]example", 14, out, 12, &changed), (size_t)-1);
+	assert_int_equal(feeds_refang("evil[.]example", 14, out, 13, &changed), 12);
+	assert_string_equal(out, "evil.example");
+}
+
+/* A plain list and a CSV feed with defanged values: refanged before the
+ * type is found, counted, and the same id as the clean spelling. */
+static void test_refang_in_feeds(void **state)
+{
+	const char *text = "hxxp://evil[.]example/path\n"   /* url */
+			   "198[.]51[.]100[.]7 ; C2\n"      /* ipv4, with a description */
+			   "bad[dot]example\n"              /* domain */
+			   "198.51.100.7\n"                 /* the same value clean: duplicate */
+			   "clean.example\n"                /* not defanged */
+			   "999[.]1[.]1[.]1\n";             /* refanged, still no value: rejected */
+	(void)state;
+	feeds_import *imp = plain("defanged", text);
+	const feeds_counts *c = feeds_import_counts(imp);
+	assert_int_equal(c->read, 6);
+	assert_int_equal(c->imported, 4);
+	assert_int_equal(c->duplicate, 1);
+	assert_int_equal(c->rejected, 1);
+	assert_int_equal(c->refanged, 3);
+	json_t *objs = feeds_import_objects(imp);
+	assert_string_equal(str_of(json_array_get(objs, 0), "pattern"),
+			    "[url:value = 'http://evil.example/path']");
+	assert_string_equal(str_of(json_array_get(objs, 1), "pattern"),
+			    "[ipv4-addr:value = '198.51.100.7']");
+	assert_string_equal(str_of(json_array_get(objs, 1), "description"), "C2");
+	assert_string_equal(str_of(json_array_get(objs, 2), "pattern"),
+			    "[domain-name:value = 'bad.example']");
+	assert_string_equal(str_of(json_array_get(objs, 3), "pattern"),
+			    "[domain-name:value = 'clean.example']");
+	assert_string_equal(str_of(json_array_get(feeds_import_rejects(imp), 0), "where"), "f.txt:6");
+	/* The defanged address has the id of the clean one. */
+	feeds_import *clean = plain("defanged", "198.51.100.7\n");
+	assert_string_equal(str_of(json_array_get(objs, 1), "id"),
+			    str_of(json_array_get(feeds_import_objects(clean), 0), "id"));
+	feeds_import_free(clean);
+	feeds_import_free(imp);
+
+	/* CSV, type detected and type fixed by the mapping. */
+	const char *csv = "hxxps://bad[.]example/x,one\n"
+			  "203(.)0(.)113(.)9,two\n"
+			  "2001:db8[:]:5,three\n";
+	feeds_csv_opts o;
+	rk_errctx ctx;
+	feeds_csv_opts_init(&o);
+	rk_errctx_clear(&ctx);
+	assert_int_equal(feeds_csv_opts_parse("value=1,description=2", &o, &ctx), RK_OK);
+	imp = start_at("defanged-csv", NULL, NOW, STIX_TLP_GREEN);
+	assert_int_equal(feeds_parse_csv(imp, "f.csv", csv, strlen(csv), &o), RK_OK);
+	c = feeds_import_counts(imp);
+	assert_int_equal(c->imported, 3);
+	assert_int_equal(c->rejected, 0);
+	assert_int_equal(c->refanged, 3);
+	objs = feeds_import_objects(imp);
+	assert_string_equal(str_of(json_array_get(objs, 0), "pattern"),
+			    "[url:value = 'https://bad.example/x']");
+	assert_string_equal(str_of(json_array_get(objs, 1), "pattern"),
+			    "[ipv4-addr:value = '203.0.113.9']");
+	assert_string_equal(str_of(json_array_get(objs, 2), "pattern"),
+			    "[ipv6-addr:value = '2001:db8::5']");
+	feeds_import_free(imp);
+
+	assert_int_equal(feeds_csv_opts_parse("value=1,type=ipv4", &o, &ctx), RK_OK);
+	imp = start_at("defanged-csv4", NULL, NOW, STIX_TLP_GREEN);
+	const char *csv4 = "203[.]0[.]113[.]10\nevil[.]example\n";
+	assert_int_equal(feeds_parse_csv(imp, "g.csv", csv4, strlen(csv4), &o), RK_OK);
+	c = feeds_import_counts(imp);
+	assert_int_equal(c->imported, 1);
+	assert_int_equal(c->rejected, 1); /* a domain where ipv4 is required */
+	assert_int_equal(c->refanged, 1);
+	assert_string_equal(str_of(json_array_get(feeds_import_objects(imp), 0), "pattern"),
+			    "[ipv4-addr:value = '203.0.113.10']");
+	feeds_import_free(imp);
+}
+
 static void test_deterministic_ids(void **state)
 {
 	(void)state;
@@ -464,6 +575,8 @@ int main(void)
 		cmocka_unit_test(test_deterministic_ids),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_refang),
+		cmocka_unit_test(test_refang_in_feeds),
 		cmocka_unit_test(test_misp),
 		cmocka_unit_test(test_misp_first_seen),
 		cmocka_unit_test(test_stix_passthrough),
