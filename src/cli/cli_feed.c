@@ -60,6 +60,7 @@ enum {
 	OPT_SOURCE_ROOT,
 	OPT_SOURCE_CACERT,
 	OPT_SOURCE_LIMIT,
+	OPT_SOURCE_TIMEOUT,
 	OPT_QUIET,
 	OPT_HELP,
 };
@@ -78,6 +79,7 @@ static const char usage_text[] =
 	"                          --source-url URL --source-collection ID\n"
 	"                          [--source-token-file F] [--source-root NAME]\n"
 	"                          [--source-cacert F] [--source-limit N]\n"
+	"                          [--source-timeout SECONDS]\n"
 	"                          [options as above, no FILE]\n"
 	"\n"
 	"Turns a third-party feed into STIX 2.1 indicators. --format says what\n"
@@ -95,8 +97,9 @@ static const char usage_text[] =
 	"collection --source-collection of the TAXII 2.1 server --source-url,\n"
 	"API root --source-root (default: the one discovery announces), as the\n"
 	"user whose token is the first line of --source-token-file, trusting\n"
-	"--source-cacert; pages of --source-limit objects, default 1000; they\n"
-	"pass through as with stix). With --state, the collection's\n"
+	"--source-cacert; pages of --source-limit objects, default 1000; each\n"
+	"request bounded by --source-timeout, default 120 s; they pass through\n"
+	"as with stix). With --state, the collection's\n"
 	"X-TAXII-Date-Added-Last is kept and the next run asks only for what\n"
 	"was added since; it moves only once the indicators were written or\n"
 	"pushed. A source that cannot be reached, times out or answers\n"
@@ -240,6 +243,7 @@ static int feed_import(int argc, char **argv)
 		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 		{ "source-cacert", required_argument, NULL, OPT_SOURCE_CACERT },
 		{ "source-limit", required_argument, NULL, OPT_SOURCE_LIMIT },
+		{ "source-timeout", required_argument, NULL, OPT_SOURCE_TIMEOUT },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -344,6 +348,13 @@ static int feed_import(int argc, char **argv)
 			source.page_limit = (unsigned)v;
 			break;
 		}
+		case OPT_SOURCE_TIMEOUT: {
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 1 || v > 3600)
+				return cli_usage_error("feed", "--source-timeout: expected 1 to 3600 seconds");
+			source.remote.timeout_seconds = v;
+			break;
+		}
 		case OPT_QUIET: quiet = true; break;
 		case OPT_HELP: fputs(usage_text, stdout); return 0;
 		default:
@@ -358,7 +369,8 @@ static int feed_import(int argc, char **argv)
 	if (cfg.marking == STIX_TLP_NONE)
 		return cli_usage_error("feed", "--marking is required");
 	bool any_source = source.remote.url || source.collection || source_token_file ||
-			  source.remote.root || source.remote.cacert || source.page_limit;
+			  source.remote.root || source.remote.cacert || source.page_limit ||
+			  source.remote.timeout_seconds;
 	if (fmt == FEEDS_FORMAT_TAXII) {
 		if (!source.remote.url || !source.collection)
 			return cli_usage_error("feed", "--format taxii needs --source-url and --source-collection");

@@ -4,7 +4,10 @@
  * kernel; nothing here links the server itself, so the tests see exactly
  * what a TAXII client sees.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -458,4 +462,56 @@ void proto_identity(const char *org, char *out, size_t n)
 	char uuid[RK_UUID_BUF];
 	rk_uuid_v5(DIR_IDENTITY_NAMESPACE, org, strlen(org), uuid);
 	snprintf(out, n, "identity--%s", uuid);
+}
+
+/* ------------------------------------------------ a server that misbehaves */
+
+static void *serve_stub(void *arg)
+{
+	proto_stub *b = arg;
+	int held[8], n_held = 0;
+	while (!b->stop) {
+		int c = accept(b->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		char buf[4096];
+		ssize_t n = recv(c, buf, sizeof buf, 0);
+		(void)n;
+		if (b->reply) {
+			ssize_t w = send(c, b->reply, strlen(b->reply), MSG_NOSIGNAL);
+			(void)w;
+			close(c);
+		} else if (n_held < 8) {
+			held[n_held++] = c;
+		} else {
+			close(c);
+		}
+	}
+	for (int i = 0; i < n_held; i++)
+		close(held[i]);
+	return NULL;
+}
+
+void proto_stub_start(proto_stub *b, const char *reply)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof a;
+	b->reply = reply;
+	b->stop = false;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	b->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(b->fd >= 0);
+	assert_int_equal(bind(b->fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(b->fd, 8), 0);
+	getsockname(b->fd, (struct sockaddr *)&a, &len);
+	b->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&b->th, NULL, serve_stub, b), 0);
+}
+
+void proto_stub_stop(proto_stub *b)
+{
+	b->stop = true;
+	shutdown(b->fd, SHUT_RDWR);
+	close(b->fd);
+	pthread_join(b->th, NULL);
 }

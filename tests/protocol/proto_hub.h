@@ -14,6 +14,7 @@
 #ifndef RK_PROTO_HUB_H
 #define RK_PROTO_HUB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -127,5 +128,21 @@ int proto_rmtree(const char *dir);
 void proto_write_file(const char *dir, const char *name, const char *mode, const char *text);
 /* The identity id of the organisation named org in the test directory. */
 void proto_identity(const char *org, char *out, size_t n);
+
+/* ------------------------------------------------ a server that misbehaves */
+
+/* A server on a loopback port that accepts connections and answers each
+ * with `reply` (NULL: says nothing and holds the connection until it is
+ * stopped): a TAXII server answering garbage, or one that stalls. */
+typedef struct proto_stub {
+	int fd;
+	unsigned port;
+	const char *reply;
+	pthread_t th;
+	volatile bool stop;
+} proto_stub;
+
+void proto_stub_start(proto_stub *b, const char *reply);
+void proto_stub_stop(proto_stub *b);
 
 #endif

@@ -7,8 +7,8 @@
  * identity org:power-east` prints it, is created_by_ref: the hub checks)
  * and read back; a remote TAXII collection of the same hub as a feed
  * (every indicator the first time, page by page; nothing the second; only
- * what was added the third; a source that is down fails and leaves the
- * state alone); and usage errors.
+ * what was added the third; a source that is down, refuses, answers
+ * garbage or stalls fails and leaves the state alone); and usage errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,8 +304,42 @@ static void test_feed_from_taxii_source_down(void **state)
 	after = slurp(path);
 	assert_non_null(after);
 	assert_string_equal(before, after);
-	free(before);
 	free(after);
+
+	/* A source answering garbage, then one that never answers (bounded
+	 * by --source-timeout): errors naming the source, the state as it
+	 * was. The root is given as a URL, so the stub is asked for the
+	 * objects straight away. */
+	static const char *const garbage[] = {
+		"HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+		"Content-Length: 9\r\nConnection: close\r\n\r\nnot json!",
+		"HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+		"Content-Length: 28\r\nConnection: close\r\n\r\n{\"objects\":{\"a\":1},\"more\":1}",
+		NULL,
+	};
+	static const char *const expect[] = { "not JSON", "`objects` is not an array", "imed out" };
+	for (size_t k = 0; k < 3; k++) {
+		proto_stub stub;
+		proto_stub_start(&stub, garbage[k]);
+		snprintf(args, sizeof args,
+			 "feed import --format taxii --name gov-down --marking amber --state %s "
+			 "--out %s --source-url http://127.0.0.1:%u --source-root "
+			 "http://127.0.0.1:%u/api/ --source-collection %s --source-timeout 1",
+			 st, out, stub.port, stub.port, PROTO_GOV_COLL);
+		run(args, &r);
+		proto_stub_stop(&stub);
+		assert_int_equal(r.rc, 1);
+		char source[64];
+		snprintf(source, sizeof source, "http://127.0.0.1:%u: TAXII source", stub.port);
+		if (!strstr(r.err, source) || !strstr(r.err, expect[k]))
+			fail_msg("case %zu: '%s' does not say '%s' and '%s'", k, r.err, source, expect[k]);
+		proto_run_free(&r);
+		after = slurp(path);
+		assert_non_null(after);
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
 }
 
 static void test_usage_errors(void **state)

@@ -228,66 +228,6 @@ static void test_feed_pages_and_checkpoint(void **state)
 	free(url);
 }
 
-/* A server that accepts connections and answers with `reply` (NULL: says
- * nothing and holds the connection until the test ends). */
-typedef struct bad_server {
-	int fd;
-	unsigned port;
-	const char *reply;
-	pthread_t th;
-	volatile bool stop;
-} bad_server;
-
-static void *serve_bad(void *arg)
-{
-	bad_server *b = arg;
-	int held[8], n_held = 0;
-	while (!b->stop) {
-		int c = accept(b->fd, NULL, NULL);
-		if (c < 0)
-			break;
-		char buf[4096];
-		ssize_t n = recv(c, buf, sizeof buf, 0);
-		(void)n;
-		if (b->reply) {
-			ssize_t w = send(c, b->reply, strlen(b->reply), MSG_NOSIGNAL);
-			(void)w;
-			close(c);
-		} else if (n_held < 8) {
-			held[n_held++] = c;
-		} else {
-			close(c);
-		}
-	}
-	for (int i = 0; i < n_held; i++)
-		close(held[i]);
-	return NULL;
-}
-
-static void bad_start(bad_server *b, const char *reply)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof a;
-	b->reply = reply;
-	b->stop = false;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	b->fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(b->fd >= 0);
-	assert_int_equal(bind(b->fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(b->fd, 8), 0);
-	getsockname(b->fd, (struct sockaddr *)&a, &len);
-	b->port = ntohs(a.sin_port);
-	assert_int_equal(pthread_create(&b->th, NULL, serve_bad, b), 0);
-}
-
-static void bad_stop(bad_server *b)
-{
-	b->stop = true;
-	shutdown(b->fd, SHUT_RDWR);
-	close(b->fd);
-	pthread_join(b->th, NULL);
-}
-
 /* Polls a feed on `port` and expects an error whose text has `want`. */
 static void expect_poll_error(unsigned port, long timeout, const char *want)
 {
@@ -322,28 +262,28 @@ static void expect_poll_error(unsigned port, long timeout, const char *want)
 
 static void test_feed_hub_down_garbage_slow(void **state)
 {
-	bad_server b;
+	proto_stub b;
 	(void)state;
 
 	/* Down: a port nobody listens on (a server bound and closed). */
-	bad_start(&b, "");
+	proto_stub_start(&b, "");
 	unsigned dead = b.port;
-	bad_stop(&b);
+	proto_stub_stop(&b);
 	expect_poll_error(dead, 5, "onnect");
 
-	bad_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+	proto_stub_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
 		      "Content-Length: 9\r\nConnection: close\r\n\r\nnot json!");
 	expect_poll_error(b.port, 5, "answer is not JSON");
-	bad_stop(&b);
+	proto_stub_stop(&b);
 
-	bad_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+	proto_stub_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
 		      "Content-Length: 28\r\nConnection: close\r\n\r\n{\"objects\":{\"a\":1},\"more\":1}");
 	expect_poll_error(b.port, 5, "`objects` is not an array");
-	bad_stop(&b);
+	proto_stub_stop(&b);
 
-	bad_start(&b, NULL);
+	proto_stub_start(&b, NULL);
 	expect_poll_error(b.port, 1, "timed out");
-	bad_stop(&b);
+	proto_stub_stop(&b);
 }
 
 /* Sightings of the hub's collection, by id: id -> count. */
