@@ -10,7 +10,10 @@
  * table is not recorded until it is added here.
  *
  * When: handlers name each object id they serve or write with
- * taxii_audit_object (an append to the request's audit_ids, no I/O). The
+ * taxii_audit_object (an append to the request's audit_ids, no I/O). A
+ * request that names more ids than one record holds (AUDIT_MAX_IDS: an
+ * export can) is recorded as several records, "part i of k" in their
+ * outcome, each with the same request and status. The
  * record is made right after the handler returns (run_handler), while the
  * answer is queued but not yet sent; a request that changes data (POST,
  * DELETE) waits there until its record is committed, so the client never
@@ -43,8 +46,28 @@ static const taxii_handler audited[] = {
 void taxii_audit_object(taxii_req *r, const char *id)
 {
 	rk_err rc = id ? audit_ids_add(&r->audit_ids, id) : RK_EINVAL;
+	if (rc == RK_ETOOBIG) {
+		/* the part is full: set it aside and start the next */
+		audit_ids *more = realloc(r->audit_full, (r->n_audit_full + 1) * sizeof *more);
+		if (more) {
+			r->audit_full = more;
+			more[r->n_audit_full++] = r->audit_ids;
+			audit_ids_init(&r->audit_ids);
+			rc = audit_ids_add(&r->audit_ids, id);
+		}
+	}
 	if (rc)
 		r->audit_ids_lost = true;
+}
+
+void taxii_audit_cleanup(taxii_req *r)
+{
+	for (size_t i = 0; i < r->n_audit_full; i++)
+		audit_ids_cleanup(&r->audit_full[i]);
+	free(r->audit_full);
+	r->audit_full = NULL;
+	r->n_audit_full = 0;
+	audit_ids_cleanup(&r->audit_ids);
 }
 
 /* The request path, without the query, as printable ASCII (anything else
@@ -82,24 +105,36 @@ void taxii_audit_request(taxii_req *r, bool handled)
 	if (r->audit_ids_lost)
 		strncat(outcome, " (object ids missing: out of memory)",
 			sizeof outcome - strlen(outcome) - 1);
-	audit_record rec = {
-		.at = r->start,
-		.user = r->subj.user ? r->subj.user->name : NULL,
-		.org = r->subj.org ? r->subj.org->id : NULL,
-		.method = r->method,
-		.route = path,
-		.api_root = r->community ? r->community->id : NULL,
-		.collection = r->collection ? r->collection->id : NULL,
-		.ids = audit_ids_text(&r->audit_ids),
-		.status = r->responded ? r->status : 0,
-		.outcome = outcome,
-	};
 	bool changes = strcmp(r->method, "GET") != 0;
-	rk_errctx_clear(&ctx);
-	if (audit_append(r->srv->audit, &rec, handled && changes, &ctx) != RK_OK)
-		rk_log(RK_LOG_ERROR, "audit_failed",
-		       json_pack("{sssssi}", "error", ctx.msg, "path", path, "status",
-				 rec.status));
+	size_t parts = r->n_audit_full + 1;
+	for (size_t i = 0; i < parts; i++) {
+		char part_outcome[sizeof outcome + 40];
+		const audit_ids *ids = i < r->n_audit_full ? &r->audit_full[i] : &r->audit_ids;
+		if (parts > 1)
+			snprintf(part_outcome, sizeof part_outcome, "%s (part %zu of %zu)", outcome,
+				 i + 1, parts);
+		else
+			snprintf(part_outcome, sizeof part_outcome, "%s", outcome);
+		audit_record rec = {
+			.at = r->start,
+			.user = r->subj.user ? r->subj.user->name : NULL,
+			.org = r->subj.org ? r->subj.org->id : NULL,
+			.method = r->method,
+			.route = path,
+			.api_root = r->community ? r->community->id : NULL,
+			.collection = r->collection ? r->collection->id : NULL,
+			.ids = audit_ids_text(ids),
+			.status = r->responded ? r->status : 0,
+			.outcome = part_outcome,
+		};
+		rk_errctx_clear(&ctx);
+		/* a change waits for its last part (the parts are committed in order) */
+		if (audit_append(r->srv->audit, &rec, handled && changes && i + 1 == parts, &ctx) !=
+		    RK_OK)
+			rk_log(RK_LOG_ERROR, "audit_failed",
+			       json_pack("{sssssi}", "error", ctx.msg, "path", path, "status",
+					 rec.status));
+	}
 }
 
 /* ---------------------------------------------------------------- readers */

@@ -236,8 +236,12 @@ typedef struct taxii_req {
 	} decided[TAXII_REF_MEMO];
 	size_t n_decided;
 	/* audit (taxii_audit.c): ids served or written, through
-	 * taxii_audit_object; whether the record was made */
+	 * taxii_audit_object, in parts of at most AUDIT_MAX_IDS (the full
+	 * parts before audit_ids, which is filling); whether the record was
+	 * made */
 	audit_ids audit_ids;
+	audit_ids *audit_full;
+	size_t n_audit_full;
 	bool audit_ids_lost;
 	bool audited;
 } taxii_req;
@@ -352,6 +356,7 @@ rk_err taxii_h_objects_post(taxii_req *r);
 /* Handlers call this for each object id they serve or write; the request's
  * audit record names them. */
 void taxii_audit_object(taxii_req *r, const char *id);
+void taxii_audit_cleanup(taxii_req *r); /* frees what taxii_audit_object kept */
 /* Records the request if its route reads or changes data (once; later
  * calls do nothing). handled: called right after the handler, so a
  * request that changes data waits for its record's commit before its

@@ -815,7 +815,7 @@ static void done_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	rk_log(status >= 500 || status == 0 ? RK_LOG_WARN : RK_LOG_INFO, "request", f);
 
 	taxii_audit_request(r, false);
-	audit_ids_cleanup(&r->audit_ids);
+	taxii_audit_cleanup(r);
 	dirref_release(r->dref);
 	rk_buf_cleanup(&r->body);
 	taxii_filter_cleanup(&r->filter);

@@ -479,6 +479,79 @@ static void test_zeek_csv_read_back(void **state)
 	proto_run_free(&csv);
 }
 
+/* An export of more ids than one audit record holds (AUDIT_MAX_IDS) is
+ * recorded in parts, every id named once. */
+static void test_large_export_audited(void **state)
+{
+	(void)state;
+	enum { MANY = 10001 };
+	rk_buf env;
+	proto_resp r;
+	rk_buf_init(&env);
+	for (unsigned first = 100000; first < 100000 + MANY; first += 5000) {
+		unsigned count = first + 5000 <= 100000 + MANY ? 5000 : 100000 + MANY - first;
+		rk_buf_reset(&env);
+		rk_buf_puts(&env, "{\"objects\":[");
+		for (unsigned n = first; n < first + count; n++) {
+			char o[512];
+			snprintf(o, sizeof o,
+				 "%s{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+				 "\"id\":\"indicator--e0000000-0000-4000-8000-%012u\","
+				 "\"created\":\"2026-01-01T00:00:00.000Z\",\"modified\":\"" V1 "\","
+				 "\"pattern\":\"[domain-name:value = 'bulk%u.example']\","
+				 "\"pattern_type\":\"stix\",\"valid_from\":\"2026-01-01T00:00:00Z\"}",
+				 n == first ? "" : ",", n, n);
+			assert_int_equal(rk_buf_puts(&env, o), RK_OK);
+		}
+		assert_int_equal(rk_buf_puts(&env, "]}"), RK_OK);
+		assert_true(proto_post(&hub, NAT_OBJECTS, T_CERT, env.data, &r));
+		assert_int_equal(r.status, 202);
+		assert_int_equal(json_integer_value(json_object_get(r.json, "success_count")), count);
+		proto_resp_free(&r);
+	}
+	rk_buf_cleanup(&env);
+
+	assert_true(proto_http(&hub, "GET", "/renkei/export/plain", T_SI, NULL, NULL, 0, &r));
+	assert_int_equal(r.status, 200);
+	size_t served = 0;
+	for (const char *p = r.body; (p = strchr(p, '\n')); p++)
+		served++;
+	proto_resp_free(&r);
+	assert_true(served > MANY);
+
+	/* the hub commits reads in the background: wait for both parts */
+	char args[600];
+	snprintf(args, sizeof args, "audit show --data %s --org si --json", hub.dir);
+	size_t parts = 0, named = 0;
+	for (int tries = 0; tries < 100 && parts < 2; tries++) {
+		proto_run_result out;
+		run(args, &out);
+		assert_int_equal(out.rc, 0);
+		json_t *recs = json_loads(out.out.data, 0, NULL);
+		proto_run_free(&out);
+		assert_non_null(recs);
+		size_t i;
+		json_t *rec;
+		parts = named = 0;
+		json_array_foreach(recs, i, rec)
+		{
+			const char *route = json_string_value(json_object_get(rec, "route"));
+			if (!route || strcmp(route, "/renkei/export/plain") != 0)
+				continue;
+			char want[64];
+			snprintf(want, sizeof want, "ok (part %zu of 2)", parts + 1);
+			assert_string_equal(json_string_value(json_object_get(rec, "outcome")), want);
+			named += json_array_size(json_object_get(rec, "objects"));
+			parts++;
+		}
+		json_decref(recs);
+		if (parts < 2)
+			usleep(100 * 1000);
+	}
+	assert_int_equal(parts, 2);
+	assert_int_equal(named, served);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_rpz_loads),
 		cmocka_unit_test(test_nft_accepts),
 		cmocka_unit_test(test_zeek_csv_read_back),
+		cmocka_unit_test(test_large_export_audited), /* last: it adds 10,001 indicators */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
