@@ -108,7 +108,7 @@ void taxii_audit_request(taxii_req *r, bool handled)
 	bool changes = strcmp(r->method, "GET") != 0;
 	size_t parts = r->n_audit_full + 1;
 	for (size_t i = 0; i < parts; i++) {
-		char part_outcome[sizeof outcome + 40];
+		char part_outcome[sizeof outcome + 64]; /* " (part N of N)", 20 digits each */
 		const audit_ids *ids = i < r->n_audit_full ? &r->audit_full[i] : &r->audit_ids;
 		if (parts > 1)
 			snprintf(part_outcome, sizeof part_outcome, "%s (part %zu of %zu)", outcome,
