@@ -466,9 +466,9 @@ void proto_identity(const char *org, char *out, size_t n)
 
 /* ------------------------------------------------ a server that misbehaves */
 
-static void *serve_stub(void *arg)
+static void *serve_bad(void *arg)
 {
-	proto_stub *b = arg;
+	proto_bad_server *b = arg;
 	int held[8], n_held = 0;
 	while (!b->stop) {
 		int c = accept(b->fd, NULL, NULL);
@@ -492,7 +492,7 @@ static void *serve_stub(void *arg)
 	return NULL;
 }
 
-void proto_stub_start(proto_stub *b, const char *reply)
+void proto_bad_server_start(proto_bad_server *b, const char *reply)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof a;
@@ -505,10 +505,10 @@ void proto_stub_start(proto_stub *b, const char *reply)
 	assert_int_equal(listen(b->fd, 8), 0);
 	getsockname(b->fd, (struct sockaddr *)&a, &len);
 	b->port = ntohs(a.sin_port);
-	assert_int_equal(pthread_create(&b->th, NULL, serve_stub, b), 0);
+	assert_int_equal(pthread_create(&b->th, NULL, serve_bad, b), 0);
 }
 
-void proto_stub_stop(proto_stub *b)
+void proto_bad_server_stop(proto_bad_server *b)
 {
 	b->stop = true;
 	shutdown(b->fd, SHUT_RDWR);

@@ -134,15 +134,15 @@ void proto_identity(const char *org, char *out, size_t n);
 /* A server on a loopback port that accepts connections and answers each
  * with `reply` (NULL: says nothing and holds the connection until it is
  * stopped): a TAXII server answering garbage, or one that stalls. */
-typedef struct proto_stub {
+typedef struct proto_bad_server {
 	int fd;
 	unsigned port;
 	const char *reply;
 	pthread_t th;
 	volatile bool stop;
-} proto_stub;
+} proto_bad_server;
 
-void proto_stub_start(proto_stub *b, const char *reply);
-void proto_stub_stop(proto_stub *b);
+void proto_bad_server_start(proto_bad_server *b, const char *reply);
+void proto_bad_server_stop(proto_bad_server *b);
 
 #endif

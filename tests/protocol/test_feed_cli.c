@@ -319,15 +319,15 @@ static void test_feed_from_taxii_source_down(void **state)
 	};
 	static const char *const expect[] = { "not JSON", "`objects` is not an array", "imed out" };
 	for (size_t k = 0; k < 3; k++) {
-		proto_stub stub;
-		proto_stub_start(&stub, garbage[k]);
+		proto_bad_server stub;
+		proto_bad_server_start(&stub, garbage[k]);
 		snprintf(args, sizeof args,
 			 "feed import --format taxii --name gov-down --marking amber --state %s "
 			 "--out %s --source-url http://127.0.0.1:%u --source-root "
 			 "http://127.0.0.1:%u/api/ --source-collection %s --source-timeout 1",
 			 st, out, stub.port, stub.port, PROTO_GOV_COLL);
 		run(args, &r);
-		proto_stub_stop(&stub);
+		proto_bad_server_stop(&stub);
 		assert_int_equal(r.rc, 1);
 		char source[64];
 		snprintf(source, sizeof source, "http://127.0.0.1:%u: TAXII source", stub.port);

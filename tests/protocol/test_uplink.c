@@ -262,28 +262,28 @@ static void expect_poll_error(unsigned port, long timeout, const char *want)
 
 static void test_feed_hub_down_garbage_slow(void **state)
 {
-	proto_stub b;
+	proto_bad_server b;
 	(void)state;
 
 	/* Down: a port nobody listens on (a server bound and closed). */
-	proto_stub_start(&b, "");
+	proto_bad_server_start(&b, "");
 	unsigned dead = b.port;
-	proto_stub_stop(&b);
+	proto_bad_server_stop(&b);
 	expect_poll_error(dead, 5, "onnect");
 
-	proto_stub_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+	proto_bad_server_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
 		      "Content-Length: 9\r\nConnection: close\r\n\r\nnot json!");
 	expect_poll_error(b.port, 5, "answer is not JSON");
-	proto_stub_stop(&b);
+	proto_bad_server_stop(&b);
 
-	proto_stub_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
+	proto_bad_server_start(&b, "HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
 		      "Content-Length: 28\r\nConnection: close\r\n\r\n{\"objects\":{\"a\":1},\"more\":1}");
 	expect_poll_error(b.port, 5, "`objects` is not an array");
-	proto_stub_stop(&b);
+	proto_bad_server_stop(&b);
 
-	proto_stub_start(&b, NULL);
+	proto_bad_server_start(&b, NULL);
 	expect_poll_error(b.port, 1, "timed out");
-	proto_stub_stop(&b);
+	proto_bad_server_stop(&b);
 }
 
 /* Sightings of the hub's collection, by id: id -> count. */
