@@ -578,6 +578,37 @@ static rk_err sc_elements(slice_scan *s, const char *data, slice_out *o)
  * text is one well-formed object (as far as this scanner checks) nested
  * at most s->depth levels.
  */
+/* One member's name and its ':' with the white space after; *match when
+ * the name is key as written (an escaped spelling is not recognised). */
+static bool sc_member_name(slice_scan *s, const char *key, size_t klen, bool *match)
+{
+	const char *k = s->p;
+	if (!sc_string(s))
+		return false;
+	*match = (size_t)(s->p - k) == klen + 2 && memcmp(k + 1, key, klen) == 0;
+	sc_space(s);
+	if (s->p >= s->end || *s->p != ':')
+		return false;
+	s->p++;
+	sc_space(s);
+	return true;
+}
+
+/* Past a member's value: *closed at the object's '}' (left in place), or
+ * past the ',' and white space before the next member. */
+static rk_err sc_member_end(slice_scan *s, bool *closed)
+{
+	sc_space(s);
+	*closed = s->p < s->end && *s->p == '}';
+	if (*closed)
+		return RK_OK;
+	if (s->p >= s->end || *s->p != ',')
+		return RK_EPARSE;
+	s->p++;
+	sc_space(s);
+	return RK_OK;
+}
+
 static rk_err sc_top(slice_scan *s, const char *data, const char *key, slice_out *o)
 {
 	size_t klen = strlen(key);
@@ -587,19 +618,12 @@ static rk_err sc_top(slice_scan *s, const char *data, const char *key, slice_out
 	if ((err = sc_enter(s, '{')) != RK_OK)
 		return err;
 	while (s->p >= s->end || *s->p != '}') {
-		const char *k = s->p;
-		if (!sc_string(s))
+		bool match, closed;
+		if (!sc_member_name(s, key, klen, &match))
 			return RK_EPARSE;
-		/* The key as written; an escaped spelling is not recognised,
-		 * nor a second member of that name (the parser refuses it). */
-		bool match = !o->found && (size_t)(s->p - k) == klen + 2 &&
-			     memcmp(k + 1, key, klen) == 0;
-		sc_space(s);
-		if (s->p >= s->end || *s->p != ':')
-			return RK_EPARSE;
-		s->p++;
-		sc_space(s);
-		if (match) {
+		/* a second member of that name is not the array (the parser
+		 * refuses it) */
+		if (match && !o->found) {
 			if ((err = sc_elements(s, data, o)) != RK_OK)
 				return err;
 			if (!o->whole)
@@ -607,13 +631,10 @@ static rk_err sc_top(slice_scan *s, const char *data, const char *key, slice_out
 		} else if (!sc_value(s)) {
 			return s->too_deep ? RK_ETOOBIG : RK_EPARSE;
 		}
-		sc_space(s);
-		if (s->p < s->end && *s->p == '}')
+		if ((err = sc_member_end(s, &closed)) != RK_OK)
+			return err;
+		if (closed)
 			break;
-		if (s->p >= s->end || *s->p != ',')
-			return RK_EPARSE;
-		s->p++;
-		sc_space(s);
 	}
 	if (o->whole) {
 		s->p++;
@@ -664,26 +685,17 @@ static rk_err stream_top(slice_scan *s, const char *key)
 	if ((err = sc_enter(s, '{')) != RK_OK)
 		return err;
 	while (s->p >= s->end || *s->p != '}') {
-		const char *k = s->p;
-		if (!sc_string(s))
+		bool match, closed;
+		if (!sc_member_name(s, key, klen, &match))
 			return RK_EPARSE;
-		bool match = (size_t)(s->p - k) == klen + 2 && memcmp(k + 1, key, klen) == 0;
-		sc_space(s);
-		if (s->p >= s->end || *s->p != ':')
-			return RK_EPARSE;
-		s->p++;
-		sc_space(s);
 		if (match)
 			return sc_enter(s, '[');
 		if (!sc_value(s))
 			return s->too_deep ? RK_ETOOBIG : RK_EPARSE;
-		sc_space(s);
-		if (s->p < s->end && *s->p == '}')
+		if ((err = sc_member_end(s, &closed)) != RK_OK)
+			return err;
+		if (closed)
 			break;
-		if (s->p >= s->end || *s->p != ',')
-			return RK_EPARSE;
-		s->p++;
-		sc_space(s);
 	}
 	return RK_ENOTFOUND;
 }
