@@ -1392,6 +1392,24 @@ static bool used_up(const ev *e, const binding *b, size_t i)
 	return false;
 }
 
+/* Whether a REPEATS straight over [...] can be met: its leaf's uses over
+ * the observations reach the count (checked before the combinatorial
+ * search). 1: search on; 0: it cannot hold; -1: the search ended here
+ * (step limit or error), which gen answers with true. */
+static int repeats_reachable(ev *e, const pat_obs_node *r)
+{
+	uint64_t uses = 0;
+	for (size_t i = 0; i < obs_total(e) && uses < r->repeats; i++) {
+		if (!step(e))
+			return -1;
+		if (leaf_hit(e, r->left, i))
+			uses += obs_uses(e, i);
+		if (e->err)
+			return -1;
+	}
+	return uses >= r->repeats;
+}
+
 static bool gen(ev *e, const pat_obs_node *n, kont *k)
 {
 	switch (n->kind) {
@@ -1441,17 +1459,9 @@ static bool gen(ev *e, const pat_obs_node *n, kont *k)
 		/* A REPEATS straight over [...] cannot be met with fewer uses
 		 * than it asks for: say so before the combinatorial search. */
 		if (n->left->kind == PAT_OBS_LEAF) {
-			uint64_t uses = 0;
-			for (size_t i = 0; i < obs_total(e) && uses < n->repeats; i++) {
-				if (!step(e))
-					return true;
-				if (leaf_hit(e, n->left, i))
-					uses += obs_uses(e, i);
-				if (e->err)
-					return true;
-			}
-			if (uses < n->repeats)
-				return false;
+			int reach = repeats_reachable(e, n);
+			if (reach <= 0)
+				return reach < 0;
 		}
 		/* `self` carries the node and the final continuation; repeat()
 		 * reads k->node and passes k->next on when the count is met. */
@@ -1608,22 +1618,14 @@ static bool rep_search(ev *e, const pattern *p, uint32_t round, uint64_t min, bi
 /* gen's REPEATS case for pattern.rep: the count check, then the rounds. */
 static bool rep_start(ev *e, const pattern *p)
 {
-	const pat_obs_node *r = p->rep, *t = p->chain_top;
-	uint64_t uses = 0;
+	const pat_obs_node *t = p->chain_top;
 	binding acc;
 
 	if (t && t->kind == PAT_OBS_STARTSTOP && t->start >= t->stop)
 		return false;
-	for (size_t i = 0; i < obs_total(e) && uses < r->repeats; i++) {
-		if (!step(e))
-			return true;
-		if (leaf_hit(e, r->left, i))
-			uses += obs_uses(e, i);
-		if (e->err)
-			return true;
-	}
-	if (uses < r->repeats)
-		return false;
+	int reach = repeats_reachable(e, p->rep);
+	if (reach <= 0)
+		return reach < 0;
 	acc.n = 0;
 	acc.min_last = acc.max_first = 0;
 	return rep_search(e, p, 0, 0, &acc);
