@@ -342,6 +342,10 @@ static void on_ready(void *arg, unsigned port)
 	printf("  curl -sg -H 'Accept: %s' -H \"Authorization: Bearer $RENKEI_TOKEN\" \\\n"
 	       "       'http://%s:%u/%s/collections/%s/objects/?match[type]=report&limit=2'\n\n",
 	       CLIENT_TAXII_MEDIA, host, port, d->root, d->collection);
+	printf("What the organisation may load into its own tools (also suricata, rpz,\n"
+	       "nftables, plain, csv, misp, stix), with an ETag for If-None-Match:\n\n");
+	printf("  curl -s -H \"Authorization: Bearer $RENKEI_TOKEN\" http://%s:%u/renkei/export/zeek/\n\n",
+	       host, port);
 	printf("A partner CERT sees only the international community:\n\n");
 	printf("  RENKEI_TOKEN=%s %s get roots\n\n", token_of(d, "krcert-partner"), prog);
 	printf("Stop the hub with Ctrl-C; run the demo again to reuse %s.\n", d->data);
