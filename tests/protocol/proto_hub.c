@@ -515,3 +515,36 @@ void proto_bad_server_stop(proto_bad_server *b)
 	close(b->fd);
 	pthread_join(b->th, NULL);
 }
+
+const char PROTO_SMALL_DIRECTORY[] =
+	"{\"organizations\": ["
+	" {\"id\": \"cert\", \"name\": \"CERT\", \"sectors\": [\"government-national\"]},"
+	" {\"id\": \"min\", \"name\": \"Ministry\", \"sectors\": []},"
+	" {\"id\": \"op\", \"name\": \"Operator\", \"sectors\": [\"energy\"]},"
+	" {\"id\": \"si\", \"name\": \"Integrator\", \"sectors\": [], \"clients\": [\"cli\"]},"
+	" {\"id\": \"cli\", \"name\": \"Client\", \"sectors\": []},"
+	" {\"id\": \"far\", \"name\": \"Outsider\", \"sectors\": []}],"
+	" \"users\": ["
+	" {\"name\": \"cert-a\", \"organization\": \"cert\", \"role\": \"analyst\", \"token\": \"" T_CERT "\"},"
+	" {\"name\": \"op-a\", \"organization\": \"op\", \"role\": \"analyst\", \"token\": \"" T_OP "\"},"
+	" {\"name\": \"op-s\", \"organization\": \"op\", \"role\": \"sensor\", \"token\": \"" T_OPS "\"},"
+	" {\"name\": \"op-b\", \"organization\": \"op\", \"role\": \"analyst\", \"token\": \"" T_OPB "\"},"
+	" {\"name\": \"min-r\", \"organization\": \"min\", \"role\": \"reader\", \"token\": \"" T_MIN "\"},"
+	" {\"name\": \"si-a\", \"organization\": \"si\", \"role\": \"analyst\", \"token\": \"" T_SI "\"},"
+	" {\"name\": \"cli-r\", \"organization\": \"cli\", \"role\": \"reader\", \"token\": \"" T_CLI "\"},"
+	" {\"name\": \"far-a\", \"organization\": \"far\", \"role\": \"analyst\", \"token\": \"" T_FAR "\"}],"
+	" \"communities\": ["
+	" {\"id\": \"nat\", \"title\": \"Nation\", \"tier\": \"nation\","
+	"  \"members\": [\"cert\", \"min\", \"op\", \"si\"]},"
+	" {\"id\": \"gov\", \"title\": \"Government\", \"tier\": \"government\","
+	"  \"members\": [\"cert\", \"min\"]}],"
+	" \"collections\": ["
+	" {\"id\": \"" NATC "\", \"community\": \"nat\", \"title\": \"National\","
+	"  \"default_marking\": \"TLP:GREEN\", \"can_read\": [\"analyst\", \"reader\"],"
+	"  \"can_write\": [\"analyst\"]},"
+	" {\"id\": \"" PUB "\", \"community\": \"nat\", \"title\": \"Public\","
+	"  \"default_marking\": \"TLP:CLEAR\", \"can_read\": [\"analyst\", \"reader\"],"
+	"  \"can_write\": [\"analyst\"], \"public\": true},"
+	" {\"id\": \"" GOVC "\", \"community\": \"gov\", \"title\": \"Government\","
+	"  \"default_marking\": \"TLP:AMBER\", \"can_read\": [\"analyst\", \"reader\"],"
+	"  \"can_write\": [\"analyst\"]}]}";

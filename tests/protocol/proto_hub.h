@@ -145,4 +145,39 @@ typedef struct proto_bad_server {
 void proto_bad_server_start(proto_bad_server *b, const char *reply);
 void proto_bad_server_stop(proto_bad_server *b);
 
+/* ------------------------------------------------ the small directory
+ * What the confidentiality and export tests share: organisations cert,
+ * min, op and si members of community nat, si serving the client cli, gov
+ * holding cert and min, far belonging nowhere; collections NATC (nat,
+ * GREEN), PUB (nat, CLEAR, public), GOVC (gov, AMBER); users named in the
+ * T_* tokens (op-s is a sensor, whose role reads no collection). Tokens
+ * double as user names for proto_http. */
+#define NATC "11111111-1111-4111-8111-111111111111"
+#define PUB "22222222-2222-4222-8222-222222222222"
+#define GOVC "33333333-3333-4333-8333-333333333333"
+#define NAT_OBJECTS "/nat/collections/" NATC "/objects/"
+#define PUB_OBJECTS "/nat/collections/" PUB "/objects/"
+#define GOV_OBJECTS "/gov/collections/" GOVC "/objects/"
+
+#define T_CERT "tok-cert-analyst-0123456789abcdef0123456789"
+#define T_OP "tok-op-analyst-0123456789abcdef0123456789ab"
+#define T_OPS "tok-op-sensor-0123456789abcdef0123456789abc"
+#define T_OPB "tok-op-second-0123456789abcdef0123456789ab"
+#define T_MIN "tok-min-reader-0123456789abcdef0123456789ab"
+#define T_SI "tok-si-analyst-0123456789abcdef0123456789ab"
+#define T_CLI "tok-cli-reader-0123456789abcdef0123456789ab"
+#define T_FAR "tok-far-analyst-0123456789abcdef0123456789a"
+
+
+#define TLP_CLEAR "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+#define TLP_GREEN "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+#define TLP_AMBER "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+#define TLP_AMBER_STRICT "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
+#define TLP_RED "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+#define EXT "extension-definition--4e3c1a2b-8f7d-4c6e-9b5a-1d2e3f4a5b6c"
+/* identity--UUIDv5(90d694ba-160d-4d91-a625-be23d4aebeb8, "op") */
+#define OP_IDENTITY "identity--234b1d50-652e-5399-9153-fa5d96e03551"
+
+extern const char PROTO_SMALL_DIRECTORY[];
+
 #endif

@@ -6,7 +6,8 @@
  * (named-checkzone from bind9-utils, nft) and by this test (Zeek intel,
  * CSV).
  *
- * Directory: the one of test_taxii_confidentiality.c (cert, min, op and si
+ * Directory: PROTO_SMALL_DIRECTORY (proto_hub.h), which
+ * test_taxii_confidentiality.c uses too (cert, min, op and si
  * members of community nat, si serving the client cli, gov holding cert
  * and min, far belonging nowhere; collections NATC (nat, GREEN), PUB (nat,
  * CLEAR, public), GOVC (gov, AMBER)), plus a sensor user of op whose role
@@ -28,61 +29,6 @@
 
 #include "proto_hub.h"
 
-#define NATC "11111111-1111-4111-8111-111111111111"
-#define PUB "22222222-2222-4222-8222-222222222222"
-#define GOVC "33333333-3333-4333-8333-333333333333"
-#define NAT_OBJECTS "/nat/collections/" NATC "/objects/"
-#define PUB_OBJECTS "/nat/collections/" PUB "/objects/"
-#define GOV_OBJECTS "/gov/collections/" GOVC "/objects/"
-
-#define T_CERT "tok-cert-analyst-0123456789abcdef0123456789"
-#define T_OP "tok-op-analyst-0123456789abcdef0123456789ab"
-#define T_OPS "tok-op-sensor-0123456789abcdef0123456789abc"
-#define T_MIN "tok-min-reader-0123456789abcdef0123456789ab"
-#define T_SI "tok-si-analyst-0123456789abcdef0123456789ab"
-#define T_CLI "tok-cli-reader-0123456789abcdef0123456789ab"
-#define T_FAR "tok-far-analyst-0123456789abcdef0123456789a"
-
-static const char DIRECTORY[] =
-	"{\"organizations\": ["
-	" {\"id\": \"cert\", \"name\": \"CERT\", \"sectors\": [\"government-national\"]},"
-	" {\"id\": \"min\", \"name\": \"Ministry\", \"sectors\": []},"
-	" {\"id\": \"op\", \"name\": \"Operator\", \"sectors\": [\"energy\"]},"
-	" {\"id\": \"si\", \"name\": \"Integrator\", \"sectors\": [], \"clients\": [\"cli\"]},"
-	" {\"id\": \"cli\", \"name\": \"Client\", \"sectors\": []},"
-	" {\"id\": \"far\", \"name\": \"Outsider\", \"sectors\": []}],"
-	" \"users\": ["
-	" {\"name\": \"cert-a\", \"organization\": \"cert\", \"role\": \"analyst\", \"token\": \"" T_CERT "\"},"
-	" {\"name\": \"op-a\", \"organization\": \"op\", \"role\": \"analyst\", \"token\": \"" T_OP "\"},"
-	" {\"name\": \"op-s\", \"organization\": \"op\", \"role\": \"sensor\", \"token\": \"" T_OPS "\"},"
-	" {\"name\": \"min-r\", \"organization\": \"min\", \"role\": \"reader\", \"token\": \"" T_MIN "\"},"
-	" {\"name\": \"si-a\", \"organization\": \"si\", \"role\": \"analyst\", \"token\": \"" T_SI "\"},"
-	" {\"name\": \"cli-r\", \"organization\": \"cli\", \"role\": \"reader\", \"token\": \"" T_CLI "\"},"
-	" {\"name\": \"far-a\", \"organization\": \"far\", \"role\": \"analyst\", \"token\": \"" T_FAR "\"}],"
-	" \"communities\": ["
-	" {\"id\": \"nat\", \"title\": \"Nation\", \"tier\": \"nation\","
-	"  \"members\": [\"cert\", \"min\", \"op\", \"si\"]},"
-	" {\"id\": \"gov\", \"title\": \"Government\", \"tier\": \"government\","
-	"  \"members\": [\"cert\", \"min\"]}],"
-	" \"collections\": ["
-	" {\"id\": \"" NATC "\", \"community\": \"nat\", \"title\": \"National\","
-	"  \"default_marking\": \"TLP:GREEN\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"]},"
-	" {\"id\": \"" PUB "\", \"community\": \"nat\", \"title\": \"Public\","
-	"  \"default_marking\": \"TLP:CLEAR\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"], \"public\": true},"
-	" {\"id\": \"" GOVC "\", \"community\": \"gov\", \"title\": \"Government\","
-	"  \"default_marking\": \"TLP:AMBER\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"]}]}";
-
-#define TLP_CLEAR "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
-#define TLP_GREEN "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-#define TLP_AMBER "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
-#define TLP_AMBER_STRICT "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
-#define TLP_RED "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
-#define EXT "extension-definition--4e3c1a2b-8f7d-4c6e-9b5a-1d2e3f4a5b6c"
-/* identity--UUIDv5(90d694ba-160d-4d91-a625-be23d4aebeb8, "op") */
-#define OP_IDENTITY "identity--234b1d50-652e-5399-9153-fa5d96e03551"
 
 static proto_hub hub;
 
@@ -142,7 +88,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(file, sizeof file, "%s/export-directory.json", hub.dir);
 	FILE *f = fopen(file, "w");
-	if (!f || fputs(DIRECTORY, f) < 0 || fclose(f) != 0)
+	if (!f || fputs(PROTO_SMALL_DIRECTORY, f) < 0 || fclose(f) != 0)
 		return -1;
 	if (!proto_hub_apply(&hub, file) || !proto_hub_restart(&hub))
 		return -1;

@@ -3,7 +3,7 @@
  * case by case, against a live hub (the randomised test with its oracle is
  * test_confidentiality.c).
  *
- * Directory: cert, min, op and si are members of community nat; si serves
+ * Directory (PROTO_SMALL_DIRECTORY, proto_hub.h): cert, min, op and si are members of community nat; si serves
  * the client cli; gov holds cert and min; far belongs nowhere. Collections
  * NATC (nat, GREEN), PUB (nat, CLEAR, public), GOVC (gov, AMBER). cert
  * posts to NATC a GREEN and an AMBER+STRICT indicator, a RED one for op,
@@ -22,59 +22,6 @@
 
 #include "proto_hub.h"
 
-#define NATC "11111111-1111-4111-8111-111111111111"
-#define PUB "22222222-2222-4222-8222-222222222222"
-#define GOVC "33333333-3333-4333-8333-333333333333"
-#define NAT_OBJECTS "/nat/collections/" NATC "/objects/"
-#define PUB_OBJECTS "/nat/collections/" PUB "/objects/"
-
-/* Tokens double as user names for proto_http (not in the test directory). */
-#define T_CERT "tok-cert-analyst-0123456789abcdef0123456789"
-#define T_OP "tok-op-analyst-0123456789abcdef0123456789ab"
-#define T_OPB "tok-op-second-0123456789abcdef0123456789ab"
-#define T_MIN "tok-min-reader-0123456789abcdef0123456789ab"
-#define T_CLI "tok-cli-reader-0123456789abcdef0123456789ab"
-#define T_FAR "tok-far-analyst-0123456789abcdef0123456789a"
-
-static const char DIRECTORY[] =
-	"{\"organizations\": ["
-	" {\"id\": \"cert\", \"name\": \"CERT\", \"sectors\": [\"government-national\"]},"
-	" {\"id\": \"min\", \"name\": \"Ministry\", \"sectors\": []},"
-	" {\"id\": \"op\", \"name\": \"Operator\", \"sectors\": [\"energy\"]},"
-	" {\"id\": \"si\", \"name\": \"Integrator\", \"sectors\": [], \"clients\": [\"cli\"]},"
-	" {\"id\": \"cli\", \"name\": \"Client\", \"sectors\": []},"
-	" {\"id\": \"far\", \"name\": \"Outsider\", \"sectors\": []}],"
-	" \"users\": ["
-	" {\"name\": \"cert-a\", \"organization\": \"cert\", \"role\": \"analyst\", \"token\": \"" T_CERT "\"},"
-	" {\"name\": \"op-a\", \"organization\": \"op\", \"role\": \"analyst\", \"token\": \"" T_OP "\"},"
-	" {\"name\": \"op-b\", \"organization\": \"op\", \"role\": \"analyst\", \"token\": \"" T_OPB "\"},"
-	" {\"name\": \"min-r\", \"organization\": \"min\", \"role\": \"reader\", \"token\": \"" T_MIN "\"},"
-	" {\"name\": \"cli-r\", \"organization\": \"cli\", \"role\": \"reader\", \"token\": \"" T_CLI "\"},"
-	" {\"name\": \"far-a\", \"organization\": \"far\", \"role\": \"analyst\", \"token\": \"" T_FAR "\"}],"
-	" \"communities\": ["
-	" {\"id\": \"nat\", \"title\": \"Nation\", \"tier\": \"nation\","
-	"  \"members\": [\"cert\", \"min\", \"op\", \"si\"]},"
-	" {\"id\": \"gov\", \"title\": \"Government\", \"tier\": \"government\","
-	"  \"members\": [\"cert\", \"min\"]}],"
-	" \"collections\": ["
-	" {\"id\": \"" NATC "\", \"community\": \"nat\", \"title\": \"National\","
-	"  \"default_marking\": \"TLP:GREEN\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"]},"
-	" {\"id\": \"" PUB "\", \"community\": \"nat\", \"title\": \"Public\","
-	"  \"default_marking\": \"TLP:CLEAR\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"], \"public\": true},"
-	" {\"id\": \"" GOVC "\", \"community\": \"gov\", \"title\": \"Government\","
-	"  \"default_marking\": \"TLP:AMBER\", \"can_read\": [\"analyst\", \"reader\"],"
-	"  \"can_write\": [\"analyst\"]}]}";
-
-#define TLP_GREEN "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-#define TLP_AMBER "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
-#define TLP_AMBER_STRICT "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
-#define TLP_RED "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
-#define EXT "extension-definition--4e3c1a2b-8f7d-4c6e-9b5a-1d2e3f4a5b6c"
-/* identity--UUIDv5(90d694ba-160d-4d91-a625-be23d4aebeb8, "op"), computed
- * independently of the directory module */
-#define OP_IDENTITY "identity--234b1d50-652e-5399-9153-fa5d96e03551"
 
 #define ID_GREEN "indicator--a1000000-0000-4000-8000-000000000001"
 #define ID_STRICT "indicator--a1000000-0000-4000-8000-000000000002"
@@ -192,7 +139,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(file, sizeof file, "%s/conf-directory.json", hub.dir);
 	FILE *f = fopen(file, "w");
-	if (!f || fputs(DIRECTORY, f) < 0 || fclose(f) != 0)
+	if (!f || fputs(PROTO_SMALL_DIRECTORY, f) < 0 || fclose(f) != 0)
 		return -1;
 	if (!proto_hub_apply(&hub, file) || !proto_hub_restart(&hub))
 		return -1;
