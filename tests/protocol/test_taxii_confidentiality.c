@@ -3,8 +3,9 @@
  * case by case, against a live hub (the randomised test with its oracle is
  * test_confidentiality.c).
  *
- * Directory (PROTO_SMALL_DIRECTORY, proto_hub.h): cert, min, op and si are members of community nat; si serves
- * the client cli; gov holds cert and min; far belongs nowhere. Collections
+ * Directory (PROTO_SMALL_DIRECTORY, proto_hub.h): cert, min, op and si are
+ * members of community nat; si serves the client cli; gov holds cert and
+ * min; far belongs nowhere. Collections
  * NATC (nat, GREEN), PUB (nat, CLEAR, public), GOVC (gov, AMBER). cert
  * posts to NATC a GREEN and an AMBER+STRICT indicator, a RED one for op,
  * and relationships from the GREEN indicator to each; then every reader
