@@ -366,7 +366,7 @@ feeds_vtype feeds_value_refang_parse(feeds_vtype t, const char *s, size_t len, c
 
 feeds_vtype feeds_value_detect(const char *s, size_t len, char *out, const char **why)
 {
-	const char *dummy;
+	const char *not_this_kind; /* why a candidate kind failed: unused */
 
 	*why = NULL;
 	if (len == 0) {
@@ -378,9 +378,9 @@ feeds_vtype feeds_value_detect(const char *s, size_t len, char *out, const char 
 		return FEEDS_VNONE;
 	}
 	if (memchr(s, ':', len) && !has_sep(s, len) &&
-	    parse_ip(AF_INET6, s, len, out, &dummy))
+	    parse_ip(AF_INET6, s, len, out, &not_this_kind))
 		return FEEDS_IPV6;
-	if (parse_ip(AF_INET, s, len, out, &dummy))
+	if (parse_ip(AF_INET, s, len, out, &not_this_kind))
 		return FEEDS_IPV4;
 	if (all_hex(s, len)) {
 		static const feeds_vtype by_len[] = { FEEDS_MD5, FEEDS_SHA1, FEEDS_SHA256, FEEDS_SHA512 };

@@ -308,7 +308,7 @@ static void test_feed_from_taxii_source_down(void **state)
 
 	/* A source answering garbage, then one that never answers (bounded
 	 * by --source-timeout): errors naming the source, the state as it
-	 * was. The root is given as a URL, so the stub is asked for the
+	 * was. The root is given as a URL, so the bad server is asked for the
 	 * objects straight away. */
 	static const char *const garbage[] = {
 		"HTTP/1.1 200 OK\r\nContent-Type: application/taxii+json;version=2.1\r\n"
@@ -319,18 +319,18 @@ static void test_feed_from_taxii_source_down(void **state)
 	};
 	static const char *const expect[] = { "not JSON", "`objects` is not an array", "imed out" };
 	for (size_t k = 0; k < 3; k++) {
-		proto_bad_server stub;
-		proto_bad_server_start(&stub, garbage[k]);
+		proto_bad_server bad;
+		proto_bad_server_start(&bad, garbage[k]);
 		snprintf(args, sizeof args,
 			 "feed import --format taxii --name gov-down --marking amber --state %s "
 			 "--out %s --source-url http://127.0.0.1:%u --source-root "
 			 "http://127.0.0.1:%u/api/ --source-collection %s --source-timeout 1",
-			 st, out, stub.port, stub.port, PROTO_GOV_COLL);
+			 st, out, bad.port, bad.port, PROTO_GOV_COLL);
 		run(args, &r);
-		proto_bad_server_stop(&stub);
+		proto_bad_server_stop(&bad);
 		assert_int_equal(r.rc, 1);
 		char source[64];
-		snprintf(source, sizeof source, "http://127.0.0.1:%u: TAXII source", stub.port);
+		snprintf(source, sizeof source, "http://127.0.0.1:%u: TAXII source", bad.port);
 		if (!strstr(r.err, source) || !strstr(r.err, expect[k]))
 			fail_msg("case %zu: '%s' does not say '%s' and '%s'", k, r.err, source, expect[k]);
 		proto_run_free(&r);
