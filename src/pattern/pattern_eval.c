@@ -1485,6 +1485,55 @@ static bool k_repeat_entry(ev *e, kont *k, const binding *b)
  * doing k_pair_right's FOLLOWEDBY test and merge in place on acc (undone
  * on the way back), and the qualifier's k_filter once the chain is full.
  */
+/* What binding_add changed in a binding, for binding_undo. */
+typedef struct binding_mark {
+	uint32_t n, slot;
+	rk_time min_last, max_first;
+} binding_mark;
+
+/*
+ * Adds one use of observation i (its times first and last) to acc, as one
+ * step of the chain and REPEATS searches does; `opens` when it is the
+ * first observation of the match, so the window starts with it. False
+ * when acc already names PATTERN_MAX_BINDING observations (e->err set).
+ */
+static bool binding_add(ev *e, binding *acc, size_t i, rk_time first, rk_time last, bool opens,
+			binding_mark *m)
+{
+	uint32_t j = 0;
+	m->n = acc->n;
+	m->min_last = acc->min_last;
+	m->max_first = acc->max_first;
+	while (j < acc->n && acc->e[j].obs != i)
+		j++;
+	if (j == acc->n) {
+		if (acc->n == PATTERN_MAX_BINDING) {
+			e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
+					 "a match would combine more than %d observed-data",
+					 PATTERN_MAX_BINDING);
+			return false;
+		}
+		acc->e[acc->n].obs = (uint32_t)i;
+		acc->e[acc->n++].uses = 0;
+	}
+	acc->e[j].uses++; /* within number_observed: the callers asked used_up */
+	m->slot = j;
+	if (opens || last < acc->min_last)
+		acc->min_last = last;
+	if (opens || first > acc->max_first)
+		acc->max_first = first;
+	return true;
+}
+
+/* Puts acc back as it was before the binding_add that gave m. */
+static void binding_undo(binding *acc, const binding_mark *m)
+{
+	acc->e[m->slot].uses--;
+	acc->n = m->n;
+	acc->min_last = m->min_last;
+	acc->max_first = m->max_first;
+}
+
 /* k_filter's test of qualifier t (WITHIN or START/STOP, or NULL: none) on
  * an interval summary. */
 static bool chain_filter(const pat_obs_node *t, rk_time min_last, rk_time max_first)
@@ -1521,30 +1570,11 @@ static bool chain_search(ev *e, const pattern *p, size_t k, binding *acc)
 			continue;
 		if (k > 0 && p->chain_fby[k] && acc->max_first > last)
 			continue;
-		rk_time min_last = acc->min_last, max_first = acc->max_first;
-		uint32_t n = acc->n, j = 0;
-		while (j < acc->n && acc->e[j].obs != i)
-			j++;
-		if (j == acc->n) {
-			if (acc->n == PATTERN_MAX_BINDING) {
-				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
-						 "a match would combine more than %d observed-data",
-						 PATTERN_MAX_BINDING);
-				return true;
-			}
-			acc->e[acc->n].obs = (uint32_t)i;
-			acc->e[acc->n++].uses = 0;
-		}
-		acc->e[j].uses++; /* within number_observed: used_up said so */
-		if (k == 0 || last < acc->min_last)
-			acc->min_last = last;
-		if (k == 0 || first > acc->max_first)
-			acc->max_first = first;
+		binding_mark m;
+		if (!binding_add(e, acc, i, first, last, k == 0, &m))
+			return true;
 		bool stop = chain_search(e, p, k + 1, acc);
-		acc->e[j].uses--;
-		acc->n = n;
-		acc->min_last = min_last;
-		acc->max_first = max_first;
+		binding_undo(acc, &m);
 		if (stop)
 			return true;
 	}
@@ -1582,34 +1612,16 @@ static bool rep_search(ev *e, const pattern *p, uint32_t round, uint64_t min, bi
 			continue; /* merge would fail */
 		rk_time first = e->aobs ? e->aobs[i].time : e->set->obs[i].first;
 		rk_time last = e->aobs ? e->aobs[i].time : e->set->obs[i].last;
-		rk_time min_last = acc->min_last, max_first = acc->max_first;
-		uint32_t n = acc->n, j = 0;
-		while (j < acc->n && acc->e[j].obs != i)
-			j++;
-		if (j == acc->n) {
-			if (acc->n == PATTERN_MAX_BINDING) {
-				e->err = rk_fail(e->ctx, RK_ETOOBIG, NULL,
-						 "a match would combine more than %d observed-data",
-						 PATTERN_MAX_BINDING);
-				stop = true;
-				break;
-			}
-			acc->e[acc->n].obs = (uint32_t)i;
-			acc->e[acc->n++].uses = 0;
+		binding_mark m;
+		if (!binding_add(e, acc, i, first, last, round == 0, &m)) {
+			stop = true;
+			break;
 		}
-		acc->e[j].uses++;
-		if (round == 0 || last < acc->min_last)
-			acc->min_last = last;
-		if (round == 0 || first > acc->max_first)
-			acc->max_first = first;
 		if (round + 1 == r->repeats)
 			stop = chain_filter(p->chain_top, acc->min_last, acc->max_first);
 		else
 			stop = rep_search(e, p, round + 1, seq - 1, acc);
-		acc->e[j].uses--;
-		acc->n = n;
-		acc->min_last = min_last;
-		acc->max_first = max_first;
+		binding_undo(acc, &m);
 	}
 	e->depth--;
 	return stop;
