@@ -387,6 +387,13 @@ void proto_bin(char *bin, size_t n)
 	memcpy(bin, path, strlen(path) + 1);
 }
 
+void proto_hub_run(const proto_hub *h, const char *args, proto_run_result *r)
+{
+	char errpath[300];
+	snprintf(errpath, sizeof errpath, "%s/cli-stderr", h->dir);
+	proto_run(NULL, errpath, args, r);
+}
+
 void proto_run(const char *cwd, const char *errpath, const char *args, proto_run_result *r)
 {
 	char cmd[8192], bin[4096];

@@ -116,6 +116,8 @@ void proto_bin(char *bin, size_t n);
  * redirections of its own. The caller frees r with proto_run_free. */
 void proto_run(const char *cwd, const char *errpath, const char *args, proto_run_result *r);
 void proto_run_free(proto_run_result *r);
+/* proto_run in this directory with stderr in the hub's <dir>/cli-stderr. */
+void proto_hub_run(const proto_hub *h, const char *args, proto_run_result *r);
 /* One JSON value a line, as the sensor writes alerts: a new array. Every
  * line must be whole and valid JSON. */
 json_t *proto_json_lines(const char *text);

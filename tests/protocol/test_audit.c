@@ -38,15 +38,6 @@
 
 static proto_hub hub;
 
-/* Runs `$RENKEI_BIN args` with stdout captured and stderr in a file. */
-static void run(const char *args, proto_run_result *r)
-{
-	char errpath[300];
-
-	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	proto_run(NULL, errpath, args, r);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -161,7 +152,7 @@ static void test_requests_and_readers(void **state)
 	char args[400];
 	proto_run_result v;
 	snprintf(args, sizeof args, "audit verify --data %s", hub.dir);
-	run(args, &v);
+	proto_hub_run(&hub, args, &v);
 	if (v.rc != 0)
 		fail_msg("verify while the hub runs: exit %d: %s %s", v.rc, v.out.data, v.err);
 	assert_non_null(strstr(v.out.data, "intact: "));
@@ -177,7 +168,7 @@ static json_t *show_json(const char *extra)
 	json_error_t jerr;
 
 	snprintf(args, sizeof args, "audit show --data %s --json %s", hub.dir, extra);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("%s: exit %d: %s", args, r.rc, r.err);
 	json_t *doc = json_loads(r.out.data, 0, &jerr);
@@ -232,7 +223,7 @@ static void test_log_names_them(void **state)
 	assert_int_equal(proto_hub_stop(&hub, SIGTERM), 0);
 
 	snprintf(args, sizeof args, "audit verify --data %s", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("verify: exit %d: %s %s", r.rc, r.out.data, r.err);
 	assert_non_null(strstr(r.out.data, "intact: "));
@@ -288,13 +279,13 @@ static void test_log_names_them(void **state)
 
 	/* readers, as the operator sees it */
 	snprintf(args, sizeof args, "audit readers --data %s %s", hub.dir, ID1);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "meti-reader"));
 	assert_null(strstr(r.out.data, "npa-analyst"));
 	proto_run_free(&r);
 	snprintf(args, sizeof args, "audit readers --data %s --json %s", hub.dir, ID2);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	json_t *doc = json_loads(r.out.data, 0, NULL);
 	assert_non_null(doc);
@@ -312,7 +303,7 @@ static void test_log_names_them(void **state)
 
 	/* usage errors */
 	snprintf(args, sizeof args, "audit show --data %s --since yesterday", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--since"));
 	proto_run_free(&r);
@@ -337,7 +328,7 @@ static void test_tampering_shows(void **state)
 	/* hide npa's read of ID2 (record 5) */
 	sql("UPDATE audit SET user = 'someone' WHERE seq = 5");
 	snprintf(args, sizeof args, "audit verify --data %s", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out.data,
 			    "tampered: record 5: content does not match its hash (modified)\n");
@@ -346,7 +337,7 @@ static void test_tampering_shows(void **state)
 	/* cut the end off: verify says so, and the hub does not start on it */
 	sql("DELETE FROM audit WHERE seq > 12");
 	sql("UPDATE audit SET user = 'npa-analyst' WHERE seq = 5");
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out.data, "tampered: the log ends at record 12 but was last seen "
 					"at 17 (records removed from the end)\n");

@@ -22,10 +22,10 @@
 
 static proto_hub hub;
 
-/* Runs `$RENKEI_BIN args` with stdout captured and stderr in a file. */
+/* Runs `$RENKEI_BIN args` as user (NULL: no token) against the hub. */
 static void run(const char *user, const char *args, proto_run_result *r)
 {
-	char errpath[300], url[64];
+	char url[64];
 
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", hub.port);
 	setenv("RENKEI_URL", url, 1);
@@ -33,8 +33,7 @@ static void run(const char *user, const char *args, proto_run_result *r)
 		setenv("RENKEI_TOKEN", proto_token(user) ? proto_token(user) : user, 1);
 	else
 		unsetenv("RENKEI_TOKEN");
-	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	proto_run(NULL, errpath, args, r);
+	proto_hub_run(&hub, args, r);
 }
 
 static int setup(void **state)

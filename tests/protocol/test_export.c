@@ -103,20 +103,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void run(const char *args, proto_run_result *r)
-{
-	char errpath[300];
-	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	proto_run(NULL, errpath, args, r);
-}
-
 /* `renkei export` of one destination ("--org X" or "--public") in a
  * format, to stdout; asserts success. */
 static void cli_export(const char *dest, const char *format, proto_run_result *r)
 {
 	char args[1024];
 	snprintf(args, sizeof args, "export --data %s %s --format %s", hub.dir, dest, format);
-	run(args, r);
+	proto_hub_run(&hub, args, r);
 	if (r->rc != 0) {
 		int rc = r->rc;
 		char err[600];
@@ -273,20 +266,20 @@ static void test_errors(void **state)
 	proto_resp_free(&h);
 
 	snprintf(args, sizeof args, "export --data %s --org nobody --format zeek", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "no organisation \"nobody\""));
 	proto_run_free(&r);
 	snprintf(args, sizeof args, "export --data %s --org op --format bind", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "unknown format \"bind\""));
 	proto_run_free(&r);
 	snprintf(args, sizeof args, "export --data %s --org op --public --format zeek", hub.dir);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 2);
 	proto_run_free(&r);
-	run("export --help", &r);
+	proto_hub_run(&hub, "export --help", &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "--format"));
 	proto_run_free(&r);
@@ -312,7 +305,7 @@ static void export_to_dir(const char *format, char *dir, size_t n)
 	char mk[600];
 	snprintf(mk, sizeof mk, "mkdir -p %s", dir);
 	assert_int_equal(system(mk), 0);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("renkei %s: exit %d", args, r.rc);
 	proto_run_free(&r);
@@ -471,7 +464,7 @@ static void test_large_export_audited(void **state)
 	size_t parts = 0, named = 0;
 	for (int tries = 0; tries < 100 && parts < 2; tries++) {
 		proto_run_result out;
-		run(args, &out);
+		proto_hub_run(&hub, args, &out);
 		assert_int_equal(out.rc, 0);
 		json_t *recs = json_loads(out.out.data, 0, NULL);
 		proto_run_free(&out);

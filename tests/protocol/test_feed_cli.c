@@ -24,13 +24,6 @@
 
 static proto_hub hub;
 
-static void run(const char *args, proto_run_result *r)
-{
-	char errpath[300];
-	snprintf(errpath, sizeof errpath, "%s/cli-stderr", hub.dir);
-	proto_run(NULL, errpath, args, r);
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -74,7 +67,7 @@ static void test_feed_to_file_and_hub(void **state)
 	snprintf(args, sizeof args,
 		 "feed import --format plain --name example-drop --marking green --confidence 70 "
 		 "--no-builtin-warninglists --state %s --out %s %s", st, out, feed);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "rejected: "));
 	assert_non_null(strstr(r.out.data, "feed.txt:3: "));
@@ -88,7 +81,7 @@ static void test_feed_to_file_and_hub(void **state)
 
 	/* Validated offline by the same program. */
 	snprintf(args, sizeof args, "validate --quiet %s", out);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	proto_run_free(&r);
 
@@ -96,7 +89,7 @@ static void test_feed_to_file_and_hub(void **state)
 	snprintf(args, sizeof args,
 		 "feed import --format plain --name example-drop --marking green --confidence 70 "
 		 "--no-builtin-warninglists --state %s --out %s %s", st, out, feed);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "5 read: 0 imported (0 new, 0 changed), 3 unchanged"));
 	proto_run_free(&r);
@@ -105,7 +98,7 @@ static void test_feed_to_file_and_hub(void **state)
 	snprintf(args, sizeof args,
 		 "feed import --format plain --name example-drop --marking green %s "
 		 "--out /dev/null 2>&1", feed);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "1 imported"));
 	assert_non_null(strstr(r.out.data, "2 on warning lists (2 dropped, 0 flagged)"));
@@ -119,7 +112,7 @@ static void test_feed_to_file_and_hub(void **state)
 		 "--no-builtin-warninglists --identity identity--bae1634f-2873-5dd6-a9b0-a693611f2f56 "
 		 "--hub http://127.0.0.1:%u --root nation --token-file %s --collection %s %s",
 		 hub.port, tok, PROTO_NATION_COLL, feed);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("feed import --hub: %d\n%s\n%s", r.rc, r.out.data, r.err);
 	assert_non_null(strstr(r.out.data, "hub: 4 objects sent: 4 succeeded, 0 failed, 0 pending\n"));
@@ -131,7 +124,7 @@ static void test_feed_to_file_and_hub(void **state)
 	setenv("RENKEI_TOKEN", proto_token("power-analyst"), 1);
 	snprintf(args, sizeof args, "get --root nation --collection %s objects --type indicator --all",
 		 PROTO_NATION_COLL);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	json_t *doc = json_loads(r.out.data, 0, &jerr);
 	assert_non_null(doc);
@@ -206,7 +199,7 @@ static void test_feed_from_taxii(void **state)
 		 "feed import --format taxii --name gov-mirror --marking amber "
 		 "--identity identity--bae1634f-2873-5dd6-a9b0-a693611f2f56 --state %s --out %s %s",
 		 st, out, source);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("feed import --format taxii: %d\n%s\n%s", r.rc, r.out.data, r.err);
 	assert_non_null(strstr(r.out.data, "3 read: 3 imported (3 new, 0 changed), 0 unchanged, "
@@ -217,7 +210,7 @@ static void test_feed_from_taxii(void **state)
 	assert_string_equal(ids, PROTO_ID(4001) " " PROTO_ID(4002) " " PROTO_ID(4003));
 
 	/* Again: the checkpoint asks only for what came since, which is nothing. */
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "0 read: 0 imported (0 new, 0 changed), 0 unchanged"));
 	assert_non_null(strstr(r.out.data, "0 gone\n"));
@@ -231,7 +224,7 @@ static void test_feed_from_taxii(void **state)
 	assert_int_equal(resp.status, 202);
 	proto_resp_free(&resp);
 	free(env);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "1 read: 1 imported (1 new, 0 changed), 0 unchanged"));
 	proto_run_free(&r);
@@ -260,7 +253,7 @@ static void test_feed_from_taxii_source_down(void **state)
 		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
 		 "--source-url http://127.0.0.1:%u --source-root gov --source-collection %s "
 		 "--source-token-file %s", st, out, hub.port, PROTO_GOV_COLL, tok);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	if (r.rc != 0)
 		fail_msg("feed import --format taxii: %d\n%s\n%s", r.rc, r.out.data, r.err);
 	proto_run_free(&r);
@@ -281,7 +274,7 @@ static void test_feed_from_taxii_source_down(void **state)
 		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
 		 "--source-url http://127.0.0.1:1 --source-root gov --source-collection %s "
 		 "--source-token-file %s", st, out, PROTO_GOV_COLL, tok);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "http://127.0.0.1:1"));
 	assert_non_null(strstr(r.err, PROTO_GOV_COLL));
@@ -297,7 +290,7 @@ static void test_feed_from_taxii_source_down(void **state)
 		 "feed import --format taxii --name gov-down --marking amber --state %s --out %s "
 		 "--source-url http://127.0.0.1:%u --source-root gov --source-collection %s "
 		 "--source-token-file %s", st, out, hub.port, PROTO_GOV_COLL, tok);
-	run(args, &r);
+	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "TAXII source"));
 	proto_run_free(&r);
@@ -326,7 +319,7 @@ static void test_feed_from_taxii_source_down(void **state)
 			 "--out %s --source-url http://127.0.0.1:%u --source-root "
 			 "http://127.0.0.1:%u/api/ --source-collection %s --source-timeout 1",
 			 st, out, bad.port, bad.port, PROTO_GOV_COLL);
-		run(args, &r);
+		proto_hub_run(&hub, args, &r);
 		proto_bad_server_stop(&bad);
 		assert_int_equal(r.rc, 1);
 		char source[64];
@@ -346,25 +339,25 @@ static void test_usage_errors(void **state)
 {
 	proto_run_result r;
 	(void)state;
-	run("feed import --format plain --name x /dev/null", &r);
+	proto_hub_run(&hub, "feed import --format plain --name x /dev/null", &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--marking"));
 	proto_run_free(&r);
-	run("feed import --format xml --name x --marking red /dev/null", &r);
+	proto_hub_run(&hub, "feed import --format xml --name x --marking red /dev/null", &r);
 	assert_int_equal(r.rc, 2);
 	proto_run_free(&r);
-	run("feed import --format plain --name x --marking red /no/such/file", &r);
+	proto_hub_run(&hub, "feed import --format plain --name x --marking red /no/such/file", &r);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "/no/such/file"));
 	proto_run_free(&r);
-	run("feed import --format taxii --name x --marking red --source-collection c", &r);
+	proto_hub_run(&hub, "feed import --format taxii --name x --marking red --source-collection c", &r);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--source-url"));
 	proto_run_free(&r);
-	run("feed import --format plain --name x --marking red --source-url http://h /dev/null", &r);
+	proto_hub_run(&hub, "feed import --format plain --name x --marking red --source-url http://h /dev/null", &r);
 	assert_int_equal(r.rc, 2);
 	proto_run_free(&r);
-	run("feed --help", &r);
+	proto_hub_run(&hub, "feed --help", &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "usage: renkei feed import"));
 	proto_run_free(&r);
