@@ -40,6 +40,7 @@ typedef struct taxii_config {
 	unsigned threads;
 	char *port_file;       /* write the bound port here once listening */
 	char *log_level;
+	char *notify_config;   /* notification settings (INI); NULL: notification collection only */
 } taxii_config;
 
 /* One row per option: name (INI key and --flag), argument name, default as

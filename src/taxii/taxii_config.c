@@ -47,6 +47,7 @@ static const struct opt_row {
 	ROW("threads", "N", "8", "request threads", OPT_UINT, threads),
 	ROW("port-file", "FILE", NULL, "write the bound TCP port here once listening", OPT_STR, port_file),
 	ROW("log-level", "LEVEL", "info", "debug, info, warn or error", OPT_STR, log_level),
+	ROW("notify-config", "FILE", NULL, "notification settings: webhooks, e-mail digests, retries (renkei-notify(1))", OPT_STR, notify_config),
 #undef ROW
 };
 
@@ -326,5 +327,14 @@ rk_err taxii_config_check(const taxii_config *cfg, rk_errctx *ctx)
 	    strncmp(cfg->public_url, "https://", 8) != 0)
 		return rk_fail(ctx, RK_ECONFIG, "public-url", "'%s' is not an http(s) URL",
 			       cfg->public_url);
+	if (cfg->notify_config) {
+		/* read whole now so that -n reports its errors with file:line */
+		notify_config nc;
+		notify_config_init(&nc);
+		rc = notify_config_load(&nc, cfg->notify_config, ctx);
+		notify_config_cleanup(&nc);
+		if (rc)
+			return rc;
+	}
 	return RK_OK;
 }
