@@ -41,6 +41,10 @@ struct notify_db {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one transaction at a time on the connection */
 	bool in_tx;
+	/* A second connection for the hub's reads (collection, status): WAL
+	 * lets them run while the engine holds a transaction open on db. */
+	sqlite3 *rdb;
+	pthread_mutex_t rlock;
 };
 
 static const char SCHEMA[] =
@@ -82,6 +86,7 @@ rk_err notify_db_open(const char *data_dir, notify_db **out, rk_errctx *ctx)
 	if (!(db = calloc(1, sizeof *db)))
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->rlock, NULL);
 	if (sqlite3_open_v2(path, &db->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -94,6 +99,13 @@ rk_err notify_db_open(const char *data_dir, notify_db **out, rk_errctx *ctx)
 		err = rk_fail(ctx, RK_EDB, path, "cannot set up: %s", errmsg ? errmsg : "?");
 		goto out;
 	}
+	if (sqlite3_open_v2(path, &db->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK) {
+		err = rk_fail(ctx, RK_EDB, path, "cannot open for reading: %s",
+			      db->rdb ? sqlite3_errmsg(db->rdb) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db->rdb, 10000);
 	*out = db;
 	db = NULL;
 out:
@@ -106,7 +118,9 @@ void notify_db_close(notify_db *db)
 {
 	if (!db)
 		return;
+	sqlite3_close(db->rdb);
 	sqlite3_close(db->db);
+	pthread_mutex_destroy(&db->rlock);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -268,9 +282,9 @@ static rk_err list_query(notify_db *db, const char *sql, const char *org, int64_
 	sqlite3_stmt *s = NULL;
 	rk_err err = RK_OK;
 	int rc;
-	pthread_mutex_lock(&db->lock);
-	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		err = db_fail(db, ctx, "listing notifications");
+	pthread_mutex_lock(&db->rlock);
+	if (sqlite3_prepare_v2(db->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+		err = rk_fail(ctx, RK_EDB, NOTIFY_DB_FILE, "listing notifications: %s", sqlite3_errmsg(db->rdb));
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
@@ -283,10 +297,10 @@ static rk_err list_query(notify_db *db, const char *sql, const char *org, int64_
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		err = db_fail(db, ctx, "listing notifications");
+		err = rk_fail(ctx, RK_EDB, NOTIFY_DB_FILE, "listing notifications: %s", sqlite3_errmsg(db->rdb));
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&db->lock);
+	pthread_mutex_unlock(&db->rlock);
 	return err;
 }
 
@@ -364,9 +378,9 @@ rk_err notify_status(notify_db *db, const char *org, notify_status_fn fn, void *
 	sqlite3_stmt *s = NULL;
 	rk_err err = RK_OK;
 	int rc;
-	pthread_mutex_lock(&db->lock);
-	if (sqlite3_prepare_v2(db->db, SQL, -1, &s, NULL) != SQLITE_OK) {
-		err = db_fail(db, ctx, "reading the status");
+	pthread_mutex_lock(&db->rlock);
+	if (sqlite3_prepare_v2(db->rdb, SQL, -1, &s, NULL) != SQLITE_OK) {
+		err = rk_fail(ctx, RK_EDB, NOTIFY_DB_FILE, "reading the status: %s", sqlite3_errmsg(db->rdb));
 		goto out;
 	}
 	if (org)
@@ -387,10 +401,10 @@ rk_err notify_status(notify_db *db, const char *org, notify_status_fn fn, void *
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		err = db_fail(db, ctx, "reading the status");
+		err = rk_fail(ctx, RK_EDB, NOTIFY_DB_FILE, "reading the status: %s", sqlite3_errmsg(db->rdb));
 out:
 	sqlite3_finalize(s);
-	pthread_mutex_unlock(&db->lock);
+	pthread_mutex_unlock(&db->rlock);
 	return err;
 }
 

@@ -531,12 +531,19 @@ static rk_err deliver_webhooks(notify_engine *e, rk_errctx *ctx)
 	h->e = e;
 	err = notify_db_due(e->db, NOTIFY_CH_WEBHOOK, NULL, rk_time_now(), DUE_BATCH, hook_collect,
 			    h, ctx);
+	/* A receiver that failed in this step is not tried again in it: a
+	 * hanging one costs one timeout per step, and other organisations'
+	 * deliveries go on. */
+	const char *failed[DUE_BATCH];
+	size_t n_failed = 0;
 	for (size_t i = 0; i < h->n; i++) {
 		hook_job *j = &h->v[i];
 		const notify_org_config *oc = notify_config_org(e->cfg, j->org);
 		char error[256] = "";
-		bool ok = false;
-		if (!err && !e->stopping) {
+		bool ok = false, skip = false;
+		for (size_t k = 0; k < n_failed; k++)
+			skip |= strcmp(failed[k], j->org) == 0;
+		if (!err && !skip && !e->stopping) {
 			if (!oc || !oc->webhook_url)
 				snprintf(error, sizeof error, "no webhook configured for %s", j->org);
 			else
@@ -553,7 +560,12 @@ static rk_err deliver_webhooks(notify_engine *e, rk_errctx *ctx)
 							      : 0,
 						      ctx);
 			audit_delivery(e, j->org, NOTIFY_CH_WEBHOOK, &j->ids, ok, error);
+			if (!ok)
+				failed[n_failed++] = j->org;
 		}
+	}
+	for (size_t i = 0; i < h->n; i++) {
+		hook_job *j = &h->v[i];
 		free(j->org);
 		free(j->body);
 		audit_ids_cleanup(&j->ids);
