@@ -95,6 +95,7 @@ static const char DIRECTORY[] =
 static char isp_identity[80];
 
 static proto_hub hub;
+static char own_tmp[128];
 
 /* ---------------------------------------------------------------- clock */
 
@@ -931,6 +932,11 @@ static int setup(void **state)
 	if (pthread_create(&smtp.th, NULL, smtp_main, &smtp) != 0)
 		return -1;
 	proto_identity("isp", isp_identity, sizeof isp_identity);
+	/* The hub's data directory inside one of this test's own: on a
+	 * machine shared with other test runs, /tmp/renkei-proto-* has been
+	 * seen swept away mid-test by someone else's cleanup. */
+	if (!proto_tmpdir(own_tmp, sizeof own_tmp, "rk-notify-test") || setenv("TMPDIR", own_tmp, 1))
+		return -1;
 	if (!proto_hub_prepare(&hub))
 		return -1;
 	snprintf(file, sizeof file, "%s/notify-directory.json", hub.dir);
@@ -970,6 +976,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	proto_hub_cleanup(&hub);
+	if (own_tmp[0] && !getenv("PROTO_KEEP"))
+		proto_rmtree(own_tmp);
 	hook_stop();
 	smtp.stop = true;
 	pthread_join(smtp.th, NULL);
