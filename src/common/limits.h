@@ -93,4 +93,12 @@
 #define RK_FEED_MAX_PAGES 100000
 #define RK_FEED_SOURCE_TIMEOUT_SECONDS 120
 
+/* Asset registry (src/assets): claims per organisation and in all, the
+ * widest blocks that may be claimed, and claim values per request. */
+#define RK_ASSETS_MAX_CLAIMS_PER_ORG 10000
+#define RK_ASSETS_MAX_CLAIMS 200000
+#define RK_ASSETS_MIN_PREFIX4 8
+#define RK_ASSETS_MIN_PREFIX6 16
+#define RK_ASSETS_MAX_PER_REQUEST 1000
+
 #endif

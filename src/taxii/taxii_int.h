@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "assets.h"
 #include "audit.h"
 #include "common.h"
 #include "directory.h"
@@ -153,7 +154,7 @@ rk_err taxii_listen_parse(const char *listen, char *host, size_t hostlen,
 /* ---------------------------------------------------------------- metrics */
 /* taxii_metrics.c */
 
-#define TAXII_METRIC_ROUTES 16
+#define TAXII_METRIC_ROUTES 32
 #define TAXII_METRIC_STATUSES 16
 #define TAXII_METRIC_BUCKETS 12
 
@@ -287,6 +288,7 @@ struct taxii_server {
 	struct coll_classes *classes; /* a list, under aud_lock */
 	audit *audit;         /* <data>/audit.db, opened with the server */
 	struct taxii_export_cache *exports; /* taxii_export.c */
+	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
 };
 
 /*
@@ -349,6 +351,8 @@ rk_err taxii_h_export(taxii_req *r);
 rk_err taxii_h_metrics(taxii_req *r);
 /* taxii_ingest.c */
 rk_err taxii_h_objects_post(taxii_req *r);
+/* taxii_assets.c: GET/POST /renkei/assets/, DELETE /renkei/assets/{id}/ */
+rk_err taxii_h_assets(taxii_req *r);
 
 /* ---------------------------------------------------------------- audit */
 /* taxii_audit.c */
