@@ -391,6 +391,14 @@ rk_err feeds_parse_misp(feeds_import *imp, const char *file, const char *data, s
 /* feeds_misp.c: a MISP feed directory: manifest.json naming <uuid>.json
  * events. An unreadable directory or manifest is an error (ctx). */
 rk_err feeds_parse_misp_dir(feeds_import *imp, const char *dir, rk_errctx *ctx);
+/* Reads the file `name` of a MISP feed ("manifest.json", "<uuid>.json")
+ * into *data (NUL-terminated heap memory, at most RK_FEED_MAX_FILE bytes). */
+typedef rk_err (*feeds_read_fn)(void *arg, const char *name, char **data, size_t *len,
+				rk_errctx *ctx);
+/* The same over any store of the feed's files (a directory, a web
+ * server): `base` names it in rejects and errors. */
+rk_err feeds_parse_misp_feed(feeds_import *imp, const char *base, feeds_read_fn read,
+			     void *arg, rk_errctx *ctx);
 /* feeds_misp.c: the STIX pattern of a MISP attribute, or FEEDS_VNONE
  * when the type has none (out left empty); *why on a bad value. Sets
  * item->type/value/type2/value2/pattern into the buffers given. */

@@ -357,10 +357,6 @@ static rk_err check_job(const feeds_schedule *s, const feeds_job *j, rk_errctx *
 			       "[feed %s]: source_collection, source_root and source_limit go with "
 			       "format = taxii", j->name);
 	}
-	if (j->format == FEEDS_FORMAT_MISP_FEED && is_url(j->source))
-		return rk_fail(ctx, RK_ECONFIG, s->path,
-			       "[feed %s]: a misp-feed source is a directory (manifest.json and "
-			       "its events)", j->name);
 	return RK_OK;
 }
 
@@ -577,17 +573,61 @@ static void source_remote(const feeds_job *j, const char *token, client_remote *
 	r->timeout_seconds = j->timeout ? j->timeout : RK_FEED_SOURCE_TIMEOUT_SECONDS;
 }
 
+/* A MISP feed on a web server: the manifest already fetched, the events
+ * fetched as the parser asks for them. */
+typedef struct misp_site {
+	client_http *http;
+	const char *base;       /* the feed's URL, without a trailing '/' */
+	const rk_buf *manifest;
+} misp_site;
+
+static rk_err read_from_site(void *arg, const char *name, char **data, size_t *len,
+			     rk_errctx *ctx)
+{
+	misp_site *site = arg;
+	client_fetched got;
+	rk_buf url;
+	rk_err err;
+
+	*data = NULL;
+	*len = 0;
+	if (strcmp(name, "manifest.json") == 0) {
+		if (!(*data = malloc(site->manifest->len + 1)))
+			return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		memcpy(*data, site->manifest->data ? site->manifest->data : "", site->manifest->len);
+		(*data)[site->manifest->len] = '\0';
+		*len = site->manifest->len;
+		return RK_OK;
+	}
+	rk_buf_init(&url);
+	if (rk_buf_printf(&url, "%s/%s", site->base, name)) {
+		rk_buf_cleanup(&url);
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	}
+	err = client_http_fetch(site->http, url.data, RK_FEED_MAX_FILE, NULL, &got, ctx);
+	rk_buf_cleanup(&url);
+	if (err)
+		return err;
+	if (!got.body.data && rk_buf_puts(&got.body, "")) /* an empty answer: "" */
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	*len = got.body.len;
+	*data = rk_buf_take(&got.body);
+	return RK_OK;
+}
+
 /*
  * Reads the job's source into imp. *unchanged is set when an http(s)
- * source answered 304 to the ETag of the last delivered run: then nothing
- * was read and nothing needs doing. *etag gets the answer's ETag.
+ * source (for a MISP feed, its manifest) answered 304 to the ETag of the
+ * last delivered run: then nothing was read and nothing needs doing.
+ * *etag gets the answer's ETag.
  */
 static rk_err read_source(const feeds_job *j, const char *token, const char *last_etag,
 			  feeds_import *imp, bool *unchanged, char *etag, rk_errctx *ctx)
 {
 	client_remote remote;
 	client_http *http = NULL;
-	client_fetched got;
+	client_fetched got = { 0 };
+	rk_buf url;
 	rk_err err;
 
 	*unchanged = false;
@@ -600,21 +640,38 @@ static rk_err read_source(const feeds_job *j, const char *token, const char *las
 	}
 	if (!is_url(j->source))
 		return feeds_import_path(imp, j->format, j->source, &j->csv, ctx);
-	if ((err = client_http_new(&remote, &http, ctx)))
-		return err;
-	err = client_http_fetch(http, j->source, RK_FEED_MAX_FILE, last_etag, &got, ctx);
-	client_http_free(http);
-	if (err)
-		return err;
+	rk_buf_init(&url);
+	size_t base_len = strlen(j->source);
+	while (base_len && j->source[base_len - 1] == '/')
+		base_len--;
+	if (j->format == FEEDS_FORMAT_MISP_FEED
+		    ? rk_buf_printf(&url, "%.*s/manifest.json", (int)base_len, j->source)
+		    : rk_buf_puts(&url, j->source)) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((err = client_http_new(&remote, &http, ctx)) ||
+	    (err = client_http_fetch(http, url.data, RK_FEED_MAX_FILE, last_etag, &got, ctx)))
+		goto out;
+	snprintf(etag, CLIENT_ETAG_MAX, "%s", got.etag);
 	if (got.not_modified) {
 		*unchanged = true;
-		snprintf(etag, CLIENT_ETAG_MAX, "%s", got.etag);
-		return RK_OK;
+		goto out;
 	}
-	snprintf(etag, CLIENT_ETAG_MAX, "%s", got.etag);
-	err = feeds_import_data(imp, j->format, j->source, got.body.data ? got.body.data : "",
-				got.body.len, &j->csv, ctx);
+	if (j->format == FEEDS_FORMAT_MISP_FEED) {
+		char *base = strndup(j->source, base_len);
+		misp_site site = { .http = http, .base = base, .manifest = &got.body };
+		err = base ? feeds_parse_misp_feed(imp, base, read_from_site, &site, ctx)
+			   : rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		free(base);
+	} else {
+		err = feeds_import_data(imp, j->format, j->source, got.body.data ? got.body.data : "",
+					got.body.len, &j->csv, ctx);
+	}
+out:
 	rk_buf_cleanup(&got.body);
+	rk_buf_cleanup(&url);
+	client_http_free(http);
 	return err;
 }
 

@@ -4,15 +4,16 @@
  *
  * The web server (below) serves files from a table, with a strong ETag of
  * their content and 304 for a matching If-None-Match, and counts what it
- * answered. A schedule file names four feeds: a plain list over HTTP, a
- * CSV file on disk with a column mapping, a MISP feed directory and a
- * list whose URL answers 404. Checked:
+ * answered. A schedule file names five feeds: a plain list over HTTP, a
+ * CSV file on disk with a column mapping, a MISP feed on the web server
+ * (its manifest, two events and one it lacks) and a list whose URL
+ * answers 404. Checked:
  *   - one --once run imports each good feed into the hub (the indicators
  *     read back from the hub), the failing feed fails alone and the exit
  *     status says so; `feed status` shows each feed's counts, failures
  *     and error;
- *   - a second run fetches the HTTP list conditionally (304: nothing
- *     imported) and finds the files unchanged;
+ *   - a second run fetches the HTTP list and the MISP manifest
+ *     conditionally (304: nothing imported) and finds the file unchanged;
  *   - a changed list brings one new indicator;
  *   - a hub that is down fails the run and moves nothing: the indicator
  *     arrives with the run after the hub is back;
@@ -51,6 +52,8 @@ typedef struct web {
 	pthread_mutex_t lock;
 	const char *drop; /* the body of /drop.txt */
 	unsigned ok, not_modified, missing;
+	unsigned misp_manifests; /* manifests answered 200 */
+
 } web;
 
 static web www;
@@ -64,6 +67,28 @@ static void etag_of(const char *body, char out[24])
 	snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
 }
 
+/* A MISP feed: a manifest naming two events and one the server lacks. */
+#define MISP_EVENT_A "5c1f0b2e-8a44-4d7e-9b1a-2f3c4d5e6f70"
+#define MISP_EVENT_B "6d2a1c3f-9b55-4e8f-8c2b-3a4d5e6f7081"
+#define MISP_EVENT_GONE "7e3b2d4a-0c66-4f9a-9d3c-4b5e6f708192"
+static const struct {
+	const char *path;
+	const char *body;
+} misp_files[] = {
+	{ "/misp/manifest.json",
+	  "{\"" MISP_EVENT_A "\": {\"info\": \"phishing\"}, \"" MISP_EVENT_B
+	  "\": {\"info\": \"c2\"}, \"" MISP_EVENT_GONE "\": {\"info\": \"gone\"}}" },
+	{ "/misp/" MISP_EVENT_A ".json",
+	  "{\"Event\": {\"uuid\": \"" MISP_EVENT_A "\", \"info\": \"phishing\", \"Attribute\": ["
+	  "{\"type\": \"domain\", \"value\": \"login-bank.example\", \"to_ids\": true},"
+	  "{\"type\": \"url\", \"value\": \"https://login-bank.example/verify\", \"to_ids\": true},"
+	  "{\"type\": \"comment\", \"value\": \"seen in a campaign\", \"to_ids\": false}]}}" },
+	{ "/misp/" MISP_EVENT_B ".json",
+	  "{\"Event\": {\"uuid\": \"" MISP_EVENT_B "\", \"info\": \"c2\", \"Attribute\": ["
+	  "{\"type\": \"ip-dst\", \"value\": \"198.51.100.99\", \"to_ids\": true},"
+	  "{\"type\": \"sha256\", \"value\": \"not a hash\", \"to_ids\": true}]}}" },
+};
+
 static void answer(int c, const char *req)
 {
 	char reply[4096], etag[24], inm[64] = "";
@@ -75,6 +100,12 @@ static void answer(int c, const char *req)
 	pthread_mutex_lock(&www.lock);
 	if (strncmp(req, "GET /drop.txt ", 14) == 0)
 		body = www.drop;
+	for (size_t i = 0; i < RK_ARRAY_LEN(misp_files); i++) {
+		char line[128];
+		snprintf(line, sizeof line, "GET %s ", misp_files[i].path);
+		if (strncmp(req, line, strlen(line)) == 0)
+			body = misp_files[i].body;
+	}
 	if (!body) {
 		www.missing++;
 		snprintf(reply, sizeof reply,
@@ -89,6 +120,8 @@ static void answer(int c, const char *req)
 				 etag);
 		} else {
 			www.ok++;
+			if (strstr(req, "GET /misp/manifest.json "))
+				www.misp_manifests++;
 			snprintf(reply, sizeof reply,
 				 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nETag: %s\r\n"
 				 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
@@ -206,13 +239,20 @@ static int setup(void **state)
 		 "identity = " POWER_EAST "\n"
 		 "interval = 15m\n"
 		 "\n"
+		 "[feed osint]\n"
+		 "format = misp-feed\n"
+		 "source = http://127.0.0.1:%u/misp/\n"
+		 "collection = " PROTO_NATION_COLL "\n"
+		 "marking = green\n"
+		 "identity = " POWER_EAST "\n"
+		 "\n"
 		 "[feed gone]\n"
 		 "format = plain\n"
 		 "source = http://127.0.0.1:%u/gone.txt\n"
 		 "collection = " PROTO_NATION_COLL "\n"
 		 "marking = green\n"
 		 "identity = " POWER_EAST "\n",
-		 hub.port, hub.dir, hub.dir, www.port, hub.dir, www.port);
+		 hub.port, hub.dir, hub.dir, www.port, hub.dir, www.port, www.port);
 	proto_write_file(hub.dir, "feeds.conf", "w", text);
 	return 0;
 }
@@ -290,6 +330,12 @@ static void test_first_and_second_run(void **state)
 	assert_non_null(strstr(r.out.data, "4 read: 3 imported (3 new, 0 changed)"));
 	assert_non_null(strstr(r.out.data, "hub: 3 objects sent: 3 succeeded, 0 failed, 0 pending\n"));
 	assert_non_null(strstr(r.out.data, "feed gone: failed (1 in a row): "));
+	/* The MISP feed: three indicators from two events, the bad hash and
+	 * the event the server lacks rejected, the comment skipped. */
+	assert_non_null(strstr(r.out.data, "/misp/" MISP_EVENT_GONE ".json: event in the manifest "
+					   "unreadable: "));
+	assert_non_null(strstr(r.out.data, "3 imported (3 new, 0 changed), 0 unchanged, 0 duplicate, "
+					   "0 on warning lists (0 dropped, 0 flagged), 2 rejected, 1 skipped"));
 	assert_non_null(strstr(r.out.data, "HTTP 404"));
 	proto_run_free(&r);
 
@@ -299,6 +345,9 @@ static void test_first_and_second_run(void **state)
 	assert_non_null(strstr(pats.data, "[ipv4-addr:value = '198.51.100.23']\n"));
 	assert_non_null(strstr(pats.data, "[domain-name:value = 'bad.example.net']\n"));
 	assert_non_null(strstr(pats.data, "[url:value = 'http://bad.example.net/login?a=1']\n"));
+	assert_non_null(strstr(pats.data, "[domain-name:value = 'login-bank.example']\n"));
+	assert_non_null(strstr(pats.data, "[url:value = 'https://login-bank.example/verify']\n"));
+	assert_non_null(strstr(pats.data, "[ipv4-addr:value = '198.51.100.99']\n"));
 	rk_buf_cleanup(&pats);
 
 	json_t *drop = status_of("drop"), *gone = status_of("gone"), *iocs = status_of("iocs");
@@ -322,10 +371,14 @@ static void test_first_and_second_run(void **state)
 	/* Again: the list is fetched conditionally and not imported, the CSV
 	 * file is read and found unchanged. */
 	unsigned ok = www.ok;
-	snprintf(args, sizeof args, "feed run --config %s --once --feed drop --feed iocs", schedule);
+	unsigned manifests = www.misp_manifests;
+	snprintf(args, sizeof args,
+		 "feed run --config %s --once --feed drop --feed iocs --feed osint", schedule);
 	proto_hub_run(&hub, args, &r);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out.data, "feed drop: the source has not changed since the last run\n"));
+	assert_non_null(strstr(r.out.data, "feed osint: the source has not changed since the last run\n"));
+	assert_int_equal(www.misp_manifests, manifests);
 	assert_non_null(strstr(r.out.data, "4 read: 0 imported (0 new, 0 changed), 3 unchanged"));
 	assert_null(strstr(r.out.data, "hub: "));
 	proto_run_free(&r);
