@@ -250,8 +250,8 @@ static rk_err fail_status(long status, const char *url, const rk_buf *body, rk_e
  * is the caller's to judge. *full is the URL asked, for messages.
  */
 static rk_err exchange(client_http *h, const char *method, const char *url, const char *accept,
-		       const char *content_type, const char *payload, const char *extra,
-		       sink *s, long *status, rk_buf *full, rk_errctx *ctx)
+		       const char *content_type, const char *payload, size_t payload_len,
+		       const char *extra, sink *s, long *status, rk_buf *full, rk_errctx *ctx)
 {
 	struct curl_slist *headers = NULL, *more;
 	rk_buf line;
@@ -287,7 +287,7 @@ static rk_err exchange(client_http *h, const char *method, const char *url, cons
 	curl_easy_setopt(h->curl, CURLOPT_URL, full->data);
 	if (payload) {
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
 	} else {
 		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
 	}
@@ -329,6 +329,23 @@ rk_err client_http_request(client_http *h, const char *method, const char *url,
 			const json_t *body, long *status_out, json_t **resp, rk_errctx *ctx)
 {
 	char *payload = NULL;
+	rk_err err;
+
+	*resp = NULL;
+	if (status_out)
+		*status_out = 0;
+	if (body && !(payload = rk_json_dump(body)))
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	err = client_http_request_text(h, method, url, payload, payload ? strlen(payload) : 0,
+				       status_out, resp, ctx);
+	free(payload);
+	return err;
+}
+
+rk_err client_http_request_text(client_http *h, const char *method, const char *url,
+				const char *payload, size_t payload_len, long *status_out,
+				json_t **resp, rk_errctx *ctx)
+{
 	rk_buf full;
 	sink s = { 0 };
 	long status = 0;
@@ -339,12 +356,8 @@ rk_err client_http_request(client_http *h, const char *method, const char *url,
 		*status_out = 0;
 	rk_buf_init(&full);
 	rk_buf_init(&s.buf);
-	if (body && !(payload = rk_json_dump(body))) {
-		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if ((err = exchange(h, method, url, CLIENT_TAXII_MEDIA, CLIENT_TAXII_MEDIA, payload, NULL,
-			    &s, &status, &full, ctx)))
+	if ((err = exchange(h, method, url, CLIENT_TAXII_MEDIA, CLIENT_TAXII_MEDIA, payload,
+			    payload_len, NULL, &s, &status, &full, ctx)))
 		goto out;
 	if (status_out)
 		*status_out = status;
@@ -361,7 +374,6 @@ rk_err client_http_request(client_http *h, const char *method, const char *url,
 				jctx.path[0] ? ": " : "", jctx.msg);
 	}
 out:
-	free(payload);
 	rk_buf_cleanup(&s.buf);
 	rk_buf_cleanup(&full);
 	return err;
@@ -383,7 +395,8 @@ rk_err client_http_fetch(client_http *h, const char *url, size_t max, const char
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if ((err = exchange(h, "GET", url, "*/*", NULL, NULL, cond.data, &s, &status, &full, ctx)))
+	if ((err = exchange(h, "GET", url, "*/*", NULL, NULL, 0, cond.data, &s, &status, &full,
+			    ctx)))
 		goto out;
 	out->status = status;
 	if (status == 304 && etag && *etag) {
