@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,8 +164,8 @@ typedef struct hook_server {
 	int fd;
 	unsigned port;
 	pthread_t th;
-	volatile bool stop;
-	volatile int answer; /* status to give */
+	atomic_bool stop;
+	int answer; /* status to give, under lock */
 	pthread_mutex_t lock;
 	hook_req req[64];
 	size_t n;
@@ -181,7 +182,7 @@ static void header_value(const char *head, const char *name, char *out, size_t n
 static void *hook_main(void *arg)
 {
 	hook_server *h = arg;
-	while (!h->stop) {
+	while (!atomic_load(&h->stop)) {
 		struct pollfd p = {h->fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -235,15 +236,15 @@ static void *hook_main(void *arg)
 
 static void hook_start(int answer)
 {
-	hook.stop = false;
-	hook.answer = answer;
+	atomic_store(&hook.stop, false);
+	hook.answer = answer; /* before the thread starts */
 	hook.fd = listen_on(&hook.port);
 	assert_int_equal(pthread_create(&hook.th, NULL, hook_main, &hook), 0);
 }
 
 static void hook_stop(void)
 {
-	hook.stop = true;
+	atomic_store(&hook.stop, true);
 	pthread_join(hook.th, NULL);
 	close(hook.fd);
 }
@@ -259,7 +260,7 @@ typedef struct smtp_sink {
 	int fd;
 	unsigned port;
 	pthread_t th;
-	volatile bool stop;
+	atomic_bool stop;
 	pthread_mutex_t lock;
 	smtp_mail mail[32];
 	size_t n;
@@ -332,7 +333,7 @@ static void smtp_session(smtp_sink *s, int c)
 static void *smtp_main(void *arg)
 {
 	smtp_sink *s = arg;
-	while (!s->stop) {
+	while (!atomic_load(&s->stop)) {
 		struct pollfd p = {s->fd, POLLIN, 0};
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -979,7 +980,7 @@ static int teardown(void **state)
 	if (own_tmp[0] && !getenv("PROTO_KEEP"))
 		proto_rmtree(own_tmp);
 	hook_stop();
-	smtp.stop = true;
+	atomic_store(&smtp.stop, true);
 	pthread_join(smtp.th, NULL);
 	close(smtp.fd);
 	for (size_t i = 0; i < hook.n; i++)
