@@ -160,8 +160,8 @@ rk_err notify_observables(const json_t *obj, notify_obs_list *out);
  * Calls fn for each (at most NOTIFY_MAX_REFS). */
 void notify_refs_of(const json_t *obj, void (*fn)(void *arg, const char *id), void *arg);
 
-#define NOTIFY_MAX_OBS 256
-#define NOTIFY_MAX_REFS 64
+#define NOTIFY_MAX_OBS RK_NOTIFY_MAX_OBSERVABLES
+#define NOTIFY_MAX_REFS RK_NOTIFY_MAX_REFS
 
 /* One organisation touched: the observable and the organisation's claim
  * that covers it. */

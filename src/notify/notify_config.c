@@ -41,10 +41,10 @@
 
 #include "notify.h"
 
-#define MAX_URL 2048
-#define MAX_EMAILS 16
-#define MAX_ORGS 10000
-#define MAX_SECRET 4096
+#define MAX_URL 2048    /* operator text, not untrusted input */
+#define MAX_EMAILS RK_NOTIFY_MAX_EMAILS
+#define MAX_ORGS RK_NOTIFY_MAX_ORGS
+#define MAX_SECRET 4096 /* a secret file read whole */
 
 const char *notify_channel_name(notify_channel ch)
 {
@@ -491,7 +491,7 @@ rk_err notify_config_load(notify_config *c, const char *path, rk_errctx *ctx)
 {
 	char *text = NULL;
 	size_t len = 0;
-	rk_err err = rk_read_file(path, 1u << 20, &text, &len, ctx);
+	rk_err err = rk_read_file(path, RK_NOTIFY_CONFIG_MAX_BYTES, &text, &len, ctx);
 	if (err)
 		return err;
 	if (memchr(text, '\0', len)) {

@@ -17,7 +17,7 @@
 
 #include "notify_int.h"
 
-#define WEBHOOK_ANSWER_MAX 65536
+#define WEBHOOK_ANSWER_MAX RK_NOTIFY_WEBHOOK_ANSWER_MAX
 
 static size_t drop_answer(char *p, size_t size, size_t n, void *arg)
 {
