@@ -222,7 +222,7 @@ rk_err anon_rules_parse(const char *text, size_t len, const char *name, anon_rul
 		size_t at = pos;
 		lineno++;
 		pos += ll + (nl ? 1 : 0);
-		if (ll && text[pos + ll - 1] == '\r')
+		if (ll && text[at + ll - 1] == '\r')
 			ll--;
 		if (ll > RK_MAX_CONFIG_LINE) {
 			char why[96];
