@@ -12,6 +12,7 @@
  *                    the route table, responses, directory reload, shutdown
  *   taxii_routes.c   handlers of the read endpoints (discovery ... versions)
  *   taxii_ingest.c   POST objects: validate, complete, decide, store, status
+ *   taxii_anon.c     anonymous submission on the ingest path; originals route
  *   taxii_metrics.c  counters and the Prometheus text rendering
  *   taxii_audit.c    the audit record of each request; the readers endpoint
  *   taxii_hub.c      taxii_hub_run: open store, serve until SIGTERM
