@@ -54,9 +54,18 @@ static rk_err taxii_anon_assets(taxii_req *r, const dir_org *org, anon_assets *o
 	return anon_rules_owned(r->srv->anon_rules, org->id, out, ctx);
 }
 
-void taxii_anon_pseudonym(taxii_req *r, const char *org, char out[RK_MAX_STIX_ID + 1])
+int taxii_anon_creator_kind(taxii_req *r, const char *org, const char *creator)
 {
-	anon_pseudonym(anon_state_key(r->srv->anon), org, r->community->id, out);
+	char p[RK_MAX_STIX_ID + 1];
+
+	for (size_t i = 0; i < r->dir->n_communities; i++) {
+		const char *c = r->dir->communities[i].id;
+		anon_pseudonym(anon_state_key(r->srv->anon), org, c, p);
+		if (strcmp(p, creator) == 0)
+			return strcmp(c, r->community->id) == 0 ? TAXII_ANON_PSEUDONYM_HERE
+								 : TAXII_ANON_PSEUDONYM_ELSEWHERE;
+	}
+	return TAXII_ANON_NAMED;
 }
 
 void taxii_anon_end(taxii_anon *a)

@@ -714,15 +714,13 @@ static rk_err objects_post(taxii_req *r)
 		/* A named and an anonymous version of one id would link the
 		 * pseudonym to the organisation. */
 		if (sf.any && sf.creator[0] && r->subj.org && !strcmp(sf.owner, r->subj.org->id)) {
-			char pseud[RK_MAX_STIX_ID + 1];
-			taxii_anon_pseudonym(r, r->subj.org->id, pseud);
-			bool stored_anon = strcmp(sf.creator, pseud) == 0;
-			if (stored_anon != anon.on) {
+			int kind = taxii_anon_creator_kind(r, r->subj.org->id, sf.creator);
+			if (anon.on ? kind != TAXII_ANON_PSEUDONYM_HERE : kind != TAXII_ANON_NAMED) {
 				snprintf(s->message, sizeof s->message, "%s: %s", path,
-					 anon.on ? "this object was shared under the "
-						   "organisation's name; an anonymous version "
-						   "would reveal its submitter: publish it as a "
-						   "new object"
+					 anon.on ? "this object was shared under another name (the "
+						   "organisation's, or its pseudonym in another "
+						   "community); an anonymous version here would "
+						   "link the two: publish it as a new object"
 						 : "this object was shared anonymously; a version "
 						   "under the organisation's name would reveal its "
 						   "submitter: post it anonymously");

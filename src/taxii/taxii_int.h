@@ -377,8 +377,11 @@ rk_err taxii_anon_begin(taxii_req *r, json_t *objs, taxii_anon *a, rk_errctx *ct
 void taxii_anon_end(taxii_anon *a);
 /* Whether an audience names the submitter (recipients, distribution). */
 bool taxii_anon_names_submitter(const taxii_anon *a, const policy_audience *aud);
-/* The pseudonym organisation org has in the request's community. */
-void taxii_anon_pseudonym(taxii_req *r, const char *org, char out[RK_MAX_STIX_ID + 1]);
+/* What a stored version's created_by_ref is to organisation org: its
+ * pseudonym in the request's community, its pseudonym in another
+ * community, or anything else. */
+enum { TAXII_ANON_NAMED, TAXII_ANON_PSEUDONYM_HERE, TAXII_ANON_PSEUDONYM_ELSEWHERE };
+int taxii_anon_creator_kind(taxii_req *r, const char *org, const char *creator);
 /* Queues held objects / keeps originals after a POST (taxii_ingest.c
  * passes per object: stored or held, its id and version as stored). */
 typedef struct taxii_anon_outcome {
