@@ -33,6 +33,7 @@ void anon_assets_cleanup(anon_assets *a)
 	free(a->domains);
 	free(a->domains_u);
 	free(a->nets);
+	free(a->asns);
 	memset(a, 0, sizeof *a);
 }
 
@@ -81,6 +82,24 @@ rk_err anon_assets_add_cidr(anon_assets *a, const char *cidr, rk_errctx *ctx)
 	memcpy(n[a->n_nets].addr, addr, 16);
 	n[a->n_nets].prefix = prefix;
 	a->n_nets++;
+	return RK_OK;
+}
+
+rk_err anon_assets_add_asn(anon_assets *a, const char *asn, rk_errctx *ctx)
+{
+	const char *d = asn;
+	char *end;
+
+	if ((d[0] == 'A' || d[0] == 'a') && (d[1] == 'S' || d[1] == 's'))
+		d += 2;
+	unsigned long long v = strtoull(d, &end, 10);
+	if (*d < '0' || *d > '9' || *end || v == 0 || v > 4294967295ull)
+		return rk_fail(ctx, RK_EINVAL, NULL, "'%s' is not an AS number", asn);
+	uint32_t *n = realloc(a->asns, (a->n_asns + 1) * sizeof *n);
+	if (!n)
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	a->asns = n;
+	n[a->n_asns++] = (uint32_t)v;
 	return RK_OK;
 }
 

@@ -22,7 +22,7 @@ typedef struct anon_pattern {
 /* One "owned" line. */
 typedef struct anon_owned {
 	char *org;
-	bool is_domain;
+	int kind; /* 0 range, 1 domain, 2 asn */
 	char *value;
 } anon_owned;
 

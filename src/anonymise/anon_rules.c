@@ -9,6 +9,7 @@
  *     pattern review ticket       (?i)ticket\s*#\d+
  *     owned   acme   range        203.0.113.0/24
  *     owned   acme   domain       acme.example
+ *     owned   acme   asn          AS64500
  *
  * Words are separated by spaces or tabs; a pattern's REGEX is the rest of
  * the line after its name (leading blanks skipped, trailing blanks kept out),
@@ -173,16 +174,18 @@ static rk_err parse_owned(anon_rules *r, char *rest, const char *file, unsigned 
 	rk_err rc;
 
 	if (!org || !kind || !value || next_word(&rest) ||
-	    (strcmp(kind, "range") && strcmp(kind, "domain")))
+	    (strcmp(kind, "range") && strcmp(kind, "domain") && strcmp(kind, "asn")))
 		return line_error(ctx, RK_EINVAL, file, line,
-				  "an owned entry is 'owned ORG range CIDR' or 'owned ORG domain DOMAIN'");
+				  "an owned entry is 'owned ORG range CIDR', 'owned ORG domain "
+				  "DOMAIN' or 'owned ORG asn ASN'");
 	if (!name_ok(org, RK_MAX_NAME - 1))
 		return line_error(ctx, RK_EINVAL, file, line,
 				  "an organisation is named by its directory id (a-z, 0-9, '-', '_')");
 	anon_assets_init(&check);
 	rk_errctx_clear(&vctx);
-	rc = strcmp(kind, "range") == 0 ? anon_assets_add_cidr(&check, value, &vctx)
-					: anon_assets_add_domain(&check, value, &vctx);
+	rc = !strcmp(kind, "range")    ? anon_assets_add_cidr(&check, value, &vctx)
+	     : !strcmp(kind, "domain") ? anon_assets_add_domain(&check, value, &vctx)
+				       : anon_assets_add_asn(&check, value, &vctx);
 	anon_assets_cleanup(&check);
 	if (rc)
 		return line_error(ctx, rc, file, line, vctx.msg);
@@ -191,7 +194,7 @@ static rk_err parse_owned(anon_rules *r, char *rest, const char *file, unsigned 
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 	r->owned = v;
 	anon_owned *o = &v[r->n_owned++];
-	o->is_domain = strcmp(kind, "domain") == 0;
+	o->kind = !strcmp(kind, "range") ? 0 : !strcmp(kind, "domain") ? 1 : 2;
 	o->org = strdup(org);
 	o->value = strdup(value);
 	if (!o->org || !o->value)
@@ -284,8 +287,9 @@ rk_err anon_rules_owned(const anon_rules *r, const char *org, anon_assets *out,
 		rk_err rc;
 		if (strcmp(o->org, org) != 0)
 			continue;
-		rc = o->is_domain ? anon_assets_add_domain(out, o->value, ctx)
-				  : anon_assets_add_cidr(out, o->value, ctx);
+		rc = o->kind == 1 ? anon_assets_add_domain(out, o->value, ctx)
+		     : o->kind == 2 ? anon_assets_add_asn(out, o->value, ctx)
+				    : anon_assets_add_cidr(out, o->value, ctx);
 		if (rc)
 			return rc;
 	}

@@ -11,6 +11,7 @@
  *   owned IPv6, IPv4     an address inside one of the submitter's blocks
  *                        (IPv4-mapped IPv6 included), with its "/len"
  *   owned domains        the domain or any subdomain, ASCII or Unicode form
+ *   owned AS numbers     "AS64500", "ASN 64500" as words -> "[redacted-asn]"
  *   names                the submitter's name and id, names of individuals
  *                        named in the envelope -> "[redacted-name]" (ASCII
  *                        case-insensitive, on word boundaries)
@@ -373,6 +374,52 @@ static void pass_addresses(scrub *s, char **cur, bool v6)
 	swap(s, cur);
 }
 
+/* ---------------------------------------------------------------- AS numbers */
+
+/* "AS64500", "as 64500", "ASN64500" as a word, for one of the submitter's
+ * AS numbers. */
+static void pass_asns(scrub *s, char **cur)
+{
+	const anon_assets *as = s->sub ? s->sub->assets : NULL;
+	const char *t = *cur;
+	size_t len = strlen(t), copied = 0;
+	bool hit = false;
+
+	if (!as || !as->n_asns)
+		return;
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (lower((unsigned char)t[i]) != 'a' || lower((unsigned char)t[i + 1]) != 's' ||
+		    (i > 0 && ascii_alnum((unsigned char)t[i - 1])))
+			continue;
+		size_t d = i + 2;
+		if (d < len && lower((unsigned char)t[d]) == 'n')
+			d++;
+		if (d < len && t[d] == ' ')
+			d++;
+		size_t e = d;
+		uint64_t v = 0;
+		while (e < len && t[e] >= '0' && t[e] <= '9' && e - d < 10)
+			v = v * 10 + (uint64_t)(t[e++] - '0');
+		if (e == d || (e < len && ascii_alnum((unsigned char)t[e])))
+			continue;
+		bool owned = false;
+		for (size_t k = 0; k < as->n_asns; k++)
+			owned |= as->asns[k] == v;
+		if (!owned)
+			continue;
+		put(s, t + copied, i - copied);
+		put(s, "[redacted-asn]", 14);
+		copied = e;
+		i = e - 1;
+		hit = true;
+	}
+	if (!hit)
+		return;
+	put(s, t + copied, len - copied);
+	note(s, ANON_RULE_OWNED_ASN, s->observable);
+	swap(s, cur);
+}
+
 /* ---------------------------------------------------------------- domains */
 
 static bool pass_domain(scrub *s, char **cur, const char *dom)
@@ -454,6 +501,8 @@ rk_err anon_scrub_text(const anon_rules *rules, const anon_submitter *sub,
 		pass_addresses(&s, &cur, false);
 	if (!s.oom)
 		pass_domains(&s, &cur);
+	if (!s.oom)
+		pass_asns(&s, &cur);
 	if (sub && !s.oom) {
 		pass_name(&s, &cur, sub->org_name, ANON_RULE_SUBMITTER_NAME);
 		pass_name(&s, &cur, sub->org_id, ANON_RULE_SUBMITTER_NAME);

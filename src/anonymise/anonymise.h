@@ -78,6 +78,8 @@ typedef struct anon_assets {
 	char **domains;   /* ACE form */
 	char **domains_u; /* Unicode form, or NULL when it is the ACE form */
 	size_t n_domains;
+	uint32_t *asns;   /* AS numbers */
+	size_t n_asns;
 } anon_assets;
 
 void anon_assets_init(anon_assets *a);
@@ -87,6 +89,8 @@ void anon_assets_cleanup(anon_assets *a);
 rk_err anon_assets_add_cidr(anon_assets *a, const char *cidr, rk_errctx *ctx);
 /* A domain name, ASCII or Unicode (IDN); a trailing dot is ignored. */
 rk_err anon_assets_add_domain(anon_assets *a, const char *domain, rk_errctx *ctx);
+/* An AS number ("AS64500" or "64500"). */
+rk_err anon_assets_add_asn(anon_assets *a, const char *asn, rk_errctx *ctx);
 /* Whether the 16-byte address (IPv4 mapped) is in one of the blocks. */
 bool anon_assets_has_address(const anon_assets *a, const unsigned char addr[16]);
 /* Punycode (RFC 3492) of one label's code points into ACE "xn--..."
@@ -110,6 +114,7 @@ typedef struct anon_rules anon_rules;
  *     pattern review NAME REGEX     a match holds the object for review
  *     owned ORG range CIDR          ORG's address block
  *     owned ORG domain DOMAIN       ORG's domain (and its subdomains)
+ *     owned ORG asn ASN             ORG's AS number
  *
  * REGEX is the rest of the line, a PCRE2 pattern (UTF, case-sensitive
  * unless it says (?i)). Errors name file:line and why. `name` is the file
@@ -134,6 +139,7 @@ size_t anon_rules_count(const anon_rules *r); /* pattern rules */
 #define ANON_RULE_URL_QUERY "url-query"
 #define ANON_RULE_OWNED_ADDRESS "owned-address"
 #define ANON_RULE_OWNED_DOMAIN "owned-domain"
+#define ANON_RULE_OWNED_ASN "owned-asn"
 #define ANON_RULE_SUBMITTER_NAME "submitter-name"
 #define ANON_RULE_PERSON_NAME "person-name"
 #define ANON_RULE_PERSONAL "personal-property"

@@ -140,6 +140,8 @@ static const cli_command commands[] = {
 	  "standard output. Files are replaced atomically. A summary and the\n"
 	  "ETag go to standard error. Exits 2 for an unknown organisation or\n"
 	  "format, 1 on other errors. See renkei-export(1).\n" },
+	{ "assets", cli_cmd_assets, "claim, approve and look up organisations' address ranges, AS numbers and domains",
+	  "assets ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

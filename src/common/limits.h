@@ -102,5 +102,12 @@
 #define RK_ANON_MAX_NAMES 256
 #define RK_ANON_MATCH_LIMIT 1000000u
 #define RK_ANON_MAX_FINDINGS 4096
+/* Asset registry (src/assets): claims per organisation and in all, the
+ * widest blocks that may be claimed, and claim values per request. */
+#define RK_ASSETS_MAX_CLAIMS_PER_ORG 10000
+#define RK_ASSETS_MAX_CLAIMS 200000
+#define RK_ASSETS_MIN_PREFIX4 8
+#define RK_ASSETS_MIN_PREFIX6 16
+#define RK_ASSETS_MAX_PER_REQUEST 1000
 
 #endif

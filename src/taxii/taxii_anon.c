@@ -13,9 +13,10 @@
  * the transformed objects; taxii_ingest.c asks the rest here:
  *
  *  - what the submitter owns (taxii_anon_assets): the one place that
- *    fills the owned-address and owned-domain rules; today from the rules
- *    file's `owned` lines (the asset registry is a further source to join
- *    here, behind this one function);
+ *    fills the owned-address, owned-domain and owned-asn rules: the
+ *    claims of the asset registry (src/assets) an operator approved for
+ *    the organisation, read at each anonymous POST (so an approval counts
+ *    from the next submission), plus the rules file's `owned` lines;
  *  - held objects go to the review queue, with the status id the
  *    submitter polls; originals are kept for the submitter alone;
  *  - one audit record per transformed object names the rules and the
@@ -46,12 +47,37 @@ static void purge_old(taxii_req *r)
 		rk_log(RK_LOG_ERROR, "anonymise_purge_failed", json_pack("{ss}", "error", ctx.msg));
 }
 
-/* What organisation org owns, for the owned-address and owned-domain
- * rules. */
+/* One approved claim of the registry into the rules' assets. */
+typedef struct claims_in {
+	anon_assets *out;
+	rk_errctx *ctx;
+} claims_in;
+
+static rk_err add_claim(void *arg, const asset_claim *c)
+{
+	claims_in *in = arg;
+	if (c->state != ASSET_APPROVED)
+		return RK_OK;
+	switch (c->value.kind) {
+	case ASSET_KIND_CIDR: return anon_assets_add_cidr(in->out, c->value.text, in->ctx);
+	case ASSET_KIND_DOMAIN: return anon_assets_add_domain(in->out, c->value.text, in->ctx);
+	case ASSET_KIND_ASN: return anon_assets_add_asn(in->out, c->value.text, in->ctx);
+	}
+	return RK_OK;
+}
+
+/* What organisation org owns, for the owned-address, owned-domain and
+ * owned-asn rules: its approved claims in the asset registry, and the
+ * rules file's `owned` lines. */
 static rk_err taxii_anon_assets(taxii_req *r, const dir_org *org, anon_assets *out,
 				rk_errctx *ctx)
 {
-	return anon_rules_owned(r->srv->anon_rules, org->id, out, ctx);
+	claims_in in = {out, ctx};
+	rk_err rc = RK_OK;
+
+	if (r->srv->assets)
+		rc = assets_list(r->srv->assets, org->id, add_claim, &in, ctx);
+	return rc ? rc : anon_rules_owned(r->srv->anon_rules, org->id, out, ctx);
 }
 
 int taxii_anon_creator_kind(taxii_req *r, const char *org, const char *creator)

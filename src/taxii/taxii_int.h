@@ -26,6 +26,7 @@
 #include <microhttpd.h>
 
 #include "anonymise.h"
+#include "assets.h"
 #include "audit.h"
 #include "common.h"
 #include "directory.h"
@@ -291,6 +292,7 @@ struct taxii_server {
 	struct taxii_export_cache *exports; /* taxii_export.c */
 	anon_state *anon;     /* <data>/anonymise.db and .key (taxii_anon.c) */
 	anon_rules *anon_rules;
+	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
 };
 
 /*
@@ -353,6 +355,8 @@ rk_err taxii_h_export(taxii_req *r);
 rk_err taxii_h_metrics(taxii_req *r);
 /* taxii_ingest.c */
 rk_err taxii_h_objects_post(taxii_req *r);
+/* taxii_assets.c: GET/POST /renkei/assets/, DELETE /renkei/assets/{id}/ */
+rk_err taxii_h_assets(taxii_req *r);
 
 /* ---------------------------------------------------------------- anonymous */
 /* taxii_anon.c */
