@@ -786,6 +786,56 @@ static void test_pseudonyms(void **state)
 	assert_string_not_equal(p_si, pseudonym);
 }
 
+/* What the asset registry says op owns, once approved, is scrubbed too;
+ * a claim still pending is not op's yet. */
+static void test_registry(void **state)
+{
+	(void)state;
+	char args[600], ids[64] = "", env[2048], path[256];
+	proto_run_result res;
+	proto_resp r;
+
+	snprintf(args, sizeof args,
+		 "assets claim --data %s --org op 192.0.2.128/25 registry-op.example AS64511",
+		 hub.dir);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 0);
+	/* one line per claim: ID, organisation, value, state */
+	for (const char *l = res.out.data; l && *l;) {
+		size_t n = strlen(ids);
+		snprintf(ids + n, sizeof ids - n, " %lld", atoll(l));
+		l = strchr(l, '\n');
+		l = l ? l + 1 : NULL;
+	}
+	proto_run_free(&res);
+	snprintf(args, sizeof args, "assets approve --data %s%s", hub.dir, ids);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 0);
+	proto_run_free(&res);
+	snprintf(args, sizeof args, "assets claim --data %s --org op pending-op.example", hub.dir);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 0);
+	proto_run_free(&res);
+
+	snprintf(env, sizeof env,
+		 "{\"objects\":[{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+		 "\"id\":\"indicator--e1000000-0000-4000-8000-000000000001\","
+		 "\"created\":\"" V1 "\",\"modified\":\"" V1 "\","
+		 "\"description\":\"from 192.0.2.200 to vpn.registry-op.example via AS64511 "
+		 "(pending-op.example, 192.0.2.1)\","
+		 "\"pattern\":\"[ipv4-addr:value = '198.51.100.3']\",\"pattern_type\":\"stix\","
+		 "\"valid_from\":\"2026-01-01T00:00:00Z\"}]}");
+	json_decref(post_env(NAT_OBJECTS, T_OP, "X-Renkei-Anonymous: true", env));
+	snprintf(path, sizeof path, NAT_OBJECTS "indicator--e1000000-0000-4000-8000-000000000001/");
+	assert_true(proto_get(&hub, path, T_CERT, &r));
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r.json, "objects"), 0), "description")),
+			    "from [redacted-address] to [redacted-domain] via [redacted-asn] "
+			    "(pending-op.example, 192.0.2.1)");
+	proto_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -793,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_ownership), cmocka_unit_test(test_cli_paths),
 		cmocka_unit_test(test_review),    cmocka_unit_test(test_original),
 		cmocka_unit_test(test_versions),  cmocka_unit_test(test_pseudonyms),
+		cmocka_unit_test(test_registry),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

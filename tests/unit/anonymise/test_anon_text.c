@@ -84,6 +84,9 @@ static const row rows[] = {
 	{__LINE__, "Reported by acme power's SOC", false, "Reported by [redacted-name]'s SOC",
 	 "submitter-name"},
 	{__LINE__, "acmecorp is someone else", false, "acmecorp is someone else", ""},
+	/* owned AS numbers, as words */
+	{__LINE__, "routed via AS64511 and as 64511, not AS645110 or AS64512", false,
+	 "routed via [redacted-asn] and [redacted-asn], not AS645110 or AS64512", "owned-asn"},
 	/* configured patterns */
 	{__LINE__, "badge EMP-123456 used", false, "badge [redacted:employee-id] used",
 	 "employee-id"},
@@ -124,7 +127,8 @@ static int setup(void **state)
 	    anon_assets_add_cidr(&assets, "2001:db8:ace::/48", &ctx) ||
 	    anon_assets_add_domain(&assets, "acmepower.example", &ctx) ||
 	    anon_assets_add_domain(&assets, "例え.jp", &ctx) ||
-	    anon_assets_add_domain(&assets, "xn--bcher-kva.example", &ctx)) {
+	    anon_assets_add_domain(&assets, "xn--bcher-kva.example", &ctx) ||
+	    anon_assets_add_asn(&assets, "AS64511", &ctx)) {
 		fprintf(stderr, "setup: %s: %s\n", ctx.path, ctx.msg);
 		return -1;
 	}
