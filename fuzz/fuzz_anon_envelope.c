@@ -5,8 +5,8 @@
  * Input: JSON text, an array of objects or one object (made an array of
  * one). It is transformed for submitter "acme" ("ACME Power", identities
  * ORG and USER below, owning 203.0.113.0/24 and acme.example). Then, in
- * every element that is a valid STIX object (what the hub would go on to
- * store), no string, key or value, outside object_marking_refs,
+ * every element that is a valid STIX object and not held for review
+ * (what the hub would go on to store), no string, key or value, outside object_marking_refs,
  * granular_markings and the renkei extension (which the hub decides on
  * unchanged, and refuses when they name the submitter) may hold ORG or
  * USER, or "acme" or "ACME Power" as a word (ASCII case-insensitive);
@@ -98,19 +98,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	anon_submitter sub = {.org_id = "acme", .org_name = "ACME Power", .community_id = "c",
 			      .identity_ids = ids, .n_identity_ids = 2, .assets = &a};
-	for (int round = 0; round < 2; round++) {
-		if (anon_envelope(rules, key, &sub, v, &res, &ctx) != RK_OK)
-			abort();
-		anon_result_cleanup(&res);
-	}
+	if (anon_envelope(rules, key, &sub, v, &res, &ctx) != RK_OK)
+		abort();
 	size_t i;
 	json_t *o;
 	json_array_foreach(v, i, o) {
 		rk_errctx vctx;
 		rk_errctx_clear(&vctx);
-		if (json_is_object(o) && stix_validate_object(o, "o", NULL, &vctx) == RK_OK)
+		if (!res.review[i] && json_is_object(o) &&
+		    stix_validate_object(o, "o", NULL, &vctx) == RK_OK)
 			check(o, 0, NULL);
 	}
+	anon_result_cleanup(&res);
+	/* and once more over its own output */
+	if (anon_envelope(rules, key, &sub, v, &res, &ctx) != RK_OK)
+		abort();
+	anon_result_cleanup(&res);
 	json_decref(v);
 	anon_rules_free(rules);
 	anon_assets_cleanup(&a);

@@ -23,7 +23,8 @@
  *     id map (as text) and the text rules (anon_text.c). A property whose
  *     name names the submitter (x_acme_score) is removed.
  *
- * Left alone: type, spec_version, created, modified, object_marking_refs,
+ * Left alone: type, spec_version, created, modified (when well-formed:
+ * anything else is text like any other), object_marking_refs,
  * granular_markings and the renkei extension (who may read the object is
  * decided on them, unchanged; an anonymous submission naming its own
  * submitter there is refused by the hub, not rewritten).
@@ -299,6 +300,27 @@ static bool is_individual(const json_t *obj)
 static void walk_value(walk *w, json_t *v, const char *path, const json_t *holder,
 		       const char *key, unsigned depth);
 
+/* type, spec_version, created and modified are left alone when they hold
+ * what they must (a type name, "2.1", a timestamp): no rule has anything
+ * to take from those, and a configured pattern must not break them. Any
+ * other value (an observable may carry "created" as a custom property)
+ * goes through the rules like any string. */
+static bool is_fixed_fact(const char *key, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	rk_time t;
+
+	if (!s)
+		return false;
+	if (!strcmp(key, "type"))
+		return stix_type_name_valid(s);
+	if (!strcmp(key, "spec_version"))
+		return !strcmp(s, "2.1") || !strcmp(s, "2.0");
+	if (!strcmp(key, "created") || !strcmp(key, "modified"))
+		return rk_time_parse(s, &t);
+	return false;
+}
+
 /* Replaces every string under v (a personal property) by the redaction. */
 static void redact_all(walk *w, json_t *holder, const char *key, json_t *v)
 {
@@ -332,11 +354,19 @@ static void walk_object(walk *w, json_t *obj, const char *path, unsigned depth)
 	}
 	json_object_foreach_safe(obj, tmp, key, v) {
 		snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
-		if (depth == 0 && (!strcmp(key, "type") || !strcmp(key, "spec_version") ||
-				   !strcmp(key, "created") || !strcmp(key, "modified") ||
-				   !strcmp(key, "object_marking_refs") ||
+		if (depth == 0 && (!strcmp(key, "object_marking_refs") ||
 				   !strcmp(key, "granular_markings")))
 			continue;
+		if (depth == 0 && is_fixed_fact(key, v)) {
+			/* a custom type may name the submitter (x-acme-report):
+			 * it cannot be rewritten, so the object is held */
+			char *out = NULL;
+			scrub_string(w, json_string_value(v), sub, false, &out);
+			if (out)
+				add_finding(w, ANON_RULE_FIXED, sub, true);
+			free(out);
+			continue;
+		}
 		if (depth == 1 && strcmp(key, POLICY_EXTENSION_ID) == 0 &&
 		    strcmp(path, "extensions") == 0)
 			continue;

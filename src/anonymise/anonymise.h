@@ -146,6 +146,7 @@ size_t anon_rules_count(const anon_rules *r); /* pattern rules */
 #define ANON_RULE_OPAQUE "opaque-content"
 #define ANON_RULE_SUBMITTER_ID "submitter-identity"
 #define ANON_RULE_OBJECT_ID "object-id"
+#define ANON_RULE_FIXED "fixed-property" /* type, created... a rule would change */
 
 /* Who submits: the organisation, its names, its identities (the
  * organisation's and its users'), the community the object goes to and
