@@ -339,13 +339,19 @@ static void redact_all(walk *w, json_t *holder, const char *key, json_t *v)
 
 static void walk_object(walk *w, json_t *obj, const char *path, unsigned depth)
 {
-	const char *type = json_string_value(json_object_get(obj, "type"));
+	/* a copy: the walk may replace the "type" member itself */
+	char type_buf[RK_MAX_STIX_TYPE + 1];
+	const char *tv = json_string_value(json_object_get(obj, "type"));
+	const char *type = tv && strlen(tv) < sizeof type_buf ? type_buf : NULL;
 	const char *key;
 	json_t *v;
 	void *tmp;
 	char sub[sizeof ((anon_finding *)0)->path];
 
 	json_t *renames = json_array(); /* value, new key, value, new key... */
+
+	if (type)
+		memcpy(type_buf, tv, strlen(tv) + 1);
 
 	if (depth > RK_MAX_JSON_DEPTH || !renames) {
 		w->oom |= !renames;
@@ -559,7 +565,8 @@ rk_err anon_envelope(const anon_rules *rules, const unsigned char key[ANON_KEY_B
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(objects, i);
 		const char *id = json_string_value(json_object_get(o, "id"));
-		if (!id || strlen(id) > RK_MAX_STIX_ID || map_find(&w, id) ||
+		/* only ids that are ids ("" would be found everywhere) */
+		if (!id || !stix_id_valid(id, NULL) || map_find(&w, id) ||
 		    strcmp(id, res->pseudonym) == 0)
 			continue;
 		id_map *m = &w.map[w.n_map];
