@@ -388,12 +388,22 @@ static void walk_object(walk *w, json_t *obj, const char *path, unsigned depth)
 		if (mapped_key) {
 			add_finding(w, sub_key ? ANON_RULE_SUBMITTER_ID : ANON_RULE_OBJECT_ID, sub,
 				    false);
-			json_t *moved = json_incref(v);
-			if (json_object_del(obj, key) || json_array_append_new(renames, moved) ||
+			/* the value goes through the rules as any value would */
+			json_t *moved;
+			if (json_is_string(v)) {
+				char *out = NULL;
+				scrub_string(w, json_string_value(v), sub, false, &out);
+				moved = json_string(out ? out : json_string_value(v));
+				free(out);
+			} else {
+				walk_value(w, v, sub, NULL, NULL, depth + 1);
+				moved = json_incref(v);
+			}
+			if (!moved || json_object_del(obj, key) ||
+			    json_array_append_new(renames, moved) ||
 			    json_array_append_new(renames, json_string(mapped_key)))
 				w->oom = true;
 			free(mapped_key);
-			walk_value(w, v, sub, NULL, NULL, depth + 1);
 			continue;
 		}
 		w->path = sub;

@@ -505,6 +505,23 @@ static void test_cli_paths(void **state)
 	proto_run_free(&res);
 }
 
+/* A rules file with a bad line: the hub does not start, and says where. */
+static void test_bad_rules(void **state)
+{
+	(void)state;
+	char args[700];
+	proto_run_result res;
+	proto_write_file(hub.dir, "bad.rules", "w",
+			 "# fine\nowned op range 203.0.113.0/24\npattern scrub x [a-\n");
+	snprintf(args, sizeof args, "hub --data %s --anonymise-rules %s/bad.rules -n", hub.dir,
+		 hub.dir);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 1);
+	if (!strstr(res.err, "bad.rules:3: pattern error at offset"))
+		fail_msg("stderr: %s", res.err);
+	proto_run_free(&res);
+}
+
 /* The queue item whose object is id, from `renkei review list --json`. */
 static void item_of(const char *list, const char *id, char *out, size_t n)
 {
@@ -843,7 +860,7 @@ int main(void)
 		cmocka_unit_test(test_ownership), cmocka_unit_test(test_cli_paths),
 		cmocka_unit_test(test_review),    cmocka_unit_test(test_original),
 		cmocka_unit_test(test_versions),  cmocka_unit_test(test_pseudonyms),
-		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_registry),  cmocka_unit_test(test_bad_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
