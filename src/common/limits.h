@@ -92,6 +92,17 @@
  * and the whole-request bound on each of its requests. */
 #define RK_FEED_MAX_PAGES 100000
 #define RK_FEED_SOURCE_TIMEOUT_SECONDS 120
+/* The feed schedule (`renkei feed run`): feeds per schedule file, the
+ * length of a feed's name, warning list files, the interval between runs
+ * (default, shortest, longest, in seconds) and the first retry after a
+ * failed run (doubling up to the interval). */
+#define RK_FEED_MAX_JOBS 1000
+#define RK_FEED_MAX_NAME 128
+#define RK_FEED_MAX_WARNLISTS 64
+#define RK_FEED_DEFAULT_INTERVAL 3600
+#define RK_FEED_MIN_INTERVAL 10
+#define RK_FEED_MAX_INTERVAL (30 * 86400)
+#define RK_FEED_RETRY_FIRST 60
 
 /* Anonymous submission (src/anonymise): pattern rules and owned entries
  * in a rules file; names of individuals scrubbed per envelope; the PCRE2
