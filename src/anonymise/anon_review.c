@@ -197,7 +197,8 @@ static bool marking_known(void *arg, const char *id)
 
 /* The policy's answer and, when it allows, the store's; *why says why
  * not. */
-static rk_err decide_and_store(store *st, const directory *dir, const item_copy *c,
+static rk_err decide_and_store(store *st, const directory *dir,
+			       const unsigned char key_bytes[ANON_KEY_BYTES], const item_copy *c,
 			       bool *stored, char *why, size_t why_len, rk_errctx *ctx)
 {
 	const dir_user *user = dir_find_user(dir, c->user);
@@ -248,11 +249,12 @@ static rk_err decide_and_store(store *st, const directory *dir, const item_copy 
 	if (sf.elsewhere_key && policy_audience_parse(sf.elsewhere_key, &stored_aud, &octx)) {
 		sf.elsewhere = NULL; /* unreadable: the store's rule still holds */
 	}
-	/* the pseudonym speaks for the organisation */
+	/* the pseudonym speaks for the organisation (and only it: any other
+	 * creator is judged as it stands) */
+	char pseud_id[RK_MAX_STIX_ID + 1];
+	anon_pseudonym(key_bytes, org->id, com->id, pseud_id);
 	stix_info as_org = info;
-	if (as_org.created_by_ref && strstr(as_org.created_by_ref, "identity--") &&
-	    !dir_find_identity(dir, as_org.created_by_ref, &(const dir_org *){0},
-			       &(const dir_user *){0}))
+	if (as_org.created_by_ref && strcmp(as_org.created_by_ref, pseud_id) == 0)
 		as_org.created_by_ref = org->identity_id;
 	policy_subject subj = policy_subject_of(dir, user);
 	policy_resource res = {.community = com, .collection = col, .object = &as_org,
@@ -266,7 +268,7 @@ static rk_err decide_and_store(store *st, const directory *dir, const item_copy 
 	}
 	key = policy_audience_key(&aud);
 	const char *pid = info.created_by_ref;
-	if (pid && strcmp(info.type, "identity") != 0) {
+	if (pid && strcmp(pid, pseud_id) == 0) {
 		pseud = anon_pseudonym_identity(pid);
 		if (!pseud || stix_object_info(pseud, &pinfo, &octx) ||
 		    policy_audience_of(&src, pseud, "pseudonym", &paud, &pflags, &octx) ||
@@ -316,7 +318,8 @@ rk_err anon_review_approve(anon_state *as, store *st, const char *id, bool *appr
 	*approved = false;
 	why[0] = '\0';
 	if ((rc = get_pending(as, id, &c, ctx)) || (rc = dir_load(st, &dir, ctx)) ||
-	    (rc = decide_and_store(st, dir, &c, &stored, why, why_len, ctx)))
+	    (rc = decide_and_store(st, dir, anon_state_key(as), &c, &stored, why, why_len,
+				   ctx)))
 		goto out;
 	if (stored) {
 		if ((rc = anon_status_settle(st, c.community, c.status_id, c.posted_id, true,

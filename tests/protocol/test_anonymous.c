@@ -522,6 +522,59 @@ static void test_bad_rules(void **state)
 	proto_run_free(&res);
 }
 
+static void item_of(const char *list, const char *id, char *out, size_t n);
+static void expect_visible(const char *id, bool visible);
+
+/* Approval asks the policy again, as for the submission: a submitter
+ * that left the directory meanwhile has its held object rejected. */
+static void test_approve_refused(void **state)
+{
+	(void)state;
+	char env[2048], args[700], item[64], file[400];
+	proto_run_result res;
+	proto_resp r;
+
+	snprintf(env, sizeof env,
+		 "{\"objects\":[{\"type\":\"indicator\",\"spec_version\":\"2.1\","
+		 "\"id\":\"indicator--f1000000-0000-4000-8000-000000000001\","
+		 "\"created\":\"" V1 "\",\"modified\":\"" V1 "\","
+		 "\"pattern\":\"[email-addr:value = 'x@partner.example']\",\"pattern_type\":\"stix\","
+		 "\"valid_from\":\"2026-01-01T00:00:00Z\"}]}");
+	json_t *st = post_env(NAT_OBJECTS, T_OPB, "X-Renkei-Anonymous: true", env);
+	char spath[160];
+	snprintf(spath, sizeof spath, "/nat/status/%s/", json_string_value(json_object_get(st, "id")));
+	assert_int_equal(json_integer_value(json_object_get(st, "pending_count")), 1);
+	json_decref(st);
+	snprintf(args, sizeof args, "review list --data %s --json", hub.dir);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 0);
+	item_of(res.out.data, "indicator--f1000000-0000-4000-8000-000000000001", item, sizeof item);
+	proto_run_free(&res);
+	/* op-b leaves the directory */
+	const char *from = "{\"name\": \"op-b\"";
+	const char *at = strstr(PROTO_SMALL_DIRECTORY, from);
+	const char *end = at ? strstr(at, "},") : NULL;
+	assert_non_null(end);
+	snprintf(file, sizeof file, "%s/directory-no-opb.json", hub.dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fprintf(f, "%.*s%s", (int)(at - PROTO_SMALL_DIRECTORY), PROTO_SMALL_DIRECTORY, end + 2);
+	fclose(f);
+	assert_true(proto_hub_apply(&hub, file));
+	snprintf(args, sizeof args, "review approve --data %s %s", hub.dir, item);
+	proto_hub_run(&hub, args, &res);
+	assert_int_equal(res.rc, 1);
+	if (!strstr(res.err, "no longer a user"))
+		fail_msg("stderr: %s", res.err);
+	proto_run_free(&res);
+	expect_visible("indicator--f1000000-0000-4000-8000-000000000001", false);
+	assert_true(proto_get(&hub, spath, T_OP, &r));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "failure_count")), 1);
+	assert_non_null(strstr(r.body, "rejected in review: the submitting user"));
+	proto_resp_free(&r);
+}
+
 /* The queue item whose object is id, from `renkei review list --json`. */
 static void item_of(const char *list, const char *id, char *out, size_t n)
 {
@@ -861,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_review),    cmocka_unit_test(test_original),
 		cmocka_unit_test(test_versions),  cmocka_unit_test(test_pseudonyms),
 		cmocka_unit_test(test_registry),  cmocka_unit_test(test_bad_rules),
+		cmocka_unit_test(test_approve_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
