@@ -16,7 +16,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory assets policy audit decode pattern match logs sensor client uplink feeds export notify taxii cli
+MODULES := common stix store directory assets policy audit decode pattern match logs sensor client uplink feeds export anonymise notify taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -34,9 +34,10 @@ DEPS_client    := client common
 DEPS_uplink    := uplink client stix common
 DEPS_feeds     := feeds client stix common
 DEPS_export    := export pattern policy directory store stix common
+DEPS_anonymise := anonymise policy directory store stix common
 DEPS_notify    := notify assets audit pattern policy directory store stix common
-DEPS_taxii     := taxii notify export pattern audit policy assets directory store stix common
-DEPS_cli       := cli feeds sensor match decode logs uplink client taxii notify export pattern audit policy assets directory store stix common
+DEPS_taxii     := taxii notify anonymise export pattern audit policy assets directory store stix common
+DEPS_cli       := cli feeds sensor match decode logs uplink client taxii notify anonymise export pattern audit policy assets directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 

@@ -32,6 +32,7 @@ int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_lis
 int cli_cmd_hub(int argc, char **argv);      /* cli_hub.c */
 int cli_cmd_admin(int argc, char **argv);    /* cli_admin.c */
 int cli_cmd_audit(int argc, char **argv);    /* cli_audit.c */
+int cli_cmd_review(int argc, char **argv);   /* cli_review.c */
 int cli_cmd_push(int argc, char **argv);     /* cli_push.c */
 int cli_cmd_get(int argc, char **argv);      /* cli_get.c */
 int cli_cmd_validate(int argc, char **argv); /* cli_validate.c */

@@ -45,6 +45,8 @@ static const cli_command commands[] = {
 	  "admin ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "audit", cli_cmd_audit, "check and query the audit trail: who read or changed what",
 	  "audit ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "review", cli_cmd_review, "decide on anonymous submissions held for review",
+	  "review ACTION --data DIR [OPTIONS] [ITEM]\n", true },
 	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
 	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
 	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"

@@ -104,6 +104,15 @@
 #define RK_FEED_MAX_INTERVAL (30 * 86400)
 #define RK_FEED_RETRY_FIRST 60
 
+/* Anonymous submission (src/anonymise): pattern rules and owned entries
+ * in a rules file; names of individuals scrubbed per envelope; the PCRE2
+ * match limit per string (a pattern that hits it holds the object for
+ * review instead of being trusted); findings kept per envelope (past it
+ * one more finding says how many were left out). */
+#define RK_ANON_MAX_RULES 1024
+#define RK_ANON_MAX_NAMES 256
+#define RK_ANON_MATCH_LIMIT 1000000u
+#define RK_ANON_MAX_FINDINGS 4096
 /* Asset registry (src/assets): claims per organisation and in all, the
  * widest blocks that may be claimed, and claim values per request. */
 #define RK_ASSETS_MAX_CLAIMS_PER_ORG 10000

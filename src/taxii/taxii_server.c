@@ -125,6 +125,10 @@ static const taxii_route routes[] = {
 	 TAXII_MEDIA_TYPE_ANY},
 	{"GET", "/renkei/export/{format}/{file}/", "export_file", taxii_h_export, ACTION_NONE,
 	 0, TAXII_MEDIA_TYPE_ANY},
+	/* renkei: the originals of the caller's anonymous submissions
+	 * (taxii_anon.c) */
+	{"GET", "/renkei/anonymous/{object}/", "anonymous_original", taxii_h_anon_original,
+	 ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
 	/* renkei: the caller's organisation's asset claims (taxii_assets.c) */
 	{"GET", "/renkei/assets/", "assets", taxii_h_assets, ACTION_NONE, 0, TAXII_MEDIA_TYPE_ANY},
 	{"POST", "/renkei/assets/", "assets_claim", taxii_h_assets, ACTION_NONE, 0,
@@ -1047,6 +1051,14 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rc = audit_open(cfg->data, &(audit_options){.log_head = true}, &srv->audit, ctx);
 	if (rc)
 		goto out;
+	/* Anonymous submission: its key, queue and originals, and the rules
+	 * (a bad rules file stops the start, with file:line). */
+	rc = anon_state_open(cfg->data, &srv->anon, ctx);
+	if (!rc)
+		rc = cfg->anonymise_rules ? anon_rules_load(cfg->anonymise_rules, &srv->anon_rules, ctx)
+					  : anon_rules_empty(&srv->anon_rules, ctx);
+	if (rc)
+		goto out;
 	rc = assets_db_open(cfg->data, &srv->assets, ctx);
 	if (rc)
 		goto out;
@@ -1182,6 +1194,8 @@ void taxii_server_stop(taxii_server *srv)
 	notify_engine_stop(srv->notify); /* before the audit log it records into */
 	notify_config_cleanup(&srv->notify_cfg);
 	audit_close(srv->audit); /* no request is left to record */
+	anon_state_close(srv->anon);
+	anon_rules_free(srv->anon_rules);
 	assets_db_close(srv->assets);
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);
