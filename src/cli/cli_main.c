@@ -149,6 +149,8 @@ static const cli_command commands[] = {
 	  "format, 1 on other errors. See renkei-export(1).\n" },
 	{ "assets", cli_cmd_assets, "claim, approve and look up organisations' address ranges, AS numbers and domains",
 	  "assets ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "notify", cli_cmd_notify, "notification status and acknowledgements of affected organisations",
+	  "notify ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

@@ -121,4 +121,15 @@
 #define RK_ASSETS_MIN_PREFIX6 16
 #define RK_ASSETS_MAX_PER_REQUEST 1000
 
+/* Notifications (src/notify): observables taken from one object, objects
+ * it refers to that are followed, what a webhook receiver's answer may
+ * hold (read and dropped), the notification configuration file, the
+ * addresses one digest goes to, and the organisations it configures. */
+#define RK_NOTIFY_MAX_OBSERVABLES 256
+#define RK_NOTIFY_MAX_REFS 64
+#define RK_NOTIFY_WEBHOOK_ANSWER_MAX (64u * 1024u)
+#define RK_NOTIFY_CONFIG_MAX_BYTES (1u << 20)
+#define RK_NOTIFY_MAX_EMAILS 16
+#define RK_NOTIFY_MAX_ORGS 10000
+
 #endif

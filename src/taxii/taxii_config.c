@@ -50,6 +50,7 @@ static const struct opt_row {
 	ROW("log-level", "LEVEL", "info", "debug, info, warn or error", OPT_STR, log_level),
 	ROW("anonymise-rules", "FILE", NULL, "scrubbing rules for anonymous submissions (renkei-review(1)), checked at start", OPT_STR, anonymise_rules),
 	ROW("anonymise-retention", "DAYS", "30", "days the original of an anonymous submission is kept for its submitter", OPT_UINT, anonymise_retention),
+	ROW("notify-config", "FILE", NULL, "notification settings: webhooks, e-mail digests, retries (renkei-notify(1))", OPT_STR, notify_config),
 #undef ROW
 };
 
@@ -336,6 +337,15 @@ rk_err taxii_config_check(const taxii_config *cfg, rk_errctx *ctx)
 		anon_rules *rules = NULL;
 		rc = anon_rules_load(cfg->anonymise_rules, &rules, ctx);
 		anon_rules_free(rules);
+		if (rc)
+			return rc;
+	}
+	if (cfg->notify_config) {
+		/* read whole now so that -n reports its errors with file:line */
+		notify_config nc;
+		notify_config_init(&nc);
+		rc = notify_config_load(&nc, cfg->notify_config, ctx);
+		notify_config_cleanup(&nc);
 		if (rc)
 			return rc;
 	}

@@ -31,6 +31,7 @@
 #include "common.h"
 #include "directory.h"
 #include "export.h"
+#include "notify.h"
 #include "policy.h"
 #include "store.h"
 #include "taxii.h"
@@ -293,6 +294,8 @@ struct taxii_server {
 	anon_state *anon;     /* <data>/anonymise.db and .key (taxii_anon.c) */
 	anon_rules *anon_rules;
 	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
+	notify_config notify_cfg; /* from notify-config (empty without) */
+	notify_engine *notify;    /* the notification thread (taxii_notify.c) */
 };
 
 /*
@@ -357,6 +360,13 @@ rk_err taxii_h_metrics(taxii_req *r);
 rk_err taxii_h_objects_post(taxii_req *r);
 /* taxii_assets.c: GET/POST /renkei/assets/, DELETE /renkei/assets/{id}/ */
 rk_err taxii_h_assets(taxii_req *r);
+/* taxii_notify.c: the notification API root and acknowledgements */
+rk_err taxii_h_notify_root(taxii_req *r);
+rk_err taxii_h_notify_collections(taxii_req *r);
+rk_err taxii_h_notify_objects(taxii_req *r);
+rk_err taxii_h_notify_status(taxii_req *r);
+rk_err taxii_h_notify_ack(taxii_req *r);
+#define TAXII_NOTIFY_ROOT "notifications"
 
 /* ---------------------------------------------------------------- anonymous */
 /* taxii_anon.c */

@@ -67,6 +67,17 @@
 #define ACTION_NONE (-1)
 
 static const taxii_route routes[] = {
+	/* renkei: each organisation's notification collection, an API root
+	 * of its own ahead of the community roots (taxii_notify.c) */
+	{"GET", "/" TAXII_NOTIFY_ROOT "/", "notify_root", taxii_h_notify_root, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/", "notify_collections",
+	 taxii_h_notify_collections, ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/{coll}/", "notify_collection",
+	 taxii_h_notify_collections, ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/{coll}/objects/", "notify_objects",
+	 taxii_h_notify_objects, ACTION_NONE, TAXII_P_ADDED_AFTER | TAXII_P_LIMIT,
+	 TAXII_MEDIA_TYPE_TAXII},
 	/* TAXII 2.1 section 4.1 */
 	{"GET", "/taxii2/", "discovery", taxii_h_discovery, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_TAXII},
@@ -123,6 +134,11 @@ static const taxii_route routes[] = {
 	{"POST", "/renkei/assets/", "assets_claim", taxii_h_assets, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_ANY},
 	{"DELETE", "/renkei/assets/{id}/", "assets_withdraw", taxii_h_assets, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	/* renkei: notification delivery status and acknowledgement */
+	{"GET", "/renkei/notify/", "notify_status", taxii_h_notify_status, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	{"POST", "/renkei/notify/{id}/ack/", "notify_ack", taxii_h_notify_ack, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_ANY},
 };
 #define N_ROUTES RK_ARRAY_LEN(routes)
@@ -1046,6 +1062,20 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rc = assets_db_open(cfg->data, &srv->assets, ctx);
 	if (rc)
 		goto out;
+	/* Notifications: settings checked whole (file:line errors) and
+	 * against the directory before anything is served. */
+	notify_config_init(&srv->notify_cfg);
+	if (cfg->notify_config &&
+	    (rc = notify_config_load(&srv->notify_cfg, cfg->notify_config, ctx)))
+		goto out;
+	rc = notify_engine_start(&(notify_engine_opts){.data_dir = cfg->data, .st = st,
+						       .audit = srv->audit,
+						       .config = cfg->notify_config
+									 ? &srv->notify_cfg
+									 : NULL},
+				 &srv->notify, ctx);
+	if (rc)
+		goto out;
 
 	srv->listen_fd = open_listener(host, port, &srv->port, ctx);
 	if (srv->listen_fd < 0) {
@@ -1161,6 +1191,8 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_mutex_unlock(&srv->stop_lock);
 		pthread_join(srv->poller, NULL);
 	}
+	notify_engine_stop(srv->notify); /* before the audit log it records into */
+	notify_config_cleanup(&srv->notify_cfg);
 	audit_close(srv->audit); /* no request is left to record */
 	anon_state_close(srv->anon);
 	anon_rules_free(srv->anon_rules);
