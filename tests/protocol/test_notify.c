@@ -933,9 +933,8 @@ static int setup(void **state)
 	if (pthread_create(&smtp.th, NULL, smtp_main, &smtp) != 0)
 		return -1;
 	proto_identity("isp", isp_identity, sizeof isp_identity);
-	/* The hub's data directory inside one of this test's own: on a
-	 * machine shared with other test runs, /tmp/renkei-proto-* has been
-	 * seen swept away mid-test by someone else's cleanup. */
+	/* The hub's data directory inside a directory of this test's own,
+	 * so that nothing but this test touches what it runs on. */
 	if (!proto_tmpdir(own_tmp, sizeof own_tmp, "rk-notify-test") || setenv("TMPDIR", own_tmp, 1))
 		return -1;
 	if (!proto_hub_prepare(&hub))
