@@ -128,18 +128,8 @@ rk_err anon_state_open(const char *dir, anon_state **out, rk_errctx *ctx)
 	}
 	if ((rc = load_key(path, s->key, ctx)))
 		goto fail;
-	path_in(dir, "anonymise.db", path, sizeof path);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						 SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		rc = rk_fail(ctx, RK_EDB, path, "cannot open: %s",
-			     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	if ((rc = rk_sqlite_open(dir, "anonymise.db", false, 10000, schema, &s->db, ctx)))
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, 10000);
-	if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(s, ctx, "creating the tables");
-		goto fail;
-	}
 	*out = s;
 	return RK_OK;
 fail:

@@ -58,35 +58,20 @@ static rk_err db_fail(assets_db *db, rk_errctx *ctx, const char *what)
 
 rk_err assets_db_open(const char *data_dir, assets_db **out, rk_errctx *ctx)
 {
-	assets_db *db = NULL;
-	char path[4096];
-	char *errmsg = NULL;
-	rk_err err = RK_OK;
+	assets_db *db = calloc(1, sizeof *db);
+	rk_err err;
 
 	*out = NULL;
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, ASSETS_DB_FILE) >= sizeof path)
-		return rk_fail(ctx, RK_EINVAL, data_dir, "data directory path too long");
-	if (!(db = calloc(1, sizeof *db)))
+	if (!db)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 	pthread_mutex_init(&db->lock, NULL);
-	if (sqlite3_open_v2(path, &db->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		err = rk_fail(ctx, RK_EDB, path, "cannot open: %s",
-			      db->db ? sqlite3_errmsg(db->db) : "out of memory");
-		goto out;
-	}
-	sqlite3_busy_timeout(db->db, ASSETS_BUSY_MS);
-	if (sqlite3_exec(db->db, SCHEMA, NULL, NULL, &errmsg) != SQLITE_OK) {
-		err = rk_fail(ctx, RK_EDB, path, "cannot set up: %s", errmsg ? errmsg : "?");
-		goto out;
+	if ((err = rk_sqlite_open(data_dir, ASSETS_DB_FILE, false, ASSETS_BUSY_MS, SCHEMA, &db->db,
+				  ctx))) {
+		assets_db_close(db);
+		return err;
 	}
 	*out = db;
-	db = NULL;
-out:
-	sqlite3_free(errmsg);
-	assets_db_close(db);
-	return err;
+	return RK_OK;
 }
 
 void assets_db_close(assets_db *db)

@@ -336,6 +336,21 @@ rk_err rk_read_file(const char *path, size_t max_bytes, char **out,
  * naming the file and the system's reason. */
 rk_err rk_write_file_atomic(const char *path, const void *data, size_t len, rk_errctx *ctx);
 
+/* ---------------------------------------------------------------- sqlite */
+/* common_sqlite.c */
+
+struct sqlite3;
+/*
+ * Opens DIR/FILE (DIR or the store location sqlite:DIR), a module's own
+ * SQLite database: read-write and created
+ * when missing (or read_only), serialised threading, busy_ms of waiting
+ * for a lock, and `schema` (SQL, may be NULL) run once. RK_EDB naming the
+ * file and SQLite's reason; RK_EINVAL for a path too long. The caller
+ * closes *out with sqlite3_close.
+ */
+rk_err rk_sqlite_open(const char *dir, const char *file, bool read_only, int busy_ms,
+		      const char *schema, struct sqlite3 **out, rk_errctx *ctx);
+
 /* ---------------------------------------------------------------- log */
 /* common_log.c */
 

@@ -75,43 +75,21 @@ static rk_err db_fail(notify_db *db, rk_errctx *ctx, const char *what)
 
 rk_err notify_db_open(const char *data_dir, notify_db **out, rk_errctx *ctx)
 {
-	notify_db *db = NULL;
-	char path[4096];
-	char *errmsg = NULL;
-	rk_err err = RK_OK;
+	notify_db *db = calloc(1, sizeof *db);
+	rk_err err;
 
 	*out = NULL;
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, NOTIFY_DB_FILE) >= sizeof path)
-		return rk_fail(ctx, RK_EINVAL, data_dir, "data directory path too long");
-	if (!(db = calloc(1, sizeof *db)))
+	if (!db)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->rlock, NULL);
-	if (sqlite3_open_v2(path, &db->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		err = rk_fail(ctx, RK_EDB, path, "cannot open: %s",
-			      db->db ? sqlite3_errmsg(db->db) : "out of memory");
-		goto out;
+	if ((err = rk_sqlite_open(data_dir, NOTIFY_DB_FILE, false, 10000, SCHEMA, &db->db, ctx)) ||
+	    (err = rk_sqlite_open(data_dir, NOTIFY_DB_FILE, true, 10000, NULL, &db->rdb, ctx))) {
+		notify_db_close(db);
+		return err;
 	}
-	sqlite3_busy_timeout(db->db, 10000);
-	if (sqlite3_exec(db->db, SCHEMA, NULL, NULL, &errmsg) != SQLITE_OK) {
-		err = rk_fail(ctx, RK_EDB, path, "cannot set up: %s", errmsg ? errmsg : "?");
-		goto out;
-	}
-	if (sqlite3_open_v2(path, &db->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
-	    SQLITE_OK) {
-		err = rk_fail(ctx, RK_EDB, path, "cannot open for reading: %s",
-			      db->rdb ? sqlite3_errmsg(db->rdb) : "out of memory");
-		goto out;
-	}
-	sqlite3_busy_timeout(db->rdb, 10000);
 	*out = db;
-	db = NULL;
-out:
-	sqlite3_free(errmsg);
-	notify_db_close(db);
-	return err;
+	return RK_OK;
 }
 
 void notify_db_close(notify_db *db)
@@ -186,26 +164,37 @@ static rk_err exec_locked(notify_db *db, const char *sql, const stmt_arg *a, siz
 	return err;
 }
 
-rk_err notify_db_cursor(notify_db *db, const char *collection, uint64_t *seq, rk_errctx *ctx)
+/* The integer `sql` selects for one text key, 0 when there is no row. */
+static rk_err select_int(notify_db *db, const char *sql, const char *key, int64_t *out,
+			 const char *what, rk_errctx *ctx)
 {
 	sqlite3_stmt *s = NULL;
 	rk_err err = RK_OK;
-	*seq = 0;
+
+	*out = 0;
 	pthread_mutex_lock(&db->lock);
-	if (sqlite3_prepare_v2(db->db, "SELECT seq FROM cursors WHERE collection = ?1", -1, &s,
-			       NULL) != SQLITE_OK) {
-		err = db_fail(db, ctx, "reading a cursor");
+	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		err = db_fail(db, ctx, what);
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, collection, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		*out = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
-		err = db_fail(db, ctx, "reading a cursor");
+		err = db_fail(db, ctx, what);
 out:
 	sqlite3_finalize(s);
 	pthread_mutex_unlock(&db->lock);
+	return err;
+}
+
+rk_err notify_db_cursor(notify_db *db, const char *collection, uint64_t *seq, rk_errctx *ctx)
+{
+	int64_t v;
+	rk_err err = select_int(db, "SELECT seq FROM cursors WHERE collection = ?1", collection, &v,
+				"reading a cursor", ctx);
+	*seq = (uint64_t)v;
 	return err;
 }
 
@@ -495,25 +484,8 @@ rk_err notify_db_retry(notify_db *db, int64_t id, notify_channel channel, const 
 
 rk_err notify_db_window(notify_db *db, const char *org, rk_time *start, rk_errctx *ctx)
 {
-	sqlite3_stmt *s = NULL;
-	rk_err err = RK_OK;
-	*start = 0;
-	pthread_mutex_lock(&db->lock);
-	if (sqlite3_prepare_v2(db->db, "SELECT window_start FROM digests WHERE org = ?1", -1, &s,
-			       NULL) != SQLITE_OK) {
-		err = db_fail(db, ctx, "reading a digest window");
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, org, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*start = sqlite3_column_int64(s, 0);
-	else if (rc != SQLITE_DONE)
-		err = db_fail(db, ctx, "reading a digest window");
-out:
-	sqlite3_finalize(s);
-	pthread_mutex_unlock(&db->lock);
-	return err;
+	return select_int(db, "SELECT window_start FROM digests WHERE org = ?1", org, start,
+			  "reading a digest window", ctx);
 }
 
 rk_err notify_db_set_window(notify_db *db, const char *org, rk_time start, rk_errctx *ctx)
