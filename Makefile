@@ -16,7 +16,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern match logs sensor client uplink feeds export taxii cli
+MODULES := common stix store directory policy audit decode pattern match logs sensor client uplink feeds export federation taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -33,8 +33,9 @@ DEPS_client    := client common
 DEPS_uplink    := uplink client stix common
 DEPS_feeds     := feeds client stix common
 DEPS_export    := export pattern policy directory store stix common
-DEPS_taxii     := taxii export pattern audit policy directory store stix common
-DEPS_cli       := cli feeds sensor match decode logs uplink client taxii export pattern audit policy directory store stix common
+DEPS_federation := federation client policy directory store stix common
+DEPS_taxii     := taxii federation client export pattern audit policy directory store stix common
+DEPS_cli       := cli feeds sensor match decode logs uplink taxii federation client export pattern audit policy directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 

@@ -138,6 +138,8 @@ static const cli_command commands[] = {
 	  "standard output. Files are replaced atomically. A summary and the\n"
 	  "ETag go to standard error. Exits 2 for an unknown organisation or\n"
 	  "format, 1 on other errors. See renkei-export(1).\n" },
+	{ "federation", cli_cmd_federation, "partner hubs: this hub's key, status and a sync round",
+	  "federation ACTION --data DIR [--federation FILE] [OPTIONS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

@@ -70,6 +70,11 @@ void client_http_free(client_http *h);
 rk_err client_http_request(client_http *h, const char *method, const char *url,
 			   const json_t *body, long *status, json_t **resp,
 			   rk_errctx *ctx);
+/* client_http_request with a body already serialised (payload_len bytes;
+ * NULL: GET), sent as it is. */
+rk_err client_http_request_text(client_http *h, const char *method, const char *url,
+				const char *payload, size_t payload_len, long *status,
+				json_t **resp, rk_errctx *ctx);
 /* The X-TAXII-Date-Added-First / -Last headers of the last answer, as sent
  * ("" when absent); valid until the next request. */
 const char *client_http_date_added_first(const client_http *h);

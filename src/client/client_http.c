@@ -236,8 +236,26 @@ static rk_err fail_status(long status, const char *url, const rk_buf *body, rk_e
 rk_err client_http_request(client_http *h, const char *method, const char *url,
 			const json_t *body, long *status_out, json_t **resp, rk_errctx *ctx)
 {
-	struct curl_slist *headers = NULL, *more;
 	char *payload = NULL;
+	rk_err err;
+
+	*resp = NULL;
+	if (status_out)
+		*status_out = 0;
+	if (body && !(payload = rk_json_dump(body)))
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	err = client_http_request_text(h, method, url, payload, payload ? strlen(payload) : 0,
+				       status_out, resp, ctx);
+	free(payload);
+	return err;
+}
+
+rk_err client_http_request_text(client_http *h, const char *method, const char *url,
+				const char *payload, size_t payload_len, long *status_out,
+				json_t **resp, rk_errctx *ctx)
+{
+	struct curl_slist *headers = NULL, *more;
+	const void *body = payload;
 	rk_buf full;
 	sink s = { 0 };
 	long status = 0;
@@ -263,13 +281,11 @@ rk_err client_http_request(client_http *h, const char *method, const char *url,
 	}
 	curl_easy_setopt(h->curl, CURLOPT_URL, full.data);
 	if (body) {
-		if (!(payload = rk_json_dump(body)))
-			goto oom;
 		if (!(more = curl_slist_append(headers, "Content-Type: " CLIENT_TAXII_MEDIA)))
 			goto oom;
 		headers = more;
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
 	} else {
 		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
 	}
@@ -317,7 +333,6 @@ out:
 	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
 	curl_slist_free_all(headers);
-	free(payload);
 	rk_buf_cleanup(&s.buf);
 	rk_buf_cleanup(&full);
 	return err;

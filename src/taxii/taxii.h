@@ -40,6 +40,7 @@ typedef struct taxii_config {
 	unsigned threads;
 	char *port_file;       /* write the bound port here once listening */
 	char *log_level;
+	char *federation;      /* partner hubs file (renkei-federation(1)); NULL: none */
 } taxii_config;
 
 /* One row per option: name (INI key and --flag), argument name, default as

@@ -47,6 +47,7 @@ static const struct opt_row {
 	ROW("threads", "N", "8", "request threads", OPT_UINT, threads),
 	ROW("port-file", "FILE", NULL, "write the bound TCP port here once listening", OPT_STR, port_file),
 	ROW("log-level", "LEVEL", "info", "debug, info, warn or error", OPT_STR, log_level),
+	ROW("federation", "FILE", NULL, "partner hubs to federate with (renkei-federation(1))", OPT_STR, federation),
 #undef ROW
 };
 

@@ -485,6 +485,27 @@ done:
 	return rc;
 }
 
+/* Tells the federation which objects of a partner hub's envelope were
+ * stored, and what was refused. */
+static void fed_received(taxii_req *r, const taxii_fed_verdict *fed, const obj_state *states,
+			 size_t n, size_t n_fail)
+{
+	const char **ids = calloc(n ? n : 1, sizeof *ids);
+	bool *stored = calloc(n ? n : 1, sizeof *stored);
+	const char *reject = NULL;
+
+	for (size_t i = 0; ids && stored && i < n; i++) {
+		ids[i] = states[i].id;
+		stored[i] = states[i].item >= 0 && !states[i].failed;
+		if (states[i].failed && !reject)
+			reject = states[i].message;
+	}
+	if (ids && stored)
+		taxii_fed_received(r, fed, ids, stored, n, n_fail, reject);
+	free(ids);
+	free(stored);
+}
+
 static rk_err objects_post(taxii_req *r)
 {
 	json_t *env = NULL;
@@ -497,6 +518,7 @@ static rk_err objects_post(taxii_req *r)
 	splice_texts splices = {0};
 	bool have_slices = false;
 	char (*added_ts)[RK_TIME_BUF] = NULL;
+	taxii_fed_verdict fed = {0}; /* a partner hub's signature (taxii_federation.c) */
 	rk_errctx ctx;
 	rk_err rc = RK_OK;
 	size_t n = 0, n_items = 0;
@@ -547,6 +569,10 @@ static rk_err objects_post(taxii_req *r)
 			goto out;
 		}
 		have_slices = slices && n_slices == n;
+		if (taxii_fed_verify(r, env, r->body.data, slices, n_slices, n, &fed)) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -563,6 +589,12 @@ static rk_err objects_post(taxii_req *r)
 		s->id = json_string_value(json_object_get(obj, "id"));
 		snprintf(path, sizeof path, "objects[%zu]", i);
 		rk_errctx_clear(&octx);
+		if (fed.ok && !fed.ok[i]) {
+			snprintf(s->message, sizeof s->message, "%s: federation: %s", path,
+				 fed.why);
+			s->failed = true;
+			continue;
+		}
 		if (stix_validate_object(obj, path, NULL, &octx) != RK_OK ||
 		    stix_object_info(obj, &info, &octx) != RK_OK) {
 			if (!octx.code)
@@ -699,6 +731,8 @@ static rk_err objects_post(taxii_req *r)
 	for (size_t i = 0; i < n; i++)
 		if (states[i].item >= 0 && !states[i].failed)
 			taxii_audit_object(r, states[i].id);
+	if (fed.partner)
+		fed_received(r, &fed, states, n, maker.n_fail);
 
 	/* TAXII 2.1 section 5.5: the answer is a status resource. */
 	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, maker.status_text,
@@ -718,6 +752,7 @@ out:
 	free(splices.creator);
 	free(splices.marking);
 	free(added_ts);
+	taxii_fed_verdict_cleanup(&fed);
 	return rc;
 }
 

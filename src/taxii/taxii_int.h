@@ -28,6 +28,7 @@
 #include "common.h"
 #include "directory.h"
 #include "export.h"
+#include "federation.h"
 #include "policy.h"
 #include "store.h"
 #include "taxii.h"
@@ -287,6 +288,7 @@ struct taxii_server {
 	struct coll_classes *classes; /* a list, under aud_lock */
 	audit *audit;         /* <data>/audit.db, opened with the server */
 	struct taxii_export_cache *exports; /* taxii_export.c */
+	struct taxii_fed *fed; /* taxii_federation.c; NULL without federation */
 };
 
 /*
@@ -363,5 +365,45 @@ void taxii_audit_cleanup(taxii_req *r); /* frees what taxii_audit_object kept */
  * answer leaves; otherwise (done_cb) the record is queued. */
 void taxii_audit_request(taxii_req *r, bool handled);
 rk_err taxii_h_readers(taxii_req *r);
+
+/* ---------------------------------------------------------------- federation */
+/* taxii_federation.c */
+
+typedef struct taxii_fed taxii_fed;
+
+/* The current directory for a thread that is not a request (released
+ * with taxii_dirref_release); taxii_server.c. */
+taxii_dirref *taxii_dirref_acquire(taxii_server *srv);
+void taxii_dirref_release(taxii_dirref *d);
+
+/* Loads the federation file, key and state and starts the scheduler
+ * (nothing without the `federation` option); stop joins and frees. */
+rk_err taxii_fed_start(taxii_server *srv, const directory *dir, rk_errctx *ctx);
+void taxii_fed_stop(taxii_server *srv);
+/* The configured partner the request's user writes for (role partner,
+ * its organisation a partner), or NULL. */
+const fed_partner *taxii_fed_partner(const taxii_req *r);
+
+/* What the signature check said of a posted envelope's objects (ok and
+ * origins NULL: no check, the writer is not a configured partner). */
+typedef struct taxii_fed_verdict {
+	const fed_partner *partner;
+	bool *ok;
+	const char **origins;
+	size_t n_refused;
+	char why[192];
+} taxii_fed_verdict;
+rk_err taxii_fed_verify(taxii_req *r, const json_t *env, const char *body,
+			const rk_json_slice *slices, size_t n_slices, size_t n,
+			taxii_fed_verdict *v);
+void taxii_fed_verdict_cleanup(taxii_fed_verdict *v);
+/* After the store answered: provenance of relayed objects stored, and the
+ * partner's incoming counters. */
+void taxii_fed_received(taxii_req *r, const taxii_fed_verdict *v, const char *const *ids,
+			const bool *stored, size_t n, uint64_t rejected, const char *reject_msg);
+/* A delete of an object's versions here (a tombstone when every version
+ * went). */
+void taxii_fed_deleted(taxii_req *r, const char *id, const char *owner, int64_t aud,
+		       bool every_version);
 
 #endif

@@ -139,6 +139,16 @@ static void dirref_release(taxii_dirref *d)
 	}
 }
 
+taxii_dirref *taxii_dirref_acquire(taxii_server *srv)
+{
+	return dirref_acquire(srv);
+}
+
+void taxii_dirref_release(taxii_dirref *d)
+{
+	dirref_release(d);
+}
+
 static taxii_dirref *dirref_new(directory *dir)
 {
 	taxii_dirref *d = malloc(sizeof *d);
@@ -1022,6 +1032,9 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rc = audit_open(cfg->data, &(audit_options){.log_head = true}, &srv->audit, ctx);
 	if (rc)
 		goto out;
+	rc = taxii_fed_start(srv, srv->dref->dir, ctx);
+	if (rc)
+		goto out;
 
 	srv->listen_fd = open_listener(host, port, &srv->port, ctx);
 	if (srv->listen_fd < 0) {
@@ -1137,6 +1150,7 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_mutex_unlock(&srv->stop_lock);
 		pthread_join(srv->poller, NULL);
 	}
+	taxii_fed_stop(srv);
 	audit_close(srv->audit); /* no request is left to record */
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);
