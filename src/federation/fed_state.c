@@ -39,7 +39,7 @@ static const char schema[] =
 	" collection TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL,"
 	" audience TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS tombstones_by_collection ON tombstones(collection, seq);"
-	"CREATE TABLE IF NOT EXISTS status(partner TEXT PRIMARY KEY, last_success INTEGER"
+	"CREATE TABLE IF NOT EXISTS status(partner TEXT PRIMARY KEY NOT NULL, last_success INTEGER"
 	" NOT NULL DEFAULT 0, last_attempt INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL"
 	" DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', sent INTEGER NOT NULL DEFAULT 0,"
 	" deleted_sent INTEGER NOT NULL DEFAULT 0, held INTEGER NOT NULL DEFAULT 0,"
@@ -301,6 +301,8 @@ rk_err fed_status_note(fed_state *fs, const char *partner, const fed_status_delt
 	pthread_mutex_lock(&fs->lock);
 	sqlite3_stmt *s = prep(
 		fs, "INSERT INTO status(partner) VALUES(?1) ON CONFLICT(partner) DO NOTHING");
+	if (s)
+		sqlite3_bind_text(s, 1, partner, -1, SQLITE_STATIC);
 	if (!s || run(fs, s, ctx, "noting status")) {
 		err = db_err(fs, ctx, "noting status");
 		goto out;

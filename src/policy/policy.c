@@ -372,9 +372,11 @@ static policy_decision sighting_markings(const directory *dir, const policy_subj
  * member of a community here (that would put words in a local
  * organisation's mouth; such objects never need to come back). And a
  * partner hub may bring AMBER, AMBER+STRICT or RED only to organisations
- * it names: the object's recipients or distribution must name an
+ * it names: an object with recipients or distribution (whoever created
+ * it), and a relayed AMBER or AMBER+STRICT object, must name an
  * organisation that reaches the collection's community; anything else
- * was not for this hub and is refused.
+ * was not for this hub and is refused. (A partner's own AMBER object
+ * without names is for the collection's audience, as from any writer.)
  */
 static bool is_local_member(const directory *dir, const char *identity_id,
 			    const dir_org *except)
@@ -419,13 +421,18 @@ static policy_decision relay(const directory *dir, const policy_subject *s,
 	    is_local_member(dir, creator, s->org))
 		return deny(403, "a partner hub may not relay objects created by %s, an "
 				 "organisation of this hub", creator);
-	if (a && strictest_level(a) >= STIX_TLP_AMBER) {
+	if (!a)
+		return allow();
+	bool relayed = creator && strcmp(creator, s->org->identity_id) != 0;
+	bool named = a->n_recipients || a->n_distribution;
+	if (named || (relayed && strictest_level(a) >= STIX_TLP_AMBER)) {
 		const dir_community *c = community_of(dir, res);
 		if (!c || !(names_reader_here(dir, c, a->recipients, a->n_recipients) ||
 			    names_reader_here(dir, c, a->distribution, a->n_distribution)))
-			return deny(403, "a partner hub may relay a %s object only when it names "
+			return deny(403, "a partner hub may bring a %s object %s only when it names "
 					 "an organisation of this community",
-				    stix_tlp_name(strictest_level(a)));
+				    stix_tlp_name(strictest_level(a)),
+				    named ? "for named organisations" : "of another creator");
 	}
 	return allow();
 }
