@@ -586,6 +586,56 @@ bool or_onward_export(const or_world *w, int org, size_t row, char *why, size_t 
 	return true;
 }
 
+/* The strictest TLP level of a row: its own and granular markings on
+ * required properties. */
+static or_tlp strictest(const or_world *w, const or_row *r)
+{
+	or_tlp level = or_row_level(w, r);
+	const json_t *e, *sel;
+	size_t i, k;
+	char top[64];
+
+	json_array_foreach(json_object_get(r->json, "granular_markings"), i, e) {
+		or_tlp g = or_tlp_of_marking(json_string_value(json_object_get(e, "marking_ref")));
+		json_array_foreach(json_object_get(e, "selectors"), k, sel) {
+			selector_top(json_string_value(sel), top, sizeof top);
+			if (g > level && required_prop(r->json, w->objs[r->obj].type, top))
+				level = g;
+		}
+	}
+	return level;
+}
+
+bool or_onward_partner(const or_world *w, size_t row, int comm, const char *const *named,
+		       size_t n, char *why, size_t whylen)
+{
+	const or_row *r = &w->rows[row];
+	or_tlp level = strictest(w, r);
+
+	if (r->communities && !list_has(r->communities, w->comms[comm].id)) {
+		snprintf(why, whylen, "(a) X is not among the object's communities");
+		return false;
+	}
+	if (r->recipients || r->distribution) {
+		for (size_t i = 0; i < n; i++)
+			if (list_has(r->recipients, named[i]) || list_has(r->distribution, named[i]))
+				return true;
+		snprintf(why, whylen, "(a) names no recipient named on the partner");
+		return false;
+	}
+	if (level == OR_TLP_CLEAR)
+		return true;
+	if (level == OR_TLP_GREEN) {
+		int c = w->colls[r->coll].comm;
+		if (c == comm || (w->comms[c].members & w->comms[comm].members))
+			return true;
+		snprintf(why, whylen, "(a) TLP:GREEN: X is not connected to the collection's community");
+		return false;
+	}
+	snprintf(why, whylen, "(a) %s without a named recipient stays", or_tlp_name(level));
+	return false;
+}
+
 #define MAX_REMOVED 32
 
 typedef struct removed_set {

@@ -54,6 +54,7 @@
 
 #include "federation.h"
 #include "proto_hub.h"
+#include "proto_oracle.h"
 
 #define NC1 "aaaaaaaa-0000-4000-8000-00000000000a"
 #define NW "aaaaaaaa-0000-4000-8000-00000000000b"
@@ -365,6 +366,28 @@ static void test_markings(void **state)
 		{TLP_RED, "recipients", q_nisc, false, false},
 		{TLP_GREEN, "distribution", q_cert, false, true},
 	};
+	/* The oracle (docs "Onward paths" (a)) agrees with the table above
+	 * for N's direct pushes, which are the only paths these objects
+	 * take to where they go. */
+	or_world w;
+	or_world_init(&w);
+	const char *slugs[] = {"nisc", "isac-soc", "cert-soc", "isac-hub", "cert-hub", "fake-hub"};
+	for (int k = 0; k < 6; k++) {
+		snprintf(w.orgs[k].slug, sizeof w.orgs[k].slug, "%s", slugs[k]);
+		or_identity(slugs[k], w.orgs[k].identity);
+	}
+	w.n_orgs = 6;
+	snprintf(w.comms[0].id, sizeof w.comms[0].id, "fed");
+	w.comms[0].members = 1u << 0 | 1u << 3 | 1u << 5;
+	snprintf(w.comms[1].id, sizeof w.comms[1].id, "world");
+	w.comms[1].members = 1u << 4;
+	w.n_comms = 2;
+	snprintf(w.colls[0].id, sizeof w.colls[0].id, "%s", NC1);
+	w.colls[0].comm = 0;
+	w.colls[0].default_tlp = OR_TLP_GREEN;
+	w.n_colls = 1;
+	const char *to_isac[] = {id_isac}, *to_cert[] = {id_cert};
+
 	for (unsigned i = 0; i < RK_ARRAY_LEN(cases); i++) {
 		x[0] = '\0';
 		if (cases[i].list)
@@ -373,9 +396,21 @@ static void test_markings(void **state)
 				 "\"property-extension\",\"%s\":[%s]}}",
 				 cases[i].list, cases[i].who);
 		char *o = indicator(i + 1, "2026-01-01T00:00:00.000Z", cases[i].marking, x);
+		json_t *j = json_loads(o, 0, NULL);
+		assert_non_null(j);
+		size_t row = or_world_add_row(
+			&w, 0,
+			or_world_add_object(&w, json_string_value(json_object_get(j, "id")),
+					    "indicator", 0),
+			j);
+		char why[200] = "";
+		if (or_onward_partner(&w, row, 0, to_isac, 1, why, sizeof why) != cases[i].to_i ||
+		    or_onward_partner(&w, row, 1, to_cert, 1, why, sizeof why) != cases[i].to_c)
+			fail_msg("case %u: the oracle disagrees with the table (%s)", i + 1, why);
 		post_one(&hn, NC1, T_NA, o);
 		free(o);
 	}
+	or_world_free(&w);
 	assert_true(wait_for(markings_arrived));
 	sleep_ms(3500); /* a few more rounds everywhere: nothing else may arrive */
 	for (unsigned i = 0; i < RK_ARRAY_LEN(cases); i++) {
