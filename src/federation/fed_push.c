@@ -251,6 +251,11 @@ static rk_err on_tombstone(void *arg, const fed_tombstone *t)
 			tc->r->refused++;
 			snprintf(tc->last_refusal, tc->lrlen, "deletion of %s: %s", t->id,
 				 tc->ctx->msg);
+			fed_status_delta d = {.refused_by_partner = 1,
+					      .reject_msg = tc->last_refusal};
+			rk_errctx nctx;
+			rk_errctx_clear(&nctx);
+			fed_status_note(tc->h->state, tc->p->name, &d, &nctx);
 		} else {
 			return rc;
 		}
@@ -300,9 +305,22 @@ static rk_err push_collection(const fed_hub *h, const directory *dir, const fed_
 			break;
 		if (!pg.count)
 			break;
-		if (b.kept &&
-		    (rc = send_page(&b, c, root_url, m->remote, r, last_refusal, lrlen, ctx)))
-			break;
+		if (b.kept) {
+			fed_round before = *r;
+			rk_errctx nctx;
+			if ((rc = send_page(&b, c, root_url, m->remote, r, last_refusal, lrlen,
+					    ctx)))
+				break;
+			/* counted as each page is answered, so that a round cut
+			 * short still shows what it sent */
+			fed_status_delta d = {.sent = r->sent - before.sent,
+					      .held_already = r->held - before.held,
+					      .refused_by_partner = r->refused - before.refused,
+					      .reject_msg = r->refused > before.refused ? last_refusal
+											  : NULL};
+			rk_errctx_clear(&nctx);
+			fed_status_note(h->state, p->name, &d, &nctx);
+		}
 		r->pages++;
 		cursor = pg.last_seq;
 		if ((rc = fed_cursor_set(h->state, p->name, col->id, "push", cursor, ctx)))
@@ -364,11 +382,7 @@ out:
 			      .success = rc == RK_OK,
 			      .error = rc != RK_OK,
 			      .error_msg = rc ? msg : NULL,
-			      .sent = out->sent,
 			      .deleted_sent = out->deleted,
-			      .held_already = out->held,
-			      .refused_by_partner = out->refused,
-			      .reject_msg = last_refusal[0] ? last_refusal : NULL,
 			      .set_backlog = rc == RK_OK && !out->more,
 			      .backlog = 0};
 	rk_errctx_clear(&nctx);

@@ -4,18 +4,18 @@
  * With the `federation` option the hub loads the partner file (checked
  * against the directory), its key pair (<data>/federation.key, made on
  * the first start) and its federation state (<data>/federation.db), and
- * runs one more thread, the scheduler:
+ * runs one more thread per partner it pushes to, the partner's scheduler:
  *
- *     for each partner with direction push or both, when due:
- *         fed_push_round(current directory)  -> ok: due in `interval`
+ *     loop until the hub stops:
+ *         fed_push_round(current directory)  -> ok: wait `interval`
  *                                            -> failed: back off 1, 2, 4 ...
  *                                               RK_FED_BACKOFF_MAX_SECONDS
- *     sleep until the next is due, or until the hub stops
  *
- * Partners are pushed one after the other on this one thread: a partner
- * that is down or slow costs its own request timeouts and back-off, and
- * never stops the others' rounds (each round is independent, and failures
- * are counted in the partner's status).
+ * A partner that is down, slow or answers garbage costs only its own
+ * thread its request timeouts and back-off: the other partners' rounds go
+ * on (failures are counted in the partner's status and logged). The
+ * threads share the store, the audit log and federation.db (one mutex),
+ * as request threads do; stopping wakes them all and joins them.
  *
  * The hub side of what partners send: an envelope POSTed by a user of
  * role partner whose organisation is a configured partner is verified
@@ -27,6 +27,7 @@
  * What is sent to partners is audited like requests (one record per
  * request sent: ids, partner, status).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,18 +36,24 @@
 
 #include "taxii_int.h"
 
+/* One scheduler thread per partner that this hub pushes to. */
+typedef struct fed_worker {
+	struct taxii_fed *f;
+	const fed_partner *p;
+	pthread_t thread;
+	bool started;
+} fed_worker;
+
 struct taxii_fed {
 	taxii_server *srv;
 	fed_config *cfg;
 	fed_key key;
 	fed_state *state;
-	pthread_t thread;
-	bool started;
+	fed_worker *workers;
+	size_t n_workers;
 	volatile int stop;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	time_t *due;
-	unsigned *backoff;
 };
 
 static void audit_sent(void *arg, const fed_partner *p, const char *method, const char *url,
@@ -84,58 +91,55 @@ static void fed_hub_of(taxii_fed *f, fed_hub *h)
 		       .audit_arg = f};
 }
 
+/* A partner's rounds: push when due, then wait for the interval (after a
+ * success) or the back-off (after a failure), or until the hub stops. */
 static void *scheduler(void *arg)
 {
-	taxii_fed *f = arg;
+	fed_worker *w = arg;
+	taxii_fed *f = w->f;
+	const fed_partner *p = w->p;
+	unsigned backoff = 0;
 	fed_hub h;
 
 	fed_hub_of(f, &h);
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
-		time_t now = time(NULL), next = now + 3600;
-		for (size_t i = 0; i < f->cfg->n_partners && !f->stop; i++) {
-			const fed_partner *p = &f->cfg->partners[i];
-			if (!p->push)
-				continue;
-			if (f->due[i] <= now) {
-				fed_round r;
-				rk_errctx ctx;
-				char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
-				pthread_mutex_unlock(&f->lock);
-				taxii_dirref *d = taxii_dirref_acquire(f->srv);
-				rk_errctx_clear(&ctx);
-				rk_err rc = fed_push_round(&h, d->dir, p, &f->stop, &r, &ctx);
-				taxii_dirref_release(d);
-				pthread_mutex_lock(&f->lock);
-				now = time(NULL);
-				if (rc) {
-					f->backoff[i] = f->backoff[i] ? f->backoff[i] * 2 : 1;
-					if (f->backoff[i] > RK_FED_BACKOFF_MAX_SECONDS)
-						f->backoff[i] = RK_FED_BACKOFF_MAX_SECONDS;
-					f->due[i] = now + f->backoff[i];
-					rk_errctx_format(&ctx, msg, sizeof msg);
-					rk_log(RK_LOG_WARN, "federation_push_failed",
-					       json_pack("{sssssI}", "partner", p->name, "error", msg,
-							 "retry_seconds", (json_int_t)f->backoff[i]));
-				} else {
-					f->backoff[i] = 0;
-					f->due[i] = now + p->interval;
-					if (r.sent || r.deleted || r.refused)
-						rk_log(RK_LOG_INFO, "federation_pushed",
-						       json_pack("{sssIsIsIsI}", "partner", p->name,
-								 "sent", (json_int_t)r.sent, "deleted",
-								 (json_int_t)r.deleted, "held_already",
-								 (json_int_t)r.held, "refused",
-								 (json_int_t)r.refused));
-				}
-			}
-			if (f->due[i] < next)
-				next = f->due[i];
+		fed_round r;
+		rk_errctx ctx;
+		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
+		unsigned wait_s;
+
+		pthread_mutex_unlock(&f->lock);
+		taxii_dirref *d = taxii_dirref_acquire(f->srv);
+		rk_errctx_clear(&ctx);
+		rk_err rc = fed_push_round(&h, d->dir, p, &f->stop, &r, &ctx);
+		taxii_dirref_release(d);
+		if (rc) {
+			backoff = backoff ? backoff * 2 : 1;
+			if (backoff > RK_FED_BACKOFF_MAX_SECONDS)
+				backoff = RK_FED_BACKOFF_MAX_SECONDS;
+			wait_s = backoff;
+			rk_errctx_format(&ctx, msg, sizeof msg);
+			rk_log(RK_LOG_WARN, "federation_push_failed",
+			       json_pack("{sssssI}", "partner", p->name, "error", msg,
+					 "retry_seconds", (json_int_t)backoff));
+		} else {
+			backoff = 0;
+			wait_s = p->interval;
+			if (r.sent || r.deleted || r.refused)
+				rk_log(RK_LOG_INFO, "federation_pushed",
+				       json_pack("{sssIsIsIsI}", "partner", p->name, "sent",
+						 (json_int_t)r.sent, "deleted", (json_int_t)r.deleted,
+						 "held_already", (json_int_t)r.held, "refused",
+						 (json_int_t)r.refused));
 		}
-		if (f->stop)
-			break;
-		struct timespec until = {.tv_sec = next};
-		pthread_cond_timedwait(&f->cond, &f->lock, &until);
+		pthread_mutex_lock(&f->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_s;
+		while (!f->stop &&
+		       pthread_cond_timedwait(&f->cond, &f->lock, &until) != ETIMEDOUT)
+			;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
@@ -158,13 +162,20 @@ rk_err taxii_fed_start(taxii_server *srv, const directory *dir, rk_errctx *ctx)
 	    (rc = fed_key_load(srv->cfg->data, true, &f->key, ctx)) ||
 	    (rc = fed_state_open(srv->cfg->data, false, &f->state, ctx)))
 		return rc;
-	f->due = calloc(f->cfg->n_partners + 1, sizeof *f->due);
-	f->backoff = calloc(f->cfg->n_partners + 1, sizeof *f->backoff);
-	if (!f->due || !f->backoff)
+	f->workers = calloc(f->cfg->n_partners + 1, sizeof *f->workers);
+	if (!f->workers)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-	if (pthread_create(&f->thread, NULL, scheduler, f) != 0)
-		return rk_fail(ctx, RK_EIO, NULL, "cannot start the federation thread");
-	f->started = true;
+	for (size_t i = 0; i < f->cfg->n_partners; i++) {
+		fed_worker *w = &f->workers[f->n_workers];
+		if (!f->cfg->partners[i].push)
+			continue;
+		w->f = f;
+		w->p = &f->cfg->partners[i];
+		if (pthread_create(&w->thread, NULL, scheduler, w) != 0)
+			return rk_fail(ctx, RK_EIO, NULL, "cannot start a federation thread");
+		w->started = true;
+		f->n_workers++;
+	}
 	rk_log(RK_LOG_INFO, "federation",
 	       json_pack("{sssIss}", "file", srv->cfg->federation, "partners",
 			 (json_int_t)f->cfg->n_partners, "public_key", f->key.pk_b64));
@@ -177,18 +188,17 @@ void taxii_fed_stop(taxii_server *srv)
 
 	if (!f)
 		return;
-	if (f->started) {
-		pthread_mutex_lock(&f->lock);
-		f->stop = 1;
-		pthread_cond_signal(&f->cond);
-		pthread_mutex_unlock(&f->lock);
-		pthread_join(f->thread, NULL);
-	}
+	pthread_mutex_lock(&f->lock);
+	f->stop = 1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	for (size_t i = 0; i < f->n_workers; i++)
+		if (f->workers[i].started)
+			pthread_join(f->workers[i].thread, NULL);
 	fed_state_close(f->state);
 	fed_config_free(f->cfg);
 	sodium_memzero(&f->key, sizeof f->key);
-	free(f->due);
-	free(f->backoff);
+	free(f->workers);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);

@@ -37,6 +37,10 @@
  * altered loses that object only, an unsigned page and a RED object not
  * addressed to the hub are refused, and N killed with SIGKILL in the
  * middle of pushing 6,000 objects resumes with nothing lost or doubled.
+ * Partners of N that are down, answer garbage or never answer fail on
+ * their own, counted and reported, without holding up the others.
+ *
+ * FED_KEEP=1 keeps the three data directories (and says where).
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -84,7 +88,7 @@
 
 static const char dir_n[] =
 	"{\"organizations\":[" ORG("nisc") "," ORG("isac-soc") "," ORG("cert-soc") "," ORG(
-		"isac-hub") "," ORG("cert-hub") "," ORG("fake-hub") "],"
+		"isac-hub") "," ORG("cert-hub") "," ORG("fake-hub") "," ORG("down-hub") "," ORG("garbage-hub") "," ORG("stall-hub") "],"
 	"\"users\":[" USER("n-analyst", "nisc", "analyst", T_NA) "," USER(
 		"n-isac", "isac-hub", "partner", T_N_ISAC) "," USER("n-cert", "cert-hub", "partner",
 								    T_N_CERT) "," USER("n-fake", "fake-hub", "partner", T_N_FAKE) "],"
@@ -119,6 +123,11 @@ static const char dir_c[] =
 	"\"collections\":[" COLL(CC1, "fed", "\"analyst\",\"partner\"") "]}";
 
 static proto_hub hn, hi, hc;
+/* partners of N that misbehave: one answers garbage, one never answers */
+static proto_bad_server garbage, stall;
+#define GARBAGE_REPLY                                                                   \
+	"HTTP/1.1 202 Accepted\r\nContent-Type: application/taxii+json;version=2.1\r\n"  \
+	"Content-Length: 8\r\nConnection: close\r\n\r\n[\"junk\"]"
 static char key_n[64], key_i[64], key_c[64];
 static fed_key fake_key;
 static char id_nisc[64], id_isac[64], id_cert[64];
@@ -209,6 +218,17 @@ static int group_setup(void **state)
 	snprintf(fake, sizeof fake, "%s", fake_key.pk_b64);
 	partner(&b, hn.dir, "fake", NULL, "fed", "unused-token", fake, "fake-hub", "fed",
 		"collection = " NC1 " " NC1 "\n", id_nisc, NULL);
+	/* partners that are down, answer garbage, or never answer */
+	proto_bad_server_start(&garbage, GARBAGE_REPLY);
+	proto_bad_server_start(&stall, NULL);
+	proto_hub down = {.port = 9};
+	proto_hub g = {.port = garbage.port}, st = {.port = stall.port};
+	partner(&b, hn.dir, "down", &down, "fed", "unused-token", key_i, "down-hub", "fed",
+		"collection = " NC1 " " NC1 "\n", id_isac, "timeout = 2\n");
+	partner(&b, hn.dir, "garbage", &g, "fed", "unused-token", key_i, "garbage-hub", "fed",
+		"collection = " NC1 " " NC1 "\n", id_isac, "timeout = 2\n");
+	partner(&b, hn.dir, "stall", &st, "fed", "unused-token", key_i, "stall-hub", "fed",
+		"collection = " NC1 " " NC1 "\n", id_isac, "timeout = 2\n");
 	/* the fake partner only writes to N */
 	char *conf = rk_buf_take(&b);
 	char *d = strstr(conf, "[partner fake]");
@@ -246,11 +266,15 @@ static int group_teardown(void **state)
 		proto_hub_stop(&hi, SIGTERM);
 		proto_hub_stop(&hc, SIGTERM);
 		fprintf(stderr, "kept %s %s %s\n", hn.dir, hi.dir, hc.dir);
+		proto_bad_server_stop(&garbage);
+		proto_bad_server_stop(&stall);
 		return 0;
 	}
 	proto_hub_cleanup(&hn);
 	proto_hub_cleanup(&hi);
 	proto_hub_cleanup(&hc);
+	proto_bad_server_stop(&garbage);
+	proto_bad_server_stop(&stall);
 	return 0;
 }
 
@@ -503,6 +527,28 @@ static void test_no_loops(void **state)
 	assert_true(field(n_c, "received") >= 1);
 	json_decref(n_i);
 	json_decref(n_c);
+}
+
+/* ---------------------------------------------------------------- bad partners */
+
+static void test_bad_partners(void **state)
+{
+	(void)state;
+	/* Meanwhile (test_markings) the good partners got everything; the
+	 * bad ones failed on their own threads, are counted and reported,
+	 * and keep their backlog: nothing is lost. */
+	const char *names[] = {"down", "garbage", "stall"};
+	const char *expect[] = {"", "not a status resource", "timed out"};
+	for (int k = 0; k < 3; k++) {
+		json_t *st = status_of(&hn, names[k]);
+		const char *last = json_string_value(json_object_get(st, "last_error"));
+		if (field(st, "errors") < 1 || !last || !strstr(last, expect[k]))
+			fail_msg("partner %s: errors %lld, last error '%s' (expected '%s')", names[k],
+				 (long long)field(st, "errors"), last ? last : "", expect[k]);
+		assert_int_equal(field(st, "sent"), 0);
+		assert_true(field(st, "backlog") >= 3); /* CLEAR, GREEN, AMBER for isac-soc ... */
+		json_decref(st);
+	}
 }
 
 /* ---------------------------------------------------------------- revocation and deletion */
@@ -784,6 +830,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_markings),
 		cmocka_unit_test(test_no_loops),
+		cmocka_unit_test(test_bad_partners),
 		cmocka_unit_test(test_revocation_and_deletion),
 		cmocka_unit_test(test_tampered_and_refused),
 		cmocka_unit_test(test_kill_resume),
