@@ -45,6 +45,11 @@ static void partner_cleanup(fed_partner *p)
 		free(p->maps[i].remote);
 	}
 	free(p->maps);
+	for (size_t i = 0; i < p->n_in_maps; i++) {
+		free(p->in_maps[i].local);
+		free(p->in_maps[i].remote);
+	}
+	free(p->in_maps);
 	for (size_t i = 0; i < p->n_recipients; i++)
 		free(p->recipients[i]);
 	free(p->recipients);
@@ -145,21 +150,22 @@ static int add_recipients(ini_state *s, fed_partner *p, const char *v)
 	return 1;
 }
 
-static int add_map(ini_state *s, fed_partner *p, const char *v)
+static int add_map(ini_state *s, fed_map **maps, size_t *n_maps, const char *key,
+		   const char *v)
 {
 	char local[RK_MAX_NAME], remote[RK_MAX_NAME];
 	char extra;
 
 	if (strlen(v) >= RK_MAX_NAME || sscanf(v, "%255s %255s %c", local, remote, &extra) != 2)
-		return bad(s, RK_ECONFIG,
-			   "collection takes two collection ids: LOCAL REMOTE (got '%s')", v);
-	if (p->n_maps >= RK_MAX_FED_COLLECTIONS)
+		return bad(s, RK_ECONFIG, "%s takes two collection ids: LOCAL REMOTE (got '%s')",
+			   key, v);
+	if (*n_maps >= RK_MAX_FED_COLLECTIONS)
 		return bad(s, RK_ETOOBIG, "too many collection mappings");
-	fed_map *grown = realloc(p->maps, (p->n_maps + 1) * sizeof *grown);
+	fed_map *grown = realloc(*maps, (*n_maps + 1) * sizeof *grown);
 	if (!grown)
 		return bad(s, RK_ENOMEM, "out of memory");
-	p->maps = grown;
-	fed_map *m = &p->maps[p->n_maps];
+	*maps = grown;
+	fed_map *m = &grown[*n_maps];
 	m->local = strdup(local);
 	m->remote = strdup(remote);
 	if (!m->local || !m->remote) {
@@ -167,7 +173,7 @@ static int add_map(ini_state *s, fed_partner *p, const char *v)
 		free(m->remote);
 		return bad(s, RK_ENOMEM, "out of memory");
 	}
-	p->n_maps++;
+	(*n_maps)++;
 	return 1;
 }
 
@@ -237,7 +243,9 @@ static int on_line(void *arg, const char *section, const char *name, const char 
 		return set_str(&p->community, value) ? 1
 						    : bad(s, RK_ENOMEM, "out of memory");
 	if (!strcmp(name, "collection"))
-		return add_map(s, p, value);
+		return add_map(s, &p->maps, &p->n_maps, name, value);
+	if (!strcmp(name, "pull_collection"))
+		return add_map(s, &p->in_maps, &p->n_in_maps, name, value);
 	if (!strcmp(name, "direction")) {
 		if (!strcmp(value, "push"))
 			p->push = true, p->pull = false;
@@ -347,8 +355,10 @@ rk_err fed_config_load(const char *path, const directory *dir, fed_config **out,
 				      : !p->public_key_b64[0] ? "public_key"
 				      : !p->org ? "organisation"
 				      : !p->community ? "community"
-				      : !p->n_maps ? "collection"
-						   : NULL;
+				      : p->push && !p->n_maps ? "collection (direction push)"
+				      : p->pull && !p->n_in_maps ? "pull_collection (direction pull)"
+				      : !p->n_maps && !p->n_in_maps ? "collection"
+								     : NULL;
 		if (missing) {
 			char where[RK_ERRCTX_PATH];
 			snprintf(where, sizeof where, "%s:%d", path, p->line);
@@ -391,6 +401,11 @@ rk_err fed_config_check_dir(const fed_config *cfg, const directory *dir, rk_errc
 					       "partner '%s': no collection '%s' in the directory",
 					       p->name, p->maps[j].local);
 		}
+		for (size_t j = 0; j < p->n_in_maps; j++)
+			if (!dir_find_collection(dir, p->in_maps[j].local))
+				return rk_fail(ctx, RK_ECONFIG, where,
+					       "partner '%s': no collection '%s' in the directory",
+					       p->name, p->in_maps[j].local);
 		for (size_t j = 0; j < p->n_recipients; j++) {
 			const dir_org *o;
 			const dir_user *u;
@@ -417,5 +432,13 @@ const fed_partner *fed_partner_named(const fed_config *cfg, const char *name)
 	for (size_t i = 0; cfg && i < cfg->n_partners; i++)
 		if (cfg->partners[i].name && !strcmp(cfg->partners[i].name, name))
 			return &cfg->partners[i];
+	return NULL;
+}
+
+const fed_map *fed_map_pair(const fed_partner *p, const char *local, const char *remote)
+{
+	for (size_t i = 0; p && local && remote && i < p->n_maps; i++)
+		if (!strcmp(p->maps[i].local, local) && !strcmp(p->maps[i].remote, remote))
+			return &p->maps[i];
 	return NULL;
 }

@@ -139,6 +139,48 @@ static rk_err on_row(void *arg, const store_row *row)
 	return RK_OK;
 }
 
+rk_err fed_page_build(const fed_hub *h, const directory *dir, const fed_partner *p,
+		      const dir_collection *col, const char *dest, uint64_t after, size_t limit,
+		      rk_buf *body, rk_buf *ids, fed_page_info *info, rk_errctx *ctx)
+{
+	aud_cache auds = {0};
+	page_build b = {.h = h, .dir = dir, .p = p, .col = col, .auds = &auds};
+	store_page pg = {0};
+	store_query q = {.collection_id = col->id,
+			 .version = {.all = true},
+			 .limit = limit ? limit : RK_FED_PAGE,
+			 .after_seq = after,
+			 .with_json = true};
+	rk_err rc;
+
+	memset(info, 0, sizeof *info);
+	fed_signer_init(&b.signer, h->key);
+	rk_buf_init(&b.body);
+	rk_buf_init(&b.ids);
+	if (rk_buf_puts(&b.body, "{\"objects\":[")) {
+		rc = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = store_query_rows(h->st, &q, NULL, NULL, on_row, &b, &pg, ctx)))
+		goto out;
+	if (rk_buf_puts(&b.body, "]") || fed_signer_finish(&b.signer, dest, &b.body) ||
+	    rk_buf_append(body, b.body.data, b.body.len) ||
+	    (b.ids.len && rk_buf_append(ids, b.ids.data, b.ids.len))) {
+		rc = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	info->kept = b.kept;
+	info->rows = pg.count;
+	info->more = pg.more;
+	info->last_seq = pg.count ? pg.last_seq : after;
+out:
+	aud_cache_clear(&auds);
+	fed_signer_cleanup(&b.signer);
+	rk_buf_cleanup(&b.body);
+	rk_buf_cleanup(&b.ids);
+	return rc;
+}
+
 static bool is_held_already(const char *msg)
 {
 	return msg && strstr(msg, "owned by another organisation");

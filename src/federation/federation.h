@@ -81,9 +81,12 @@ typedef struct fed_partner {
 	bool require_signature; /* default yes */
 	char *org;       /* the organisation (role partner users) that is the partner here */
 	char *community; /* local community the partner is connected to */
-	fed_map *maps;
+	fed_map *maps;      /* `collection`: what may flow to the partner, pushed
+			     * by this hub or pulled by the partner */
 	size_t n_maps;
-	bool push, pull; /* direction; pull is what the partner pushes to us */
+	fed_map *in_maps;   /* `pull_collection`: the partner's REMOTE pulled into LOCAL */
+	size_t n_in_maps;
+	bool push, pull;    /* direction: this hub pushes (maps), pulls (in_maps) */
 	unsigned interval;        /* seconds between rounds */
 	unsigned timeout;         /* seconds per request */
 	char **recipients;        /* identities named on the partner (AMBER/RED) */
@@ -253,6 +256,24 @@ rk_err fed_push_round(const fed_hub *h, const directory *dir, const fed_partner 
 bool fed_may_send(const fed_hub *h, const directory *dir, const fed_partner *p,
 		  const dir_collection *col, const policy_audience *a, const char *owner_org,
 		  const char *id, char *origin);
+
+/* One page of what may go to p from collection col after store seq
+ * `after` (at most `limit` rows scanned), signed for the partner's
+ * collection `dest`: appends {"objects":[...],"x_renkei_federation":{...}
+ * to body WITHOUT the closing brace (the caller may add members), and the
+ * ids sent to ids ('\n' between them). The serving side of a pull. */
+typedef struct fed_page_info {
+	size_t kept;       /* objects in the page */
+	size_t rows;       /* store rows scanned */
+	bool more;         /* rows left after last_seq */
+	uint64_t last_seq; /* the cursor to ask from next */
+} fed_page_info;
+rk_err fed_page_build(const fed_hub *h, const directory *dir, const fed_partner *p,
+		      const dir_collection *col, const char *dest, uint64_t after, size_t limit,
+		      rk_buf *body, rk_buf *ids, fed_page_info *info, rk_errctx *ctx);
+/* The outgoing pair (local, remote) of p, or NULL: may local's objects go
+ * to the partner's collection remote. */
+const fed_map *fed_map_pair(const fed_partner *p, const char *local, const char *remote);
 
 /* The push backlog of p: versions after its cursors that may go (counts
  * at most `cap` rows scanned). */

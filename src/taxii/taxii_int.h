@@ -154,7 +154,7 @@ rk_err taxii_listen_parse(const char *listen, char *host, size_t hostlen,
 /* ---------------------------------------------------------------- metrics */
 /* taxii_metrics.c */
 
-#define TAXII_METRIC_ROUTES 16
+#define TAXII_METRIC_ROUTES 24
 #define TAXII_METRIC_STATUSES 16
 #define TAXII_METRIC_BUCKETS 12
 
@@ -245,6 +245,11 @@ typedef struct taxii_req {
 	size_t n_audit_full;
 	bool audit_ids_lost;
 	bool audited;
+	/* A request the hub makes of itself (no connection: the federation
+	 * applying what it pulled, taxii_federation.c): the answer is kept
+	 * here instead of being sent. */
+	char *internal_answer;
+	size_t internal_len;
 } taxii_req;
 
 typedef rk_err (*taxii_handler)(taxii_req *r);
@@ -375,6 +380,11 @@ typedef struct taxii_fed taxii_fed;
  * with taxii_dirref_release); taxii_server.c. */
 taxii_dirref *taxii_dirref_acquire(taxii_server *srv);
 void taxii_dirref_release(taxii_dirref *d);
+
+/* GET /renkei/federation/{coll}/{to}/?next=S:T&limit=N: a signed page of
+ * what may go from collection coll to the calling partner hub's
+ * collection to (renkei extension). */
+rk_err taxii_h_federation_objects(taxii_req *r);
 
 /* Loads the federation file, key and state and starts the scheduler
  * (nothing without the `federation` option); stop joins and frees. */

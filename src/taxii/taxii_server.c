@@ -108,6 +108,11 @@ static const taxii_route routes[] = {
 	/* renkei: who read an object, for its owner (taxii_audit.c) */
 	{"GET", "/{root}/collections/{coll}/objects/{object}/readers/", "readers",
 	 taxii_h_readers, ACTION_SEE_COLLECTION, 0, TAXII_MEDIA_TYPE_TAXII},
+	/* renkei: a partner hub pulling what may go to it, outside the API
+	 * roots (taxii_federation.c: the partner file and the onward policy
+	 * decide) */
+	{"GET", "/renkei/federation/{coll}/{to}/", "federation", taxii_h_federation_objects,
+	 ACTION_NONE, TAXII_P_LIMIT | TAXII_P_NEXT, TAXII_MEDIA_TYPE_TAXII},
 	/* renkei: the caller's organisation's export, outside the API roots
 	 * (taxii_export.c); the handler decides, per object */
 	{"GET", "/renkei/export/{format}/", "export", taxii_h_export, ACTION_NONE, 0,
@@ -244,6 +249,13 @@ rk_err taxii_respond(taxii_req *r, int status, const char *content_type, char *b
 
 	if (r->responded) {
 		free(body);
+		return RK_OK;
+	}
+	if (!r->conn) { /* the hub asking itself: keep the answer */
+		r->internal_answer = body;
+		r->internal_len = body ? len : 0;
+		r->responded = true;
+		r->status = status;
 		return RK_OK;
 	}
 	if (body)

@@ -1357,13 +1357,15 @@ static void free_posted(posted *p, size_t n)
 
 /* gen_object, drawn again (a few times) while it is a sighting marked
  * more widely than what it sights, which the hub refuses (docs
- * "Sightings"). */
+ * "Sightings"), or, for a writer of role partner, an object for named
+ * organisations none of which is here (docs "Federation"). */
 static json_t *gen_accepted(int writer, int coll)
 {
 	json_t *o = gen_object(W.colls[coll].public);
 	for (int again = 0; again < 64; again++) {
 		const char *why = or_submission_refusal(&W, writer, coll, o);
-		if (!why || strncmp(why, "a sighting", 10) != 0)
+		if (!why || (strncmp(why, "a sighting", 10) != 0 &&
+			     !strstr(why, "only when it names an organisation")))
 			break;
 		json_decref(o);
 		o = gen_object(W.colls[coll].public);
