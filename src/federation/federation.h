@@ -13,7 +13,10 @@
  * them through its normal ingest (validation, policy, store, audit); the
  * federation module adds, for writers of role partner, the check of the
  * envelope's signature (fed_verify) and keeps where each relayed object
- * came from (provenance).
+ * came from (provenance). A partner may also pull: the hub serves it the
+ * page a push would have sent (fed_page_build, the same decisions and
+ * signature), and the puller stores it through its own ingest as the
+ * partner's user (src/taxii/taxii_federation.c).
  *
  * Signing: each hub has an Ed25519 key pair (fed_key, libsodium) in its
  * data directory. An envelope carries the member
