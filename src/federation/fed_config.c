@@ -298,10 +298,12 @@ static rk_err read_token(fed_partner *p, const char *path, rk_errctx *ctx)
 	rk_err rc = rk_read_file(p->token_file, RK_MAX_TOKEN_FILE, &text, &len, ctx);
 
 	if (rc) {
-		char where[RK_ERRCTX_PATH];
+		char where[RK_ERRCTX_PATH], why[RK_ERRCTX_MSG];
 		snprintf(where, sizeof where, "%s:%d", path, p->line);
+		snprintf(why, sizeof why, "%s", ctx && ctx->msg[0] ? ctx->msg : rk_strerror(rc));
+		rk_errctx_clear(ctx);
 		return rk_fail(ctx, rc, where, "partner '%s': token_file %s: %s", p->name,
-			       p->token_file, rk_strerror(rc));
+			       p->token_file, why);
 	}
 	while (len && isspace((unsigned char)text[len - 1]))
 		text[--len] = '\0';

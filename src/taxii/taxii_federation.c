@@ -430,9 +430,11 @@ static rk_err internal_request(taxii_fed *f, const directory *dir, const dir_use
 	*status = r.status;
 	if (answer) {
 		*answer = NULL;
+		rk_errctx pctx;
+		rk_errctx_clear(&pctx);
 		if (r.internal_answer && r.internal_len)
 			rk_json_parse(r.internal_answer, r.internal_len, RK_MAX_JSON_DEPTH, answer,
-				      ctx);
+				      &pctx);
 	}
 	free(r.internal_answer);
 	rk_buf_cleanup(&uri);
