@@ -309,7 +309,7 @@ static rk_err on_tombstone(void *arg, const fed_tombstone *t)
 
 static rk_err push_collection(const fed_hub *h, const directory *dir, const fed_partner *p,
 			      const fed_map *m, client_http *c, const char *root_url,
-			      const volatile int *stop, fed_round *r, aud_cache *auds,
+			      atomic_int *stop, fed_round *r, aud_cache *auds,
 			      char *last_refusal, size_t lrlen, rk_errctx *ctx)
 {
 	const dir_collection *col = dir_find_collection(dir, m->local);
@@ -331,7 +331,7 @@ static rk_err push_collection(const fed_hub *h, const directory *dir, const fed_
 				 .limit = h->page ? h->page : RK_FED_PAGE,
 				 .after_seq = cursor,
 				 .with_json = true};
-		if (stop && *stop) {
+		if (stop && atomic_load(stop)) {
 			r->more = true;
 			break;
 		}
@@ -374,7 +374,7 @@ static rk_err push_collection(const fed_hub *h, const directory *dir, const fed_
 	fed_signer_cleanup(&b.signer);
 	rk_buf_cleanup(&b.body);
 	rk_buf_cleanup(&b.ids);
-	if (rc || (stop && *stop))
+	if (rc || (stop && atomic_load(stop)))
 		return rc;
 
 	/* Deletions after their own cursor. */
@@ -387,12 +387,12 @@ static rk_err push_collection(const fed_hub *h, const directory *dir, const fed_
 		tc.seen = 0;
 		rc = fed_tombstones_after(h->state, col->id, tc.last, RK_FED_TOMBSTONE_PAGE,
 					  on_tombstone, &tc, ctx);
-	} while (!rc && tc.seen == RK_FED_TOMBSTONE_PAGE && !(stop && *stop));
+	} while (!rc && tc.seen == RK_FED_TOMBSTONE_PAGE && !(stop && atomic_load(stop)));
 	return rc;
 }
 
 rk_err fed_push_round(const fed_hub *h, const directory *dir, const fed_partner *p,
-		      const volatile int *stop, fed_round *out, rk_errctx *ctx)
+		      atomic_int *stop, fed_round *out, rk_errctx *ctx)
 {
 	client_http *c = NULL;
 	char *root_url = NULL;

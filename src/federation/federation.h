@@ -53,6 +53,8 @@
 #ifndef RK_FEDERATION_H
 #define RK_FEDERATION_H
 
+#include <stdatomic.h>
+
 #include "common.h"
 #include "directory.h"
 #include "policy.h"
@@ -252,7 +254,7 @@ typedef struct fed_round {
  * transport's (the round stops, cursors stay where they are durable).
  */
 rk_err fed_push_round(const fed_hub *h, const directory *dir, const fed_partner *p,
-		      const volatile int *stop, fed_round *out, rk_errctx *ctx);
+		      atomic_int *stop, fed_round *out, rk_errctx *ctx);
 
 /* Whether one stored version may go to p (policy and loops); origin gets
  * the origin hub key used in the envelope. */

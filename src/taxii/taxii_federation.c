@@ -53,7 +53,7 @@ struct taxii_fed {
 	fed_state *state;
 	fed_worker *workers;
 	size_t n_workers;
-	volatile int stop;
+	atomic_int stop;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -108,7 +108,7 @@ static void *scheduler(void *arg)
 
 	fed_hub_of(f, &h);
 	pthread_mutex_lock(&f->lock);
-	while (!f->stop) {
+	while (!atomic_load(&f->stop)) {
 		fed_round r;
 		rk_errctx ctx;
 		char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
@@ -152,7 +152,7 @@ static void *scheduler(void *arg)
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_s;
-		while (!f->stop &&
+		while (!atomic_load(&f->stop) &&
 		       pthread_cond_timedwait(&f->cond, &f->lock, &until) != ETIMEDOUT)
 			;
 	}
@@ -204,7 +204,7 @@ void taxii_fed_stop(taxii_server *srv)
 	if (!f)
 		return;
 	pthread_mutex_lock(&f->lock);
-	f->stop = 1;
+	atomic_store(&f->stop, 1);
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	for (size_t i = 0; i < f->n_workers; i++)
@@ -477,7 +477,7 @@ static rk_err pull_collection(taxii_fed *f, const directory *dir, const fed_part
 		return rc;
 	rk_buf_init(&url);
 	rk_buf_init(&env);
-	for (int guard = 0; !f->stop && guard < RK_FEED_MAX_PAGES; guard++) {
+	for (int guard = 0; !atomic_load(&f->stop) && guard < RK_FEED_MAX_PAGES; guard++) {
 		json_t *ans = NULL;
 		long http = 0;
 		uint64_t ns, nt;
