@@ -271,9 +271,8 @@ static void one_size(const char *tmp, size_t n, uint64_t seed)
 	write_file(cmd, "unused-token-for-pushes-from-b-0123456789abcdef\n");
 	snprintf(cmd, sizeof cmd,
 		 "[partner a]\nurl = http://127.0.0.1:9\ntoken_file = %s/token\n"
-		 "public_key = %s\norganisation = hub-a\ncommunity = fed\n"
-		 "collection = %s %s\ndirection = pull\n",
-		 work, key_a, COLL_B, COLL_A);
+		 "public_key = %s\norganisation = hub-a\ncommunity = fed\n",
+		 work, key_a);
 	char path[700];
 	snprintf(path, sizeof path, "%s/fed-b.conf", work);
 	write_file(path, cmd);

@@ -5,9 +5,11 @@
  * The file is untrusted operator input: every key is known, every value
  * checked (URLs, base64 keys, directions, numbers within limits.h), and
  * the first error names file:line. A section is complete only when it has
- * a url, a token file, a public key, an organisation, a community and at
- * least one collection mapping; that is checked at the end, naming the
- * section's line. Names are checked against the directory separately
+ * a url, a token file, a public key, an organisation and a community, and
+ * the pairs its direction needs (`collection` to push, `pull_collection`
+ * to pull; without `direction`, the hub pushes and pulls whichever pairs
+ * are listed, and a partner with none only writes to this hub); that is
+ * checked at the end, naming the section's line. Names are checked against the directory separately
  * (fed_config_check_dir), because the hub checks them again whenever the
  * directory changes.
  */
@@ -199,7 +201,6 @@ static int on_line(void *arg, const char *section, const char *name, const char 
 		p = &cfg->partners[cfg->n_partners++];
 		memset(p, 0, sizeof *p);
 		p->require_signature = true;
-		p->push = true;
 		p->interval = 60;
 		p->timeout = 30;
 		if (!(p->name = strdup(pname)))
@@ -212,8 +213,8 @@ static int on_line(void *arg, const char *section, const char *name, const char 
 
 	if (!strcmp(name, "url")) {
 		if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
-			return bad(s, RK_ECONFIG, "url must be http:// or https:// (got '%s')%s",
-				   value, "");
+			return bad(s, RK_ECONFIG, "url must be http:// or https:// (got '%s')",
+				   value);
 		return set_str(&p->url, value) ? 1 : bad(s, RK_ENOMEM, "out of memory");
 	}
 	if (!strcmp(name, "api_root"))
@@ -226,15 +227,15 @@ static int on_line(void *arg, const char *section, const char *name, const char 
 	if (!strcmp(name, "public_key")) {
 		if (!fed_key_parse(value, p->public_key))
 			return bad(s, RK_ECONFIG,
-				   "public_key is not a base64 Ed25519 public key (32 bytes): '%s'%s",
-				   value, "");
+				   "public_key is not a base64 Ed25519 public key (32 bytes): '%s'",
+				   value);
 		fed_b64(p->public_key, 32, p->public_key_b64, sizeof p->public_key_b64);
 		return 1;
 	}
 	if (!strcmp(name, "require_signature")) {
 		if (!parse_bool(value, &p->require_signature))
-			return bad(s, RK_ECONFIG, "require_signature must be yes or no (got '%s')%s",
-				   value, "");
+			return bad(s, RK_ECONFIG, "require_signature must be yes or no (got '%s')",
+				   value);
 		return 1;
 	}
 	if (!strcmp(name, "organisation"))
@@ -254,20 +255,21 @@ static int on_line(void *arg, const char *section, const char *name, const char 
 		else if (!strcmp(value, "both"))
 			p->push = p->pull = true;
 		else
-			return bad(s, RK_ECONFIG, "direction must be push, pull or both (got '%s')%s",
-				   value, "");
+			return bad(s, RK_ECONFIG, "direction must be push, pull or both (got '%s')",
+				   value);
+		p->direction_set = true;
 		return 1;
 	}
 	if (!strcmp(name, "interval")) {
 		if (!parse_uint(value, 1, 86400, &p->interval))
-			return bad(s, RK_ECONFIG, "interval must be 1 to 86400 seconds (got '%s')%s",
-				   value, "");
+			return bad(s, RK_ECONFIG, "interval must be 1 to 86400 seconds (got '%s')",
+				   value);
 		return 1;
 	}
 	if (!strcmp(name, "timeout")) {
 		if (!parse_uint(value, 1, 3600, &p->timeout))
-			return bad(s, RK_ECONFIG, "timeout must be 1 to 3600 seconds (got '%s')%s",
-				   value, "");
+			return bad(s, RK_ECONFIG, "timeout must be 1 to 3600 seconds (got '%s')",
+				   value);
 		return 1;
 	}
 	if (!strcmp(name, "recipients"))
@@ -352,6 +354,10 @@ rk_err fed_config_load(const char *path, const directory *dir, fed_config **out,
 	}
 	for (size_t i = 0; i < cfg->n_partners; i++) {
 		fed_partner *p = &cfg->partners[i];
+		if (!p->direction_set) {
+			p->push = p->n_maps > 0;
+			p->pull = p->n_in_maps > 0;
+		}
 		const char *missing = !p->url ? "url"
 				      : !p->token_file ? "token_file"
 				      : !p->public_key_b64[0] ? "public_key"
@@ -359,8 +365,7 @@ rk_err fed_config_load(const char *path, const directory *dir, fed_config **out,
 				      : !p->community ? "community"
 				      : p->push && !p->n_maps ? "collection (direction push)"
 				      : p->pull && !p->n_in_maps ? "pull_collection (direction pull)"
-				      : !p->n_maps && !p->n_in_maps ? "collection"
-								     : NULL;
+								 : NULL;
 		if (missing) {
 			char where[RK_ERRCTX_PATH];
 			snprintf(where, sizeof where, "%s:%d", path, p->line);

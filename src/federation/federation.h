@@ -91,7 +91,9 @@ typedef struct fed_partner {
 	size_t n_maps;
 	fed_map *in_maps;   /* `pull_collection`: the partner's REMOTE pulled into LOCAL */
 	size_t n_in_maps;
-	bool push, pull;    /* direction: this hub pushes (maps), pulls (in_maps) */
+	bool push, pull;    /* direction: this hub pushes (maps), pulls (in_maps);
+			     * by default, whichever has pairs */
+	bool direction_set;
 	unsigned interval;        /* seconds between rounds */
 	unsigned timeout;         /* seconds per request */
 	char **recipients;        /* identities named on the partner (AMBER/RED) */
