@@ -16,12 +16,13 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory policy audit decode pattern match logs sensor client uplink feeds export federation taxii cli
+MODULES := common stix store directory assets policy audit decode pattern match logs sensor client uplink feeds export federation taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
 DEPS_store     := store stix common
 DEPS_directory := directory store stix common
+DEPS_assets    := assets directory store stix common
 DEPS_policy    := policy directory store stix common
 DEPS_audit     := audit common
 DEPS_decode    := decode common
@@ -34,8 +35,8 @@ DEPS_uplink    := uplink client stix common
 DEPS_feeds     := feeds client stix common
 DEPS_export    := export pattern policy directory store stix common
 DEPS_federation := federation client policy directory store stix common
-DEPS_taxii     := taxii federation client export pattern audit policy directory store stix common
-DEPS_cli       := cli feeds sensor match decode logs uplink taxii federation client export pattern audit policy directory store stix common
+DEPS_taxii     := taxii federation client export pattern audit policy assets directory store stix common
+DEPS_cli       := cli feeds sensor match decode logs uplink taxii federation client export pattern audit policy assets directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 

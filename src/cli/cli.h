@@ -41,6 +41,7 @@ int cli_cmd_match(int argc, char **argv);    /* cli_pattern.c */
 int cli_cmd_sensor(int argc, char **argv);   /* cli_sensor.c */
 int cli_cmd_feed(int argc, char **argv);     /* cli_feed.c */
 int cli_cmd_export(int argc, char **argv);   /* cli_export.c */
+int cli_cmd_assets(int argc, char **argv);   /* cli_assets.c */
 int cli_cmd_federation(int argc, char **argv); /* cli_federation.c */
 
 #endif

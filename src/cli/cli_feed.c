@@ -7,9 +7,8 @@
  * --format taxii the remote collection named by the --source-* flags is
  * read from its checkpoint in the state (feeds_taxii.c), and
  * the new and changed indicators go to a bundle file (--out, "-" for
- * standard output) or to a hub collection (--hub), in envelopes of
- * FEED_BATCH objects through the TAXII client (src/client), as `renkei
- * push` sends them.
+ * standard output) or to a hub collection (--hub) through feeds_deliver
+ * (src/feeds/feeds_deliver.c), as `renkei push` sends them.
  *
  * Output: a summary on standard error (standard output when the bundle
  * goes elsewhere): read, imported (new, changed), unchanged, duplicates,
@@ -33,7 +32,6 @@
 #include "cli_int.h"
 #include "feeds.h"
 
-#define FEED_BATCH 500
 #define FEED_MAX_WARNLISTS 64
 
 enum {
@@ -130,89 +128,6 @@ static const struct {
 	{ "green", STIX_TLP_GREEN }, { "amber", STIX_TLP_AMBER },
 	{ "amber+strict", STIX_TLP_AMBER_STRICT }, { "red", STIX_TLP_RED },
 };
-
-static void print_summary(const feeds_import *imp, const feeds_warnlists *warn, FILE *out)
-{
-	const feeds_counts *c = feeds_import_counts(imp);
-	size_t i;
-	json_t *r;
-
-	json_array_foreach(feeds_import_rejects(imp), i, r)
-		fprintf(out, "rejected: %s: %s\n", json_string_value(json_object_get(r, "where")),
-			json_string_value(json_object_get(r, "reason")));
-	if (c->rejected > json_array_size(feeds_import_rejects(imp)))
-		fprintf(out, "rejected: %llu more not listed\n",
-			(unsigned long long)(c->rejected - json_array_size(feeds_import_rejects(imp))));
-	fprintf(out,
-		"%llu read: %llu imported (%llu new, %llu changed), %llu unchanged, "
-		"%llu duplicate, %llu on warning lists (%llu dropped, %llu flagged), "
-		"%llu rejected, %llu skipped, %llu gone\n",
-		(unsigned long long)c->read, (unsigned long long)c->imported,
-		(unsigned long long)c->fresh, (unsigned long long)c->changed,
-		(unsigned long long)c->unchanged, (unsigned long long)c->duplicate,
-		(unsigned long long)c->warned, (unsigned long long)c->dropped,
-		(unsigned long long)c->flagged, (unsigned long long)c->rejected,
-		(unsigned long long)c->skipped, (unsigned long long)c->gone);
-	if (c->refanged)
-		fprintf(out, "refanged: %llu defanged values (hxxp://, [.], [dot], [:] ...)\n",
-			(unsigned long long)c->refanged);
-	for (size_t k = 0; k < feeds_warn_count(warn); k++)
-		if (feeds_import_warn_hits(imp, k))
-			fprintf(out, "warning list %s: %llu\n", feeds_warn_name(warn, k),
-				(unsigned long long)feeds_import_warn_hits(imp, k));
-}
-
-/* Sends the emitted objects to the hub; false (with ctx or messages on
- * err) when the hub refused a request or any object. */
-static bool push(const client_remote *remote, const char *collection, json_t *objects,
-		 json_t *marking, FILE *err, rk_errctx *ctx)
-{
-	client_http *http = NULL;
-	json_t *batch = NULL, *status = NULL;
-	size_t total = json_array_size(objects), ok = 0, bad = 0, pending = 0;
-	bool good = false;
-
-	if (client_http_new(remote, &http, ctx))
-		goto out;
-	for (size_t lo = 0; lo < total; lo += FEED_BATCH) {
-		size_t hi = lo + FEED_BATCH < total ? lo + FEED_BATCH : total;
-		if (!(batch = json_array()) || (lo == 0 && json_array_append(batch, marking))) {
-			rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-			goto out;
-		}
-		for (size_t i = lo; i < hi; i++)
-			if (json_array_append(batch, json_array_get(objects, i))) {
-				rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-				goto out;
-			}
-		if (client_post_objects(http, collection, batch, 30, &status, ctx))
-			goto out;
-		for (size_t i = 0; i < json_array_size(batch); i++) {
-			const json_t *o = json_array_get(batch, i);
-			const char *id = json_string_value(json_object_get(o, "id")), *msg = NULL;
-			switch (client_status_outcome(status, id, &msg)) {
-			case CLIENT_OUTCOME_FAILURE:
-				bad++;
-				fprintf(err, "failed: %s: %s\n", id, msg ? msg : "no reason given");
-				break;
-			case CLIENT_OUTCOME_PENDING: pending++; break;
-			default: ok++; break;
-			}
-		}
-		json_decref(status);
-		status = NULL;
-		json_decref(batch);
-		batch = NULL;
-	}
-	fprintf(err, "hub: %zu objects sent: %zu succeeded, %zu failed, %zu pending\n",
-		ok + bad + pending, ok, bad, pending);
-	good = bad == 0 && pending == 0;
-out:
-	json_decref(batch);
-	json_decref(status);
-	client_http_free(http);
-	return good;
-}
 
 static int feed_import(int argc, char **argv)
 {
@@ -414,15 +329,15 @@ static int feed_import(int argc, char **argv)
 		if (cli_read_token(token_file, &token, &ctx))
 			goto fail;
 		remote.token = token;
-		json_t *marking = stix_tlp_marking_object(cfg.marking);
-		bool ok = !json_array_size(feeds_import_objects(imp)) ||
-			  push(&remote, collection, feeds_import_objects(imp), marking, report, &ctx);
-		json_decref(marking);
-		if (!ok) {
+		feeds_delivery sent;
+		if (feeds_deliver(&remote, collection, imp, cfg.marking, report, &sent, &ctx)) {
 			if (!quiet)
-				print_summary(imp, warn, report);
-			if (ctx.code)
-				goto fail;
+				feeds_import_summary(imp, warn, report);
+			goto fail;
+		}
+		if (sent.failed || sent.pending) {
+			if (!quiet)
+				feeds_import_summary(imp, warn, report);
 			cli_error("feed", "the hub did not take every object; the state is unchanged");
 			goto out;
 		}
@@ -450,7 +365,7 @@ static int feed_import(int argc, char **argv)
 	if (feeds_import_finish(imp, &ctx))
 		goto fail;
 	if (!quiet)
-		print_summary(imp, warn, report);
+		feeds_import_summary(imp, warn, report);
 	rc = 0;
 	goto out;
 fail: {
@@ -475,8 +390,11 @@ int cli_cmd_feed(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		return cli_usage_error("feed", "expected an action: import");
+		return cli_usage_error("feed", "expected an action: import, run or status");
 	if (strcmp(argv[1], "import") == 0)
 		return feed_import(argc - 1, argv + 1);
-	return cli_usage_error("feed", "%s: unknown action (expected import)", argv[1]);
+	if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "status") == 0)
+		return cli_feed_run(argc - 1, argv + 1);
+	return cli_usage_error("feed", "%s: unknown action (expected import, run or status)",
+			       argv[1]);
 }

@@ -53,6 +53,10 @@ enum {
 	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }
 bool cli_remote_option(client_remote *r, int code, const char *arg);
 
+/* ---------------------------------------------------------------- feeds */
+/* cli_feed_run.c: `feed run` and `feed status` (argv[0] the action). */
+int cli_feed_run(int argc, char **argv);
+
 /* ---------------------------------------------------------------- uplink */
 /* cli_uplink.c */
 

@@ -120,7 +120,14 @@ static const cli_command commands[] = {
 	  "a hub that is down or slow loses nothing, and a restart resumes.\n"
 	  "Exits 0, or 1 when FILE or an input cannot be read.\n" },
 	{ "feed", cli_cmd_feed, "import third-party indicator feeds into STIX 2.1",
-	  "feed import --format FORMAT --name NAME --marking TLP [OPTIONS] FILE|DIR ...\n",
+	  "feed import --format FORMAT --name NAME --marking TLP [OPTIONS] FILE|DIR ...\n"
+	  "       feed run --config FILE [--once] [--feed NAME ...]\n"
+	  "       feed status --config FILE [--json]\n"
+	  "\n"
+	  "import turns one feed into STIX 2.1 indicators (renkei feed import\n"
+	  "--help). run imports the feeds of a schedule file into a hub, each on\n"
+	  "its interval, until stopped; status shows their last runs. The\n"
+	  "schedule file is described in renkei-feed(1).\n",
 	  true },
 	{ "export", cli_cmd_export, "write what an organisation may use in its own tools",
 	  "export --data DIR (--org ORG-ID | --public)\n"
@@ -138,6 +145,8 @@ static const cli_command commands[] = {
 	  "standard output. Files are replaced atomically. A summary and the\n"
 	  "ETag go to standard error. Exits 2 for an unknown organisation or\n"
 	  "format, 1 on other errors. See renkei-export(1).\n" },
+	{ "assets", cli_cmd_assets, "claim, approve and look up organisations' address ranges, AS numbers and domains",
+	  "assets ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "federation", cli_cmd_federation, "partner hubs: this hub's key, status and a sync round",
 	  "federation ACTION --data DIR [--federation FILE] [OPTIONS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",

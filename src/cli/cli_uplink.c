@@ -55,30 +55,10 @@ static double mono_now(void)
 /* Reads the token: the file's first line, surrounding blanks removed. */
 rk_err cli_read_token(const char *path, char **out, rk_errctx *ctx)
 {
-	char *text = NULL;
-	size_t len;
-	rk_err err;
-
 	*out = NULL;
 	if (!path)
 		return rk_fail(ctx, RK_EINVAL, "--token-file", "required with --hub");
-	if ((err = rk_read_file(path, 4096, &text, &len, ctx)))
-		return err;
-	char *p = text;
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	size_t n = strcspn(p, "\r\n");
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	if (!n) {
-		free(text);
-		return rk_fail(ctx, RK_EINVAL, path, "the token file is empty");
-	}
-	p[n] = '\0';
-	*out = strdup(p);
-	memset(text, 0, len);
-	free(text);
-	return *out ? RK_OK : rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	return client_read_token(path, out, ctx);
 }
 
 static rk_err new_client(const cli_uplink *u, client_http **out, rk_errctx *ctx)

@@ -52,6 +52,10 @@ typedef struct client_remote {
 /* Defaults from the environment: RENKEI_URL (else http://127.0.0.1:8450),
  * RENKEI_TOKEN. */
 void client_remote_init(client_remote *r);
+/* The token in the first non-blank line of a token file (at most 4 KiB;
+ * blanks around it dropped), into *out (the caller frees). RK_EINVAL for
+ * an empty file, RK_EIO naming an unreadable one. */
+rk_err client_read_token(const char *path, char **out, rk_errctx *ctx);
 
 typedef struct client_http client_http;
 
@@ -79,6 +83,25 @@ rk_err client_http_request_text(client_http *h, const char *method, const char *
  * ("" when absent); valid until the next request. */
 const char *client_http_date_added_first(const client_http *h);
 const char *client_http_date_added_last(const client_http *h);
+/* What client_http_fetch got. */
+#define CLIENT_ETAG_MAX 256
+typedef struct client_fetched {
+	long status;        /* the HTTP status */
+	bool not_modified;  /* 304: the copy behind `etag` is current; body empty */
+	char etag[CLIENT_ETAG_MAX]; /* the answer's ETag ("" when none, or too long) */
+	rk_buf body;        /* the caller's to rk_buf_cleanup */
+} client_fetched;
+/*
+ * One plain GET of a file the caller parses itself (a feed list, a MISP
+ * event): url absolute, or a path against the server base; any media
+ * type accepted,
+ * the token as for TAXII requests; the body bounded by max bytes
+ * (RK_ETOOBIG beyond). With etag (not NULL or "") the request is
+ * conditional (If-None-Match), and a 304 answer sets not_modified. A
+ * non-2xx answer is an error as in client_http_request.
+ */
+rk_err client_http_fetch(client_http *h, const char *url, size_t max, const char *etag,
+			 client_fetched *out, rk_errctx *ctx);
 /* Absolute URL of the API root to use, ending in '/': the remote's root as
  * given (a name under the server base, or a URL), else the default API
  * root that discovery announces. Caller frees. */

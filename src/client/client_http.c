@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "client.h"
 
@@ -33,6 +34,8 @@ struct client_http {
 	/* Date headers of the last answer (TAXII 2.1 section 3.3.1). */
 	char date_first[64];
 	char date_last[64];
+	/* ETag of the last answer, for client_http_fetch ("" when none). */
+	char etag[CLIENT_ETAG_MAX];
 };
 
 void client_remote_init(client_remote *r)
@@ -130,6 +133,7 @@ oom:
 
 typedef struct sink {
 	rk_buf buf;
+	size_t max; /* 0: RK_MAX_CONTENT_LENGTH_CEILING */
 	bool too_big;
 	bool oom;
 } sink;
@@ -139,7 +143,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	sink *s = arg;
 	size_t n = size * nmemb;
 
-	if (s->buf.len + n > RK_MAX_CONTENT_LENGTH_CEILING) {
+	if (s->buf.len + n > (s->max ? s->max : RK_MAX_CONTENT_LENGTH_CEILING)) {
 		s->too_big = true;
 		return 0;
 	}
@@ -174,6 +178,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	static const char first[] = "x-taxii-date-added-first:";
 	static const char last[] = "x-taxii-date-added-last:";
+	static const char etag[] = "etag:";
 
 	if (n > sizeof first - 1 && strncasecmp(data, first, sizeof first - 1) == 0)
 		keep_header(h->date_first, sizeof h->date_first, data + sizeof first - 1,
@@ -181,6 +186,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	else if (n > sizeof last - 1 && strncasecmp(data, last, sizeof last - 1) == 0)
 		keep_header(h->date_last, sizeof h->date_last, data + sizeof last - 1,
 			    n - (sizeof last - 1));
+	else if (n > sizeof etag - 1 && strncasecmp(data, etag, sizeof etag - 1) == 0)
+		keep_header(h->etag, sizeof h->etag, data + sizeof etag - 1, n - (sizeof etag - 1));
 	return n;
 }
 
@@ -233,6 +240,91 @@ static rk_err fail_status(long status, const char *url, const rk_buf *body, rk_e
 	return code;
 }
 
+/*
+ * One HTTP exchange: method on url (absolute, or a path against the
+ * server base) with the given Accept, a body of content_type when payload
+ * is not NULL, and one more header line when extra is not NULL. The body
+ * of the answer goes to s (bounded by s->max); *status gets the HTTP
+ * status, 0 when no answer came. Errors: no answer (RK_EUNAVAIL, RK_EIO),
+ * an answer over the bound (RK_ETOOBIG), out of memory; the status itself
+ * is the caller's to judge. *full is the URL asked, for messages.
+ */
+static rk_err exchange(client_http *h, const char *method, const char *url, const char *accept,
+		       const char *content_type, const char *payload, size_t payload_len,
+		       const char *extra, sink *s, long *status, rk_buf *full, rk_errctx *ctx)
+{
+	struct curl_slist *headers = NULL, *more;
+	rk_buf line;
+	rk_err err;
+
+	*status = 0;
+	rk_buf_init(&line);
+	if (url[0] == '/')
+		err = rk_buf_printf(full, "%s%s", h->base, url);
+	else
+		err = rk_buf_puts(full, url);
+	if (err || rk_buf_printf(&line, "Accept: %s", accept) ||
+	    !(headers = curl_slist_append(NULL, line.data)))
+		goto oom;
+	const char *lines[3] = { h->auth, extra, NULL };
+	rk_buf ctype;
+	rk_buf_init(&ctype);
+	if (payload && rk_buf_printf(&ctype, "Content-Type: %s", content_type)) {
+		rk_buf_cleanup(&ctype);
+		goto oom;
+	}
+	lines[2] = payload ? ctype.data : NULL;
+	for (size_t i = 0; i < 3; i++) {
+		if (!lines[i])
+			continue;
+		if (!(more = curl_slist_append(headers, lines[i]))) {
+			rk_buf_cleanup(&ctype);
+			goto oom;
+		}
+		headers = more;
+	}
+	rk_buf_cleanup(&ctype);
+	curl_easy_setopt(h->curl, CURLOPT_URL, full->data);
+	if (payload) {
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
+	} else {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
+			 strcmp(method, payload ? "POST" : "GET") ? method : NULL);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	h->errbuf[0] = '\0';
+	h->date_first[0] = h->date_last[0] = h->etag[0] = '\0';
+	CURLcode rc = curl_easy_perform(h->curl);
+	if (rc != CURLE_OK) {
+		if (s->oom)
+			goto oom;
+		if (s->too_big)
+			err = rk_fail(ctx, RK_ETOOBIG, full->data, "answer larger than %zu bytes",
+				      s->max ? s->max : (size_t)RK_MAX_CONTENT_LENGTH_CEILING);
+		else
+			err = rk_fail(ctx, rc == CURLE_COULDNT_CONNECT ? RK_EUNAVAIL : RK_EIO,
+				      full->data, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, status);
+	goto out;
+oom:
+	err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+out:
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_slist_free_all(headers);
+	rk_buf_cleanup(&line);
+	return err;
+}
+
 rk_err client_http_request(client_http *h, const char *method, const char *url,
 			const json_t *body, long *status_out, json_t **resp, rk_errctx *ctx)
 {
@@ -254,63 +346,19 @@ rk_err client_http_request_text(client_http *h, const char *method, const char *
 				const char *payload, size_t payload_len, long *status_out,
 				json_t **resp, rk_errctx *ctx)
 {
-	struct curl_slist *headers = NULL, *more;
-	const void *body = payload;
 	rk_buf full;
 	sink s = { 0 };
 	long status = 0;
-	rk_err err = RK_OK;
+	rk_err err;
 
 	*resp = NULL;
 	if (status_out)
 		*status_out = 0;
 	rk_buf_init(&full);
 	rk_buf_init(&s.buf);
-	if (url[0] == '/')
-		err = rk_buf_printf(&full, "%s%s", h->base, url);
-	else
-		err = rk_buf_puts(&full, url);
-	if (err)
-		goto oom;
-	if (!(headers = curl_slist_append(NULL, "Accept: " CLIENT_TAXII_MEDIA)))
-		goto oom;
-	if (h->auth) {
-		if (!(more = curl_slist_append(headers, h->auth)))
-			goto oom;
-		headers = more;
-	}
-	curl_easy_setopt(h->curl, CURLOPT_URL, full.data);
-	if (body) {
-		if (!(more = curl_slist_append(headers, "Content-Type: " CLIENT_TAXII_MEDIA)))
-			goto oom;
-		headers = more;
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
-	} else {
-		curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
-	}
-	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
-			 strcmp(method, body ? "POST" : "GET") ? method : NULL);
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
-	h->errbuf[0] = '\0';
-	h->date_first[0] = h->date_last[0] = '\0';
-	CURLcode rc = curl_easy_perform(h->curl);
-	if (rc != CURLE_OK) {
-		if (s.oom)
-			goto oom;
-		if (s.too_big)
-			err = rk_fail(ctx, RK_ETOOBIG, full.data, "answer larger than %u bytes",
-				      RK_MAX_CONTENT_LENGTH_CEILING);
-		else
-			err = rk_fail(ctx, rc == CURLE_COULDNT_CONNECT ? RK_EUNAVAIL : RK_EIO,
-				      full.data, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+	if ((err = exchange(h, method, url, CLIENT_TAXII_MEDIA, CLIENT_TAXII_MEDIA, payload,
+			    payload_len, NULL, &s, &status, &full, ctx)))
 		goto out;
-	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status_out)
 		*status_out = status;
 	if (status < 200 || status > 299) {
@@ -325,15 +373,47 @@ rk_err client_http_request_text(client_http *h, const char *method, const char *
 			rk_fail(ctx, err, full.data, "answer is not JSON: %s%s%s", jctx.path,
 				jctx.path[0] ? ": " : "", jctx.msg);
 	}
-	goto out;
-oom:
-	err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 out:
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	curl_slist_free_all(headers);
 	rk_buf_cleanup(&s.buf);
+	rk_buf_cleanup(&full);
+	return err;
+}
+
+rk_err client_http_fetch(client_http *h, const char *url, size_t max, const char *etag,
+			 client_fetched *out, rk_errctx *ctx)
+{
+	rk_buf full, cond;
+	sink s = { .max = max };
+	long status = 0;
+	rk_err err = RK_OK;
+
+	memset(out, 0, sizeof *out);
+	rk_buf_init(&full);
+	rk_buf_init(&cond);
+	rk_buf_init(&s.buf);
+	if (etag && *etag && rk_buf_printf(&cond, "If-None-Match: %s", etag)) {
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((err = exchange(h, "GET", url, "*/*", NULL, NULL, 0, cond.data, &s, &status, &full,
+			    ctx)))
+		goto out;
+	out->status = status;
+	if (status == 304 && etag && *etag) {
+		out->not_modified = true;
+		snprintf(out->etag, sizeof out->etag, "%s", etag);
+		goto out;
+	}
+	if (status < 200 || status > 299) {
+		err = fail_status(status, full.data, &s.buf, ctx);
+		goto out;
+	}
+	snprintf(out->etag, sizeof out->etag, "%s", h->etag);
+	out->body = s.buf;
+	rk_buf_init(&s.buf);
+out:
+	rk_buf_cleanup(&s.buf);
+	rk_buf_cleanup(&cond);
 	rk_buf_cleanup(&full);
 	return err;
 }
@@ -424,4 +504,30 @@ rk_err client_http_root_url(client_http *h, char **out, rk_errctx *ctx)
 out:
 	json_decref(disc);
 	return err;
+}
+
+rk_err client_read_token(const char *path, char **out, rk_errctx *ctx)
+{
+	char *text = NULL;
+	size_t len;
+	rk_err err;
+
+	*out = NULL;
+	if ((err = rk_read_file(path, 4096, &text, &len, ctx)))
+		return err;
+	char *p = text;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	size_t n = strcspn(p, "\r\n");
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (!n) {
+		free(text);
+		return rk_fail(ctx, RK_EINVAL, path, "the token file is empty");
+	}
+	p[n] = '\0';
+	*out = strdup(p);
+	sodium_memzero(text, len);
+	free(text);
+	return *out ? RK_OK : rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 }

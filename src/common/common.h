@@ -330,6 +330,11 @@ bool rk_ct_equal(const void *a, const void *b, size_t len);
  * which file and why. */
 rk_err rk_read_file(const char *path, size_t max_bytes, char **out,
 		    size_t *outlen, rk_errctx *ctx);
+/* Replaces path with `len` bytes so that a reader, even after a crash,
+ * sees the old content or the new one whole: written to "<path>.tmp"
+ * (mode 0600), fsynced, renamed over path, the directory fsynced. RK_EIO
+ * naming the file and the system's reason. */
+rk_err rk_write_file_atomic(const char *path, const void *data, size_t len, rk_errctx *ctx);
 
 /* ---------------------------------------------------------------- log */
 /* common_log.c */

@@ -1,13 +1,16 @@
 /*
- * common_codec.c: byte encodings, secrets and whole-file reads.
+ * common_codec.c: byte encodings, secrets and whole-file reads and writes.
  *
  * base64url and constant-time comparison come from libsodium, which is
  * already our source of randomness; wrapping them here keeps libsodium's
  * initialisation (sodium_init, done once, thread-safe) in one place.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -126,4 +129,56 @@ rk_err rk_read_file(const char *path, size_t max_bytes, char **out, size_t *outl
 	*outlen = b.len;
 	*out = rk_buf_take(&b);
 	return *out ? RK_OK : RK_ENOMEM;
+}
+
+rk_err rk_write_file_atomic(const char *path, const void *data, size_t len, rk_errctx *ctx)
+{
+	rk_buf tmp;
+	rk_err err = RK_OK;
+	const char *p = data;
+	int fd;
+
+	rk_buf_init(&tmp);
+	if (rk_buf_printf(&tmp, "%s.tmp", path)) {
+		rk_buf_cleanup(&tmp);
+		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	}
+	if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		err = rk_fail(ctx, RK_EIO, tmp.data, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = rk_fail(ctx, RK_EIO, tmp.data, "write failed: %s", strerror(errno));
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (!err && fsync(fd) != 0)
+		err = rk_fail(ctx, RK_EIO, tmp.data, "fsync failed: %s", strerror(errno));
+	if (close(fd) != 0 && !err)
+		err = rk_fail(ctx, RK_EIO, tmp.data, "close failed: %s", strerror(errno));
+	if (!err && rename(tmp.data, path) != 0)
+		err = rk_fail(ctx, RK_EIO, path, "rename failed: %s", strerror(errno));
+	if (err) {
+		unlink(tmp.data);
+		goto out;
+	}
+	/* The rename is durable once the directory is synced. */
+	char *copy = strdup(path);
+	if (copy) {
+		int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		free(copy);
+	}
+out:
+	rk_buf_cleanup(&tmp);
+	return err;
 }

@@ -92,6 +92,25 @@
  * and the whole-request bound on each of its requests. */
 #define RK_FEED_MAX_PAGES 100000
 #define RK_FEED_SOURCE_TIMEOUT_SECONDS 120
+/* The feed schedule (`renkei feed run`): feeds per schedule file, the
+ * length of a feed's name, warning list files, the interval between runs
+ * (default, shortest, longest, in seconds) and the first retry after a
+ * failed run (doubling up to the interval). */
+#define RK_FEED_MAX_JOBS 1000
+#define RK_FEED_MAX_NAME 128
+#define RK_FEED_MAX_WARNLISTS 64
+#define RK_FEED_DEFAULT_INTERVAL 3600
+#define RK_FEED_MIN_INTERVAL 10
+#define RK_FEED_MAX_INTERVAL (30 * 86400)
+#define RK_FEED_RETRY_FIRST 60
+
+/* Asset registry (src/assets): claims per organisation and in all, the
+ * widest blocks that may be claimed, and claim values per request. */
+#define RK_ASSETS_MAX_CLAIMS_PER_ORG 10000
+#define RK_ASSETS_MAX_CLAIMS 200000
+#define RK_ASSETS_MIN_PREFIX4 8
+#define RK_ASSETS_MIN_PREFIX6 16
+#define RK_ASSETS_MAX_PER_REQUEST 1000
 
 /* Federation (src/federation): partners per federation file, collection
  * mappings and named recipients per partner, the size of a token file,

@@ -1,8 +1,8 @@
 /*
  * feeds.h: third-party indicator feeds into STIX 2.1 indicators.
  *
- * Where it sits: `renkei feed import` (and later the hub's scheduler and
- * remote TAXII feeds) reads a feed, this module turns it into indicators
+ * Where it sits: `renkei feed import` and `renkei feed run` read a feed
+ * (a file, a URL, a remote TAXII collection), this module turns it into indicators
  * that then go to a bundle file or to a hub collection. One import is one
  * feeds_import object: a parser (plain list, CSV with a column mapping,
  * MISP event JSON, a MISP feed directory, a STIX 2.1 bundle, a remote
@@ -25,11 +25,13 @@
  * - Every bound on a feed (line length, file size, values per import) is in
  *   limits.h (RK_FEED_*).
  *
- * What comes later fits here: the hub's scheduler runs one import per feed
- * run (its config holds what feeds_config holds plus a schedule). A remote
- * TAXII collection (feeds_taxii.c) is one more parser that hands each
- * object of a page to feeds_import_object, as feeds_stix.c does, and keeps
- * the collection's X-TAXII-Date-Added-Last in the feed's state.
+ * A remote TAXII collection (feeds_taxii.c) is one more parser that hands
+ * each object of a page to feeds_import_object, as feeds_stix.c does, and
+ * keeps the collection's X-TAXII-Date-Added-Last in the feed's state. An
+ * import ends in feeds_deliver (to a hub) or a bundle; `renkei feed run`
+ * (feeds_schedule.c) runs one import per feed when it is due, from a
+ * schedule file that holds what feeds_config holds plus a source, a
+ * collection and an interval.
  *
  * Ownership: x_new/x_free; every free accepts NULL. Strings in a
  * feeds_item are borrowed for the call. Objects returned by
@@ -38,6 +40,8 @@
  */
 #ifndef RK_FEEDS_H
 #define RK_FEEDS_H
+
+#include <stdio.h>
 
 #include "client.h"
 #include "common.h"
@@ -148,6 +152,8 @@ typedef enum feeds_format {
 
 /* "plain", "csv", "misp", "misp-feed", "stix", "taxii"; false if unknown. */
 bool feeds_format_parse(const char *name, feeds_format *out);
+/* The name of a format, "?" if unknown. */
+const char *feeds_format_name(feeds_format fmt);
 
 typedef enum feeds_on_warning {
 	FEEDS_WARN_DROP, /* a value on a warning list is not imported */
@@ -240,6 +246,10 @@ void feeds_import_free(feeds_import *imp);
  * path are errors. */
 rk_err feeds_import_path(feeds_import *imp, feeds_format fmt, const char *path,
 			 const feeds_csv_opts *csv, rk_errctx *ctx);
+/* The same over a file's text already read (a feed fetched over HTTP);
+ * `file` names it in rejects. Not for misp-feed and taxii. */
+rk_err feeds_import_data(feeds_import *imp, feeds_format fmt, const char *file,
+			 const char *data, size_t len, const feeds_csv_opts *csv, rk_errctx *ctx);
 /* For parsers: one value; only RK_ENOMEM is returned. */
 rk_err feeds_import_item(feeds_import *imp, const feeds_item *it);
 /* For parsers: one STIX object passed through (validated here). */
@@ -268,6 +278,104 @@ uint64_t feeds_import_warn_hits(const feeds_import *imp, size_t i);
  * definition they refer to. NULL on out-of-memory. */
 json_t *feeds_import_bundle(const feeds_import *imp);
 
+/* ---------------------------------------------------------------- delivery */
+/* feeds_deliver.c */
+
+/* What the hub said of the objects delivered. */
+typedef struct feeds_delivery {
+	uint64_t succeeded, failed, pending;
+} feeds_delivery;
+
+/*
+ * Sends the import's objects (new and changed) to collection `collection`
+ * of the hub `remote`, with the marking definition of `marking` first, and
+ * counts each object's outcome; each failure is written to report
+ * ("failed: <id>: <reason>"; report may be NULL), then one "hub: ..." line.
+ * An error when a request failed (the hub down, refusing the request);
+ * RK_OK with out->failed or out->pending set when it refused objects. The
+ * caller finishes the import (writes the state) only when neither is set.
+ */
+rk_err feeds_deliver(const client_remote *remote, const char *collection, const feeds_import *imp,
+		     stix_tlp marking, FILE *report, feeds_delivery *out, rk_errctx *ctx);
+/* The summary of an import for an operator: every listed reject as
+ * "rejected: <where>: <reason>", one line of counts, the refanged count
+ * and the hits per warning list of warn (may be NULL). */
+void feeds_import_summary(const feeds_import *imp, const feeds_warnlists *warn, FILE *out);
+
+/* ---------------------------------------------------------------- schedule */
+/* feeds_schedule.c */
+
+/* One [feed NAME] section of a schedule file. */
+typedef struct feeds_job {
+	char *name;
+	feeds_format format;
+	bool has_format;
+	char *source;           /* a file, a directory (misp-feed), an http(s)
+				 * URL, or for taxii the server's URL */
+	char *collection;       /* the hub collection the indicators go to */
+	stix_tlp marking;
+	int confidence;         /* -1: none */
+	char *identity;         /* created_by_ref, or NULL */
+	unsigned interval;      /* seconds between runs */
+	feeds_on_warning on_warning;
+	bool all_attributes;
+	feeds_csv_opts csv;
+	char *source_token_file; /* the source's credentials, or NULL */
+	char *source_root, *source_cacert, *source_collection; /* taxii */
+	unsigned source_limit;
+	long timeout;           /* seconds per request to the source; 0: default */
+} feeds_job;
+
+/* A schedule file: the hub, the state directory, the warning lists, the
+ * feeds. */
+typedef struct feeds_schedule {
+	char *path;
+	char *hub, *token_file, *root, *cacert; /* where the indicators go */
+	char *state;            /* the feeds' state and status files */
+	bool builtin_warninglists;
+	char **warninglists;
+	size_t n_warninglists;
+	feeds_job *jobs;
+	size_t n_jobs;
+} feeds_schedule;
+
+/* Reads and checks a schedule file whole; RK_ECONFIG naming file:line
+ * and the key, or the section and what it lacks. */
+rk_err feeds_schedule_load(const char *path, feeds_schedule **out, rk_errctx *ctx);
+void feeds_schedule_free(feeds_schedule *s);
+const feeds_job *feeds_schedule_find(const feeds_schedule *s, const char *name);
+/* "90", "90s", "15m", "1h", "1d" into seconds, within the bounds of
+ * limits.h; false otherwise. */
+bool feeds_interval_parse(const char *text, unsigned *out);
+
+/* What the last run of a feed left (its status file). */
+typedef struct feeds_job_status {
+	rk_time last_attempt, last_success; /* 0: never */
+	unsigned failures;                  /* consecutive failed runs */
+	char last_error[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
+	char etag[CLIENT_ETAG_MAX];          /* of the source's last delivered copy */
+	feeds_counts counts;                /* of the last import that ran */
+	feeds_delivery delivered;
+} feeds_job_status;
+
+/* The feed's status; all zero when it never ran. A damaged status file is
+ * logged and read as never run. */
+rk_err feeds_job_status_load(const feeds_schedule *s, const feeds_job *j, feeds_job_status *st,
+			     rk_errctx *ctx);
+/* When the feed should run next: the last attempt plus the interval, or
+ * after a failure plus RK_FEED_RETRY_FIRST doubled per failure in a row
+ * (never more than the interval); 0 when it never ran. */
+rk_time feeds_job_due(const feeds_job *j, const feeds_job_status *st);
+/*
+ * Runs the feed once: reads its source (an http(s) source conditionally,
+ * with the ETag of the last delivered run), imports, delivers to the hub,
+ * and only when the hub took everything writes the feed's state; then
+ * writes the status, failed or not. The summary and each refused object
+ * go to report (may be NULL). *st is the status after the run.
+ */
+rk_err feeds_job_run(const feeds_schedule *s, const feeds_job *j, const feeds_warnlists *warn,
+		     FILE *report, feeds_job_status *st, rk_errctx *ctx);
+
 /* ---------------------------------------------------------------- parsers */
 /* Each takes the whole text of one file (at most RK_FEED_MAX_FILE bytes),
  * `file` naming it in rejects; only RK_ENOMEM is returned. */
@@ -283,6 +391,14 @@ rk_err feeds_parse_misp(feeds_import *imp, const char *file, const char *data, s
 /* feeds_misp.c: a MISP feed directory: manifest.json naming <uuid>.json
  * events. An unreadable directory or manifest is an error (ctx). */
 rk_err feeds_parse_misp_dir(feeds_import *imp, const char *dir, rk_errctx *ctx);
+/* Reads the file `name` of a MISP feed ("manifest.json", "<uuid>.json")
+ * into *data (NUL-terminated heap memory, at most RK_FEED_MAX_FILE bytes). */
+typedef rk_err (*feeds_read_fn)(void *arg, const char *name, char **data, size_t *len,
+				rk_errctx *ctx);
+/* The same over any store of the feed's files (a directory, a web
+ * server): `base` names it in rejects and errors. */
+rk_err feeds_parse_misp_feed(feeds_import *imp, const char *base, feeds_read_fn read,
+			     void *arg, rk_errctx *ctx);
 /* feeds_misp.c: the STIX pattern of a MISP attribute, or FEEDS_VNONE
  * when the type has none (out left empty); *why on a bad value. Sets
  * item->type/value/type2/value2/pattern into the buffers given. */

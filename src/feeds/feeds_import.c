@@ -67,6 +67,14 @@ bool feeds_format_parse(const char *name, feeds_format *out)
 	return false;
 }
 
+const char *feeds_format_name(feeds_format fmt)
+{
+	for (size_t i = 0; i < RK_ARRAY_LEN(formats); i++)
+		if (formats[i].fmt == fmt)
+			return formats[i].name;
+	return "?";
+}
+
 rk_err feeds_import_new(const feeds_config *cfg, feeds_import **out, rk_errctx *ctx)
 {
 	feeds_import *imp = NULL;
@@ -498,19 +506,12 @@ fail:
 	return NULL;
 }
 
-rk_err feeds_import_path(feeds_import *imp, feeds_format fmt, const char *path,
-			 const feeds_csv_opts *csv, rk_errctx *ctx)
+rk_err feeds_import_data(feeds_import *imp, feeds_format fmt, const char *file,
+			 const char *data, size_t len, const feeds_csv_opts *csv, rk_errctx *ctx)
 {
-	char *data = NULL;
-	size_t len = 0;
-	rk_err err;
 	feeds_csv_opts defaults;
+	rk_err err;
 
-	if (fmt == FEEDS_FORMAT_MISP_FEED)
-		return feeds_parse_misp_dir(imp, path, ctx);
-	if ((err = rk_read_file(path, RK_FEED_MAX_FILE, &data, &len, ctx)))
-		return err;
-	const char *file = strcmp(path, "-") ? path : "<stdin>";
 	switch (fmt) {
 	case FEEDS_FORMAT_PLAIN: err = feeds_parse_plain(imp, file, data, len); break;
 	case FEEDS_FORMAT_CSV:
@@ -522,10 +523,27 @@ rk_err feeds_import_path(feeds_import *imp, feeds_format fmt, const char *path,
 		break;
 	case FEEDS_FORMAT_MISP: err = feeds_parse_misp(imp, file, data, len); break;
 	case FEEDS_FORMAT_STIX: err = feeds_parse_stix(imp, file, data, len); break;
-	default: err = RK_EINVAL; break;
+	default:
+		return rk_fail(ctx, RK_EINVAL, file, "a %s feed is not read from one file",
+			       fmt == FEEDS_FORMAT_MISP_FEED ? "misp-feed" : "taxii");
 	}
-	free(data);
 	if (err)
 		return rk_fail(ctx, err, file, "%s", rk_strerror(err));
 	return RK_OK;
+}
+
+rk_err feeds_import_path(feeds_import *imp, feeds_format fmt, const char *path,
+			 const feeds_csv_opts *csv, rk_errctx *ctx)
+{
+	char *data = NULL;
+	size_t len = 0;
+	rk_err err;
+
+	if (fmt == FEEDS_FORMAT_MISP_FEED)
+		return feeds_parse_misp_dir(imp, path, ctx);
+	if ((err = rk_read_file(path, RK_FEED_MAX_FILE, &data, &len, ctx)))
+		return err;
+	err = feeds_import_data(imp, fmt, strcmp(path, "-") ? path : "<stdin>", data, len, csv, ctx);
+	free(data);
+	return err;
 }

@@ -41,6 +41,11 @@ feeds_state *feeds_import_state(feeds_import *imp);
 void feeds_import_set_incremental(feeds_import *imp);
 
 /* feeds_state.c */
+/* Appends to path the file of feed `name` under dir with `suffix`
+ * ("state", "status"): DIR/<name cleaned>-<8 hex>.<suffix>, making dir
+ * when missing. RK_EIO, RK_ENOMEM. */
+rk_err feeds_state_file(const char *dir, const char *name, const char *suffix, rk_buf *path,
+			rk_errctx *ctx);
 /* Opens the state of feed `name` under dir (NULL: in memory only). */
 rk_err feeds_state_open(feeds_state *st, const char *dir, const char *name, rk_errctx *ctx);
 void feeds_state_cleanup(feeds_state *st);

@@ -412,61 +412,95 @@ rk_err feeds_parse_misp(feeds_import *imp, const char *file, const char *data, s
 	return err;
 }
 
-rk_err feeds_parse_misp_dir(feeds_import *imp, const char *dir, rk_errctx *ctx)
+rk_err feeds_parse_misp_feed(feeds_import *imp, const char *base, feeds_read_fn read,
+			     void *arg, rk_errctx *ctx)
 {
 	char *data = NULL;
 	size_t len = 0;
 	json_t *manifest = NULL;
-	rk_buf path;
+	rk_buf where;
 	rk_err err;
 	const char *uuid;
 	json_t *meta;
+	char name[RK_UUID_BUF + 8];
 
-	rk_buf_init(&path);
-	if (rk_buf_printf(&path, "%s/manifest.json", dir)) {
+	rk_buf_init(&where);
+	if ((err = read(arg, "manifest.json", &data, &len, ctx)))
+		goto out;
+	if (rk_buf_printf(&where, "%s/manifest.json", base)) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if ((err = rk_json_load_file(path.data, RK_FEED_MAX_FILE, RK_MAX_JSON_DEPTH, &manifest, ctx)))
+	rk_errctx parse;
+	rk_errctx_clear(&parse);
+	err = rk_json_parse(data, len, RK_MAX_JSON_DEPTH, &manifest, &parse);
+	free(data);
+	data = NULL;
+	if (err) {
+		err = rk_fail(ctx, err, where.data, "%s%s%s", parse.path, parse.path[0] ? ": " : "",
+			      parse.msg);
 		goto out;
+	}
 	if (!json_is_object(manifest)) {
-		err = rk_fail(ctx, RK_EPARSE, path.data, "a MISP manifest is an object of events by uuid");
+		err = rk_fail(ctx, RK_EPARSE, where.data, "a MISP manifest is an object of events by uuid");
 		goto out;
 	}
 	json_object_foreach(manifest, uuid, meta) {
 		rk_errctx inner;
 		(void)meta;
 		rk_errctx_clear(&inner);
-		rk_buf_reset(&path);
+		rk_buf_reset(&where);
 		if (!rk_uuid_is_valid(uuid)) {
-			char where[RK_ERRCTX_PATH];
-			snprintf(where, sizeof where, "%s/manifest.json: %.64s", dir, uuid);
-			if ((err = feeds_import_reject(imp, where, "not an event uuid")))
+			char at[RK_ERRCTX_PATH];
+			snprintf(at, sizeof at, "%s/manifest.json: %.64s", base, uuid);
+			if ((err = feeds_import_reject(imp, at, "not an event uuid")))
 				goto out;
 			continue;
 		}
-		if (rk_buf_printf(&path, "%s/%s.json", dir, uuid)) {
+		snprintf(name, sizeof name, "%s.json", uuid);
+		if (rk_buf_printf(&where, "%s/%s", base, name)) {
 			err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 			goto out;
 		}
-		if (rk_read_file(path.data, RK_FEED_MAX_FILE, &data, &len, &inner)) {
+		if (read(arg, name, &data, &len, &inner)) {
 			char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
 			rk_errctx_format(&inner, msg, sizeof msg);
-			if ((err = feeds_import_reject(imp, path.data, "event in the manifest unreadable: %s", msg)))
+			if ((err = feeds_import_reject(imp, where.data, "event in the manifest unreadable: %s", msg)))
 				goto out;
 			continue;
 		}
-		err = feeds_parse_misp(imp, path.data, data, len);
+		err = feeds_parse_misp(imp, where.data, data, len);
 		free(data);
 		data = NULL;
 		if (err) {
-			err = rk_fail(ctx, err, path.data, "%s", rk_strerror(err));
+			err = rk_fail(ctx, err, where.data, "%s", rk_strerror(err));
 			goto out;
 		}
 	}
 	err = RK_OK;
 out:
+	free(data);
 	json_decref(manifest);
+	rk_buf_cleanup(&where);
+	return err;
+}
+
+/* Reads DIR/name from the directory `arg`. */
+static rk_err read_in_dir(void *arg, const char *name, char **data, size_t *len, rk_errctx *ctx)
+{
+	rk_buf path;
+	rk_err err;
+
+	rk_buf_init(&path);
+	if (rk_buf_printf(&path, "%s/%s", (const char *)arg, name))
+		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+	else
+		err = rk_read_file(path.data, RK_FEED_MAX_FILE, data, len, ctx);
 	rk_buf_cleanup(&path);
 	return err;
+}
+
+rk_err feeds_parse_misp_dir(feeds_import *imp, const char *dir, rk_errctx *ctx)
+{
+	return feeds_parse_misp_feed(imp, dir, read_in_dir, (void *)dir, ctx);
 }

@@ -179,36 +179,47 @@ out:
 	return err;
 }
 
-rk_err feeds_state_open(feeds_state *st, const char *dir, const char *name, rk_errctx *ctx)
+rk_err feeds_state_file(const char *dir, const char *name, const char *suffix, rk_buf *path,
+			rk_errctx *ctx)
 {
 	char uuid[RK_UUID_BUF];
-	rk_buf path;
 
-	memset(st, 0, sizeof *st);
-	if (!dir)
-		return RK_OK;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return rk_fail(ctx, RK_EIO, dir, "cannot make the state directory: %s",
 			       strerror(errno));
 	if (rk_uuid_v5(FEEDS_NAMESPACE, name, strlen(name), uuid))
 		return rk_fail(ctx, RK_EINVAL, NULL, "bad namespace");
-	rk_buf_init(&path);
-	if (rk_buf_printf(&path, "%s/", dir))
+	if (rk_buf_printf(path, "%s/", dir))
 		goto oom;
 	for (const char *p = name; *p; p++) {
 		char c = *p;
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 			  c == '.' || c == '-' || c == '_';
-		if (rk_buf_append(&path, ok && !(p == name && c == '.') ? &c : "_", 1))
+		if (rk_buf_append(path, ok && !(p == name && c == '.') ? &c : "_", 1))
 			goto oom;
 	}
-	if (rk_buf_printf(&path, "-%.8s.state", uuid))
+	if (rk_buf_printf(path, "-%.8s.%s", uuid, suffix))
 		goto oom;
+	return RK_OK;
+oom:
+	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
+}
+
+rk_err feeds_state_open(feeds_state *st, const char *dir, const char *name, rk_errctx *ctx)
+{
+	rk_buf path;
+	rk_err err;
+
+	memset(st, 0, sizeof *st);
+	if (!dir)
+		return RK_OK;
+	rk_buf_init(&path);
+	if ((err = feeds_state_file(dir, name, "state", &path, ctx))) {
+		rk_buf_cleanup(&path);
+		return err;
+	}
 	st->path = rk_buf_take(&path);
 	return load(st, ctx);
-oom:
-	rk_buf_cleanup(&path);
-	return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 }
 
 const char *feeds_state_checkpoint(const feeds_state *st, const char *source)
@@ -230,15 +241,13 @@ rk_err feeds_state_set_checkpoint(feeds_state *st, const char *source, const cha
 
 rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx)
 {
-	rk_buf text, tmp;
+	rk_buf text;
 	rk_err err = RK_OK;
-	int fd = -1;
 
 	if (!st->path)
 		return RK_OK;
 	rk_buf_init(&text);
-	rk_buf_init(&tmp);
-	if (rk_buf_puts(&text, STATE_MAGIC "\n") || rk_buf_printf(&tmp, "%s.tmp", st->path)) {
+	if (rk_buf_puts(&text, STATE_MAGIC "\n")) {
 		err = rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -259,49 +268,8 @@ rk_err feeds_state_save(const feeds_state *st, rk_errctx *ctx)
 			goto out;
 		}
 	}
-	if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		err = rk_fail(ctx, RK_EIO, tmp.data, "%s", strerror(errno));
-		goto out;
-	}
-	for (size_t off = 0; off < text.len;) {
-		ssize_t w = write(fd, text.data + off, text.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			err = rk_fail(ctx, RK_EIO, tmp.data, "%s", strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		err = rk_fail(ctx, RK_EIO, tmp.data, "%s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp.data, st->path) != 0) {
-		err = rk_fail(ctx, RK_EIO, st->path, "%s", strerror(errno));
-		goto out;
-	}
-	{
-		char *slash = strrchr(st->path, '/');
-		rk_buf dir;
-		rk_buf_init(&dir);
-		if (slash && !rk_buf_append(&dir, st->path, (size_t)(slash - st->path) + 1)) {
-			int dfd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
-		}
-		rk_buf_cleanup(&dir);
-	}
+	err = rk_write_file_atomic(st->path, text.data, text.len, ctx);
 out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp.data);
-	}
 	rk_buf_cleanup(&text);
-	rk_buf_cleanup(&tmp);
 	return err;
 }

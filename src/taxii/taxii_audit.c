@@ -40,7 +40,8 @@
 static const taxii_handler audited[] = {
 	taxii_h_objects_get, taxii_h_objects_post, taxii_h_object_get,
 	taxii_h_object_delete, taxii_h_versions, taxii_h_manifest,
-	taxii_h_status, taxii_h_readers, taxii_h_export, taxii_h_federation_objects,
+	taxii_h_status, taxii_h_readers, taxii_h_export, taxii_h_assets,
+	taxii_h_federation_objects,
 };
 
 void taxii_audit_object(taxii_req *r, const char *id)

@@ -24,6 +24,7 @@
 
 #include <microhttpd.h>
 
+#include "assets.h"
 #include "audit.h"
 #include "common.h"
 #include "directory.h"
@@ -154,7 +155,7 @@ rk_err taxii_listen_parse(const char *listen, char *host, size_t hostlen,
 /* ---------------------------------------------------------------- metrics */
 /* taxii_metrics.c */
 
-#define TAXII_METRIC_ROUTES 24
+#define TAXII_METRIC_ROUTES 32
 #define TAXII_METRIC_STATUSES 16
 #define TAXII_METRIC_BUCKETS 12
 
@@ -294,6 +295,7 @@ struct taxii_server {
 	audit *audit;         /* <data>/audit.db, opened with the server */
 	struct taxii_export_cache *exports; /* taxii_export.c */
 	struct taxii_fed *fed; /* taxii_federation.c; NULL without federation */
+	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
 };
 
 /*
@@ -356,6 +358,8 @@ rk_err taxii_h_export(taxii_req *r);
 rk_err taxii_h_metrics(taxii_req *r);
 /* taxii_ingest.c */
 rk_err taxii_h_objects_post(taxii_req *r);
+/* taxii_assets.c: GET/POST /renkei/assets/, DELETE /renkei/assets/{id}/ */
+rk_err taxii_h_assets(taxii_req *r);
 
 /* ---------------------------------------------------------------- audit */
 /* taxii_audit.c */

@@ -119,6 +119,12 @@ static const taxii_route routes[] = {
 	 TAXII_MEDIA_TYPE_ANY},
 	{"GET", "/renkei/export/{format}/{file}/", "export_file", taxii_h_export, ACTION_NONE,
 	 0, TAXII_MEDIA_TYPE_ANY},
+	/* renkei: the caller's organisation's asset claims (taxii_assets.c) */
+	{"GET", "/renkei/assets/", "assets", taxii_h_assets, ACTION_NONE, 0, TAXII_MEDIA_TYPE_ANY},
+	{"POST", "/renkei/assets/", "assets_claim", taxii_h_assets, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	{"DELETE", "/renkei/assets/{id}/", "assets_withdraw", taxii_h_assets, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
 };
 #define N_ROUTES RK_ARRAY_LEN(routes)
 #define ROUTE_NONE (TAXII_METRIC_ROUTES - 1)
@@ -651,7 +657,10 @@ static bool request_prepare(taxii_req *r, const char *method)
 	if (strcmp(method, "POST") == 0) {
 		const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_TYPE);
-		if (!taxii_content_type_ok(ct)) {
+		/* renkei's own routes (not TAXII resources) also take JSON */
+		bool plain_json = r->route->produces == TAXII_MEDIA_TYPE_ANY && ct &&
+				  strncasecmp(ct, "application/json", 16) == 0;
+		if (!plain_json && !taxii_content_type_ok(ct)) {
 			taxii_respond_error(r, 415, "Content-Type must be " TAXII_MEDIA_TAXII,
 					    NULL, NULL);
 			return false;
@@ -1044,6 +1053,9 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rc = audit_open(cfg->data, &(audit_options){.log_head = true}, &srv->audit, ctx);
 	if (rc)
 		goto out;
+	rc = assets_db_open(cfg->data, &srv->assets, ctx);
+	if (rc)
+		goto out;
 	rc = taxii_fed_start(srv, srv->dref->dir, ctx);
 	if (rc)
 		goto out;
@@ -1164,6 +1176,7 @@ void taxii_server_stop(taxii_server *srv)
 	}
 	taxii_fed_stop(srv);
 	audit_close(srv->audit); /* no request is left to record */
+	assets_db_close(srv->assets);
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);
 	taxii_export_cache_free(srv->exports);

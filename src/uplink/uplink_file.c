@@ -67,40 +67,7 @@ static rk_err write_all(int fd, const void *data, size_t len, const char *path, 
 
 rk_err uplink_file_replace(const char *path, const void *data, size_t len, rk_errctx *ctx)
 {
-	rk_buf tmp;
-	rk_err err;
-	int fd = -1;
-
-	rk_buf_init(&tmp);
-	if (rk_buf_printf(&tmp, "%s.tmp", path)) {
-		rk_buf_cleanup(&tmp);
-		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-	}
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = io_fail(ctx, tmp.data, "cannot create");
-		goto out;
-	}
-	if ((err = write_all(fd, data, len, tmp.data, ctx)))
-		goto out;
-	if (fsync(fd) != 0) {
-		err = io_fail(ctx, tmp.data, "fsync failed");
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp.data, path) != 0) {
-		err = io_fail(ctx, path, "rename failed");
-		goto out;
-	}
-	sync_dir_of(path);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (err)
-		unlink(tmp.data);
-	rk_buf_cleanup(&tmp);
-	return err;
+	return rk_write_file_atomic(path, data, len, ctx);
 }
 
 rk_err uplink_file_read(const char *path, size_t max, char **out, size_t *len, rk_errctx *ctx)
