@@ -250,12 +250,11 @@ static size_t add_hit(assets_hit *out, size_t max, size_t n, const asset_claim *
 
 static void mask_to(const uint8_t *addr, size_t len, unsigned prefix, uint8_t key[16])
 {
+	unsigned full = prefix / 8, rest = prefix % 8;
 	memset(key, 0, 16);
-	memcpy(key, addr, len);
-	for (size_t i = 0; i < 16; i++) {
-		unsigned keep = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - (unsigned)i * 8 : 0;
-		key[i] &= (uint8_t)(keep ? 0xffu << (8 - keep) : 0);
-	}
+	memcpy(key, addr, full < len ? full : len);
+	if (rest && full < len)
+		key[full] = (uint8_t)(addr[full] & (0xffu << (8 - rest)));
 }
 
 /* First index in nets[lo, lo+n) whose key is not below `key`. */

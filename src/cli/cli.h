@@ -32,6 +32,7 @@ int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_lis
 int cli_cmd_hub(int argc, char **argv);      /* cli_hub.c */
 int cli_cmd_admin(int argc, char **argv);    /* cli_admin.c */
 int cli_cmd_audit(int argc, char **argv);    /* cli_audit.c */
+int cli_cmd_review(int argc, char **argv);   /* cli_review.c */
 int cli_cmd_push(int argc, char **argv);     /* cli_push.c */
 int cli_cmd_get(int argc, char **argv);      /* cli_get.c */
 int cli_cmd_validate(int argc, char **argv); /* cli_validate.c */
@@ -42,6 +43,7 @@ int cli_cmd_sensor(int argc, char **argv);   /* cli_sensor.c */
 int cli_cmd_feed(int argc, char **argv);     /* cli_feed.c */
 int cli_cmd_export(int argc, char **argv);   /* cli_export.c */
 int cli_cmd_assets(int argc, char **argv);   /* cli_assets.c */
+int cli_cmd_notify(int argc, char **argv);   /* cli_notify.c */
 int cli_cmd_federation(int argc, char **argv); /* cli_federation.c */
 
 #endif

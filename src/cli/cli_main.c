@@ -45,6 +45,8 @@ static const cli_command commands[] = {
 	  "admin ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "audit", cli_cmd_audit, "check and query the audit trail: who read or changed what",
 	  "audit ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "review", cli_cmd_review, "decide on anonymous submissions held for review",
+	  "review ACTION --data DIR [OPTIONS] [ITEM]\n", true },
 	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
 	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
 	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"
@@ -147,6 +149,8 @@ static const cli_command commands[] = {
 	  "format, 1 on other errors. See renkei-export(1).\n" },
 	{ "assets", cli_cmd_assets, "claim, approve and look up organisations' address ranges, AS numbers and domains",
 	  "assets ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "notify", cli_cmd_notify, "notification status and acknowledgements of affected organisations",
+	  "notify ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "federation", cli_cmd_federation, "partner hubs: this hub's key, status and a sync round",
 	  "federation ACTION --data DIR [--federation FILE] [OPTIONS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",

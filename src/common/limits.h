@@ -104,6 +104,15 @@
 #define RK_FEED_MAX_INTERVAL (30 * 86400)
 #define RK_FEED_RETRY_FIRST 60
 
+/* Anonymous submission (src/anonymise): pattern rules and owned entries
+ * in a rules file; names of individuals scrubbed per envelope; the PCRE2
+ * match limit per string (a pattern that hits it holds the object for
+ * review instead of being trusted); findings kept per envelope (past it
+ * one more finding says how many were left out). */
+#define RK_ANON_MAX_RULES 1024
+#define RK_ANON_MAX_NAMES 256
+#define RK_ANON_MATCH_LIMIT 1000000u
+#define RK_ANON_MAX_FINDINGS 4096
 /* Asset registry (src/assets): claims per organisation and in all, the
  * widest blocks that may be claimed, and claim values per request. */
 #define RK_ASSETS_MAX_CLAIMS_PER_ORG 10000
@@ -111,6 +120,17 @@
 #define RK_ASSETS_MIN_PREFIX4 8
 #define RK_ASSETS_MIN_PREFIX6 16
 #define RK_ASSETS_MAX_PER_REQUEST 1000
+
+/* Notifications (src/notify): observables taken from one object, objects
+ * it refers to that are followed, what a webhook receiver's answer may
+ * hold (read and dropped), the notification configuration file, the
+ * addresses one digest goes to, and the organisations it configures. */
+#define RK_NOTIFY_MAX_OBSERVABLES 256
+#define RK_NOTIFY_MAX_REFS 64
+#define RK_NOTIFY_WEBHOOK_ANSWER_MAX (64u * 1024u)
+#define RK_NOTIFY_CONFIG_MAX_BYTES (1u << 20)
+#define RK_NOTIFY_MAX_EMAILS 16
+#define RK_NOTIFY_MAX_ORGS 10000
 
 /* Federation (src/federation): partners per federation file, collection
  * mappings and named recipients per partner, the size of a token file,

@@ -323,9 +323,9 @@ static rk_err parse_org(const json_t *o, bool stored, const char *path,
 			dir_org *org, rk_errctx *ctx)
 {
 	static const char *const file_keys[] = {"id", "name", "sectors", "country",
-						"clients", NULL};
+						"clients", "anonymous", NULL};
 	static const char *const stored_keys[] = {"id", "name", "sectors", "country",
-						  "clients", "created", "modified", NULL};
+						  "clients", "anonymous", "created", "modified", NULL};
 	char p[RK_ERRCTX_PATH];
 	const char *id, *name, *country;
 	const json_t *arr;
@@ -361,6 +361,13 @@ static rk_err parse_org(const json_t *o, bool stored, const char *path,
 	    (err = get_str_list(arr, p, DIR_MAX_SLUG, check_slug, "client",
 				&org->clients, &org->n_clients, ctx)))
 		return err;
+	/* anonymous submission by default (docs/confidentiality.md) */
+	const json_t *anon = json_object_get(o, "anonymous");
+	if (anon && !json_is_boolean(anon)) {
+		path_key(p, path, "anonymous");
+		return rk_fail(ctx, RK_EINVAL, p, "not true or false");
+	}
+	org->anonymous = json_is_true(anon);
 	if (stored && ((err = get_time(o, "created", path, &org->identity_created, ctx)) ||
 		       (err = get_time(o, "modified", path, &org->identity_modified, ctx))))
 		return err;
@@ -894,6 +901,7 @@ json_t *dir_org_json(const dir_org *org, bool stored)
 	    (org->n_sectors && !put(o, "sectors", str_list_json(org->sectors, org->n_sectors))) ||
 	    (org->country && !put(o, "country", json_string(org->country))) ||
 	    (org->n_clients && !put(o, "clients", str_list_json(org->clients, org->n_clients))) ||
+	    (org->anonymous && !put(o, "anonymous", json_true())) ||
 	    (stored && org->identity_created &&
 	     (!put_time(o, "created", org->identity_created) ||
 	      !put_time(o, "modified", org->identity_modified)))) {

@@ -13,8 +13,8 @@
  *
  * Model:
  *  - organisation: id (slug), name, sectors (STIX industry-sector-ov),
- *    optional country (ISO 3166-1 alpha-2) and clients (organisations it
- *    serves). Each has a STIX identity, id identity--<UUIDv5 of the slug>,
+ *    optional country (ISO 3166-1 alpha-2), clients (organisations it
+ *    serves) and anonymous (submit anonymously by default). Each has a STIX identity, id identity--<UUIDv5 of the slug>,
  *    identity_class "organization".
  *  - user: name, organisation, role, API token (stored only as a BLAKE2b
  *    hash, compared in constant time). Tokens given in a file must have at
@@ -73,6 +73,9 @@ typedef struct dir_org {
 	char **clients;
 	size_t n_clients;
 	char identity_id[RK_MAX_STIX_ID + 1]; /* identity--<uuid> */
+	/* "anonymous": true: its submissions are anonymous unless a request
+	 * says otherwise (docs/confidentiality.md, "Anonymous submission") */
+	bool anonymous;
 	/* created/modified of the STIX identity, kept in the stored form and
 	 * set by dir_apply (modified moves when name or sectors change); 0 in
 	 * a directory built from a file. */

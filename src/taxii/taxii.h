@@ -40,6 +40,9 @@ typedef struct taxii_config {
 	unsigned threads;
 	char *port_file;       /* write the bound port here once listening */
 	char *log_level;
+	char *anonymise_rules;         /* rules file for anonymous submission, or NULL */
+	unsigned anonymise_retention;  /* days an original is kept for its submitter */
+	char *notify_config;   /* notification settings (INI); NULL: notification collection only */
 	char *federation;      /* partner hubs file (renkei-federation(1)); NULL: none */
 } taxii_config;
 

@@ -3,7 +3,8 @@
  * record per request that reads or changes data, and the readers endpoint.
  *
  * Which requests: objects (GET, POST), object (GET, DELETE), versions,
- * manifest, status, readers and exports (taxii_export.c), whatever their outcome: a refused or
+ * manifest, status, readers, exports (taxii_export.c) and the originals of
+ * anonymous submissions (taxii_anon.c), whatever their outcome: a refused or
  * failed attempt is recorded too, with its status and the reason the hub
  * logged (error_msg). Discovery, API roots, collections and /metrics are
  * not. The set is the handlers in `audited` below, so a route added to the
@@ -40,7 +41,8 @@
 static const taxii_handler audited[] = {
 	taxii_h_objects_get, taxii_h_objects_post, taxii_h_object_get,
 	taxii_h_object_delete, taxii_h_versions, taxii_h_manifest,
-	taxii_h_status, taxii_h_readers, taxii_h_export, taxii_h_assets,
+	taxii_h_status, taxii_h_readers, taxii_h_export, taxii_h_anon_original,
+	taxii_h_assets, taxii_h_notify_objects, taxii_h_notify_status, taxii_h_notify_ack,
 	taxii_h_federation_objects,
 };
 

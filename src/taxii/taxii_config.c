@@ -23,6 +23,7 @@
 
 #include <ini.h>
 
+#include "anonymise.h"
 #include "taxii_int.h"
 
 typedef enum { OPT_STR, OPT_BOOL, OPT_SIZE, OPT_UINT } opt_kind;
@@ -47,6 +48,9 @@ static const struct opt_row {
 	ROW("threads", "N", "8", "request threads", OPT_UINT, threads),
 	ROW("port-file", "FILE", NULL, "write the bound TCP port here once listening", OPT_STR, port_file),
 	ROW("log-level", "LEVEL", "info", "debug, info, warn or error", OPT_STR, log_level),
+	ROW("anonymise-rules", "FILE", NULL, "scrubbing rules for anonymous submissions (renkei-review(1)), checked at start", OPT_STR, anonymise_rules),
+	ROW("anonymise-retention", "DAYS", "30", "days the original of an anonymous submission is kept for its submitter", OPT_UINT, anonymise_retention),
+	ROW("notify-config", "FILE", NULL, "notification settings: webhooks, e-mail digests, retries (renkei-notify(1))", OPT_STR, notify_config),
 	ROW("federation", "FILE", NULL, "partner hubs to federate with (renkei-federation(1))", OPT_STR, federation),
 #undef ROW
 };
@@ -327,5 +331,24 @@ rk_err taxii_config_check(const taxii_config *cfg, rk_errctx *ctx)
 	    strncmp(cfg->public_url, "https://", 8) != 0)
 		return rk_fail(ctx, RK_ECONFIG, "public-url", "'%s' is not an http(s) URL",
 			       cfg->public_url);
+	if (cfg->anonymise_retention == 0)
+		return rk_fail(ctx, RK_ECONFIG, "anonymise-retention", "must be at least 1 day");
+	if (cfg->anonymise_rules) {
+		/* the whole file, with file:line for the first bad line */
+		anon_rules *rules = NULL;
+		rc = anon_rules_load(cfg->anonymise_rules, &rules, ctx);
+		anon_rules_free(rules);
+		if (rc)
+			return rc;
+	}
+	if (cfg->notify_config) {
+		/* read whole now so that -n reports its errors with file:line */
+		notify_config nc;
+		notify_config_init(&nc);
+		rc = notify_config_load(&nc, cfg->notify_config, ctx);
+		notify_config_cleanup(&nc);
+		if (rc)
+			return rc;
+	}
 	return RK_OK;
 }

@@ -98,6 +98,8 @@ typedef struct obj_state {
 	int item;   /* index into items, -1 when not sent to the store */
 	char *text; /* spliced JSON text handed to the store, or NULL */
 	char *audience; /* its audience key (policy_audience_key), or NULL */
+	bool pending;   /* anonymous, held for review (taxii_anon.c) */
+	const char *stored_as; /* anonymous: the id it is stored under, when not id */
 } obj_state;
 
 /* What the store holds of an id: its owner, and a collection other than
@@ -109,13 +111,26 @@ typedef struct stored_facts {
 	const dir_collection *elsewhere;
 	int64_t elsewhere_aud; /* its audience class there */
 	int64_t here_aud;      /* its class in the request's collection, or 0 */
+	char creator[RK_MAX_STIX_ID + 1]; /* a stored version's created_by_ref, or "" */
 } stored_facts;
 
 static rk_err note_stored(void *arg, const store_row *row)
 {
 	stored_facts *f = arg;
-	if (!f->any)
+	if (!f->any) {
 		snprintf(f->owner, sizeof f->owner, "%s", row->owner_org);
+		/* who a stored version names as its creator: a named and an
+		 * anonymous version of one id would link the pseudonym to the
+		 * organisation (taxii_anon.c) */
+		static const char key[] = "\"created_by_ref\":\"";
+		const char *c = row->json ? strstr(row->json, key) : NULL;
+		if (c) {
+			c += sizeof key - 1;
+			size_t l = strcspn(c, "\"");
+			if (l < sizeof f->creator)
+				snprintf(f->creator, sizeof f->creator, "%.*s", (int)l, c);
+		}
+	}
 	f->any = true;
 	if (strcmp(row->collection_id, f->r->collection->id) == 0)
 		f->here_aud = row->aud;
@@ -205,12 +220,12 @@ static bool is_marked(const json_t *obj)
 /* Adds created_by_ref / object_marking_refs as described above. obj is
  * the request's own parsed copy. */
 static rk_err complete_object(taxii_req *r, json_t *obj, const stix_info *info,
-			      bool *changed, added_members *added)
+			      const char *creator, bool *changed, added_members *added)
 {
 	*changed = false;
 	memset(added, 0, sizeof *added);
 	if (needs_creator(info) && !info->created_by_ref && r->subj.org) {
-		json_t *v = json_string(r->subj.org->identity_id);
+		json_t *v = json_string(creator);
 		added->in_place |= json_object_get(obj, "created_by_ref") != NULL;
 		if (json_object_set_new(obj, "created_by_ref", v))
 			return RK_ENOMEM;
@@ -362,7 +377,24 @@ static bool put_status_entries(rk_buf *b, const obj_state *states, size_t n,
 	bool first = true;
 
 	for (size_t i = 0; i < n; i++) {
-		if (states[i].failed != failed)
+		if (states[i].failed != failed || states[i].pending)
+			continue;
+		if ((!first && rk_buf_puts(b, ",") != RK_OK) ||
+		    !put_status_entry(b, &states[i], req_ts))
+			return false;
+		first = false;
+	}
+	return true;
+}
+
+/* The entries held for review (anonymous submission), in posting order. */
+static bool put_pending_entries(rk_buf *b, const obj_state *states, size_t n,
+				const char *req_ts)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!states[i].pending)
 			continue;
 		if ((!first && rk_buf_puts(b, ",") != RK_OK) ||
 		    !put_status_entry(b, &states[i], req_ts))
@@ -406,7 +438,7 @@ static rk_err make_status(void *arg, const store_put_result *results,
 {
 	status_maker *m = arg;
 	rk_buf status, stored;
-	size_t n_ok = 0;
+	size_t n_ok = 0, n_pend = 0;
 	rk_err rc = RK_OK;
 
 	(void)n_results;
@@ -418,6 +450,10 @@ static rk_err make_status(void *arg, const store_put_result *results,
 	m->status_text = NULL;
 	for (size_t i = 0; i < m->n; i++) {
 		obj_state *s = &m->states[i];
+		if (s->pending) {
+			n_pend++;
+			continue;
+		}
 		if (s->item >= 0) {
 			const store_put_result *res = &results[s->item];
 			if (res->outcome == STORE_PUT_REJECTED) {
@@ -431,7 +467,11 @@ static rk_err make_status(void *arg, const store_put_result *results,
 					rk_time_format(res->date_added, 6, m->added_ts[i]);
 					s->version = m->added_ts[i];
 				}
-				if (res->outcome == STORE_PUT_ADDED) {
+				if (res->outcome == STORE_PUT_ADDED && s->stored_as) {
+					m->n_added++;
+					snprintf(s->message, sizeof s->message, "added as %s",
+						 s->stored_as);
+				} else if (res->outcome == STORE_PUT_ADDED) {
 					m->n_added++;
 					snprintf(s->message, sizeof s->message, "added");
 				} else {
@@ -450,7 +490,7 @@ static rk_err make_status(void *arg, const store_put_result *results,
 	if (rk_buf_reserve(&status, 256 + 160 * m->n) != RK_OK ||
 	    rk_buf_puts(&status, "{") != RK_OK ||
 	    !put_member(&status, &first, "id", m->status_id) ||
-	    !put_member(&status, &first, "status", "complete") ||
+	    !put_member(&status, &first, "status", n_pend ? "pending" : "complete") ||
 	    !put_member(&status, &first, "request_timestamp", m->req_ts) ||
 	    rk_buf_printf(&status, ",\"total_count\":%zu,\"success_count\":%zu", m->n,
 			  n_ok) != RK_OK ||
@@ -462,7 +502,11 @@ static rk_err make_status(void *arg, const store_put_result *results,
 	     (rk_buf_puts(&status, ",\"failures\":[") != RK_OK ||
 	      !put_status_entries(&status, m->states, m->n, true, m->req_ts) ||
 	      rk_buf_puts(&status, "]") != RK_OK)) ||
-	    rk_buf_puts(&status, ",\"pending_count\":0}") != RK_OK)
+	    rk_buf_printf(&status, ",\"pending_count\":%zu", n_pend) != RK_OK ||
+	    (n_pend && (rk_buf_puts(&status, ",\"pendings\":[") != RK_OK ||
+			!put_pending_entries(&status, m->states, m->n, m->req_ts) ||
+			rk_buf_puts(&status, "]") != RK_OK)) ||
+	    rk_buf_puts(&status, "}") != RK_OK)
 		goto nomem;
 
 	/* The answer, and inside {"org":..,"status":..} the stored copy. */
@@ -518,6 +562,11 @@ static rk_err objects_post(taxii_req *r)
 	splice_texts splices = {0};
 	bool have_slices = false;
 	char (*added_ts)[RK_TIME_BUF] = NULL;
+	taxii_anon anon = {0};
+	taxii_anon_outcome *anon_out = NULL;
+	json_t *pseudonym_obj = NULL;
+	char *pseudonym_key = NULL;
+	bool queued = false;
 	taxii_fed_verdict fed = {0}; /* a partner hub's signature (taxii_federation.c) */
 	rk_errctx ctx;
 	rk_err rc = RK_OK;
@@ -560,8 +609,9 @@ static rk_err objects_post(taxii_req *r)
 		goto out;
 	}
 	if (n) {
-		items = calloc(n, sizeof *items);
-		results = calloc(n, sizeof *results);
+		/* one more item: an anonymous submission's pseudonym */
+		items = calloc(n + 1, sizeof *items);
+		results = calloc(n + 1, sizeof *results);
 		states = calloc(n, sizeof *states);
 		added_ts = calloc(n, sizeof *added_ts);
 		if (!items || !results || !states || !added_ts) {
@@ -574,6 +624,26 @@ static rk_err objects_post(taxii_req *r)
 			goto out;
 		}
 	}
+	/* Anonymous submission (taxii_anon.c): the envelope is transformed
+	 * before anything else reads it; the originals are kept aside. */
+	if (taxii_anon_begin(r, objs, &anon, &ctx)) {
+		if (ctx.code == RK_ENOMEM) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+		rc = taxii_respond_error(r, 400, ctx.msg, NULL, ctx.path);
+		goto out;
+	}
+	if (anon.on) {
+		have_slices = false; /* the objects are not the bytes posted */
+		anon_out = calloc(n ? n : 1, sizeof *anon_out);
+		if (!anon_out) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+	}
+	const char *creator = anon.on ? anon.res.pseudonym
+				      : r->subj.org ? r->subj.org->identity_id : NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		json_t *obj = json_array_get(objs, i);
@@ -586,7 +656,7 @@ static rk_err objects_post(taxii_req *r)
 
 		s->item = -1;
 		s->obj = obj;
-		s->id = json_string_value(json_object_get(obj, "id"));
+		s->id = anon.on ? anon.posted[i] : json_string_value(json_object_get(obj, "id"));
 		snprintf(path, sizeof path, "objects[%zu]", i);
 		rk_errctx_clear(&octx);
 		if (fed.ok && !fed.ok[i]) {
@@ -609,7 +679,7 @@ static rk_err objects_post(taxii_req *r)
 			s->failed = true;
 			continue;
 		}
-		if (complete_object(r, obj, &info, &changed, &added)) {
+		if (complete_object(r, obj, &info, creator, &changed, &added)) {
 			rc = RK_ENOMEM;
 			goto out;
 		}
@@ -618,8 +688,17 @@ static rk_err objects_post(taxii_req *r)
 			s->failed = true;
 			continue;
 		}
-		s->id = info.id;
+		if (anon.on && s->id && strcmp(s->id, info.id) != 0)
+			s->stored_as = info.id; /* a mapped id: the submitter learns it */
+		else
+			s->id = info.id;
 		s->version = info.version;
+		/* The pseudonym speaks for the organisation: the policy is
+		 * asked about the write as the organisation's. */
+		stix_info as_org = info;
+		if (anon.on && info.created_by_ref &&
+		    strcmp(info.created_by_ref, anon.res.pseudonym) == 0)
+			as_org.created_by_ref = r->subj.org->identity_id;
 
 		/* Who the object is for (docs/confidentiality.md,
 		 * "Submission"): markings, recipients, distribution. */
@@ -636,6 +715,15 @@ static rk_err objects_post(taxii_req *r)
 			}
 			rk_errctx_format(&octx, s->message, sizeof s->message);
 			s->failed = true;
+			continue;
+		}
+		if (anon.on && taxii_anon_names_submitter(&anon, &aud)) {
+			snprintf(s->message, sizeof s->message,
+				 "%s: an anonymous submission cannot name its own organisation or "
+				 "users in recipients or distribution",
+				 path);
+			s->failed = true;
+			policy_audience_cleanup(&aud);
 			continue;
 		}
 		s->audience = policy_audience_key(&aud);
@@ -655,9 +743,27 @@ static rk_err objects_post(taxii_req *r)
 			policy_audience_cleanup(&aud);
 			continue;
 		}
+		/* A named and an anonymous version of one id would link the
+		 * pseudonym to the organisation. */
+		if (sf.any && sf.creator[0] && r->subj.org && !strcmp(sf.owner, r->subj.org->id)) {
+			int kind = taxii_anon_creator_kind(r, r->subj.org->id, sf.creator);
+			if (anon.on ? kind != TAXII_ANON_PSEUDONYM_HERE : kind != TAXII_ANON_NAMED) {
+				snprintf(s->message, sizeof s->message, "%s: %s", path,
+					 anon.on ? "this object was shared under another name (the "
+						   "organisation's, or its pseudonym in another "
+						   "community); an anonymous version here would "
+						   "link the two: publish it as a new object"
+						 : "this object was shared anonymously; a version "
+						   "under the organisation's name would reveal its "
+						   "submitter: post it anonymously");
+				s->failed = true;
+				policy_audience_cleanup(&aud);
+				continue;
+			}
+		}
 		policy_resource res = {.community = r->community,
 				       .collection = r->collection,
-				       .object = &info,
+				       .object = &as_org,
 				       .audience = &aud,
 				       .owner_org = sf.any ? sf.owner : NULL,
 				       .stored_in = sf.elsewhere,
@@ -688,6 +794,24 @@ static rk_err objects_post(taxii_req *r)
 			s->failed = true;
 			continue;
 		}
+		if (anon.on) {
+			anon_out[i].kept = true;
+			anon_out[i].stored_id = info.id;
+			anon_out[i].version = info.version;
+			if (anon.res.review[i]) {
+				/* held: invisible to everyone until an analyst
+				 * decides (renkei review) */
+				s->pending = true;
+				anon_out[i].held = true;
+				if (!(s->text = rk_json_dump(obj))) {
+					rc = RK_ENOMEM;
+					goto out;
+				}
+				anon_out[i].object_text = s->text;
+				snprintf(s->message, sizeof s->message, "held for review");
+				continue;
+			}
+		}
 		if (have_slices && slices[i].canonical) {
 			const char *text = r->body.data + slices[i].off;
 			size_t len = slices[i].len;
@@ -709,10 +833,47 @@ static rk_err objects_post(taxii_req *r)
 		s->item = (int)n_items++;
 	}
 
+	rk_uuid_v4(status_id);
+	/* Anonymous: the pseudonym's identity goes with the objects, so
+	 * created_by_ref resolves for readers; the held objects go to the
+	 * review queue first (a status saying "pending" always has its
+	 * queue items; a failed store forgets them again). */
+	if (anon.on && n_items) {
+		policy_audience paud;
+		unsigned pflags = 0;
+		policy_audience_src psrc = {.dir = r->dir, .collection = r->collection,
+					    .owner = r->subj.org->id,
+					    .marking_known = marking_known, .marking_arg = &ic};
+		rk_errctx pctx;
+		rk_errctx_clear(&pctx);
+		pseudonym_obj = anon_pseudonym_identity(anon.res.pseudonym);
+		if (!pseudonym_obj ||
+		    stix_object_info(pseudonym_obj, &items[n_items].info, &pctx) ||
+		    policy_audience_of(&psrc, pseudonym_obj, "pseudonym", &paud, &pflags, &pctx)) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+		pseudonym_key = policy_audience_key(&paud);
+		policy_audience_cleanup(&paud);
+		if (!pseudonym_key) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
+		items[n_items].object = pseudonym_obj;
+		items[n_items].audience = pseudonym_key;
+		items[n_items].flags = pflags;
+		n_items++;
+	}
+	if (anon.on) {
+		if (taxii_anon_queue(r, &anon, anon_out, status_id, &ctx)) {
+			rc = taxii_respond_errctx(r, &ctx, false);
+			goto out;
+		}
+		queued = true;
+	}
 	/* The objects and their status resource in one durable commit: a 202
 	 * is only sent once both are on disk, and a status is only ever seen
 	 * together with its objects. */
-	rk_uuid_v4(status_id);
 	rk_time_format(r->start, 6, req_ts);
 	maker = (status_maker){.r = r, .states = states, .n = n,
 			       .added_ts = added_ts, .status_id = status_id,
@@ -723,14 +884,26 @@ static rk_err objects_post(taxii_req *r)
 	if (rc) {
 		if (!ctx.code)
 			rk_fail(&ctx, rc, NULL, "the objects could not be stored");
+		if (queued) {
+			rk_errctx qctx;
+			rk_errctx_clear(&qctx);
+			anon_state_forget_status(r->srv->anon, status_id, &qctx);
+		}
 		rc = taxii_respond_errctx(r, &ctx, false);
 		goto out;
+	}
+	if (anon.on) {
+		for (size_t i = 0; i < n; i++)
+			anon_out[i].kept &= !states[i].failed || states[i].pending;
+		taxii_anon_keep(r, &anon, anon_out);
+		taxii_anon_audit(r, &anon, anon_out);
 	}
 	atomic_fetch_add(&r->srv->metrics.objects_ingested, maker.n_added);
 	atomic_fetch_add(&r->srv->metrics.objects_rejected, maker.n_fail);
 	for (size_t i = 0; i < n; i++)
 		if (states[i].item >= 0 && !states[i].failed)
-			taxii_audit_object(r, states[i].id);
+			taxii_audit_object(r, states[i].stored_as ? states[i].stored_as
+								  : states[i].id);
 	if (fed.partner)
 		fed_received(r, &fed, states, n, maker.n_fail);
 
@@ -740,6 +913,10 @@ static rk_err objects_post(taxii_req *r)
 	maker.status_text = NULL;
 out:
 	free(maker.status_text);
+	json_decref(pseudonym_obj);
+	free(pseudonym_key);
+	free(anon_out);
+	taxii_anon_end(&anon);
 	json_decref(env);
 	for (size_t i = 0; states && i < n; i++) {
 		free(states[i].text);

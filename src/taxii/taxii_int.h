@@ -12,6 +12,7 @@
  *                    the route table, responses, directory reload, shutdown
  *   taxii_routes.c   handlers of the read endpoints (discovery ... versions)
  *   taxii_ingest.c   POST objects: validate, complete, decide, store, status
+ *   taxii_anon.c     anonymous submission on the ingest path; originals route
  *   taxii_metrics.c  counters and the Prometheus text rendering
  *   taxii_audit.c    the audit record of each request; the readers endpoint
  *   taxii_hub.c      taxii_hub_run: open store, serve until SIGTERM
@@ -24,11 +25,13 @@
 
 #include <microhttpd.h>
 
+#include "anonymise.h"
 #include "assets.h"
 #include "audit.h"
 #include "common.h"
 #include "directory.h"
 #include "export.h"
+#include "notify.h"
 #include "federation.h"
 #include "policy.h"
 #include "store.h"
@@ -294,8 +297,12 @@ struct taxii_server {
 	struct coll_classes *classes; /* a list, under aud_lock */
 	audit *audit;         /* <data>/audit.db, opened with the server */
 	struct taxii_export_cache *exports; /* taxii_export.c */
+	anon_state *anon;     /* <data>/anonymise.db and .key (taxii_anon.c) */
+	anon_rules *anon_rules;
 	struct taxii_fed *fed; /* taxii_federation.c; NULL without federation */
 	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
+	notify_config notify_cfg; /* from notify-config (empty without) */
+	notify_engine *notify;    /* the notification thread (taxii_notify.c) */
 };
 
 /*
@@ -360,6 +367,58 @@ rk_err taxii_h_metrics(taxii_req *r);
 rk_err taxii_h_objects_post(taxii_req *r);
 /* taxii_assets.c: GET/POST /renkei/assets/, DELETE /renkei/assets/{id}/ */
 rk_err taxii_h_assets(taxii_req *r);
+/* taxii_notify.c: the notification API root and acknowledgements */
+rk_err taxii_h_notify_root(taxii_req *r);
+rk_err taxii_h_notify_collections(taxii_req *r);
+rk_err taxii_h_notify_objects(taxii_req *r);
+rk_err taxii_h_notify_status(taxii_req *r);
+rk_err taxii_h_notify_ack(taxii_req *r);
+#define TAXII_NOTIFY_ROOT "notifications"
+
+/* ---------------------------------------------------------------- anonymous */
+/* taxii_anon.c */
+
+/* One POST's anonymous submission: whether it is one, what the
+ * transformation did, the originals and posted ids (per object). */
+typedef struct taxii_anon {
+	bool on;
+	anon_result res;
+	anon_assets assets;
+	const char **ids; /* the submitter's identity ids */
+	size_t n_ids;
+	char **originals; /* per object: its text as posted, or NULL */
+	char **posted;    /* per object: its id as posted, or NULL */
+	size_t n;
+} taxii_anon;
+
+/* Decides whether the request is anonymous (X-Renkei-Anonymous, else the
+ * organisation's default) and, if so, keeps the originals and transforms
+ * objs in place. RK_EINVAL (ctx: the header) for a bad header value. */
+rk_err taxii_anon_begin(taxii_req *r, json_t *objs, taxii_anon *a, rk_errctx *ctx);
+void taxii_anon_end(taxii_anon *a);
+/* Whether an audience names the submitter (recipients, distribution). */
+bool taxii_anon_names_submitter(const taxii_anon *a, const policy_audience *aud);
+/* What a stored version's created_by_ref is to organisation org: its
+ * pseudonym in the request's community, its pseudonym in another
+ * community, or anything else. */
+enum { TAXII_ANON_NAMED, TAXII_ANON_PSEUDONYM_HERE, TAXII_ANON_PSEUDONYM_ELSEWHERE };
+int taxii_anon_creator_kind(taxii_req *r, const char *org, const char *creator);
+/* Queues held objects / keeps originals after a POST (taxii_ingest.c
+ * passes per object: stored or held, its id and version as stored). */
+typedef struct taxii_anon_outcome {
+	bool held;
+	bool kept; /* stored or held: keep its original */
+	const char *stored_id;
+	const char *version;
+	const char *object_text; /* held: the transformed object */
+} taxii_anon_outcome;
+rk_err taxii_anon_queue(taxii_req *r, const taxii_anon *a, const taxii_anon_outcome *o,
+			const char *status_id, rk_errctx *ctx);
+void taxii_anon_keep(taxii_req *r, const taxii_anon *a, const taxii_anon_outcome *o);
+/* One audit record per transformed object: rule and path, no values. */
+void taxii_anon_audit(taxii_req *r, const taxii_anon *a, const taxii_anon_outcome *o);
+/* GET /renkei/anonymous/{object}/ */
+rk_err taxii_h_anon_original(taxii_req *r);
 
 /* ---------------------------------------------------------------- audit */
 /* taxii_audit.c */

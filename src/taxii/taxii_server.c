@@ -67,6 +67,17 @@
 #define ACTION_NONE (-1)
 
 static const taxii_route routes[] = {
+	/* renkei: each organisation's notification collection, an API root
+	 * of its own ahead of the community roots (taxii_notify.c) */
+	{"GET", "/" TAXII_NOTIFY_ROOT "/", "notify_root", taxii_h_notify_root, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/", "notify_collections",
+	 taxii_h_notify_collections, ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/{coll}/", "notify_collection",
+	 taxii_h_notify_collections, ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
+	{"GET", "/" TAXII_NOTIFY_ROOT "/collections/{coll}/objects/", "notify_objects",
+	 taxii_h_notify_objects, ACTION_NONE, TAXII_P_ADDED_AFTER | TAXII_P_LIMIT,
+	 TAXII_MEDIA_TYPE_TAXII},
 	/* TAXII 2.1 section 4.1 */
 	{"GET", "/taxii2/", "discovery", taxii_h_discovery, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_TAXII},
@@ -119,11 +130,20 @@ static const taxii_route routes[] = {
 	 TAXII_MEDIA_TYPE_ANY},
 	{"GET", "/renkei/export/{format}/{file}/", "export_file", taxii_h_export, ACTION_NONE,
 	 0, TAXII_MEDIA_TYPE_ANY},
+	/* renkei: the originals of the caller's anonymous submissions
+	 * (taxii_anon.c) */
+	{"GET", "/renkei/anonymous/{object}/", "anonymous_original", taxii_h_anon_original,
+	 ACTION_NONE, 0, TAXII_MEDIA_TYPE_TAXII},
 	/* renkei: the caller's organisation's asset claims (taxii_assets.c) */
 	{"GET", "/renkei/assets/", "assets", taxii_h_assets, ACTION_NONE, 0, TAXII_MEDIA_TYPE_ANY},
 	{"POST", "/renkei/assets/", "assets_claim", taxii_h_assets, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_ANY},
 	{"DELETE", "/renkei/assets/{id}/", "assets_withdraw", taxii_h_assets, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	/* renkei: notification delivery status and acknowledgement */
+	{"GET", "/renkei/notify/", "notify_status", taxii_h_notify_status, ACTION_NONE, 0,
+	 TAXII_MEDIA_TYPE_ANY},
+	{"POST", "/renkei/notify/{id}/ack/", "notify_ack", taxii_h_notify_ack, ACTION_NONE, 0,
 	 TAXII_MEDIA_TYPE_ANY},
 };
 #define N_ROUTES RK_ARRAY_LEN(routes)
@@ -1053,7 +1073,29 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 	rc = audit_open(cfg->data, &(audit_options){.log_head = true}, &srv->audit, ctx);
 	if (rc)
 		goto out;
+	/* Anonymous submission: its key, queue and originals, and the rules
+	 * (a bad rules file stops the start, with file:line). */
+	rc = anon_state_open(cfg->data, &srv->anon, ctx);
+	if (!rc)
+		rc = cfg->anonymise_rules ? anon_rules_load(cfg->anonymise_rules, &srv->anon_rules, ctx)
+					  : anon_rules_empty(&srv->anon_rules, ctx);
+	if (rc)
+		goto out;
 	rc = assets_db_open(cfg->data, &srv->assets, ctx);
+	if (rc)
+		goto out;
+	/* Notifications: settings checked whole (file:line errors) and
+	 * against the directory before anything is served. */
+	notify_config_init(&srv->notify_cfg);
+	if (cfg->notify_config &&
+	    (rc = notify_config_load(&srv->notify_cfg, cfg->notify_config, ctx)))
+		goto out;
+	rc = notify_engine_start(&(notify_engine_opts){.data_dir = cfg->data, .st = st,
+						       .audit = srv->audit,
+						       .config = cfg->notify_config
+									 ? &srv->notify_cfg
+									 : NULL},
+				 &srv->notify, ctx);
 	if (rc)
 		goto out;
 	rc = taxii_fed_start(srv, srv->dref->dir, ctx);
@@ -1175,7 +1217,11 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_join(srv->poller, NULL);
 	}
 	taxii_fed_stop(srv);
+	notify_engine_stop(srv->notify); /* before the audit log it records into */
+	notify_config_cleanup(&srv->notify_cfg);
 	audit_close(srv->audit); /* no request is left to record */
+	anon_state_close(srv->anon);
+	anon_rules_free(srv->anon_rules);
 	assets_db_close(srv->assets);
 	dirref_release(srv->dref);
 	taxii_audiences_free(srv);

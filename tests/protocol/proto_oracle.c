@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto_oracle.h"
 
@@ -1249,4 +1250,75 @@ static const char *submission_refusal(const or_world *w, int poster, int coll,
 	 * TLP:AMBER object: ..." as an example of the reason only; the test
 	 * looks for the word it turns on. */
 	return "re-sharing";
+}
+
+/* ---------------------------------------------------------------- anonymous */
+
+static bool word_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A whole-word, ASCII case-insensitive occurrence of word in text. */
+static bool has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = text; n && *p; p++) {
+		if (strncasecmp(p, word, n) != 0)
+			continue;
+		if ((p > text && word_char((unsigned char)p[-1])) || word_char((unsigned char)p[n]))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+bool or_anon_leaks(const or_world *w, int org, const char *text, const char *const *secrets,
+		   size_t n_secrets, char *why, size_t whylen)
+{
+	if (!text)
+		return false;
+	if (strstr(text, w->orgs[org].identity)) {
+		snprintf(why, whylen, "the identity of organisation %s", w->orgs[org].slug);
+		return true;
+	}
+	for (int u = 0; u < w->n_users; u++)
+		if (w->users[u].org == org && strstr(text, w->users[u].identity)) {
+			snprintf(why, whylen, "the identity of user %s", w->users[u].name);
+			return true;
+		}
+	if (has_word(text, w->orgs[org].slug)) {
+		snprintf(why, whylen, "the organisation's id '%s'", w->orgs[org].slug);
+		return true;
+	}
+	for (size_t i = 0; i < n_secrets; i++)
+		if (strstr(text, secrets[i])) {
+			snprintf(why, whylen, "the scrubbed value '%s'", secrets[i]);
+			return true;
+		}
+	return false;
+}
+
+bool or_anon_pseudonym_shape(const or_world *w, const char *id)
+{
+	if (!id || strncmp(id, "identity--", 10) != 0 || strlen(id) != 46)
+		return false;
+	const char *u = id + 10;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? u[i] != '-' : !strchr("0123456789abcdef", u[i]))
+			return false;
+	}
+	if (u[14] != '4' || !strchr("89ab", u[19]))
+		return false;
+	return or_find_org_by_identity(w, id) < 0 && or_find_user_by_identity(w, id) < 0;
+}
+
+bool or_anon_id_as_expected(const char *posted, const char *served)
+{
+	const char *ps = strstr(posted, "--"), *ss = strstr(served, "--");
+	if (!ps || !ss || ps - posted != ss - served || strncmp(posted, served, (size_t)(ps - posted)))
+		return false; /* the type is kept */
+	bool v4 = strlen(ps) == 38 && ps[2 + 14] == '4';
+	return v4 ? strcmp(posted, served) == 0 : strcmp(posted, served) != 0;
 }

@@ -245,4 +245,27 @@ bool or_onward_partner(const or_world *w, size_t row, int comm, const char *cons
 const char *or_submission_refusal(const or_world *w, int poster, int coll,
 				  const json_t *obj);
 
+/* ---------------------------------------------------------------- anonymous */
+
+/*
+ * docs/confidentiality.md, "Anonymous submission", read for what must
+ * never reach anyone outside the submitting organisation `org`: its
+ * organisation identity id and its users' (the table's first row: they
+ * become the pseudonym everywhere, text included), its directory id as a
+ * word (the name rule; ASCII case-insensitive, a word being a run of
+ * letters and digits), and `secrets`, the values the test planted that a
+ * scrubbing rule of the table must remove (e-mail addresses, query
+ * strings, owned addresses and domains, personal names, the
+ * organisation's name). True when `text` (anything served: an object, a
+ * listing, a status, an export, an error) holds one; *why names it.
+ */
+bool or_anon_leaks(const or_world *w, int org, const char *text, const char *const *secrets,
+		   size_t n_secrets, char *why, size_t whylen);
+/* The pseudonym's shape (first row of the table): identity--<a version-4
+ * UUID> that is no organisation's or user's identity in the world. */
+bool or_anon_pseudonym_shape(const or_world *w, const char *id);
+/* The id rule (third row): an id whose UUID is version 4 is served as
+ * posted; any other is served under another id of the same type. */
+bool or_anon_id_as_expected(const char *posted, const char *served);
+
 #endif
