@@ -16,7 +16,7 @@
 # build/lib<mod>.a. Modules depend one way, in the order of MODULES; a module's
 # tests link only that module and the ones before it (DEPS_<mod>).
 
-MODULES := common stix store directory assets policy audit decode pattern match logs sensor client uplink feeds export anonymise notify taxii cli
+MODULES := common stix store directory assets policy audit decode pattern match logs sensor client uplink feeds export anonymise notify federation taxii cli
 
 DEPS_common    := common
 DEPS_stix      := stix common
@@ -36,8 +36,9 @@ DEPS_feeds     := feeds client stix common
 DEPS_export    := export pattern policy directory store stix common
 DEPS_anonymise := anonymise policy directory store stix common
 DEPS_notify    := notify assets audit pattern policy directory store stix common
-DEPS_taxii     := taxii notify anonymise export pattern audit policy assets directory store stix common
-DEPS_cli       := cli feeds sensor match decode logs uplink client taxii notify anonymise export pattern audit policy assets directory store stix common
+DEPS_federation := federation client policy directory store stix common
+DEPS_taxii     := taxii notify anonymise federation client export pattern audit policy assets directory store stix common
+DEPS_cli       := cli feeds sensor match decode logs uplink taxii notify anonymise federation client export pattern audit policy assets directory store stix common
 
 PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8
 
@@ -184,7 +185,7 @@ TSAN_TESTS := unit_sensor_test_sensor_engine protocol_test_sensor_cli \
               unit_pattern_test_pattern unit_store_test_store_concurrency \
               unit_uplink_test_uplink_sight protocol_test_sensor_e2e \
               unit_logs_test_logs_edge protocol_test_sensor_compound \
-              protocol_test_notify
+              protocol_test_notify protocol_test_federation
 tsan-check:
 	$(MAKE) TSAN=1 build/tsan/renkei $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
 	RENKEI_BIN=build/tsan/renkei TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \

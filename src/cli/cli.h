@@ -44,5 +44,6 @@ int cli_cmd_feed(int argc, char **argv);     /* cli_feed.c */
 int cli_cmd_export(int argc, char **argv);   /* cli_export.c */
 int cli_cmd_assets(int argc, char **argv);   /* cli_assets.c */
 int cli_cmd_notify(int argc, char **argv);   /* cli_notify.c */
+int cli_cmd_federation(int argc, char **argv); /* cli_federation.c */
 
 #endif

@@ -151,6 +151,8 @@ static const cli_command commands[] = {
 	  "assets ACTION --data DIR [OPTIONS] [ARGS]\n", true },
 	{ "notify", cli_cmd_notify, "notification status and acknowledgements of affected organisations",
 	  "notify ACTION --data DIR [OPTIONS] [ARGS]\n", true },
+	{ "federation", cli_cmd_federation, "partner hubs: this hub's key, status and a sync round",
+	  "federation ACTION --data DIR [--federation FILE] [OPTIONS]\n", true },
 	{ "demo", cli_cmd_demo, "run a hub with a sample national directory and intelligence",
 	  "demo [--data DIR] [--listen HOST:PORT] [--objects N] [--seed N]\n"
 	  "\n"

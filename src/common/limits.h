@@ -132,4 +132,17 @@
 #define RK_NOTIFY_MAX_EMAILS 16
 #define RK_NOTIFY_MAX_ORGS 10000
 
+/* Federation (src/federation): partners per federation file, collection
+ * mappings and named recipients per partner, the size of a token file,
+ * objects per pushed envelope (one signature each; under
+ * RK_MAX_OBJECTS_PER_ENVELOPE), tombstones sent per request round, and
+ * the back-off ceiling after a failed round. */
+#define RK_MAX_FED_PARTNERS 64
+#define RK_MAX_FED_COLLECTIONS 64
+#define RK_MAX_FED_RECIPIENTS 256
+#define RK_MAX_TOKEN_FILE 4096
+#define RK_FED_PAGE 1000
+#define RK_FED_TOMBSTONE_PAGE 500
+#define RK_FED_BACKOFF_MAX_SECONDS 600
+
 #endif

@@ -54,6 +54,8 @@ policy_decision policy_deny(int status, const char *fmt, ...)
 }
 #define deny policy_deny
 
+static stix_tlp strictest_level(const policy_audience *a);
+
 policy_subject policy_subject_of(const directory *dir, const dir_user *user)
 {
 	policy_subject s = {.user = user, .org = NULL};
@@ -363,6 +365,78 @@ static policy_decision sighting_markings(const directory *dir, const policy_subj
 	return allow();
 }
 
+/*
+ * Relay (docs "Federation"): a user of role partner is a partner hub
+ * writing objects that organisations of the other hub created, so its
+ * objects may name another creator, but never an organisation that is a
+ * member of a community here (that would put words in a local
+ * organisation's mouth; such objects never need to come back). And a
+ * partner hub may bring AMBER, AMBER+STRICT or RED only to organisations
+ * it names: an object with recipients or distribution (whoever created
+ * it), and a relayed AMBER or AMBER+STRICT object, must name an
+ * organisation that reaches the collection's community; anything else
+ * was not for this hub and is refused. (A partner's own AMBER object
+ * without names is for the collection's audience, as from any writer.)
+ */
+static bool is_local_member(const directory *dir, const char *identity_id,
+			    const dir_org *except)
+{
+	const dir_org *o = NULL;
+	const dir_user *u = NULL;
+
+	if (!dir_find_identity(dir, identity_id, &o, &u))
+		return false;
+	if (!o && u)
+		o = dir_find_org(dir, u->org);
+	if (!o || (except && strcmp(o->id, except->id) == 0))
+		return false;
+	for (size_t i = 0; i < dir->n_communities; i++)
+		if (dir_org_is_member(&dir->communities[i], o->id))
+			return true;
+	return false;
+}
+
+static bool names_reader_here(const directory *dir, const dir_community *c,
+			      char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const dir_org *o = NULL;
+		const dir_user *u = NULL;
+		if (!dir_find_identity(dir, ids[i], &o, &u))
+			continue;
+		const char *oid = o ? o->id : u->org;
+		if (dir_org_reaches(dir, c, oid))
+			return true;
+	}
+	return false;
+}
+
+static policy_decision relay(const directory *dir, const policy_subject *s,
+			     const policy_resource *res)
+{
+	const policy_audience *a = res->audience;
+	const char *creator = res->object ? res->object->created_by_ref : NULL;
+
+	if (creator && strcmp(creator, s->org->identity_id) != 0 &&
+	    is_local_member(dir, creator, s->org))
+		return deny(403, "a partner hub may not relay objects created by %s, an "
+				 "organisation of this hub", creator);
+	if (!a)
+		return allow();
+	bool relayed = creator && strcmp(creator, s->org->identity_id) != 0;
+	bool named = a->n_recipients || a->n_distribution;
+	if (named || (relayed && strictest_level(a) >= STIX_TLP_AMBER)) {
+		const dir_community *c = community_of(dir, res);
+		if (!c || !(names_reader_here(dir, c, a->recipients, a->n_recipients) ||
+			    names_reader_here(dir, c, a->distribution, a->n_distribution)))
+			return deny(403, "a partner hub may bring a %s object %s only when it names "
+					 "an organisation of this community",
+				    stix_tlp_name(strictest_level(a)),
+				    named ? "for named organisations" : "of another creator");
+	}
+	return allow();
+}
+
 static policy_decision write_object(const directory *dir, const policy_subject *s,
 				    const policy_resource *res)
 {
@@ -376,8 +450,12 @@ static policy_decision write_object(const directory *dir, const policy_subject *
 	/* A user speaks only for its own organisation: an object naming
 	 * another creator would put words in that organisation's mouth. The
 	 * server sets created_by_ref on SDOs and SROs that lack it. */
-	if (res->object && res->object->created_by_ref &&
-	    strcmp(res->object->created_by_ref, s->org->identity_id) != 0)
+	if (s->user->role == DIR_ROLE_PARTNER) {
+		d = relay(dir, s, res);
+		if (!d.allow)
+			return d;
+	} else if (res->object && res->object->created_by_ref &&
+		   strcmp(res->object->created_by_ref, s->org->identity_id) != 0)
 		return deny(403, "created_by_ref %s is not the identity of organisation %s (%s)",
 			    res->object->created_by_ref, s->org->id, s->org->identity_id);
 	d = reshare(dir, res);
@@ -443,6 +521,19 @@ static stix_tlp strictest_level(const policy_audience *a)
 	return level;
 }
 
+/* Whether the object's recipients or distribution name one of the
+ * identities named on the partner hub it would go to. */
+static bool names_partner_recipient(const policy_audience *a, const policy_resource *res)
+{
+	for (size_t i = 0; i < res->n_onward_recipients; i++) {
+		const char *id = res->onward_recipients[i];
+		if (in_list(a->recipients, a->n_recipients, id) ||
+		    in_list(a->distribution, a->n_distribution, id))
+			return true;
+	}
+	return false;
+}
+
 static policy_decision send_onward(const directory *dir, const policy_resource *res)
 {
 	const policy_audience *a = res->audience;
@@ -462,10 +553,18 @@ static policy_decision send_onward(const directory *dir, const policy_resource *
 		const dir_community *x = res->onward_community;
 		if (!x)
 			return deny(403, "onward: no community");
-		if (a->n_distribution || a->n_recipients)
-			return deny(403, "an object for named organisations stays on this hub");
 		if (a->n_communities && !in_list(a->communities, a->n_communities, x->id))
 			return deny(403, "community %s is not in the object's communities", x->id);
+		/* An object for named organisations (recipients, distribution)
+		 * goes to a partner only when it names one of the recipients
+		 * named on that partner, whatever its level: there, the
+		 * partner hub's own policy keeps it to those it names. */
+		if (a->n_distribution || a->n_recipients) {
+			if (names_partner_recipient(a, res))
+				return allow();
+			return deny(403, "an object for named organisations goes only to a partner "
+					 "hub where one of them is named");
+		}
 		/* a copy goes whole: a granular marking on a required property
 		 * counts like the object's own */
 		stix_tlp level = strictest_level(a);

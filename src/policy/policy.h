@@ -168,6 +168,11 @@ typedef struct policy_resource {
 	policy_onward onward;
 	const dir_community *onward_community;
 	const dir_org *onward_org;
+	/* SEND_ONWARD to a partner hub: the identities (organisations at the
+	 * partner) named on that partner, to whom objects for named
+	 * recipients may go (docs "Onward paths", (a)). */
+	const char *const *onward_recipients;
+	size_t n_onward_recipients;
 } policy_resource;
 
 typedef struct policy_decision {

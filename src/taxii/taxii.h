@@ -43,6 +43,7 @@ typedef struct taxii_config {
 	char *anonymise_rules;         /* rules file for anonymous submission, or NULL */
 	unsigned anonymise_retention;  /* days an original is kept for its submitter */
 	char *notify_config;   /* notification settings (INI); NULL: notification collection only */
+	char *federation;      /* partner hubs file (renkei-federation(1)); NULL: none */
 } taxii_config;
 
 /* One row per option: name (INI key and --flag), argument name, default as

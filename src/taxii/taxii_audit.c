@@ -43,6 +43,7 @@ static const taxii_handler audited[] = {
 	taxii_h_object_delete, taxii_h_versions, taxii_h_manifest,
 	taxii_h_status, taxii_h_readers, taxii_h_export, taxii_h_anon_original,
 	taxii_h_assets, taxii_h_notify_objects, taxii_h_notify_status, taxii_h_notify_ack,
+	taxii_h_federation_objects,
 };
 
 void taxii_audit_object(taxii_req *r, const char *id)

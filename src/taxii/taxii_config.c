@@ -51,6 +51,7 @@ static const struct opt_row {
 	ROW("anonymise-rules", "FILE", NULL, "scrubbing rules for anonymous submissions (renkei-review(1)), checked at start", OPT_STR, anonymise_rules),
 	ROW("anonymise-retention", "DAYS", "30", "days the original of an anonymous submission is kept for its submitter", OPT_UINT, anonymise_retention),
 	ROW("notify-config", "FILE", NULL, "notification settings: webhooks, e-mail digests, retries (renkei-notify(1))", OPT_STR, notify_config),
+	ROW("federation", "FILE", NULL, "partner hubs to federate with (renkei-federation(1))", OPT_STR, federation),
 #undef ROW
 };
 

@@ -529,6 +529,27 @@ done:
 	return rc;
 }
 
+/* Tells the federation which objects of a partner hub's envelope were
+ * stored, and what was refused. */
+static void fed_received(taxii_req *r, const taxii_fed_verdict *fed, const obj_state *states,
+			 size_t n, size_t n_fail)
+{
+	const char **ids = calloc(n ? n : 1, sizeof *ids);
+	bool *stored = calloc(n ? n : 1, sizeof *stored);
+	const char *reject = NULL;
+
+	for (size_t i = 0; ids && stored && i < n; i++) {
+		ids[i] = states[i].id;
+		stored[i] = states[i].item >= 0 && !states[i].failed;
+		if (states[i].failed && !reject)
+			reject = states[i].message;
+	}
+	if (ids && stored)
+		taxii_fed_received(r, fed, ids, stored, n, n_fail, reject);
+	free(ids);
+	free(stored);
+}
+
 static rk_err objects_post(taxii_req *r)
 {
 	json_t *env = NULL;
@@ -546,6 +567,7 @@ static rk_err objects_post(taxii_req *r)
 	json_t *pseudonym_obj = NULL;
 	char *pseudonym_key = NULL;
 	bool queued = false;
+	taxii_fed_verdict fed = {0}; /* a partner hub's signature (taxii_federation.c) */
 	rk_errctx ctx;
 	rk_err rc = RK_OK;
 	size_t n = 0, n_items = 0;
@@ -597,6 +619,10 @@ static rk_err objects_post(taxii_req *r)
 			goto out;
 		}
 		have_slices = slices && n_slices == n;
+		if (taxii_fed_verify(r, env, r->body.data, slices, n_slices, n, &fed)) {
+			rc = RK_ENOMEM;
+			goto out;
+		}
 	}
 	/* Anonymous submission (taxii_anon.c): the envelope is transformed
 	 * before anything else reads it; the originals are kept aside. */
@@ -633,6 +659,12 @@ static rk_err objects_post(taxii_req *r)
 		s->id = anon.on ? anon.posted[i] : json_string_value(json_object_get(obj, "id"));
 		snprintf(path, sizeof path, "objects[%zu]", i);
 		rk_errctx_clear(&octx);
+		if (fed.ok && !fed.ok[i]) {
+			snprintf(s->message, sizeof s->message, "%s: federation: %s", path,
+				 fed.why);
+			s->failed = true;
+			continue;
+		}
 		if (stix_validate_object(obj, path, NULL, &octx) != RK_OK ||
 		    stix_object_info(obj, &info, &octx) != RK_OK) {
 			if (!octx.code)
@@ -872,6 +904,8 @@ static rk_err objects_post(taxii_req *r)
 		if (states[i].item >= 0 && !states[i].failed)
 			taxii_audit_object(r, states[i].stored_as ? states[i].stored_as
 								  : states[i].id);
+	if (fed.partner)
+		fed_received(r, &fed, states, n, maker.n_fail);
 
 	/* TAXII 2.1 section 5.5: the answer is a status resource. */
 	rc = taxii_respond(r, 202, TAXII_MEDIA_TAXII, maker.status_text,
@@ -895,6 +929,7 @@ out:
 	free(splices.creator);
 	free(splices.marking);
 	free(added_ts);
+	taxii_fed_verdict_cleanup(&fed);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "directory.h"
 #include "export.h"
 #include "notify.h"
+#include "federation.h"
 #include "policy.h"
 #include "store.h"
 #include "taxii.h"
@@ -248,6 +249,11 @@ typedef struct taxii_req {
 	size_t n_audit_full;
 	bool audit_ids_lost;
 	bool audited;
+	/* A request the hub makes of itself (no connection: the federation
+	 * applying what it pulled, taxii_federation.c): the answer is kept
+	 * here instead of being sent. */
+	char *internal_answer;
+	size_t internal_len;
 } taxii_req;
 
 typedef rk_err (*taxii_handler)(taxii_req *r);
@@ -293,6 +299,7 @@ struct taxii_server {
 	struct taxii_export_cache *exports; /* taxii_export.c */
 	anon_state *anon;     /* <data>/anonymise.db and .key (taxii_anon.c) */
 	anon_rules *anon_rules;
+	struct taxii_fed *fed; /* taxii_federation.c; NULL without federation */
 	assets_db *assets;    /* <data>/assets.db (taxii_assets.c) */
 	notify_config notify_cfg; /* from notify-config (empty without) */
 	notify_engine *notify;    /* the notification thread (taxii_notify.c) */
@@ -426,5 +433,50 @@ void taxii_audit_cleanup(taxii_req *r); /* frees what taxii_audit_object kept */
  * answer leaves; otherwise (done_cb) the record is queued. */
 void taxii_audit_request(taxii_req *r, bool handled);
 rk_err taxii_h_readers(taxii_req *r);
+
+/* ---------------------------------------------------------------- federation */
+/* taxii_federation.c */
+
+typedef struct taxii_fed taxii_fed;
+
+/* The current directory for a thread that is not a request (released
+ * with taxii_dirref_release); taxii_server.c. */
+taxii_dirref *taxii_dirref_acquire(taxii_server *srv);
+void taxii_dirref_release(taxii_dirref *d);
+
+/* GET /renkei/federation/{coll}/{to}/?next=S:T&limit=N: a signed page of
+ * what may go from collection coll to the calling partner hub's
+ * collection to (renkei extension). */
+rk_err taxii_h_federation_objects(taxii_req *r);
+
+/* Loads the federation file, key and state and starts the scheduler
+ * (nothing without the `federation` option); stop joins and frees. */
+rk_err taxii_fed_start(taxii_server *srv, const directory *dir, rk_errctx *ctx);
+void taxii_fed_stop(taxii_server *srv);
+/* The configured partner the request's user writes for (role partner,
+ * its organisation a partner), or NULL. */
+const fed_partner *taxii_fed_partner(const taxii_req *r);
+
+/* What the signature check said of a posted envelope's objects (ok and
+ * origins NULL: no check, the writer is not a configured partner). */
+typedef struct taxii_fed_verdict {
+	const fed_partner *partner;
+	bool *ok;
+	const char **origins;
+	size_t n_refused;
+	char why[192];
+} taxii_fed_verdict;
+rk_err taxii_fed_verify(taxii_req *r, const json_t *env, const char *body,
+			const rk_json_slice *slices, size_t n_slices, size_t n,
+			taxii_fed_verdict *v);
+void taxii_fed_verdict_cleanup(taxii_fed_verdict *v);
+/* After the store answered: provenance of relayed objects stored, and the
+ * partner's incoming counters. */
+void taxii_fed_received(taxii_req *r, const taxii_fed_verdict *v, const char *const *ids,
+			const bool *stored, size_t n, uint64_t rejected, const char *reject_msg);
+/* A delete of an object's versions here (a tombstone when every version
+ * went). */
+void taxii_fed_deleted(taxii_req *r, const char *id, const char *owner, int64_t aud,
+		       bool every_version);
 
 #endif

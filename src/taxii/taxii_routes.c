@@ -567,6 +567,9 @@ rk_err taxii_h_object_delete(taxii_req *r)
 		goto out;
 	}
 	taxii_audit_object(r, r->path_arg[2]);
+	taxii_fed_deleted(r, r->path_arg[2], f.owner, f.aud,
+			  !r->filter.n_v_at && !r->filter.v_first && !r->filter.v_last &&
+				  !r->filter.n_spec_versions);
 	/* TAXII 2.1 section 5.7: 200 with the TAXII Content-Type, no body. */
 	rc = taxii_respond(r, 200, TAXII_MEDIA_TAXII, NULL, 0, NULL);
 out:

@@ -119,6 +119,11 @@ static const taxii_route routes[] = {
 	/* renkei: who read an object, for its owner (taxii_audit.c) */
 	{"GET", "/{root}/collections/{coll}/objects/{object}/readers/", "readers",
 	 taxii_h_readers, ACTION_SEE_COLLECTION, 0, TAXII_MEDIA_TYPE_TAXII},
+	/* renkei: a partner hub pulling what may go to it, outside the API
+	 * roots (taxii_federation.c: the partner file and the onward policy
+	 * decide) */
+	{"GET", "/renkei/federation/{coll}/{to}/", "federation", taxii_h_federation_objects,
+	 ACTION_NONE, TAXII_P_LIMIT | TAXII_P_NEXT, TAXII_MEDIA_TYPE_TAXII},
 	/* renkei: the caller's organisation's export, outside the API roots
 	 * (taxii_export.c); the handler decides, per object */
 	{"GET", "/renkei/export/{format}/", "export", taxii_h_export, ACTION_NONE, 0,
@@ -163,6 +168,16 @@ static void dirref_release(taxii_dirref *d)
 		dir_free(d->dir);
 		free(d);
 	}
+}
+
+taxii_dirref *taxii_dirref_acquire(taxii_server *srv)
+{
+	return dirref_acquire(srv);
+}
+
+void taxii_dirref_release(taxii_dirref *d)
+{
+	dirref_release(d);
 }
 
 static taxii_dirref *dirref_new(directory *dir)
@@ -260,6 +275,13 @@ rk_err taxii_respond(taxii_req *r, int status, const char *content_type, char *b
 
 	if (r->responded) {
 		free(body);
+		return RK_OK;
+	}
+	if (!r->conn) { /* the hub asking itself: keep the answer */
+		r->internal_answer = body;
+		r->internal_len = body ? len : 0;
+		r->responded = true;
+		r->status = status;
 		return RK_OK;
 	}
 	if (body)
@@ -1076,6 +1098,9 @@ rk_err taxii_server_start(const taxii_config *cfg, store *st, taxii_server **out
 				 &srv->notify, ctx);
 	if (rc)
 		goto out;
+	rc = taxii_fed_start(srv, srv->dref->dir, ctx);
+	if (rc)
+		goto out;
 
 	srv->listen_fd = open_listener(host, port, &srv->port, ctx);
 	if (srv->listen_fd < 0) {
@@ -1191,6 +1216,7 @@ void taxii_server_stop(taxii_server *srv)
 		pthread_mutex_unlock(&srv->stop_lock);
 		pthread_join(srv->poller, NULL);
 	}
+	taxii_fed_stop(srv);
 	notify_engine_stop(srv->notify); /* before the audit log it records into */
 	notify_config_cleanup(&srv->notify_cfg);
 	audit_close(srv->audit); /* no request is left to record */

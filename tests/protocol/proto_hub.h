@@ -15,6 +15,7 @@
 #define RK_PROTO_HUB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -141,7 +142,7 @@ typedef struct proto_bad_server {
 	unsigned port;
 	const char *reply;
 	pthread_t th;
-	volatile bool stop;
+	atomic_bool stop;
 } proto_bad_server;
 
 void proto_bad_server_start(proto_bad_server *b, const char *reply);

@@ -587,6 +587,56 @@ bool or_onward_export(const or_world *w, int org, size_t row, char *why, size_t 
 	return true;
 }
 
+/* The strictest TLP level of a row: its own and granular markings on
+ * required properties. */
+static or_tlp strictest(const or_world *w, const or_row *r)
+{
+	or_tlp level = or_row_level(w, r);
+	const json_t *e, *sel;
+	size_t i, k;
+	char top[64];
+
+	json_array_foreach(json_object_get(r->json, "granular_markings"), i, e) {
+		or_tlp g = or_tlp_of_marking(json_string_value(json_object_get(e, "marking_ref")));
+		json_array_foreach(json_object_get(e, "selectors"), k, sel) {
+			selector_top(json_string_value(sel), top, sizeof top);
+			if (g > level && required_prop(r->json, w->objs[r->obj].type, top))
+				level = g;
+		}
+	}
+	return level;
+}
+
+bool or_onward_partner(const or_world *w, size_t row, int comm, const char *const *named,
+		       size_t n, char *why, size_t whylen)
+{
+	const or_row *r = &w->rows[row];
+	or_tlp level = strictest(w, r);
+
+	if (r->communities && !list_has(r->communities, w->comms[comm].id)) {
+		snprintf(why, whylen, "(a) X is not among the object's communities");
+		return false;
+	}
+	if (r->recipients || r->distribution) {
+		for (size_t i = 0; i < n; i++)
+			if (list_has(r->recipients, named[i]) || list_has(r->distribution, named[i]))
+				return true;
+		snprintf(why, whylen, "(a) names no recipient named on the partner");
+		return false;
+	}
+	if (level == OR_TLP_CLEAR)
+		return true;
+	if (level == OR_TLP_GREEN) {
+		int c = w->colls[r->coll].comm;
+		if (c == comm || (w->comms[c].members & w->comms[comm].members))
+			return true;
+		snprintf(why, whylen, "(a) TLP:GREEN: X is not connected to the collection's community");
+		return false;
+	}
+	snprintf(why, whylen, "(a) %s without a named recipient stays", or_tlp_name(level));
+	return false;
+}
+
 #define MAX_REMOVED 32
 
 typedef struct removed_set {
@@ -1039,6 +1089,69 @@ const char *or_submission_refusal(const or_world *w, int poster, int coll, const
 	return why ? why : sighting_refusal(w, poster, coll, obj);
 }
 
+/* Whether an identity (an organisation's, or a user's) belongs to an
+ * organisation that reaches community comm. */
+static bool names_reader_in(const or_world *w, const json_t *list, int comm)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v) {
+		const char *id = json_string_value(v);
+		int org = or_find_org_by_identity(w, id);
+		if (org < 0) {
+			int u = or_find_user_by_identity(w, id);
+			org = u >= 0 ? w->users[u].org : -1;
+		}
+		if (org >= 0 && or_org_reaches_comm(w, org, comm))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * docs/confidentiality.md, "Federation": a writer of role partner may
+ * name another creator than its organisation, but not an organisation
+ * that is a member of a community here; and an object with recipients or
+ * distribution, or a relayed (other creator) object at TLP:AMBER or
+ * stricter (its own level, or a granular level on a required property),
+ * must name an organisation that reaches the collection's community.
+ */
+static const char *relay_refusal(const or_world *w, int poster, int coll, const json_t *obj,
+				 const json_t *recipients, const json_t *distribution)
+{
+	const or_user *u = &w->users[poster];
+	const char *creator = json_string_value(json_object_get(obj, "created_by_ref"));
+	size_t i, k;
+	const json_t *e, *sel;
+	char top[64];
+
+	if (u->role != OR_ROLE_PARTNER)
+		return NULL;
+	bool relayed = creator && strcmp(creator, w->orgs[u->org].identity) != 0;
+	int c = or_find_org_by_identity(w, creator);
+	if (relayed && c >= 0 && c != u->org)
+		for (int m = 0; m < w->n_comms; m++)
+			if (or_member(w, m, c))
+				return "organisation of this hub";
+	or_tlp level = posted_level(w, coll, obj);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	json_array_foreach(json_object_get(obj, "granular_markings"), i, e) {
+		or_tlp g = or_tlp_of_marking(json_string_value(json_object_get(e, "marking_ref")));
+		json_array_foreach(json_object_get(e, "selectors"), k, sel) {
+			selector_top(json_string_value(sel), top, sizeof top);
+			if (g > level && type && required_prop(obj, type, top))
+				level = g;
+		}
+	}
+	bool named = json_array_size(recipients) || json_array_size(distribution);
+	if (!named && !(relayed && level >= OR_TLP_AMBER))
+		return NULL;
+	int comm = w->colls[coll].comm;
+	if (names_reader_in(w, recipients, comm) || names_reader_in(w, distribution, comm))
+		return NULL;
+	return "only when it names an organisation of this community";
+}
+
 static const char *submission_refusal(const or_world *w, int poster, int coll,
 				      const json_t *obj)
 {
@@ -1101,8 +1214,11 @@ static const char *submission_refusal(const or_world *w, int poster, int coll,
 			return "unknown community";
 	}
 	long o = or_find_object(w, json_string_value(json_object_get(obj, "id")));
+	/* (the hub's order: owner, the version rule, then policy's relay
+	 * rule, re-sharing) */
+	const char *relay = relay_refusal(w, poster, coll, obj, recipients, distribution);
 	if (o < 0)
-		return NULL;
+		return relay;
 	if (w->objs[o].owner != w->users[poster].org)
 		return "owned by another organisation";
 	/* Versions: "a new version of a stored id keeps the stored TLP level
@@ -1120,6 +1236,8 @@ static const char *submission_refusal(const or_world *w, int poster, int coll,
 		    !lists_equal(r->communities, communities))
 			return "a new version keeps the markings of the earlier versions";
 	}
+	if (relay)
+		return relay;
 	if (here)
 		return NULL;
 	/* Re-sharing into another collection. */

@@ -217,6 +217,21 @@ bool or_readable_anywhere(or_oracle *o, size_t obj);
  *     a required property above TLP:CLEAR.
  */
 bool or_onward_export(const or_world *w, int org, size_t row, char *why, size_t whylen);
+/*
+ * Column (a), a partner hub connected to community `comm` of this hub,
+ * on which the identities `named` (n of them: organisations at the
+ * partner) are named: may stored version `row` go there? Readings taken:
+ *   - the level is the strictest of the object's and of granular TLP
+ *     markings on required properties, as for (b) and (c);
+ *   - an object with recipients or distribution goes, at any level,
+ *     exactly when one of those lists names one of `named`;
+ *   - otherwise CLEAR goes, GREEN when comm and the collection's
+ *     community are the same or share a member, and the stricter levels
+ *     never;
+ *   - with a `communities` list, comm must be in it.
+ */
+bool or_onward_partner(const or_world *w, size_t row, int comm, const char *const *named,
+		       size_t n, char *why, size_t whylen);
 
 /* ---------------------------------------------------------------- submission */
 

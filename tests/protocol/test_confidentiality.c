@@ -1357,13 +1357,15 @@ static void free_posted(posted *p, size_t n)
 
 /* gen_object, drawn again (a few times) while it is a sighting marked
  * more widely than what it sights, which the hub refuses (docs
- * "Sightings"). */
+ * "Sightings"), or, for a writer of role partner, an object for named
+ * organisations none of which is here (docs "Federation"). */
 static json_t *gen_accepted(int writer, int coll)
 {
 	json_t *o = gen_object(W.colls[coll].public);
 	for (int again = 0; again < 64; again++) {
 		const char *why = or_submission_refusal(&W, writer, coll, o);
-		if (!why || strncmp(why, "a sighting", 10) != 0)
+		if (!why || (strncmp(why, "a sighting", 10) != 0 &&
+			     !strstr(why, "only when it names an organisation")))
 			break;
 		json_decref(o);
 		o = gen_object(W.colls[coll].public);
@@ -1430,9 +1432,13 @@ static void post_second_versions(void)
 		long last = latest_row(r->obj, r->coll);
 		posted p = {next_version(W.rows[last].json, 1 + rnd(100000)), NULL};
 		p.expect = or_submission_refusal(&W, writer, r->coll, p.obj);
-		if (p.expect && strncmp(p.expect, "a sighting", 10) == 0) {
+		if (p.expect && (strncmp(p.expect, "a sighting", 10) == 0 ||
+				 strstr(p.expect, "only when it names an organisation"))) {
 			/* its indicator was re-shared into this collection
-			 * since, marked more strictly (docs "Sightings") */
+			 * since, marked more strictly (docs "Sightings"); or
+			 * the writer drawn is a partner user of the owner, for
+			 * whom an object naming no one here is a relay the hub
+			 * refuses (docs "Federation") */
 			json_decref(p.obj);
 			continue;
 		}
@@ -1469,7 +1475,10 @@ static void post_reshares(void)
 		posted p = {json_deep_copy(W.rows[row].json), NULL};
 		p.expect = or_submission_refusal(&W, writer, tgt, p.obj);
 		if ((p.expect && refused >= Z.reshares) || (!p.expect && allowed >= Z.reshares) ||
-		    (p.expect && strncmp(p.expect, "a sighting", 10) == 0)) {
+		    (p.expect && strncmp(p.expect, "a sighting", 10) == 0) ||
+		    (p.expect && strstr(p.expect, "only when it names an organisation"))) {
+			/* (a partner's object for no one reached by the target:
+			 * the relay rule, docs "Federation", not re-sharing) */
 			json_decref(p.obj);
 			continue;
 		}

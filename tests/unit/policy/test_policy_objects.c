@@ -542,6 +542,7 @@ typedef struct onward_row {
 	policy_onward to;
 	const char *where; /* community (partner hub) or organisation */
 	int want;
+	const char *named; /* partner hub: an organisation named on the partner */
 } onward_row;
 
 static const onward_row onwards[] = {
@@ -562,6 +563,15 @@ static const onward_row onwards[] = {
 	R("CLEAR g=GREEN", POLICY_ONWARD_PARTNER_HUB, "gov", 200),
 	R("CLEAR g=AMBER", POLICY_ONWARD_PARTNER_HUB, "intl", 403),
 	R("GREEN g=CLEAR", POLICY_ONWARD_PARTNER_HUB, "nat", 200),
+	/* objects for named organisations go to a partner where one is named */
+	R("RED r=op", POLICY_ONWARD_PARTNER_HUB, "nat", 200, "op"),
+	R("RED r=op", POLICY_ONWARD_PARTNER_HUB, "nat", 403, "min"),
+	R("AMBER d=op", POLICY_ONWARD_PARTNER_HUB, "intl", 200, "op"),
+	R("AMBER+STRICT d=op", POLICY_ONWARD_PARTNER_HUB, "nat", 200, "op"),
+	R("GREEN d=op", POLICY_ONWARD_PARTNER_HUB, "nat", 200, "op"),
+	R("AMBER", POLICY_ONWARD_PARTNER_HUB, "nat", 403, "op"), /* names nobody */
+	R("AMBER+STRICT", POLICY_ONWARD_PARTNER_HUB, "nat", 403, "op"),
+	R("GREEN c=gov d=op", POLICY_ONWARD_PARTNER_HUB, "intl", 403, "op"),
 	R("GREEN", POLICY_ONWARD_INTERNAL, "op", 200),
 	R("GREEN", POLICY_ONWARD_INTERNAL, "far", 403),
 	R("AMBER", POLICY_ONWARD_INTERNAL, "cli", 200),
@@ -586,8 +596,14 @@ static void test_onward(void **state)
 		policy_audience a = audience(r->audience);
 		policy_resource res = {.collection = dir_find_collection(dir, NATC),
 				       .audience = &a, .onward = r->to};
+		const char *named[1];
 		if (r->to == POLICY_ONWARD_PARTNER_HUB)
 			res.onward_community = dir_find_community(dir, r->where);
+		if (r->named) {
+			named[0] = dir_find_org(dir, r->named)->identity_id;
+			res.onward_recipients = named;
+			res.n_onward_recipients = 1;
+		}
 		else if (r->where)
 			res.onward_org = dir_find_org(dir, r->where);
 		policy_decision d = policy_decide(dir, NULL, POLICY_SEND_ONWARD, &res);
