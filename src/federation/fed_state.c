@@ -31,6 +31,7 @@ struct fed_state {
 };
 
 static const char schema[] =
+	"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS cursors(partner TEXT NOT NULL, collection TEXT NOT NULL,"
 	" kind TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY(partner, collection, kind));"
 	"CREATE TABLE IF NOT EXISTS provenance(id TEXT PRIMARY KEY, partner TEXT NOT NULL,"
@@ -54,33 +55,21 @@ static rk_err db_err(fed_state *fs, rk_errctx *ctx, const char *what)
 
 rk_err fed_state_open(const char *data_dir, bool readonly, fed_state **out, rk_errctx *ctx)
 {
-	char path[4096];
 	fed_state *fs = calloc(1, sizeof *fs);
-	int flags = readonly ? SQLITE_OPEN_READONLY
-			     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rk_err rc;
 
 	*out = NULL;
 	if (!fs)
 		return rk_fail(ctx, RK_ENOMEM, NULL, "out of memory");
-	if (strncmp(data_dir, "sqlite:", 7) == 0)
-		data_dir += 7;
-	snprintf(path, sizeof path, "%s/%s", data_dir, FED_STATE_FILE);
 	pthread_mutex_init(&fs->lock, NULL);
-	if (sqlite3_open_v2(path, &fs->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		rk_err rc = rk_fail(ctx, readonly ? RK_ENOTFOUND : RK_EDB, path,
-				    "cannot open the federation state: %s",
-				    fs->db ? sqlite3_errmsg(fs->db) : "out of memory");
+	rc = rk_sqlite_open(data_dir, FED_STATE_FILE, readonly, 5000, readonly ? NULL : schema,
+			    &fs->db, ctx);
+	if (rc) {
 		fed_state_close(fs);
-		return rc;
-	}
-	sqlite3_busy_timeout(fs->db, 5000);
-	if (!readonly &&
-	    (sqlite3_exec(fs->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL,
-			  NULL, NULL) != SQLITE_OK ||
-	     sqlite3_exec(fs->db, schema, NULL, NULL, NULL) != SQLITE_OK)) {
-		rk_err rc = db_err(fs, ctx, "creating the federation state");
-		fed_state_close(fs);
-		return rc;
+		/* Read-only: the hub never made one (no partner ever synced). */
+		if (readonly && ctx)
+			ctx->code = RK_ENOTFOUND;
+		return readonly ? RK_ENOTFOUND : rc;
 	}
 	*out = fs;
 	return RK_OK;
