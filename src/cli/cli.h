@@ -23,6 +23,9 @@ int cli_main(int argc, char **argv);
 /* Prints "renkei CMD: <message>" to stderr (printf-style). */
 void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* cli_error with the error context's "where: why"; returns 1, the exit
+ * status of a failed command. */
+int cli_fail(const char *cmd, const rk_errctx *ctx);
 /* A usage error: the message, then "usage: renkei CMD USAGE" (or "try:
  * renkei CMD --help" when usage is NULL); returns 2, the usage exit status. */
 int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_list ap)

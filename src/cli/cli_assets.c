@@ -79,13 +79,6 @@ static void usage(FILE *out)
 		"Exits 0 on success, 1 on failure, 2 on a usage error. See renkei-assets(1).\n");
 }
 
-static void print_err(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error(CMD, "%s", msg);
-}
-
 static bool parse_id(const char *s, int64_t *out)
 {
 	char *end = NULL;
@@ -107,8 +100,7 @@ static int act_claim(assets_args *a, assets_db *db)
 		return cli_usage_error(CMD, "claim needs --org ORG");
 	rk_errctx_clear(&ctx);
 	if (store_open(a->data, &st, &ctx) || dir_load(st, &dir, &ctx)) {
-		print_err(&ctx);
-		rc = 1;
+		rc = cli_fail(CMD, &ctx);
 		goto out;
 	}
 	if (!dir_find_org(dir, a->org)) {
@@ -176,7 +168,7 @@ static int act_list(assets_args *a, assets_db *db)
 	if (assets_list(db, NULL, list_one, &l, &ctx) ||
 	    assets_snapshot_build(l.v, l.n, (1u << ASSET_PENDING) | (1u << ASSET_APPROVED), 0,
 				  &all, &ctx)) {
-		print_err(&ctx);
+		cli_fail(CMD, &ctx);
 		goto out;
 	}
 	size_t n_all = 0;
@@ -254,8 +246,7 @@ static int decide(assets_args *a, assets_db *db, asset_state st)
 			continue;
 		}
 		if (assets_decide(db, id, st, a->by, &ctx)) {
-			print_err(&ctx);
-			rc = 1;
+			rc = cli_fail(CMD, &ctx);
 			continue;
 		}
 		printf("%lld\t%s\n", (long long)id, assets_state_name(st));
@@ -286,8 +277,7 @@ static int act_withdraw(assets_args *a, assets_db *db)
 			continue;
 		}
 		if (assets_withdraw(db, id, a->org, &ctx)) {
-			print_err(&ctx);
-			rc = 1;
+			rc = cli_fail(CMD, &ctx);
 			continue;
 		}
 		printf("%lld\twithdrawn\n", (long long)id);
@@ -306,8 +296,7 @@ static int act_lookup(assets_args *a, assets_db *db)
 
 	rk_errctx_clear(&ctx);
 	if (assets_snapshot_load(db, &s, &ctx)) {
-		print_err(&ctx);
-		return 1;
+		return cli_fail(CMD, &ctx);
 	}
 	if (inet_pton(AF_INET, q, addr) == 1)
 		n = assets_orgs_for_address(s, addr, 4, h, 64);
@@ -385,8 +374,7 @@ int cli_cmd_assets(int argc, char **argv)
 	}
 	rk_errctx_clear(&ctx);
 	if (assets_db_open(a.data, &db, &ctx)) {
-		print_err(&ctx);
-		return 1;
+		return cli_fail(CMD, &ctx);
 	}
 	rc = act->run(&a, db);
 	assets_db_close(db);

@@ -119,14 +119,6 @@ static int usage_error(const audit_action *act, const char *fmt, ...)
 	return rc;
 }
 
-static int fail_ctx(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 8];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error(CMD, "%s", msg);
-	return 1;
-}
-
 static void format_time(rk_time t, char out[RK_TIME_BUF])
 {
 	rk_time_format(t, 6, out);
@@ -151,7 +143,7 @@ static int act_verify(audit *a, audit_args *args)
 
 	rk_errctx_clear(&ctx);
 	if (audit_verify(a, args->have_head ? &args->head : NULL, &v, &ctx) != RK_OK)
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	if (!v.intact) {
 		printf("tampered: %s\n", v.message);
 		return finish_output(1);
@@ -257,7 +249,7 @@ static int act_show(audit *a, audit_args *args)
 	if (audit_show(a, &args->filter, show_one, &st, &ctx) != RK_OK) {
 		if (!ctx.code)
 			rk_fail(&ctx, RK_ENOMEM, NULL, "out of memory");
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	}
 	if (args->json)
 		fputs(st.n ? "\n]\n" : "[]\n", stdout);
@@ -304,7 +296,7 @@ static int act_readers(audit *a, audit_args *args)
 	if (audit_readers(a, args->args[0], NULL, 0, reader_one, &st, NULL, &ctx) != RK_OK) {
 		if (!ctx.code)
 			rk_fail(&ctx, RK_ENOMEM, NULL, "out of memory");
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	}
 	if (args->json)
 		fputs(st.n ? "\n]}\n" : "{\"readers\": []}\n", stdout);
@@ -408,7 +400,7 @@ int cli_cmd_audit(int argc, char **argv)
 	rk_errctx ctx;
 	rk_errctx_clear(&ctx);
 	if (audit_open(args.data, &ro, &a, &ctx) != RK_OK)
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	int rc = act->run(a, &args);
 	audit_close(a);
 	return rc;

@@ -48,14 +48,6 @@ static int usage_error(const char *fmt, ...)
 	return rc;
 }
 
-static int fail_ctx(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 8];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error(CMD, "%s", msg);
-	return 1;
-}
-
 typedef struct fed_args {
 	const char *action;
 	const char *data;
@@ -133,7 +125,7 @@ static int act_key(const fed_args *a)
 
 	rk_errctx_clear(&ctx);
 	if (fed_key_load(a->data, true, &k, &ctx))
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	printf("%s\n", k.pk_b64);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
@@ -156,7 +148,7 @@ static int act_status(const fed_args *a, store *st, const directory *dir, const 
 
 	rk_errctx_clear(&ctx);
 	if (fed_key_load(a->data, false, &k, &ctx) || fed_state_open(a->data, false, &fs, &ctx)) {
-		rc = fail_ctx(&ctx);
+		rc = cli_fail(CMD, &ctx);
 		goto out;
 	}
 	fed_hub h = {.st = st, .state = fs, .key = &k, .cfg = cfg};
@@ -170,7 +162,7 @@ static int act_status(const fed_args *a, store *st, const directory *dir, const 
 		char when[RK_TIME_BUF];
 		if (fed_status_get(fs, p->name, &s, &ctx) ||
 		    (p->push && fed_push_backlog(&h, dir, p, UINT64_MAX, &backlog, &ctx))) {
-			rc = fail_ctx(&ctx);
+			rc = cli_fail(CMD, &ctx);
 			goto out;
 		}
 		time_text(s.last_success, when);
@@ -238,7 +230,7 @@ static int act_sync(const fed_args *a, store *st, const directory *dir, const fe
 	rk_errctx_clear(&ctx);
 	if (fed_key_load(a->data, true, &k, &ctx) || fed_state_open(a->data, false, &fs, &ctx) ||
 	    audit_open(a->data, &(audit_options){0}, &au, &ctx)) {
-		rc = fail_ctx(&ctx);
+		rc = cli_fail(CMD, &ctx);
 		goto out;
 	}
 	if (a->partner && !fed_partner_named(cfg, a->partner)) {
@@ -291,7 +283,7 @@ int cli_cmd_federation(int argc, char **argv)
 		return usage_error("unknown action '%s' (key, check, status, sync)", a.action);
 	rk_errctx_clear(&ctx);
 	if (store_open(a.data, &st, &ctx) || dir_load(st, &dir, &ctx)) {
-		rc = fail_ctx(&ctx);
+		rc = cli_fail(CMD, &ctx);
 		goto out;
 	}
 	if (!dir) {
@@ -300,7 +292,7 @@ int cli_cmd_federation(int argc, char **argv)
 		goto out;
 	}
 	if (fed_config_load(a.file, dir, &cfg, &ctx)) {
-		rc = fail_ctx(&ctx);
+		rc = cli_fail(CMD, &ctx);
 		goto out;
 	}
 	if (!strcmp(a.action, "check")) {

@@ -97,14 +97,6 @@ static int parse(int argc, char **argv, const char *action, run_opts *o)
 	return -1;
 }
 
-static int fail(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 4];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error("feed", "%s", msg);
-	return 1;
-}
-
 /* Loads the schedule and checks every --feed names one of its feeds. */
 static rk_err load(const run_opts *o, feeds_schedule **out, rk_errctx *ctx)
 {
@@ -175,7 +167,7 @@ static int feed_run(const run_opts *o)
 	rk_errctx_clear(&ctx);
 	if (load(o, &s, &ctx) || warnlists_of(s, &warn, &ctx)) {
 		feeds_schedule_free(s);
-		return fail(&ctx);
+		return cli_fail("feed", &ctx);
 	}
 	if (o->once) {
 		for (size_t i = 0; i < s->n_jobs; i++)
@@ -197,7 +189,7 @@ static int feed_run(const run_opts *o)
 			if (!selected(o, j))
 				continue;
 			if (feeds_job_status_load(s, j, &st, &ctx)) {
-				fail(&ctx);
+				cli_fail("feed", &ctx);
 				continue;
 			}
 			rk_time due = feeds_job_due(j, &st);
@@ -223,7 +215,7 @@ static int feed_run(const run_opts *o)
 			rk_errctx_clear(&ctx);
 			if (load(o, &fresh, &ctx) || warnlists_of(fresh, &fresh_warn, &ctx)) {
 				feeds_schedule_free(fresh);
-				fail(&ctx);
+				cli_fail("feed", &ctx);
 				cli_error("feed", "the schedule in force is kept");
 				continue;
 			}
@@ -251,7 +243,7 @@ static int feed_status(const run_opts *o)
 
 	rk_errctx_clear(&ctx);
 	if (load(o, &s, &ctx))
-		return fail(&ctx);
+		return cli_fail("feed", &ctx);
 	if (o->json && !(all = json_array())) {
 		feeds_schedule_free(s);
 		return 1;
@@ -266,7 +258,7 @@ static int feed_status(const run_opts *o)
 		if (!selected(o, j))
 			continue;
 		if (feeds_job_status_load(s, j, &st, &ctx)) {
-			rc = fail(&ctx);
+			rc = cli_fail("feed", &ctx);
 			break;
 		}
 		rk_time due = feeds_job_due(j, &st);

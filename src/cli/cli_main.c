@@ -194,6 +194,15 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cli_fail(const char *cmd, const rk_errctx *ctx)
+{
+	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 8];
+
+	rk_errctx_format(ctx, msg, sizeof msg);
+	cli_error(cmd, "%s", msg);
+	return 1;
+}
+
 int cli_usage_errorv(const char *cmd, const char *usage, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -54,13 +54,6 @@ static void usage(FILE *out)
 		"renkei-notify(1). Exits 0 on success, 1 on failure, 2 on a usage error.\n");
 }
 
-static void print_err(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error(CMD, "%s", msg);
-}
-
 static rk_err status_row(void *arg, const notify_status_row *s)
 {
 	json_t *arr = arg;
@@ -122,7 +115,7 @@ static int act_status(notify_args *a, notify_db *db)
 		printf("ORG\tCHANNEL\tTOTAL\tQUEUED\tDELIVERED\tFAILED\tACKNOWLEDGED\tLAST_DELIVERED\t"
 		       "LAST_ERROR\n");
 	if (notify_status(db, a->org, status_row, arr, &ctx)) {
-		print_err(&ctx);
+		cli_fail(CMD, &ctx);
 		json_decref(arr);
 		return 1;
 	}
@@ -139,7 +132,7 @@ static int act_list(notify_args *a, notify_db *db)
 	if (!a->json)
 		printf("ID\tCREATED\tOBJECT\tVERSION\tASSET\tOBSERVABLE\tACKNOWLEDGED_BY\n");
 	if (notify_list(db, a->org, 0, (size_t)INT64_MAX, list_row, arr, &ctx)) {
-		print_err(&ctx);
+		cli_fail(CMD, &ctx);
 		json_decref(arr);
 		return 1;
 	}
@@ -162,8 +155,7 @@ static int act_ack(notify_args *a, notify_db *db)
 			continue;
 		}
 		if (notify_ack(db, a->org, id, a->by, &ctx)) {
-			print_err(&ctx);
-			rc = 1;
+			rc = cli_fail(CMD, &ctx);
 			continue;
 		}
 		printf("%lld\tacknowledged\n", id);
@@ -189,7 +181,7 @@ static int act_check(notify_args *a)
 	rc = 0;
 	goto out;
 fail:
-	print_err(&ctx);
+	cli_fail(CMD, &ctx);
 out:
 	dir_free(dir);
 	store_close(st);
@@ -259,8 +251,7 @@ int cli_cmd_notify(int argc, char **argv)
 	}
 	rk_errctx_clear(&ctx);
 	if (notify_db_open(a.data, &db, &ctx)) {
-		print_err(&ctx);
-		return 1;
+		return cli_fail(CMD, &ctx);
 	}
 	if (strcmp(action, "status") == 0)
 		rc = act_status(&a, db);

@@ -95,14 +95,6 @@ static int usage_error(const review_action *act, const char *fmt, ...)
 	return rc;
 }
 
-static int fail_ctx(const rk_errctx *ctx)
-{
-	char msg[RK_ERRCTX_PATH + RK_ERRCTX_MSG + 8];
-	rk_errctx_format(ctx, msg, sizeof msg);
-	cli_error(CMD, "%s", msg);
-	return 1;
-}
-
 static json_t *item_json(const anon_review_item *it, bool with_object)
 {
 	char received[RK_TIME_BUF], decided[RK_TIME_BUF];
@@ -174,7 +166,7 @@ static int act_list(anon_state *as, store *st, review_args *a)
 	(void)st;
 	rk_errctx_clear(&ctx);
 	if (anon_state_review_list(as, a->all ? NULL : "pending", print_row, a, &ctx))
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	return 0;
 }
 
@@ -197,7 +189,7 @@ static int act_show(anon_state *as, store *st, review_args *a)
 	(void)st;
 	rk_errctx_clear(&ctx);
 	if (anon_state_review_get(as, a->args[0], print_item, a, &ctx))
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	return 0;
 }
 
@@ -209,7 +201,7 @@ static int act_approve(anon_state *as, store *st, review_args *a)
 
 	rk_errctx_clear(&ctx);
 	if (anon_review_approve(as, st, a->args[0], &approved, why, sizeof why, &ctx))
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	if (!approved) {
 		cli_error(CMD, "%s: refused, so rejected: %s", a->args[0], why);
 		return 1;
@@ -223,7 +215,7 @@ static int act_reject(anon_state *as, store *st, review_args *a)
 	rk_errctx ctx;
 	rk_errctx_clear(&ctx);
 	if (anon_review_reject(as, st, a->args[0], a->reason, &ctx))
-		return fail_ctx(&ctx);
+		return cli_fail(CMD, &ctx);
 	printf("rejected %s\n", a->args[0]);
 	return 0;
 }
@@ -290,7 +282,7 @@ int cli_cmd_review(int argc, char **argv)
 		return 1;
 	}
 	if (store_open(args.data, &st, &ctx) || anon_state_open(args.data, &as, &ctx)) {
-		rc = fail_ctx(&ctx);
+		rc = cli_fail(CMD, &ctx);
 	} else {
 		rc = act->run(as, st, &args);
 	}
