@@ -79,6 +79,8 @@ static const char usage_text[] =
 	"                          [--source-cacert F] [--source-limit N]\n"
 	"                          [--source-timeout SECONDS]\n"
 	"                          [options as above, no FILE]\n"
+	"       renkei feed run|status --config FILE ...   (feeds on a schedule:\n"
+	"                          renkei feed run --help, renkei-feed(1))\n"
 	"\n"
 	"Turns a third-party feed into STIX 2.1 indicators. --format says what\n"
 	"FILE is: plain (one value per line: IPv4/IPv6 addresses and CIDR blocks,\n"
