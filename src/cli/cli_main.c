@@ -49,11 +49,15 @@ static const cli_command commands[] = {
 	  "review ACTION --data DIR [OPTIONS] [ITEM]\n", true },
 	{ "push", cli_cmd_push, "send STIX objects to a TAXII collection",
 	  "push [--url URL] [--token TOKEN] [--root ROOT] --collection ID\n"
-	  "                   [--batch N] [--cacert FILE] [--insecure] FILE|-\n"
+	  "                   [--batch N] [--anonymous | --named] [--cacert FILE]\n"
+	  "                   [--insecure] FILE|-\n"
 	  "\n"
 	  "Reads a STIX bundle, a TAXII envelope, a JSON array of objects or one\n"
 	  "object, posts it in envelopes of at most --batch objects (default 100)\n"
 	  "and prints the totals of the status resources and every failure.\n"
+	  "--anonymous submits under the organisation's pseudonym (the hub\n"
+	  "replaces its identity and scrubs what its rules name), --named under\n"
+	  "its name, whatever the organisation's default.\n"
 	  "Exits 1 if any object failed or is still pending.\n" },
 	{ "get", cli_cmd_get, "read from a TAXII server and print JSON",
 	  "get [--url URL] [--token TOKEN] [--root ROOT] [--collection ID]\n"

@@ -30,6 +30,8 @@ enum {
 	OPT_BATCH,
 	OPT_WAIT,
 	OPT_QUIET,
+	OPT_ANONYMOUS,
+	OPT_NAMED,
 };
 
 typedef struct push_state {
@@ -234,6 +236,8 @@ int cli_cmd_push(int argc, char **argv)
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "anonymous", no_argument, NULL, OPT_ANONYMOUS },
+		{ "named", no_argument, NULL, OPT_NAMED },
 		{ NULL, 0, NULL, 0 },
 	};
 	client_remote remote;
@@ -269,6 +273,15 @@ int cli_cmd_push(int argc, char **argv)
 				return cli_usage_error("push", "--wait: expected seconds, 0 to 86400");
 			break;
 		case OPT_QUIET: quiet = true; break;
+		/* The hub's anonymous submission (docs/confidentiality.md):
+		 * either way for this push, whatever the organisation's default. */
+		case OPT_ANONYMOUS:
+		case OPT_NAMED:
+			if (remote.header)
+				return cli_usage_error("push", "--anonymous and --named exclude each other");
+			remote.header = c == OPT_ANONYMOUS ? "X-Renkei-Anonymous: true"
+							   : "X-Renkei-Anonymous: false";
+			break;
 		default:
 			return cli_usage_error("push", "%s: unknown option or missing value",
 					       argv[optind - 1]);

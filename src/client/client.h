@@ -47,6 +47,9 @@ typedef struct client_remote {
 	 * second for a minute). */
 	long timeout_seconds;
 	long connect_timeout_seconds; /* 0: 15 s */
+	/* One more header line sent with every request ("Name: value", e.g.
+	 * "X-Renkei-Anonymous: true"), or NULL. */
+	const char *header;
 } client_remote;
 
 /* Defaults from the environment: RENKEI_URL (else http://127.0.0.1:8450),

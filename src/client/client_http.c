@@ -28,6 +28,7 @@ struct client_http {
 	CURL *curl;
 	char *base;     /* scheme://host[:port][/prefix], no trailing '/' */
 	char *auth;     /* "Authorization: Bearer ..." or NULL */
+	char *header;   /* client_remote.header, or NULL */
 	char *root;     /* --root as given, or NULL */
 	char *root_url; /* resolved API root URL, cached */
 	char errbuf[CURL_ERROR_SIZE];
@@ -66,6 +67,7 @@ void client_http_free(client_http *h)
 		free(h->auth);
 	}
 	free(h->root);
+	free(h->header);
 	free(h->root_url);
 	free(h);
 	curl_global_cleanup();
@@ -89,8 +91,9 @@ rk_err client_http_new(const client_remote *r, client_http **out, rk_errctx *ctx
 	}
 	h->base = strdup(r->url);
 	h->root = dup_str(r->root);
+	h->header = dup_str(r->header);
 	h->curl = curl_easy_init();
-	if (!h->base || (r->root && !h->root) || !h->curl)
+	if (!h->base || (r->root && !h->root) || (r->header && !h->header) || !h->curl)
 		goto oom;
 	/* Accept the server base with or without a trailing "/taxii2/". */
 	size_t n = strlen(h->base);
@@ -266,15 +269,15 @@ static rk_err exchange(client_http *h, const char *method, const char *url, cons
 	if (err || rk_buf_printf(&line, "Accept: %s", accept) ||
 	    !(headers = curl_slist_append(NULL, line.data)))
 		goto oom;
-	const char *lines[3] = { h->auth, extra, NULL };
+	const char *lines[4] = { h->auth, h->header, extra, NULL };
 	rk_buf ctype;
 	rk_buf_init(&ctype);
 	if (payload && rk_buf_printf(&ctype, "Content-Type: %s", content_type)) {
 		rk_buf_cleanup(&ctype);
 		goto oom;
 	}
-	lines[2] = payload ? ctype.data : NULL;
-	for (size_t i = 0; i < 3; i++) {
+	lines[3] = payload ? ctype.data : NULL;
+	for (size_t i = 0; i < RK_ARRAY_LEN(lines); i++) {
 		if (!lines[i])
 			continue;
 		if (!(more = curl_slist_append(headers, lines[i]))) {

@@ -17,7 +17,8 @@
  * trail), and the confidentiality oracle (proto_oracle.c, written from the
  * document) says both what each reader may see and that nothing it got
  * leaks the submitter. Then the review queue, the original kept for the
- * submitter, a second version, and the per-community pseudonyms.
+ * submitter, a second version, the per-community pseudonyms, and
+ * `renkei push --anonymous` and `--named`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -856,6 +857,65 @@ static void test_pseudonyms(void **state)
 	assert_string_not_equal(p_si, pseudonym);
 }
 
+/* `renkei push --anonymous` submits under the pseudonym, `--named` under
+ * the organisation's name even when the directory makes it anonymous by
+ * default (si, since test_pseudonyms). */
+static void test_push_cli(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *flag, *token, *id;
+		bool anonymous;
+	} cases[] = {
+		{ "--anonymous", T_CERT, "indicator--f2000000-0000-4000-8000-000000000001", true },
+		{ "--named", T_SI, "indicator--f2000000-0000-4000-8000-000000000002", false },
+	};
+	char file[400], args[1024], path[256], cert_identity[96], si_identity[96];
+	proto_run_result run;
+	proto_resp r;
+
+	proto_identity("cert", cert_identity, sizeof cert_identity);
+	proto_identity("si", si_identity, sizeof si_identity);
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		char env[1024];
+		snprintf(env, sizeof env,
+			 "{\"type\":\"bundle\",\"id\":\"bundle--f2000000-0000-4000-8000-00000000000%zu\","
+			 "\"objects\":[{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"%s\","
+			 "\"created\":\"" V1 "\",\"modified\":\"" V1 "\","
+			 "\"pattern\":\"[ipv4-addr:value = '198.51.100.3']\",\"pattern_type\":\"stix\","
+			 "\"valid_from\":\"2026-01-01T00:00:00Z\"}]}",
+			 i, cases[i].id);
+		snprintf(file, sizeof file, "push-%zu.json", i);
+		proto_write_file(hub.dir, file, "w", env);
+		snprintf(args, sizeof args,
+			 "push --url http://127.0.0.1:%u --token %s --root nat --collection " NATC
+			 " %s %s/%s",
+			 hub.port, cases[i].token, cases[i].flag, hub.dir, file);
+		proto_hub_run(&hub, args, &run);
+		if (run.rc != 0)
+			fail_msg("%s: %d %s %s", args, run.rc, run.out.data, run.err);
+		assert_non_null(strstr(run.out.data, "1 objects: 1 succeeded"));
+		proto_run_free(&run);
+		snprintf(path, sizeof path, NAT_OBJECTS "%s/", cases[i].id);
+		assert_true(proto_get(&hub, path, T_MIN, &r));
+		assert_int_equal(r.status, 200);
+		const char *creator = json_string_value(json_object_get(
+			json_array_get(json_object_get(r.json, "objects"), 0), "created_by_ref"));
+		assert_non_null(creator);
+		if (cases[i].anonymous) {
+			assert_true(or_anon_pseudonym_shape(&W, creator));
+			assert_string_not_equal(creator, cert_identity);
+		} else {
+			assert_string_equal(creator, si_identity);
+		}
+		proto_resp_free(&r);
+	}
+	proto_hub_run(&hub, "push --anonymous --named --token x --collection " NATC " -", &run);
+	assert_int_equal(run.rc, 2);
+	assert_non_null(strstr(run.err, "--anonymous and --named exclude each other"));
+	proto_run_free(&run);
+}
+
 /* What the asset registry says op owns, once approved, is scrubbed too;
  * a claim still pending is not op's yet. */
 static void test_registry(void **state)
@@ -913,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_ownership), cmocka_unit_test(test_cli_paths),
 		cmocka_unit_test(test_review),    cmocka_unit_test(test_original),
 		cmocka_unit_test(test_versions),  cmocka_unit_test(test_pseudonyms),
+		cmocka_unit_test(test_push_cli),
 		cmocka_unit_test(test_registry),  cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_approve_refused),
 	};
