@@ -83,6 +83,16 @@ bool proto_hub_apply(proto_hub *h, const char *directory_file)
 	return apply_file(h->dir, directory_file);
 }
 
+bool proto_hub_apply_text(proto_hub *h, const char *directory_text)
+{
+	char file[400];
+	snprintf(file, sizeof file, "%s/directory.json", h->dir);
+	FILE *f = fopen(file, "w");
+	if (!f || fputs(directory_text, f) < 0 || fclose(f) != 0)
+		return false;
+	return apply_file(h->dir, file);
+}
+
 static bool spawn(proto_hub *h)
 {
 	char port_file[300], log_file[300], listen[32];

@@ -61,6 +61,8 @@ int proto_hub_stop(proto_hub *h, int sig);
 void proto_hub_cleanup(proto_hub *h);
 /* Applies a directory file to the hub's store (while it runs). */
 bool proto_hub_apply(proto_hub *h, const char *directory_file);
+/* The same for a directory given as text (kept as DIR/directory.json). */
+bool proto_hub_apply_text(proto_hub *h, const char *directory_text);
 
 /* Token of a user of the test directory ("npa-analyst"); NULL if unknown. */
 const char *proto_token(const char *user);

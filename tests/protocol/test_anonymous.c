@@ -239,7 +239,7 @@ static char *first_envelope(void)
 
 static int setup(void **state)
 {
-	char file[400], uuid[RK_UUID_BUF];
+	char uuid[RK_UUID_BUF];
 	(void)state;
 	proto_watchdog(240);
 	build_world();
@@ -248,14 +248,10 @@ static int setup(void **state)
 	snprintf(sco_id, sizeof sco_id, "ipv4-addr--%s", uuid);
 	if (!proto_hub_prepare(&hub))
 		return -1;
-	snprintf(file, sizeof file, "%s/directory.json", hub.dir);
-	FILE *f = fopen(file, "w");
-	if (!f || fputs(PROTO_SMALL_DIRECTORY, f) < 0 || fclose(f) != 0)
-		return -1;
 	proto_write_file(hub.dir, "anonymise.rules", "w", rules);
 	snprintf(hub.extra[hub.n_extra++], sizeof hub.extra[0], "--anonymise-rules");
 	snprintf(hub.extra[hub.n_extra++], sizeof hub.extra[0], "%s/anonymise.rules", hub.dir);
-	if (!proto_hub_apply(&hub, file) || !proto_hub_restart(&hub))
+	if (!proto_hub_apply_text(&hub, PROTO_SMALL_DIRECTORY) || !proto_hub_restart(&hub))
 		return -1;
 	return 0;
 }

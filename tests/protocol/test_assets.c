@@ -227,15 +227,10 @@ static void test_operator_cli(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	char file[400];
 	proto_watchdog(120);
 	if (!proto_hub_prepare(&hub))
 		return -1;
-	snprintf(file, sizeof file, "%s/assets-directory.json", hub.dir);
-	FILE *f = fopen(file, "w");
-	if (!f || fputs(DIRECTORY, f) < 0 || fclose(f) != 0)
-		return -1;
-	if (!proto_hub_apply(&hub, file) || !proto_hub_restart(&hub))
+	if (!proto_hub_apply_text(&hub, DIRECTORY) || !proto_hub_restart(&hub))
 		return -1;
 	return 0;
 }

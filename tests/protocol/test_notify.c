@@ -922,7 +922,7 @@ static void test_bad_configuration(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	char file[400], ini[2048];
+	char ini[2048];
 	proto_watchdog(240);
 	if (sodium_init() < 0)
 		return -1;
@@ -938,10 +938,6 @@ static int setup(void **state)
 	if (!proto_tmpdir(own_tmp, sizeof own_tmp, "rk-notify-test") || setenv("TMPDIR", own_tmp, 1))
 		return -1;
 	if (!proto_hub_prepare(&hub))
-		return -1;
-	snprintf(file, sizeof file, "%s/notify-directory.json", hub.dir);
-	FILE *f = fopen(file, "w");
-	if (!f || fputs(DIRECTORY, f) < 0 || fclose(f) != 0)
 		return -1;
 	proto_write_file(hub.dir, "bank.secret", "w", BANK_SECRET "\n");
 	proto_write_file(hub.dir, "far.secret", "w", FAR_SECRET);
@@ -960,7 +956,7 @@ static int setup(void **state)
 	proto_write_file(hub.dir, "notify.ini", "w", ini);
 	snprintf(hub.extra[hub.n_extra++], 256, "--notify-config");
 	snprintf(hub.extra[hub.n_extra++], 300, "%.200s/notify.ini", hub.dir);
-	if (!proto_hub_apply(&hub, file) || !proto_hub_restart(&hub))
+	if (!proto_hub_apply_text(&hub, DIRECTORY) || !proto_hub_restart(&hub))
 		return -1;
 
 	claim(T_BANK_ADM, "[\"198.51.100.0/24\", \"bank.example\"]");
