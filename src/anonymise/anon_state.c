@@ -165,7 +165,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-/* Runs fn over statement rows within one transaction (writes) or not. */
+/* Begins an immediate transaction, or commits one (rolled back when the commit fails). */
 static rk_err in_tx(anon_state *s, rk_errctx *ctx, bool begin)
 {
 	if (sqlite3_exec(s->db, begin ? "BEGIN IMMEDIATE" : "COMMIT", NULL, NULL, NULL) !=
@@ -178,7 +178,11 @@ static rk_err in_tx(anon_state *s, rk_errctx *ctx, bool begin)
 	return RK_OK;
 }
 
-rk_err anon_state_keep(anon_state *s, const anon_original *o, size_t n, rk_errctx *ctx)
+/* Inserts n rows in one transaction: `sql` is prepared once and bind(st,
+ * items, i) gives row i its values; any failure rolls back all of them. */
+typedef void (*row_binder)(sqlite3_stmt *st, const void *items, size_t i);
+static rk_err insert_all(anon_state *s, const char *sql, const char *what, row_binder bind,
+			 const void *items, size_t n, rk_errctx *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	rk_err rc = RK_OK;
@@ -188,25 +192,15 @@ rk_err anon_state_keep(anon_state *s, const anon_original *o, size_t n, rk_errct
 	pthread_mutex_lock(&s->lock);
 	if ((rc = in_tx(s, ctx, true)))
 		goto out;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO original(org, community, collection, posted_id,"
-			       " stored_id, version, object, kept) VALUES(?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(s, ctx, "keeping originals");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(s, ctx, what);
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bind_text(st, 1, o[i].org);
-		bind_text(st, 2, o[i].community);
-		bind_text(st, 3, o[i].collection);
-		bind_text(st, 4, o[i].posted_id);
-		bind_text(st, 5, o[i].stored_id);
-		bind_text(st, 6, o[i].version);
-		bind_text(st, 7, o[i].object);
-		sqlite3_bind_int64(st, 8, o[i].kept);
+		bind(st, items, i);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = db_fail(s, ctx, "keeping originals");
+			rc = db_fail(s, ctx, what);
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
@@ -217,6 +211,27 @@ out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+static void bind_original(sqlite3_stmt *st, const void *items, size_t i)
+{
+	const anon_original *o = (const anon_original *)items + i;
+	bind_text(st, 1, o->org);
+	bind_text(st, 2, o->community);
+	bind_text(st, 3, o->collection);
+	bind_text(st, 4, o->posted_id);
+	bind_text(st, 5, o->stored_id);
+	bind_text(st, 6, o->version);
+	bind_text(st, 7, o->object);
+	sqlite3_bind_int64(st, 8, o->kept);
+}
+
+rk_err anon_state_keep(anon_state *s, const anon_original *o, size_t n, rk_errctx *ctx)
+{
+	return insert_all(s,
+			  "INSERT INTO original(org, community, collection, posted_id,"
+			  " stored_id, version, object, kept) VALUES(?,?,?,?,?,?,?,?)",
+			  "keeping originals", bind_original, o, n, ctx);
 }
 
 rk_err anon_state_originals(anon_state *s, const char *org, const char *id,
@@ -270,52 +285,31 @@ rk_err anon_state_purge(anon_state *s, rk_time before, size_t *n_out, rk_errctx 
 	return rc;
 }
 
+static void bind_review_item(sqlite3_stmt *st, const void *items, size_t i)
+{
+	const anon_review_item *it = (const anon_review_item *)items + i;
+	bind_text(st, 1, it->id);
+	bind_text(st, 2, it->org);
+	bind_text(st, 3, it->user);
+	bind_text(st, 4, it->community);
+	bind_text(st, 5, it->collection);
+	bind_text(st, 6, it->status_id);
+	bind_text(st, 7, it->posted_id);
+	bind_text(st, 8, it->stored_id);
+	bind_text(st, 9, it->version);
+	bind_text(st, 10, it->object);
+	bind_text(st, 11, it->findings ? it->findings : "");
+	sqlite3_bind_int64(st, 12, it->received);
+}
+
 rk_err anon_state_queue(anon_state *s, const anon_review_item *items, size_t n,
 			rk_errctx *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	rk_err rc = RK_OK;
-
-	if (!n)
-		return RK_OK;
-	pthread_mutex_lock(&s->lock);
-	if ((rc = in_tx(s, ctx, true)))
-		goto out;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO review(id, state, org, user, community, collection,"
-			       " status_id, posted_id, stored_id, version, object, findings,"
-			       " received) VALUES(?,'pending',?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(s, ctx, "queueing for review");
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const anon_review_item *it = &items[i];
-		bind_text(st, 1, it->id);
-		bind_text(st, 2, it->org);
-		bind_text(st, 3, it->user);
-		bind_text(st, 4, it->community);
-		bind_text(st, 5, it->collection);
-		bind_text(st, 6, it->status_id);
-		bind_text(st, 7, it->posted_id);
-		bind_text(st, 8, it->stored_id);
-		bind_text(st, 9, it->version);
-		bind_text(st, 10, it->object);
-		bind_text(st, 11, it->findings ? it->findings : "");
-		sqlite3_bind_int64(st, 12, it->received);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = db_fail(s, ctx, "queueing for review");
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			goto out;
-		}
-		sqlite3_reset(st);
-	}
-	rc = in_tx(s, ctx, false);
-out:
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return insert_all(s,
+			  "INSERT INTO review(id, state, org, user, community, collection,"
+			  " status_id, posted_id, stored_id, version, object, findings,"
+			  " received) VALUES(?,'pending',?,?,?,?,?,?,?,?,?,?,?)",
+			  "queueing for review", bind_review_item, items, n, ctx);
 }
 
 #define REVIEW_COLUMNS                                                              \
