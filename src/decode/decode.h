@@ -8,7 +8,7 @@
  * Linux SLL/SLL2, raw IP, BSD loopback, NFLOG, Cisco HDLC; tunnels:
  * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
  * extension headers), fragments are reassembled in a bounded table, UDP
- * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
+ * goes to DNS and QUIC (the SNI of a client's Initial packets), TCP goes through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
  * ClientHello. Every observable is handed to the caller's callback as it
  * is found; decode_pcap_file() walks a capture file, and
@@ -29,6 +29,9 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
+ *   decode_quic.c   QUIC: client Initials decrypted and their CRYPTO
+ *                   frames gathered into the ClientHello (v1, v2, drafts
+ *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -88,7 +91,10 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_DNS_LOOP, "DNS compression loop")                        \
 	X(DECODE_E_HTTP_MALFORMED, "malformed HTTP request")                \
 	X(DECODE_E_TLS_BAD_RECORD, "bad TLS record")                        \
-	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")
+	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")            \
+	X(DECODE_E_QUIC_DECRYPT, "QUIC client Initial failed to decrypt")   \
+	X(DECODE_E_QUIC_MALFORMED, "malformed QUIC packet")                 \
+	X(DECODE_E_QUIC_EVICTED, "QUIC ClientHello dropped (table full)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,
@@ -133,6 +139,8 @@ typedef struct decode_config {
 	 * caller that reads flow->src and flow->dst and would only parse the
 	 * text back; saves formatting two addresses a packet (0 by default) */
 	int raw_addresses;
+	unsigned quic_slots;      /* QUIC ClientHellos reassembled at once (16) */
+	unsigned quic_timeout_s;  /* idle QUIC reassembly slot (30) */
 } decode_config;
 
 void decode_config_default(decode_config *cfg);

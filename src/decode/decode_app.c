@@ -59,6 +59,12 @@ static void emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
 	decode_emit(d, k, f, rrtype, d->text, len);
 }
 
+void decode_emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
+		      const uint8_t *v, size_t len)
+{
+	emit_text(d, k, f, 0, v, len);
+}
+
 /* ------------------------------------------------------------ DNS */
 
 /* A name dns_name wrote (NUL-terminated, at most 254 characters) goes
@@ -363,7 +369,7 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 
 /* ------------------------------------------------------------ TLS */
 
-static void tls_client_hello(decode_ctx *d, const decode_flow *f,
+void decode_tls_client_hello(decode_ctx *d, const decode_flow *f,
 			     const uint8_t *b, size_t n)
 {
 	size_t pos = 34, l, ext_end;
@@ -456,6 +462,6 @@ size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		}
 	}
 	if (d->hs[0] == 1)
-		tls_client_hello(d, f, d->hs + 4, need - 4);
+		decode_tls_client_hello(d, f, d->hs + 4, need - 4);
 	return (size_t)-1; /* one ClientHello per direction is all we want */
 }

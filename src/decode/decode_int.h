@@ -9,7 +9,8 @@
  * that probing reads, and apart from it each flow's key and two direction
  * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
- * records. Timeouts run on capture time, never on the wall clock.
+ * records, and the QUIC ClientHello reassembly slots with a scratch buffer
+ * for one decrypted Initial packet (decode_quic.c). Timeouts run on capture time, never on the wall clock.
  */
 #ifndef RK_DECODE_INT_H
 #define RK_DECODE_INT_H
@@ -22,6 +23,8 @@
 #define DECODE_PROBE 8        /* slots probed per hash */
 #define DECODE_TEXT_MAX 1024  /* one observable's text */
 #define DECODE_HS_MAX 16384   /* TLS ClientHello gathered across records */
+#define DECODE_QUIC_HELLO_MAX 8192    /* ClientHello gathered from CRYPTO frames */
+#define DECODE_QUIC_PACKET_MAX 16384  /* one Initial packet decrypted */
 
 typedef struct decode_frag {
 	int used;
@@ -73,6 +76,8 @@ struct decode_ctx {
 	uint8_t *hs;         /* DECODE_HS_MAX */
 	char dq[256][4];     /* decimal text of each byte value */
 	char text[DECODE_TEXT_MAX];
+	struct decode_quic_slot *quic; /* cfg.quic_slots */
+	uint8_t *quic_plain;           /* DECODE_QUIC_PACKET_MAX */
 };
 
 /* decode_net.c */
@@ -97,5 +102,48 @@ size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		  size_t len, int full);
 size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		      size_t len, int full);
+
+/* decode_app.c: the ClientHello body (after the 4-byte handshake header)
+ * of n bytes; its server names are emitted as DECODE_TLS_SNI. */
+void decode_tls_client_hello(decode_ctx *d, const decode_flow *f,
+			     const uint8_t *b, size_t n);
+/* A text observable of any bytes (copied, NUL-terminated, truncated). */
+void decode_emit_text(decode_ctx *d, decode_kind k, const decode_flow *f,
+		      const uint8_t *v, size_t len);
+
+/* decode_quic.c */
+typedef struct decode_quic_slot decode_quic_slot;
+typedef struct decode_quic_keys {
+	uint8_t key[16], iv[12], hp[16];
+} decode_quic_keys;
+int decode_quic_init(decode_ctx *d);  /* -1 when out of memory */
+void decode_quic_free(decode_ctx *d);
+/* The client Initial keys of a QUIC version for a Destination Connection
+ * ID (RFC 9001 section 5.2); -1 for a version without a known salt. */
+int decode_quic_client_keys(uint32_t version, const uint8_t *dcid,
+			    size_t dcid_len, decode_quic_keys *k);
+void decode_quic(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		 size_t len);
+
+/* What decode_udp asks of every UDP payload that is not DNS before it
+ * calls decode_quic: a long header (RFC 9000 section 17.2: form and fixed
+ * bits) with a version we decode (1, 2, drafts 29-32, Google's Q046 and
+ * before), or a Google QUIC public header with a version (flags 0x09, the
+ * reserved 0x80 clear) and "Q0" where the version starts. */
+static inline int decode_quic_candidate(const uint8_t *p, size_t len)
+{
+	uint32_t v;
+
+	if (len < 20)
+		return 0;
+	if ((p[0] & 0xc0) == 0xc0) {
+		v = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		    (uint32_t)p[3] << 8 | p[4];
+		return v == 0x00000001u || v == 0x6b3343cfu ||
+		       v - 0xff00001du < 4u ||
+		       (v >> 8 == 0x513034u && p[4] >= '0' && p[4] <= '6');
+	}
+	return (p[0] & 0x89) == 0x09 && p[9] == 'Q' && p[10] == '0';
+}
 
 #endif

@@ -51,6 +51,8 @@ void decode_config_default(decode_config *cfg)
 	cfg->flow_timeout_s = 120;
 	cfg->emit_addresses = 1;
 	cfg->raw_addresses = 0;
+	cfg->quic_slots = 16;
+	cfg->quic_timeout_s = 30;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -69,6 +71,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		if (cfg->flow_timeout_s) def.flow_timeout_s = cfg->flow_timeout_s;
 		def.emit_addresses = cfg->emit_addresses;
 		def.raw_addresses = cfg->raw_addresses;
+		if (cfg->quic_slots) def.quic_slots = cfg->quic_slots;
+		if (cfg->quic_timeout_s) def.quic_timeout_s = cfg->quic_timeout_s;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -97,6 +101,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	d->heads = calloc(def.flows, sizeof *d->heads);
 	d->hs = malloc(DECODE_HS_MAX);
 	if (!d->frags || !d->flows || !d->heads || !d->hs)
+		goto fail;
+	if (decode_quic_init(d))
 		goto fail;
 	for (unsigned i = 0; i < def.frag_slots; i++) {
 		d->frags[i].data = malloc(def.frag_max_bytes);
@@ -131,6 +137,7 @@ void decode_free(decode_ctx *d)
 			free(d->flows[i].dir[0].buf);
 			free(d->flows[i].dir[1].buf);
 		}
+	decode_quic_free(d);
 	free(d->frags);
 	free(d->flows);
 	free(d->heads);
@@ -311,6 +318,8 @@ static int decode_udp(decode_ctx *d, decode_flow *f, const uint8_t *p,
 	if (f->sport == 53 || f->dport == 53 || f->sport == 5353 ||
 	    f->dport == 5353 || f->sport == 5355 || f->dport == 5355)
 		decode_dns(d, f, p, len);
+	else if (decode_quic_candidate(p, len))
+		decode_quic(d, f, p, len);
 	return 0;
 }
 
