@@ -7,12 +7,14 @@
  *                  TSV logs; we expect dns query, http host and uri, ssl
  *                  server_name, and id.orig_h/id.resp_h as addresses.
  *   suricata-verify/<test>/test.yaml: EVE checks; we expect dns rrname,
- *                  http.hostname, http.url, tls.sni and src_ip/dest_ip of
- *                  every filter that wants at least one record (an
+ *                  http.hostname, http.url, tls.sni, the values[0] of a
+ *                  quic.extensions[N] named server_name, and
+ *                  src_ip/dest_ip of every filter that wants at least
+ *                  one record (an
  *                  answer's rrname may be a question or a CNAME target;
  *                  authority and additional records are not reported).
- *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; for DNS, HTTP and
- *                  TLS flows we expect the Hostname/SNI among our DNS
+ *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; for DNS, HTTP,
+ *                  TLS and QUIC flows we expect the Hostname/SNI among our DNS
  *                  names, HTTP hosts and SNIs, and the flow's addresses.
  * Each case prints "case NAME: N expected, N found, N missing" and the
  * first missing values. A gzip-compressed capture is unpacked to a
@@ -50,7 +52,6 @@ static const gap gaps[] = {
 	{"zeek", "wikipedia.pcap/opt.basic", "'workgroup' is a NetBIOS name-service query (UDP 137), which Zeek's DNS analyzer logs; not decoded"},
 	{"zeek", "dns/dynamic-update.pcap", "DNS UPDATE: Zeek logs the update section's names as query; we report the zone section only"},
 	{"zeek", "dns/mdns-no-assoc.pcap", "mDNS replies without a question: Zeek logs the answer's owner name as query"},
-	{"zeek", "quic/c", "QUIC: the SNI is inside the protected Initial packet; Initial decryption is not implemented"},
 	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
 	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
 	{"ndpi", "dns-invalid-chars", "nDPI prints bytes outside the hostname alphabet as '?'; we report them as sent (\\xNN here)"},
@@ -414,11 +415,40 @@ static void unquote(char *v)
 	}
 }
 
+/* quic.extensions[N].name and .values[0] of one filter, in either order:
+ * the value is expected when its extension is server_name. */
+#define QUIC_EXT_MAX 32
+typedef struct quic_ext {
+	int is_sni[QUIC_EXT_MAX];
+	char value[QUIC_EXT_MAX][256];
+} quic_ext;
+
+static void quic_ext_line(quic_ext *q, const char *key, const char *v)
+{
+	int n;
+	char rest[32];
+	if (sscanf(key, "quic.extensions[%d].%31s", &n, rest) != 2 || n < 0 ||
+	    n >= QUIC_EXT_MAX)
+		return;
+	if (!strcmp(rest, "name") && !strcmp(v, "server_name")) {
+		q->is_sni[n] = 1;
+		if (q->value[n][0])
+			expect("sni", q->value[n]);
+	} else if (!strcmp(rest, "values[0]")) {
+		snprintf(q->value[n], sizeof q->value[n], "%s", v);
+		if (q->is_sni[n])
+			expect("sni", v);
+	}
+}
+
 static void suricata_yaml(const char *path)
 {
 	char line[4096];
 	long count = -1;
+	quic_ext q;
 	FILE *f = fopen(path, "r");
+
+	memset(&q, 0, sizeof q);
 
 	if (!f)
 		return;
@@ -430,6 +460,7 @@ static void suricata_yaml(const char *path)
 			p++;
 		if (!strncmp(p, "filter:", 7)) {
 			count = -1;
+			memset(&q, 0, sizeof q);
 			continue;
 		}
 		colon = strchr(p, ':');
@@ -458,6 +489,8 @@ static void suricata_yaml(const char *path)
 			cls = "url";
 		else if (!strcmp(p, "tls.sni"))
 			cls = "sni";
+		else if (!strncmp(p, "quic.extensions[", 16))
+			quic_ext_line(&q, p, v);
 		else if (!strcmp(p, "src_ip") || !strcmp(p, "dest_ip") ||
 			 !strcmp(p, "flow.src_ip") || !strcmp(p, "flow.dest_ip"))
 			cls = "addr";
@@ -542,7 +575,7 @@ static void ndpi_out(const char *path)
 			continue;
 		m++;
 		if (strncmp(m, "DNS", 3) && strncmp(m, "HTTP", 4) &&
-		    strncmp(m, "TLS", 3))
+		    strncmp(m, "TLS", 3) && strncmp(m, "QUIC", 4))
 			continue;
 		if (m[0] == 'H' && m[4] != '.' && m[4] != ']')
 			continue; /* HTTP_Proxy, HTTP_Connect... */
