@@ -9,7 +9,8 @@
  * Mode bits:
  *   0x01  sealed: each chunk is the plaintext payload of a QUIC client
  *         Initial that the harness protects itself (RFC 9001 section 5,
- *         fixed DCID, packet number = chunk number), so the fuzzer works
+ *         fixed DCID, packet number = chunk number, the keys from
+ *         decode_int.h's decode_quic_client_keys), so the fuzzer works
  *         on frames and reassembly instead of on AES-GCM tags; without
  *         it each chunk is a UDP payload as captured
  *   0x02  sealed as QUIC v2 (RFC 9369) instead of v1
