@@ -92,9 +92,9 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_HTTP_MALFORMED, "malformed HTTP request")                \
 	X(DECODE_E_TLS_BAD_RECORD, "bad TLS record")                        \
 	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")            \
-	X(DECODE_E_QUIC_DECRYPT, "QUIC client Initial failed to decrypt")   \
+	X(DECODE_E_QUIC_DECRYPT, "QUIC Initial failed to decrypt (corrupt, or its client unseen)") \
 	X(DECODE_E_QUIC_MALFORMED, "malformed QUIC packet")                 \
-	X(DECODE_E_QUIC_EVICTED, "QUIC ClientHello dropped (table full)")
+	X(DECODE_E_QUIC_EVICTED, "QUIC ClientHello dropped incomplete (timeout or table full)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,

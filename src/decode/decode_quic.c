@@ -34,8 +34,10 @@
  * a known slot, is skipped before any crypto: the name is reported once a
  * connection, and the server's Initials (protected with the "server in"
  * keys) are neither tried nor counted. A client Initial of an unknown
- * 5-tuple whose tag does not verify is counted (DECODE_E_QUIC_DECRYPT),
- * as is a GATHERING slot evicted from a full table.
+ * 5-tuple whose tag does not verify is counted (DECODE_E_QUIC_DECRYPT:
+ * a corrupt packet, or a server's Initial whose client was not captured),
+ * and so is a GATHERING slot that times out or is evicted from a full
+ * table (DECODE_E_QUIC_EVICTED).
  *
  * Google QUIC (versions Q0xx up to Q046): the client hello travels in
  * clear, after a 12-byte message hash. Its public header (flags, 8-byte
@@ -248,6 +250,8 @@ static decode_quic_slot *slot_find(decode_ctx *d, const decode_flow *f,
 		if (s->state == QS_FREE)
 			continue;
 		if (d->now - s->last_usec > timeout) {
+			if (s->state == QS_GATHERING)
+				decode_count(d, DECODE_E_QUIC_EVICTED);
 			s->state = QS_FREE;
 			continue;
 		}

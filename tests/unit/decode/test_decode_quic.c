@@ -9,8 +9,8 @@
  * with the test's own sealing helper (nettle, the RFC 9001 section 5
  * steps written out here) cover a ClientHello cut into reordered CRYPTO
  * frames across two Initials, a retransmission, the server's side, draft
- * 29, coalesced packets, a table too small and packets that are not
- * Initials. Google QUIC: a CHLO built here gives SNI and UAID; truncated
+ * 29, coalesced packets, a table too small, a slot timing out and packets
+ * that are not Initials. Google QUIC: a CHLO built here gives SNI and UAID; truncated
  * and lying tag tables are counted as malformed.
  */
 #include <setjmp.h>
@@ -483,13 +483,39 @@ static void test_table_bounds(void **state)
 		send_udp(d, 1, 44000 + i, 2, 443, q, qn, 1000000 + i);
 	assert_int_equal(err(d, DECODE_E_QUIC_EVICTED), 1);
 	qn = seal_initial(q, 1, dcid_a, 8, dcid_a, 8, 1, p2, n2);
+	/* its first half was dropped; this half takes the slot of 44001 */
 	send_udp(d, 1, 44000, 2, 443, q, qn, 1100000);
-	assert_int_equal(s.n, 0); /* its first half was dropped */
+	assert_int_equal(s.n, 0);
+	assert_int_equal(err(d, DECODE_E_QUIC_EVICTED), 2);
 	send_udp(d, 1, 44002, 2, 443, q, qn, 1100000);
 	assert_int_equal(s.n, 1);
-	/* capture time: a half that waited past quic_timeout_s (30 s) */
-	send_udp(d, 1, 44001, 2, 443, q, qn, 1000001 + 31000000);
+	assert_string_equal(s.v[0], "tls.sni=bound.example.org");
+	assert_int_equal(err(d, DECODE_E_QUIC_EVICTED), 2);
+	decode_free(d);
+}
+
+/* Slots idle for quic_timeout_s (30 s) of capture time are dropped. */
+static void test_timeout(void **state)
+{
+	uint8_t h[2000], p1[2100], p2[2100], q1[2200], q2[2200];
+	size_t hn, n1, n2, qn1, qn2;
+	seen s = {0};
+	decode_ctx *d = decode_new(NULL, collect, &s);
+	(void)state;
+
+	assert_non_null(d);
+	hn = big_hello(h, "late.example.org", 1400);
+	split_payloads(h, hn, p1, &n1, p2, &n2);
+	qn1 = seal_initial(q1, 1, dcid_a, 8, dcid_a, 8, 0, p1, n1);
+	qn2 = seal_initial(q2, 1, dcid_a, 8, dcid_a, 8, 1, p2, n2);
+	send_udp(d, 1, 47000, 2, 443, q1, qn1, 1000000);
+	send_udp(d, 1, 47001, 2, 443, q1, qn1, 1000000);
+	send_udp(d, 1, 47001, 2, 443, q2, qn2, 29000000);
 	assert_int_equal(s.n, 1);
+	assert_int_equal(err(d, DECODE_E_QUIC_EVICTED), 0);
+	send_udp(d, 1, 47000, 2, 443, q2, qn2, 32000000);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(err(d, DECODE_E_QUIC_EVICTED), 1);
 	decode_free(d);
 }
 
@@ -626,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_versions_and_coalesced),
 		cmocka_unit_test(test_not_client_initials),
 		cmocka_unit_test(test_table_bounds),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_gquic_chlo),
 		cmocka_unit_test(test_gquic_q046),
 	};
