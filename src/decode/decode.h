@@ -8,7 +8,8 @@
  * Linux SLL/SLL2, raw IP, BSD loopback, NFLOG, Cisco HDLC; tunnels:
  * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
  * extension headers), fragments are reassembled in a bounded table, UDP
- * goes to DNS and QUIC (the SNI of a client's Initial packets), TCP goes through a bounded per-flow reassembly (a few KB per
+ * goes to DNS and QUIC (the SNI of a client's Initial packets), TCP goes
+ * through a bounded per-flow reassembly (a few KB per
  * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
  * ClientHello. Every observable is handed to the caller's callback as it
  * is found; decode_pcap_file() walks a capture file, and
