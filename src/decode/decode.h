@@ -29,6 +29,7 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
+ *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -60,7 +61,8 @@ typedef enum decode_kind {
 	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
 	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
 	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
-	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name */
+	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name, a
+			      * record's owner name (rrtype 0) */
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
 	DECODE_HTTP_URL,     /* request target of the request line */
 	DECODE_HTTP_UA,      /* User-Agent header value, trimmed */
@@ -113,7 +115,10 @@ typedef struct decode_observable {
 	const decode_flow *flow;
 	uint64_t packet;  /* 1-based packet number within the context */
 	int64_t ts_usec;  /* capture timestamp, microseconds since the epoch */
-	uint16_t rrtype;  /* DNS answers: 1 A, 28 AAAA, 5 CNAME; else 0 */
+	/* DNS answers: 1 A, 28 AAAA (the value is an address), 5 CNAME (the
+	 * target), 0 the owner name of a record that the message names for
+	 * the first time (mDNS announcements, UPDATE names); else 0 */
+	uint16_t rrtype;
 	const char *value; /* NUL-terminated; may hold any byte but NUL */
 	size_t len;
 } decode_observable;

@@ -47,9 +47,6 @@ typedef struct gap {
 } gap;
 
 static const gap gaps[] = {
-	{"zeek", "wikipedia.pcap/opt.basic", "'workgroup' is a NetBIOS name-service query (UDP 137), which Zeek's DNS analyzer logs; not decoded"},
-	{"zeek", "dns/dynamic-update.pcap", "DNS UPDATE: Zeek logs the update section's names as query; we report the zone section only"},
-	{"zeek", "dns/mdns-no-assoc.pcap", "mDNS replies without a question: Zeek logs the answer's owner name as query"},
 	{"zeek", "quic/c", "QUIC: the SNI is inside the protected Initial packet; Initial decryption is not implemented"},
 	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
 	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
@@ -298,7 +295,7 @@ static int have_dir(const char *sub, char *out, size_t cap)
 static void zeek_log(const char *path)
 {
 	char line[16384];
-	int col[6] = {-1, -1, -1, -1, -1, -1};
+	int col[6] = {-1, -1, -1, -1, -1, -1}, qtype_col = -1;
 	static const char *const names[6] = {"query", "host", "uri",
 					     "server_name", "id.orig_h",
 					     "id.resp_h"};
@@ -314,20 +311,35 @@ static void zeek_log(const char *path)
 		line[strcspn(line, "\r\n")] = 0;
 		if (!strncmp(line, "#fields\t", 8)) {
 			for (tok = strtok_r(line + 8, "\t", &save); tok;
-			     tok = strtok_r(NULL, "\t", &save), i++)
+			     tok = strtok_r(NULL, "\t", &save), i++) {
 				for (int k = 0; k < 6; k++)
 					if (!strcmp(tok, names[k]))
 						col[k] = i;
+				if (!strcmp(tok, "qtype"))
+					qtype_col = i;
+			}
 			continue;
 		}
 		if (line[0] == '#')
 			continue;
-		/* tabs separate, fields are never empty ("-" or "(empty)") */
+		/* tabs separate, fields are never empty ("-" or "(empty)");
+		 * a query without a qtype is no question: Zeek logs a record's
+		 * owner name there (an mDNS announcement, an UPDATE's names),
+		 * which we report as an answer name */
+		char *query = NULL;
+		int no_qtype = 0;
 		for (tok = strtok_r(line, "\t", &save); tok;
-		     tok = strtok_r(NULL, "\t", &save), i++)
+		     tok = strtok_r(NULL, "\t", &save), i++) {
 			for (int k = 0; k < 6; k++)
-				if (col[k] == i)
+				if (col[k] == i && k == 0)
+					query = tok;
+				else if (col[k] == i)
 					expect(cls[k], tok);
+			if (i == qtype_col && !strcmp(tok, "-"))
+				no_qtype = 1;
+		}
+		if (query)
+			expect(no_qtype ? "dnsname" : "dns", query);
 	}
 	fclose(f);
 }
