@@ -547,12 +547,16 @@ static void test_suricata(void **state)
 
 /* ------------------------------------------------------------ nDPI */
 
-static void ndpi_addr(char *tok)
+/* "1.2.3.4:80" or "[2001:db8::1]:80": the address; the port's number
+ * when port is given. */
+static void ndpi_addr(char *tok, long *port_out)
 {
 	char *port = strrchr(tok, ':');
 	if (!port)
 		return;
 	*port = 0;
+	if (port_out)
+		*port_out = strtol(port + 1, NULL, 10);
 	if (tok[0] == '[') {
 		tok++;
 		tok[strlen(tok) - 1] = 0;
@@ -570,22 +574,29 @@ static void ndpi_out(const char *path)
 	while (fgets(line, sizeof line, f)) {
 		char *h = strstr(line, "[Hostname/SNI: ");
 		char *pr = strstr(line, "[proto: ");
-		char l4[16], a[256], b[256], host[1024];
+		char l4[16], a[256], arrow[4], b[256], host[1024];
 		int idx;
-		if (!pr || sscanf(line, " %d %15s %255s <-> %255s", &idx, l4,
-				  a, b) != 4)
+		long pa = 0, pb = 0;
+		if (!pr || sscanf(line, " %d %15s %255s %3s %255s", &idx, l4,
+				  a, arrow, b) != 5 ||
+		    (strcmp(arrow, "<->") && strcmp(arrow, "->")))
 			continue;
+		/* every flow's addresses, whatever its protocol */
+		ndpi_addr(a, &pa);
+		ndpi_addr(b, &pb);
 		char *m = strchr(pr, '/');
 		if (!m)
 			continue;
 		m++;
+		/* names: DNS and its multicast kin, NetBIOS names (port 137;
+		 * 138 is the datagram service), HTTP Host, TLS SNI */
 		if (strncmp(m, "DNS", 3) && strncmp(m, "HTTP", 4) &&
-		    strncmp(m, "TLS", 3))
+		    strncmp(m, "TLS", 3) && strncmp(m, "LLMNR", 5) &&
+		    strncmp(m, "MDNS", 4) &&
+		    (strncmp(m, "NetBIOS", 7) || (pa != 137 && pb != 137)))
 			continue;
 		if (m[0] == 'H' && m[4] != '.' && m[4] != ']')
 			continue; /* HTTP_Proxy, HTTP_Connect... */
-		ndpi_addr(a);
-		ndpi_addr(b);
 		if (h && sscanf(h + 15, "%1023[^]]", host) == 1)
 			expect(strchr(host, '?') ? "ndpiname" : "name", host);
 	}
