@@ -3,19 +3,25 @@
  * output on the same captures, and decode throughput.
  *
  * Sources ($RK_SHARED/data, RK_SHARED defaulting to ../shared):
- *   zeek-traces/   expected/<trace>.logs/<btest>/{dns,http,ssl}.log: Zeek
- *                  TSV logs; we expect dns query, http host and uri, ssl
+ *   zeek-traces/   expected/<trace>.logs/<btest>/{dns,http,ssl,conn,
+ *                  tunnel}.log: Zeek TSV logs; we expect dns query (a
+ *                  question, or with no qtype a record's owner name),
+ *                  dns answers that are addresses or an UPDATE's added
+ *                  records, http host, uri and user_agent, ssl
  *                  server_name, and id.orig_h/id.resp_h as addresses.
- *   suricata-verify/<test>/test.yaml: EVE checks; we expect dns rrname,
- *                  http.hostname, http.url, tls.sni and src_ip/dest_ip of
- *                  every filter that wants at least one record (an
- *                  answer's rrname may be a question or a CNAME target;
- *                  authority and additional records are not reported).
- *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; for DNS, HTTP and
- *                  TLS flows we expect the Hostname/SNI among our DNS
- *                  names, HTTP hosts and SNIs, and the flow's addresses
- *                  (a '?' in a hostname stands for a byte outside the
- *                  hostname alphabet, as nDPI writes it: ndpi_name).
+ *   suricata-verify/[<group>/]<test>/test.yaml: EVE checks; we expect the
+ *                  values of suricata_keys (DNS question and answer names,
+ *                  grouped A/AAAA/CNAME data, HTTP host, URL and
+ *                  User-Agent, TLS SNI, addresses) and the rdata of A,
+ *                  AAAA and CNAME answers, from every filter that wants at
+ *                  least one record (authority and additional records are
+ *                  not reported).
+ *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; every flow's
+ *                  addresses, and for DNS, LLMNR, mDNS, NetBIOS (port
+ *                  137), HTTP and TLS flows the Hostname/SNI among our DNS
+ *                  names, HTTP hosts and SNIs (a '?' in a hostname stands
+ *                  for a byte outside the hostname alphabet, as nDPI
+ *                  writes it: ndpi_name).
  * Each case prints "case NAME: N expected, N found, N missing" and the
  * first missing values. A gzip-compressed capture is unpacked to a
  * temporary file first (gzip -dc), since libpcap reads captures as they are. A case with missing values fails the source's
@@ -212,6 +218,10 @@ static void on_obs(const decode_observable *o, void *user)
 	case DECODE_TLS_SNI:
 		norm(k, sizeof k, "sni", o->value, o->len);
 		break;
+	case DECODE_HTTP_UA:
+		norm(k, sizeof k, "ua", o->value, o->len);
+		set_add(&found, k);
+		return;
 	default:
 		return;
 	}
@@ -344,12 +354,12 @@ static void zeek_answers(char *v)
 static void zeek_log(const char *path)
 {
 	char line[16384];
-	int col[6] = {-1, -1, -1, -1, -1, -1}, qtype_col = -1, answers_col = -1;
-	static const char *const names[6] = {"query", "host", "uri",
+	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, qtype_col = -1, answers_col = -1;
+	static const char *const names[7] = {"query", "host", "uri",
 					     "server_name", "id.orig_h",
-					     "id.resp_h"};
-	static const char *const cls[6] = {"dns", "host", "url", "sni",
-					   "addr", "addr"};
+					     "id.resp_h", "user_agent"};
+	static const char *const cls[7] = {"dns", "host", "url", "sni",
+					   "addr", "addr", "ua"};
 	FILE *f = fopen(path, "r");
 
 	if (!f)
@@ -361,7 +371,7 @@ static void zeek_log(const char *path)
 		if (!strncmp(line, "#fields\t", 8)) {
 			for (tok = strtok_r(line + 8, "\t", &save); tok;
 			     tok = strtok_r(NULL, "\t", &save), i++) {
-				for (int k = 0; k < 6; k++)
+				for (int k = 0; k < 7; k++)
 					if (!strcmp(tok, names[k]))
 						col[k] = i;
 				if (!strcmp(tok, "qtype"))
@@ -381,7 +391,7 @@ static void zeek_log(const char *path)
 		int no_qtype = 0;
 		for (tok = strtok_r(line, "\t", &save); tok;
 		     tok = strtok_r(NULL, "\t", &save), i++) {
-			for (int k = 0; k < 6; k++)
+			for (int k = 0; k < 7; k++)
 				if (col[k] == i && k == 0)
 					query = tok;
 				else if (col[k] == i)
@@ -480,21 +490,84 @@ static void unquote(char *v)
 	}
 }
 
+/* The EVE keys whose values we decode, an index "[n]" written "[]". */
+static const struct {
+	const char *key, *cls;
+} suricata_keys[] = {
+	{"dns.rrname", "dns"},           /* EVE v1 */
+	{"dns.queries[].rrname", "dns"}, /* v2 requests and v3 */
+	{"dns.query[].rrname", "dns"},
+	/* an answer's owner: a question, a CNAME target or a name the
+	 * message names first there */
+	{"dns.answers[].rrname", "dnsname"},
+	{"dns.grouped.A[]", "dnsname"},
+	{"dns.grouped.AAAA[]", "dnsname"},
+	{"dns.grouped.CNAME[]", "dnsname"},
+	{"http.hostname", "host"},
+	{"http.url", "url"},
+	{"http.http_user_agent", "ua"},
+	{"tls.sni", "sni"},
+	{"src_ip", "addr"},
+	{"dest_ip", "addr"},
+	{"flow.src_ip", "addr"},
+	{"flow.dest_ip", "addr"},
+	{"tunnel.src_ip", "addr"},
+	{"tunnel.dest_ip", "addr"},
+};
+
+/* dns.answers[n].rdata is expected when dns.answers[n].rrtype, in the same
+ * filter and in either order, is A, AAAA or CNAME. */
+#define EVE_ANSWERS 64
+
+typedef struct eve_answers {
+	char rdata[EVE_ANSWERS][256];
+	char rrtype[EVE_ANSWERS][16];
+} eve_answers;
+
+static void eve_answers_flush(eve_answers *ans)
+{
+	for (int i = 0; i < EVE_ANSWERS; i++) {
+		if (ans->rdata[i][0] && (!strcmp(ans->rrtype[i], "A") ||
+					 !strcmp(ans->rrtype[i], "AAAA") ||
+					 !strcmp(ans->rrtype[i], "CNAME")))
+			expect("dnsname", ans->rdata[i]);
+		ans->rdata[i][0] = ans->rrtype[i][0] = 0;
+	}
+}
+
 static void suricata_yaml(const char *path)
 {
-	char line[4096];
+	static eve_answers ans;
+	char line[4096], next[4096];
 	long count = -1;
+	int have_next;
 	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return;
-	while (fgets(line, sizeof line, f)) {
-		char *p = line, *colon, *v;
-		const char *cls = NULL;
+	have_next = fgets(next, sizeof next, f) != NULL;
+	while (have_next) {
+		char *p = line, *colon, *v, key[256];
+		size_t kn = 0, ind;
+		int idx = -1;
+		snprintf(line, sizeof line, "%s", next);
 		line[strcspn(line, "\n")] = 0;
+		ind = strspn(line, " ");
+		/* a plain scalar folded over more-indented lines that hold no
+		 * key: joined with single spaces (YAML 1.2 section 7.3.3) */
+		while ((have_next = fgets(next, sizeof next, f) != NULL)) {
+			size_t ni = strspn(next, " ");
+			next[strcspn(next, "\n")] = 0;
+			if (ni <= ind || next[ni] == '-' || next[ni] == '#' ||
+			    !next[ni] || strstr(next, ": ") || next[strlen(next) - 1] == ':')
+				break;
+			size_t ln = strlen(line);
+			snprintf(line + ln, sizeof line - ln, " %s", next + ni);
+		}
 		while (*p == ' ' || *p == '-')
 			p++;
 		if (!strncmp(p, "filter:", 7)) {
+			eve_answers_flush(&ans);
 			count = -1;
 			continue;
 		}
@@ -512,64 +585,76 @@ static void suricata_yaml(const char *path)
 		}
 		if (count == 0)
 			continue; /* a check that the value is absent */
-		if (strstr(p, "dns") && strstr(p, "rrname") &&
-		    strstr(p, "answers"))
-			cls = "dnsname"; /* a question or a CNAME target */
-		else if (strstr(p, "dns") && strstr(p, "rrname") &&
-		    !strstr(p, "authorities") && !strstr(p, "additionals"))
-			cls = "dns";
-		else if (!strcmp(p, "http.hostname"))
-			cls = "host";
-		else if (!strcmp(p, "http.url"))
-			cls = "url";
-		else if (!strcmp(p, "tls.sni"))
-			cls = "sni";
-		else if (!strcmp(p, "src_ip") || !strcmp(p, "dest_ip") ||
-			 !strcmp(p, "flow.src_ip") || !strcmp(p, "flow.dest_ip"))
-			cls = "addr";
-		if (cls)
-			expect(cls, v);
+		/* the key with its indexes dropped: "a[3].b" -> "a[].b" */
+		for (const char *q = p; *q && kn + 1 < sizeof key; q++) {
+			key[kn++] = *q;
+			if (*q == '[') {
+				if (idx < 0)
+					idx = atoi(q + 1);
+				while (q[1] >= '0' && q[1] <= '9')
+					q++;
+			}
+		}
+		key[kn] = 0;
+		if (!strcmp(key, "dns.answers[].rdata") && idx >= 0 &&
+		    idx < EVE_ANSWERS) {
+			snprintf(ans.rdata[idx], sizeof ans.rdata[idx], "%s", v);
+			continue;
+		}
+		if (!strcmp(key, "dns.answers[].rrtype") && idx >= 0 &&
+		    idx < EVE_ANSWERS) {
+			snprintf(ans.rrtype[idx], sizeof ans.rrtype[idx], "%s", v);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof suricata_keys / sizeof suricata_keys[0]; k++)
+			if (!strcmp(key, suricata_keys[k].key))
+				expect(suricata_keys[k].cls, v);
 	}
+	eve_answers_flush(&ans);
 	fclose(f);
+}
+
+/* A directory holding test.yaml and a capture is a case; the others
+ * (dns/, tls/) are walked for theirs. */
+static void suricata_walk(tally *t, const char *root, const char *dir)
+{
+	char yaml[4096], pcap[4096] = "", name[1300];
+	DIR *th = opendir(dir);
+	struct dirent *f;
+	struct stat sb;
+
+	if (!th)
+		return;
+	snprintf(yaml, sizeof yaml, "%s/test.yaml", dir);
+	while ((f = readdir(th))) {
+		size_t n = strlen(f->d_name);
+		char sub[4096];
+		if (f->d_name[0] == '.')
+			continue;
+		if (n > 5 && (!strcmp(f->d_name + n - 5, ".pcap") ||
+			      (n > 7 && !strcmp(f->d_name + n - 7, ".pcapng"))))
+			snprintf(pcap, sizeof pcap, "%s/%s", dir, f->d_name);
+		snprintf(sub, sizeof sub, "%s/%s", dir, f->d_name);
+		if (stat(yaml, &sb) != 0 && stat(sub, &sb) == 0 &&
+		    S_ISDIR(sb.st_mode))
+			suricata_walk(t, root, sub);
+	}
+	closedir(th);
+	if (!pcap[0] || stat(yaml, &sb) != 0)
+		return;
+	suricata_yaml(yaml);
+	snprintf(name, sizeof name, "suricata:%s", dir + strlen(root) + 1);
+	run_case(t, "suricata", name, pcap);
 }
 
 static void test_suricata(void **state)
 {
 	char root[1100];
 	tally t = {0};
-	DIR *dh;
-	struct dirent *e;
 	(void)state;
 	if (!have_dir("suricata-verify", root, sizeof root))
 		skip();
-	dh = opendir(root);
-	assert_non_null(dh);
-	while ((e = readdir(dh))) {
-		char dir[2048], yaml[4096], pcap[4096] = "", name[300];
-		DIR *th;
-		struct dirent *f;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
-		snprintf(yaml, sizeof yaml, "%s/test.yaml", dir);
-		th = opendir(dir);
-		if (!th)
-			continue;
-		while ((f = readdir(th))) {
-			size_t n = strlen(f->d_name);
-			if (n > 5 && (!strcmp(f->d_name + n - 5, ".pcap") ||
-				      !strcmp(f->d_name + n - 7, ".pcapng")))
-				snprintf(pcap, sizeof pcap, "%s/%s", dir,
-					 f->d_name);
-		}
-		closedir(th);
-		if (!pcap[0])
-			continue;
-		suricata_yaml(yaml);
-		snprintf(name, sizeof name, "suricata:%s", e->d_name);
-		run_case(&t, "suricata", name, pcap);
-	}
-	closedir(dh);
+	suricata_walk(&t, root, root);
 	report(&t, "suricata");
 }
 
