@@ -142,14 +142,15 @@ static int classify(const decode_flow *f, const uint8_t *p, size_t len)
 {
 	if (f->sport == 53 || f->dport == 53)
 		return DIR_DNS;
-	/* mDNS and LLMNR (RFC 4795) over TCP, as over UDP */
-	if (f->sport == 5353 || f->dport == 5353 || f->sport == 5355 ||
-	    f->dport == 5355)
-		return DIR_DNS;
 	if (len >= 2 && p[0] == 0x16 && p[1] == 3)
 		return DIR_TLS;
 	if (is_method(p, len))
 		return DIR_HTTP;
+	/* mDNS and LLMNR (RFC 4795) over TCP, as over UDP; after the
+	 * checks above, since 5353 and 5355 may be a client's port */
+	if (f->sport == 5353 || f->dport == 5353 || f->sport == 5355 ||
+	    f->dport == 5355)
+		return DIR_DNS;
 	return DIR_IGNORE;
 }
 
