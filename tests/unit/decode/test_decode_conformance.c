@@ -21,7 +21,9 @@
  *                  137), HTTP and TLS flows the Hostname/SNI among our DNS
  *                  names, HTTP hosts and SNIs (a '?' in a hostname stands
  *                  for a byte outside the hostname alphabet, as nDPI
- *                  writes it: ndpi_name).
+ *                  writes it: ndpi_name); for HTTP flows also the URL
+ *                  (Host and target) and User-Agent, as prefixes of ours
+ *                  since nDPI cuts them.
  * Each case prints "case NAME: N expected, N found, N missing" and the
  * first missing values. A gzip-compressed capture is unpacked to a
  * temporary file first (gzip -dc), since libpcap reads captures as they are. A case with missing values fails the source's
@@ -94,6 +96,16 @@ static int set_has(const strset *s, const char *v)
 		if (!strcmp(s->v[i], v))
 			return 1;
 	}
+}
+
+/* A value that begins with p (for a tool that cut what it printed). */
+static int set_has_prefix(const strset *s, const char *p)
+{
+	size_t n = strlen(p);
+	for (size_t i = 0; i < SET_CAP; i++)
+		if (s->v[i] && !strncmp(s->v[i], p, n))
+			return 1;
+	return 0;
 }
 
 static void set_add(strset *s, const char *v)
@@ -190,6 +202,25 @@ static void ndpi_name(const char *v, size_t len)
 		set_add(&found, k);
 }
 
+/* nDPI's [URL: ...] is the request's Host and target run together (cut,
+ * so compared as a prefix); the target comes first (the request line), so
+ * the last one seen waits for its Host. */
+static char last_url[DECODE_URL_CMP];
+
+static void ndpi_url(const char *host, size_t hlen)
+{
+	char v[2 * DECODE_URL_CMP], k[4200];
+	int n;
+	if (!last_url[0])
+		return;
+	n = snprintf(v, sizeof v, "%.*s%s", (int)hlen, host, last_url);
+	if (n < 0 || (size_t)n >= sizeof v)
+		n = (int)sizeof v - 1;
+	norm(k, sizeof k, "ndpiurl", v, (size_t)n);
+	set_add(&found, k);
+	last_url[0] = 0;
+}
+
 static void on_obs(const decode_observable *o, void *user)
 {
 	char k[4200];
@@ -211,9 +242,11 @@ static void on_obs(const decode_observable *o, void *user)
 		break;
 	case DECODE_HTTP_HOST:
 		norm(k, sizeof k, "host", o->value, o->len);
+		ndpi_url(o->value, o->len);
 		break;
 	case DECODE_HTTP_URL:
 		norm(k, sizeof k, "url", o->value, o->len);
+		snprintf(last_url, sizeof last_url, "%.*s", (int)o->len, o->value);
 		break;
 	case DECODE_TLS_SNI:
 		norm(k, sizeof k, "sni", o->value, o->len);
@@ -266,6 +299,7 @@ static void run_case(tally *t, const char *source, const char *name,
 
 	assert_non_null(d);
 	rk_errctx_clear(&ctx);
+	last_url[0] = 0;
 	if (strlen(pcap) > 3 && !strcmp(pcap + strlen(pcap) - 3, ".gz")) {
 		/* libpcap reads captures uncompressed: gunzip to a file */
 		char tmp[] = "/tmp/rk-decode-XXXXXX", cmd[4200];
@@ -281,7 +315,9 @@ static void run_case(tally *t, const char *source, const char *name,
 	for (size_t i = 0; i < SET_CAP; i++) {
 		if (!expected.v[i])
 			continue;
-		if (set_has(&found, expected.v[i]))
+		if (set_has(&found, expected.v[i]) ||
+		    (!strncmp(expected.v[i], "pfx:", 4) &&
+		     set_has_prefix(&found, expected.v[i] + 4)))
 			nfound++;
 		else if (shown++ < 4)
 			printf("  missing %s\n", expected.v[i]);
@@ -677,6 +713,23 @@ static void ndpi_addr(char *tok, long *port_out)
 	expect("addr", tok);
 }
 
+/* A field's value up to its closing ']', brackets inside it balanced (a
+ * User-Agent may hold "[...]"). */
+static int ndpi_field(const char *p, char *out, size_t cap)
+{
+	size_t n = 0;
+	int depth = 0;
+	for (; *p && n + 1 < cap; p++) {
+		if (*p == ']' && depth-- == 0)
+			break;
+		if (*p == '[')
+			depth++;
+		out[n++] = *p;
+	}
+	out[n] = 0;
+	return n > 0;
+}
+
 static void ndpi_out(const char *path)
 {
 	char line[16384];
@@ -712,6 +765,19 @@ static void ndpi_out(const char *path)
 			continue; /* HTTP_Proxy, HTTP_Connect... */
 		if (h && sscanf(h + 15, "%1023[^]]", host) == 1)
 			expect(strchr(host, '?') ? "ndpiname" : "name", host);
+		/* HTTP flows: the first request's Host and target, and its
+		 * User-Agent, as far as nDPI printed them (it cuts a URL at
+		 * 255 bytes and a header at the end of the packet it read) */
+		char *u = strstr(line, "[URL: "), *ua = strstr(line, "[User-Agent: ");
+		if (u && m[0] == 'H' && ndpi_field(u + 6, host, sizeof host)) {
+			/* the Host's port is not part of the host we report */
+			char *slash = strchr(host, '/'), *colon = strchr(host, ':');
+			if (colon && slash && colon < slash)
+				memmove(colon, slash, strlen(slash) + 1);
+			expect("pfx:ndpiurl", host);
+		}
+		if (ua && m[0] == 'H' && ndpi_field(ua + 13, host, sizeof host))
+			expect("pfx:ua", host);
 	}
 	fclose(f);
 }
