@@ -15,7 +15,8 @@
  *                  User-Agent, TLS SNI, addresses) and the rdata of A,
  *                  AAAA and CNAME answers, from every filter that wants at
  *                  least one record (authority and additional records are
- *                  not reported).
+ *                  not reported), and the addresses listed in a
+ *                  file-compare check's expected file (a dataset's state).
  *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; every flow's
  *                  addresses, and for DNS, LLMNR, mDNS, NetBIOS (port
  *                  137), HTTP and TLS flows the Hostname/SNI among our DNS
@@ -571,6 +572,25 @@ static void eve_answers_flush(eve_answers *ans)
 	}
 }
 
+/* A file-compare check's expected file (a dataset's state: one value a
+ * line); the lines that are addresses are expected as addresses. */
+static void suricata_file(const char *yaml, const char *rel)
+{
+	char path[4096], line[512];
+	const char *slash = strrchr(yaml, '/');
+	FILE *f;
+	snprintf(path, sizeof path, "%.*s/%s", (int)(slash - yaml), yaml, rel);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof line, f)) {
+		uint8_t bin[16];
+		line[strcspn(line, "\r\n,")] = 0;
+		if (inet_pton(AF_INET, line, bin) == 1 || inet_pton(AF_INET6, line, bin) == 1)
+			expect("addr", line);
+	}
+	fclose(f);
+}
+
 static void suricata_yaml(const char *path)
 {
 	static eve_answers ans;
@@ -632,6 +652,10 @@ static void suricata_yaml(const char *path)
 			}
 		}
 		key[kn] = 0;
+		if (!strcmp(key, "expected")) {
+			suricata_file(path, v);
+			continue;
+		}
 		if (!strcmp(key, "dns.answers[].rdata") && idx >= 0 &&
 		    idx < EVE_ANSWERS) {
 			snprintf(ans.rdata[idx], sizeof ans.rdata[idx], "%s", v);
