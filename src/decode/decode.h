@@ -60,7 +60,7 @@
 typedef enum decode_kind {
 	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
 	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
-	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
+	DECODE_DNS_QUERY,    /* question name, dotted, as sent (NetBIOS: decoded) */
 	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name, a
 			      * record's owner name (rrtype 0) */
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
@@ -116,8 +116,8 @@ typedef struct decode_observable {
 	uint64_t packet;  /* 1-based packet number within the context */
 	int64_t ts_usec;  /* capture timestamp, microseconds since the epoch */
 	/* DNS answers: 1 A, 28 AAAA (the value is an address), 5 CNAME (the
-	 * target), 0 the owner name of a record that the message names for
-	 * the first time (mDNS announcements, UPDATE names); else 0 */
+	 * target), 0 the owner name of a record that the message has not
+	 * just named (mDNS announcements, UPDATE and NetBIOS names); else 0 */
 	uint16_t rrtype;
 	const char *value; /* NUL-terminated; may hold any byte but NUL */
 	size_t len;
