@@ -145,9 +145,9 @@ static void on_pkt(const decode_observable *o, void *arg)
 		break;
 	}
 	case DECODE_DNS_ANSWER:
-		if (o->rrtype != 5)
+		if (o->rrtype == 1 || o->rrtype == 28)
 			lookup_addr_text(m, o->value, o->len);
-		else /* a CNAME is a name */
+		else /* a CNAME target or a record's owner is a name */
 			lookup_name(m, o->value, o->len);
 		break;
 	case DECODE_DNS_QUERY:

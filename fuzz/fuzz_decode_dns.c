@@ -13,7 +13,8 @@
  * fuzz_observe (fuzz_net.h).
  *
  * Seeds (fuzz/corpus/decode_dns/, see its README): DNS payloads taken from
- * the Zeek test traces, plus hand-made hostile ones.
+ * the Zeek test traces (mDNS replies without a question, a dynamic UPDATE
+ * among them), plus hand-made ones (UPDATE, mDNS announcements, hostile).
  */
 #include <stdint.h>
 

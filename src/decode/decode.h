@@ -33,6 +33,7 @@
  *   decode_quic.c   QUIC: client Initials decrypted and their CRYPTO
  *                   frames gathered into the ClientHello (v1, v2, drafts
  *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
+ *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -63,8 +64,9 @@
 typedef enum decode_kind {
 	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
 	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
-	DECODE_DNS_QUERY,    /* question name, dotted, as sent */
-	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name */
+	DECODE_DNS_QUERY,    /* question name, dotted, as sent (NetBIOS: decoded) */
+	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name, a
+			      * record's owner name (rrtype 0) */
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
 	DECODE_HTTP_URL,     /* request target of the request line */
 	DECODE_HTTP_UA,      /* User-Agent header value, trimmed */
@@ -120,7 +122,10 @@ typedef struct decode_observable {
 	const decode_flow *flow;
 	uint64_t packet;  /* 1-based packet number within the context */
 	int64_t ts_usec;  /* capture timestamp, microseconds since the epoch */
-	uint16_t rrtype;  /* DNS answers: 1 A, 28 AAAA, 5 CNAME; else 0 */
+	/* DNS answers: 1 A, 28 AAAA (the value is an address), 5 CNAME (the
+	 * target), 0 the owner name of a record that the message has not
+	 * just named (mDNS announcements, UPDATE and NetBIOS names); else 0 */
+	uint16_t rrtype;
 	const char *value; /* NUL-terminated; may hold any byte but NUL */
 	size_t len;
 } decode_observable;

@@ -2,7 +2,10 @@
  * decode_app.c: the application parsers that yield observables.
  *
  * DNS (RFC 1035 section 4.1): questions give DECODE_DNS_QUERY, answers of
- * type A, AAAA and CNAME give DECODE_DNS_ANSWER. Names are decompressed
+ * type A, AAAA and CNAME give DECODE_DNS_ANSWER, and so do the owner names
+ * of answer records that the message has not named before (mDNS replies
+ * without a question); in an UPDATE (RFC 2136) the prerequisite and update
+ * sections are read as answers (see dns_parse). Names are decompressed
  * loop-safely: a pointer must point strictly before the label it replaces
  * (so every jump goes backwards and the walk ends), at most 64 jumps, and
  * a name longer than 255 bytes on the wire (RFC 1035 section 2.3.4) is
@@ -130,6 +133,16 @@ static int dns_name(const uint8_t *m, size_t mlen, size_t *off, char *out,
 	return NAME_OK;
 }
 
+int decode_dns_name(const uint8_t *m, size_t mlen, size_t *off,
+		    char out[256], size_t *outlen, decode_err *why)
+{
+	int r = dns_name(m, mlen, off, out, outlen);
+	if (r == NAME_OK)
+		return 0;
+	*why = r == NAME_LOOP ? DECODE_E_DNS_LOOP : DECODE_E_DNS_MALFORMED;
+	return -1;
+}
+
 static int dns_fail(decode_ctx *d, int r, int quiet)
 {
 	if (!quiet)
@@ -138,31 +151,122 @@ static int dns_fail(decode_ctx *d, int r, int quiet)
 	return -1;
 }
 
-/* quiet: the message was cut by a full stream buffer; stop silently. */
+/* The last few names a message reported (a ring), so that the owner of a
+ * record is reported only when it is new: an ordinary answer's owners are
+ * its question and CNAME targets, and a signed one repeats each owner in
+ * an RRSIG record. Each keeps where it was read on the wire, so an owner
+ * that is a compression pointer to it is known without reading it. */
+#define DNS_RECENT 4
+
+typedef struct dns_recent {
+	unsigned n;                    /* names kept so far */
+	size_t off[DNS_RECENT];        /* where each was read */
+	size_t len[DNS_RECENT];
+	char text[DNS_RECENT][256];
+} dns_recent;
+
+/* The buffer the next name is read into. */
+static char *recent_next(dns_recent *r)
+{
+	return r->text[r->n % DNS_RECENT];
+}
+
+/* Keeps the name just read into recent_next, read at wire offset off. */
+static void recent_keep(dns_recent *r, size_t off, size_t len)
+{
+	r->off[r->n % DNS_RECENT] = off;
+	r->len[r->n % DNS_RECENT] = len;
+	r->n++;
+}
+
+/* The name at off is a compression pointer to a kept name. */
+static int recent_pointed(const dns_recent *r, const uint8_t *m, size_t mlen,
+			  size_t off)
+{
+	size_t to;
+	if (off + 1 >= mlen || (m[off] & 0xc0) != 0xc0)
+		return 0;
+	to = (size_t)(m[off] & 0x3f) << 8 | m[off + 1];
+	for (unsigned i = 0; i < r->n && i < DNS_RECENT; i++)
+		if (r->off[i] == to)
+			return 1;
+	return 0;
+}
+
+/* The name just read into recent_next equals a kept one (DNS compares
+ * names with ASCII case folded). */
+static int recent_has(const dns_recent *r, size_t len)
+{
+	const char *a = r->text[r->n % DNS_RECENT];
+	for (unsigned k = 0; k < r->n && k < DNS_RECENT; k++) {
+		const char *b = r->text[k];
+		size_t i;
+		if (k == r->n % DNS_RECENT || r->len[k] != len)
+			continue;
+		for (i = 0; i < len; i++) {
+			uint8_t x = (uint8_t)a[i] | 0x20, y = (uint8_t)b[i] | 0x20;
+			if (a[i] != b[i] && (x != y || x < 'a' || x > 'z'))
+				break;
+		}
+		if (i == len)
+			return 1;
+	}
+	return 0;
+}
+
+/* quiet: the message was cut by a full stream buffer; stop silently.
+ *
+ * Which names come out: every question name (for UPDATE, RFC 2136
+ * section 2.3, the zone) as DECODE_DNS_QUERY; then the records of a
+ * response's answer section, or of an UPDATE's prerequisite and update
+ * sections (sections 2.4 and 2.5, answer and authority on the wire, in
+ * requests and responses alike): A and AAAA data as addresses, CNAME
+ * targets as names, and the owner name of a record (rrtype 0) when it is
+ * none of the last names reported (dns_recent), so an mDNS announcement
+ * with no question (RFC 6762 section 8.3) and a dynamic update name what
+ * they register, and an ordinary answer adds nothing but its data. */
 static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		     size_t mlen, int quiet)
 {
-	char name[300];
+	dns_recent seen;
 	size_t off = 12, nl;
-	unsigned qd, an;
+	unsigned qd, an, opcode;
 	int r;
 
 	if (mlen < 12)
 		return dns_fail(d, NAME_BAD, quiet);
+	seen.n = 0;
 	qd = be16(m + 4);
-	an = (m[2] & 0x80) ? be16(m + 6) : 0;
+	opcode = (m[2] >> 3) & 0xf;
+	if (opcode == 5) /* UPDATE: prerequisites, then updates */
+		an = (unsigned)be16(m + 6) + be16(m + 8);
+	else
+		an = (m[2] & 0x80) ? be16(m + 6) : 0;
 	for (unsigned i = 0; i < qd; i++) {
+		char *name = recent_next(&seen);
+		size_t start = off;
 		if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
 			return dns_fail(d, r, quiet);
 		if (off + 4 > mlen)
 			return dns_fail(d, NAME_BAD, quiet);
 		off += 4;
 		emit_name(d, DECODE_DNS_QUERY, f, 0, name, nl);
+		recent_keep(&seen, start, nl);
 	}
 	for (unsigned i = 0; i < an; i++) {
 		uint16_t type, rdlen;
-		if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
-			return dns_fail(d, r, quiet);
+		char *name = recent_next(&seen);
+		size_t start = off;
+		if (recent_pointed(&seen, m, mlen, off)) {
+			off += 2;
+		} else {
+			if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
+				return dns_fail(d, r, quiet);
+			if (!recent_has(&seen, nl)) {
+				emit_name(d, DECODE_DNS_ANSWER, f, 0, name, nl);
+				recent_keep(&seen, start, nl);
+			}
+		}
 		if (off + 10 > mlen)
 			return dns_fail(d, NAME_BAD, quiet);
 		type = be16(m + off);
@@ -179,12 +283,15 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 			inet_ntop(AF_INET6, m + off, a, sizeof a);
 			emit_text(d, DECODE_DNS_ANSWER, f, 28,
 				  (const uint8_t *)a, strlen(a));
-		} else if (type == 5) {
+		} else if (type == 5 && (rdlen || opcode != 5)) {
+			/* (an UPDATE's CNAME of class ANY or NONE has no data) */
 			size_t co = off;
+			name = recent_next(&seen);
 			if ((r = dns_name(m, off + rdlen, &co, name, &nl)) !=
 			    NAME_OK)
 				return dns_fail(d, r, quiet);
 			emit_name(d, DECODE_DNS_ANSWER, f, 5, name, nl);
+			recent_keep(&seen, off, nl);
 		}
 		off += rdlen;
 	}

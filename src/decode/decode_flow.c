@@ -11,7 +11,8 @@
  * retransmission is trimmed, a gap is counted and the direction restarts
  * at the new segment), appended, and offered to the application parser,
  * which consumes whole messages. What a direction carries is decided from
- * its first bytes (port 53 for DNS): a TLS record header, an HTTP request
+ * its first bytes (ports 53, 5353 and 5355 for DNS): a TLS record header,
+ * an HTTP request
  * method; anything else (server responses included) is ignored and never
  * buffered. A parser that can make no progress on a full buffer ends the
  * direction; one that has what it wants (a ClientHello) ends it too.
@@ -145,6 +146,11 @@ static int classify(const decode_flow *f, const uint8_t *p, size_t len)
 		return DIR_TLS;
 	if (is_method(p, len))
 		return DIR_HTTP;
+	/* mDNS and LLMNR (RFC 4795) over TCP, as over UDP; after the
+	 * checks above, since 5353 and 5355 may be a client's port */
+	if (f->sport == 5353 || f->dport == 5353 || f->sport == 5355 ||
+	    f->dport == 5355)
+		return DIR_DNS;
 	return DIR_IGNORE;
 }
 

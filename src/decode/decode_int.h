@@ -102,6 +102,15 @@ size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		  size_t len, int full);
 size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		      size_t len, int full);
+/* The DNS name at *off (RFC 1035 section 4.1.4, loop-safe) into out,
+ * dotted and NUL-terminated (at most 254 characters), *off moved past it;
+ * -1 when it is bad, with the kind to count in *why (not counted here). */
+int decode_dns_name(const uint8_t *m, size_t mlen, size_t *off,
+		    char out[256], size_t *outlen, decode_err *why);
+
+/* decode_nbns.c */
+void decode_nbns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		 size_t len);
 
 /* decode_app.c: the ClientHello body (after the 4-byte handshake header)
  * of n bytes; its server names are emitted as DECODE_TLS_SNI. */

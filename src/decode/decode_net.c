@@ -318,6 +318,8 @@ static int decode_udp(decode_ctx *d, decode_flow *f, const uint8_t *p,
 	if (f->sport == 53 || f->dport == 53 || f->sport == 5353 ||
 	    f->dport == 5353 || f->sport == 5355 || f->dport == 5355)
 		decode_dns(d, f, p, len);
+	else if (f->sport == 137 || f->dport == 137)
+		decode_nbns(d, f, p, len);
 	else if (decode_quic_candidate(p, len))
 		decode_quic(d, f, p, len);
 	return 0;

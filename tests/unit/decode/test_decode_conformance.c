@@ -3,19 +3,29 @@
  * output on the same captures, and decode throughput.
  *
  * Sources ($RK_SHARED/data, RK_SHARED defaulting to ../shared):
- *   zeek-traces/   expected/<trace>.logs/<btest>/{dns,http,ssl}.log: Zeek
- *                  TSV logs; we expect dns query, http host and uri, ssl
+ *   zeek-traces/   expected/<trace>.logs/<btest>/{dns,http,ssl,conn,
+ *                  tunnel}.log: Zeek TSV logs; we expect dns query (a
+ *                  question, or with no qtype a record's owner name),
+ *                  dns answers that are addresses or an UPDATE's added
+ *                  records, http host, uri and user_agent, ssl
  *                  server_name, and id.orig_h/id.resp_h as addresses.
- *   suricata-verify/<test>/test.yaml: EVE checks; we expect dns rrname,
- *                  http.hostname, http.url, tls.sni, the values[0] of a
- *                  quic.extensions[N] named server_name, and
- *                  src_ip/dest_ip of every filter that wants at least
- *                  one record (an
- *                  answer's rrname may be a question or a CNAME target;
- *                  authority and additional records are not reported).
- *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; for DNS, HTTP,
- *                  TLS and QUIC flows we expect the Hostname/SNI among our DNS
- *                  names, HTTP hosts and SNIs, and the flow's addresses.
+ *   suricata-verify/[<group>/]<test>/test.yaml: EVE checks; we expect the
+ *                  values of suricata_keys (DNS question and answer names,
+ *                  grouped A/AAAA/CNAME data, HTTP host, URL and
+ *                  User-Agent, TLS SNI, addresses), the values[0] of a
+ *                  quic.extensions[N] named server_name, and the rdata of A,
+ *                  AAAA and CNAME answers, from every filter that wants at
+ *                  least one record (authority and additional records are
+ *                  not reported), and the addresses listed in a
+ *                  file-compare check's expected file (a dataset's state).
+ *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; every flow's
+ *                  addresses, and for DNS, LLMNR, mDNS, NetBIOS (port
+ *                  137), HTTP, TLS and QUIC flows the Hostname/SNI among our DNS
+ *                  names, HTTP hosts and SNIs (a '?' in a hostname stands
+ *                  for a byte outside the hostname alphabet, as nDPI
+ *                  writes it: ndpi_name); for HTTP flows also the URL
+ *                  (Host and target) and User-Agent, as prefixes of ours
+ *                  since nDPI cuts them.
  * Each case prints "case NAME: N expected, N found, N missing" and the
  * first missing values. A gzip-compressed capture is unpacked to a
  * temporary file first (gzip -dc), since libpcap reads captures as they are. A case with missing values fails the source's
@@ -49,12 +59,8 @@ typedef struct gap {
 } gap;
 
 static const gap gaps[] = {
-	{"zeek", "wikipedia.pcap/opt.basic", "'workgroup' is a NetBIOS name-service query (UDP 137), which Zeek's DNS analyzer logs; not decoded"},
-	{"zeek", "dns/dynamic-update.pcap", "DNS UPDATE: Zeek logs the update section's names as query; we report the zone section only"},
-	{"zeek", "dns/mdns-no-assoc.pcap", "mDNS replies without a question: Zeek logs the answer's owner name as query"},
 	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
 	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
-	{"ndpi", "dns-invalid-chars", "nDPI prints bytes outside the hostname alphabet as '?'; we report them as sent (\\xNN here)"},
 	{NULL, NULL, NULL},
 };
 
@@ -91,6 +97,16 @@ static int set_has(const strset *s, const char *v)
 		if (!strcmp(s->v[i], v))
 			return 1;
 	}
+}
+
+/* A value that begins with p (for a tool that cut what it printed). */
+static int set_has_prefix(const strset *s, const char *p)
+{
+	size_t n = strlen(p);
+	for (size_t i = 0; i < SET_CAP; i++)
+		if (s->v[i] && !strncmp(s->v[i], p, n))
+			return 1;
+	return 0;
 }
 
 static void set_add(strset *s, const char *v)
@@ -140,7 +156,7 @@ static void expect(const char *cls, const char *v)
 	 * addresses are rewritten in inet_ntop's form ("2001:db8::1"). */
 	uint8_t a[16];
 	char at[64];
-	if (!strcmp(cls, "addr") && strchr(v, ':') &&
+	if ((!strcmp(cls, "addr") || !strcmp(cls, "dnsname")) && strchr(v, ':') &&
 	    inet_pton(AF_INET6, v, a) == 1 && inet_ntop(AF_INET6, a, at, sizeof at))
 		v = at;
 	snprintf(k, sizeof k, "%s:%s", cls, v);
@@ -161,6 +177,49 @@ static int hexv(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* nDPI writes a DNS name's bytes outside [-._0-9A-Za-z] as '?' (its
+ * dns_validchar table): a name holding such bytes is also kept in that
+ * form, which an nDPI hostname with '?' in it is compared with. */
+static void ndpi_name(const char *v, size_t len)
+{
+	char k[1100];
+	size_t o = (size_t)snprintf(k, sizeof k, "ndpiname:");
+	int odd = 0;
+	for (size_t i = 0; i < len && o + 1 < sizeof k; i++) {
+		char c = v[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_')) {
+			c = '?';
+			odd = 1;
+		}
+		k[o++] = c;
+	}
+	k[o] = 0;
+	if (odd)
+		set_add(&found, k);
+}
+
+/* nDPI's [URL: ...] is the request's Host and target run together (cut,
+ * so compared as a prefix); the target comes first (the request line), so
+ * the last one seen waits for its Host. */
+static char last_url[DECODE_URL_CMP];
+
+static void ndpi_url(const char *host, size_t hlen)
+{
+	char v[2 * DECODE_URL_CMP], k[4200];
+	int n;
+	if (!last_url[0])
+		return;
+	n = snprintf(v, sizeof v, "%.*s%s", (int)hlen, host, last_url);
+	if (n < 0 || (size_t)n >= sizeof v)
+		n = (int)sizeof v - 1;
+	norm(k, sizeof k, "ndpiurl", v, (size_t)n);
+	set_add(&found, k);
+	last_url[0] = 0;
 }
 
 static void on_obs(const decode_observable *o, void *user)
@@ -184,13 +243,19 @@ static void on_obs(const decode_observable *o, void *user)
 		break;
 	case DECODE_HTTP_HOST:
 		norm(k, sizeof k, "host", o->value, o->len);
+		ndpi_url(o->value, o->len);
 		break;
 	case DECODE_HTTP_URL:
 		norm(k, sizeof k, "url", o->value, o->len);
+		snprintf(last_url, sizeof last_url, "%.*s", (int)o->len, o->value);
 		break;
 	case DECODE_TLS_SNI:
 		norm(k, sizeof k, "sni", o->value, o->len);
 		break;
+	case DECODE_HTTP_UA:
+		norm(k, sizeof k, "ua", o->value, o->len);
+		set_add(&found, k);
+		return;
 	default:
 		return;
 	}
@@ -215,6 +280,7 @@ static void on_obs(const decode_observable *o, void *user)
 	if (o->kind != DECODE_HTTP_URL) {
 		norm(k, sizeof k, "name", o->value, o->len);
 		set_add(&found, k);
+		ndpi_name(o->value, o->len);
 	}
 }
 
@@ -234,6 +300,7 @@ static void run_case(tally *t, const char *source, const char *name,
 
 	assert_non_null(d);
 	rk_errctx_clear(&ctx);
+	last_url[0] = 0;
 	if (strlen(pcap) > 3 && !strcmp(pcap + strlen(pcap) - 3, ".gz")) {
 		/* libpcap reads captures uncompressed: gunzip to a file */
 		char tmp[] = "/tmp/rk-decode-XXXXXX", cmd[4200];
@@ -249,7 +316,9 @@ static void run_case(tally *t, const char *source, const char *name,
 	for (size_t i = 0; i < SET_CAP; i++) {
 		if (!expected.v[i])
 			continue;
-		if (set_has(&found, expected.v[i]))
+		if (set_has(&found, expected.v[i]) ||
+		    (!strncmp(expected.v[i], "pfx:", 4) &&
+		     set_has_prefix(&found, expected.v[i] + 4)))
 			nfound++;
 		else if (shown++ < 4)
 			printf("  missing %s\n", expected.v[i]);
@@ -296,15 +365,38 @@ static int have_dir(const char *sub, char *out, size_t cap)
 
 /* ------------------------------------------------------------ Zeek */
 
+/* dns.log's answers (a set, ','-separated): addresses of A and AAAA
+ * records, names of CNAME, PTR, MX, NS and SRV records, other records as
+ * "TYPE n text" or "TYPE: data", UPDATE records as "add: A name address".
+ * We report A/AAAA addresses and CNAME targets: the addresses and the
+ * names of an UPDATE's added records are expected; the bare names are
+ * not, since the log does not say which of them are CNAME targets. */
+static void zeek_answers(char *v)
+{
+	char *save = NULL;
+	for (char *a = strtok_r(v, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		uint8_t bin[16];
+		char name[256], addr[64];
+		if (inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1)
+			expect("dnsname", a);
+		else if (sscanf(a, "add: %*s %255s %63s", name, addr) == 2) {
+			expect("dnsname", name);
+			if (inet_pton(AF_INET, addr, bin) == 1 ||
+			    inet_pton(AF_INET6, addr, bin) == 1)
+				expect("dnsname", addr);
+		}
+	}
+}
+
 static void zeek_log(const char *path)
 {
 	char line[16384];
-	int col[6] = {-1, -1, -1, -1, -1, -1};
-	static const char *const names[6] = {"query", "host", "uri",
+	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, qtype_col = -1, answers_col = -1;
+	static const char *const names[7] = {"query", "host", "uri",
 					     "server_name", "id.orig_h",
-					     "id.resp_h"};
-	static const char *const cls[6] = {"dns", "host", "url", "sni",
-					   "addr", "addr"};
+					     "id.resp_h", "user_agent"};
+	static const char *const cls[7] = {"dns", "host", "url", "sni",
+					   "addr", "addr", "ua"};
 	FILE *f = fopen(path, "r");
 
 	if (!f)
@@ -315,20 +407,39 @@ static void zeek_log(const char *path)
 		line[strcspn(line, "\r\n")] = 0;
 		if (!strncmp(line, "#fields\t", 8)) {
 			for (tok = strtok_r(line + 8, "\t", &save); tok;
-			     tok = strtok_r(NULL, "\t", &save), i++)
-				for (int k = 0; k < 6; k++)
+			     tok = strtok_r(NULL, "\t", &save), i++) {
+				for (int k = 0; k < 7; k++)
 					if (!strcmp(tok, names[k]))
 						col[k] = i;
+				if (!strcmp(tok, "qtype"))
+					qtype_col = i;
+				if (!strcmp(tok, "answers"))
+					answers_col = i;
+			}
 			continue;
 		}
 		if (line[0] == '#')
 			continue;
-		/* tabs separate, fields are never empty ("-" or "(empty)") */
+		/* tabs separate, fields are never empty ("-" or "(empty)");
+		 * a query without a qtype is no question: Zeek logs a record's
+		 * owner name there (an mDNS announcement, an UPDATE's names),
+		 * which we report as an answer name */
+		char *query = NULL;
+		int no_qtype = 0;
 		for (tok = strtok_r(line, "\t", &save); tok;
-		     tok = strtok_r(NULL, "\t", &save), i++)
-			for (int k = 0; k < 6; k++)
-				if (col[k] == i)
+		     tok = strtok_r(NULL, "\t", &save), i++) {
+			for (int k = 0; k < 7; k++)
+				if (col[k] == i && k == 0)
+					query = tok;
+				else if (col[k] == i)
 					expect(cls[k], tok);
+			if (i == qtype_col && !strcmp(tok, "-"))
+				no_qtype = 1;
+			if (i == answers_col)
+				zeek_answers(tok);
+		}
+		if (query)
+			expect(no_qtype ? "dnsname" : "dns", query);
 	}
 	fclose(f);
 }
@@ -366,8 +477,9 @@ static void zeek_walk(tally *t, const char *root, const char *dir)
 				snprintf(logdir, sizeof logdir, "%s/%s", path,
 					 b->d_name);
 				static const char *const logs[] = {
-					"dns.log", "http.log", "ssl.log"};
-				for (int k = 0; k < 3; k++) {
+					"dns.log", "http.log", "ssl.log",
+					"conn.log", "tunnel.log"};
+				for (int k = 0; k < 5; k++) {
 					struct stat ls;
 					snprintf(lp, sizeof lp, "%s/%s", logdir,
 						 logs[k]);
@@ -441,26 +553,108 @@ static void quic_ext_line(quic_ext *q, const char *key, const char *v)
 	}
 }
 
+/* The EVE keys whose values we decode, an index "[n]" written "[]". */
+static const struct {
+	const char *key, *cls;
+} suricata_keys[] = {
+	{"dns.rrname", "dns"},           /* EVE v1 */
+	{"dns.queries[].rrname", "dns"}, /* v2 requests and v3 */
+	{"dns.query[].rrname", "dns"},
+	/* an answer's owner: a question, a CNAME target or a name the
+	 * message names first there */
+	{"dns.answers[].rrname", "dnsname"},
+	{"dns.grouped.A[]", "dnsname"},
+	{"dns.grouped.AAAA[]", "dnsname"},
+	{"dns.grouped.CNAME[]", "dnsname"},
+	{"http.hostname", "host"},
+	{"http.url", "url"},
+	{"http.http_user_agent", "ua"},
+	{"tls.sni", "sni"},
+	{"src_ip", "addr"},
+	{"dest_ip", "addr"},
+	{"flow.src_ip", "addr"},
+	{"flow.dest_ip", "addr"},
+	{"tunnel.src_ip", "addr"},
+	{"tunnel.dest_ip", "addr"},
+};
+
+/* dns.answers[n].rdata is expected when dns.answers[n].rrtype, in the same
+ * filter and in either order, is A, AAAA or CNAME. */
+#define EVE_ANSWERS 64
+
+typedef struct eve_answers {
+	char rdata[EVE_ANSWERS][256];
+	char rrtype[EVE_ANSWERS][16];
+} eve_answers;
+
+static void eve_answers_flush(eve_answers *ans)
+{
+	for (int i = 0; i < EVE_ANSWERS; i++) {
+		if (ans->rdata[i][0] && (!strcmp(ans->rrtype[i], "A") ||
+					 !strcmp(ans->rrtype[i], "AAAA") ||
+					 !strcmp(ans->rrtype[i], "CNAME")))
+			expect("dnsname", ans->rdata[i]);
+		ans->rdata[i][0] = ans->rrtype[i][0] = 0;
+	}
+}
+
+/* A file-compare check's expected file (a dataset's state: one value a
+ * line); the lines that are addresses are expected as addresses. */
+static void suricata_file(const char *yaml, const char *rel)
+{
+	char path[4096], line[512];
+	const char *slash = strrchr(yaml, '/');
+	FILE *f;
+	snprintf(path, sizeof path, "%.*s/%s", (int)(slash - yaml), yaml, rel);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof line, f)) {
+		uint8_t bin[16];
+		line[strcspn(line, "\r\n,")] = 0;
+		if (inet_pton(AF_INET, line, bin) == 1 || inet_pton(AF_INET6, line, bin) == 1)
+			expect("addr", line);
+	}
+	fclose(f);
+}
+
 static void suricata_yaml(const char *path)
 {
-	char line[4096];
+	static eve_answers ans;
+	char line[4096], next[4096];
 	long count = -1;
-	quic_ext q;
+	quic_ext qx;
+	int have_next;
 	FILE *f = fopen(path, "r");
 
-	memset(&q, 0, sizeof q);
+	memset(&qx, 0, sizeof qx);
 
 	if (!f)
 		return;
-	while (fgets(line, sizeof line, f)) {
-		char *p = line, *colon, *v;
-		const char *cls = NULL;
+	have_next = fgets(next, sizeof next, f) != NULL;
+	while (have_next) {
+		char *p = line, *colon, *v, key[256];
+		size_t kn = 0, ind;
+		int idx = -1;
+		snprintf(line, sizeof line, "%s", next);
 		line[strcspn(line, "\n")] = 0;
+		ind = strspn(line, " ");
+		/* a plain scalar folded over more-indented lines that hold no
+		 * key: joined with single spaces (YAML 1.2 section 7.3.3) */
+		while ((have_next = fgets(next, sizeof next, f) != NULL)) {
+			size_t ni = strspn(next, " ");
+			next[strcspn(next, "\n")] = 0;
+			if (ni <= ind || next[ni] == '-' || next[ni] == '#' ||
+			    !next[ni] || strstr(next, ": ") || next[strlen(next) - 1] == ':')
+				break;
+			size_t ln = strlen(line);
+			snprintf(line + ln, sizeof line - ln, " %s", next + ni);
+		}
 		while (*p == ' ' || *p == '-')
 			p++;
 		if (!strncmp(p, "filter:", 7)) {
+			eve_answers_flush(&ans);
 			count = -1;
-			memset(&q, 0, sizeof q);
+			memset(&qx, 0, sizeof qx);
 			continue;
 		}
 		colon = strchr(p, ':');
@@ -477,82 +671,121 @@ static void suricata_yaml(const char *path)
 		}
 		if (count == 0)
 			continue; /* a check that the value is absent */
-		if (strstr(p, "dns") && strstr(p, "rrname") &&
-		    strstr(p, "answers"))
-			cls = "dnsname"; /* a question or a CNAME target */
-		else if (strstr(p, "dns") && strstr(p, "rrname") &&
-		    !strstr(p, "authorities") && !strstr(p, "additionals"))
-			cls = "dns";
-		else if (!strcmp(p, "http.hostname"))
-			cls = "host";
-		else if (!strcmp(p, "http.url"))
-			cls = "url";
-		else if (!strcmp(p, "tls.sni"))
-			cls = "sni";
-		else if (!strncmp(p, "quic.extensions[", 16))
-			quic_ext_line(&q, p, v);
-		else if (!strcmp(p, "src_ip") || !strcmp(p, "dest_ip") ||
-			 !strcmp(p, "flow.src_ip") || !strcmp(p, "flow.dest_ip"))
-			cls = "addr";
-		if (cls)
-			expect(cls, v);
+		if (!strncmp(p, "quic.extensions[", 16)) {
+			quic_ext_line(&qx, p, v);
+			continue;
+		}
+		/* the key with its indexes dropped: "a[3].b" -> "a[].b" */
+		for (const char *q = p; *q && kn + 1 < sizeof key; q++) {
+			key[kn++] = *q;
+			if (*q == '[') {
+				if (idx < 0)
+					idx = atoi(q + 1);
+				while (q[1] >= '0' && q[1] <= '9')
+					q++;
+			}
+		}
+		key[kn] = 0;
+		if (!strcmp(key, "expected")) {
+			suricata_file(path, v);
+			continue;
+		}
+		if (!strcmp(key, "dns.answers[].rdata") && idx >= 0 &&
+		    idx < EVE_ANSWERS) {
+			snprintf(ans.rdata[idx], sizeof ans.rdata[idx], "%s", v);
+			continue;
+		}
+		if (!strcmp(key, "dns.answers[].rrtype") && idx >= 0 &&
+		    idx < EVE_ANSWERS) {
+			snprintf(ans.rrtype[idx], sizeof ans.rrtype[idx], "%s", v);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof suricata_keys / sizeof suricata_keys[0]; k++)
+			if (!strcmp(key, suricata_keys[k].key))
+				expect(suricata_keys[k].cls, v);
 	}
+	eve_answers_flush(&ans);
 	fclose(f);
+}
+
+/* A directory holding test.yaml and a capture is a case; the others
+ * (dns/, tls/) are walked for theirs. */
+static void suricata_walk(tally *t, const char *root, const char *dir)
+{
+	char yaml[4096], pcap[4096] = "", name[1300];
+	DIR *th = opendir(dir);
+	struct dirent *f;
+	struct stat sb;
+
+	if (!th)
+		return;
+	snprintf(yaml, sizeof yaml, "%s/test.yaml", dir);
+	while ((f = readdir(th))) {
+		size_t n = strlen(f->d_name);
+		char sub[4096];
+		if (f->d_name[0] == '.')
+			continue;
+		if (n > 5 && (!strcmp(f->d_name + n - 5, ".pcap") ||
+			      (n > 7 && !strcmp(f->d_name + n - 7, ".pcapng"))))
+			snprintf(pcap, sizeof pcap, "%s/%s", dir, f->d_name);
+		snprintf(sub, sizeof sub, "%s/%s", dir, f->d_name);
+		if (stat(yaml, &sb) != 0 && stat(sub, &sb) == 0 &&
+		    S_ISDIR(sb.st_mode))
+			suricata_walk(t, root, sub);
+	}
+	closedir(th);
+	if (!pcap[0] || stat(yaml, &sb) != 0)
+		return;
+	suricata_yaml(yaml);
+	snprintf(name, sizeof name, "suricata:%s", dir + strlen(root) + 1);
+	run_case(t, "suricata", name, pcap);
 }
 
 static void test_suricata(void **state)
 {
 	char root[1100];
 	tally t = {0};
-	DIR *dh;
-	struct dirent *e;
 	(void)state;
 	if (!have_dir("suricata-verify", root, sizeof root))
 		skip();
-	dh = opendir(root);
-	assert_non_null(dh);
-	while ((e = readdir(dh))) {
-		char dir[2048], yaml[4096], pcap[4096] = "", name[300];
-		DIR *th;
-		struct dirent *f;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
-		snprintf(yaml, sizeof yaml, "%s/test.yaml", dir);
-		th = opendir(dir);
-		if (!th)
-			continue;
-		while ((f = readdir(th))) {
-			size_t n = strlen(f->d_name);
-			if (n > 5 && (!strcmp(f->d_name + n - 5, ".pcap") ||
-				      !strcmp(f->d_name + n - 7, ".pcapng")))
-				snprintf(pcap, sizeof pcap, "%s/%s", dir,
-					 f->d_name);
-		}
-		closedir(th);
-		if (!pcap[0])
-			continue;
-		suricata_yaml(yaml);
-		snprintf(name, sizeof name, "suricata:%s", e->d_name);
-		run_case(&t, "suricata", name, pcap);
-	}
-	closedir(dh);
+	suricata_walk(&t, root, root);
 	report(&t, "suricata");
 }
 
 /* ------------------------------------------------------------ nDPI */
 
-static void ndpi_addr(char *tok)
+/* "1.2.3.4:80" or "[2001:db8::1]:80": the address; the port's number
+ * when port is given. */
+static void ndpi_addr(char *tok, long *port_out)
 {
 	char *port = strrchr(tok, ':');
 	if (!port)
 		return;
 	*port = 0;
+	if (port_out)
+		*port_out = strtol(port + 1, NULL, 10);
 	if (tok[0] == '[') {
 		tok++;
 		tok[strlen(tok) - 1] = 0;
 	}
 	expect("addr", tok);
+}
+
+/* A field's value up to its closing ']', brackets inside it balanced (a
+ * User-Agent may hold "[...]"). */
+static int ndpi_field(const char *p, char *out, size_t cap)
+{
+	size_t n = 0;
+	int depth = 0;
+	for (; *p && n + 1 < cap; p++) {
+		if (*p == ']' && depth-- == 0)
+			break;
+		if (*p == '[')
+			depth++;
+		out[n++] = *p;
+	}
+	out[n] = 0;
+	return n > 0;
 }
 
 static void ndpi_out(const char *path)
@@ -565,24 +798,45 @@ static void ndpi_out(const char *path)
 	while (fgets(line, sizeof line, f)) {
 		char *h = strstr(line, "[Hostname/SNI: ");
 		char *pr = strstr(line, "[proto: ");
-		char l4[16], a[256], b[256], host[1024];
+		char l4[16], a[256], arrow[4], b[256], host[1024];
 		int idx;
-		if (!pr || sscanf(line, " %d %15s %255s <-> %255s", &idx, l4,
-				  a, b) != 4)
+		long pa = 0, pb = 0;
+		if (!pr || sscanf(line, " %d %15s %255s %3s %255s", &idx, l4,
+				  a, arrow, b) != 5 ||
+		    (strcmp(arrow, "<->") && strcmp(arrow, "->")))
 			continue;
+		/* every flow's addresses, whatever its protocol */
+		ndpi_addr(a, &pa);
+		ndpi_addr(b, &pb);
 		char *m = strchr(pr, '/');
 		if (!m)
 			continue;
 		m++;
+		/* names: DNS and its multicast kin, NetBIOS names (port 137;
+		 * 138 is the datagram service), HTTP Host, TLS SNI */
 		if (strncmp(m, "DNS", 3) && strncmp(m, "HTTP", 4) &&
-		    strncmp(m, "TLS", 3) && strncmp(m, "QUIC", 4))
+		    strncmp(m, "TLS", 3) && strncmp(m, "QUIC", 4) &&
+		    strncmp(m, "LLMNR", 5) &&
+		    strncmp(m, "MDNS", 4) &&
+		    (strncmp(m, "NetBIOS", 7) || (pa != 137 && pb != 137)))
 			continue;
 		if (m[0] == 'H' && m[4] != '.' && m[4] != ']')
 			continue; /* HTTP_Proxy, HTTP_Connect... */
-		ndpi_addr(a);
-		ndpi_addr(b);
 		if (h && sscanf(h + 15, "%1023[^]]", host) == 1)
-			expect("name", host);
+			expect(strchr(host, '?') ? "ndpiname" : "name", host);
+		/* HTTP flows: the first request's Host and target, and its
+		 * User-Agent, as far as nDPI printed them (it cuts a URL at
+		 * 255 bytes and a header at the end of the packet it read) */
+		char *u = strstr(line, "[URL: "), *ua = strstr(line, "[User-Agent: ");
+		if (u && m[0] == 'H' && ndpi_field(u + 6, host, sizeof host)) {
+			/* the Host's port is not part of the host we report */
+			char *slash = strchr(host, '/'), *colon = strchr(host, ':');
+			if (colon && slash && colon < slash)
+				memmove(colon, slash, strlen(slash) + 1);
+			expect("pfx:ndpiurl", host);
+		}
+		if (ua && m[0] == 'H' && ndpi_field(ua + 13, host, sizeof host))
+			expect("pfx:ua", host);
 	}
 	fclose(f);
 }

@@ -7,7 +7,9 @@
  * with 1 and 3 workers alike, and every hit's line number must name a line
  * of the file that holds the value. For a pcap, the packets with hits must
  * be exactly the generator's count, the hits the same for 1 and 2 workers,
- * and each hit packet must carry the value's bytes.
+ * and each hit packet must carry the value's bytes. Hand-made packets
+ * check that names outside a question (an mDNS announcement, a DNS
+ * UPDATE, a NetBIOS name query) reach domain indicators.
  *
  * Hot swap: a followed log gets lines in two phases with a swap between
  * them, and each phase must hit exactly the indicators of the matcher in
@@ -386,6 +388,111 @@ static void test_http_url(void **state)
 	assert_int_equal(c.r[1].where, 1);
 	assert_int_equal(c.r[1].sport, 40000);
 	assert_int_equal(c.r[1].dport, 80);
+	collect_free(&c);
+	sensor_intel_free(in);
+	unlink(cap);
+}
+
+/* ------------------------------------------------------------ DNS family */
+
+/* One Ethernet/IPv4/UDP packet from 10.0.0.9 to 10.0.0.53 (checksum 0). */
+static size_t udp_frame(uint8_t *buf, unsigned sport, unsigned dport, const uint8_t *pl,
+			size_t plen)
+{
+	memset(buf, 0, 42);
+	buf[12] = 0x08;
+	uint8_t *ip = buf + 14, *udp = ip + 20;
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned)(20 + 8 + plen));
+	ip[8] = 64;
+	ip[9] = 17;
+	const uint8_t src[4] = {10, 0, 0, 9}, dst[4] = {10, 0, 0, 53};
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(ip + 10, ~sum & 0xffff);
+	put16(udp, sport);
+	put16(udp + 2, dport);
+	put16(udp + 4, (unsigned)(8 + plen));
+	memcpy(udp + 8, pl, plen);
+	return 42 + plen;
+}
+
+/* Names that are neither a question nor answer data still reach domain
+ * indicators: an mDNS announcement's owner name (no question), a DNS
+ * UPDATE's updated name, a NetBIOS name-service query (UDP 137). */
+static void test_dns_family_names(void **state)
+{
+	(void)state;
+	static const uint8_t announce[] = {
+		0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0, /* response, 1 answer */
+		7, 'p', 'r', 'i', 'n', 't', 'e', 'r', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4, 192, 0, 2, 9};
+	static const uint8_t update[] = {
+		0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0, /* UPDATE: zone, 1 update */
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0, 0, 6, 0, 1,
+		5, 'n', 'w', 'i', 'n', '2', 0xc0, 12, 0, 1, 0, 1, 0, 0, 4, 0xb0, 0, 4, 192, 0, 2, 33};
+	static const uint8_t nbns[] = {
+		0, 9, 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 32, /* WORKGROUP<1d> */
+		'F', 'H', 'E', 'P', 'F', 'C', 'E', 'L', 'E', 'H', 'F', 'C', 'E', 'P', 'F', 'F',
+		'F', 'A', 'C', 'A', 'C', 'A', 'C', 'A', 'C', 'A', 'C', 'A', 'C', 'A', 'B', 'N',
+		0, 0, 0x20, 0, 1};
+	static const struct {
+		unsigned sport, dport;
+		const uint8_t *pl;
+		size_t n;
+	} pkts[] = {
+		{5353, 5353, announce, sizeof announce},
+		{40000, 53, update, sizeof update},
+		{137, 137, nbns, sizeof nbns},
+	};
+	static const char *const names[] = {"printer.example", "nwin2.example.org", "workgroup"};
+	char cap[256], spec[300];
+	snprintf(cap, sizeof cap, "%s/dnsfam.pcap", dir);
+	snprintf(spec, sizeof spec, "pcap:%s", cap);
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, cap);
+	assert_non_null(d);
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t frame[256];
+		struct pcap_pkthdr h = {.ts = {1767225600, (suseconds_t)i}};
+		h.caplen = h.len = (bpf_u_int32)udp_frame(frame, pkts[i].sport, pkts[i].dport,
+							  pkts[i].pl, pkts[i].n);
+		pcap_dump((u_char *)d, &h, frame);
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+
+	sensor_intel *in = sensor_intel_new();
+	for (unsigned i = 0; i < 3; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+			 "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--"
+			 "%08x-0000-4000-8000-000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","
+			 "\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"[domain-name:value = "
+			 "'%s']\",\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+			 i + 1, names[i]);
+		json_t *o = json_loads(text, 0, NULL);
+		assert_non_null(o);
+		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+		json_decref(o);
+	}
+	collect c;
+	sensor_stats st;
+	collect_init(&c);
+	sweep(build(in), 1, spec, &c, &st);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.r[0].value, "printer.example");
+	assert_int_equal(c.r[0].where, 1);
+	assert_string_equal(c.r[1].value, "nwin2.example.org");
+	assert_int_equal(c.r[1].where, 2);
+	assert_string_equal(c.r[2].value, "WORKGROUP");
+	assert_int_equal(c.r[2].where, 3);
+	assert_int_equal(c.r[2].sport, 137);
 	collect_free(&c);
 	sensor_intel_free(in);
 	unlink(cap);
@@ -864,6 +971,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_zeek_exact),
 		cmocka_unit_test(test_pcap_exact),
 		cmocka_unit_test(test_http_url),
+		cmocka_unit_test(test_dns_family_names),
 		cmocka_unit_test(test_swap_phases),
 		cmocka_unit_test(test_swap_storm),
 		cmocka_unit_test(test_swap_compound),

@@ -1,0 +1,49 @@
+/*
+ * fuzz_decode_nbns.c: libFuzzer harness for the NetBIOS Name Service
+ * parser (decode_nbns.c, RFC 1002 section 4.2).
+ *
+ * The input is one NBNS message. It is delivered as the payload of a UDP
+ * datagram from port 137 to port 137 (broadcast queries and registrations)
+ * and from an ephemeral port to 137, each in a fresh context. Encoded
+ * names of the wrong length or alphabet, scopes, compression pointers
+ * (loops, forwards), counts larger than the message and NB records cut in
+ * the middle are the cases the seeds start from. Every name handed out is
+ * checked by fuzz_observe (fuzz_net.h): NUL-terminated at its length.
+ *
+ * Seeds (fuzz/corpus/decode_nbns/, see its README): NBNS queries from the
+ * Zeek and Suricata test traces, plus the messages of test_decode_dns.c.
+ */
+#include <stdint.h>
+
+#include "fuzz_net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t pkt[FUZZ_IP_MAX];
+
+static void over_udp(const uint8_t *data, size_t size, uint16_t sport)
+{
+	fuzz_seen seen = {{0}, 0};
+	decode_config cfg = {0};
+	decode_ctx *d;
+	size_t l;
+
+	cfg.emit_addresses = 0;
+	cfg.flows = 1;
+	cfg.frag_slots = 1;
+	cfg.frag_max_bytes = 64;
+	d = decode_new(&cfg, fuzz_observe, &seen);
+	if (!d)
+		return;
+	l = fuzz_udp(pkt, sport, 137, data, size, 0);
+	fuzz_packet(d, DECODE_LINK_RAW, pkt, l, 1);
+	fuzz_check_stats(d, &seen);
+	decode_free(d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	over_udp(data, size, 137);
+	over_udp(data, size, 49152);
+	return 0;
+}
