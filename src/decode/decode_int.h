@@ -73,6 +73,9 @@ struct decode_ctx {
 	decode_frag *frags;
 	decode_flowhead *heads; /* one per flow slot */
 	decode_tcpflow *flows;
+	/* the blocks the fragments' data and bitmaps and the flows' direction
+	 * buffers point into */
+	uint8_t *frag_data, *frag_bitmaps, *flow_bufs;
 	uint8_t *hs;         /* DECODE_HS_MAX */
 	char dq[256][4];     /* decimal text of each byte value */
 	char text[DECODE_TEXT_MAX];

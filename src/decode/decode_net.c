@@ -104,19 +104,21 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		goto fail;
 	if (decode_quic_init(d))
 		goto fail;
+	/* The fragment and stream buffers are one zeroed block each, so the
+	 * pages of slots and flows never used are never made resident. */
+	size_t bitmap_bytes = def.frag_max_bytes / 64 + 1;
+	d->frag_data = calloc(def.frag_slots, def.frag_max_bytes);
+	d->frag_bitmaps = calloc(def.frag_slots, bitmap_bytes);
+	d->flow_bufs = calloc((size_t)def.flows * 2, def.flow_buf);
+	if (!d->frag_data || !d->frag_bitmaps || !d->flow_bufs)
+		goto fail;
 	for (unsigned i = 0; i < def.frag_slots; i++) {
-		d->frags[i].data = malloc(def.frag_max_bytes);
-		d->frags[i].bitmap = calloc(def.frag_max_bytes / 64 + 1, 1);
-		if (!d->frags[i].data || !d->frags[i].bitmap)
-			goto fail;
+		d->frags[i].data = d->frag_data + (size_t)i * def.frag_max_bytes;
+		d->frags[i].bitmap = d->frag_bitmaps + (size_t)i * bitmap_bytes;
 	}
-	for (unsigned i = 0; i < def.flows; i++) {
-		for (int k = 0; k < 2; k++) {
-			d->flows[i].dir[k].buf = malloc(def.flow_buf);
-			if (!d->flows[i].dir[k].buf)
-				goto fail;
-		}
-	}
+	for (unsigned i = 0; i < def.flows; i++)
+		for (int k = 0; k < 2; k++)
+			d->flows[i].dir[k].buf = d->flow_bufs + ((size_t)i * 2 + (size_t)k) * def.flow_buf;
 	return d;
 fail:
 	decode_free(d);
@@ -127,17 +129,10 @@ void decode_free(decode_ctx *d)
 {
 	if (!d)
 		return;
-	if (d->frags)
-		for (unsigned i = 0; i < d->cfg.frag_slots; i++) {
-			free(d->frags[i].data);
-			free(d->frags[i].bitmap);
-		}
-	if (d->flows)
-		for (unsigned i = 0; i < d->cfg.flows; i++) {
-			free(d->flows[i].dir[0].buf);
-			free(d->flows[i].dir[1].buf);
-		}
 	decode_quic_free(d);
+	free(d->frag_data);
+	free(d->frag_bitmaps);
+	free(d->flow_bufs);
 	free(d->frags);
 	free(d->flows);
 	free(d->heads);
