@@ -9,10 +9,12 @@
  * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
  * extension headers), fragments are reassembled in a bounded table, UDP
  * goes to DNS, TCP goes through a bounded per-flow reassembly (a few KB per
- * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
- * ClientHello. Every observable is handed to the caller's callback as it
- * is found; decode_pcap_file() walks a capture file, and
- * decode_pcap_open/next give its records one by one.
+ * direction) to DNS over TCP, HTTP/1.x request headers, HTTP/2 in
+ * cleartext (prior knowledge or Upgrade: h2c; request headers through
+ * HPACK, DNS over HTTPS messages both ways) and the TLS ClientHello.
+ * Every observable is handed to the caller's callback as it is found;
+ * decode_pcap_file() walks a capture file, and decode_pcap_open/next give
+ * its records one by one.
  *
  * Invariants: nothing is allocated per packet; every table (fragments,
  * flows) and buffer is allocated once by decode_new() and bounded by
@@ -29,6 +31,7 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
+ *   decode_http2.c  HTTP/2 in cleartext: frames, HPACK, DNS over HTTPS
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -88,7 +91,12 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_DNS_LOOP, "DNS compression loop")                        \
 	X(DECODE_E_HTTP_MALFORMED, "malformed HTTP request")                \
 	X(DECODE_E_TLS_BAD_RECORD, "bad TLS record")                        \
-	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")
+	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")                \
+	X(DECODE_E_H2_MALFORMED, "malformed HTTP/2 frame")                  \
+	X(DECODE_E_HPACK, "HPACK decoding error")                           \
+	X(DECODE_E_H2_UNTRACKED, "HTTP/2 connection not decoded (table full)") \
+	X(DECODE_E_H2_LOST, "HTTP/2 header state lost (gap or oversized block)") \
+	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,

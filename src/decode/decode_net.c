@@ -96,6 +96,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	d->flows = calloc(def.flows, sizeof *d->flows);
 	d->heads = calloc(def.flows, sizeof *d->heads);
 	d->hs = malloc(DECODE_HS_MAX);
+	if (decode_h2_new(d))
+		goto fail;
 	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
 	for (unsigned i = 0; i < def.frag_slots; i++) {
@@ -135,6 +137,7 @@ void decode_free(decode_ctx *d)
 	free(d->flows);
 	free(d->heads);
 	free(d->hs);
+	decode_h2_free(d);
 	free(d);
 }
 

@@ -51,8 +51,6 @@ static const gap gaps[] = {
 	{"zeek", "dns/dynamic-update.pcap", "DNS UPDATE: Zeek logs the update section's names as query; we report the zone section only"},
 	{"zeek", "dns/mdns-no-assoc.pcap", "mDNS replies without a question: Zeek logs the answer's owner name as query"},
 	{"zeek", "quic/c", "QUIC: the SNI is inside the protected Initial packet; Initial decryption is not implemented"},
-	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
-	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
 	{"ndpi", "dns-invalid-chars", "nDPI prints bytes outside the hostname alphabet as '?'; we report them as sent (\\xNN here)"},
 	{NULL, NULL, NULL},
 };
