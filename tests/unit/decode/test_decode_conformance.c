@@ -7,7 +7,8 @@
  *                  TSV logs; we expect dns query, http host and uri, ssl
  *                  server_name, and id.orig_h/id.resp_h as addresses.
  *   suricata-verify/<test>/test.yaml: EVE checks; we expect dns rrname,
- *                  http.hostname, http.url, tls.sni and src_ip/dest_ip of
+ *                  http.hostname, http.url, the value of an :authority or
+ *                  host request header (HTTP/2), tls.sni and src_ip/dest_ip of
  *                  every filter that wants at least one record (an
  *                  answer's rrname may be a question or a CNAME target;
  *                  authority and additional records are not reported).
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -416,6 +418,7 @@ static void suricata_yaml(const char *path)
 {
 	char line[4096];
 	long count = -1;
+	char host_header[256] = ""; /* "http.request_headers[N]" naming the host */
 	FILE *f = fopen(path, "r");
 
 	if (!f)
@@ -456,6 +459,16 @@ static void suricata_yaml(const char *path)
 			cls = "url";
 		else if (!strcmp(p, "tls.sni"))
 			cls = "sni";
+		else if (!strncmp(p, "http.request_headers[", 21) &&
+			 strlen(p) > 5 && !strcmp(p + strlen(p) - 5, ".name")) {
+			/* HTTP/2: the :authority (or host) request header */
+			host_header[0] = 0;
+			if (!strcasecmp(v, ":authority") || !strcasecmp(v, "host"))
+				snprintf(host_header, sizeof host_header, "%.*s",
+					 (int)(strlen(p) - 5), p);
+		} else if (host_header[0] && !strncmp(p, host_header, strlen(host_header)) &&
+			   !strcmp(p + strlen(host_header), ".value"))
+			cls = "host";
 		else if (!strcmp(p, "src_ip") || !strcmp(p, "dest_ip") ||
 			 !strcmp(p, "flow.src_ip") || !strcmp(p, "flow.dest_ip"))
 			cls = "addr";
