@@ -9,7 +9,10 @@
  * that probing reads, and apart from it each flow's key and two direction
  * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
- * records. Timeouts run on capture time, never on the wall clock.
+ * records, and the HTTP/2 connection states (decode_http2.c: a table of
+ * DECODE_H2_CONNS slots with two HPACK dynamic tables each, attached to a
+ * flow through decode_tcpflow.h2). Timeouts run on capture time, never on
+ * the wall clock.
  */
 #ifndef RK_DECODE_INT_H
 #define RK_DECODE_INT_H
