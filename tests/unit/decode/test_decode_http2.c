@@ -693,8 +693,18 @@ static void test_h2_bad_input(void **state)
 				 before + 1);
 	}
 	/* a truncated frame waits; nothing is counted */
-	n = unhex("000010 01 05 00000001 8286", b);
-	client_sends(d, 41100, b, n);
+	{
+		uint64_t sum = 0, after = 0;
+		const decode_stats *st = decode_get_stats(d);
+		for (int e = 0; e < DECODE_E_COUNT; e++)
+			sum += st->errors[e];
+		n = unhex("000010 01 05 00000001 8286", b);
+		client_sends(d, 41100, b, n);
+		for (int e = 0; e < DECODE_E_COUNT; e++)
+			after += st->errors[e];
+		assert_true(after == sum);
+		assert_int_equal(st->observables[DECODE_HTTP_URL], 0);
+	}
 	/* a header block larger than the stream buffer loses the state */
 	{
 		uint8_t blk[5000];
