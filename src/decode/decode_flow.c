@@ -14,8 +14,9 @@
  * its first bytes (port 53 for DNS): a TLS record header, an HTTP request
  * method (an HTTP/2 preface among them, which decode_http hands on);
  * anything else (server responses included) is ignored and never
- * buffered, unless it answers an HTTP/2 client (decode_http2_answer). A parser that can make no progress on a full buffer ends the
- * direction; one that has what it wants (a ClientHello) ends it too.
+ * buffered, unless it answers an HTTP/2 client (decode_http2_answer). A
+ * parser that can make no progress on a full buffer ends the direction;
+ * one that has what it wants (a ClientHello) ends it too.
  *
  * Per-direction state machine:
  *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | IGNORE
