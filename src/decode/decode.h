@@ -141,6 +141,9 @@ typedef struct decode_config {
 	 * caller that reads flow->src and flow->dst and would only parse the
 	 * text back; saves formatting two addresses a packet (0 by default) */
 	int raw_addresses;
+	/* HTTP/2 connections decoded at once, each with two HPACK tables
+	 * (about 46 KB a connection) (32) */
+	unsigned h2_conns;
 } decode_config;
 
 void decode_config_default(decode_config *cfg);

@@ -42,10 +42,10 @@
  * answers come out as over UDP.
  *
  * Connection states (two HPACK tables and the DoH streams) live in a table
- * of DECODE_H2_CONNS slots made by decode_h2_new; a flow holds one through
- * decode_tcpflow.h2. A slot is taken again when its flow was reused,
- * reset, timed out or stopped decoding HTTP/2; when none is free the new
- * connection is counted and not decoded.
+ * of decode_config.h2_conns slots made by decode_h2_new; a flow holds one
+ * through decode_tcpflow.h2. A slot is taken again when its flow was
+ * reused, reset, timed out or stopped decoding HTTP/2; when none is free
+ * the new connection is counted and not decoded.
  *
  * Per-direction state machine:
  *   client: PREFACE --24 bytes--> FRAMES
@@ -119,7 +119,7 @@ typedef struct h2_req {
 } h2_req;
 
 struct decode_h2 {
-	h2_conn conns[DECODE_H2_CONNS];
+	h2_conn *conns;         /* cfg.h2_conns of them */
 	/* canonical Huffman decoding: per code length, the first code, how
 	 * many codes, where their symbols start in sym[] */
 	uint32_t first[31];
@@ -462,7 +462,8 @@ int decode_h2_new(decode_ctx *d)
 	h->sname = malloc(h->str_cap);
 	h->sval = malloc(h->str_cap);
 	h->block = malloc(d->cfg.flow_buf);
-	if (!h->sname || !h->sval || !h->block)
+	h->conns = calloc(d->cfg.h2_conns, sizeof *h->conns);
+	if (!h->sname || !h->sval || !h->block || !h->conns)
 		return -1;
 	huff_build(h);
 	return 0;
@@ -475,6 +476,7 @@ void decode_h2_free(decode_ctx *d)
 	free(d->h2->sname);
 	free(d->h2->sval);
 	free(d->h2->block);
+	free(d->h2->conns);
 	free(d->h2);
 	d->h2 = NULL;
 }
@@ -510,7 +512,7 @@ static h2_conn *conn_attach(decode_ctx *d, int client)
 	h2_conn *c = conn_of(d);
 	if (c)
 		return c;
-	for (unsigned i = 0; i < DECODE_H2_CONNS; i++) {
+	for (unsigned i = 0; i < d->cfg.h2_conns; i++) {
 		if (!conn_stale(d, i))
 			continue;
 		c = &d->h2->conns[i];

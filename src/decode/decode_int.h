@@ -10,7 +10,7 @@
  * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
  * records, and the HTTP/2 connection states (decode_http2.c: a table of
- * DECODE_H2_CONNS slots with two HPACK dynamic tables each, attached to a
+ * h2_conns slots with two HPACK dynamic tables each, attached to a
  * flow through decode_tcpflow.h2). Timeouts run on capture time, never on
  * the wall clock.
  */
@@ -112,7 +112,6 @@ void decode_dns_part(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		     size_t len);
 
 /* decode_http2.c: HTTP/2 in cleartext and DNS over HTTPS on it. */
-#define DECODE_H2_CONNS 32       /* HTTP/2 connections decoded at once */
 #define DECODE_HPACK_MAX 16384   /* largest HPACK dynamic table accepted */
 #define DECODE_HPACK_ENTRIES 512 /* DECODE_HPACK_MAX / 32, a power of two */
 #define DECODE_DOH_STREAMS 4     /* DNS over HTTPS bodies followed at once */

@@ -51,6 +51,7 @@ void decode_config_default(decode_config *cfg)
 	cfg->flow_timeout_s = 120;
 	cfg->emit_addresses = 1;
 	cfg->raw_addresses = 0;
+	cfg->h2_conns = 32;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -69,6 +70,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		if (cfg->flow_timeout_s) def.flow_timeout_s = cfg->flow_timeout_s;
 		def.emit_addresses = cfg->emit_addresses;
 		def.raw_addresses = cfg->raw_addresses;
+		if (cfg->h2_conns && cfg->h2_conns < 65535)
+			def.h2_conns = cfg->h2_conns;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)

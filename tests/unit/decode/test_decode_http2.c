@@ -732,9 +732,10 @@ static void test_h2_bad_input(void **state)
 		assert_int_equal(decode_get_stats(d)->errors[DECODE_E_H2_LOST], before + 2);
 		/* more connections than state slots: counted, the others go on */
 		cfg.flows = 256;
+		cfg.h2_conns = 3;
 		small = decode_new(&cfg, NULL, NULL);
 		assert_non_null(small);
-		for (int i = 0; i <= DECODE_H2_CONNS; i++) {
+		for (int i = 0; i <= 3; i++) {
 			open_conn(&c, small, (uint16_t)(42000 + i));
 			seg(&c, 1, 0x18, preface, 24);
 		}
