@@ -94,6 +94,8 @@ typedef struct h2_doh {
 
 typedef struct h2_dir {
 	uint8_t state;
+	uint8_t data_fin;      /* the DoH DATA frame being read ends its stream */
+	uint32_t data_stream, data_left, data_pad;
 	uint32_t max_frame;    /* the receiver's SETTINGS_MAX_FRAME_SIZE */
 	uint32_t table_limit;  /* the receiver's SETTINGS_HEADER_TABLE_SIZE */
 	decode_hpack hp;
@@ -522,6 +524,8 @@ static h2_conn *conn_attach(decode_ctx *d, int client)
 			c->dir[k].state = k == client ? H2_PREFACE : H2_SETTINGS;
 			c->dir[k].max_frame = H2_DEFAULT_FRAME;
 			c->dir[k].table_limit = H2_DEFAULT_TABLE;
+			c->dir[k].data_left = 0;
+			c->dir[k].data_pad = 0;
 			decode_hpack_init(&c->dir[k].hp);
 		}
 		for (int k = 0; k < DECODE_DOH_STREAMS; k++)
@@ -946,49 +950,51 @@ static size_t settings(decode_ctx *d, h2_conn *c, const uint8_t *p,
 	return 9 + flen;
 }
 
+/* The end of a DoH DATA frame's content: its padding is skipped, and
+ * with END_STREAM the message is whole. */
+static void data_end(decode_ctx *d, const decode_flow *f, h2_conn *c,
+		     h2_dir *hd, decode_dir *dir)
+{
+	h2_doh *s = doh_find(c, hd->data_stream);
+	dir->skip = hd->data_pad;
+	hd->data_pad = 0;
+	if (s && hd->data_fin)
+		doh_done(d, f, s, d->cur_dir != c->client);
+}
+
+/* A DATA frame: on a DoH stream its content is taken as it arrives
+ * (hd->data_left bytes, then hd->data_pad of padding), never waited for
+ * whole; on any other stream it is skipped by length. */
 static size_t data_frame(decode_ctx *d, const decode_flow *f, h2_conn *c,
 			 decode_dir *dir, const uint8_t *p, size_t len,
 			 size_t flen)
 {
+	h2_dir *hd = &c->dir[d->cur_dir];
 	uint32_t stream = be32(p + 5) & 0x7fffffff;
 	h2_doh *s = doh_find(c, stream);
-	size_t total = 9 + flen, pad = 0, n;
-	const uint8_t *q = p + 9;
-	int end = p[4] & FL_END_STREAM;
+	size_t head = 9, pad = 0;
 
 	if (stream == 0)
 		return fail(d, DECODE_E_H2_MALFORMED);
 	if (!s || !(s->gather & (1u << d->cur_dir)))
-		return skip_frame(dir, total, len);
-	if (total <= len) {
-		n = flen;
-		if (p[4] & FL_PADDED) {
-			if (flen < 1 || p[9] >= flen)
-				return fail(d, DECODE_E_H2_MALFORMED);
-			pad = p[9];
-			q++;
-			n -= 1 + pad;
-		}
-		doh_append(s, q, n);
-		if (end)
-			doh_done(d, f, s, d->cur_dir != c->client);
-		return total;
-	}
-	if (total <= d->cfg.flow_buf)
-		return 0; /* it will fit: wait for all of it */
-	/* longer than the buffer holds: keep what is here, skip the rest */
+		return skip_frame(dir, 9 + flen, len);
 	if (p[4] & FL_PADDED) {
+		if (flen < 1)
+			return fail(d, DECODE_E_H2_MALFORMED);
 		if (len < 10)
 			return 0;
-		q++;
+		pad = p[9];
+		if (pad >= flen)
+			return fail(d, DECODE_E_H2_MALFORMED);
+		head = 10;
 	}
-	doh_append(s, q, (size_t)(p + len - q));
-	s->cut = 1;
-	if (end)
-		doh_done(d, f, s, d->cur_dir != c->client);
-	else
-		s->gather = 0;
-	return skip_frame(dir, total, len);
+	hd->data_stream = stream;
+	hd->data_left = (uint32_t)(flen - (head - 9) - pad);
+	hd->data_pad = (uint32_t)pad;
+	hd->data_fin = p[4] & FL_END_STREAM;
+	if (hd->data_left == 0)
+		data_end(d, f, c, hd, dir);
+	return head;
 }
 
 size_t decode_http2(decode_ctx *d, const decode_flow *f, decode_dir *dir,
@@ -1008,14 +1014,19 @@ size_t decode_http2(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	if (!c)
 		return (size_t)-1;
 	hd = &c->dir[d->cur_dir];
+	if (hd->data_left) { /* a DoH DATA frame's content */
+		size_t n = hd->data_left < len ? hd->data_left : len;
+		h2_doh *s = doh_find(c, hd->data_stream);
+		if (s)
+			doh_append(s, p, n);
+		hd->data_left -= (uint32_t)n;
+		if (hd->data_left == 0)
+			data_end(d, f, c, hd, dir);
+		return n;
+	}
+	/* the client's preface never gets here: decode_http2_start takes
+	 * it while the direction is still HTTP/1.x */
 	switch (hd->state) {
-	case H2_PREFACE:
-		if (len < PREFACE_LEN)
-			return full ? fail(d, DECODE_E_H2_MALFORMED) : 0;
-		if (memcmp(p, preface, PREFACE_LEN))
-			return fail(d, DECODE_E_H2_MALFORMED);
-		hd->state = H2_FRAMES;
-		return PREFACE_LEN;
 	case H2_RESP101: {
 		/* the 101 response's header, then frames (RFC 7540 3.2) */
 		for (size_t i = 3; i < len; i++)

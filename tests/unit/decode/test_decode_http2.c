@@ -643,6 +643,68 @@ static void test_doh_get_post(void **state)
 	decode_free(d);
 }
 
+/* DoH messages longer than DECODE_DOH_MAX: what was kept is decoded, the
+ * cut message is not counted as malformed, and a DATA frame longer than
+ * the stream buffer is skipped by length. */
+static void test_doh_long_messages(void **state)
+{
+	static uint8_t b[12000], msg[6000];
+	decode_ctx *d = decode_new(NULL, NULL, NULL);
+	const decode_stats *st;
+	uint8_t blk[64];
+	size_t n, bn = 0, mn = 12, qcount;
+	conn c;
+	(void)state;
+	assert_non_null(d);
+	memset(msg, 0, 12);
+	/* 250 questions of 23 bytes: q0001.doh.example ... */
+	for (qcount = 0; qcount < 250; qcount++) {
+		char name[32];
+		snprintf(name, sizeof name, "q%04zu.doh.example", qcount);
+		uint8_t q[64];
+		size_t qn = dns_query(q, name, 0);
+		memcpy(msg + mn, q + 12, qn - 12);
+		mn += qn - 12;
+	}
+	msg[4] = (uint8_t)(qcount >> 8);
+	msg[5] = (uint8_t)qcount;
+	blk[bn++] = 0x83;
+	blk[bn++] = 0x84;
+	blk[bn++] = 0x5f;
+	blk[bn++] = 23;
+	memcpy(blk + bn, "application/dns-message", 23);
+	bn += 23;
+	open_conn(&c, d, 40010);
+	memcpy(b, preface, 24);
+	n = 24 + frame(b + 24, 1, 0x04, 1, blk, bn);
+	/* stream 1: the body in two DATA frames that fit the buffer */
+	n += frame(b + n, 0, 0, 1, msg, 1200);
+	seg(&c, 1, 0x18, b, n);
+	n = frame(b, 0, 0x01, 1, msg + 1200, 1200);
+	seg(&c, 1, 0x18, b, n);
+	st = decode_get_stats(d);
+	/* 2048 bytes kept: the header and 88 whole questions */
+	assert_int_equal(mn, 12 + 250 * 23);
+	assert_int_equal(st->observables[DECODE_DNS_QUERY], (2048 - 12) / 23);
+	/* stream 3: one DATA frame of the whole message, over the buffer */
+	n = frame(b, 1, 0x04, 3, blk, bn);
+	n += frame(b + n, 0, 0x01, 3, msg, mn);
+	for (size_t off = 0; off < n; off += 1400)
+		seg(&c, 1, 0x18, b + off, n - off < 1400 ? n - off : 1400);
+	assert_int_equal(st->observables[DECODE_DNS_QUERY],
+			 2 * ((2048 - 12) / 23));
+	/* then the connection goes on */
+	bn = 0;
+	blk[bn++] = 0x82;
+	bn += lit(blk + bn, ":path", "/after", 0);
+	n = frame(b, 1, 0x05, 5, blk, bn);
+	seg(&c, 1, 0x18, b, n);
+	assert_int_equal(st->observables[DECODE_HTTP_URL], 3);
+	for (int e = 0; e < DECODE_E_COUNT; e++)
+		assert_int_equal(st->errors[e], 0);
+	decode_free(d);
+}
+
 /* A fresh connection whose client sends the preface and then pl. */
 static const decode_stats *client_sends(decode_ctx *d, uint16_t port,
 					const uint8_t *pl, size_t n)
@@ -756,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_h2c_prior_knowledge),
 		cmocka_unit_test(test_h2c_upgrade),
 		cmocka_unit_test(test_doh_get_post),
+		cmocka_unit_test(test_doh_long_messages),
 		cmocka_unit_test(test_h2_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
