@@ -9,11 +9,13 @@
  * IP-in-IP, GRE, VXLAN, Teredo, GTP-U) leads to IPv4 or IPv6 (with
  * extension headers), fragments are reassembled in a bounded table, UDP
  * goes to DNS and QUIC (the SNI of a client's Initial packets), TCP goes
- * through a bounded per-flow reassembly (a few KB per
- * direction) to DNS over TCP, HTTP/1.x request headers and the TLS
- * ClientHello. Every observable is handed to the caller's callback as it
- * is found; decode_pcap_file() walks a capture file, and
- * decode_pcap_open/next give its records one by one.
+ * through a bounded per-flow reassembly (a few KB per direction) to DNS
+ * over TCP, HTTP/1.x request headers, HTTP/2 in cleartext (prior
+ * knowledge or Upgrade: h2c; request headers through HPACK, DNS over
+ * HTTPS messages both ways) and the TLS ClientHello. Every observable is
+ * handed to the caller's callback as it is found; decode_pcap_file()
+ * walks a capture file, and decode_pcap_open/next give its records one
+ * by one.
  *
  * Invariants: nothing is allocated per packet; every table (fragments,
  * flows) and buffer is allocated once by decode_new() and bounded by
@@ -34,6 +36,7 @@
  *                   frames gathered into the ClientHello (v1, v2, drafts
  *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
  *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
+ *   decode_http2.c  HTTP/2 in cleartext: frames, HPACK, DNS over HTTPS
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -97,7 +100,12 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_TLS_MALFORMED, "malformed TLS ClientHello")            \
 	X(DECODE_E_QUIC_DECRYPT, "QUIC Initial failed to decrypt (corrupt, or its client unseen)") \
 	X(DECODE_E_QUIC_MALFORMED, "malformed QUIC packet")                 \
-	X(DECODE_E_QUIC_EVICTED, "QUIC ClientHello dropped incomplete (timeout or table full)")
+	X(DECODE_E_QUIC_EVICTED, "QUIC ClientHello dropped incomplete (timeout or table full)") \
+	X(DECODE_E_H2_MALFORMED, "malformed HTTP/2 frame")                  \
+	X(DECODE_E_HPACK, "HPACK decoding error")                           \
+	X(DECODE_E_H2_UNTRACKED, "HTTP/2 connection not decoded (table full)") \
+	X(DECODE_E_H2_LOST, "HTTP/2 header state lost (gap or oversized block)") \
+	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,
@@ -147,6 +155,9 @@ typedef struct decode_config {
 	int raw_addresses;
 	unsigned quic_slots;      /* QUIC ClientHellos reassembled at once (16) */
 	unsigned quic_timeout_s;  /* idle QUIC reassembly slot (30) */
+	/* HTTP/2 connections decoded at once, each with two HPACK tables
+	 * (about 46 KB a connection) (32) */
+	unsigned h2_conns;
 } decode_config;
 
 void decode_config_default(decode_config *cfg);

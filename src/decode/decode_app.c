@@ -17,7 +17,8 @@
  * User-Agent are reported with surrounding whitespace removed (Host
  * also without its port); a
  * Content-Length body is skipped so pipelined requests are all seen; a
- * chunked body ends the direction.
+ * chunked body ends the direction. A request that is the HTTP/2 preface
+ * goes to decode_http2.c, and "Upgrade: h2c" is noted for it.
  *
  * TLS (RFC 8446 sections 4.1.2 and 5.1, RFC 6066 section 3): handshake
  * records are gathered until the first handshake message is whole (it may
@@ -304,6 +305,12 @@ void decode_dns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 	dns_parse(d, f, p, len, 0);
 }
 
+void decode_dns_part(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		     size_t len)
+{
+	dns_parse(d, f, p, len, 1);
+}
+
 size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		      size_t len, int full)
 {
@@ -366,6 +373,12 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	/* Blank lines between requests are tolerated (RFC 9112 2.2). */
 	if (p[0] == '\r' || p[0] == '\n')
 		return 1;
+	/* The HTTP/2 preface, with prior knowledge or after an h2c Upgrade */
+	if (p[0] == 'P' && (len < 2 || p[1] == 'R')) {
+		size_t used = decode_http2_start(d, dir, p, len, full);
+		if (used != DECODE_H2_NO)
+			return used;
+	}
 	/* The request line. */
 	{
 		const uint8_t *nl = memchr(p, '\n', len);
@@ -463,6 +476,11 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 			} else if (ieq(p + pos, colon - pos,
 				       "transfer-encoding"))
 				chunked = 1;
+			else if (ieq(p + pos, colon - pos, "upgrade")) {
+				for (size_t i = 0; i + 3 <= vn; i++)
+					if (ieq(v + i, 3, "h2c"))
+						dir->h2c = 1; /* RFC 7540 3.2 */
+			}
 		}
 		pos = le + 1;
 	}

@@ -12,14 +12,17 @@
  * at the new segment), appended, and offered to the application parser,
  * which consumes whole messages. What a direction carries is decided from
  * its first bytes (ports 53, 5353 and 5355 for DNS): a TLS record header,
- * an HTTP request
- * method; anything else (server responses included) is ignored and never
- * buffered. A parser that can make no progress on a full buffer ends the
- * direction; one that has what it wants (a ClientHello) ends it too.
+ * an HTTP request method (an HTTP/2 preface among them, which decode_http
+ * hands on); anything else (server responses included) is ignored and
+ * never buffered, unless it answers an HTTP/2 client
+ * (decode_http2_answer). A parser that can make no progress on a full
+ * buffer ends the direction; one that has what it wants (a ClientHello)
+ * ends it too.
  *
  * Per-direction state machine:
- *   UNKNOWN --first data--> HTTP | TLS | DNS | IGNORE
- *   HTTP/TLS/DNS --parser done, stuck on a full buffer, gap--> IGNORE
+ *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | IGNORE
+ *   HTTP --preface--> HTTP2
+ *   HTTP/TLS/DNS/HTTP2 --parser done, stuck on a full buffer, gap--> IGNORE
  *   (a gap on an empty buffer only resynchronises)
  */
 #include <string.h>
@@ -120,7 +123,9 @@ static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 		fl->dir[k].have_seq = 0;
 		fl->dir[k].skip = 0;
 		fl->dir[k].len = 0;
+		fl->dir[k].h2c = 0;
 	}
+	fl->h2 = 0;
 	*dir = 0;
 	return free_slot;
 }
@@ -164,6 +169,8 @@ static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		return decode_tls(d, f, p, len, full);
 	case DIR_DNS:
 		return decode_dns_tcp(d, f, p, len, full);
+	case DIR_HTTP2:
+		return decode_http2(d, f, r, p, len, full);
 	default:
 		return (size_t)-1;
 	}
@@ -256,6 +263,8 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	slot = flow_find(d, f, &dir);
 	d->heads[slot].last_usec = d->now;
 	r = &d->flows[slot].dir[dir];
+	d->cur_slot = slot;
+	d->cur_dir = dir;
 	if (flags & 0x02) { /* SYN: data (TCP Fast Open) starts at seq + 1 */
 		seq++;
 		r->have_seq = 1;
@@ -271,6 +280,10 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 		diff = (int32_t)(seq - r->next_seq);
 		if (diff > 0) {
 			decode_count(d, DECODE_E_TCP_GAP);
+			if (r->app == DIR_HTTP2) { /* frames and HPACK lost */
+				decode_count(d, DECODE_E_H2_LOST);
+				r->app = DIR_IGNORE;
+			}
 			if (r->len > 0) {
 				r->app = DIR_IGNORE;
 				r->len = 0;
@@ -284,8 +297,11 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 			len -= (size_t)-(int64_t)diff;
 		}
 		r->next_seq += (uint32_t)len;
-		if (r->app == DIR_UNKNOWN)
+		if (r->app == DIR_UNKNOWN) {
 			r->app = classify(f, p, len);
+			if (r->app == DIR_IGNORE) /* an HTTP/2 server? */
+				r->app = decode_http2_answer(d, p, len);
+		}
 		stream_feed(d, f, r, p, len);
 	}
 out:

@@ -9,8 +9,12 @@
  * that probing reads, and apart from it each flow's key and two direction
  * buffers of flow_buf bytes)
  * and scratch buffers for text and for TLS handshakes gathered across
- * records, and the QUIC ClientHello reassembly slots with a scratch buffer
- * for one decrypted Initial packet (decode_quic.c). Timeouts run on capture time, never on the wall clock.
+ * records, the QUIC ClientHello reassembly slots with a scratch buffer
+ * for one decrypted Initial packet (decode_quic.c), and the HTTP/2
+ * connection states (decode_http2.c: a table of h2_conns slots with two
+ * HPACK dynamic tables each, attached to a flow through
+ * decode_tcpflow.h2). Timeouts run on capture time, never on the wall
+ * clock.
  */
 #ifndef RK_DECODE_INT_H
 #define RK_DECODE_INT_H
@@ -40,6 +44,7 @@ typedef struct decode_frag {
 
 /* What a stream direction carries, decided from its first bytes. */
 enum { DIR_UNKNOWN, DIR_IGNORE, DIR_HTTP, DIR_TLS, DIR_DNS };
+enum { DIR_HTTP2 = DIR_DNS + 1 }; /* HTTP/2 frames (decode_http2.c) */
 
 typedef struct decode_dir {
 	int app;
@@ -48,6 +53,7 @@ typedef struct decode_dir {
 	uint32_t skip;       /* body bytes still to discard (HTTP) */
 	uint32_t len;
 	uint8_t *buf;
+	uint8_t h2c;         /* an HTTP/1.1 request asked for Upgrade: h2c */
 } decode_dir;
 
 /* What a probe of the flow table reads, kept apart from the flows. */
@@ -60,6 +66,7 @@ typedef struct decode_flowhead {
 typedef struct decode_tcpflow {
 	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
 	decode_dir dir[2];
+	uint16_t h2;         /* HTTP/2 connection state: slot + 1, 0 none */
 } decode_tcpflow;
 
 struct decode_ctx {
@@ -81,6 +88,9 @@ struct decode_ctx {
 	char text[DECODE_TEXT_MAX];
 	struct decode_quic_slot *quic; /* cfg.quic_slots */
 	uint8_t *quic_plain;           /* DECODE_QUIC_PACKET_MAX */
+	struct decode_h2 *h2;   /* HTTP/2 connection states (decode_http2.c) */
+	unsigned cur_slot;      /* the TCP flow slot and direction being fed */
+	int cur_dir;
 };
 
 /* decode_net.c */
@@ -157,5 +167,61 @@ static inline int decode_quic_candidate(const uint8_t *p, size_t len)
 	}
 	return (p[0] & 0x89) == 0x09 && p[9] == 'Q' && p[10] == '0';
 }
+/* A DNS message cut short by a bound: what is whole is reported, nothing
+ * is counted as malformed. */
+void decode_dns_part(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		     size_t len);
+
+/* decode_http2.c: HTTP/2 in cleartext and DNS over HTTPS on it. */
+#define DECODE_HPACK_MAX 16384   /* largest HPACK dynamic table accepted */
+#define DECODE_HPACK_ENTRIES 512 /* DECODE_HPACK_MAX / 32, a power of two */
+#define DECODE_DOH_STREAMS 4     /* DNS over HTTPS bodies followed at once */
+#define DECODE_DOH_MAX 2048      /* bytes of one DNS over HTTPS message kept */
+#define DECODE_H2_NO ((size_t)-2) /* decode_http2_start: not a preface */
+
+/* One direction's HPACK dynamic table (RFC 7541 section 2.3.2): entry
+ * bytes (name then value) in a ring, their places in a ring of
+ * descriptors, newest at ehead - 1. */
+typedef struct decode_hpack {
+	uint32_t size;       /* RFC 7541 section 4.1 */
+	uint32_t max;        /* current maximum, from size updates */
+	uint32_t bhead;      /* where the next entry's bytes go */
+	uint16_t ehead, count;
+	struct {
+		uint16_t off, nlen, vlen;
+	} ent[DECODE_HPACK_ENTRIES];
+	uint8_t bytes[DECODE_HPACK_MAX];
+} decode_hpack;
+
+/* A header field as HPACK gives it; the bytes live until the next one. */
+typedef void (*decode_hpack_fn)(void *user, const uint8_t *name, size_t nl,
+				const uint8_t *val, size_t vl);
+
+int decode_h2_new(decode_ctx *d);  /* 0, or -1 out of memory */
+void decode_h2_free(decode_ctx *d);
+/* A request that starts with 'P' on an HTTP/1.x direction: the client
+ * preface switches it to HTTP/2 (bytes used, 0 need more), anything else
+ * gives DECODE_H2_NO. */
+size_t decode_http2_start(decode_ctx *d, decode_dir *dir, const uint8_t *p,
+			  size_t len, int full);
+/* The first data of a direction classify ignored: DIR_HTTP2 when it
+ * answers an HTTP/2 client (a SETTINGS frame, or 101 to Upgrade: h2c). */
+int decode_http2_answer(decode_ctx *d, const uint8_t *p, size_t len);
+size_t decode_http2(decode_ctx *d, const decode_flow *f, decode_dir *dir,
+		    const uint8_t *p, size_t len, int full);
+/* HPACK on its own (the tests use it): a header block through hp whose
+ * size updates may not exceed limit; 0, or -1 on a decoding error. */
+void decode_hpack_init(decode_hpack *hp);
+int decode_hpack_block(decode_ctx *d, decode_hpack *hp, uint32_t limit,
+		       const uint8_t *b, size_t n, decode_hpack_fn fn,
+		       void *user);
+/* Dynamic table entry i (1 = newest) copied out; -1 when there is none. */
+int decode_hpack_entry(const decode_hpack *hp, unsigned i, char *name,
+		       size_t *nl, char *val, size_t *vl);
+/* The Huffman code (RFC 7541 Appendix B): code lengths per symbol (256 is
+ * EOS), and decoding; the decoded length, or -1 on a bad string. */
+extern const uint8_t decode_huff_len[257];
+long decode_huffman(const decode_ctx *d, const uint8_t *in, size_t n,
+		    uint8_t *out, size_t cap);
 
 #endif

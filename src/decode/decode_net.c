@@ -53,6 +53,7 @@ void decode_config_default(decode_config *cfg)
 	cfg->raw_addresses = 0;
 	cfg->quic_slots = 16;
 	cfg->quic_timeout_s = 30;
+	cfg->h2_conns = 32;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -73,6 +74,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		def.raw_addresses = cfg->raw_addresses;
 		if (cfg->quic_slots) def.quic_slots = cfg->quic_slots;
 		if (cfg->quic_timeout_s) def.quic_timeout_s = cfg->quic_timeout_s;
+		if (cfg->h2_conns && cfg->h2_conns < 65535)
+			def.h2_conns = cfg->h2_conns;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -100,6 +103,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 	d->flows = calloc(def.flows, sizeof *d->flows);
 	d->heads = calloc(def.flows, sizeof *d->heads);
 	d->hs = malloc(DECODE_HS_MAX);
+	if (decode_h2_new(d))
+		goto fail;
 	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
 	if (decode_quic_init(d))
@@ -137,6 +142,7 @@ void decode_free(decode_ctx *d)
 	free(d->flows);
 	free(d->heads);
 	free(d->hs);
+	decode_h2_free(d);
 	free(d);
 }
 

@@ -12,7 +12,8 @@
  *   suricata-verify/[<group>/]<test>/test.yaml: EVE checks; we expect the
  *                  values of suricata_keys (DNS question and answer names,
  *                  grouped A/AAAA/CNAME data, HTTP host, URL and
- *                  User-Agent, TLS SNI, addresses), the values[0] of a
+ *                  User-Agent, TLS SNI, addresses), the value of an
+ *                  :authority or host request header (HTTP/2), the values[0] of a
  *                  quic.extensions[N] named server_name, and the rdata of A,
  *                  AAAA and CNAME answers, from every filter that wants at
  *                  least one record (authority and additional records are
@@ -43,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -624,6 +626,7 @@ static void suricata_yaml(const char *path)
 	long count = -1;
 	quic_ext qx;
 	int have_next;
+	int host_header = -1; /* http.request_headers[N] naming the host */
 	FILE *f = fopen(path, "r");
 
 	memset(&qx, 0, sizeof qx);
@@ -655,6 +658,7 @@ static void suricata_yaml(const char *path)
 			eve_answers_flush(&ans);
 			count = -1;
 			memset(&qx, 0, sizeof qx);
+			host_header = -1;
 			continue;
 		}
 		colon = strchr(p, ':');
@@ -688,6 +692,16 @@ static void suricata_yaml(const char *path)
 		key[kn] = 0;
 		if (!strcmp(key, "expected")) {
 			suricata_file(path, v);
+			continue;
+		}
+		/* HTTP/2: the value of the :authority (or host) request header */
+		if (!strcmp(key, "http.request_headers[].name")) {
+			host_header = !strcasecmp(v, ":authority") || !strcasecmp(v, "host") ? idx : -1;
+			continue;
+		}
+		if (!strcmp(key, "http.request_headers[].value")) {
+			if (idx >= 0 && idx == host_header)
+				expect("host", v);
 			continue;
 		}
 		if (!strcmp(key, "dns.answers[].rdata") && idx >= 0 &&

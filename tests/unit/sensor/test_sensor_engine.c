@@ -498,6 +498,81 @@ static void test_dns_family_names(void **state)
 	unlink(cap);
 }
 
+/* The same URL indicator over an HTTP/2 request sent with prior knowledge
+ * (RFC 9113 section 3.3): preface, SETTINGS and one HEADERS frame whose
+ * :path and :authority are HPACK literals. The decoder gives :path, then
+ * :authority, so the sensor joins them as for HTTP/1.x. */
+static void test_h2c_url(void **state)
+{
+	(void)state;
+	static const char path[] = "/a/../payload.bin", host[] = "dl.example.net";
+	char cap[256], spec[300];
+	uint8_t pl[256], frame[512];
+	size_t n = 0, blk;
+	snprintf(cap, sizeof cap, "%s/h2c.pcap", dir);
+	snprintf(spec, sizeof spec, "pcap:%s", cap);
+	memcpy(pl, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	n = 24;
+	memcpy(pl + n, "\0\0\0\4\0\0\0\0\0", 9); /* SETTINGS */
+	n += 9;
+	blk = n + 9;
+	pl[blk++] = 0x82; /* :method GET */
+	pl[blk++] = 0x04; /* :path, not indexed */
+	pl[blk++] = (uint8_t)strlen(path);
+	memcpy(pl + blk, path, strlen(path));
+	blk += strlen(path);
+	pl[blk++] = 0x41; /* :authority, indexed */
+	pl[blk++] = (uint8_t)strlen(host);
+	memcpy(pl + blk, host, strlen(host));
+	blk += strlen(host);
+	memcpy(pl + n, "\0\0\0\1\5\0\0\0\1", 9); /* HEADERS, stream 1 */
+	pl[n + 2] = (uint8_t)(blk - n - 9);
+	n = blk;
+	pl[n] = 0;
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, cap);
+	assert_non_null(d);
+	struct pcap_pkthdr h = {.ts = {1767225600, 250000}};
+	/* http_frame takes a C string: write the NUL-free head, then fix
+	 * the payload and lengths for the binary frames */
+	size_t len = http_frame(frame, "x");
+	memcpy(frame + 54, pl, n);
+	len = 54 + n;
+	put16(frame + 14 + 2, (unsigned)(40 + n));
+	frame[14 + 10] = frame[14 + 11] = 0;
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(frame[14 + i] << 8 | frame[14 + i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(frame + 14 + 10, ~sum & 0xffff);
+	h.caplen = h.len = (bpf_u_int32)len;
+	pcap_dump((u_char *)d, &h, frame);
+	pcap_dump_close(d);
+	pcap_close(dead);
+
+	sensor_intel *in = sensor_intel_new();
+	json_t *o = json_loads(
+		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000003-0000-4000-8000-"
+		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
+		"\"pattern\":\"[url:value = 'http://dl.example.net/payload.bin']\",\"pattern_type\":\"stix\","
+		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+		0, NULL);
+	assert_non_null(o);
+	assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+	json_decref(o);
+	collect c;
+	sensor_stats st;
+	collect_init(&c);
+	sweep(build(in), 1, spec, &c, &st);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.r[0].id, "indicator--00000003-0000-4000-8000-000000000000");
+	assert_string_equal(c.r[0].value, "http://dl.example.net/a/../payload.bin");
+	collect_free(&c);
+	sensor_intel_free(in);
+	unlink(cap);
+}
+
 /* ------------------------------------------------------------ hot swap */
 
 #define IND_FMT                                                                                \
@@ -972,6 +1047,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pcap_exact),
 		cmocka_unit_test(test_http_url),
 		cmocka_unit_test(test_dns_family_names),
+		cmocka_unit_test(test_h2c_url),
 		cmocka_unit_test(test_swap_phases),
 		cmocka_unit_test(test_swap_storm),
 		cmocka_unit_test(test_swap_compound),
