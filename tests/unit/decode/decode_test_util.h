@@ -5,13 +5,43 @@
  * Builders append to a pkt (a fixed 4 KB frame): link headers first, then
  * an IP header whose lengths and checksum are fixed up by pkt_finish_ip*,
  * then a transport header and payload. Everything is static inline so
- * each test program takes only what it uses.
+ * each test program takes only what it uses. A `seen` collects what a
+ * decode context reports, as "kind=value" texts, addresses left out.
  */
 #ifndef RK_DECODE_TEST_UTIL_H
 #define RK_DECODE_TEST_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "decode.h"
+
+#define SEEN_MAX 64
+
+typedef struct seen {
+	int n;
+	char v[SEEN_MAX][300];
+} seen;
+
+/* A decode_cb: every observable but the packet's addresses into a seen. */
+static inline void collect(const decode_observable *o, void *user)
+{
+	seen *s = user;
+	if (o->kind == DECODE_ADDR_SRC || o->kind == DECODE_ADDR_DST)
+		return;
+	if (s->n < SEEN_MAX)
+		snprintf(s->v[s->n++], sizeof s->v[0], "%s=%s",
+			 decode_kind_name(o->kind), o->value);
+}
+
+static inline int has(const seen *s, const char *want)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], want))
+			return 1;
+	return 0;
+}
 
 typedef struct pkt {
 	uint8_t b[4096];

@@ -27,21 +27,15 @@
 #include "decode.h"
 #include "decode_test_util.h"
 
-#define MAX_OBS 32
-
-typedef struct seen {
-	int n;
-	char v[MAX_OBS][300];
-} seen;
-
-/* "kind/rrtype=value", addresses of the packet left out */
-static void collect(const decode_observable *o, void *user)
+/* Into a seen (decode_test_util.h) as "kind/rrtype=value", addresses of
+ * the packet left out. */
+static void collect_rr(const decode_observable *o, void *user)
 {
 	seen *s = user;
 	if (o->kind == DECODE_ADDR_SRC || o->kind == DECODE_ADDR_DST)
 		return;
 	assert_int_equal(strlen(o->value), o->len);
-	if (s->n < MAX_OBS)
+	if (s->n < SEEN_MAX)
 		snprintf(s->v[s->n++], sizeof s->v[0], "%s/%u=%s",
 			 decode_kind_name(o->kind), o->rrtype, o->value);
 }
@@ -161,7 +155,7 @@ static const uint8_t addr6[16] = {0x20, 1, 0xd, 0xb8, 0, 0, 0, 0,
 static void test_mdns_announcement(void **state)
 {
 	seen s = {0};
-	decode_ctx *d = decode_new(NULL, collect, &s);
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
 	msg m;
 
 	(void)state;
@@ -201,7 +195,7 @@ static void test_answer_owners_add_nothing(void **state)
 {
 	static const uint8_t rrsig[20] = {0, 5, 8, 3};
 	seen s = {0};
-	decode_ctx *d = decode_new(NULL, collect, &s);
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
 	msg m;
 	size_t target;
 
@@ -244,7 +238,7 @@ static void test_dns_update(void **state)
 {
 	static const uint8_t a33[4] = {192, 0, 2, 33};
 	seen s = {0};
-	decode_ctx *d = decode_new(NULL, collect, &s);
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
 	const decode_stats *st = decode_get_stats(d);
 	msg m;
 
@@ -321,7 +315,7 @@ static void test_nbns_names(void **state)
 	static const uint8_t nb[12] = {0x60, 0, 10, 0, 0, 1,
 				       0x60, 0, 10, 0, 0, 7};
 	seen s = {0};
-	decode_ctx *d = decode_new(NULL, collect, &s);
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
 	msg m;
 
 	(void)state;
@@ -380,7 +374,7 @@ static void test_nbns_names(void **state)
 static void test_nbns_malformed(void **state)
 {
 	seen s = {0};
-	decode_ctx *d = decode_new(NULL, collect, &s);
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
 	const decode_stats *st = decode_get_stats(d);
 	msg m;
 

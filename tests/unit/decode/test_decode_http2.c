@@ -76,31 +76,6 @@ static void table_text(const decode_hpack *hp, char *out, size_t cap)
 				      (int)nl, n, (int)vl, v);
 }
 
-#define MAX_OBS 64
-
-typedef struct seen {
-	int n;
-	char v[MAX_OBS][300];
-} seen;
-
-static void collect(const decode_observable *o, void *user)
-{
-	seen *s = user;
-	if (o->kind == DECODE_ADDR_SRC || o->kind == DECODE_ADDR_DST)
-		return;
-	if (s->n < MAX_OBS)
-		snprintf(s->v[s->n++], sizeof s->v[0], "%s=%s",
-			 decode_kind_name(o->kind), o->value);
-}
-
-static int has(const seen *s, const char *want)
-{
-	for (int i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], want))
-			return 1;
-	return 0;
-}
-
 /* ------------------------------------------------------------ Huffman */
 
 /* Canonical codes from the lengths, written independently of the

@@ -30,31 +30,6 @@
 #include "decode.h"
 #include "decode_test_util.h"
 
-#define MAX_OBS 64
-
-typedef struct seen {
-	int n;
-	char v[MAX_OBS][160];
-} seen;
-
-static void collect(const decode_observable *o, void *user)
-{
-	seen *s = user;
-	if (o->kind == DECODE_ADDR_SRC || o->kind == DECODE_ADDR_DST)
-		return;
-	if (s->n < MAX_OBS)
-		snprintf(s->v[s->n++], sizeof s->v[0], "%s=%s",
-			 decode_kind_name(o->kind), o->value);
-}
-
-static int has(const seen *s, const char *want)
-{
-	for (int i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], want))
-			return 1;
-	return 0;
-}
-
 static int seed_no;
 
 static void feed(decode_ctx *d, int link, const pkt *p, int64_t ts)

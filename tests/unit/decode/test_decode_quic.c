@@ -29,23 +29,6 @@
 #include "decode_int.h"
 #include "decode_test_util.h"
 
-#define MAX_OBS 16
-
-typedef struct seen {
-	int n;
-	char v[MAX_OBS][200];
-} seen;
-
-static void collect(const decode_observable *o, void *user)
-{
-	seen *s = user;
-	if (o->kind == DECODE_ADDR_SRC || o->kind == DECODE_ADDR_DST)
-		return;
-	if (s->n < MAX_OBS)
-		snprintf(s->v[s->n++], sizeof s->v[0], "%s=%s",
-			 decode_kind_name(o->kind), o->value);
-}
-
 static size_t unhex(const char *h, uint8_t *out)
 {
 	size_t n = 0;
