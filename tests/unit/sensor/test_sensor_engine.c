@@ -312,18 +312,18 @@ static void put16(uint8_t *p, unsigned v)
 	p[1] = (uint8_t)v;
 }
 
-/* One Ethernet/IPv4/TCP packet from 10.0.0.9:40000 to 203.0.113.5:80. */
-static size_t http_frame(uint8_t *buf, const char *payload)
+/* Ethernet and IPv4 headers from 10.0.0.9 to dst for l4len bytes of
+ * protocol proto, the header checksum set; the transport header's place. */
+static uint8_t *eth_ipv4(uint8_t *buf, unsigned proto, const uint8_t dst[4], size_t l4len)
 {
-	size_t plen = strlen(payload), n = 14 + 20 + 20 + plen;
-	memset(buf, 0, 54);
+	static const uint8_t src[4] = {10, 0, 0, 9};
+	memset(buf, 0, 34);
 	buf[12] = 0x08;
-	uint8_t *ip = buf + 14, *tcp = ip + 20;
+	uint8_t *ip = buf + 14;
 	ip[0] = 0x45;
-	put16(ip + 2, (unsigned)(20 + 20 + plen));
+	put16(ip + 2, (unsigned)(20 + l4len));
 	ip[8] = 64;
-	ip[9] = 6;
-	const uint8_t src[4] = {10, 0, 0, 9}, dst[4] = {203, 0, 113, 5};
+	ip[9] = (uint8_t)proto;
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
 	uint32_t sum = 0;
@@ -332,6 +332,16 @@ static size_t http_frame(uint8_t *buf, const char *payload)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	put16(ip + 10, ~sum & 0xffff);
+	return ip + 20;
+}
+
+/* One Ethernet/IPv4/TCP packet from 10.0.0.9:40000 to 203.0.113.5:80
+ * carrying plen bytes of payload. */
+static size_t http_frame(uint8_t *buf, const void *payload, size_t plen)
+{
+	static const uint8_t dst[4] = {203, 0, 113, 5};
+	uint8_t *tcp = eth_ipv4(buf, 6, dst, 20 + plen);
+	memset(tcp, 0, 20);
 	put16(tcp, 40000);
 	put16(tcp + 2, 80);
 	tcp[7] = 1;      /* seq */
@@ -339,7 +349,7 @@ static size_t http_frame(uint8_t *buf, const char *payload)
 	tcp[13] = 0x18;  /* PSH ACK */
 	put16(tcp + 14, 65535);
 	memcpy(tcp + 20, payload, plen);
-	return n;
+	return 14 + 20 + 20 + plen;
 }
 
 static void test_http_url(void **state)
@@ -353,8 +363,9 @@ static void test_http_url(void **state)
 	assert_non_null(d);
 	uint8_t frame[512];
 	struct pcap_pkthdr h = {.ts = {1767225600, 250000}};
-	h.caplen = h.len = (bpf_u_int32)http_frame(
-		frame, "GET /a/../payload.bin HTTP/1.1\r\nHost: DL.example.net\r\nAccept: */*\r\n\r\n");
+	static const char req[] =
+		"GET /a/../payload.bin HTTP/1.1\r\nHost: DL.example.net\r\nAccept: */*\r\n\r\n";
+	h.caplen = h.len = (bpf_u_int32)http_frame(frame, req, strlen(req));
 	pcap_dump((u_char *)d, &h, frame);
 	pcap_dump_close(d);
 	pcap_close(dead);
@@ -399,22 +410,8 @@ static void test_http_url(void **state)
 static size_t udp_frame(uint8_t *buf, unsigned sport, unsigned dport, const uint8_t *pl,
 			size_t plen)
 {
-	memset(buf, 0, 42);
-	buf[12] = 0x08;
-	uint8_t *ip = buf + 14, *udp = ip + 20;
-	ip[0] = 0x45;
-	put16(ip + 2, (unsigned)(20 + 8 + plen));
-	ip[8] = 64;
-	ip[9] = 17;
-	const uint8_t src[4] = {10, 0, 0, 9}, dst[4] = {10, 0, 0, 53};
-	memcpy(ip + 12, src, 4);
-	memcpy(ip + 16, dst, 4);
-	uint32_t sum = 0;
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(ip + 10, ~sum & 0xffff);
+	static const uint8_t dst[4] = {10, 0, 0, 53};
+	uint8_t *udp = eth_ipv4(buf, 17, dst, 8 + plen);
 	put16(udp, sport);
 	put16(udp + 2, dport);
 	put16(udp + 4, (unsigned)(8 + plen));
@@ -533,19 +530,7 @@ static void test_h2c_url(void **state)
 	pcap_dumper_t *d = pcap_dump_open(dead, cap);
 	assert_non_null(d);
 	struct pcap_pkthdr h = {.ts = {1767225600, 250000}};
-	/* http_frame takes a C string: write the NUL-free head, then fix
-	 * the payload and lengths for the binary frames */
-	size_t len = http_frame(frame, "x");
-	memcpy(frame + 54, pl, n);
-	len = 54 + n;
-	put16(frame + 14 + 2, (unsigned)(40 + n));
-	frame[14 + 10] = frame[14 + 11] = 0;
-	uint32_t sum = 0;
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(frame[14 + i] << 8 | frame[14 + i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(frame + 14 + 10, ~sum & 0xffff);
+	size_t len = http_frame(frame, pl, n);
 	h.caplen = h.len = (bpf_u_int32)len;
 	pcap_dump((u_char *)d, &h, frame);
 	pcap_dump_close(d);
