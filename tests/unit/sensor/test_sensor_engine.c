@@ -184,6 +184,24 @@ static void sweep_both(sensor_intel *in, const char *spec, unsigned threads, col
 		assert_int_equal(rec_cmp(&one->r[i], &many->r[i]), 0);
 }
 
+/* Adds indicator--<n as 8 hex digits>-0000-4000-8000-000000000000 with
+ * pattern (written without double quotes or backslashes) to in. */
+#define PATTERN_FMT                                                                            \
+	"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--%08x-0000-4000-8000-" \
+	"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","                                  \
+	"\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"%s\","                            \
+	"\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}"
+
+static void intel_add(sensor_intel *in, unsigned n, const char *pattern_text)
+{
+	char text[1024];
+	snprintf(text, sizeof text, PATTERN_FMT, n, pattern_text);
+	json_t *o = json_loads(text, 0, NULL);
+	assert_non_null(o);
+	assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
+	json_decref(o);
+}
+
 /* ------------------------------------------------------------ Zeek log */
 
 static void test_zeek_exact(void **state)
@@ -371,22 +389,8 @@ static void test_http_url(void **state)
 	pcap_close(dead);
 
 	sensor_intel *in = sensor_intel_new();
-	const char *objs[] = {
-		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000001-0000-4000-8000-"
-		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
-		"\"pattern\":\"[url:value = 'http://dl.example.net/payload.bin']\",\"pattern_type\":\"stix\","
-		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
-		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000002-0000-4000-8000-"
-		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
-		"\"pattern\":\"[ipv4-addr:value = '203.0.113.5']\",\"pattern_type\":\"stix\","
-		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
-	};
-	for (size_t i = 0; i < 2; i++) {
-		json_t *o = json_loads(objs[i], 0, NULL);
-		assert_non_null(o);
-		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
-		json_decref(o);
-	}
+	intel_add(in, 1, "[url:value = 'http://dl.example.net/payload.bin']");
+	intel_add(in, 2, "[ipv4-addr:value = '203.0.113.5']");
 	collect c;
 	sensor_stats st;
 	collect_init(&c);
@@ -466,17 +470,9 @@ static void test_dns_family_names(void **state)
 
 	sensor_intel *in = sensor_intel_new();
 	for (unsigned i = 0; i < 3; i++) {
-		char text[1024];
-		snprintf(text, sizeof text,
-			 "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--"
-			 "%08x-0000-4000-8000-000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","
-			 "\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"[domain-name:value = "
-			 "'%s']\",\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}",
-			 i + 1, names[i]);
-		json_t *o = json_loads(text, 0, NULL);
-		assert_non_null(o);
-		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
-		json_decref(o);
+		char text[128];
+		snprintf(text, sizeof text, "[domain-name:value = '%s']", names[i]);
+		intel_add(in, i + 1, text);
 	}
 	collect c;
 	sensor_stats st;
@@ -537,15 +533,7 @@ static void test_h2c_url(void **state)
 	pcap_close(dead);
 
 	sensor_intel *in = sensor_intel_new();
-	json_t *o = json_loads(
-		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--00000003-0000-4000-8000-"
-		"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\",\"modified\":\"2025-01-01T00:00:00.000Z\","
-		"\"pattern\":\"[url:value = 'http://dl.example.net/payload.bin']\",\"pattern_type\":\"stix\","
-		"\"valid_from\":\"2025-01-01T00:00:00Z\"}",
-		0, NULL);
-	assert_non_null(o);
-	assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
-	json_decref(o);
+	intel_add(in, 3, "[url:value = 'http://dl.example.net/payload.bin']");
 	collect c;
 	sensor_stats st;
 	collect_init(&c);
@@ -736,11 +724,6 @@ static void test_swap_storm(void **state)
  * pattern completes once per two observations fed to one generation, so
  * it hits, but never more than once per two lines, and nothing else hits
  * but the LIKE pattern, once per line. */
-#define COMPOUND_FMT                                                                           \
-	"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--%08x-0000-4000-8000-" \
-	"000000000000\",\"created\":\"2025-01-01T00:00:00.000Z\","                                  \
-	"\"modified\":\"2025-01-01T00:00:00.000Z\",\"pattern\":\"%s\","                            \
-	"\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}"
 #define ID_REP2 "indicator--00000003-0000-4000-8000-000000000000"
 #define ID_LIKE "indicator--00000004-0000-4000-8000-000000000000"
 
@@ -751,14 +734,8 @@ static match *compound_matcher(void)
 		"[domain-name:value LIKE 'gam%.example']",
 	};
 	sensor_intel *in = sensor_intel_new();
-	for (unsigned i = 0; i < 2; i++) {
-		char text[1024];
-		snprintf(text, sizeof text, COMPOUND_FMT, 3 + i, pats[i]);
-		json_t *o = json_loads(text, 0, NULL);
-		assert_non_null(o);
-		assert_int_equal(sensor_intel_apply(in, o, NULL, NULL), RK_OK);
-		json_decref(o);
-	}
+	for (unsigned i = 0; i < 2; i++)
+		intel_add(in, 3 + i, pats[i]);
 	match *m = build(in);
 	sensor_intel_free(in);
 	return m;
