@@ -74,6 +74,10 @@ typedef enum decode_kind {
 	DECODE_HTTP_URL,     /* request target of the request line */
 	DECODE_HTTP_UA,      /* User-Agent header value, trimmed */
 	DECODE_TLS_SNI,      /* ClientHello server_name host_name */
+	/* a server certificate (TLS 1.0-1.2 Certificate message): the SHA-1
+	 * and SHA-256 of its DER bytes, lowercase hex */
+	DECODE_TLS_CERT_SHA1,
+	DECODE_TLS_CERT_SHA256,
 	DECODE_KIND_COUNT
 } decode_kind;
 
@@ -105,7 +109,9 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_HPACK, "HPACK decoding error")                           \
 	X(DECODE_E_H2_UNTRACKED, "HTTP/2 connection not decoded (table full)") \
 	X(DECODE_E_H2_LOST, "HTTP/2 header state lost (gap or oversized block)") \
-	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)")
+	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)") \
+	X(DECODE_E_TLS_CERT_MALFORMED, "malformed TLS server flight (ServerHello, Certificate)") \
+	X(DECODE_E_TLS_CERT_UNTRACKED, "TLS server certificates not read (table full)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,
@@ -158,6 +164,9 @@ typedef struct decode_config {
 	/* HTTP/2 connections decoded at once, each with two HPACK tables
 	 * (about 46 KB a connection) (32) */
 	unsigned h2_conns;
+	/* TLS server flights whose certificates are hashed at once (one
+	 * SHA-1 and one SHA-256 state each, under 1 KB) (64) */
+	unsigned tls_cert_slots;
 } decode_config;
 
 void decode_config_default(decode_config *cfg);

@@ -23,8 +23,9 @@
  * TLS (RFC 8446 sections 4.1.2 and 5.1, RFC 6066 section 3): handshake
  * records are gathered until the first handshake message is whole (it may
  * span records and TCP segments); a ClientHello's server_name host_name is
- * reported. Record versions 3.0-3.4 are accepted (TLS 1.0 to 1.3 all use
- * 3.1-3.3 on the wire).
+ * reported, and the other direction, if still silent, is handed to
+ * decode_tlscert.c for the server's certificates. Record versions 3.0-3.4
+ * are accepted (TLS 1.0 to 1.3 all use 3.1-3.3 on the wire).
  *
  * Every text observable is NUL-terminated, a NUL inside it written '?':
  * DNS names as dns_name writes them, the others copied into the context's
@@ -586,7 +587,12 @@ size_t decode_tls(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 			}
 		}
 	}
-	if (d->hs[0] == 1)
+	if (d->hs[0] == 1) {
+		/* the server's answer, read for its certificates */
+		decode_dir *peer = &d->flows[d->cur_slot].dir[!d->cur_dir];
+		if (peer->app == DIR_UNKNOWN)
+			peer->app = DIR_TLSCERT;
 		decode_tls_client_hello(d, f, d->hs + 4, need - 4);
+	}
 	return (size_t)-1; /* one ClientHello per direction is all we want */
 }

@@ -15,14 +15,17 @@
  * an HTTP request method (an HTTP/2 preface among them, which decode_http
  * hands on); anything else (server responses included) is ignored and
  * never buffered, unless it answers an HTTP/2 client
- * (decode_http2_answer). A parser that can make no progress on a full
+ * (decode_http2_answer) or a TLS client whose ClientHello was read: that
+ * answer is read for its certificates (decode_tlscert.c, a parser that
+ * consumes everything and buffers nothing). A parser that can make no progress on a full
  * buffer ends the direction; one that has what it wants (a ClientHello)
  * ends it too.
  *
  * Per-direction state machine:
  *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | IGNORE
+ *   UNKNOWN --the other direction's ClientHello--> TLSCERT
  *   HTTP --preface--> HTTP2
- *   HTTP/TLS/DNS/HTTP2 --parser done, stuck on a full buffer, gap--> IGNORE
+ *   HTTP/TLS/DNS/HTTP2/TLSCERT --parser done, stuck on a full buffer, gap--> IGNORE
  *   (a gap on an empty buffer only resynchronises)
  */
 #include <string.h>
@@ -126,6 +129,7 @@ static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 		fl->dir[k].h2c = 0;
 	}
 	fl->h2 = 0;
+	fl->tlscert = 0;
 	*dir = 0;
 	return free_slot;
 }
@@ -171,6 +175,8 @@ static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		return decode_dns_tcp(d, f, p, len, full);
 	case DIR_HTTP2:
 		return decode_http2(d, f, r, p, len, full);
+	case DIR_TLSCERT:
+		return decode_tlscert(d, f, p, len, full);
 	default:
 		return (size_t)-1;
 	}
@@ -284,6 +290,8 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 				decode_count(d, DECODE_E_H2_LOST);
 				r->app = DIR_IGNORE;
 			}
+			if (r->app == DIR_TLSCERT) /* a certificate's bytes lost */
+				r->app = DIR_IGNORE;
 			if (r->len > 0) {
 				r->app = DIR_IGNORE;
 				r->len = 0;

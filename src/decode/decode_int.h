@@ -13,8 +13,10 @@
  * for one decrypted Initial packet (decode_quic.c), and the HTTP/2
  * connection states (decode_http2.c: a table of h2_conns slots with two
  * HPACK dynamic tables each, attached to a flow through
- * decode_tcpflow.h2). Timeouts run on capture time, never on the wall
- * clock.
+ * decode_tcpflow.h2), and the TLS server flights being read for their
+ * certificates (decode_tlscert.c: tls_cert_slots hash states, attached
+ * through decode_tcpflow.tlscert). Timeouts run on capture time, never on
+ * the wall clock.
  */
 #ifndef RK_DECODE_INT_H
 #define RK_DECODE_INT_H
@@ -45,6 +47,8 @@ typedef struct decode_frag {
 /* What a stream direction carries, decided from its first bytes. */
 enum { DIR_UNKNOWN, DIR_IGNORE, DIR_HTTP, DIR_TLS, DIR_DNS };
 enum { DIR_HTTP2 = DIR_DNS + 1 }; /* HTTP/2 frames (decode_http2.c) */
+/* a server's answer to a ClientHello (decode_tlscert.c) */
+enum { DIR_TLSCERT = DIR_HTTP2 + 1 };
 
 typedef struct decode_dir {
 	int app;
@@ -67,6 +71,7 @@ typedef struct decode_tcpflow {
 	decode_flow key;     /* as first seen; dir[0] = key's src -> dst */
 	decode_dir dir[2];
 	uint16_t h2;         /* HTTP/2 connection state: slot + 1, 0 none */
+	uint16_t tlscert;    /* TLS server flight state: slot + 1, 0 none */
 } decode_tcpflow;
 
 struct decode_ctx {
@@ -89,6 +94,7 @@ struct decode_ctx {
 	struct decode_quic_slot *quic; /* cfg.quic_slots */
 	uint8_t *quic_plain;           /* DECODE_QUIC_PACKET_MAX */
 	struct decode_h2 *h2;   /* HTTP/2 connection states (decode_http2.c) */
+	struct decode_tlscert_slot *tlscert; /* cfg.tls_cert_slots (decode_tlscert.c) */
 	unsigned cur_slot;      /* the TCP flow slot and direction being fed */
 	int cur_dir;
 };
@@ -171,6 +177,14 @@ static inline int decode_quic_candidate(const uint8_t *p, size_t len)
  * is counted as malformed. */
 void decode_dns_part(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		     size_t len);
+
+/* decode_tlscert.c: the server flight answering a ClientHello. */
+typedef struct decode_tlscert_slot decode_tlscert_slot;
+int decode_tlscert_init(decode_ctx *d); /* 0, or -1 out of memory */
+void decode_tlscert_free(decode_ctx *d);
+/* A DIR_TLSCERT direction's bytes: all used, or (size_t)-1 when done. */
+size_t decode_tlscert(decode_ctx *d, const decode_flow *f, const uint8_t *p,
+		      size_t len, int full);
 
 /* decode_http2.c: HTTP/2 in cleartext and DNS over HTTPS on it. */
 #define DECODE_HPACK_MAX 16384   /* largest HPACK dynamic table accepted */

@@ -23,6 +23,7 @@
 static const char *const kind_names[DECODE_KIND_COUNT] = {
 	"addr.src", "addr.dst", "dns.query", "dns.answer",
 	"http.host", "http.url", "http.user_agent", "tls.sni",
+	"tls.cert_sha1", "tls.cert_sha256",
 };
 
 const char *decode_kind_name(decode_kind k)
@@ -54,6 +55,7 @@ void decode_config_default(decode_config *cfg)
 	cfg->quic_slots = 16;
 	cfg->quic_timeout_s = 30;
 	cfg->h2_conns = 32;
+	cfg->tls_cert_slots = 64;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -76,6 +78,8 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		if (cfg->quic_timeout_s) def.quic_timeout_s = cfg->quic_timeout_s;
 		if (cfg->h2_conns && cfg->h2_conns < 65535)
 			def.h2_conns = cfg->h2_conns;
+		if (cfg->tls_cert_slots && cfg->tls_cert_slots < 65535)
+			def.tls_cert_slots = cfg->tls_cert_slots;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -107,7 +111,7 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		goto fail;
 	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
-	if (decode_quic_init(d))
+	if (decode_quic_init(d) || decode_tlscert_init(d))
 		goto fail;
 	/* The fragment and stream buffers are one zeroed block each, so the
 	 * pages of slots and flows never used are never made resident. */
@@ -143,6 +147,7 @@ void decode_free(decode_ctx *d)
 	free(d->heads);
 	free(d->hs);
 	decode_h2_free(d);
+	decode_tlscert_free(d);
 	free(d);
 }
 

@@ -192,6 +192,10 @@ bool export_value_normalise(pattern_vkind kind, const char *value, size_t len, c
 		return norm_hash(value, len, 64, out, outlen);
 	case PATTERN_V_SHA512:
 		return norm_hash(value, len, 128, out, outlen);
+	case PATTERN_V_X509_SHA1:
+		return norm_hash(value, len, 40, out, outlen);
+	case PATTERN_V_X509_SHA256:
+		return norm_hash(value, len, 64, out, outlen);
 	}
 	return false;
 }

@@ -150,6 +150,8 @@ static const char *kind_name(pattern_vkind k)
 	case PATTERN_V_SHA1: return "sha1";
 	case PATTERN_V_SHA256: return "sha256";
 	case PATTERN_V_SHA512: return "sha512";
+	case PATTERN_V_X509_SHA1: return "x509-sha1";
+	case PATTERN_V_X509_SHA256: return "x509-sha256";
 	}
 	return "unknown";
 }
@@ -197,6 +199,9 @@ static rk_err write_zeek(const export_set *s, export_output *out)
 			value = strstr(value, "://") + 3;
 			break;
 		case PATTERN_V_EMAIL: type = "Intel::EMAIL"; break;
+		/* Zeek's CERT_HASH is matched against certificates' SHA-1 */
+		case PATTERN_V_X509_SHA1:
+		case PATTERN_V_X509_SHA256: type = "Intel::CERT_HASH"; break;
 		default: type = "Intel::FILE_HASH"; break;
 		}
 		/* Zeek reads a line starting with '#' as a header or comment,
@@ -315,6 +320,7 @@ static rk_err write_suricata(const export_set *s, export_output *out)
 		if (repeat(s, i))
 			continue;
 		if (k == PATTERN_V_URL || k == PATTERN_V_EMAIL || k == PATTERN_V_SHA512 ||
+		    k == PATTERN_V_X509_SHA1 || k == PATTERN_V_X509_SHA256 ||
 		    ((k == PATTERN_V_IPV4 || k == PATTERN_V_IPV6) && is_network(s->val[i].value)))
 			out->left_out++;
 	}
@@ -514,6 +520,8 @@ static void misp_type(pattern_vkind k, const char **type, const char **category)
 	case PATTERN_V_SHA1: *type = "sha1"; break;
 	case PATTERN_V_SHA256: *type = "sha256"; break;
 	case PATTERN_V_SHA512: *type = "sha512"; break;
+	case PATTERN_V_X509_SHA1: *type = "x509-fingerprint-sha1"; *category = "Network activity"; break;
+	case PATTERN_V_X509_SHA256: *type = "x509-fingerprint-sha256"; *category = "Network activity"; break;
 	}
 }
 

@@ -43,7 +43,10 @@
 
 #include "common.h"
 
-/* What an observable is. LOGS_KIND_UA is a whole HTTP User-Agent value. */
+/* What an observable is. LOGS_KIND_UA is a whole HTTP User-Agent value;
+ * X509_SHA1 and X509_SHA256 are certificates' fingerprints (hex, or hex
+ * bytes joined by colons as Suricata writes them), apart from the file
+ * hashes. */
 #define LOGS_KINDS(X)              \
 	X(IPV4, "ipv4")            \
 	X(IPV6, "ipv6")            \
@@ -54,7 +57,9 @@
 	X(SHA256, "sha256")        \
 	X(SHA512, "sha512")        \
 	X(EMAIL, "email")          \
-	X(UA, "user-agent")
+	X(UA, "user-agent")        \
+	X(X509_SHA1, "x509-sha1")  \
+	X(X509_SHA256, "x509-sha256")
 
 /* Which field of the log it came from. */
 #define LOGS_FIELDS(X)                      \

@@ -26,6 +26,8 @@ enum logs_mode {
 	LOGS_M_URL,     /* a URL with a scheme */
 	LOGS_M_SUBJECT, /* an X.509 distinguished name: its CN and emailAddress */
 	LOGS_M_TS,      /* the line's timestamp */
+	LOGS_M_CERT,    /* a certificate's SHA-1 or SHA-256 fingerprint by
+			 * length, plain hex or "aa:bb:.." */
 };
 
 typedef struct logs_key {

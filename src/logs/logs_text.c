@@ -448,6 +448,28 @@ static void emit_subject(logs_reader *r, logs_field f, const char *s, size_t len
 	}
 }
 
+/* A certificate's fingerprint: 40 or 64 hex digits, either plain or as
+ * bytes joined by colons; its kind, or -1. */
+static int cert_kind(const char *s, size_t len)
+{
+	size_t digits = 0;
+	bool colons = len > 2 && s[2] == ':';
+
+	for (size_t i = 0; i < len; i++) {
+		if (colons && i % 3 == 2) {
+			if (s[i] != ':')
+				return -1;
+		} else if (is_hex(s[i])) {
+			digits++;
+		} else {
+			return -1;
+		}
+	}
+	if (colons && len % 3 != 2)
+		return -1;
+	return digits == 40 ? LOGS_KIND_X509_SHA1 : digits == 64 ? LOGS_KIND_X509_SHA256 : -1;
+}
+
 void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
 {
 	const logs_key *k = logs_key_get(key);
@@ -467,6 +489,10 @@ void logs_emit_value(logs_reader *r, int key, char *v, size_t len)
 		emit_subject(r, f, v, len);
 		return;
 	case LOGS_M_TS:
+		return;
+	case LOGS_M_CERT:
+		if ((c = cert_kind(v, len)) >= 0)
+			logs_emit(r, (logs_kind)c, f, v, len, NULL);
 		return;
 	default:
 		break;

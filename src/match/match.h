@@ -47,8 +47,11 @@
  * prefix length actually present (an address is a /32 or /128), probed
  * longest prefix first, so every containing block is reported. Domains
  * (lowercased, trailing dots removed), e-mail addresses (lowercased), URLs
- * (RFC 3986 section 6.2.2 normal form, see match_norm_url) and file hashes
- * (hex decoded to bytes) are keyed by their normal form. Key bytes live in
+ * (RFC 3986 section 6.2.2 normal form, see match_norm_url), file hashes
+ * and certificate fingerprints (hex decoded to bytes; a certificate's in
+ * their own tables, so `file:hashes` and `x509-certificate:hashes`
+ * indicators never meet each other's observables) are keyed by their
+ * normal form. Key bytes live in
  * one arena; an entry is a 16-bit hash tag, the key's offset and a handle
  * (or a chain of handles when several indicators share the value); an IPv4
  * entry is the masked address and a handle. Tags and addresses sit 32 or 16
@@ -228,7 +231,9 @@ size_t match_hash(const match *m, match_hash_kind kind, const char *hex, size_t 
 	X(SHA256, "sha256")   /* file:hashes.'SHA-256' */                   \
 	X(SHA512, "sha512")   /* file:hashes.'SHA-512' */                   \
 	X(USER_AGENT, "user-agent") /* network-traffic:extensions.          \
-		'http-request-ext'.request_header.'User-Agent' */
+		'http-request-ext'.request_header.'User-Agent' */            \
+	X(X509_SHA1, "x509-sha1")     /* x509-certificate:hashes.'SHA-1' */   \
+	X(X509_SHA256, "x509-sha256") /* x509-certificate:hashes.'SHA-256' */
 
 #define MATCH_X_ENUM(name, str) MATCH_OBS_##name,
 typedef enum { MATCH_OBS_KINDS(MATCH_X_ENUM) MATCH_OBS_KIND_COUNT } match_obs_kind;
@@ -238,7 +243,10 @@ typedef enum { MATCH_OBS_KINDS(MATCH_X_ENUM) MATCH_OBS_KIND_COUNT } match_obs_ki
  * One observable. For IPV4 and IPV6, value may be NULL: then the binary
  * ipv4 (host order) or ipv6 is used; otherwise value/len is the address as
  * text (as the decoders and log readers give it). For the other kinds
- * value/len is the text as seen (it need not be NUL-terminated). time and
+ * value/len is the text as seen (it need not be NUL-terminated); a
+ * certificate fingerprint (X509_*) may also be written with a colon
+ * between bytes (Suricata's "aa:bb:..."), read as the same hex without
+ * them, by the tables and by the evaluator alike. time and
  * key are not used by match_observe; they travel with the observable to
  * match_corr_feed (key: the caller's correlation key, e.g. a hash of the
  * host the observable was seen with; 0 for sensor-wide).

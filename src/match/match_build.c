@@ -382,6 +382,17 @@ static void on_value(void *arg, pattern_vkind kind, const char *v, size_t len)
 			add_key(b, 33 + MATCH_T_MD5 + (unsigned)k, bytes, sizes[k]);
 		return;
 	}
+	case PATTERN_V_X509_SHA1:
+	case PATTERN_V_X509_SHA256: {
+		size_t size = kind == PATTERN_V_X509_SHA1 ? 20 : 32;
+		if (len != 2 * size || !match_unhex(v, size, bytes))
+			bad_value(b, "certificate hash", v, len);
+		else
+			add_key(b, 33 + (kind == PATTERN_V_X509_SHA1 ? MATCH_T_X509_SHA1
+								      : MATCH_T_X509_SHA256),
+				bytes, size);
+		return;
+	}
 	}
 }
 

@@ -67,6 +67,8 @@ enum {
 	MATCH_T_SHA1,
 	MATCH_T_SHA256,
 	MATCH_T_SHA512,
+	MATCH_T_X509_SHA1,   /* certificates' fingerprints, apart from files' */
+	MATCH_T_X509_SHA256,
 	MATCH_T_COUNT
 };
 

@@ -63,7 +63,45 @@ static const struct {
 				  "network-traffic:extensions.'http-request-ext'"
 				  ".request_header.'User-Agent'",
 				  "network-traffic", K_UA, 4},
+	[MATCH_OBS_X509_SHA1] = {"x509-sha1", "x509-certificate:hashes.'SHA-1'",
+				 "x509-certificate", K_SHA1, 2},
+	[MATCH_OBS_X509_SHA256] = {"x509-sha256", "x509-certificate:hashes.'SHA-256'",
+				   "x509-certificate", K_SHA256, 2},
 };
+
+/* The kinds whose value is a digest in hex: its table and size in bytes
+ * (0: not a digest). */
+static const struct {
+	unsigned table;
+	unsigned size;
+} digests[MATCH_OBS_KIND_COUNT] = {
+	[MATCH_OBS_MD5] = {MATCH_T_MD5, 16},
+	[MATCH_OBS_SHA1] = {MATCH_T_SHA1, 20},
+	[MATCH_OBS_SHA256] = {MATCH_T_SHA256, 32},
+	[MATCH_OBS_SHA512] = {MATCH_T_SHA512, 64},
+	[MATCH_OBS_X509_SHA1] = {MATCH_T_X509_SHA1, 20},
+	[MATCH_OBS_X509_SHA256] = {MATCH_T_X509_SHA256, 32},
+};
+
+static bool is_certificate(match_obs_kind k)
+{
+	return k == MATCH_OBS_X509_SHA1 || k == MATCH_OBS_X509_SHA256;
+}
+
+/* A fingerprint written "aa:bb:..:ff" (size bytes, a colon between each
+ * two) as plain hex into out (2 * size bytes); false when s is not that. */
+static bool fingerprint_plain(const char *s, size_t len, size_t size, char *out)
+{
+	if (size == 0 || len != 3 * size - 1)
+		return false;
+	for (size_t i = 0; i < size; i++) {
+		if (i && s[3 * i - 1] != ':')
+			return false;
+		out[2 * i] = s[3 * i];
+		out[2 * i + 1] = s[3 * i + 1];
+	}
+	return true;
+}
 
 const char *match_obs_kind_name(match_obs_kind k)
 {
@@ -239,13 +277,14 @@ static size_t lookup_exact(const match *m, const match_obs *o, const uint8_t *bi
 	case MATCH_OBS_MD5:
 	case MATCH_OBS_SHA1:
 	case MATCH_OBS_SHA256:
-	case MATCH_OBS_SHA512: {
-		static const size_t sizes[] = {16, 20, 32, 64};
-		size_t h = (size_t)(o->kind - MATCH_OBS_MD5);
+	case MATCH_OBS_SHA512:
+	case MATCH_OBS_X509_SHA1:
+	case MATCH_OBS_X509_SHA256: {
+		size_t size = digests[o->kind].size;
 		uint8_t bytes[64];
-		if (o->len != 2 * sizes[h] || !match_unhex(o->value, sizes[h], bytes))
+		if (o->len != 2 * size || !match_unhex(o->value, size, bytes))
 			return 0;
-		return match_lookup_bytes(m, MATCH_T_MD5 + (unsigned)h, bytes, sizes[h], k);
+		return match_lookup_bytes(m, digests[o->kind].table, bytes, size, k);
 	}
 	case MATCH_OBS_IPV4: /* above */
 	case MATCH_OBS_DOMAIN:
@@ -367,6 +406,16 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 
 	if (!m || !s || !o || s->m != m || (unsigned)o->kind >= MATCH_OBS_KIND_COUNT)
 		return 0;
+	/* a certificate's fingerprint in colon form: the same hex without */
+	char plain[2 * 32];
+	match_obs unc;
+	if (is_certificate(o->kind) && o->value &&
+	    fingerprint_plain(o->value, o->len, digests[o->kind].size, plain)) {
+		unc = *o;
+		unc.value = plain;
+		unc.len = 2 * digests[o->kind].size;
+		o = &unc;
+	}
 	const match_kindeval *ke = &m->kev[o->kind];
 	if (ke->n == 0 && o->value && o->kind != MATCH_OBS_IPV4 && o->kind != MATCH_OBS_IPV6) {
 		/* nothing to evaluate for this kind (the usual case): the tables

@@ -38,6 +38,8 @@ static const struct {
 	{"file:hashes.'MD5'", PATTERN_V_MD5, 32},
 	{"file:hashes.'SHA-1'", PATTERN_V_SHA1, 40},
 	{"file:hashes.'SHA-512'", PATTERN_V_SHA512, 128},
+	{"x509-certificate:hashes.'SHA-1'", PATTERN_V_X509_SHA1, 40},
+	{"x509-certificate:hashes.'SHA-256'", PATTERN_V_X509_SHA256, 64},
 };
 
 static bool blank(char c)

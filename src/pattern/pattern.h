@@ -131,6 +131,8 @@ typedef enum {
 	PATTERN_V_SHA1,
 	PATTERN_V_SHA256,
 	PATTERN_V_SHA512,
+	PATTERN_V_X509_SHA1,   /* x509-certificate:hashes.'SHA-1' */
+	PATTERN_V_X509_SHA256, /* x509-certificate:hashes.'SHA-256' */
 } pattern_vkind;
 
 typedef void (*pattern_value_fn)(void *arg, pattern_vkind kind, const char *value,

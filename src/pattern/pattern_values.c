@@ -40,6 +40,8 @@ static const struct {
 	{"file", "hashes", "SHA-1", PATTERN_V_SHA1},
 	{"file", "hashes", "SHA-256", PATTERN_V_SHA256},
 	{"file", "hashes", "SHA-512", PATTERN_V_SHA512},
+	{"x509-certificate", "hashes", "SHA-1", PATTERN_V_X509_SHA1},
+	{"x509-certificate", "hashes", "SHA-256", PATTERN_V_X509_SHA256},
 };
 
 /* The kind of an eligible test, or -1. */

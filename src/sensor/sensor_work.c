@@ -57,6 +57,7 @@ static const char *const OBS_TYPE[MATCH_OBS_KIND_COUNT] = {
 	[MATCH_OBS_EMAIL] = "email-addr",   [MATCH_OBS_MD5] = "file",
 	[MATCH_OBS_SHA1] = "file",	  [MATCH_OBS_SHA256] = "file",
 	[MATCH_OBS_SHA512] = "file",	  [MATCH_OBS_USER_AGENT] = "network-traffic",
+	[MATCH_OBS_X509_SHA1] = "x509-certificate", [MATCH_OBS_X509_SHA256] = "x509-certificate",
 };
 
 /* A correlation key from an address (family 4 or 6, network order); never
@@ -344,6 +345,12 @@ static void on_decode(const decode_observable *o, void *user)
 	case DECODE_HTTP_UA:
 		sensor_match_one(w, MATCH_OBS_USER_AGENT, o->value, o->len, NULL, key);
 		break;
+	case DECODE_TLS_CERT_SHA1:
+		sensor_match_one(w, MATCH_OBS_X509_SHA1, o->value, o->len, NULL, key);
+		break;
+	case DECODE_TLS_CERT_SHA256:
+		sensor_match_one(w, MATCH_OBS_X509_SHA256, o->value, o->len, NULL, key);
+		break;
 	default:
 		break;
 	}
@@ -357,6 +364,8 @@ static int on_log(const logs_obs *o, void *arg)
 		[LOGS_KIND_MD5] = MATCH_OBS_MD5,       [LOGS_KIND_SHA1] = MATCH_OBS_SHA1,
 		[LOGS_KIND_SHA256] = MATCH_OBS_SHA256, [LOGS_KIND_SHA512] = MATCH_OBS_SHA512,
 		[LOGS_KIND_EMAIL] = MATCH_OBS_EMAIL,   [LOGS_KIND_UA] = MATCH_OBS_USER_AGENT,
+		[LOGS_KIND_X509_SHA1] = MATCH_OBS_X509_SHA1,
+		[LOGS_KIND_X509_SHA256] = MATCH_OBS_X509_SHA256,
 	};
 	sensor_worker *w = arg;
 	w->lobs = o;

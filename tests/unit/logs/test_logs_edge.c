@@ -190,6 +190,13 @@ static void test_json(void **state)
 		"\"san.dns\":[\"www.cert.example\"]}\n"
 		"{\"host\":\"web.example\",\"uri\":\"/x\"}\n"
 		"{\"host\":\"sensor.example\",\"event_type\":\"flow\"}\n"
+		/* EVE tls: the SHA-1 fingerprint with colons; one cut short, one
+		 * with a colon astray, are no fingerprints */
+		"{\"event_type\":\"tls\",\"tls\":{\"sni\":\"c2.example\","
+		"\"fingerprint\":\"4f:a8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3\"}}\n"
+		"{\"event_type\":\"tls\",\"tls\":{\"fingerprint\":\"4f:a8:42\"}}\n"
+		"{\"event_type\":\"tls\",\"tls\":{\"fingerprint\":"
+		"\"4f:a842:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3:\"}}\n"
 		"{\"event_type\":\"fileinfo\",\"fileinfo\":{\"md5\":\"44d88612fea8a8f36de82e1278abb02f\"},}\n"
 		"{\"a\":\"\\x\"}\n"
 		"{\"a\":1} trailing\n"
@@ -206,15 +213,17 @@ static void test_json(void **state)
 		"dns.answer ipv6 ::1",
 		"dns.query domain v3.example",
 		"conn.src ipv4 10.0.0.9",
-		"tls.cert_fingerprint sha256 b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe",
+		"tls.cert_fingerprint x509-sha256 b2dafbcdbc75210672f137f27ce882ccb799887631655d4f11191d5a678e44fe",
 		"x509.subject domain cert.example",
 		"x509.subject email ops@cert.example",
 		"x509.san domain www.cert.example",
 		"http.uri url /x",
 		"http.host domain web.example",
+		"tls.sni domain c2.example",
+		"tls.cert_fingerprint x509-sha1 4f:a8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3",
 	};
 	run(&r, text, &s, LOGS_FMT_AUTO, 0);
-	expect(&s, want, 17);
+	expect(&s, want, 19);
 	assert_int_equal(s.ts[0], 1451761681310448LL);
 	assert_int_equal(s.ts[5], 1451761681000000LL);
 	assert_int_equal(s.ts[9], -1);

@@ -56,7 +56,7 @@ static int on_obs(const logs_obs *o, void *arg)
 
 /* ------------------------------------------------------------ independent */
 
-enum { M_ADDR, M_HOST, M_URI, M_UA, M_HASH, M_EMAIL, M_URL, M_SUBJECT, M_TS };
+enum { M_ADDR, M_HOST, M_URI, M_UA, M_HASH, M_EMAIL, M_URL, M_SUBJECT, M_TS, M_CERT };
 
 static const struct spec {
 	const char *path;
@@ -71,14 +71,14 @@ static const struct spec {
 	{"uri", M_URI, LOGS_FIELD_HTTP_URI},
 	{"user_agent", M_UA, LOGS_FIELD_HTTP_UA},
 	{"server_name", M_HOST, LOGS_FIELD_TLS_SNI},
-	{"cert_chain_fps", M_HASH, LOGS_FIELD_TLS_CERT},
-	{"client_cert_chain_fps", M_HASH, LOGS_FIELD_TLS_CERT},
+	{"cert_chain_fps", M_CERT, LOGS_FIELD_TLS_CERT},
+	{"client_cert_chain_fps", M_CERT, LOGS_FIELD_TLS_CERT},
 	{"tx_hosts", M_ADDR, LOGS_FIELD_CONN_SRC},
 	{"rx_hosts", M_ADDR, LOGS_FIELD_CONN_DST},
 	{"md5", M_HASH, LOGS_FIELD_FILE_HASH},
 	{"sha1", M_HASH, LOGS_FIELD_FILE_HASH},
 	{"sha256", M_HASH, LOGS_FIELD_FILE_HASH},
-	{"fingerprint", M_HASH, LOGS_FIELD_TLS_CERT},
+	{"fingerprint", M_CERT, LOGS_FIELD_TLS_CERT},
 	{"certificate.subject", M_SUBJECT, LOGS_FIELD_X509_SUBJECT},
 	{"san.dns", M_HOST, LOGS_FIELD_X509_SAN},
 	{"san.uri", M_URL, LOGS_FIELD_X509_SAN},
@@ -98,6 +98,7 @@ static const struct spec {
 	{"http.http_user_agent", M_UA, LOGS_FIELD_HTTP_UA},
 	{"tls.sni", M_HOST, LOGS_FIELD_TLS_SNI},
 	{"tls.subject", M_SUBJECT, LOGS_FIELD_X509_SUBJECT},
+	{"tls.fingerprint", M_CERT, LOGS_FIELD_TLS_CERT},
 	{"fileinfo.md5", M_HASH, LOGS_FIELD_FILE_HASH},
 	{"fileinfo.sha1", M_HASH, LOGS_FIELD_FILE_HASH},
 	{"fileinfo.sha256", M_HASH, LOGS_FIELD_FILE_HASH},
@@ -168,6 +169,27 @@ static void count_value(counts *c, const struct spec *s, const char *v)
 			}
 		}
 		free(cp);
+		return;
+	}
+	case M_CERT: {
+		/* hex, or hex bytes joined by colons: the colons dropped */
+		char hex[200];
+		size_t n = 0, len = strlen(v);
+		int colons = len > 2 && v[2] == ':';
+		for (size_t i = 0; i < len && n < sizeof hex - 1; i++) {
+			if (colons && i % 3 == 2) {
+				if (v[i] != ':')
+					return;
+				continue;
+			}
+			hex[n++] = v[i];
+		}
+		hex[n] = 0;
+		if (colons && len % 3 != 2)
+			return;
+		if (strspn(hex, "0123456789abcdefABCDEF") != n || (n != 40 && n != 64))
+			return;
+		c->n[s->field][n == 40 ? LOGS_KIND_X509_SHA1 : LOGS_KIND_X509_SHA256]++;
 		return;
 	}
 	default:
