@@ -8,11 +8,14 @@
  *                  question, or with no qtype a record's owner name),
  *                  dns answers that are addresses or an UPDATE's added
  *                  records, http host, uri and user_agent, ssl
- *                  server_name, and id.orig_h/id.resp_h as addresses.
+ *                  server_name, and id.orig_h/id.resp_h as addresses;
+ *                  ssl cert_chain_fps and x509 fingerprint (the server's
+ *                  certificates, unless the line says TLS 1.3).
  *   suricata-verify/[<group>/]<test>/test.yaml: EVE checks; we expect the
  *                  values of suricata_keys (DNS question and answer names,
  *                  grouped A/AAAA/CNAME data, HTTP host, URL and
- *                  User-Agent, TLS SNI, addresses), the value of an
+ *                  User-Agent, TLS SNI, the server certificate's SHA-1
+ *                  fingerprint, colons dropped, addresses), the value of an
  *                  :authority or host request header (HTTP/2), the values[0] of a
  *                  quic.extensions[N] named server_name, and the rdata of A,
  *                  AAAA and CNAME answers, from every filter that wants at
@@ -63,6 +66,7 @@ typedef struct gap {
 static const gap gaps[] = {
 	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
 	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
+	{"zeek", "smtp-starttls", "TLS begun by STARTTLS inside SMTP: its certificates are not read"},
 	{NULL, NULL, NULL},
 };
 
@@ -165,6 +169,13 @@ static void expect(const char *cls, const char *v)
 	for (char *p = k; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + 32);
+	if (!strcmp(cls, "cert")) { /* Suricata's "aa:bb:..": the hex alone */
+		char *w = k + 5;
+		for (const char *r = k + 5; *r; r++)
+			if (*r != ':')
+				*w++ = *r;
+		*w = 0;
+	}
 	set_add(&expected, k);
 }
 
@@ -258,6 +269,11 @@ static void on_obs(const decode_observable *o, void *user)
 		norm(k, sizeof k, "ua", o->value, o->len);
 		set_add(&found, k);
 		return;
+	case DECODE_TLS_CERT_SHA1:
+	case DECODE_TLS_CERT_SHA256:
+		norm(k, sizeof k, "cert", o->value, o->len);
+		set_add(&found, k);
+		return;
 	default:
 		return;
 	}
@@ -325,6 +341,14 @@ static void run_case(tally *t, const char *source, const char *name,
 		else if (shown++ < 4)
 			printf("  missing %s\n", expected.v[i]);
 	}
+	size_t ncert = 0, ncert_found = 0;
+	for (size_t i = 0; i < SET_CAP; i++)
+		if (expected.v[i] && !strncmp(expected.v[i], "cert:", 5)) {
+			ncert++;
+			ncert_found += (size_t)set_has(&found, expected.v[i]);
+		}
+	if (ncert)
+		printf("  certificates: %zu expected, %zu found\n", ncert, ncert_found);
 	printf("case %s: %zu expected, %zu found, %zu missing%s%s\n", name,
 	       expected.n, nfound, expected.n - nfound,
 	       reason && nfound < expected.n ? " (known gap: " : "",
@@ -390,10 +414,22 @@ static void zeek_answers(char *v)
 	}
 }
 
+/* ssl.log's cert_chain_fps (a set) and x509.log's fingerprint: the
+ * server's certificates, expected unless the line's version is TLS 1.3
+ * (whose certificates are encrypted). client_cert_chain_fps is not
+ * expected: a client's certificates are not read. */
+static void zeek_certs(char *v)
+{
+	char *save = NULL;
+	for (char *a = strtok_r(v, ",", &save); a; a = strtok_r(NULL, ",", &save))
+		expect("cert", a);
+}
+
 static void zeek_log(const char *path)
 {
-	char line[16384];
+	char line[65536];
 	int col[7] = {-1, -1, -1, -1, -1, -1, -1}, qtype_col = -1, answers_col = -1;
+	int certs_col = -1, version_col = -1;
 	static const char *const names[7] = {"query", "host", "uri",
 					     "server_name", "id.orig_h",
 					     "id.resp_h", "user_agent"};
@@ -417,6 +453,10 @@ static void zeek_log(const char *path)
 					qtype_col = i;
 				if (!strcmp(tok, "answers"))
 					answers_col = i;
+				if (!strcmp(tok, "cert_chain_fps") || !strcmp(tok, "fingerprint"))
+					certs_col = i;
+				if (!strcmp(tok, "version"))
+					version_col = i;
 			}
 			continue;
 		}
@@ -426,8 +466,8 @@ static void zeek_log(const char *path)
 		 * a query without a qtype is no question: Zeek logs a record's
 		 * owner name there (an mDNS announcement, an UPDATE's names),
 		 * which we report as an answer name */
-		char *query = NULL;
-		int no_qtype = 0;
+		char *query = NULL, *certs = NULL;
+		int no_qtype = 0, tls13 = 0;
 		for (tok = strtok_r(line, "\t", &save); tok;
 		     tok = strtok_r(NULL, "\t", &save), i++) {
 			for (int k = 0; k < 7; k++)
@@ -439,9 +479,15 @@ static void zeek_log(const char *path)
 				no_qtype = 1;
 			if (i == answers_col)
 				zeek_answers(tok);
+			if (i == certs_col)
+				certs = tok;
+			if (i == version_col && !strncmp(tok, "TLSv13", 6))
+				tls13 = 1;
 		}
 		if (query)
 			expect(no_qtype ? "dnsname" : "dns", query);
+		if (certs && !tls13)
+			zeek_certs(certs);
 	}
 	fclose(f);
 }
@@ -480,8 +526,8 @@ static void zeek_walk(tally *t, const char *root, const char *dir)
 					 b->d_name);
 				static const char *const logs[] = {
 					"dns.log", "http.log", "ssl.log",
-					"conn.log", "tunnel.log"};
-				for (int k = 0; k < 5; k++) {
+					"conn.log", "tunnel.log", "x509.log"};
+				for (int k = 0; k < 6; k++) {
 					struct stat ls;
 					snprintf(lp, sizeof lp, "%s/%s", logdir,
 						 logs[k]);
@@ -572,6 +618,7 @@ static const struct {
 	{"http.url", "url"},
 	{"http.http_user_agent", "ua"},
 	{"tls.sni", "sni"},
+	{"tls.fingerprint", "cert"}, /* the server's; tls.client.* are not read */
 	{"src_ip", "addr"},
 	{"dest_ip", "addr"},
 	{"flow.src_ip", "addr"},
