@@ -487,6 +487,9 @@ static void test_quick_agrees(void **state)
 		"[file:hashes.'SHA-512' = "
 		"'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
 		"47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e']",
+		"[x509-certificate:hashes.'SHA-1' = 'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709']",
+		"[x509-certificate:hashes.'SHA-256' = "
+		"'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
 	};
 	static const char *const left[] = {
 		"", "[", "[]", "[ipv4-addr:value]", "[ipv4-addr:value = 'x'",
@@ -503,6 +506,9 @@ static void test_quick_agrees(void **state)
 		"[file:hashes.MD5 = 'abcd']", "[file:hashes.'sha-256' = 'ab']",
 		"[file:hashes.'SHA-1' = 'zz39a3ee5e6b4b0d3255bfef95601890afd80709']",
 		"[file:hashes.SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+		"[x509-certificate:hashes.'SHA-1' = 'da:39:a3:ee:5e:6b:4b:0d:32:55:bf:ef:95:60:18:90:af:d8:07:09']",
+		"[x509-certificate:hashes.'SHA-256' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+		"[x509-certificate:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4']",
 		"[domain-name:value = 1]", "[domain-name:value = t'2020-01-01T00:00:00Z']",
 		"[x-domain-name:value = 'x']", "[domain-name:value = 'x' ]\f",
 	};

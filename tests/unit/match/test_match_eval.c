@@ -883,6 +883,89 @@ static void test_agrees_with_pattern_match(void **state)
 	assert_true(cases > 5000);
 }
 
+/* ---------------------------------------------------------------- certificates */
+
+/* x509-certificate:hashes and file:hashes of the same value are apart:
+ * each meets only its own kind; hex in either case and Suricata's colon
+ * form meet the table, the evaluated atoms and the compound atoms alike. */
+static void test_certificate_hashes(void **state)
+{
+	(void)state;
+	static const char *const pats[] = {
+		/* 0 */ "[x509-certificate:hashes.'SHA-1' = '4FA842C2462FB04C1D3E8EA966134D2B6F6E75E3']",
+		/* 1 */ "[file:hashes.'SHA-1' = '4fa842c2462fb04c1d3e8ea966134d2b6f6e75e3']",
+		/* 2 */ "[x509-certificate:hashes.'SHA-256' IN ('ab01000000000000000000000000000000"
+			"000000000000000000000000000000', 'cd02000000000000000000000000000000"
+			"000000000000000000000000000000')]",
+		/* 3 */ "[x509-certificate:hashes.'SHA-256' LIKE 'ef03%']",
+		/* 4 */ "[x509-certificate:hashes.'SHA-1' = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'] "
+			"AND [domain-name:value = 'c2.example']",
+		/* 5 */ "[file:hashes.'SHA-256' = 'cd0200000000000000000000000000000000000000"
+			"0000000000000000000000']",
+	};
+	rk_errctx ctx;
+	match *m = NULL;
+	match_builder *b = match_builder_new(NOW, NULL, NULL);
+	assert_non_null(b);
+	for (size_t i = 0; i < RK_ARRAY_LEN(pats); i++)
+		assert_int_equal(match_builder_add(b, "indicator--x509", pats[i], 0, 0, false, &ctx),
+				 RK_OK);
+	assert_int_equal(match_build(b, &m, &ctx), RK_OK);
+	match_builder_free(b);
+	match_stats st;
+	match_get_stats(m, &st);
+	assert_int_equal(st.exact, 4);     /* 0, 1, 2, 5 in the tables */
+	assert_int_equal(st.evaluated, 1); /* 3 */
+	assert_int_equal(st.compound, 1);  /* 4 */
+	match_scratch *s = match_scratch_new(m);
+	assert_non_null(s);
+	assert_string_equal(match_obs_path(MATCH_OBS_X509_SHA1), "x509-certificate:hashes.'SHA-1'");
+	assert_string_equal(match_obs_path(MATCH_OBS_X509_SHA256),
+			    "x509-certificate:hashes.'SHA-256'");
+	assert_string_equal(match_obs_kind_name(MATCH_OBS_X509_SHA256), "x509-sha256");
+
+	static const struct {
+		match_obs_kind kind;
+		const char *value;
+		int hit;    /* the handle hit, -1 none */
+		int atom;   /* the compound reported, -1 none */
+	} cases[] = {
+		{MATCH_OBS_X509_SHA1, "4fa842c2462fb04c1d3e8ea966134d2b6f6e75e3", 0, -1},
+		{MATCH_OBS_X509_SHA1, "4FA842C2462FB04C1D3E8EA966134D2B6F6E75E3", 0, -1},
+		{MATCH_OBS_X509_SHA1, "4f:a8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3", 0, -1},
+		{MATCH_OBS_X509_SHA1, "4F:A8:42:C2:46:2F:B0:4C:1D:3E:8E:A9:66:13:4D:2B:6F:6E:75:E3", 0, -1},
+		{MATCH_OBS_SHA1, "4fa842c2462fb04c1d3e8ea966134d2b6f6e75e3", 1, -1},
+		{MATCH_OBS_SHA1, "4f:a8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3", -1, -1},
+		/* colons astray, a byte short: no fingerprint */
+		{MATCH_OBS_X509_SHA1, "4fa8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75:e3:", -1, -1},
+		{MATCH_OBS_X509_SHA1, "4f:a8:42:c2:46:2f:b0:4c:1d:3e:8e:a9:66:13:4d:2b:6f:6e:75", -1, -1},
+		{MATCH_OBS_X509_SHA256,
+		 "CD02000000000000000000000000000000000000000000000000000000000000", 2, -1},
+		{MATCH_OBS_SHA256, "cd02000000000000000000000000000000000000000000000000000000000000", 5, -1},
+		{MATCH_OBS_X509_SHA256,
+		 "ef:03:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+		 "00:00:00:00:00", 3, -1},
+		{MATCH_OBS_SHA256, "ef03000000000000000000000000000000000000000000000000000000000000", -1, -1},
+		{MATCH_OBS_X509_SHA1, "aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa:aa", -1, 4},
+		{MATCH_OBS_SHA1, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -1, -1},
+	};
+	for (size_t i = 0; i < RK_ARRAY_LEN(cases); i++) {
+		seen h;
+		memset(&h, 0, sizeof h);
+		match_obs o = { .kind = cases[i].kind, .value = cases[i].value,
+				.len = strlen(cases[i].value) };
+		size_t n = match_observe(m, s, &o, on_hit, on_atom, &h);
+		if (cases[i].hit < 0 ? n != 0 : !(n == 1 && h.hit[0] == (uint32_t)cases[i].hit))
+			fail_msg("case %zu (%s): %zu hits, first %u", i, cases[i].value, n,
+				 h.nhit ? h.hit[0] : 99);
+		if (cases[i].atom < 0 ? h.natom != 0
+				      : !(h.natom == 1 && h.atom_handle[0] == (uint32_t)cases[i].atom))
+			fail_msg("case %zu (%s): %zu atom reports", i, cases[i].value, h.natom);
+	}
+	match_scratch_free(s);
+	match_free(m);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 /* Four threads observe through one matcher, each with its own scratch:
@@ -1015,6 +1098,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_like_matches),
+		cmocka_unit_test(test_certificate_hashes),
 		cmocka_unit_test(test_cidr_issubset),
 		cmocka_unit_test(test_or_across_types),
 		cmocka_unit_test(test_followedby),
