@@ -1,7 +1,7 @@
 /*
  * decode.h: packet decoding for the sensor, from link layer to the
  * observables an indicator can match (addresses, DNS names and answers,
- * HTTP Host/URL/User-Agent, TLS SNI).
+ * HTTP Host/URL/User-Agent, TLS SNI, TLS server certificate hashes).
  *
  * Data flow: a packet buffer and its libpcap link type go into
  * decode_packet(); the link layer (Ethernet with 802.1Q/QinQ, MPLS, PPPoE,
@@ -12,7 +12,9 @@
  * through a bounded per-flow reassembly (a few KB per direction) to DNS
  * over TCP, HTTP/1.x request headers, HTTP/2 in cleartext (prior
  * knowledge or Upgrade: h2c; request headers through HPACK, DNS over
- * HTTPS messages both ways) and the TLS ClientHello. Every observable is
+ * HTTPS messages both ways) and the TLS ClientHello, whose server's answer
+ * is then read for its certificates (TLS 1.0-1.2: the SHA-1 and SHA-256
+ * of each, hashed as the bytes stream past; TLS 1.3 encrypts them). Every observable is
  * handed to the caller's callback as it is found; decode_pcap_file()
  * walks a capture file, and decode_pcap_open/next give its records one
  * by one.
@@ -35,6 +37,8 @@
  *   decode_quic.c   QUIC: client Initials decrypted and their CRYPTO
  *                   frames gathered into the ClientHello (v1, v2, drafts
  *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
+ *   decode_tlscert.c  the server flight answering a ClientHello: each
+ *                   certificate's SHA-1 and SHA-256 (TLS 1.0-1.2)
  *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
  *   decode_http2.c  HTTP/2 in cleartext: frames, HPACK, DNS over HTTPS
  *   decode_pcap.c   capture files: classic pcap read directly, the rest

@@ -19,7 +19,10 @@
  * text), never the normal form the hash tables use. A kind with no atoms
  * to evaluate (most of them, in most indicator sets) goes to its table
  * and no further, and a domain is looked up by its one-pass key
- * (match_domain_key), never copied into a normal form.
+ * (match_domain_key), never copied into a normal form. A certificate's
+ * fingerprint written with colons ("aa:bb:..", Suricata's form) is read as
+ * the hex without them, by the tables and the evaluator alike; digests
+ * (the `digests` table) are keyed as bytes, so hex case never matters.
  *
  * Atoms of one compound pattern are gathered in the scratch so that
  * on_atom hears once per pattern with every atom the observable satisfied
