@@ -464,7 +464,7 @@ static void count_decode_errors(sensor_worker *w, const sensor_batch *b, uint64_
 		 * not bad input: counted, but not reported one by one */
 		bool capacity = k == DECODE_E_FLOW_EVICTED || k == DECODE_E_TCP_GAP ||
 				k == DECODE_E_STREAM_FULL || k == DECODE_E_FRAG_TIMEOUT ||
-				k == DECODE_E_FRAG_DROPPED;
+				k == DECODE_E_FRAG_DROPPED || k == DECODE_E_TLS_CERT_UNTRACKED;
 		if (w->s->cfg.on_err && !capacity)
 			w->s->cfg.on_err(b->src->path, true, number, why, w->s->cfg.err_arg);
 	}
