@@ -18,8 +18,8 @@
  * lowercase hex digits, SHA-1 and SHA-256 in pairs.
  *
  * Seeds (fuzz/corpus/decode_tlscert/, see its README): server flights of
- * the Zeek test traces (TLS 1.0 to 1.2, ECDHE, a flight over many records,
- * TLS 1.3), plus hand-made hostile ones.
+ * the Zeek test traces (TLS 1.0 to 1.2, ECDHE, TLS 1.3), plus hand-made
+ * hostile ones (one of them a flight in one-byte records).
  */
 #include <stdint.h>
 

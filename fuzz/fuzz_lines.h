@@ -16,7 +16,8 @@
  * alone) and is read whole; the line number is
  * one the reader has counted; and a value that the classifier decided is
  * classified the same again (URLs taken whole from an HTTP URI column and
- * User-Agents are not classified, so they are exempt). The closing check
+ * User-Agents are not classified, so they are exempt; a certificate
+ * fingerprint must be 40 or 64 hex digits, colons allowed between bytes). The closing check
  * compares the count of observables with the reader's statistics.
  */
 #ifndef RK_FUZZ_LINES_H
@@ -29,6 +30,28 @@
 #include <unistd.h>
 
 #include "logs.h"
+
+/* A certificate fingerprint as the readers take it: 40 (SHA-1) or 64
+ * (SHA-256) hex digits, plain or as bytes joined by colons. */
+static inline int fuzz_lines_cert(const logs_obs *o)
+{
+	size_t digits = 0;
+	int colons = o->len > 2 && o->val[2] == ':';
+	for (size_t i = 0; i < o->len; i++) {
+		char c = o->val[i];
+		if (colons && i % 3 == 2) {
+			if (c != ':')
+				return 0;
+		} else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			   (c >= 'A' && c <= 'F')) {
+			digits++;
+		} else {
+			return 0;
+		}
+	}
+	return digits == (o->kind == LOGS_KIND_X509_SHA1 ? 40u : 64u) &&
+	       (!colons || o->len == digits / 2 * 3 - 1);
+}
 
 typedef struct fuzz_lines {
 	const char *lo, *hi; /* where values may lie; NULL: not checked here */
@@ -50,10 +73,14 @@ static inline int fuzz_lines_check(const logs_obs *o, void *arg)
 		s->sum += (unsigned char)o->val[i];
 	if (o->line == 0 || o->line > s->r->stats.lines)
 		abort();
-	if (o->kind != LOGS_KIND_UA &&
-	    !(o->kind == LOGS_KIND_URL && o->field == LOGS_FIELD_HTTP_URI) &&
-	    logs_classify(o->val, o->len) != (int)o->kind)
+	if (o->kind == LOGS_KIND_X509_SHA1 || o->kind == LOGS_KIND_X509_SHA256) {
+		if (!fuzz_lines_cert(o))
+			abort();
+	} else if (o->kind != LOGS_KIND_UA &&
+		   !(o->kind == LOGS_KIND_URL && o->field == LOGS_FIELD_HTTP_URI) &&
+		   logs_classify(o->val, o->len) != (int)o->kind) {
 		abort();
+	}
 	s->seen++;
 	return 0;
 }
