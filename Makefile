@@ -185,7 +185,8 @@ TSAN_TESTS := unit_sensor_test_sensor_engine protocol_test_sensor_cli \
               unit_pattern_test_pattern unit_store_test_store_concurrency \
               unit_uplink_test_uplink_sight protocol_test_sensor_e2e \
               unit_logs_test_logs_edge protocol_test_sensor_compound \
-              protocol_test_notify protocol_test_federation
+              protocol_test_notify protocol_test_federation \
+              unit_sensor_test_sensor_x509
 tsan-check:
 	$(MAKE) TSAN=1 build/tsan/renkei $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
 	RENKEI_BIN=build/tsan/renkei TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \
