@@ -263,6 +263,51 @@ static void test_stix(void **state)
 
 /* Equal content, equal bytes and ETag, whatever order the indicators came
  * in; other content, another ETag. */
+/* A certificate's fingerprints: Zeek's CERT_HASH, MISP's x509
+ * fingerprint types, left out of Suricata's file-hash lists. */
+static void test_certificate_hashes(void **state)
+{
+	static const char ind[] =
+		"{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"" IND(9) "\","
+		"\"created\":\"2026-01-01T00:00:00Z\",\"modified\":\"2026-01-01T00:00:00Z\","
+		"\"pattern\":\"[x509-certificate:hashes.'SHA-1' = "
+		"'4FA842C2462FB04C1D3E8EA966134D2B6F6E75E3' OR x509-certificate:hashes.'SHA-256' = "
+		"'95cb443934beda97627688546191ab1d3989a835592cebdd2434f9ad41324ce1']\","
+		"\"pattern_type\":\"stix\",\"valid_from\":\"2026-01-01T00:00:00Z\"}";
+	static const export_format fmts[] = {EXPORT_ZEEK, EXPORT_SURICATA, EXPORT_MISP};
+	(void)state;
+	for (size_t f = 0; f < RK_ARRAY_LEN(fmts); f++) {
+		export_set s;
+		export_output out;
+		rk_errctx ctx;
+		rk_errctx_clear(&ctx);
+		assert_int_equal(export_set_init(&s, "bank-a"), RK_OK);
+		json_t *o = json_loads(ind, 0, NULL);
+		assert_non_null(o);
+		assert_int_equal(export_set_add(&s, o, &ctx), RK_OK);
+		json_decref(o);
+		assert_int_equal(s.n_ind, 1);
+		export_output_init(&out);
+		assert_int_equal(export_render(&s, fmts[f], &out, &ctx), RK_OK);
+		const char *body = out.files[0].body.data;
+		if (fmts[f] == EXPORT_ZEEK) {
+			assert_non_null(strstr(body, "4fa842c2462fb04c1d3e8ea966134d2b6f6e75e3\t"
+						     "Intel::CERT_HASH\t"));
+			assert_non_null(strstr(body, "95cb443934beda97627688546191ab1d3989a835592cebdd"
+						     "2434f9ad41324ce1\tIntel::CERT_HASH\t"));
+			assert_null(strstr(body, "FILE_HASH"));
+		} else if (fmts[f] == EXPORT_SURICATA) {
+			assert_int_equal(out.left_out, 2);
+			assert_null(strstr(body, "4fa842c2"));
+		} else {
+			assert_non_null(strstr(body, "x509-fingerprint-sha1"));
+			assert_non_null(strstr(body, "x509-fingerprint-sha256"));
+		}
+		export_output_cleanup(&out);
+		export_set_cleanup(&s);
+	}
+}
+
 static void test_deterministic(void **state)
 {
 	(void)state;
@@ -312,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_nftables),   cmocka_unit_test(test_plain_csv),
 		cmocka_unit_test(test_misp),       cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_certificate_hashes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
