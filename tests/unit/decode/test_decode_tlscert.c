@@ -285,9 +285,11 @@ static void test_lying_lengths(void **state)
 	n += certificate(hsbuf + n, cs, 2, 0, 100000);
 	expect_counted(hsbuf, n, DECODE_E_TLS_CERT_MALFORMED, 0);
 	/* the first certificate shorter than it is: it is hashed short,
-	 * then its tail read as a length that does not fit */
-	n = server_hello(hsbuf, 0);
-	n += certificate(hsbuf + n, cs, 2, 0, -10);
+	 * then its tail read as a length, made one that cannot fit (the
+	 * certificate's own last bytes are its signature, random) */
+	size_t at = server_hello(hsbuf, 0);
+	n = at + certificate(hsbuf + at, cs, 2, 0, -10);
+	memset(hsbuf + at + 1 + 3 + 3 + 3 + certs[0].len - 10, 0xff, 3);
 	expect_counted(hsbuf, n, DECODE_E_TLS_CERT_MALFORMED, 1);
 	/* a certificate of no bytes */
 	n = server_hello(hsbuf, 0);
