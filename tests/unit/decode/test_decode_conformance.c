@@ -64,8 +64,6 @@ typedef struct gap {
 } gap;
 
 static const gap gaps[] = {
-	{"suricata", "http2-upgrade", "HTTP/2 after an h2c Upgrade is not decoded"},
-	{"suricata", "dns-over-http2", "DNS over HTTP/2 is not decoded"},
 	{"zeek", "smtp-starttls", "TLS begun by STARTTLS inside SMTP: its certificates are not read"},
 	{NULL, NULL, NULL},
 };
