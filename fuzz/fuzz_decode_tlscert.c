@@ -83,17 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = size - 1 - ncut;
 	if (len > FUZZ_IP_MAX - 40)
 		len = FUZZ_IP_MAX - 40;
-	cut[n++] = 0;
-	for (size_t i = 0; i < ncut; i++) {
-		size_t at = len * data[1 + i] / 256, j = n;
-		while (j > 1 && cut[j - 1] > at) { /* insertion sort */
-			cut[j] = cut[j - 1];
-			j--;
-		}
-		cut[j] = at;
-		n++;
-	}
-	cut[n] = len;
+	n = fuzz_cut_points(data + 1, ncut, len, cut);
 
 	memset(&seen, 0, sizeof seen);
 	cfg.flows = 8;

@@ -158,6 +158,27 @@ static inline size_t fuzz_tcp(uint8_t *out, uint16_t sport, uint16_t dport,
 	return 40 + len;
 }
 
+/* Where a stream of len bytes is cut: cut[0] = 0, then one point per pick
+ * byte (its fraction of len), in order, then cut[n] = len; returns n, the
+ * number of pieces. cut has room for npicks + 2. */
+static inline size_t fuzz_cut_points(const uint8_t *picks, size_t npicks, size_t len,
+				     size_t *cut)
+{
+	size_t n = 0;
+	cut[n++] = 0;
+	for (size_t i = 0; i < npicks; i++) {
+		size_t at = len * picks[i] / 256, j = n;
+		while (j > 1 && cut[j - 1] > at) { /* insertion sort */
+			cut[j] = cut[j - 1];
+			j--;
+		}
+		cut[j] = at;
+		n++;
+	}
+	cut[n] = len;
+	return n;
+}
+
 /*
  * fuzz_stream: delivers a client-to-server TCP stream to dport, cut into
  * segments at fuzzed points. Input layout:
@@ -200,18 +221,7 @@ static inline void fuzz_stream(const uint8_t *data, size_t size,
 	len = size - 1 - ncut;
 	if (len > FUZZ_IP_MAX - 40)
 		len = FUZZ_IP_MAX - 40;
-	cut[n++] = 0;
-	for (size_t i = 0; i < ncut; i++) {
-		size_t at = len * data[1 + i] / 256;
-		size_t j = n;
-		while (j > 1 && cut[j - 1] > at) { /* insertion sort */
-			cut[j] = cut[j - 1];
-			j--;
-		}
-		cut[j] = at;
-		n++;
-	}
-	cut[n] = len;
+	n = fuzz_cut_points(data + 1, ncut, len, cut);
 
 	cfg.flows = 4;
 	cfg.flow_buf = (mode & 0x80) ? 256 : 4096;
