@@ -5,12 +5,14 @@
  *
  * Input: byte 0 sets the context: bit 0 a 256-byte stream buffer (else
  * 1024), bits 1-2 the flow table size minus one (1 to 4 flows, so a fourth
- * concurrent flow evicts one). Then records, each a header of four bytes and
- * a payload:
+ * concurrent flow evicts one), bits 3-4 the fourth flow's server port:
+ * 8080, or the mail ports 25, 143, 110 (SMTP, IMAP and POP3 lines read for
+ * STARTTLS, then TLS both ways). Then records, each a header of four bytes
+ * and a payload:
  *
  *   byte 0   bits 0-1 which flow (client port 40000+n to port 80, 443, 53
- *            or 8080, so HTTP, TLS, DNS over TCP and content-classified
- *            traffic all occur); bit 2 server to client; bit 3 SYN; bit 4
+ *            or the fourth port, so HTTP, TLS, DNS over TCP, STARTTLS and
+ *            content-classified traffic all occur); bit 2 server to client; bit 3 SYN; bit 4
  *            RST; bit 5 FIN; bit 6 no ACK; bit 7 the capture clock jumps
  *            200 s first (past the 120 s flow timeout)
  *   byte 1-2 sequence number offset from that direction's base number
@@ -26,7 +28,9 @@
  * retransmission trimming, gap handling, RST reuse, eviction, timeouts.
  *
  * Seeds (fuzz/corpus/decode_tcp/, see its README): interleaved flows built
- * from the HTTP and TLS seeds, and hand-made disorder.
+ * from the HTTP and TLS seeds, and hand-made disorder; an SMTP STARTTLS
+ * session of the Zeek test traces, as captured and with the ClientHello
+ * ahead of the server's answer.
  */
 #include <stdint.h>
 
@@ -34,7 +38,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint16_t dports[4] = {80, 443, 53, 8080};
+static const uint16_t fourth[4] = {8080, 25, 143, 110};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,9 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode_ctx *d;
 	int64_t ts = 1000000;
 	size_t pos = 1;
+	uint16_t dports[4] = {80, 443, 53, 8080};
 
 	if (size < 1)
 		return 0;
+	dports[3] = fourth[(data[0] >> 3) & 3];
 	cfg.flow_buf = (data[0] & 1) ? 256 : 1024;
 	cfg.flows = 1 + ((data[0] >> 1) & 3);
 	cfg.flow_timeout_s = 120;

@@ -14,7 +14,8 @@
  * knowledge or Upgrade: h2c; request headers through HPACK, DNS over
  * HTTPS messages both ways) and the TLS ClientHello, whose server's answer
  * is then read for its certificates (TLS 1.0-1.2: the SHA-1 and SHA-256
- * of each, hashed as the bytes stream past; TLS 1.3 encrypts them). Every observable is
+ * of each, hashed as the bytes stream past; TLS 1.3 encrypts them), the
+ * TLS begun by STARTTLS in SMTP, IMAP and POP3 included. Every observable is
  * handed to the caller's callback as it is found; decode_pcap_file()
  * walks a capture file, and decode_pcap_open/next give its records one
  * by one.
@@ -39,6 +40,8 @@
  *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
  *   decode_tlscert.c  the server flight answering a ClientHello: each
  *                   certificate's SHA-1 and SHA-256 (TLS 1.0-1.2)
+ *   decode_starttls.c  SMTP, IMAP and POP3 lines read for STARTTLS, after
+ *                   which both directions go on as TLS
  *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
  *   decode_http2.c  HTTP/2 in cleartext: frames, HPACK, DNS over HTTPS
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
@@ -115,7 +118,8 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_H2_LOST, "HTTP/2 header state lost (gap or oversized block)") \
 	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)") \
 	X(DECODE_E_TLS_CERT_MALFORMED, "malformed TLS server flight (ServerHello, Certificate)") \
-	X(DECODE_E_TLS_CERT_UNTRACKED, "TLS server certificates not read (table full)")
+	X(DECODE_E_TLS_CERT_UNTRACKED, "TLS server certificates not read (table full)") \
+	X(DECODE_E_STARTTLS_MALFORMED, "malformed STARTTLS exchange (over-long line after the command)")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,

@@ -12,8 +12,11 @@
  * at the new segment), appended, and offered to the application parser,
  * which consumes whole messages. What a direction carries is decided from
  * its first bytes (ports 53, 5353 and 5355 for DNS): a TLS record header,
- * an HTTP request method (an HTTP/2 preface among them, which decode_http
- * hands on); anything else (server responses included) is ignored and
+ * on a mail port (SMTP 25 and 587, IMAP 143, POP3 110) lines read for
+ * STARTTLS (decode_starttls.c: after it the client's direction goes on as
+ * TLS, the server's as TLSCERT), an HTTP request method (an HTTP/2
+ * preface among them, which decode_http hands on); anything else (server
+ * responses included) is ignored and
  * never buffered, unless it answers an HTTP/2 client
  * (decode_http2_answer) or a TLS client whose ClientHello was read: that
  * answer is read for its certificates (decode_tlscert.c, a parser that
@@ -22,10 +25,12 @@
  * ends it too.
  *
  * Per-direction state machine:
- *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | IGNORE
+ *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | MAIL | IGNORE
  *   UNKNOWN --the other direction's ClientHello--> TLSCERT
  *   HTTP --preface--> HTTP2
- *   HTTP/TLS/DNS/HTTP2/TLSCERT --parser done, stuck on a full buffer, gap--> IGNORE
+ *   MAIL --client: STARTTLS asked, then a TLS record or the answer--> TLS
+ *   MAIL --server: positive answer to STARTTLS--> TLSCERT
+ *   HTTP/TLS/DNS/HTTP2/TLSCERT/MAIL --parser done, stuck on a full buffer, gap--> IGNORE
  *   (a gap on an empty buffer only resynchronises)
  */
 #include <string.h>
@@ -127,9 +132,12 @@ static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 		fl->dir[k].skip = 0;
 		fl->dir[k].len = 0;
 		fl->dir[k].h2c = 0;
+		fl->dir[k].lines = 0;
 	}
 	fl->h2 = 0;
 	fl->tlscert = 0;
+	fl->mail = 0;
+	fl->mail_tag_len = 0;
 	*dir = 0;
 	return free_slot;
 }
@@ -153,6 +161,9 @@ static int classify(const decode_flow *f, const uint8_t *p, size_t len)
 		return DIR_DNS;
 	if (len >= 2 && p[0] == 0x16 && p[1] == 3)
 		return DIR_TLS;
+	/* SMTP, IMAP, POP3: read for STARTTLS (decode_starttls.c) */
+	if (decode_mail_port(f->dport) || decode_mail_port(f->sport))
+		return DIR_MAIL;
 	if (is_method(p, len))
 		return DIR_HTTP;
 	/* mDNS and LLMNR (RFC 4795) over TCP, as over UDP; after the
@@ -177,6 +188,8 @@ static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		return decode_http2(d, f, r, p, len, full);
 	case DIR_TLSCERT:
 		return decode_tlscert(d, f, p, len, full);
+	case DIR_MAIL:
+		return decode_starttls(d, f, r, p, len, full);
 	default:
 		return (size_t)-1;
 	}

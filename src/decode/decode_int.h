@@ -15,7 +15,8 @@
  * HPACK dynamic tables each, attached to a flow through
  * decode_tcpflow.h2), and the TLS server flights being read for their
  * certificates (decode_tlscert.c: tls_cert_slots hash states, attached
- * through decode_tcpflow.tlscert). Timeouts run on capture time, never on
+ * through decode_tcpflow.tlscert); a flow on a mail port keeps its
+ * STARTTLS negotiation in decode_tcpflow.mail (decode_starttls.c). Timeouts run on capture time, never on
  * the wall clock.
  */
 #ifndef RK_DECODE_INT_H
@@ -31,6 +32,9 @@
 #define DECODE_HS_MAX 16384   /* TLS ClientHello gathered across records */
 #define DECODE_QUIC_HELLO_MAX 8192    /* ClientHello gathered from CRYPTO frames */
 #define DECODE_QUIC_PACKET_MAX 16384  /* one Initial packet decrypted */
+#define DECODE_MAIL_LINE_MAX 1024 /* a mail line read for STARTTLS (RFC 5321 allows 512) */
+#define DECODE_MAIL_LINES 64      /* lines a direction reads before STARTTLS is asked */
+#define DECODE_MAIL_TAG_MAX 16    /* an IMAP tag kept to match its reply */
 
 typedef struct decode_frag {
 	int used;
@@ -49,6 +53,8 @@ enum { DIR_UNKNOWN, DIR_IGNORE, DIR_HTTP, DIR_TLS, DIR_DNS };
 enum { DIR_HTTP2 = DIR_DNS + 1 }; /* HTTP/2 frames (decode_http2.c) */
 /* a server's answer to a ClientHello (decode_tlscert.c) */
 enum { DIR_TLSCERT = DIR_HTTP2 + 1 };
+/* SMTP, IMAP or POP3 lines read for STARTTLS (decode_starttls.c) */
+enum { DIR_MAIL = DIR_TLSCERT + 1 };
 
 typedef struct decode_dir {
 	int app;
@@ -58,6 +64,7 @@ typedef struct decode_dir {
 	uint32_t len;
 	uint8_t *buf;
 	uint8_t h2c;         /* an HTTP/1.1 request asked for Upgrade: h2c */
+	uint8_t lines;       /* DIR_MAIL: lines read, up to 255 */
 } decode_dir;
 
 /* What a probe of the flow table reads, kept apart from the flows. */
@@ -72,6 +79,11 @@ typedef struct decode_tcpflow {
 	decode_dir dir[2];
 	uint16_t h2;         /* HTTP/2 connection state: slot + 1, 0 none */
 	uint16_t tlscert;    /* TLS server flight state: slot + 1, 0 none */
+	/* STARTTLS on a mail port (decode_starttls.c): DECODE_MAIL_* flags,
+	 * and the tag of an IMAP client's STARTTLS command */
+	uint8_t mail;
+	uint8_t mail_tag_len;
+	uint8_t mail_tag[DECODE_MAIL_TAG_MAX];
 } decode_tcpflow;
 
 struct decode_ctx {
@@ -185,6 +197,33 @@ void decode_tlscert_free(decode_ctx *d);
 /* A DIR_TLSCERT direction's bytes: all used, or (size_t)-1 when done. */
 size_t decode_tlscert(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		      size_t len, int full);
+
+/* decode_starttls.c: STARTTLS in SMTP (ports 25 and 587), IMAP (143)
+ * and POP3 (110). The protocol a server port speaks, or 0; classify
+ * (decode_flow.c) asks it of both ports of a direction whose first bytes
+ * are no TLS, so ordinary traffic pays two switches once a direction. */
+enum { DECODE_MAIL_SMTP = 1, DECODE_MAIL_IMAP, DECODE_MAIL_POP3 };
+#define DECODE_MAIL_ASKED 1   /* the client sent STARTTLS (or STLS) */
+#define DECODE_MAIL_AGREED 2  /* the server's positive answer was read */
+static inline int decode_mail_port(uint16_t port)
+{
+	switch (port) {
+	case 25:
+	case 587:
+		return DECODE_MAIL_SMTP;
+	case 143:
+		return DECODE_MAIL_IMAP;
+	case 110:
+		return DECODE_MAIL_POP3;
+	default:
+		return 0;
+	}
+}
+/* A DIR_MAIL direction's bytes: lines used (0 need more), or (size_t)-1
+ * when done; at the switch to TLS the direction becomes DIR_TLS (client)
+ * or DIR_TLSCERT (server) and the bytes after the line go there. */
+size_t decode_starttls(decode_ctx *d, const decode_flow *f, decode_dir *r,
+		       const uint8_t *p, size_t len, int full);
 
 /* decode_http2.c: HTTP/2 in cleartext and DNS over HTTPS on it. */
 #define DECODE_HPACK_MAX 16384   /* largest HPACK dynamic table accepted */

@@ -64,7 +64,6 @@ typedef struct gap {
 } gap;
 
 static const gap gaps[] = {
-	{"zeek", "smtp-starttls", "TLS begun by STARTTLS inside SMTP: its certificates are not read"},
 	{NULL, NULL, NULL},
 };
 

@@ -11,6 +11,12 @@
  * one byte). The cases that must give nothing are counted where they are
  * wrong: lengths that do not add up, a bad record, a gap, TLS 1.3, a server
  * that speaks first, a full slot table.
+ *
+ * The same flight and ClientHello follow STARTTLS (decode_starttls.c) in
+ * SMTP, IMAP and POP3 sessions written out line by line, with the server's
+ * answer read before or after the ClientHello, in segments of many sizes;
+ * sessions that never switch (no STARTTLS, refused, another IMAP tag's OK,
+ * over-long lines, too many lines) give no certificate.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,20 +167,26 @@ static size_t records(uint8_t *o, const uint8_t *hs, size_t n, size_t rec_max)
 	return out;
 }
 
-static void send_seg(decode_ctx *d, int from_server, unsigned cport, uint32_t seq,
-		     const uint8_t *pl, size_t n)
+static void send_port(decode_ctx *d, int from_server, unsigned port, unsigned cport,
+		      uint32_t seq, const uint8_t *pl, size_t n)
 {
 	pkt p;
 	eth(&p, 0, 0x0800);
 	if (from_server) {
 		ip4(&p, 6, 1, 0, 2, 1);
-		tcp(&p, 443, cport, seq, 0x18, pl, n);
+		tcp(&p, port, cport, seq, 0x18, pl, n);
 	} else {
 		ip4(&p, 6, 1, 0, 1, 2);
-		tcp(&p, cport, 443, seq, 0x18, pl, n);
+		tcp(&p, cport, port, seq, 0x18, pl, n);
 	}
 	pkt_finish_ip4(&p);
 	decode_packet(d, DECODE_LINK_ETHERNET, p.b, p.n, 1000000);
+}
+
+static void send_seg(decode_ctx *d, int from_server, unsigned cport, uint32_t seq,
+		     const uint8_t *pl, size_t n)
+{
+	send_port(d, from_server, 443, cport, seq, pl, n);
 }
 
 /* The client's ClientHello in one record, one segment. */
@@ -421,6 +433,292 @@ static void test_slot_bound(void **state)
 	decode_free(d);
 }
 
+/* ------------------------------------------------------------ STARTTLS */
+
+/* One mail session: client 10.0.0.1:cport to 10.0.0.2:port, each side's
+ * bytes in segments of at most seg. */
+typedef struct sess {
+	decode_ctx *d;
+	unsigned port, cport;
+	uint32_t seq[2]; /* next sequence number: client, server */
+	size_t seg;
+} sess;
+
+static void say(sess *m, int server, const uint8_t *b, size_t n)
+{
+	for (size_t at = 0; at < n; at += m->seg) {
+		size_t k = n - at < m->seg ? n - at : m->seg;
+		send_port(m->d, server, m->port, m->cport, m->seq[server], b + at, k);
+		m->seq[server] += (uint32_t)k;
+	}
+}
+
+static void says(sess *m, int server, const char *text)
+{
+	say(m, server, (const uint8_t *)text, strlen(text));
+}
+
+static uint8_t mail_ch[600], mail_flight[4 * CERT_MAX];
+static size_t mail_ch_len, mail_flight_len;
+
+/* The ClientHello record and the server's flight (with ChangeCipherSpec
+ * and encrypted data after it) every session uses. */
+static void mail_tls(void)
+{
+	uint8_t hs[512];
+	static const uint8_t tail[] = {20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 2, 9, 9};
+	size_t hn = tls_client_hello(hs, "c2.example");
+	mail_ch_len = records(mail_ch, hs, hn, 16384);
+	hn = good_handshake(hsbuf, 0);
+	mail_flight_len = records(mail_flight, hsbuf, hn, 1000);
+	memcpy(mail_flight + mail_flight_len, tail, sizeof tail);
+	mail_flight_len += sizeof tail;
+}
+
+typedef struct script {
+	unsigned port;
+	/* server greeting, client command, server reply, the STARTTLS
+	 * command, the positive answer */
+	const char *greet, *cmd, *reply, *starttls, *yes;
+} script;
+
+static const script scripts[] = {
+	{25, "220 mx.example ESMTP\r\n", "EHLO client.example\r\n",
+	 "250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n", "STARTTLS\r\n",
+	 "220 2.0.0 Ready to start TLS\r\n"},
+	{587, "220-mx.example ESMTP\r\n220 submission\r\n", "ehlo client.example\r\n",
+	 "250-mx.example\r\n250 STARTTLS\r\n", "starttls  \r\n", "220 Go ahead\r\n"},
+	{143, "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
+	 "a1 CAPABILITY\r\n",
+	 "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\na1 OK done\r\n",
+	 "a2 starttls\r\n", "* OK still here\r\na2 OK Begin TLS negotiation now\r\n"},
+	{110, "+OK POP3 ready\r\n", "CAPA\r\n", "+OK\r\nUSER\r\nSTLS\r\n.\r\n",
+	 "STLS\r\n", "+OK Begin TLS\r\n"},
+};
+
+enum { ANSWER_FIRST, HELLO_FIRST, HELLO_WITH_COMMAND };
+
+static void session(sess *m, const script *sc, int order)
+{
+	says(m, 1, sc->greet);
+	says(m, 0, sc->cmd);
+	says(m, 1, sc->reply);
+	if (order == HELLO_WITH_COMMAND) {
+		uint8_t both[700];
+		size_t n = strlen(sc->starttls);
+		memcpy(both, sc->starttls, n);
+		memcpy(both + n, mail_ch, mail_ch_len);
+		say(m, 0, both, n + mail_ch_len);
+	} else {
+		says(m, 0, sc->starttls);
+	}
+	if (order == HELLO_FIRST)
+		say(m, 0, mail_ch, mail_ch_len);
+	says(m, 1, sc->yes);
+	if (order == ANSWER_FIRST)
+		say(m, 0, mail_ch, mail_ch_len);
+	say(m, 1, mail_flight, mail_flight_len);
+}
+
+static void expect_clean(decode_ctx *d)
+{
+	for (int e = 0; e < DECODE_E_COUNT; e++)
+		assert_int_equal(decode_get_stats(d)->errors[e], 0);
+}
+
+static void test_starttls_sessions(void **state)
+{
+	static const size_t segs[] = {1400, 97, 7, 1};
+	(void)state;
+	mail_tls();
+	for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++)
+		for (int order = ANSWER_FIRST; order <= HELLO_WITH_COMMAND; order++)
+			for (size_t g = 0; g < sizeof segs / sizeof segs[0]; g++) {
+				seen s = {0};
+				sess m = {decode_new(NULL, collect, &s), scripts[i].port,
+					  40000, {1, 1}, segs[g]};
+				session(&m, &scripts[i], order);
+				expect_both(&s);
+				expect_clean(m.d);
+				decode_free(m.d);
+			}
+}
+
+/* A session that carries on in the clear: nothing reported or counted. */
+static void test_starttls_not_used(void **state)
+{
+	seen s = {0};
+	decode_ctx *d = decode_new(NULL, collect, &s);
+	sess m = {d, 25, 40001, {1, 1}, 1400};
+	char longline[3000];
+	(void)state;
+	mail_tls();
+	says(&m, 1, "220 mx.example ESMTP\r\n");
+	says(&m, 0, "EHLO client.example\r\n");
+	says(&m, 1, "250-mx.example\r\n250 8BITMIME\r\n");
+	says(&m, 0, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n");
+	says(&m, 1, "250 ok\r\n250 ok\r\n");
+	says(&m, 0, "DATA\r\n");
+	says(&m, 1, "354 go on\r\n");
+	/* the message speaks of STARTTLS and carries TLS-looking bytes */
+	says(&m, 0, "Subject: x\r\n\r\nSTARTTLS\r\n");
+	say(&m, 0, mail_ch, mail_ch_len);
+	memset(longline, 'a', sizeof longline - 3);
+	memcpy(longline + sizeof longline - 3, "\r\n", 3);
+	says(&m, 0, longline);
+	says(&m, 0, "\r\n.\r\nQUIT\r\n");
+	says(&m, 1, "220 queued\r\n");
+	say(&m, 1, mail_flight, mail_flight_len);
+	assert_int_equal(s.n, 0);
+	expect_clean(d);
+	/* POP3 and IMAP past their login */
+	m.port = 110;
+	m.cport = 40002;
+	m.seq[0] = m.seq[1] = 1;
+	says(&m, 1, "+OK ready\r\n");
+	says(&m, 0, "USER a\r\nPASS b\r\n");
+	says(&m, 1, "+OK\r\n+OK\r\n");
+	says(&m, 0, "STLS\r\n");
+	says(&m, 1, "+OK\r\n");
+	say(&m, 0, mail_ch, mail_ch_len);
+	say(&m, 1, mail_flight, mail_flight_len);
+	m.port = 143;
+	m.cport = 40003;
+	m.seq[0] = m.seq[1] = 1;
+	says(&m, 1, "* OK ready\r\n");
+	says(&m, 0, "a1 LOGIN a b\r\n");
+	says(&m, 1, "a1 OK\r\n");
+	says(&m, 0, "a2 STARTTLS\r\n");
+	says(&m, 1, "a2 OK\r\n");
+	say(&m, 0, mail_ch, mail_ch_len);
+	say(&m, 1, mail_flight, mail_flight_len);
+	assert_int_equal(s.n, 0);
+	expect_clean(d);
+	decode_free(d);
+}
+
+/* The server says no, or an OK that is another command's: the server's
+ * later bytes are not read for certificates. */
+static void test_starttls_refused(void **state)
+{
+	static const char *const no[][3] = {
+		{"25", "STARTTLS\r\n", "454 4.7.0 TLS not available\r\n"},
+		{"110", "STLS\r\n", "-ERR not now\r\n"},
+		{"143", "x STARTTLS\r\n", "x NO not now\r\n"},
+		{"143", "x STARTTLS\r\n", "x BAD what\r\n"},
+	};
+	(void)state;
+	mail_tls();
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect, &s);
+		sess m = {d, (unsigned)atoi(no[i][0]), 40010, {1, 1}, 1400};
+		says(&m, 1, "* OK hello\r\n");
+		says(&m, 0, no[i][1]);
+		says(&m, 1, no[i][2]);
+		/* a client that goes on in TLS all the same */
+		say(&m, 0, mail_ch, mail_ch_len);
+		say(&m, 1, mail_flight, mail_flight_len);
+		assert_int_equal(s.n, 0);
+		expect_clean(d);
+		decode_free(d);
+	}
+	/* IMAP: another tag's OK is no answer; the client's ClientHello is
+	 * read (it says the server agreed), the server's flight is not */
+	seen s = {0};
+	decode_ctx *d = decode_new(NULL, collect, &s);
+	sess m = {d, 143, 40011, {1, 1}, 1400};
+	says(&m, 1, "* OK hello\r\n");
+	says(&m, 0, "a3 STARTTLS\r\n");
+	says(&m, 1, "* OK\r\na2 OK late\r\nA3 OK case\r\n");
+	say(&m, 0, mail_ch, mail_ch_len);
+	say(&m, 1, mail_flight, mail_flight_len);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.v[0], "tls.sni=c2.example");
+	expect_clean(d);
+	decode_free(d);
+}
+
+/* Lines are bounded: an over-long line ends the direction, counted only
+ * after STARTTLS was asked; so do too many lines before it. */
+static void test_starttls_bounds(void **state)
+{
+	char longline[2100];
+	(void)state;
+	mail_tls();
+	memset(longline, 'a', sizeof longline - 3);
+	memcpy(longline, "EHLO ", 5);
+	memcpy(longline + sizeof longline - 3, "\r\n", 3);
+	/* an over-long command before STARTTLS: nothing followed, nothing counted */
+	for (int side = 0; side < 2; side++) {
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect, &s);
+		sess m = {d, 25, 40020, {1, 1}, 512};
+		says(&m, 1, side ? longline : "220 hi\r\n");
+		says(&m, 0, side ? "EHLO a\r\n" : longline);
+		says(&m, 1, "250 ok\r\n");
+		says(&m, 0, "STARTTLS\r\n");
+		says(&m, 1, "220 go\r\n");
+		say(&m, 1, mail_flight, mail_flight_len);
+		assert_int_equal(s.n, 0);
+		expect_clean(d);
+		decode_free(d);
+	}
+	/* an over-long answer to STARTTLS: counted, the flight not read (the
+	 * client's ClientHello still is) */
+	{
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect, &s);
+		sess m = {d, 25, 40021, {1, 1}, 1400};
+		says(&m, 1, "220 hi\r\n");
+		says(&m, 0, "STARTTLS\r\n");
+		memcpy(longline, "220 ", 4);
+		says(&m, 1, longline);
+		say(&m, 0, mail_ch, mail_ch_len);
+		say(&m, 1, mail_flight, mail_flight_len);
+		assert_int_equal(decode_get_stats(d)->errors[DECODE_E_STARTTLS_MALFORMED], 1);
+		assert_int_equal(s.n, 1);
+		assert_string_equal(s.v[0], "tls.sni=c2.example");
+		decode_free(d);
+	}
+	/* a line at the bound (1024 bytes with its line end) is read */
+	{
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect, &s);
+		sess m = {d, 25, 40022, {1, 1}, 1400};
+		char edge[1025];
+		memset(edge, 'b', sizeof edge);
+		memcpy(edge, "EHLO ", 5);
+		memcpy(edge + 1022, "\r\n", 3);
+		says(&m, 1, "220 hi\r\n");
+		says(&m, 0, edge);
+		says(&m, 1, "250 ok\r\n");
+		says(&m, 0, "STARTTLS\r\n");
+		says(&m, 1, "220 go\r\n");
+		say(&m, 0, mail_ch, mail_ch_len);
+		say(&m, 1, mail_flight, mail_flight_len);
+		expect_both(&s);
+		expect_clean(d);
+		decode_free(d);
+	}
+	/* 64 lines without STARTTLS: the session is taken as plain mail */
+	{
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect, &s);
+		sess m = {d, 25, 40023, {1, 1}, 1400};
+		says(&m, 1, "220 hi\r\n");
+		for (int i = 0; i < 64; i++)
+			says(&m, 0, "NOOP\r\n");
+		says(&m, 0, "STARTTLS\r\n");
+		says(&m, 1, "220 go\r\n");
+		say(&m, 0, mail_ch, mail_ch_len);
+		say(&m, 1, mail_flight, mail_flight_len);
+		assert_int_equal(s.n, 0);
+		expect_clean(d);
+		decode_free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +729,10 @@ int main(void)
 		cmocka_unit_test(test_tls13_and_server_first),
 		cmocka_unit_test(test_resumed_session),
 		cmocka_unit_test(test_slot_bound),
+		cmocka_unit_test(test_starttls_sessions),
+		cmocka_unit_test(test_starttls_not_used),
+		cmocka_unit_test(test_starttls_refused),
+		cmocka_unit_test(test_starttls_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
