@@ -6,9 +6,10 @@
  *
  * Which directions: when decode_tls (decode_app.c) reads a ClientHello, the
  * other direction of the flow, if it has carried nothing yet, becomes
- * DIR_TLSCERT, and its bytes come here. A server that speaks first, or a
- * direction already classified, is left alone; so the work is confined to
- * the answers of TLS clients.
+ * DIR_TLSCERT, and its bytes come here; so does a mail server's direction
+ * from the byte after its positive answer to STARTTLS (decode_starttls.c).
+ * Any other server that speaks first, or a direction already classified,
+ * is left alone; so the work is confined to the answers of TLS clients.
  *
  * Why streaming: a server's flight (ServerHello, Certificate with a chain
  * of several KB, ServerKeyExchange ...) is larger than the direction's
