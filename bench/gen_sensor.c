@@ -8,7 +8,11 @@
  *   --indicators N FILE  a STIX 2.1 bundle of N indicators, half
  *                        `[ipv4-addr:value = '...']`, half
  *                        `[domain-name:value = '...']`; FILE.txt holds the
- *                        bare values, one a line (what `rg -F -f` reads)
+ *                        bare values, one a line (what `rg -F -f` reads),
+ *                        and FILE.intel the same indicators as the Zeek
+ *                        intel file `renkei export --format zeek` writes
+ *                        (value, type, source "renkei", id), which is
+ *                        what Zeek's intel framework would load instead
  *   --zeek-dns L FILE    a Zeek TSV dns.log of L lines (about 145 bytes a
  *                        line, a resolver's mix of answered, empty,
  *                        NXDOMAIN and unanswered queries); one query in
@@ -45,15 +49,17 @@
 
 static int write_indicators(const gen *g, const char *path)
 {
-	char txt[4096], v[128], id[80], pat[256];
+	char txt[4096], intel[4096], v[128], id[80], pat[256];
 	FILE *f = fopen(path, "w");
 	snprintf(txt, sizeof txt, "%s.txt", path);
-	FILE *t = fopen(txt, "w");
+	snprintf(intel, sizeof intel, "%s.intel", path);
+	FILE *t = fopen(txt, "w"), *z = fopen(intel, "w");
 
-	if (!f || !t) {
+	if (!f || !t || !z) {
 		perror(path);
 		return 1;
 	}
+	fputs("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n", z);
 	fputs("{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
 	      "\"objects\":[",
 	      f);
@@ -70,9 +76,10 @@ static int write_indicators(const gen *g, const char *path)
 			"\"valid_from\":\"2026-01-01T00:00:00Z\"}",
 			i ? "," : "", id, pat);
 		fprintf(t, "%s\n", v);
+		fprintf(z, "%s\t%s\trenkei\t%s\n", v, i % 2 ? "Intel::DOMAIN" : "Intel::ADDR", id);
 	}
 	fputs("]}\n", f);
-	return fclose(f) | fclose(t);
+	return fclose(f) | fclose(t) | fclose(z);
 }
 
 /* ---------------------------------------------------------------- zeek dns.log */
