@@ -314,16 +314,29 @@ static void test_malformed_targets(void **state)
 		"c00c0002000100000e100002 c049"       /* 61: NS, pointer to 73 itself */
 		"c00c0041000100000e100008 0001 03666f6fc00c" /* 75: HTTPS, compressed */
 		"c00c0001000100000e100004 c0000209";  /* 95: A 192.0.2.9 */
-	static const unsigned ports[2] = {53, 5353};
+	static const unsigned ports[3] = {53, 5353, 53};
 	(void)state;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		seen s = {0};
 		decode_ctx *d = decode_new(NULL, collect_rr, &s);
 		const decode_stats *st = decode_get_stats(d);
 		msg m;
 		assert_non_null(d);
 		mhex(&m, hex);
-		send_msg(d, &m, ports[k], ports[k]);
+		if (k < 2) {
+			send_msg(d, &m, ports[k], ports[k]);
+		} else { /* TCP: the message after its 2-byte length */
+			uint8_t framed[sizeof m.b + 2];
+			pkt p;
+			framed[0] = (uint8_t)(m.n >> 8);
+			framed[1] = (uint8_t)m.n;
+			memcpy(framed + 2, m.b, m.n);
+			eth(&p, 0, 0x0800);
+			ip4(&p, 6, 1, 0, 1, 2);
+			tcp(&p, 53, 40000, 7000, 0x18, framed, m.n + 2);
+			pkt_finish_ip4(&p);
+			decode_packet(d, DECODE_LINK_ETHERNET, p.b, p.n, 1);
+		}
 		expect_seen(&s, (const char *const[]){"dns.query/0=example.com",
 						       "dns.answer/1=192.0.2.9", NULL});
 		assert_int_equal(st->errors[DECODE_E_DNS_MALFORMED], 3);
