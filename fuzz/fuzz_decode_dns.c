@@ -14,7 +14,9 @@
  *
  * Seeds (fuzz/corpus/decode_dns/, see its README): DNS payloads taken from
  * the Zeek test traces (mDNS replies without a question, a dynamic UPDATE
- * among them), plus hand-made ones (UPDATE, mDNS announcements, hostile).
+ * among them), plus hand-made ones (UPDATE, mDNS announcements, hostile,
+ * and the record targets of decode_dnsrr.c: MX, NS with glue, PTR, SOA,
+ * SRV, DNAME, SVCB/HTTPS, malformed record data).
  */
 #include <stdint.h>
 

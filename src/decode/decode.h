@@ -35,6 +35,8 @@
  *                   fragment reassembly, UDP/TCP dispatch
  *   decode_flow.c   the TCP flow table and per-direction stream buffers
  *   decode_app.c    DNS (UDP and TCP), HTTP/1.x requests, TLS ClientHello
+ *   decode_dnsrr.c  the host a DNS record's data names (MX, NS, PTR, SRV,
+ *                   SOA, CNAME, DNAME, SVCB/HTTPS), in every section
  *   decode_quic.c   QUIC: client Initials decrypted and their CRYPTO
  *                   frames gathered into the ClientHello (v1, v2, drafts
  *                   29-32); Google QUIC's clear CHLO (SNI, UAID)
@@ -75,8 +77,14 @@ typedef enum decode_kind {
 	DECODE_ADDR_SRC,     /* text form of the IP source address (or "": raw_addresses) */
 	DECODE_ADDR_DST,     /* text form of the IP destination address (or "") */
 	DECODE_DNS_QUERY,    /* question name, dotted, as sent (NetBIOS: decoded) */
-	DECODE_DNS_ANSWER,   /* A/AAAA as address text, CNAME as a name, a
-			      * record's owner name (rrtype 0) */
+	/* from a response's answer, authority and additional sections (an
+	 * UPDATE's prerequisite, update and additional ones): A/AAAA data as
+	 * address text; the host a record's data names (CNAME, NS, SOA's
+	 * MNAME, PTR, MX, SRV, DNAME, SVCB/HTTPS TargetName; never the root);
+	 * an answer record's owner name (rrtype 0). OPT, TSIG, TKEY, SIG(0)
+	 * and every other type are skipped, and so are the owner names of
+	 * the authority and additional sections. */
+	DECODE_DNS_ANSWER,
 	DECODE_HTTP_HOST,    /* Host header value, trimmed */
 	DECODE_HTTP_URL,     /* request target of the request line */
 	DECODE_HTTP_UA,      /* User-Agent header value, trimmed */
@@ -144,9 +152,11 @@ typedef struct decode_observable {
 	const decode_flow *flow;
 	uint64_t packet;  /* 1-based packet number within the context */
 	int64_t ts_usec;  /* capture timestamp, microseconds since the epoch */
-	/* DNS answers: 1 A, 28 AAAA (the value is an address), 5 CNAME (the
-	 * target), 0 the owner name of a record that the message has not
-	 * just named (mDNS announcements, UPDATE and NetBIOS names); else 0 */
+	/* DNS answers: 1 A, 28 AAAA (the value is an address); the record
+	 * type whose data names the host: 2 NS, 5 CNAME, 6 SOA, 12 PTR,
+	 * 15 MX, 33 SRV, 39 DNAME, 64 SVCB, 65 HTTPS; 0 the owner name of a
+	 * record that the message has not just named (mDNS announcements,
+	 * UPDATE and NetBIOS names); else 0 */
 	uint16_t rrtype;
 	const char *value; /* NUL-terminated; may hold any byte but NUL */
 	size_t len;

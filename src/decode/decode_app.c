@@ -1,11 +1,13 @@
 /*
  * decode_app.c: the application parsers that yield observables.
  *
- * DNS (RFC 1035 section 4.1): questions give DECODE_DNS_QUERY, answers of
- * type A, AAAA and CNAME give DECODE_DNS_ANSWER, and so do the owner names
- * of answer records that the message has not named before (mDNS replies
- * without a question); in an UPDATE (RFC 2136) the prerequisite and update
- * sections are read as answers (see dns_parse). Names are decompressed
+ * DNS (RFC 1035 section 4.1): questions give DECODE_DNS_QUERY; the A and
+ * AAAA data and the hosts that records name (decode_dnsrr.c: CNAME, NS,
+ * SOA, PTR, MX, SRV, DNAME, SVCB, HTTPS) of a response's answer, authority
+ * and additional sections give DECODE_DNS_ANSWER, and so do the owner
+ * names of answer records that the message has not named before (mDNS
+ * replies without a question); in an UPDATE (RFC 2136) the prerequisite
+ * and update sections are read as answers (see dns_parse). Names are decompressed
  * loop-safely: a pointer must point strictly before the label it replaces
  * (so every jump goes backwards and the walk ends), at most 64 jumps, and
  * a name longer than 255 bytes on the wire (RFC 1035 section 2.3.4) is
@@ -157,8 +159,17 @@ static int dns_fail(decode_ctx *d, int r, int quiet)
  * record is reported only when it is new: an ordinary answer's owners are
  * its question and CNAME targets, and a signed one repeats each owner in
  * an RRSIG record. Each keeps where it was read on the wire, so an owner
- * that is a compression pointer to it is known without reading it. */
-#define DNS_RECENT 4
+ * that is a compression pointer to it is known without reading it. The
+ * first name kept (the question) stays: the others take turns in the
+ * remaining slots, so a long run of MX or NS targets does not push out the
+ * name their owners point to. */
+#define DNS_RECENT 6
+
+/* The slot of the n-th name kept: 0 for the first, then 1..DNS_RECENT-1. */
+static unsigned recent_slot(unsigned n)
+{
+	return n == 0 ? 0 : 1 + (n - 1) % (DNS_RECENT - 1);
+}
 
 typedef struct dns_recent {
 	unsigned n;                    /* names kept so far */
@@ -170,14 +181,14 @@ typedef struct dns_recent {
 /* The buffer the next name is read into. */
 static char *recent_next(dns_recent *r)
 {
-	return r->text[r->n % DNS_RECENT];
+	return r->text[recent_slot(r->n)];
 }
 
 /* Keeps the name just read into recent_next, read at wire offset off. */
 static void recent_keep(dns_recent *r, size_t off, size_t len)
 {
-	r->off[r->n % DNS_RECENT] = off;
-	r->len[r->n % DNS_RECENT] = len;
+	r->off[recent_slot(r->n)] = off;
+	r->len[recent_slot(r->n)] = len;
 	r->n++;
 }
 
@@ -199,11 +210,11 @@ static int recent_pointed(const dns_recent *r, const uint8_t *m, size_t mlen,
  * names with ASCII case folded). */
 static int recent_has(const dns_recent *r, size_t len)
 {
-	const char *a = r->text[r->n % DNS_RECENT];
+	const char *a = r->text[recent_slot(r->n)];
 	for (unsigned k = 0; k < r->n && k < DNS_RECENT; k++) {
 		const char *b = r->text[k];
 		size_t i;
-		if (k == r->n % DNS_RECENT || r->len[k] != len)
+		if (k == recent_slot(r->n) || r->len[k] != len)
 			continue;
 		for (i = 0; i < len; i++) {
 			uint8_t x = (uint8_t)a[i] | 0x20, y = (uint8_t)b[i] | 0x20;
@@ -216,23 +227,53 @@ static int recent_has(const dns_recent *r, size_t len)
 	return 0;
 }
 
+/* Steps over the name at *off without reading it (an owner name that is
+ * not reported). */
+static int dns_skip_name(const uint8_t *m, size_t mlen, size_t *off)
+{
+	size_t pos = *off;
+	while (pos < mlen) {
+		uint8_t l = m[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= mlen)
+				return NAME_BAD;
+			*off = pos + 2;
+			return NAME_OK;
+		}
+		if (l & 0xc0)
+			return NAME_BAD;
+		if (l == 0) {
+			*off = pos + 1;
+			return NAME_OK;
+		}
+		pos += 1 + (size_t)l;
+	}
+	return NAME_BAD;
+}
+
 /* quiet: the message was cut by a full stream buffer; stop silently.
  *
  * Which names come out: every question name (for UPDATE, RFC 2136
- * section 2.3, the zone) as DECODE_DNS_QUERY; then the records of a
- * response's answer section, or of an UPDATE's prerequisite and update
- * sections (sections 2.4 and 2.5, answer and authority on the wire, in
- * requests and responses alike): A and AAAA data as addresses, CNAME
- * targets as names, and the owner name of a record (rrtype 0) when it is
- * none of the last names reported (dns_recent), so an mDNS announcement
- * with no question (RFC 6762 section 8.3) and a dynamic update name what
- * they register, and an ordinary answer adds nothing but its data. */
+ * section 2.3, the zone) as DECODE_DNS_QUERY; then, as DECODE_DNS_ANSWER,
+ * the data of every record of a response's answer, authority and
+ * additional sections, or of an UPDATE's prerequisite, update and
+ * additional sections (sections 2.4 to 2.6, in requests and responses
+ * alike): A and AAAA data as addresses, and the host a record names
+ * (decode_dns_target: CNAME, NS, SOA, PTR, MX, SRV, DNAME, SVCB, HTTPS).
+ * The owner name of a record (rrtype 0) is reported from the answer
+ * section (an UPDATE's prerequisites and updates) only, when it is none
+ * of the last names reported (dns_recent), so an mDNS announcement with
+ * no question (RFC 6762 section 8.3) and a dynamic update name what they
+ * register, and an ordinary answer adds nothing but its data. Pseudo-
+ * records (OPT, TSIG, TKEY, SIG(0)) and every other type name nothing.
+ * A record whose data is malformed is counted and skipped; the message
+ * goes on, since its length says where the next record begins. */
 static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		     size_t mlen, int quiet)
 {
 	dns_recent seen;
 	size_t off = 12, nl;
-	unsigned qd, an, opcode;
+	unsigned qd, owned, total, opcode;
 	int r;
 
 	if (mlen < 12)
@@ -240,10 +281,15 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 	seen.n = 0;
 	qd = be16(m + 4);
 	opcode = (m[2] >> 3) & 0xf;
-	if (opcode == 5) /* UPDATE: prerequisites, then updates */
-		an = (unsigned)be16(m + 6) + be16(m + 8);
-	else
-		an = (m[2] & 0x80) ? be16(m + 6) : 0;
+	if (opcode == 5) { /* UPDATE: prerequisites, updates, additional */
+		owned = (unsigned)be16(m + 6) + be16(m + 8);
+		total = owned + be16(m + 10);
+	} else if (m[2] & 0x80) { /* a response */
+		owned = be16(m + 6);
+		total = owned + be16(m + 8) + be16(m + 10);
+	} else {
+		owned = total = 0;
+	}
 	for (unsigned i = 0; i < qd; i++) {
 		char *name = recent_next(&seen);
 		size_t start = off;
@@ -255,11 +301,14 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 		emit_name(d, DECODE_DNS_QUERY, f, 0, name, nl);
 		recent_keep(&seen, start, nl);
 	}
-	for (unsigned i = 0; i < an; i++) {
+	for (unsigned i = 0; i < total; i++) {
 		uint16_t type, rdlen;
 		char *name = recent_next(&seen);
 		size_t start = off;
-		if (recent_pointed(&seen, m, mlen, off)) {
+		if (i >= owned) {
+			if ((r = dns_skip_name(m, mlen, &off)) != NAME_OK)
+				return dns_fail(d, r, quiet);
+		} else if (recent_pointed(&seen, m, mlen, off)) {
 			off += 2;
 		} else {
 			if ((r = dns_name(m, mlen, &off, name, &nl)) != NAME_OK)
@@ -285,15 +334,22 @@ static int dns_parse(decode_ctx *d, const decode_flow *f, const uint8_t *m,
 			inet_ntop(AF_INET6, m + off, a, sizeof a);
 			emit_text(d, DECODE_DNS_ANSWER, f, 28,
 				  (const uint8_t *)a, strlen(a));
-		} else if (type == 5 && (rdlen || opcode != 5)) {
-			/* (an UPDATE's CNAME of class ANY or NONE has no data) */
-			size_t co = off;
+		} else if (rdlen || opcode != 5) {
+			/* (an UPDATE's record of class ANY or NONE has no data) */
+			decode_err why;
+			size_t at;
 			name = recent_next(&seen);
-			if ((r = dns_name(m, off + rdlen, &co, name, &nl)) !=
-			    NAME_OK)
-				return dns_fail(d, r, quiet);
-			emit_name(d, DECODE_DNS_ANSWER, f, 5, name, nl);
-			recent_keep(&seen, off, nl);
+			int t = decode_dns_target(m, off, rdlen, type, name,
+						  &nl, &at, &why);
+			if (t < 0) {
+				/* the data is all there: malformed, even when
+				 * the message was cut after it */
+				decode_count(d, why);
+			} else if (t > 0) {
+				emit_name(d, DECODE_DNS_ANSWER, f, type, name, nl);
+				if (i < owned)
+					recent_keep(&seen, at, nl);
+			}
 		}
 		off += rdlen;
 	}

@@ -139,6 +139,15 @@ size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 int decode_dns_name(const uint8_t *m, size_t mlen, size_t *off,
 		    char out[256], size_t *outlen, decode_err *why);
 
+/* decode_dnsrr.c: the host named by the data of a record of this type
+ * (m the whole message, the data at m[off, off + rdlen), inside it) into
+ * out as decode_dns_name writes it, *at where it begins: 1 a name, 0 none
+ * (a type that names no host, or the root), -1 malformed with the kind to
+ * count in *why (not counted here). */
+int decode_dns_target(const uint8_t *m, size_t off, size_t rdlen,
+		      uint16_t type, char out[256], size_t *outlen,
+		      size_t *at, decode_err *why);
+
 /* decode_nbns.c */
 void decode_nbns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		 size_t len);

@@ -45,6 +45,10 @@ static const logs_key keys[] = {
 	K("id.resp_h", ADDR, CONN_DST),
 	K("query", HOST, DNS_QUERY),
 	K("answers", HOST, DNS_ANSWER),
+	/* dns.log with policy/protocols/dns/auth-addl.zeek: the names and
+	 * addresses of the authority and additional sections */
+	K("auth", HOST, DNS_ANSWER),
+	K("addl", HOST, DNS_ANSWER),
 	K("host", HOST, HTTP_HOST),
 	K("uri", URI, HTTP_URI),
 	K("user_agent", UA, HTTP_UA),
@@ -76,6 +80,18 @@ static const logs_key keys[] = {
 	K("dns.grouped.MX", HOST, DNS_ANSWER),
 	K("dns.grouped.NS", HOST, DNS_ANSWER),
 	K("dns.grouped.PTR", HOST, DNS_ANSWER),
+	/* the other sections, as the packet decoder reads them: NS names of
+	 * a referral, glue addresses; SOA and SRV data are objects */
+	K("dns.authorities.rdata", HOST, DNS_ANSWER),
+	K("dns.additionals.rdata", HOST, DNS_ANSWER),
+	K("dns.answers.soa.mname", HOST, DNS_ANSWER),
+	K("dns.authorities.soa.mname", HOST, DNS_ANSWER),
+	K("dns.additionals.soa.mname", HOST, DNS_ANSWER),
+	K("dns.answers.srv.name", HOST, DNS_ANSWER),
+	K("dns.authorities.srv.name", HOST, DNS_ANSWER),
+	K("dns.additionals.srv.name", HOST, DNS_ANSWER),
+	K("dns.grouped.SOA.mname", HOST, DNS_ANSWER),
+	K("dns.grouped.SRV.name", HOST, DNS_ANSWER),
 	K("http.hostname", HOST, HTTP_HOST),
 	K("http.url", URI, HTTP_URI),
 	K("http.http_user_agent", UA, HTTP_UA),

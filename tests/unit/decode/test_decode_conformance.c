@@ -6,21 +6,22 @@
  *   zeek-traces/   expected/<trace>.logs/<btest>/{dns,http,ssl,conn,
  *                  tunnel}.log: Zeek TSV logs; we expect dns query (a
  *                  question, or with no qtype a record's owner name),
- *                  dns answers that are addresses or an UPDATE's added
- *                  records, http host, uri and user_agent, ssl
+ *                  dns answers that are addresses, names (record targets)
+ *                  or an UPDATE's added records, http host, uri and user_agent, ssl
  *                  server_name, and id.orig_h/id.resp_h as addresses;
  *                  ssl cert_chain_fps and x509 fingerprint (the server's
  *                  certificates, unless the line says TLS 1.3).
  *   suricata-verify/[<group>/]<test>/test.yaml: EVE checks; we expect the
  *                  values of suricata_keys (DNS question and answer names,
- *                  grouped A/AAAA/CNAME data, HTTP host, URL and
+ *                  grouped A/AAAA/CNAME/MX/NS/PTR data, HTTP host, URL and
  *                  User-Agent, TLS SNI, the server certificate's SHA-1
  *                  fingerprint, colons dropped, addresses), the value of an
  *                  :authority or host request header (HTTP/2), the values[0] of a
- *                  quic.extensions[N] named server_name, and the rdata of A,
- *                  AAAA and CNAME answers, from every filter that wants at
- *                  least one record (authority and additional records are
- *                  not reported), and the addresses listed in a
+ *                  quic.extensions[N] named server_name, the rdata of A,
+ *                  AAAA, CNAME, NS, MX, PTR, DNAME, SVCB and HTTPS records
+ *                  and the soa.mname and srv.name of SOA and SRV records,
+ *                  in answers, authorities and additionals, from every
+ *                  filter that wants at least one record, and the addresses listed in a
  *                  file-compare check's expected file (a dataset's state).
  *   ndpi-pcaps/    result/<pcap>.out: ndpiReader flows; every flow's
  *                  addresses, and for DNS, LLMNR, mDNS, NetBIOS (port
@@ -391,11 +392,11 @@ static int have_dir(const char *sub, char *out, size_t cap)
 /* ------------------------------------------------------------ Zeek */
 
 /* dns.log's answers (a set, ','-separated): addresses of A and AAAA
- * records, names of CNAME, PTR, MX, NS and SRV records, other records as
- * "TYPE n text" or "TYPE: data", UPDATE records as "add: A name address".
- * We report A/AAAA addresses and CNAME targets: the addresses and the
- * names of an UPDATE's added records are expected; the bare names are
- * not, since the log does not say which of them are CNAME targets. */
+ * records, names of CNAME, PTR, MX, NS, SRV records and SOA's MNAME,
+ * other records as "TYPE n text" or "TYPE: data", UPDATE records as
+ * "add: A name address". We report the addresses and every one of those
+ * names (decode_dnsrr.c), so both bare forms are expected, and the names
+ * of an UPDATE's added records with their addresses. */
 static void zeek_answers(char *v)
 {
 	char *save = NULL;
@@ -404,6 +405,9 @@ static void zeek_answers(char *v)
 		char name[256], addr[64];
 		if (inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1)
 			expect("dnsname", a);
+		else if (!strchr(a, ' ') && !strchr(a, ':') && strcmp(a, "-") &&
+			 strcmp(a, "(empty)"))
+			expect("dnsname", a); /* a bare name: a record's target */
 		else if (sscanf(a, "add: %*s %255s %63s", name, addr) == 2) {
 			expect("dnsname", name);
 			if (inet_pton(AF_INET, addr, bin) == 1 ||
@@ -613,6 +617,17 @@ static const struct {
 	{"dns.grouped.A[]", "dnsname"},
 	{"dns.grouped.AAAA[]", "dnsname"},
 	{"dns.grouped.CNAME[]", "dnsname"},
+	{"dns.grouped.MX[]", "dnsname"},
+	{"dns.grouped.NS[]", "dnsname"},
+	{"dns.grouped.PTR[]", "dnsname"},
+	/* the hosts named by SOA and SRV records (EVE v2 and v3 write them
+	 * as objects), in any section */
+	{"dns.answers[].soa.mname", "dnsname"},
+	{"dns.authorities[].soa.mname", "dnsname"},
+	{"dns.additionals[].soa.mname", "dnsname"},
+	{"dns.answers[].srv.name", "dnsname"},
+	{"dns.authorities[].srv.name", "dnsname"},
+	{"dns.additionals[].srv.name", "dnsname"},
 	{"http.hostname", "host"},
 	{"http.url", "url"},
 	{"http.http_user_agent", "ua"},
@@ -627,23 +642,55 @@ static const struct {
 };
 
 /* dns.answers[n].rdata is expected when dns.answers[n].rrtype, in the same
- * filter and in either order, is A, AAAA or CNAME. */
+ * filter and in either order, is a type whose data we report (an address
+ * or the host it names: decode_dnsrr.c); the same for dns.authorities[n]
+ * and dns.additionals[n]. SOA and SRV data are written as objects (their
+ * names are in suricata_keys); TXT, SSHFP and the others are not ours. */
 #define EVE_ANSWERS 64
+#define EVE_SECTIONS 3
+
+static const char *const eve_sections[EVE_SECTIONS] = {
+	"dns.answers[]", "dns.authorities[]", "dns.additionals[]"};
 
 typedef struct eve_answers {
-	char rdata[EVE_ANSWERS][256];
-	char rrtype[EVE_ANSWERS][16];
+	char rdata[EVE_SECTIONS][EVE_ANSWERS][256];
+	char rrtype[EVE_SECTIONS][EVE_ANSWERS][16];
 } eve_answers;
 
 static void eve_answers_flush(eve_answers *ans)
 {
-	for (int i = 0; i < EVE_ANSWERS; i++) {
-		if (ans->rdata[i][0] && (!strcmp(ans->rrtype[i], "A") ||
-					 !strcmp(ans->rrtype[i], "AAAA") ||
-					 !strcmp(ans->rrtype[i], "CNAME")))
-			expect("dnsname", ans->rdata[i]);
-		ans->rdata[i][0] = ans->rrtype[i][0] = 0;
+	static const char *const ours[] = {"A", "AAAA", "CNAME", "NS", "MX",
+					   "PTR", "DNAME", "SVCB", "HTTPS"};
+	for (int s = 0; s < EVE_SECTIONS; s++)
+		for (int i = 0; i < EVE_ANSWERS; i++) {
+			for (size_t k = 0; ans->rdata[s][i][0] &&
+					   k < sizeof ours / sizeof ours[0]; k++)
+				if (!strcmp(ans->rrtype[s][i], ours[k]))
+					expect("dnsname", ans->rdata[s][i]);
+			ans->rdata[s][i][0] = ans->rrtype[s][i][0] = 0;
+		}
+}
+
+/* key is "<section>.rdata" or "<section>.rrtype" of eve_sections: its
+ * value is kept for eve_answers_flush. 1 if it was one of them. */
+static int eve_answers_line(eve_answers *ans, const char *key, int idx,
+			    const char *v)
+{
+	for (int s = 0; s < EVE_SECTIONS; s++) {
+		size_t n = strlen(eve_sections[s]);
+		if (strncmp(key, eve_sections[s], n))
+			continue;
+		if (idx < 0 || idx >= EVE_ANSWERS)
+			return 0;
+		if (!strcmp(key + n, ".rdata"))
+			snprintf(ans->rdata[s][idx], sizeof ans->rdata[s][idx], "%s", v);
+		else if (!strcmp(key + n, ".rrtype"))
+			snprintf(ans->rrtype[s][idx], sizeof ans->rrtype[s][idx], "%s", v);
+		else
+			return 0;
+		return 1;
 	}
+	return 0;
 }
 
 /* A file-compare check's expected file (a dataset's state: one value a
@@ -750,16 +797,8 @@ static void suricata_yaml(const char *path)
 				expect("host", v);
 			continue;
 		}
-		if (!strcmp(key, "dns.answers[].rdata") && idx >= 0 &&
-		    idx < EVE_ANSWERS) {
-			snprintf(ans.rdata[idx], sizeof ans.rdata[idx], "%s", v);
+		if (eve_answers_line(&ans, key, idx, v))
 			continue;
-		}
-		if (!strcmp(key, "dns.answers[].rrtype") && idx >= 0 &&
-		    idx < EVE_ANSWERS) {
-			snprintf(ans.rrtype[idx], sizeof ans.rrtype[idx], "%s", v);
-			continue;
-		}
 		for (size_t k = 0; k < sizeof suricata_keys / sizeof suricata_keys[0]; k++)
 			if (!strcmp(key, suricata_keys[k].key))
 				expect(suricata_keys[k].cls, v);

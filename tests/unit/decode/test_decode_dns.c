@@ -3,7 +3,10 @@
  * data, on messages built from the RFC formats: the owner names of answer
  * records (an mDNS announcement without a question, RFC 6762 section 8.3;
  * an ordinary and a signed answer that add nothing), DNS UPDATE (RFC 2136
- * section 2: zone, prerequisite and update sections), and NetBIOS Name
+ * section 2: zone, prerequisite and update sections), the hosts that
+ * record data names in every section (MX, NS with glue, PTR, SOA, SRV,
+ * DNAME, SVCB/HTTPS; compression pointers inside the data; malformed data
+ * counted and skipped), and NetBIOS Name
  * Service names on UDP 137 (RFC 1002 section 4.2, first-level encoding of
  * RFC 1001 section 14.1, with its example name). Each case checks the
  * exact observables in order, with their rrtype, and the malformed
@@ -150,6 +153,198 @@ static const uint8_t addr4[4] = {192, 0, 2, 9};
 static const uint8_t addr6[16] = {0x20, 1, 0xd, 0xb8, 0, 0, 0, 0,
 				  0, 0, 0, 0, 0, 0, 0, 9};
 
+/* ------------------------------------------------------------ record targets */
+
+/* The message written as hex (spaces and line breaks between the fields
+ * are ignored). */
+static void mhex(msg *m, const char *hex)
+{
+	m->n = 0;
+	for (const char *h = hex; *h; h++) {
+		unsigned v;
+		if (*h == ' ')
+			continue;
+		assert_int_equal(sscanf(h, "%2x", &v), 1);
+		m8(m, v);
+		h++;
+	}
+}
+
+/* The message (hex) answered from port 53: exactly these observables. */
+static void expect_answer(const char *hex, const char *const *want)
+{
+	seen s = {0};
+	decode_ctx *d = decode_new(NULL, collect_rr, &s);
+	msg m;
+	assert_non_null(d);
+	mhex(&m, hex);
+	send_msg(d, &m, 53, 40000);
+	expect_seen(&s, want);
+	assert_int_equal(decode_get_stats(d)->errors[DECODE_E_DNS_MALFORMED], 0);
+	assert_int_equal(decode_get_stats(d)->errors[DECODE_E_DNS_LOOP], 0);
+	decode_free(d);
+}
+
+/* RFC 1035 section 3.3.9 (MX) and 4.1.4: both exchanges compressed, the
+ * second through a pointer into the first one's data. */
+static void test_mx_targets(void **state)
+{
+	(void)state;
+	expect_answer(
+		"424281800001000200000000" /* 0: response, 1 question, 2 answers */
+		"076578616d706c6503636f6d00000f0001" /* 12: example.com MX IN */
+		"c00c000f000100000e100007"           /* 29: MX, 7 bytes of data */
+		"000a 026d78c00c"                    /* 10 mx + pointer to 12 */
+		"c00c000f000100000e100006"           /* 48: MX, 6 bytes */
+		"0014 0162c02b",                     /* 20 b + pointer to 43 */
+		(const char *const[]){"dns.query/0=example.com",
+				      "dns.answer/15=mx.example.com",
+				      "dns.answer/15=b.mx.example.com", NULL});
+}
+
+/* RFC 1035 sections 3.3.11 (NS) and 4.3.4: a referral, the delegation's
+ * servers in the authority section and their glue in the additional one,
+ * with an OPT pseudo-record (RFC 6891 section 6.1.2) that names nothing;
+ * the owners outside the answer section are not reported. */
+static void test_referral_ns_glue(void **state)
+{
+	(void)state;
+	expect_answer(
+		"424281000001000000020003" /* 0: 1 question, 2 authority, 3 additional */
+		"03777777046576696c076578616d706c650000010001" /* 12: www.evil.example A */
+		"c0100002000100000e100006 036e7331c010" /* 34: evil.example NS ns1 + ptr */
+		"c0100002000100000e100006 036e7332c010" /* 52: evil.example NS ns2 + ptr */
+		"c02e0001000100000e100004 c0000235"     /* 70: ns1 A 192.0.2.53 */
+		"c040001c000100000e100010 20010db8000000000000000000000035" /* 86: ns2 AAAA */
+		"0000291000000000000000", /* 114: OPT: root, type 41, 4096, no data */
+		(const char *const[]){"dns.query/0=www.evil.example",
+				      "dns.answer/2=ns1.evil.example",
+				      "dns.answer/2=ns2.evil.example",
+				      "dns.answer/1=192.0.2.53",
+				      "dns.answer/28=2001:db8::35", NULL});
+}
+
+/* RFC 1035 section 3.3.12 (PTR, a reverse lookup, 3.5) and 3.3.13 (SOA in
+ * the authority section of an NXDOMAIN): the SOA's MNAME is a host, its
+ * RNAME a mailbox, not reported. */
+static void test_ptr_and_soa(void **state)
+{
+	(void)state;
+	expect_answer(
+		"424281800001000100000000"
+		"0139013201300331393207696e2d61646472046172706100000c0001" /* 12: 9.2.0.192.in-addr.arpa PTR */
+		"c00c000c000100000e100011 026332046576696c076578616d706c6500", /* 40: PTR c2.evil.example */
+		(const char *const[]){"dns.query/0=9.2.0.192.in-addr.arpa",
+				      "dns.answer/12=c2.evil.example", NULL});
+	expect_answer(
+		"424281830001000000010000" /* 0: NXDOMAIN, 1 question, 1 authority */
+		"046e6f7065046576696c076578616d706c650000010001" /* 12: nope.evil.example A */
+		"c0110006000100000e100027" /* 35: evil.example SOA, 39 bytes */
+		"036e7331c011"             /* 47: MNAME ns1 + pointer to 17 */
+		"0a686f73746d6173746572c011" /* 53: RNAME hostmaster + pointer */
+		"78a2b1c0 00001c20 00000384 00127500 00000e10", /* serial .. minimum */
+		(const char *const[]){"dns.query/0=nope.evil.example",
+				      "dns.answer/6=ns1.evil.example", NULL});
+}
+
+/* RFC 2782 (SRV: priority, weight, port, target; a target of "." means
+ * the service is not there) and RFC 6672 section 2.1 (DNAME, with the
+ * CNAME a server synthesises from it, section 3.1; the A record's owner is
+ * a pointer to the CNAME's target). */
+static void test_srv_and_dname(void **state)
+{
+	(void)state;
+	expect_answer(
+		"424281800001000200000000"
+		"045f736970045f756470076578616d706c6503636f6d0000210001" /* 12: _sip._udp.example.com SRV */
+		"c00c0021000100000e100018 000a003c13c4" /* 39: SRV 10 60 5060 */
+		"03736970046576696c076578616d706c6500"  /* sip.evil.example */
+		"c00c0021000100000e100007 000000000000 00", /* 75: SRV 0 0 0 . */
+		(const char *const[]){"dns.query/0=_sip._udp.example.com",
+				      "dns.answer/33=sip.evil.example", NULL});
+	expect_answer(
+		"424281800001000300000000"
+		"03777777036f6c64076578616d706c650000010001" /* 12: www.old.example A */
+		"c0100027000100000e10000d 036e6577076578616d706c6500" /* 33: old.example DNAME new.example */
+		"c00c0005000100000e100006 03777777c02d" /* 58: CNAME www + pointer to 45 */
+		"c0460001000100000e100004 c0000209",    /* 76: (pointer to 70) A 192.0.2.9 */
+		(const char *const[]){"dns.query/0=www.old.example",
+				      "dns.answer/0=old.example",
+				      "dns.answer/39=new.example",
+				      "dns.answer/5=www.new.example",
+				      "dns.answer/1=192.0.2.9", NULL});
+}
+
+/* RFC 9460 section 2.2 and the record data of its Appendix D examples:
+ * HTTPS in AliasMode (D.1, "0 foo.example.com."), SVCB "1 ." (the owner
+ * itself: no name) and "16 foo.example.com. port=53" (D.2). */
+static void test_svcb_https(void **state)
+{
+	(void)state;
+	expect_answer(
+		"424281800001000100000000"
+		"076578616d706c6503636f6d0000410001" /* 12: example.com HTTPS */
+		"c00c0041000100000e100013"
+		"0000 03666f6f076578616d706c6503636f6d00",
+		(const char *const[]){"dns.query/0=example.com",
+				      "dns.answer/65=foo.example.com", NULL});
+	expect_answer(
+		"424281800001000200000000"
+		"076578616d706c6503636f6d0000400001" /* 12: example.com SVCB */
+		"c00c0040000100000e100003 0001 00"
+		"c00c0040000100000e100019 0010 03666f6f076578616d706c6503636f6d00"
+		"0003 0002 0035",
+		(const char *const[]){"dns.query/0=example.com",
+				      "dns.answer/64=foo.example.com", NULL});
+}
+
+/* Malformed record data is counted and skipped, and the records after it
+ * are still read: an MX cut after its preference, an MX whose exchange
+ * runs past its data, an NS whose target points at itself (RFC 1035
+ * section 4.1.4 pointers must lead backwards: a loop), an HTTPS record
+ * with a compressed TargetName (RFC 9460 section 2.2 forbids it). Over
+ * TCP (RFC 1035 section 4.2.2) and mDNS the same. */
+static void test_malformed_targets(void **state)
+{
+	static const char hex[] =
+		"424281800001000500000000"
+		"076578616d706c6503636f6d0000ff0001" /* 12: example.com ANY */
+		"c00c000f000100000e100002 000a"       /* 29: MX, no exchange */
+		"c00c000f000100000e100006 000a026d78c0" /* 43: MX, pointer cut */
+		"c00c0002000100000e100002 c049"       /* 61: NS, pointer to 73 itself */
+		"c00c0041000100000e100008 0001 03666f6fc00c" /* 75: HTTPS, compressed */
+		"c00c0001000100000e100004 c0000209";  /* 95: A 192.0.2.9 */
+	static const unsigned ports[3] = {53, 5353, 53};
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		seen s = {0};
+		decode_ctx *d = decode_new(NULL, collect_rr, &s);
+		const decode_stats *st = decode_get_stats(d);
+		msg m;
+		assert_non_null(d);
+		mhex(&m, hex);
+		if (k < 2) {
+			send_msg(d, &m, ports[k], ports[k]);
+		} else { /* TCP: the message after its 2-byte length */
+			uint8_t framed[sizeof m.b + 2];
+			pkt p;
+			framed[0] = (uint8_t)(m.n >> 8);
+			framed[1] = (uint8_t)m.n;
+			memcpy(framed + 2, m.b, m.n);
+			eth(&p, 0, 0x0800);
+			ip4(&p, 6, 1, 0, 1, 2);
+			tcp(&p, 53, 40000, 7000, 0x18, framed, m.n + 2);
+			pkt_finish_ip4(&p);
+			decode_packet(d, DECODE_LINK_ETHERNET, p.b, p.n, 1);
+		}
+		expect_seen(&s, (const char *const[]){"dns.query/0=example.com",
+						       "dns.answer/1=192.0.2.9", NULL});
+		assert_int_equal(st->errors[DECODE_E_DNS_MALFORMED], 3);
+		assert_int_equal(st->errors[DECODE_E_DNS_LOOP], 1);
+		decode_free(d);
+	}
+}
+
 /* ------------------------------------------------------------ DNS */
 
 static void test_mdns_announcement(void **state)
@@ -173,7 +368,7 @@ static void test_mdns_announcement(void **state)
 	expect_seen(&s, (const char *const[]){
 		"dns.answer/0=printer.local", "dns.answer/1=192.0.2.9",
 		"dns.answer/28=2001:db8::9", "dns.answer/0=_ipp._tcp.local",
-		NULL});
+		"dns.answer/12=printer.local", NULL});
 	assert_int_equal(decode_get_stats(d)->errors[DECODE_E_DNS_MALFORMED], 0);
 
 	/* mDNS reply with a question and an answer for another name */
@@ -438,6 +633,12 @@ int main(void)
 		cmocka_unit_test(test_dns_update),
 		cmocka_unit_test(test_nbns_names),
 		cmocka_unit_test(test_nbns_malformed),
+		cmocka_unit_test(test_mx_targets),
+		cmocka_unit_test(test_referral_ns_glue),
+		cmocka_unit_test(test_ptr_and_soa),
+		cmocka_unit_test(test_srv_and_dname),
+		cmocka_unit_test(test_svcb_https),
+		cmocka_unit_test(test_malformed_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

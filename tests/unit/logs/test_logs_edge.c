@@ -170,6 +170,62 @@ static void test_zeek_tsv_lines(void **state)
 	free(text);
 }
 
+/* The hosts that DNS records name, in every section, as the packet
+ * decoder reports them: EVE v2/v3 answers, authorities (an NS referral,
+ * an SOA as an object), additionals (glue), SRV objects and grouped MX;
+ * Zeek's answers (an MX's exchange) and auth/addl columns. TXT data that
+ * is no name gives nothing. */
+static void test_dns_targets(void **state)
+{
+	(void)state;
+	logs_reader r;
+	seen s;
+	const char *eve =
+		"{\"event_type\":\"dns\",\"dns\":{\"version\":3,"
+		"\"queries\":[{\"rrname\":\"www.evil.example\",\"rrtype\":\"A\"}],"
+		"\"answers\":[{\"rrname\":\"evil.example\",\"rrtype\":\"MX\",\"rdata\":\"mx.evil.example\"},"
+		"{\"rrname\":\"evil.example\",\"rrtype\":\"TXT\",\"rdata\":\"v=spf1 -all\"},"
+		"{\"rrname\":\"_sip._udp.evil.example\",\"rrtype\":\"SRV\",\"srv\":{\"priority\":10,"
+		"\"weight\":1,\"port\":5060,\"name\":\"sip.evil.example\"}}],"
+		"\"authorities\":[{\"rrname\":\"evil.example\",\"rrtype\":\"NS\",\"rdata\":\"ns1.evil.example\"},"
+		"{\"rrname\":\"evil.example\",\"rrtype\":\"SOA\",\"soa\":{\"mname\":\"ns2.evil.example\","
+		"\"rname\":\"hostmaster.evil.example\",\"serial\":1}}],"
+		"\"additionals\":[{\"rrname\":\"ns1.evil.example\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.53\"}]}}\n"
+		"{\"event_type\":\"dns\",\"dns\":{\"version\":2,\"type\":\"answer\","
+		"\"grouped\":{\"MX\":[\"mx2.evil.example\"],\"SRV\":[{\"name\":\"sip2.evil.example\"}],"
+		"\"SOA\":[{\"mname\":\"ns3.evil.example\"}]}}}\n";
+	const char *want_eve[] = {
+		"dns.query domain www.evil.example",
+		"dns.answer domain mx.evil.example",
+		"dns.answer domain sip.evil.example",
+		"dns.answer domain ns1.evil.example",
+		"dns.answer domain ns2.evil.example",
+		"dns.answer ipv4 192.0.2.53",
+		"dns.answer domain mx2.evil.example",
+		"dns.answer domain sip2.evil.example",
+		"dns.answer domain ns3.evil.example",
+	};
+	run(&r, eve, &s, LOGS_FMT_AUTO, 0);
+	expect(&s, want_eve, 9);
+	logs_reader_cleanup(&r);
+
+	const char *zeek =
+		"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+		"#unset_field\t-\n#path\tdns\n"
+		"#fields\tts\tquery\tanswers\tauth\taddl\n"
+		"#types\ttime\tstring\tvector[string]\tset[string]\tset[string]\n"
+		"1.0\tevil.example\tmx.evil.example,TXT 11 v=spf1 -all\tns1.evil.example\t192.0.2.53\n";
+	const char *want_zeek[] = {
+		"dns.query domain evil.example",
+		"dns.answer domain mx.evil.example",
+		"dns.answer domain ns1.evil.example",
+		"dns.answer ipv4 192.0.2.53",
+	};
+	run(&r, zeek, &s, LOGS_FMT_AUTO, 0);
+	expect(&s, want_zeek, 4);
+	logs_reader_cleanup(&r);
+}
+
 static void test_json(void **state)
 {
 	(void)state;
@@ -559,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_zeek_tsv), cmocka_unit_test(test_zeek_tsv_lines),
 		cmocka_unit_test(test_obs_addr),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_dns_targets),
 		cmocka_unit_test(test_text),     cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_follow),   cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_ipv4_agrees),

@@ -491,6 +491,90 @@ static void test_dns_family_names(void **state)
 	unlink(cap);
 }
 
+/* The hosts DNS records name hit domain indicators from a capture, a Zeek
+ * dns.log and an EVE log alike: an MX answer's exchange, a referral's NS
+ * server (authority section) and its glue address (additional section). */
+static void test_dns_record_targets(void **state)
+{
+	(void)state;
+	static const uint8_t mx[] = {
+		0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, /* response, 1 answer */
+		4, 'e', 'v', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 15, 0, 1,
+		0xc0, 12, 0, 15, 0, 1, 0, 0, 0x0e, 0x10, 0, 7, /* MX, 7 bytes */
+		0, 10, 2, 'm', 'x', 0xc0, 12};                  /* 10 mx.evil.example */
+	static const uint8_t referral[] = {
+		0, 2, 0x81, 0, 0, 1, 0, 0, 0, 1, 0, 1, /* 1 authority, 1 additional */
+		3, 'w', 'w', 'w', 4, 'e', 'v', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 1, 0, 1,
+		0xc0, 16, 0, 2, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, /* evil.example NS */
+		3, 'n', 's', '1', 0xc0, 16,                     /* at 46: ns1.evil.example */
+		0xc0, 46, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 53};
+	static const char *const pats[] = {"[domain-name:value = 'mx.evil.example']",
+					   "[domain-name:value = 'ns1.evil.example']",
+					   "[ipv4-addr:value = '192.0.2.53']"};
+	char cap[256], zeek[256], eve[256], spec[300];
+	snprintf(cap, sizeof cap, "%s/dnsrr.pcap", dir);
+	snprintf(zeek, sizeof zeek, "%s/dnsrr.log", dir);
+	snprintf(eve, sizeof eve, "%s/dnsrr.json", dir);
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d = pcap_dump_open(dead, cap);
+	assert_non_null(d);
+	for (int i = 0; i < 2; i++) {
+		uint8_t frame[256];
+		struct pcap_pkthdr h = {.ts = {1767225600, (suseconds_t)i}};
+		h.caplen = h.len = (bpf_u_int32)udp_frame(frame, 53, 40000, i ? referral : mx,
+							  i ? sizeof referral : sizeof mx);
+		pcap_dump((u_char *)d, &h, frame);
+	}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	FILE *f = fopen(zeek, "w");
+	assert_non_null(f);
+	fputs("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+	      "#unset_field\t-\n#path\tdns\n#fields\tts\tquery\tanswers\tauth\taddl\n"
+	      "#types\ttime\tstring\tvector[string]\tset[string]\tset[string]\n"
+	      "1767225600.0\tevil.example\tmx.evil.example\t-\t-\n"
+	      "1767225600.1\twww.evil.example\t-\tns1.evil.example\t192.0.2.53\n", f);
+	fclose(f);
+	assert_non_null(f = fopen(eve, "w"));
+	fputs("{\"timestamp\":\"2026-01-01T00:00:00.000000+0000\",\"event_type\":\"dns\","
+	      "\"dns\":{\"version\":3,\"answers\":[{\"rrname\":\"evil.example\","
+	      "\"rrtype\":\"MX\",\"rdata\":\"mx.evil.example\"}]}}\n"
+	      "{\"timestamp\":\"2026-01-01T00:00:00.100000+0000\",\"event_type\":\"dns\","
+	      "\"dns\":{\"version\":3,\"authorities\":[{\"rrname\":\"evil.example\","
+	      "\"rrtype\":\"NS\",\"rdata\":\"ns1.evil.example\"}],\"additionals\":["
+	      "{\"rrname\":\"ns1.evil.example\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.53\"}]}}\n",
+	      f);
+	fclose(f);
+
+	sensor_intel *in = sensor_intel_new();
+	for (unsigned i = 0; i < 3; i++)
+		intel_add(in, i + 1, pats[i]);
+	static const char *const kinds[] = {"pcap", "zeek", "eve"};
+	const char *const paths[] = {cap, zeek, eve};
+	/* the line (log) or packet (capture) of each hit, in order */
+	static const uint64_t where[3][3] = {{1, 2, 2}, {8, 9, 9}, {1, 2, 2}};
+	for (int k = 0; k < 3; k++) {
+		collect c;
+		sensor_stats st;
+		collect_init(&c);
+		snprintf(spec, sizeof spec, "%s:%s", kinds[k], paths[k]);
+		sweep(build(in), 1, spec, &c, &st);
+		assert_int_equal(c.n, 3);
+		/* sorted by place, then indicator id: 1 mx, 2 ns1, 3 the glue */
+		assert_string_equal(c.r[0].value, "mx.evil.example");
+		assert_string_equal(c.r[1].value, "ns1.evil.example");
+		assert_string_equal(c.r[2].value, "192.0.2.53");
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(c.r[i].where, where[k][i]);
+		collect_free(&c);
+	}
+	sensor_intel_free(in);
+	unlink(cap);
+	unlink(zeek);
+	unlink(eve);
+}
+
 /* The same URL indicator over an HTTP/2 request sent with prior knowledge
  * (RFC 9113 section 3.3): preface, SETTINGS and one HEADERS frame whose
  * :path and :authority are HPACK literals. The decoder gives :path, then
@@ -1009,6 +1093,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pcap_exact),
 		cmocka_unit_test(test_http_url),
 		cmocka_unit_test(test_dns_family_names),
+		cmocka_unit_test(test_dns_record_targets),
 		cmocka_unit_test(test_h2c_url),
 		cmocka_unit_test(test_swap_phases),
 		cmocka_unit_test(test_swap_storm),
