@@ -371,6 +371,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 		dir->skip -= (uint32_t)n;
 		return n;
 	}
+	if (dir->body) /* a request body being hashed */
+		return decode_httpfile_body(d, f, dir, p, len, full);
 	/* Blank lines between requests are tolerated (RFC 9112 2.2). */
 	if (p[0] == '\r' || p[0] == '\n')
 		return 1;
@@ -487,6 +489,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	}
 	if (!have_end && !http09)
 		return (size_t)-1;
+	if (d->cfg.file_hashes && !http09) /* queued, its body hashed */
+		return decode_httpfile_request(d, dir, p, sp1, line_end, end);
 	if (chunked || clen > UINT32_MAX)
 		return (size_t)-1;
 	dir->skip = (uint32_t)clen;
