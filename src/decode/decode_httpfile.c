@@ -565,7 +565,8 @@ size_t decode_httpfile_request(decode_ctx *d, decode_dir *dir, const uint8_t *p,
 
 int decode_httpfile_answer(const uint8_t *p, size_t len)
 {
-	return len >= 5 && !memcmp(p, "HTTP/", 5) ? DIR_HTTPRESP : DIR_IGNORE;
+	/* a first segment shorter than the prefix: hope, as classify does */
+	return len > 0 && !memcmp(p, "HTTP/", len < 5 ? len : 5) ? DIR_HTTPRESP : DIR_IGNORE;
 }
 
 /* A response's start line and header block. */
