@@ -212,6 +212,7 @@ typedef struct decode_stats {
 	uint64_t observables[DECODE_KIND_COUNT];
 	uint64_t errors[DECODE_E_COUNT];
 	uint64_t last_error_packet[DECODE_E_COUNT]; /* 0 = never */
+	uint64_t file_bytes; /* decoded bytes of the HTTP bodies reported */
 } decode_stats;
 
 typedef struct decode_ctx decode_ctx;

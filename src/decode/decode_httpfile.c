@@ -288,6 +288,7 @@ static void body_end(decode_ctx *d, const decode_flow *f, decode_httpfile_slot *
 	}
 	if (s->size == 0)
 		return;
+	d->st.file_bytes += s->size;
 	if (s->hashes & DECODE_HASH_MD5) {
 		md5_digest(&s->md5, MD5_DIGEST_SIZE, dg);
 		decode_emit_hex(d, f, DECODE_FILE_MD5, dg, MD5_DIGEST_SIZE);

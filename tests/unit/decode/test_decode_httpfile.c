@@ -45,8 +45,11 @@ typedef struct files {
 	struct {
 		decode_kind kind;
 		char hex[65];
-		uint16_t sport;
+		uint16_t sport, dport;
+		uint64_t size; /* the body's decoded bytes (decode_stats.file_bytes) */
 	} f[32];
+	decode_ctx *d;
+	uint64_t bytes_before;
 } files;
 
 static void on_file(const decode_observable *o, void *user)
@@ -60,6 +63,10 @@ static void on_file(const decode_observable *o, void *user)
 	assert_true(o->len < sizeof s->f[0].hex);
 	memcpy(s->f[s->n].hex, o->value, o->len + 1);
 	s->f[s->n].sport = o->flow->sport;
+	s->f[s->n].dport = o->flow->dport;
+	s->f[s->n].size = decode_get_stats(s->d)->file_bytes - s->bytes_before;
+	if (o->kind == DECODE_FILE_SHA256)
+		s->bytes_before = decode_get_stats(s->d)->file_bytes;
 	s->n++;
 }
 
@@ -170,6 +177,7 @@ static decode_ctx *ctx_new(files *s, unsigned hashes, unsigned slots)
 	memset(s, 0, sizeof *s);
 	decode_ctx *d = decode_new(&cfg, on_file, s);
 	assert_non_null(d);
+	s->d = d;
 	return d;
 }
 
@@ -266,6 +274,7 @@ static void test_content_length(void **state)
 		answer(d, &c, msg, n, segs[i]);
 		assert_int_equal(s.n, 3);
 		assert_file(&s, 0, &dg, 80);
+		assert_int_equal(s.f[0].size, 10000);
 		decode_free(d);
 	}
 }
@@ -395,6 +404,7 @@ static void test_encodings(void **state)
 			answer(d, &c, msg, n, segs[j]);
 			assert_int_equal(s.n, 3);
 			assert_file(&s, 0, &dg, 80);
+			assert_int_equal(s.f[0].size, FILE_MAX);
 			/* and chunked */
 			says(d, &c, 0, GET);
 			snprintf(head, sizeof head,
@@ -658,30 +668,101 @@ static void test_eicar_pcap(void **state)
 	assert_file(&s, 0, &dg, 80);
 }
 
-/* Zeek's http.log for these traces lists one body per row with a
- * response_body_len above 0 (and no request bodies). */
+/* Suricata-verify's decode-teredo-01 expects two fileinfo events: an
+ * upload of 589 bytes from 192.168.2.16:1578 and a download of 11845
+ * bytes (gzip on the wire) to 192.168.2.16:1580 (its test.yaml). */
+static void test_suricata_teredo(void **state)
+{
+	files s;
+	int upload = 0, download = 0;
+	(void)state;
+	if (pcap_files("suricata-verify/decode-teredo-01/input.pcap", &s, NULL)) {
+		skip();
+		return;
+	}
+	for (int k = 0; k < s.n; k++) {
+		if (s.f[k].kind != DECODE_FILE_MD5)
+			continue;
+		if (s.f[k].sport == 1578 && s.f[k].size == 589)
+			upload++;
+		if (s.f[k].dport == 1580 && s.f[k].size == 11845)
+			download++;
+	}
+	assert_int_equal(upload, 1);
+	assert_int_equal(download, 1);
+}
+
+/* The bodies Zeek's http.log counts: rows whose request_body_len or
+ * response_body_len is above 0 (each its own file in files.log); -1 when
+ * the log cannot be read. */
+static int zeek_bodies(const char *sub, uint64_t *bytes)
+{
+	char path[1200], line[8192];
+	int req = -1, resp = -1, n = 0;
+	*bytes = 0;
+	snprintf(path, sizeof path, "%s/data/%s", shared, sub);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		char *save = NULL, *tok;
+		int col = 0;
+		if (!strncmp(line, "#fields", 7)) {
+			for (tok = strtok_r(line, "\t\n", &save); tok;
+			     tok = strtok_r(NULL, "\t\n", &save), col++) {
+				if (!strcmp(tok, "request_body_len"))
+					req = col - 1;
+				else if (!strcmp(tok, "response_body_len"))
+					resp = col - 1;
+			}
+			continue;
+		}
+		if (line[0] == '#' || req < 0 || resp < 0)
+			continue;
+		for (tok = strtok_r(line, "\t\n", &save); tok;
+		     tok = strtok_r(NULL, "\t\n", &save), col++)
+			if ((col == req || col == resp) && strcmp(tok, "-") && strtoull(tok, NULL, 10) > 0) {
+				n++;
+				*bytes += strtoull(tok, NULL, 10);
+			}
+	}
+	fclose(f);
+	return req < 0 || resp < 0 ? -1 : n;
+}
+
+/* Zeek's traces: as many bodies hashed as Zeek's http.log has, of the
+ * same decoded sizes in all, none of them cut short. */
 static void test_zeek_traces(void **state)
 {
 	static const struct {
-		const char *pcap;
-		int bodies;
+		const char *pcap, *log;
 	} cases[] = {
-		{"zeek-traces/traces/http/get.pcap", 1},
-		{"zeek-traces/traces/http/x-gzip.pcap", 1},
-		{"zeek-traces/traces/http/pipelined-requests.pcap", 0},
+		{"zeek-traces/traces/http/get.pcap",
+		 "zeek-traces/expected/http/get.pcap.logs/core.tcp.reassembly-known-ports/http.log"},
+		{"zeek-traces/traces/http/x-gzip.pcap",
+		 "zeek-traces/expected/http/x-gzip.pcap.logs/scripts.base.protocols.http.x-gzip/http.log"},
+		{"zeek-traces/traces/http/pipelined-requests.pcap",
+		 "zeek-traces/expected/http/pipelined-requests.pcap.logs/"
+		 "scripts.base.protocols.http.http-pipelining/http.log"},
+		{"zeek-traces/traces/wikipedia.pcap", "zeek-traces/expected/wikipedia.pcap.logs/opt.basic/http.log"},
 	};
 	int ran = 0;
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		files s;
-		uint64_t inc = 0;
-		if (pcap_files(cases[i].pcap, &s, &inc))
+		uint64_t inc = 0, bytes, got = 0;
+		int want = zeek_bodies(cases[i].log, &bytes);
+		if (want < 0 || pcap_files(cases[i].pcap, &s, &inc))
 			continue;
 		ran++;
-		printf("  %-50s %d file(s), %d digests, %llu incomplete\n", cases[i].pcap,
-		       cases[i].bodies, s.n, (unsigned long long)inc);
-		if (cases[i].bodies)
-			assert_int_equal(s.n, 3 * cases[i].bodies);
+		for (int k = 0; k < s.n; k += 3)
+			got += s.f[k].size;
+		printf("  %-48s Zeek %d bodies, %llu bytes; renkei %d digests, %llu bytes, %llu cut short\n",
+		       cases[i].pcap, want, (unsigned long long)bytes, s.n, (unsigned long long)got,
+		       (unsigned long long)inc);
+		assert_int_equal(s.n, 3 * want);
+		assert_int_equal(got, bytes);
+		assert_int_equal(inc, 0);
 	}
 	if (!ran)
 		skip();
@@ -706,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_eicar_pcap),
 		cmocka_unit_test(test_zeek_traces),
+		cmocka_unit_test(test_suricata_teredo),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
