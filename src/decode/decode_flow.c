@@ -20,17 +20,21 @@
  * never buffered, unless it answers an HTTP/2 client
  * (decode_http2_answer) or a TLS client whose ClientHello was read: that
  * answer is read for its certificates (decode_tlscert.c, a parser that
- * consumes everything and buffers nothing). A parser that can make no progress on a full
+ * consumes everything and buffers nothing); when file hashes are asked
+ * for, a direction that starts "HTTP/" is read as HTTP responses for
+ * their bodies (decode_httpfile.c), and a FIN or RST ends a body read
+ * until the close. A parser that can make no progress on a full
  * buffer ends the direction; one that has what it wants (a ClientHello)
  * ends it too.
  *
  * Per-direction state machine:
  *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | MAIL | IGNORE
  *   UNKNOWN --the other direction's ClientHello--> TLSCERT
+ *   UNKNOWN --"HTTP/", file hashes asked for--> HTTPRESP
  *   HTTP --preface--> HTTP2
  *   MAIL --client: STARTTLS asked, then a TLS record or the answer--> TLS
  *   MAIL --server: positive answer to STARTTLS--> TLSCERT
- *   HTTP/TLS/DNS/HTTP2/TLSCERT/MAIL --parser done, stuck on a full buffer, gap--> IGNORE
+ *   HTTP/TLS/DNS/HTTP2/TLSCERT/MAIL/HTTPRESP --parser done, stuck on a full buffer, gap--> IGNORE
  *   (a gap on an empty buffer only resynchronises)
  */
 #include <string.h>

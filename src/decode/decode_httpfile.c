@@ -752,5 +752,6 @@ void decode_httpfile_close(decode_ctx *d, unsigned slot, int dir, int in_order)
 		memcpy(f.src, fl->key.dst, 16);
 		memcpy(f.dst, fl->key.src, 16);
 	}
-	body_end(d, &f, s, in_order && s->framing == BODY_CLOSE);
+	/* whole when read until this close, in order, nothing dropped */
+	body_end(d, &f, s, in_order && s->framing == BODY_CLOSE && fl->dir[dir].app != DIR_IGNORE);
 }
