@@ -34,8 +34,8 @@
  * decompresses gzip and deflate before handing the entity to files.log)
  * and Suricata (libhtp decompresses response bodies before the file API
  * hashes them for filemd5/filesha1/filesha256 and fileinfo) report.
- * Suricata leaves request bodies compressed by default; renkei decodes
- * both, like Zeek. "deflate" is read as zlib data when the first two
+ * libhtp decompresses request bodies only when configured to (off by
+ * default); renkei decodes both directions, like Zeek. "deflate" is read as zlib data when the first two
  * bytes are a zlib header and as raw deflate otherwise (servers send
  * both). Any other coding (br, compress, zstd) is hashed as sent, which is
  * again what both report. Bytes after the end of a compressed stream are
