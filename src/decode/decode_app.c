@@ -491,8 +491,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	}
 	if (!have_end && !http09)
 		return (size_t)-1;
-	if (d->cfg.file_hashes && !http09) /* queued, its body hashed */
-		return decode_httpfile_request(d, dir, p, sp1, line_end, end);
+	if (d->cfg.file_hashes) /* queued, its body hashed */
+		return decode_httpfile_request(d, dir, p, sp1, line_end, end, http09);
 	if (chunked || clen > UINT32_MAX)
 		return (size_t)-1;
 	dir->skip = (uint32_t)clen;

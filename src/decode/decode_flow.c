@@ -338,7 +338,7 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 			if (r->app == DIR_IGNORE) /* an HTTP/2 server? */
 				r->app = decode_http2_answer(d, p, len);
 			if (r->app == DIR_IGNORE && d->cfg.file_hashes)
-				r->app = decode_httpfile_answer(p, len);
+				r->app = decode_httpfile_answer(d, p, len);
 		}
 		stream_feed(d, f, r, p, len);
 	}

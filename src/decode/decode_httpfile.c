@@ -21,8 +21,11 @@
  * response with neither runs until the connection closes (a FIN in order
  * or a RST: decode_httpfile_close), and a request with neither has no
  * body. A transfer coding other than chunked is framed but not hashed.
+ * An HTTP/0.9 request (a request line without a version, RFC 1945
+ * section 4.1) is answered by a bare body until the close.
  * Responses are paired with requests in order (pipelining, keep-alive):
- * decode_http queues a two-bit note per request (HEAD, CONNECT, other) in
+ * decode_http queues a two-bit note per request (HEAD, CONNECT, HTTP/0.9,
+ * other) in
  * decode_tcpflow.http_methods, at most DECODE_HTTP_PENDING of them; each
  * final response takes the oldest, an interim (1xx) takes none. A
  * response seen without its request (the capture began mid-connection) is
@@ -90,7 +93,7 @@
 enum { BODY_LENGTH = 1, BODY_CHUNKED, BODY_CLOSE };
 enum { CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, CHUNK_TRAILER };
 enum { CODING_NONE, CODING_GZIP, CODING_DEFLATE, CODING_RAW };
-enum { METHOD_OTHER, METHOD_HEAD, METHOD_CONNECT };
+enum { METHOD_OTHER, METHOD_HEAD, METHOD_CONNECT, METHOD_HTTP09 };
 
 typedef struct decode_httpfile_slot {
 	uint32_t owner;       /* flow slot + 1; 0 free */
@@ -178,11 +181,13 @@ static void zarea_free(voidpf opaque, voidpf p)
 
 /* ------------------------------------------------------------ queue */
 
-void decode_httpfile_note_request(decode_tcpflow *fl, const uint8_t *m, size_t n)
+static void note_request(decode_tcpflow *fl, const uint8_t *m, size_t n, int http09)
 {
 	unsigned k = METHOD_OTHER;
 
-	if (n == 4 && !memcmp(m, "HEAD", 4))
+	if (http09)
+		k = METHOD_HTTP09;
+	else if (n == 4 && !memcmp(m, "HEAD", 4))
 		k = METHOD_HEAD;
 	else if (n == 7 && !memcmp(m, "CONNECT", 7))
 		k = METHOD_CONNECT;
@@ -190,6 +195,12 @@ void decode_httpfile_note_request(decode_tcpflow *fl, const uint8_t *m, size_t n
 		return; /* the responses beyond are taken to answer a GET */
 	fl->http_methods |= (uint32_t)k << (2 * fl->http_pending);
 	fl->http_pending++;
+}
+
+/* What the oldest request waiting for its answer was. */
+static unsigned oldest_request(const decode_tcpflow *fl)
+{
+	return fl->http_pending ? fl->http_methods & 3 : METHOD_OTHER;
 }
 
 static unsigned take_request(decode_tcpflow *fl)
@@ -542,11 +553,20 @@ static size_t header_end(const uint8_t *p, size_t len, size_t from)
 }
 
 size_t decode_httpfile_request(decode_ctx *d, decode_dir *dir, const uint8_t *p, size_t method_len,
-			       size_t line_end, size_t end)
+			       size_t line_end, size_t end, int http09)
 {
 	framing fr;
 
-	decode_httpfile_note_request(&d->flows[d->cur_slot], p, method_len);
+	if (http09) {
+		size_t t = method_len;
+		while (t < line_end && (p[t] == ' ' || p[t] == '\r'))
+			t++;
+		if (t == line_end)
+			return end; /* "GET" alone: no request (Zeek logs none) */
+	}
+	note_request(&d->flows[d->cur_slot], p, method_len, http09);
+	if (http09)
+		return end; /* no header fields, no body */
 	read_framing(p, line_end + 1, end, &fr);
 	if (fr.te && !fr.te_chunked) { /* RFC 9112 section 6.3 item 4 */
 		decode_count(d, DECODE_E_HTTP_FILE_MALFORMED);
@@ -564,8 +584,10 @@ size_t decode_httpfile_request(decode_ctx *d, decode_dir *dir, const uint8_t *p,
 	return end;
 }
 
-int decode_httpfile_answer(const uint8_t *p, size_t len)
+int decode_httpfile_answer(const decode_ctx *d, const uint8_t *p, size_t len)
 {
+	if (oldest_request(&d->flows[d->cur_slot]) == METHOD_HTTP09)
+		return DIR_HTTPRESP; /* whatever comes is the body */
 	/* a first segment shorter than the prefix: hope, as classify does */
 	return len > 0 && !memcmp(p, "HTTP/", len < 5 ? len : 5) ? DIR_HTTPRESP : DIR_IGNORE;
 }
@@ -629,6 +651,17 @@ size_t decode_httpfile_response(decode_ctx *d, const decode_flow *f, decode_dir 
 	}
 	if (dir->body)
 		return decode_httpfile_body(d, f, dir, p, len, full);
+	if (oldest_request(&d->flows[d->cur_slot]) == METHOD_HTTP09) {
+		/* RFC 1945 section 6: no status line, the body runs until the
+		 * close (a status line sent anyway is part of it, as Zeek
+		 * reads it) */
+		framing fr;
+		memset(&fr, 0, sizeof fr);
+		take_request(&d->flows[d->cur_slot]);
+		if (body_begin(d, dir, &fr, BODY_CLOSE, 1, -1))
+			return (size_t)-1;
+		return decode_httpfile_body(d, f, dir, p, len, full);
+	}
 	/* blank lines between messages are tolerated (RFC 9112 section 2.2) */
 	if (p[0] == '\r' || p[0] == '\n')
 		return 1;

@@ -220,15 +220,17 @@ void decode_emit_hex(decode_ctx *d, const decode_flow *f, decode_kind k,
 #define DECODE_HTTP_PENDING 16 /* requests queued for their responses */
 int decode_httpfile_init(decode_ctx *d); /* 0, or -1 out of memory */
 void decode_httpfile_free(decode_ctx *d);
-/* A server direction's first bytes: DIR_HTTPRESP for "HTTP/", else
- * DIR_IGNORE. decode_tcp asks only when file hashes are on. */
-int decode_httpfile_answer(const uint8_t *p, size_t len);
+/* A server direction's first bytes: DIR_HTTPRESP for "HTTP/" or for
+ * anything answering an HTTP/0.9 request, else DIR_IGNORE. decode_tcp
+ * asks only when file hashes are on. */
+int decode_httpfile_answer(const decode_ctx *d, const uint8_t *p, size_t len);
 /* A request's header block p[0, end) read by decode_http (the method is
- * p[0, method_len), the start line ends at line_end): the request is
- * queued for its response and its body, if any, begun. Returns end, or
- * (size_t)-1 when the direction must end. */
+ * p[0, method_len), the start line ends at line_end; http09: a request
+ * line without a version, RFC 1945 section 4.1, answered by a bare body
+ * until the close): the request is queued for its response and its body,
+ * if any, begun. Returns end, or (size_t)-1 when the direction must end. */
 size_t decode_httpfile_request(decode_ctx *d, decode_dir *dir, const uint8_t *p,
-			       size_t method_len, size_t line_end, size_t end);
+			       size_t method_len, size_t line_end, size_t end, int http09);
 /* A DIR_HTTPRESP direction's bytes, and the bytes of a body begun
  * (decode_dir.body) in either direction: bytes used (0 need more), or
  * (size_t)-1 when the direction must end. */
@@ -240,7 +242,6 @@ size_t decode_httpfile_body(decode_ctx *d, const decode_flow *f, decode_dir *dir
  * lost to a gap (in_order 0): a body read until the close is reported,
  * any other is counted incomplete. */
 void decode_httpfile_close(decode_ctx *d, unsigned slot, int dir, int in_order);
-void decode_httpfile_note_request(decode_tcpflow *fl, const uint8_t *m, size_t n);
 
 /* decode_starttls.c: STARTTLS in SMTP (ports 25 and 587), IMAP (143)
  * and POP3 (110). The protocol a server port speaks, or 0; classify

@@ -8,17 +8,21 @@
  * from the decoder's streaming nettle states. Requests and responses are
  * written out as text and sent in TCP segments of many sizes (down to one
  * byte). Framing covered: Content-Length, chunked (extensions, trailers,
- * sizes split across segments), until the close (FIN, RST), pipelined
- * requests with a HEAD, 204 and 304 answers, uploads (POST with a length,
- * PUT chunked). What must give nothing is counted where it is wrong: 206,
+ * sizes split across segments), until the close (FIN, RST), HTTP/0.9,
+ * pipelined requests with a HEAD, 204 and 304 answers, uploads (POST with
+ * a length, PUT chunked). What must give nothing is counted where it is wrong: 206,
  * a gap, a connection that never closes, a full slot table, corrupt gzip,
  * file hashes not asked for.
  *
  * Real data ($RK_SHARED/data, RK_SHARED defaulting to ../shared; skipped
  * when absent): Suricata-verify's output-eve-fileinfo capture downloads
  * the EICAR test file, whose published digests must come out exactly (the
- * test also checks them against the 68 bytes of the file itself); Zeek's
- * traces give as many file hashes as Zeek's http.log has bodies.
+ * test also checks them against the 68 bytes of the file itself); every
+ * Zeek trace with an http.log gives as many bodies, of the same decoded
+ * sizes in all (decode_stats.file_bytes), as the log's request_body_len
+ * and response_body_len (a table names the one known difference); every
+ * Suricata-verify test with a fileinfo.size finds a body of that size on
+ * its flow.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -47,7 +52,7 @@ typedef struct files {
 		char hex[65];
 		uint16_t sport, dport;
 		uint64_t size; /* the body's decoded bytes (decode_stats.file_bytes) */
-	} f[32];
+	} f[512];
 	decode_ctx *d;
 	uint64_t bytes_before;
 } files;
@@ -58,7 +63,7 @@ static void on_file(const decode_observable *o, void *user)
 	if (o->kind != DECODE_FILE_MD5 && o->kind != DECODE_FILE_SHA1 &&
 	    o->kind != DECODE_FILE_SHA256)
 		return;
-	assert_true(s->n < 32);
+	assert_true(s->n < 512);
 	s->f[s->n].kind = o->kind;
 	assert_true(o->len < sizeof s->f[0].hex);
 	memcpy(s->f[s->n].hex, o->value, o->len + 1);
@@ -378,6 +383,30 @@ static void test_until_close(void **state)
 	decode_free(d);
 }
 
+/* RFC 1945 section 4.1: a request line without a version is HTTP/0.9,
+ * answered by a bare body until the close; "GET" alone is no request. */
+static void test_http09(void **state)
+{
+	files s;
+	digests dg;
+	conn c;
+	(void)state;
+	digest_of(file_a, 900, &dg);
+	decode_ctx *d = ctx_new(&s, ALL_HASHES, 0);
+	conn_open(&c, 40008);
+	says(d, &c, 0, "GET /old.html\r\n");
+	say(d, &c, 1, file_a, 900, 100);
+	close_side(d, &c, 1, 0x11);
+	assert_int_equal(s.n, 3);
+	assert_file(&s, 0, &dg, 80);
+	conn_open(&c, 40009);
+	says(d, &c, 0, "GET \r\n");
+	says(d, &c, 1, "missing uri\n");
+	close_side(d, &c, 1, 0x11);
+	assert_int_equal(s.n, 3);
+	decode_free(d);
+}
+
 static void test_encodings(void **state)
 {
 	static const struct {
@@ -634,7 +663,7 @@ static char shared[1024];
 
 static int pcap_files(const char *sub, files *s, uint64_t *incomplete)
 {
-	char path[1200];
+	char path[1400];
 	rk_errctx ec = {0};
 	snprintf(path, sizeof path, "%s/data/%s", shared, sub);
 	if (access(path, R_OK) != 0)
@@ -668,28 +697,87 @@ static void test_eicar_pcap(void **state)
 	assert_file(&s, 0, &dg, 80);
 }
 
-/* Suricata-verify's decode-teredo-01 expects two fileinfo events: an
- * upload of 589 bytes from 192.168.2.16:1578 and a download of 11845
- * bytes (gzip on the wire) to 192.168.2.16:1580 (its test.yaml). */
-static void test_suricata_teredo(void **state)
+/* Suricata-verify: every test whose test.yaml has a filter on a fileinfo
+ * event with a fileinfo.size (decode-teredo-01: an upload of 589 bytes and
+ * a gzip download of 11845) must find a body of that decoded size carried
+ * from src_port to dest_port (Suricata orients a file's event as its bytes
+ * flow) in the test's capture. */
+typedef struct fileinfo_want {
+	long size, sport, dport;
+} fileinfo_want;
+
+/* The fileinfo filters of a test.yaml; their number, or -1 if unreadable. */
+static int fileinfo_filters(const char *path, fileinfo_want *w, int max)
 {
-	files s;
-	int upload = 0, download = 0;
+	char line[1024];
+	int n = 0, in_fileinfo = 0;
+	fileinfo_want cur = {-1, -1, -1};
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	for (;;) {
+		int eof = !fgets(line, sizeof line, f);
+		const char *v;
+		if (eof || strstr(line, "- filter:")) {
+			if (in_fileinfo && cur.size > 0 && cur.sport > 0 && cur.dport > 0 && n < max)
+				w[n++] = cur;
+			if (eof)
+				break;
+			in_fileinfo = 0;
+			cur.size = cur.sport = cur.dport = -1;
+			continue;
+		}
+		if (strstr(line, "event_type: fileinfo"))
+			in_fileinfo = 1;
+		else if ((v = strstr(line, "fileinfo.size:")))
+			cur.size = strtol(v + 14, NULL, 10);
+		else if ((v = strstr(line, " src_port:")))
+			cur.sport = strtol(v + 10, NULL, 10);
+		else if ((v = strstr(line, " dest_port:")))
+			cur.dport = strtol(v + 11, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_suricata_fileinfo(void **state)
+{
+	char dir[1200], yaml[1600], pcap[1600];
+	struct dirent *e;
+	int tests = 0;
 	(void)state;
-	if (pcap_files("suricata-verify/decode-teredo-01/input.pcap", &s, NULL)) {
+	snprintf(dir, sizeof dir, "%s/data/suricata-verify", shared);
+	DIR *dd = opendir(dir);
+	if (!dd) {
 		skip();
 		return;
 	}
-	for (int k = 0; k < s.n; k++) {
-		if (s.f[k].kind != DECODE_FILE_MD5)
+	while ((e = readdir(dd))) {
+		fileinfo_want want[16];
+		files s;
+		if (e->d_name[0] == '.')
 			continue;
-		if (s.f[k].sport == 1578 && s.f[k].size == 589)
-			upload++;
-		if (s.f[k].dport == 1580 && s.f[k].size == 11845)
-			download++;
+		snprintf(yaml, sizeof yaml, "%s/%s/test.yaml", dir, e->d_name);
+		int n = fileinfo_filters(yaml, want, 16);
+		if (n <= 0)
+			continue;
+		snprintf(pcap, sizeof pcap, "suricata-verify/%s/input.pcap", e->d_name);
+		if (pcap_files(pcap, &s, NULL))
+			continue;
+		tests++;
+		for (int i = 0; i < n; i++) {
+			int found = 0;
+			for (int k = 0; k < s.n; k += 3)
+				found += s.f[k].sport == want[i].sport && s.f[k].dport == want[i].dport &&
+					 s.f[k].size == (uint64_t)want[i].size;
+			printf("  %-40s fileinfo %ld bytes %ld -> %ld: %s\n", e->d_name, want[i].size,
+			       want[i].sport, want[i].dport, found ? "found" : "MISSING");
+			assert_int_equal(found, 1);
+		}
 	}
-	assert_int_equal(upload, 1);
-	assert_int_equal(download, 1);
+	closedir(dd);
+	if (!tests)
+		skip();
 }
 
 /* The bodies Zeek's http.log counts: rows whose request_body_len or
@@ -697,7 +785,7 @@ static void test_suricata_teredo(void **state)
  * the log cannot be read. */
 static int zeek_bodies(const char *sub, uint64_t *bytes)
 {
-	char path[1200], line[8192];
+	char path[2600], line[8192];
 	int req = -1, resp = -1, n = 0;
 	*bytes = 0;
 	snprintf(path, sizeof path, "%s/data/%s", shared, sub);
@@ -730,41 +818,98 @@ static int zeek_bodies(const char *sub, uint64_t *bytes)
 	return req < 0 || resp < 0 ? -1 : n;
 }
 
-/* Zeek's traces: as many bodies hashed as Zeek's http.log has, of the
- * same decoded sizes in all, none of them cut short. */
+/* Where renkei and Zeek knowingly differ, by trace: the test fails if the
+ * difference goes away, so the table stays true. */
+static const struct {
+	const char *pcap, *why;
+} zeek_differs[] = {
+	{"tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
+	 "a 206 Partial Content body, which Zeek logs and renkei does not report"},
+};
+
+typedef struct zeek_walk {
+	char done[64][256]; /* traces already compared */
+	int ndone, compared, differ;
+} zeek_walk;
+
+/* One http.log: the trace it was made from, compared. */
+static void zeek_compare(zeek_walk *zw, const char *log_sub)
+{
+	char trace[256], pcap[300];
+	const char *at = strstr(log_sub, "/expected/"), *end = strstr(log_sub, ".pcap.logs/");
+	uint64_t inc = 0, bytes, got = 0;
+	files s;
+	if (!at || !end || end - (at + 10) >= (long)sizeof trace - 6)
+		return;
+	snprintf(trace, sizeof trace, "%.*s.pcap", (int)(end - (at + 10)), at + 10);
+	for (int i = 0; i < zw->ndone; i++)
+		if (!strcmp(zw->done[i], trace))
+			return;
+	if (zw->ndone < 64)
+		snprintf(zw->done[zw->ndone++], sizeof zw->done[0], "%s", trace);
+	int want = zeek_bodies(log_sub, &bytes);
+	snprintf(pcap, sizeof pcap, "zeek-traces/traces/%s", trace);
+	if (want < 0 || pcap_files(pcap, &s, &inc))
+		return;
+	for (int k = 0; k < s.n; k += 3)
+		got += s.f[k].size;
+	const char *why = NULL;
+	for (size_t i = 0; i < sizeof zeek_differs / sizeof zeek_differs[0]; i++)
+		if (!strcmp(zeek_differs[i].pcap, trace))
+			why = zeek_differs[i].why;
+	int same = s.n == 3 * want && got == bytes && inc == 0;
+	printf("  %-50s Zeek %d bodies, %llu bytes; renkei %d, %llu bytes%s%s%s\n", trace, want,
+	       (unsigned long long)bytes, s.n / 3, (unsigned long long)got,
+	       why ? " (known difference: " : "", why ? why : "", why ? ")" : "");
+	zw->compared++;
+	if (why) {
+		zw->differ++;
+		if (same)
+			printf("  known difference now agrees: remove it from the table\n");
+		assert_false(same);
+		return;
+	}
+	assert_int_equal(s.n, 3 * want);
+	assert_int_equal(got, bytes);
+	assert_int_equal(inc, 0);
+}
+
+static void zeek_walk_dir(zeek_walk *zw, const char *sub, int depth)
+{
+	char path[1400], child[1400];
+	struct dirent *e;
+	snprintf(path, sizeof path, "%s/data/%s", shared, sub);
+	DIR *dd = opendir(path);
+	if (!dd || depth > 6) {
+		if (dd)
+			closedir(dd);
+		return;
+	}
+	while ((e = readdir(dd))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int n = snprintf(child, sizeof child, "%s/%s", sub, e->d_name);
+		if (n < 0 || (size_t)n >= sizeof child)
+			continue;
+		if (!strcmp(e->d_name, "http.log"))
+			zeek_compare(zw, child);
+		else
+			zeek_walk_dir(zw, child, depth + 1); /* a file does not open as one */
+	}
+	closedir(dd);
+}
+
+/* Zeek's traces: for every trace with an http.log among Zeek's expected
+ * logs, as many bodies hashed as the log has, of the same decoded sizes
+ * in all, none of them cut short. */
 static void test_zeek_traces(void **state)
 {
-	static const struct {
-		const char *pcap, *log;
-	} cases[] = {
-		{"zeek-traces/traces/http/get.pcap",
-		 "zeek-traces/expected/http/get.pcap.logs/core.tcp.reassembly-known-ports/http.log"},
-		{"zeek-traces/traces/http/x-gzip.pcap",
-		 "zeek-traces/expected/http/x-gzip.pcap.logs/scripts.base.protocols.http.x-gzip/http.log"},
-		{"zeek-traces/traces/http/pipelined-requests.pcap",
-		 "zeek-traces/expected/http/pipelined-requests.pcap.logs/"
-		 "scripts.base.protocols.http.http-pipelining/http.log"},
-		{"zeek-traces/traces/wikipedia.pcap", "zeek-traces/expected/wikipedia.pcap.logs/opt.basic/http.log"},
-	};
-	int ran = 0;
+	static zeek_walk zw;
 	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		files s;
-		uint64_t inc = 0, bytes, got = 0;
-		int want = zeek_bodies(cases[i].log, &bytes);
-		if (want < 0 || pcap_files(cases[i].pcap, &s, &inc))
-			continue;
-		ran++;
-		for (int k = 0; k < s.n; k += 3)
-			got += s.f[k].size;
-		printf("  %-48s Zeek %d bodies, %llu bytes; renkei %d digests, %llu bytes, %llu cut short\n",
-		       cases[i].pcap, want, (unsigned long long)bytes, s.n, (unsigned long long)got,
-		       (unsigned long long)inc);
-		assert_int_equal(s.n, 3 * want);
-		assert_int_equal(got, bytes);
-		assert_int_equal(inc, 0);
-	}
-	if (!ran)
+	memset(&zw, 0, sizeof zw);
+	zeek_walk_dir(&zw, "zeek-traces/expected", 0);
+	printf("  %d traces compared, %d known differences\n", zw.compared, zw.differ);
+	if (!zw.compared)
 		skip();
 }
 
@@ -777,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_only_what_is_asked),
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_until_close),
+		cmocka_unit_test(test_http09),
 		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_corrupt_gzip),
 		cmocka_unit_test(test_pipelined_head_204_304),
@@ -787,7 +933,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_eicar_pcap),
 		cmocka_unit_test(test_zeek_traces),
-		cmocka_unit_test(test_suricata_teredo),
+		cmocka_unit_test(test_suricata_fileinfo),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
