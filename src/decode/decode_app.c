@@ -19,8 +19,9 @@
  * Content-Length body is skipped so pipelined requests are all seen; a
  * chunked body ends the direction. When file hashes are asked for, each
  * request's header block goes to decode_httpfile.c instead, which queues
- * the request for its response and frames and hashes its body. A request that is the HTTP/2 preface
- * goes to decode_http2.c, and "Upgrade: h2c" is noted for it.
+ * the request for its response and frames and hashes its body. A request
+ * that is the HTTP/2 preface goes to decode_http2.c, and "Upgrade: h2c"
+ * is noted for it.
  *
  * TLS (RFC 8446 sections 4.1.2 and 5.1, RFC 6066 section 3): handshake
  * records are gathered until the first handshake message is whole (it may
