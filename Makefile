@@ -40,7 +40,7 @@ DEPS_federation := federation client policy directory store stix common
 DEPS_taxii     := taxii notify anonymise federation client export pattern audit policy assets directory store stix common
 DEPS_cli       := cli feeds sensor match decode logs uplink taxii notify anonymise federation client export pattern audit policy assets directory store stix common
 
-PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8 nettle
+PKGS := libmicrohttpd jansson sqlite3 libsodium gnutls inih libcurl libpcap libpcre2-8 nettle zlib
 
 CC      ?= cc
 OPT     ?= -O2

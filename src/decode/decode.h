@@ -15,7 +15,9 @@
  * HTTPS messages both ways) and the TLS ClientHello, whose server's answer
  * is then read for its certificates (TLS 1.0-1.2: the SHA-1 and SHA-256
  * of each, hashed as the bytes stream past; TLS 1.3 encrypts them), the
- * TLS begun by STARTTLS in SMTP, IMAP and POP3 included. Every observable is
+ * TLS begun by STARTTLS in SMTP, IMAP and POP3 included; when asked, the
+ * bodies of HTTP/1.x messages both ways are hashed as they stream past
+ * (decode_httpfile.c). Every observable is
  * handed to the caller's callback as it is found; decode_pcap_file()
  * walks a capture file, and decode_pcap_open/next give its records one
  * by one.
@@ -46,6 +48,9 @@
  *                   which both directions go on as TLS
  *   decode_nbns.c   NetBIOS Name Service names (UDP 137) as DNS names
  *   decode_http2.c  HTTP/2 in cleartext: frames, HPACK, DNS over HTTPS
+ *   decode_httpfile.c  HTTP/1.x message bodies (downloads, uploads)
+ *                   hashed as they arrive, after gzip or deflate, when
+ *                   file hashes are asked for (MD5, SHA-1, SHA-256)
  *   decode_pcap.c   capture files: classic pcap read directly, the rest
  *                   (pcapng, byte-swapped, odd records) through libpcap
  */
@@ -93,6 +98,12 @@ typedef enum decode_kind {
 	 * and SHA-256 of its DER bytes, lowercase hex */
 	DECODE_TLS_CERT_SHA1,
 	DECODE_TLS_CERT_SHA256,
+	/* an HTTP/1.x message body (a file downloaded or uploaded), decoded
+	 * from its Content-Encoding: MD5, SHA-1, SHA-256, lowercase hex, as
+	 * decode_config.file_hashes asks */
+	DECODE_FILE_MD5,
+	DECODE_FILE_SHA1,
+	DECODE_FILE_SHA256,
 	DECODE_KIND_COUNT
 } decode_kind;
 
@@ -127,7 +138,12 @@ const char *decode_kind_name(decode_kind k);
 	X(DECODE_E_DOH_DROPPED, "DNS over HTTPS message not followed (too many streams)") \
 	X(DECODE_E_TLS_CERT_MALFORMED, "malformed TLS server flight (ServerHello, Certificate)") \
 	X(DECODE_E_TLS_CERT_UNTRACKED, "TLS server certificates not read (table full)") \
-	X(DECODE_E_STARTTLS_MALFORMED, "malformed STARTTLS exchange (over-long line after the command)")
+	X(DECODE_E_STARTTLS_MALFORMED, "malformed STARTTLS exchange (over-long line after the command)") \
+	X(DECODE_E_HTTP_FILE_MALFORMED, "malformed HTTP response or message body framing") \
+	X(DECODE_E_HTTP_FILE_UNTRACKED, "HTTP body not hashed (table full)") \
+	X(DECODE_E_HTTP_FILE_PARTIAL, "HTTP body not hashed: 206 Partial Content") \
+	X(DECODE_E_HTTP_FILE_INCOMPLETE, "HTTP body not hashed: cut short (gap, early close, flow lost)") \
+	X(DECODE_E_HTTP_FILE_ENCODING, "HTTP body not hashed: coding failed to decode or not decoded")
 
 typedef enum decode_err {
 #define DECODE_ENUM(sym, text) sym,
@@ -185,7 +201,18 @@ typedef struct decode_config {
 	/* TLS server flights whose certificates are hashed at once (one
 	 * SHA-1 and one SHA-256 state each, under 1 KB) (64) */
 	unsigned tls_cert_slots;
+	/* HTTP/1.x bodies hashed at once, each with its hash states and a
+	 * zlib inflate area (about 49 KB, touched on first use) (64) */
+	unsigned http_file_slots;
+	/* DECODE_HASH_* digests of HTTP bodies to compute (0: none, and
+	 * responses are not read at all) (0) */
+	unsigned file_hashes;
 } decode_config;
+
+/* Digests of HTTP/1.x bodies (decode_config.file_hashes). */
+#define DECODE_HASH_MD5 1u
+#define DECODE_HASH_SHA1 2u
+#define DECODE_HASH_SHA256 4u
 
 void decode_config_default(decode_config *cfg);
 
@@ -195,6 +222,7 @@ typedef struct decode_stats {
 	uint64_t observables[DECODE_KIND_COUNT];
 	uint64_t errors[DECODE_E_COUNT];
 	uint64_t last_error_packet[DECODE_E_COUNT]; /* 0 = never */
+	uint64_t file_bytes; /* decoded bytes of the HTTP bodies reported */
 } decode_stats;
 
 typedef struct decode_ctx decode_ctx;
@@ -211,6 +239,11 @@ int decode_packet(decode_ctx *d, int linktype, const uint8_t *pkt,
 		  size_t caplen, int64_t ts_usec);
 
 const decode_stats *decode_get_stats(const decode_ctx *d);
+
+/* decode_httpfile.c: which DECODE_HASH_* digests of HTTP bodies to
+ * compute from the next message on (between packets, from the context's
+ * thread); bodies already begun keep what they had. 0 turns it off. */
+void decode_set_file_hashes(decode_ctx *d, unsigned mask);
 
 /* decode_pcap.c */
 

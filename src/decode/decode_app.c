@@ -19,8 +19,11 @@
  * User-Agent are reported with surrounding whitespace removed (Host
  * also without its port); a
  * Content-Length body is skipped so pipelined requests are all seen; a
- * chunked body ends the direction. A request that is the HTTP/2 preface
- * goes to decode_http2.c, and "Upgrade: h2c" is noted for it.
+ * chunked body ends the direction. When file hashes are asked for, each
+ * request's header block goes to decode_httpfile.c instead, which queues
+ * the request for its response and frames and hashes its body. A request
+ * that is the HTTP/2 preface goes to decode_http2.c, and "Upgrade: h2c"
+ * is noted for it.
  *
  * TLS (RFC 8446 sections 4.1.2 and 5.1, RFC 6066 section 3): handshake
  * records are gathered until the first handshake message is whole (it may
@@ -427,6 +430,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 		dir->skip -= (uint32_t)n;
 		return n;
 	}
+	if (dir->body) /* a request body being hashed */
+		return decode_httpfile_body(d, f, dir, p, len, full);
 	/* Blank lines between requests are tolerated (RFC 9112 2.2). */
 	if (p[0] == '\r' || p[0] == '\n')
 		return 1;
@@ -543,6 +548,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	}
 	if (!have_end && !http09)
 		return (size_t)-1;
+	if (d->cfg.file_hashes) /* queued, its body hashed */
+		return decode_httpfile_request(d, dir, p, sp1, line_end, end, http09);
 	if (chunked || clen > UINT32_MAX)
 		return (size_t)-1;
 	dir->skip = (uint32_t)clen;

@@ -20,17 +20,21 @@
  * never buffered, unless it answers an HTTP/2 client
  * (decode_http2_answer) or a TLS client whose ClientHello was read: that
  * answer is read for its certificates (decode_tlscert.c, a parser that
- * consumes everything and buffers nothing). A parser that can make no progress on a full
+ * consumes everything and buffers nothing); when file hashes are asked
+ * for, a direction that starts "HTTP/" is read as HTTP responses for
+ * their bodies (decode_httpfile.c), and a FIN or RST ends a body read
+ * until the close. A parser that can make no progress on a full
  * buffer ends the direction; one that has what it wants (a ClientHello)
  * ends it too.
  *
  * Per-direction state machine:
  *   UNKNOWN --first data--> HTTP | TLS | DNS | HTTP2 | MAIL | IGNORE
  *   UNKNOWN --the other direction's ClientHello--> TLSCERT
+ *   UNKNOWN --"HTTP/", file hashes asked for--> HTTPRESP
  *   HTTP --preface--> HTTP2
  *   MAIL --client: STARTTLS asked, then a TLS record or the answer--> TLS
  *   MAIL --server: positive answer to STARTTLS--> TLSCERT
- *   HTTP/TLS/DNS/HTTP2/TLSCERT/MAIL --parser done, stuck on a full buffer, gap--> IGNORE
+ *   HTTP/TLS/DNS/HTTP2/TLSCERT/MAIL/HTTPRESP --parser done, stuck on a full buffer, gap--> IGNORE
  *   (a gap on an empty buffer only resynchronises)
  */
 #include <string.h>
@@ -133,7 +137,11 @@ static unsigned flow_find(decode_ctx *d, const decode_flow *f, int *dir)
 		fl->dir[k].len = 0;
 		fl->dir[k].h2c = 0;
 		fl->dir[k].lines = 0;
+		fl->dir[k].body = 0;
+		fl->httpfile[k] = 0;
 	}
+	fl->http_pending = 0;
+	fl->http_methods = 0;
 	fl->h2 = 0;
 	fl->tlscert = 0;
 	fl->mail = 0;
@@ -190,6 +198,8 @@ static size_t run_parser(decode_ctx *d, const decode_flow *f, decode_dir *r,
 		return decode_tlscert(d, f, p, len, full);
 	case DIR_MAIL:
 		return decode_starttls(d, f, r, p, len, full);
+	case DIR_HTTPRESP:
+		return decode_httpfile_response(d, f, r, p, len, full);
 	default:
 		return (size_t)-1;
 	}
@@ -273,7 +283,7 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 {
 	size_t hl = (size_t)(p[12] >> 4) * 4;
 	uint8_t flags = p[13];
-	uint32_t seq = be32(p + 4);
+	uint32_t seq = be32(p + 4), end_seq;
 	decode_dir *r;
 	unsigned slot;
 	int dir;
@@ -291,6 +301,7 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 	}
 	p += hl;
 	len -= hl;
+	end_seq = seq + (uint32_t)len;
 	if (len > 0 && r->app != DIR_IGNORE) {
 		if (!r->have_seq) { /* picked up mid-stream */
 			r->have_seq = 1;
@@ -305,6 +316,10 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 			}
 			if (r->app == DIR_TLSCERT) /* a certificate's bytes lost */
 				r->app = DIR_IGNORE;
+			if (r->body || r->app == DIR_HTTPRESP) { /* a body's bytes lost */
+				decode_httpfile_close(d, slot, dir, 0);
+				r->app = DIR_IGNORE;
+			}
 			if (r->len > 0) {
 				r->app = DIR_IGNORE;
 				r->len = 0;
@@ -322,10 +337,20 @@ void decode_tcp(decode_ctx *d, decode_flow *f, const uint8_t *p, size_t len)
 			r->app = classify(f, p, len);
 			if (r->app == DIR_IGNORE) /* an HTTP/2 server? */
 				r->app = decode_http2_answer(d, p, len);
+			if (r->app == DIR_IGNORE && d->cfg.file_hashes)
+				r->app = decode_httpfile_answer(d, p, len);
 		}
 		stream_feed(d, f, r, p, len);
 	}
 out:
+	if (flags & 0x05) { /* FIN or RST: a body read until the close ends */
+		decode_tcpflow *fl = &d->flows[slot];
+		if (fl->dir[dir].body)
+			decode_httpfile_close(d, slot, dir,
+					      (flags & 0x04) || (r->have_seq && end_seq == r->next_seq));
+		if ((flags & 0x04) && fl->dir[!dir].body)
+			decode_httpfile_close(d, slot, !dir, 1);
+	}
 	if (flags & 0x04) /* RST: the flow is over */
 		d->heads[slot].used = 0;
 }

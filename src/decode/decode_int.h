@@ -16,7 +16,10 @@
  * decode_tcpflow.h2), and the TLS server flights being read for their
  * certificates (decode_tlscert.c: tls_cert_slots hash states, attached
  * through decode_tcpflow.tlscert); a flow on a mail port keeps its
- * STARTTLS negotiation in decode_tcpflow.mail (decode_starttls.c). Timeouts run on capture time, never on
+ * STARTTLS negotiation in decode_tcpflow.mail (decode_starttls.c), and
+ * the HTTP/1.x bodies being hashed (decode_httpfile.c: http_file_slots
+ * hash and inflate states, attached through decode_tcpflow.httpfile, with
+ * the flow's queue of requests awaiting responses). Timeouts run on capture time, never on
  * the wall clock.
  */
 #ifndef RK_DECODE_INT_H
@@ -55,6 +58,9 @@ enum { DIR_HTTP2 = DIR_DNS + 1 }; /* HTTP/2 frames (decode_http2.c) */
 enum { DIR_TLSCERT = DIR_HTTP2 + 1 };
 /* SMTP, IMAP or POP3 lines read for STARTTLS (decode_starttls.c) */
 enum { DIR_MAIL = DIR_TLSCERT + 1 };
+/* HTTP/1.x responses read for their bodies' hashes (decode_httpfile.c);
+ * a value apart from the chain above */
+enum { DIR_HTTPRESP = DIR_MAIL + 16 };
 
 typedef struct decode_dir {
 	int app;
@@ -65,6 +71,7 @@ typedef struct decode_dir {
 	uint8_t *buf;
 	uint8_t h2c;         /* an HTTP/1.1 request asked for Upgrade: h2c */
 	uint8_t lines;       /* DIR_MAIL: lines read, up to 255 */
+	uint8_t body;        /* a body being hashed (decode_httpfile.c) */
 } decode_dir;
 
 /* What a probe of the flow table reads, kept apart from the flows. */
@@ -84,6 +91,12 @@ typedef struct decode_tcpflow {
 	uint8_t mail;
 	uint8_t mail_tag_len;
 	uint8_t mail_tag[DECODE_MAIL_TAG_MAX];
+	/* HTTP bodies hashed (decode_httpfile.c): each direction's slot + 1,
+	 * and the requests waiting for a response, two bits each, oldest in
+	 * the low bits */
+	uint16_t httpfile[2];
+	uint8_t http_pending;
+	uint32_t http_methods;
 } decode_tcpflow;
 
 struct decode_ctx {
@@ -109,6 +122,7 @@ struct decode_ctx {
 	struct decode_tlscert_slot *tlscert; /* cfg.tls_cert_slots (decode_tlscert.c) */
 	unsigned cur_slot;      /* the TCP flow slot and direction being fed */
 	int cur_dir;
+	struct decode_httpfile *httpfile; /* cfg.http_file_slots (decode_httpfile.c) */
 };
 
 /* decode_net.c */
@@ -206,6 +220,37 @@ void decode_tlscert_free(decode_ctx *d);
 /* A DIR_TLSCERT direction's bytes: all used, or (size_t)-1 when done. */
 size_t decode_tlscert(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		      size_t len, int full);
+
+/* A digest as lowercase hex, emitted as kind k (decode_tlscert.c). */
+void decode_emit_hex(decode_ctx *d, const decode_flow *f, decode_kind k,
+		     const uint8_t *digest, size_t n);
+
+/* decode_httpfile.c: HTTP/1.x message bodies hashed as they arrive. */
+#define DECODE_HTTP_PENDING 16 /* requests queued for their responses */
+int decode_httpfile_init(decode_ctx *d); /* 0, or -1 out of memory */
+void decode_httpfile_free(decode_ctx *d);
+/* A server direction's first bytes: DIR_HTTPRESP for "HTTP/" or for
+ * anything answering an HTTP/0.9 request, else DIR_IGNORE. decode_tcp
+ * asks only when file hashes are on. */
+int decode_httpfile_answer(const decode_ctx *d, const uint8_t *p, size_t len);
+/* A request's header block p[0, end) read by decode_http (the method is
+ * p[0, method_len), the start line ends at line_end; http09: a request
+ * line without a version, RFC 1945 section 4.1, answered by a bare body
+ * until the close): the request is queued for its response and its body,
+ * if any, begun. Returns end, or (size_t)-1 when the direction must end. */
+size_t decode_httpfile_request(decode_ctx *d, decode_dir *dir, const uint8_t *p,
+			       size_t method_len, size_t line_end, size_t end, int http09);
+/* A DIR_HTTPRESP direction's bytes, and the bytes of a body begun
+ * (decode_dir.body) in either direction: bytes used (0 need more), or
+ * (size_t)-1 when the direction must end. */
+size_t decode_httpfile_response(decode_ctx *d, const decode_flow *f, decode_dir *dir,
+				const uint8_t *p, size_t len, int full);
+size_t decode_httpfile_body(decode_ctx *d, const decode_flow *f, decode_dir *dir,
+			    const uint8_t *p, size_t len, int full);
+/* Direction dir of flow slot closed (FIN, in order or not, or RST), or
+ * lost to a gap (in_order 0): a body read until the close is reported,
+ * any other is counted incomplete. */
+void decode_httpfile_close(decode_ctx *d, unsigned slot, int dir, int in_order);
 
 /* decode_starttls.c: STARTTLS in SMTP (ports 25 and 587), IMAP (143)
  * and POP3 (110). The protocol a server port speaks, or 0; classify

@@ -24,6 +24,7 @@ static const char *const kind_names[DECODE_KIND_COUNT] = {
 	"addr.src", "addr.dst", "dns.query", "dns.answer",
 	"http.host", "http.url", "http.user_agent", "tls.sni",
 	"tls.cert_sha1", "tls.cert_sha256",
+	"file.md5", "file.sha1", "file.sha256",
 };
 
 const char *decode_kind_name(decode_kind k)
@@ -56,6 +57,8 @@ void decode_config_default(decode_config *cfg)
 	cfg->quic_timeout_s = 30;
 	cfg->h2_conns = 32;
 	cfg->tls_cert_slots = 64;
+	cfg->http_file_slots = 64;
+	cfg->file_hashes = 0;
 }
 
 decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
@@ -80,6 +83,9 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 			def.h2_conns = cfg->h2_conns;
 		if (cfg->tls_cert_slots && cfg->tls_cert_slots < 65535)
 			def.tls_cert_slots = cfg->tls_cert_slots;
+		if (cfg->http_file_slots && cfg->http_file_slots < 65535)
+			def.http_file_slots = cfg->http_file_slots;
+		def.file_hashes = cfg->file_hashes & 7u;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d)
@@ -111,7 +117,7 @@ decode_ctx *decode_new(const decode_config *cfg, decode_cb cb, void *user)
 		goto fail;
 	if (!d->frags || !d->flows || !d->heads || !d->hs)
 		goto fail;
-	if (decode_quic_init(d) || decode_tlscert_init(d))
+	if (decode_quic_init(d) || decode_tlscert_init(d) || decode_httpfile_init(d))
 		goto fail;
 	/* The fragment and stream buffers are one zeroed block each, so the
 	 * pages of slots and flows never used are never made resident. */
@@ -148,6 +154,7 @@ void decode_free(decode_ctx *d)
 	free(d->hs);
 	decode_h2_free(d);
 	decode_tlscert_free(d);
+	decode_httpfile_free(d);
 	free(d);
 }
 

@@ -147,7 +147,7 @@ static decode_tlscert_slot *slot_of(decode_ctx *d)
 	return NULL;
 }
 
-static void emit_hex(decode_ctx *d, const decode_flow *f, decode_kind k,
+void decode_emit_hex(decode_ctx *d, const decode_flow *f, decode_kind k,
 		     const uint8_t *digest, size_t n)
 {
 	static const char hexdig[] = "0123456789abcdef";
@@ -237,9 +237,9 @@ static int certificate_bytes(decode_ctx *d, const decode_flow *f,
 		if (s->cert_left == 0) {
 			uint8_t dg[SHA256_DIGEST_SIZE];
 			sha1_digest(&s->sha1, SHA1_DIGEST_SIZE, dg);
-			emit_hex(d, f, DECODE_TLS_CERT_SHA1, dg, SHA1_DIGEST_SIZE);
+			decode_emit_hex(d, f, DECODE_TLS_CERT_SHA1, dg, SHA1_DIGEST_SIZE);
 			sha256_digest(&s->sha256, SHA256_DIGEST_SIZE, dg);
-			emit_hex(d, f, DECODE_TLS_CERT_SHA256, dg, SHA256_DIGEST_SIZE);
+			decode_emit_hex(d, f, DECODE_TLS_CERT_SHA256, dg, SHA256_DIGEST_SIZE);
 			s->phase = CERT_LEN;
 		}
 	}

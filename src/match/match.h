@@ -261,6 +261,12 @@ typedef struct match_obs {
 	uint64_t key;
 } match_obs;
 
+/* Whether any indicator of m can hit an observable of kind k (an exact
+ * value of that kind in the tables, or an atom evaluated for it): lets a
+ * caller skip producing observables nothing can match (the sensor asks
+ * for file digests of HTTP bodies only when file-hash indicators exist). */
+bool match_observes(const match *m, match_obs_kind k);
+
 /* Per-thread working space for match_observe, sized for one matcher. */
 typedef struct match_scratch match_scratch;
 

@@ -466,3 +466,25 @@ size_t match_observe(const match *m, match_scratch *s, const match_obs *o, match
 		on_atom(arg, m->compound[s->pend[i].compound].handle, &s->pend[i].atoms);
 	return hits;
 }
+
+bool match_observes(const match *m, match_obs_kind k)
+{
+	if ((unsigned)k >= MATCH_OBS_KIND_COUNT)
+		return false;
+	if (m->kev[k].n > 0)
+		return true; /* atoms evaluated for the kind */
+	switch (k) {
+	case MATCH_OBS_IPV4:
+		return m->n_v4_lens > 0;
+	case MATCH_OBS_IPV6:
+		return m->n_v6_lens > 0;
+	case MATCH_OBS_DOMAIN:
+		return m->bt[MATCH_T_DOMAIN].n > 0;
+	case MATCH_OBS_URL:
+		return m->bt[MATCH_T_URL].n > 0;
+	case MATCH_OBS_EMAIL:
+		return m->bt[MATCH_T_EMAIL].n > 0;
+	default:
+		return digests[k].size && m->bt[digests[k].table].n > 0;
+	}
+}

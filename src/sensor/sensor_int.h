@@ -233,5 +233,8 @@ void sensor_errs_add(sensor_errs *e, const char *why, uint64_t n, const char *in
 rk_err sensor_worker_init(sensor_worker *w, sensor *s, unsigned index);
 void sensor_worker_cleanup(sensor_worker *w);
 void *sensor_worker_main(void *arg);
+/* The DECODE_HASH_* digests of HTTP bodies worth computing for m: those
+ * its file-hash indicators (MD5, SHA-1, SHA-256) can match; 0 for NULL. */
+unsigned sensor_file_hashes(const match *m);
 
 #endif

@@ -294,6 +294,18 @@ static void http_url(sensor_worker *w, const decode_flow *f, const char *host, s
 	sensor_match_one(w, MATCH_OBS_URL, w->http_url, 7 + hlen + plen, NULL, key);
 }
 
+unsigned sensor_file_hashes(const match *m)
+{
+	unsigned mask = 0;
+	if (m && match_observes(m, MATCH_OBS_MD5))
+		mask |= DECODE_HASH_MD5;
+	if (m && match_observes(m, MATCH_OBS_SHA1))
+		mask |= DECODE_HASH_SHA1;
+	if (m && match_observes(m, MATCH_OBS_SHA256))
+		mask |= DECODE_HASH_SHA256;
+	return mask;
+}
+
 static void on_decode(const decode_observable *o, void *user)
 {
 	sensor_worker *w = user;
@@ -350,6 +362,15 @@ static void on_decode(const decode_observable *o, void *user)
 		break;
 	case DECODE_TLS_CERT_SHA256:
 		sensor_match_one(w, MATCH_OBS_X509_SHA256, o->value, o->len, NULL, key);
+		break;
+	case DECODE_FILE_MD5: /* an HTTP body: a file downloaded or uploaded */
+		sensor_match_one(w, MATCH_OBS_MD5, o->value, o->len, NULL, key);
+		break;
+	case DECODE_FILE_SHA1:
+		sensor_match_one(w, MATCH_OBS_SHA1, o->value, o->len, NULL, key);
+		break;
+	case DECODE_FILE_SHA256:
+		sensor_match_one(w, MATCH_OBS_SHA256, o->value, o->len, NULL, key);
 		break;
 	default:
 		break;
@@ -464,7 +485,8 @@ static void count_decode_errors(sensor_worker *w, const sensor_batch *b, uint64_
 		 * not bad input: counted, but not reported one by one */
 		bool capacity = k == DECODE_E_FLOW_EVICTED || k == DECODE_E_TCP_GAP ||
 				k == DECODE_E_STREAM_FULL || k == DECODE_E_FRAG_TIMEOUT ||
-				k == DECODE_E_FRAG_DROPPED || k == DECODE_E_TLS_CERT_UNTRACKED;
+				k == DECODE_E_FRAG_DROPPED || k == DECODE_E_TLS_CERT_UNTRACKED ||
+				k == DECODE_E_HTTP_FILE_UNTRACKED;
 		if (w->s->cfg.on_err && !capacity)
 			w->s->cfg.on_err(b->src->path, true, number, why, w->s->cfg.err_arg);
 	}
@@ -514,6 +536,9 @@ void *sensor_worker_main(void *arg)
 		if (w->quiet_serial != w->g->serial) { /* what another matcher said */
 			memset(w->quiet, 0, sizeof w->quiet);
 			w->quiet_serial = w->g->serial;
+			/* HTTP bodies hashed only for the digests this matcher
+			 * has file-hash indicators for: none, none hashed */
+			decode_set_file_hashes(w->dec, sensor_file_hashes(w->m));
 		}
 		w->scr = w->g->scr[w->index];
 		if (w->m && !w->scr)
