@@ -457,7 +457,12 @@ int cli_cmd_sensor(int argc, char **argv)
 		}
 	}
 	if (o.indicators) {
-		if (load_matcher(intel, o.indicators, &m) != 0)
+		/* nothing else runs yet: the file may take both cores; a
+		 * reload (SIGHUP) reads with one, beside the workers */
+		sensor_intel_set_load_threads(intel, 2);
+		int failed = load_matcher(intel, o.indicators, &m);
+		sensor_intel_set_load_threads(intel, 1);
+		if (failed)
 			goto out;
 	} else if (sensor_intel_build(intel, rk_time_now(), print_reject, NULL, &m, &ctx) != RK_OK) {
 		cli_error("sensor", "building the indicators: %s",

@@ -227,6 +227,11 @@ rk_err rk_json_stream_next(rk_json_stream *st, const char *text, size_t len, boo
 rk_err rk_json_stream_element(rk_json_stream *st, const char *text, size_t len, bool eof,
 			      size_t *elen, bool *more);
 void rk_json_stream_passed(rk_json_stream *st);
+/* A stream that starts at an element of the array, as one that had just
+ * entered the top-level member's '[' would stand there: for a second
+ * reader of the same text that starts at an element boundary found by
+ * other means (the caller checks that it is one). */
+void rk_json_stream_init_in_array(rk_json_stream *st, const char *key, size_t max_depth);
 /*
  * rk_json_parse, with the slices of member `key` as rk_json_array_slices
  * finds them, from the one scan of the text that also bounds its depth

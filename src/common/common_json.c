@@ -675,6 +675,14 @@ void rk_json_stream_init(rk_json_stream *st, const char *key, size_t max_depth)
 	st->state = ST_TOP;
 }
 
+void rk_json_stream_init_in_array(rk_json_stream *st, const char *key, size_t max_depth)
+{
+	rk_json_stream_init(st, key, max_depth);
+	/* stream_top entered two levels: the top-level object and the array */
+	st->depth = max_depth >= 2 ? max_depth - 2 : 0;
+	st->state = ST_IN;
+}
+
 /* sc_top up to the key's array, entered; s->p past '[' and white space. */
 static rk_err stream_top(slice_scan *s, const char *key)
 {

@@ -119,6 +119,16 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				void *arg, size_t *n_bad, rk_errctx *ctx);
 
 /*
+ * How many threads sensor_intel_load_bundle may use to read a large
+ * bundle file: 1 (the default) or 2 (more count as 2), which split the
+ * objects array near the middle and stage both halves at once, with the
+ * same outcome as one reader. A sensor gives 2 for the load before its
+ * workers start, when the second core is idle, and 1 for reloads while
+ * it runs, so that a reload never takes a worker's core.
+ */
+void sensor_intel_set_load_threads(sensor_intel *in, unsigned threads);
+
+/*
  * The same for `len` bytes of JSON text already in memory (a bundle, a
  * TAXII envelope: any object with an "objects" array, an array or one
  * object); name is used in messages. The text is only read.

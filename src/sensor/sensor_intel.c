@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,6 +159,7 @@ struct sensor_intel { /* a new member also goes into sensor_intel_replace */
 	size_t n_slots; /* power of two */
 	sensor_intel_stats st;
 	size_t window;
+	unsigned load_threads; /* readers a bundle file load may use: 1 or 2 */
 };
 
 /* A borrowed slice of text; p NULL means absent. */
@@ -264,6 +266,19 @@ static rec_view rec_read(const char *base, const intel_entry *e)
 	}
 	r.len = (size_t)(q - ((const unsigned char *)base + e->rec));
 	return r;
+}
+
+/* Rewrites the pool indices of record e (read as r) in text through map:
+ * the record moved from one pool's owner to another's. */
+static void rec_remap(char *text, const intel_entry *e, const rec_view *r, const uint32_t *map)
+{
+	unsigned char *q = (unsigned char *)text + e->rec + 2;
+	if (r->flags & REC_BY) {
+		memcpy(q, &map[r->created_by], 4);
+		q += 4;
+	}
+	if (r->flags & REC_MARKS)
+		memcpy(q, &map[r->markings], 4);
 }
 
 /* ---------------------------------------------------------------- pool */
@@ -497,6 +512,7 @@ sensor_intel *sensor_intel_new(void)
 		return NULL;
 	in->n_slots = 1024;
 	in->window = SENSOR_INTEL_WINDOW;
+	in->load_threads = 1;
 	in->slots = calloc(in->n_slots, sizeof(*in->slots));
 	if (!in->slots || pthread_rwlock_init(&in->lock, NULL) != 0) {
 		free(in->slots);
@@ -521,6 +537,11 @@ void sensor_intel_free(sensor_intel *in)
 void sensor_intel_set_window(sensor_intel *in, size_t bytes)
 {
 	in->window = bytes < 64 ? 64 : bytes;
+}
+
+void sensor_intel_set_load_threads(sensor_intel *in, unsigned threads)
+{
+	in->load_threads = threads >= 2 ? 2 : 1;
 }
 
 /* The slot holding e's id, or the empty slot where it would go. */
@@ -675,15 +696,8 @@ static rk_err commit(sensor_intel *in, intel_stage *sg, size_t *applied, rk_errc
 			arena_put(&in->text, stext + e.rec, rv.len);
 			e.rec = off;
 		}
-		if (map) {
-			unsigned char *q = (unsigned char *)in->text.p + e.rec + 2;
-			if (rv.flags & REC_BY) {
-				memcpy(q, &map[rv.created_by], 4);
-				q += 4;
-			}
-			if (rv.flags & REC_MARKS)
-				memcpy(q, &map[rv.markings], 4);
-		}
+		if (map)
+			rec_remap(in->text.p, &e, &rv, map);
 		bool revoked = rv.flags & REC_REVOKED, stix = rv.flags & REC_STIX;
 		if (kept) {
 			rec_view old = rec_read(in->text.p, kept);
@@ -1006,6 +1020,72 @@ static void stage_free(intel_stage *sg)
 	pool_free(&sg->refs);
 	rk_buf_cleanup(&sg->reports);
 	memset(sg, 0, sizeof *sg);
+}
+
+/*
+ * Moves what src staged after what dst staged, as if one reader had read
+ * both in turn: src's records after dst's (pool indices mapped into dst's
+ * pool), its refusals with their indices moved on by index_base (the
+ * elements dst's part held). Everything that can fail is reserved first:
+ * on an error dst is as it was. src is left empty.
+ */
+static rk_err stage_append(intel_stage *dst, intel_stage *src, size_t index_base)
+{
+	rk_err err = RK_OK;
+	uint32_t *map = NULL;
+	if (src->refs.n) {
+		if (!(map = malloc(src->refs.n * sizeof *map)))
+			return RK_ENOMEM;
+		for (size_t i = 0; i < src->refs.n && !err; i++) {
+			span v = pool_get(&src->refs, (uint32_t)i);
+			err = pool_intern(&dst->refs, v.p, v.n, &map[i]);
+		}
+		if (err)
+			goto out;
+	}
+	if ((err = arena_reserve(&dst->text, src->text.len)) != RK_OK ||
+	    (err = rk_buf_reserve(&dst->reports, src->reports.len)) != RK_OK)
+		goto out;
+	if (dst->cap - dst->n < src->n) {
+		intel_entry *ne = realloc(dst->entries, (dst->n + src->n) * sizeof *ne);
+		if (!ne) {
+			err = RK_ENOMEM;
+			goto out;
+		}
+		dst->entries = ne;
+		dst->cap = dst->n + src->n;
+	}
+	/* nothing fails from here on */
+	uint32_t base = (uint32_t)dst->text.len;
+	if (src->text.len)
+		arena_put(&dst->text, src->text.p, src->text.len);
+	for (size_t r = 0; r < src->n; r++) {
+		intel_entry e = src->entries[r];
+		e.rec += base;
+		if (map) {
+			rec_view rv = rec_read(dst->text.p, &e);
+			rec_remap(dst->text.p, &e, &rv, map);
+		}
+		dst->entries[dst->n++] = e;
+	}
+	for (char *p = src->reports.data, *end = p + src->reports.len; p && p < end;) {
+		size_t index;
+		memcpy(&index, p, sizeof index);
+		index += index_base;
+		memcpy(p, &index, sizeof index);
+		p += sizeof index + sizeof(int);
+		for (int z = 0; z < 3; z++) /* id, path, message */
+			p += strlen(p) + 1;
+	}
+	if (src->reports.len)
+		(void)rk_buf_append(&dst->reports, src->reports.data, src->reports.len);
+	dst->n_reports += src->n_reports;
+	dst->other_types += src->other_types;
+	dst->bad += src->bad;
+	stage_free(src);
+out:
+	free(map);
+	return err;
 }
 
 /* The object as sensor_intel_apply reads it, into the stage. A refusal
@@ -1412,7 +1492,15 @@ typedef struct source {
 	int fd;	      /* -1: memory */
 	size_t total; /* bytes read from fd */
 	const char *name;
+	bool positional; /* read with pread from start (a second reader of fd) */
+	off_t start;
 } source;
+
+/* The file offset of buf[pos]. */
+static size_t source_offset(const source *s)
+{
+	return (size_t)s->start + s->total - (s->have - s->pos);
+}
 
 /* Keeps buf[pos, have) and reads more after it, growing the window when
  * it is full (an element larger than the window). */
@@ -1435,7 +1523,9 @@ static rk_err source_fill(source *s, rk_errctx *ctx)
 		s->cap = cap;
 	}
 	while (s->have < s->cap) {
-		ssize_t n = read(s->fd, s->buf + s->have, s->cap - s->have);
+		ssize_t n = s->positional ? pread(s->fd, s->buf + s->have, s->cap - s->have,
+						  s->start + (off_t)s->total)
+					  : read(s->fd, s->buf + s->have, s->cap - s->have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -1454,24 +1544,71 @@ static rk_err source_fill(source *s, rk_errctx *ctx)
 }
 
 /*
+ * Two readers of one bundle file (sensor_intel_set_load_threads). The
+ * second stages the objects array from `at`, an element start guessed
+ * near the middle of the file (a '{' after a '}' and a ','), while the
+ * first stages from the beginning. The first parses in order, so it knows
+ * where the elements of the objects array start: when it stands at `at`,
+ * the guess was right and it stops there (the second's stage follows its
+ * own); when it passes `at` otherwise (the guess was inside a string or a
+ * nested value, or after the array) it cancels the second and reads on
+ * alone. Either way the outcome is the sequential one.
+ */
+typedef struct intel_split {
+	size_t at;	    /* file offset of the guessed element start */
+	atomic_bool cancel; /* the second's work is of no use */
+	bool reached;	    /* the first stood at `at` ... */
+	size_t n_first;	    /* ... having passed this many elements */
+	/* the second reader's part */
+	intel_stage sg;
+	source s;
+	size_t max_objects;
+	size_t arrived; /* element starts it stood at */
+	bool bundle;	/* it read to the array's end */
+	rk_err err;
+	rk_errctx ctx;
+} intel_split;
+
+/*
  * Reads the objects array of the text into sg. RK_OK and *bundle: every
  * element was read (refusals deferred in sg). RK_OK and !*bundle: the text
  * is not a bundle rk_json_array_slices would cut (not JSON, no "objects"
  * array, more than max_objects elements): the caller reads it whole.
- * Other errors (memory, reading the file) are final.
+ * Other errors (memory, reading the file) are final. With sp, this is one
+ * of two readers (intel_split): the second when `second` (it starts at an
+ * element and gives up once cancelled), else the first (it stops with
+ * sp->reached at sp->at, and cancels the second once past it).
  */
-static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, bool *bundle,
-			   rk_errctx *ctx)
+static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, intel_split *sp,
+			   bool second, bool *bundle, rk_errctx *ctx)
 {
 	rk_json_stream js;
 	rk_err err;
 	*bundle = false;
-	rk_json_stream_init(&js, "objects", RK_MAX_JSON_DEPTH);
+	if (second)
+		rk_json_stream_init_in_array(&js, "objects", RK_MAX_JSON_DEPTH);
+	else
+		rk_json_stream_init(&js, "objects", RK_MAX_JSON_DEPTH);
 	for (;;) {
 		size_t used = 0;
 		bool more = false, malformed = false;
 		const char *text = s->buf + s->pos;
 		size_t len = s->have - s->pos;
+		if (js.at_element && sp && second) {
+			sp->arrived = js.n + 1;
+			if (atomic_load_explicit(&sp->cancel, memory_order_relaxed))
+				return RK_OK;
+		}
+		if (js.at_element && sp && !second && js.n < max_objects &&
+		    source_offset(s) >= sp->at) {
+			if (source_offset(s) == sp->at) {
+				sp->reached = true;
+				sp->n_first = js.n;
+				return RK_OK;
+			}
+			atomic_store(&sp->cancel, true);
+			sp = NULL; /* the guess was wrong: on alone */
+		}
 		if (!js.at_element) {
 			if (rk_json_stream_next(&js, text, len, s->eof, &used, &more) != RK_OK)
 				return RK_OK;
@@ -1496,6 +1633,97 @@ static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, bool 
 			return RK_OK;
 		}
 	}
+}
+
+static void *split_main(void *arg)
+{
+	intel_split *sp = arg;
+	sp->err = stage_bundle(&sp->sg, &sp->s, sp->max_objects, sp, true, &sp->bundle, &sp->ctx);
+	return NULL;
+}
+
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * Reads a window at the middle of the file into the second reader's
+ * source, guesses the first element start there and starts the second
+ * reader from it. False when there is nothing to guess from or no thread:
+ * the first reads alone then. sp is cleaned up by split_cleanup either way.
+ */
+static bool split_start(intel_split *sp, int fd, size_t size, size_t window, const char *name,
+			size_t max_objects, pthread_t *thread)
+{
+	memset(sp, 0, sizeof *sp);
+	atomic_init(&sp->cancel, false);
+	rk_errctx_clear(&sp->ctx);
+	sp->max_objects = max_objects;
+	sp->s.fd = fd;
+	sp->s.name = name;
+	sp->s.positional = true;
+	sp->s.start = (off_t)(size / 2);
+	sp->s.cap = window;
+	if (!(sp->s.buf = malloc(window)))
+		return false;
+	ssize_t n;
+	do
+		n = pread(fd, sp->s.buf, window, sp->s.start);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	sp->s.have = sp->s.total = (size_t)n;
+	const char *b = sp->s.buf, *end = b + n;
+	for (const char *p = memchr(b, '}', (size_t)n); p;
+	     p = memchr(p + 1, '}', (size_t)(end - p - 1))) {
+		const char *q = p + 1;
+		while (q < end && json_space(*q))
+			q++;
+		if (q >= end || *q != ',')
+			continue;
+		for (q++; q < end && json_space(*q); q++)
+			;
+		if (q < end && *q == '{') {
+			sp->s.pos = (size_t)(q - b);
+			sp->at = source_offset(&sp->s);
+			return pthread_create(thread, NULL, split_main, sp) == 0;
+		}
+	}
+	return false;
+}
+
+static void split_cleanup(intel_split *sp)
+{
+	free(sp->s.buf);
+	sp->s.buf = NULL;
+	stage_free(&sp->sg);
+}
+
+/*
+ * The first reader stood at the second's start: what one reader would
+ * have concluded from both parts. Too many elements or a malformed second
+ * part make the text no bundle read in pieces (*bundle false); the
+ * second's final error is the load's; else its stage goes after sg's.
+ */
+static rk_err split_join(intel_stage *sg, intel_split *sp, size_t max_objects, bool *bundle,
+			 rk_errctx *ctx)
+{
+	*bundle = false;
+	/* one reader would have stopped at the element numbered max_objects */
+	if (sp->n_first + sp->arrived > max_objects)
+		return RK_OK;
+	if (sp->err)
+		return rk_fail(ctx, sp->err, sp->ctx.path, "%s", sp->ctx.msg);
+	if (!sp->bundle)
+		return RK_OK;
+	rk_err err = stage_append(sg, &sp->sg, sp->n_first);
+	if (err)
+		return rk_fail(ctx, err, NULL, "%s",
+			       err == RK_ENOMEM ? "out of memory loading indicators"
+						: "too many indicators");
+	*bundle = true;
+	return RK_OK;
 }
 
 static void report(sensor_intel_err_fn on_err, void *arg, size_t index, const json_t *obj,
@@ -1564,9 +1792,27 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 		goto out;
 	}
 	if (regular) {
-		if ((err = source_fill(&s, ctx)) != RK_OK ||
-		    (err = stage_bundle(&sg, &s, (size_t)sb.st_size / INTEL_MIN_OBJECT + 16,
-					&bundle, ctx)) != RK_OK)
+		size_t size = (size_t)sb.st_size, max_objects = size / INTEL_MIN_OBJECT + 16;
+		/* two readers when the caller has a core to spare and each
+		 * reader's part is at least a window */
+		intel_split sp;
+		pthread_t second;
+		bool tried = in->load_threads >= 2 && size / 2 >= in->window;
+		bool split = tried &&
+			     split_start(&sp, s.fd, size, in->window, s.name, max_objects, &second);
+		if ((err = source_fill(&s, ctx)) == RK_OK)
+			err = stage_bundle(&sg, &s, max_objects, split ? &sp : NULL, false, &bundle,
+					   ctx);
+		if (split) {
+			if (!sp.reached)
+				atomic_store(&sp.cancel, true);
+			pthread_join(second, NULL);
+			if (!err && sp.reached)
+				err = split_join(&sg, &sp, max_objects, &bundle, ctx);
+		}
+		if (tried)
+			split_cleanup(&sp);
+		if (err)
 			goto out;
 		if (bundle) {
 			free(s.buf);
@@ -1610,7 +1856,7 @@ rk_err sensor_intel_load_text(sensor_intel *in, char *data, size_t len, const ch
 	memset(&sg, 0, sizeof sg);
 	if (n_bad)
 		*n_bad = 0;
-	err = stage_bundle(&sg, &s, len / INTEL_MIN_OBJECT + 16, &bundle, ctx);
+	err = stage_bundle(&sg, &s, len / INTEL_MIN_OBJECT + 16, NULL, false, &bundle, ctx);
 	if (err || bundle) {
 		if (!err)
 			err = stage_finish(in, &sg, on_err, arg, n_bad, ctx);
@@ -1661,6 +1907,7 @@ void sensor_intel_replace(sensor_intel *in, sensor_intel *from)
 	SWAP_MEMBER(n_slots);
 	SWAP_MEMBER(st);
 	SWAP_MEMBER(window);
+	SWAP_MEMBER(load_threads);
 	pthread_rwlock_unlock(&in->lock);
 #undef SWAP_MEMBER
 }
