@@ -57,6 +57,11 @@
  * across its edges. */
 #define SENSOR_INTEL_WINDOW ((size_t)4 << 20)
 void sensor_intel_set_window(sensor_intel *in, size_t bytes);
+/* Loads by two readers (sensor_intel_set_load_threads) so far: those whose
+ * guessed split was an element boundary of the objects array (the second
+ * reader's part was used), and those whose guess was not (it was dropped
+ * and the first read on alone). For tests. */
+void sensor_intel_split_counts(sensor_intel *in, size_t *kept, size_t *dropped);
 
 typedef struct sensor_gen {
 	uint64_t serial;        /* unique per generation, never reused */

@@ -160,6 +160,7 @@ struct sensor_intel { /* a new member also goes into sensor_intel_replace */
 	sensor_intel_stats st;
 	size_t window;
 	unsigned load_threads; /* readers a bundle file load may use: 1 or 2 */
+	size_t splits_kept, splits_dropped; /* second readers' parts, see intel_split */
 };
 
 /* A borrowed slice of text; p NULL means absent. */
@@ -542,6 +543,12 @@ void sensor_intel_set_window(sensor_intel *in, size_t bytes)
 void sensor_intel_set_load_threads(sensor_intel *in, unsigned threads)
 {
 	in->load_threads = threads >= 2 ? 2 : 1;
+}
+
+void sensor_intel_split_counts(sensor_intel *in, size_t *kept, size_t *dropped)
+{
+	*kept = in->splits_kept;
+	*dropped = in->splits_dropped;
 }
 
 /* The slot holding e's id, or the empty slot where it would go. */
@@ -1647,11 +1654,35 @@ static bool json_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The first '{' after a '}' and a ',' in b[0, n), or NULL. */
+static const char *guess_element(const char *b, size_t n)
+{
+	const char *end = b + n;
+	for (const char *p = memchr(b, '}', n); p; p = memchr(p + 1, '}', (size_t)(end - p - 1))) {
+		const char *q = p + 1;
+		while (q < end && json_space(*q))
+			q++;
+		if (q >= end || *q != ',')
+			continue;
+		for (q++; q < end && json_space(*q); q++)
+			;
+		if (q < end && *q == '{')
+			return q;
+	}
+	return NULL;
+}
+
+/* Windows read from the middle looking for a guess, each overlapping the
+ * one before by SPLIT_OVERLAP bytes (a separator cut by a window's end). */
+#define SPLIT_TRIES 4
+#define SPLIT_OVERLAP 32
+
 /*
- * Reads a window at the middle of the file into the second reader's
- * source, guesses the first element start there and starts the second
- * reader from it. False when there is nothing to guess from or no thread:
- * the first reads alone then. sp is cleaned up by split_cleanup either way.
+ * Reads windows from the middle of the file into the second reader's
+ * source until one holds a guessed element start, and starts the second
+ * reader there. False when none does (a few huge objects) or there is no
+ * thread: the first reads alone then. sp is cleaned up by split_cleanup
+ * either way.
  */
 static bool split_start(intel_split *sp, int fd, size_t size, size_t window, const char *name,
 			size_t max_objects, pthread_t *thread)
@@ -1663,29 +1694,21 @@ static bool split_start(intel_split *sp, int fd, size_t size, size_t window, con
 	sp->s.fd = fd;
 	sp->s.name = name;
 	sp->s.positional = true;
-	sp->s.start = (off_t)(size / 2);
 	sp->s.cap = window;
 	if (!(sp->s.buf = malloc(window)))
 		return false;
-	ssize_t n;
-	do
-		n = pread(fd, sp->s.buf, window, sp->s.start);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return false;
-	sp->s.have = sp->s.total = (size_t)n;
-	const char *b = sp->s.buf, *end = b + n;
-	for (const char *p = memchr(b, '}', (size_t)n); p;
-	     p = memchr(p + 1, '}', (size_t)(end - p - 1))) {
-		const char *q = p + 1;
-		while (q < end && json_space(*q))
-			q++;
-		if (q >= end || *q != ',')
-			continue;
-		for (q++; q < end && json_space(*q); q++)
-			;
-		if (q < end && *q == '{') {
-			sp->s.pos = (size_t)(q - b);
+	for (size_t t = 0, off = size / 2; t < SPLIT_TRIES; t++, off += window - SPLIT_OVERLAP) {
+		ssize_t n;
+		do
+			n = pread(fd, sp->s.buf, window, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return false;
+		const char *q = guess_element(sp->s.buf, (size_t)n);
+		if (q) {
+			sp->s.start = (off_t)off;
+			sp->s.have = sp->s.total = (size_t)n;
+			sp->s.pos = (size_t)(q - sp->s.buf);
 			sp->at = source_offset(&sp->s);
 			return pthread_create(thread, NULL, split_main, sp) == 0;
 		}
@@ -1809,6 +1832,10 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 			pthread_join(second, NULL);
 			if (!err && sp.reached)
 				err = split_join(&sg, &sp, max_objects, &bundle, ctx);
+			if (sp.reached)
+				in->splits_kept++;
+			else
+				in->splits_dropped++;
 		}
 		if (tried)
 			split_cleanup(&sp);
@@ -1908,6 +1935,8 @@ void sensor_intel_replace(sensor_intel *in, sensor_intel *from)
 	SWAP_MEMBER(st);
 	SWAP_MEMBER(window);
 	SWAP_MEMBER(load_threads);
+	SWAP_MEMBER(splits_kept);
+	SWAP_MEMBER(splits_dropped);
 	pthread_rwlock_unlock(&in->lock);
 #undef SWAP_MEMBER
 }

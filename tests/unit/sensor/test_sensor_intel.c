@@ -776,6 +776,238 @@ static void test_window_edges(void **state)
 	rk_buf_cleanup(&text);
 }
 
+/* ------------------------------------------------------------ two readers */
+
+/* Loads path into a new set with `threads` readers through `window`
+ * bytes (0: the default); *err is the load's result, r what it gave, and
+ * the split counts are added to kept and dropped. */
+static sensor_intel *load_with(const char *path, unsigned threads, size_t window,
+			       load_result *r, rk_err *err, rk_errctx *ctx, size_t *kept,
+			       size_t *dropped)
+{
+	sensor_intel *in = sensor_intel_new();
+	assert_non_null(in);
+	sensor_intel_set_load_threads(in, threads);
+	if (window)
+		sensor_intel_set_window(in, window);
+	rk_errctx_clear(ctx);
+	*err = sensor_intel_load_bundle(in, path, on_report, &r->log, &r->n_bad, ctx);
+	describe(in, r);
+	size_t k, d;
+	sensor_intel_split_counts(in, &k, &d);
+	*kept += k;
+	*dropped += d;
+	return in;
+}
+
+/* One reader and two read the file alike, through windows of many sizes;
+ * the split counts summed over them. */
+static void assert_split_same(const char *path, size_t *kept, size_t *dropped)
+{
+	static const size_t windows[] = {64, 100, 300, 1000, 4096, 0};
+	load_result one = {0};
+	rk_errctx ctx1, ctx2;
+	rk_err err1, err2;
+	size_t none = 0;
+	sensor_intel *in = load_with(path, 1, 0, &one, &err1, &ctx1, &none, &none);
+	assert_int_equal(none, 0);
+	sensor_intel_free(in);
+	for (size_t w = 0; w < RK_ARRAY_LEN(windows); w++) {
+		load_result two = {0};
+		in = load_with(path, 2, windows[w], &two, &err2, &ctx2, kept, dropped);
+		assert_int_equal(err2, err1);
+		assert_string_equal(ctx2.path, ctx1.path);
+		assert_string_equal(ctx2.msg, ctx1.msg);
+		assert_same(&one, &two);
+		sensor_intel_free(in);
+		result_cleanup(&two);
+	}
+	result_cleanup(&one);
+}
+
+enum { SPLIT_PLAIN, SPLIT_DECOY, SPLIT_NESTED, SPLIT_MALFORMED, SPLIT_HUGE };
+
+/* 40 indicators with versions of three ids in both halves (a later one
+ * that wins, an equal one that is stale, an older one that is stale) and
+ * a refused one late in the array; the variant puts a long string full of
+ * "},{" (DECOY) or a list of objects (NESTED) across the middle, breaks
+ * the JSON near the end (MALFORMED) or makes every object huge (HUGE). */
+static void split_bundle(rk_buf *b, int variant)
+{
+	char id[64];
+	rk_buf_init(b);
+	rk_buf_puts(b, "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		       "\"objects\":[\n");
+	static const struct {
+		size_t id;
+		const char *modified, *name;
+	} early[] = {{40, "2025-02-01T00:00:00Z", "early-old"},
+		     {41, "2025-03-01T00:00:00Z", "first-equal"},
+		     {42, "2025-05-01T00:00:00Z", "early-new"}},
+	  late[] = {{40, "2025-04-01T00:00:00Z", "late-new"},
+		    {41, "2025-03-01T00:00:00Z", "second-equal"},
+		    {42, "2025-01-01T00:00:00Z", "late-old"}};
+	for (size_t i = 0; i < 46; i++) {
+		size_t k = i < 3 ? early[i].id : i < 43 ? i - 3 : late[i - 43].id;
+		const char *mod = i < 3 ? early[i].modified : i < 43 ? "2025-02-01T00:00:00Z" : late[i - 43].modified;
+		edge_id(id, k, false);
+		if (i)
+			rk_buf_puts(b, i % 2 ? "," : " ,\n ");
+		if (i == 40) { /* refused late: a bad timestamp */
+			edge_id(id, 43, false);
+			rk_buf_printf(b, "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:00Z\","
+				      "\"modified\":\"2025-13-01T00:00:00Z\",\"pattern\":\"[ipv4-addr:value = '1.2.3.4']\","
+				      "\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}", id);
+			continue;
+		}
+		if (i == 44 && variant == SPLIT_MALFORMED) {
+			rk_buf_puts(b, "{\"type\":\"indicator\",\"id\":1,]");
+			continue;
+		}
+		rk_buf_printf(b, "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"%s\","
+			      "\"created\":\"2025-01-01T00:00:00Z\",\"modified\":\"%s\","
+			      "\"pattern\":\"[ipv4-addr:value = '198.51.100.%zu']\",\"pattern_type\":\"stix\","
+			      "\"valid_from\":\"2025-01-01T00:00:00Z\",\"name\":\"%s\"",
+			      id, mod, i, i < 3 ? early[i].name : i < 43 ? "filler" : late[i - 43].name);
+		if (i == 21 && variant == SPLIT_DECOY) {
+			rk_buf_puts(b, ",\"description\":\"");
+			for (int r = 0; r < 900; r++)
+				rk_buf_puts(b, "},{\\\"type\\\":\\\"indicator\\\"");
+			rk_buf_puts(b, "\"");
+		}
+		if (i == 21 && variant == SPLIT_NESTED) {
+			rk_buf_puts(b, ",\"external_references\":[");
+			for (int r = 0; r < 600; r++)
+				rk_buf_printf(b, "%s{\"source_name\":\"s%d\"}", r ? "," : "", r);
+			rk_buf_puts(b, "]");
+		}
+		if (variant == SPLIT_HUGE) {
+			rk_buf_puts(b, ",\"description\":\"");
+			for (int r = 0; r < 300; r++)
+				rk_buf_puts(b, "a long and dull text ");
+			rk_buf_puts(b, "\"");
+		}
+		rk_buf_puts(b, "}");
+	}
+	rk_buf_puts(b, "\n]}\n");
+}
+
+static void write_file(const char *path, const rk_buf *b)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b->data, 1, b->len, f), b->len);
+	fclose(f);
+}
+
+static void test_split(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/rk-intel-split-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	rk_buf text;
+	size_t kept = 0, dropped = 0;
+
+	/* the window-edge bundle: versions, refusals, escapes, other types */
+	edge_bundle(&text);
+	write_file(path, &text);
+	assert_split_same(path, &kept, &dropped);
+	assert_true(kept > 0);
+	rk_buf_cleanup(&text);
+
+	/* versions of one id in both halves, exactly as one reader */
+	split_bundle(&text, SPLIT_PLAIN);
+	write_file(path, &text);
+	kept = dropped = 0;
+	assert_split_same(path, &kept, &dropped);
+	assert_true(kept >= 3);
+	rk_errctx ctx;
+	rk_err err;
+	load_result r = {0};
+	sensor_intel *in = load_with(path, 2, 1000, &r, &err, &ctx, &kept, &dropped);
+	assert_int_equal(err, RK_OK);
+	sensor_indicator_info info;
+	char id[64];
+	edge_id(id, 40, false);
+	assert_true(sensor_intel_lookup(in, id, &info));
+	assert_string_equal(info.name, "late-new");
+	edge_id(id, 41, false);
+	assert_true(sensor_intel_lookup(in, id, &info));
+	assert_string_equal(info.name, "first-equal");
+	edge_id(id, 42, false);
+	assert_true(sensor_intel_lookup(in, id, &info));
+	assert_string_equal(info.name, "early-new");
+	assert_int_equal(r.n_bad, 1);
+	edge_id(id, 43, false);
+	char want[160];
+	snprintf(want, sizeof want, "40 %s modified\n", id);
+	assert_string_equal(r.log.text.data, want);
+	assert_int_equal(r.st.indicators, 42); /* 39 fillers (one refused), 3 versioned */
+	assert_int_equal(r.st.stale, 2);
+	sensor_intel_free(in);
+	result_cleanup(&r);
+	rk_buf_cleanup(&text);
+
+	/* the middle inside a string that looks like an element start, and
+	 * inside a list of objects: the guess is dropped */
+	for (int v = SPLIT_DECOY; v <= SPLIT_NESTED; v++) {
+		split_bundle(&text, v);
+		/* the middle of the file is inside the string or the list */
+		const char *from = strstr(text.data, v == SPLIT_DECOY ? "},{\\\"type" : "{\"source_name");
+		assert_non_null(from);
+		const char *to = strstr(from, v == SPLIT_DECOY ? "\\\"\"}" : "}]");
+		assert_non_null(to);
+		assert_true((size_t)(from - text.data) < text.len / 2);
+		assert_true((size_t)(to - text.data) > text.len / 2);
+		write_file(path, &text);
+		kept = dropped = 0;
+		assert_split_same(path, &kept, &dropped);
+		assert_true(dropped >= 3);
+		rk_buf_cleanup(&text);
+	}
+
+	/* malformed in the second half: nothing is committed */
+	split_bundle(&text, SPLIT_MALFORMED);
+	write_file(path, &text);
+	kept = dropped = 0;
+	assert_split_same(path, &kept, &dropped);
+	assert_true(kept >= 3);
+	r = (load_result){0};
+	in = load_with(path, 2, 1000, &r, &err, &ctx, &kept, &dropped);
+	assert_int_equal(err, RK_EPARSE);
+	assert_int_equal(r.st.indicators, 0);
+	assert_int_equal(r.log.n, 0);
+	sensor_intel_free(in);
+	result_cleanup(&r);
+	rk_buf_cleanup(&text);
+
+	/* a few huge objects, larger than most windows */
+	split_bundle(&text, SPLIT_HUGE);
+	write_file(path, &text);
+	kept = dropped = 0;
+	assert_split_same(path, &kept, &dropped);
+	assert_true(kept >= 1);
+	rk_buf_cleanup(&text);
+
+	/* a tiny bundle is read by one reader */
+	static const char tiny[] = "{\"objects\":[{\"type\":\"malware\"}]}";
+	rk_buf_init(&text);
+	rk_buf_puts(&text, tiny);
+	write_file(path, &text);
+	kept = dropped = 0;
+	r = (load_result){0};
+	in = load_with(path, 2, 0, &r, &err, &ctx, &kept, &dropped);
+	assert_int_equal(err, RK_OK);
+	assert_int_equal(kept + dropped, 0);
+	assert_int_equal(r.st.other_types, 1);
+	sensor_intel_free(in);
+	result_cleanup(&r);
+	rk_buf_cleanup(&text);
+	unlink(path);
+}
+
 /* An id's hex digits keep their case through the set and the matcher. */
 static void test_id_case(void **state)
 {
@@ -824,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_ids_by_handle),
 		cmocka_unit_test(test_window_edges),
 		cmocka_unit_test(test_id_case),
+		cmocka_unit_test(test_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
