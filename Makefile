@@ -186,7 +186,7 @@ TSAN_TESTS := unit_sensor_test_sensor_engine protocol_test_sensor_cli \
               unit_uplink_test_uplink_sight protocol_test_sensor_e2e \
               unit_logs_test_logs_edge protocol_test_sensor_compound \
               protocol_test_notify protocol_test_federation \
-              unit_sensor_test_sensor_x509
+              unit_sensor_test_sensor_x509 unit_sensor_test_sensor_intel
 tsan-check:
 	$(MAKE) TSAN=1 build/tsan/renkei $(patsubst %,build/tsan/tests/%,$(TSAN_TESTS))
 	RENKEI_BIN=build/tsan/renkei TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" \

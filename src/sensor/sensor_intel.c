@@ -1030,6 +1030,19 @@ static void stage_free(intel_stage *sg)
 }
 
 /*
+ * Frees a large block without teaching malloc to serve the next large
+ * requests from its heap: glibc raises its mmap threshold to the size of
+ * a mapped block when one is freed, and the matcher built next would then
+ * be allocated where its freed parts stay resident (5 MB more at the peak
+ * with a million indicators). Shrunk first, the block is freed small.
+ */
+static void free_large(void *p)
+{
+	void *small = p ? realloc(p, 1) : NULL;
+	free(small ? small : p);
+}
+
+/*
  * Moves what src staged after what dst staged, as if one reader had read
  * both in turn: src's records after dst's (pool indices mapped into dst's
  * pool), its refusals with their indices moved on by index_base (the
@@ -1089,6 +1102,10 @@ static rk_err stage_append(intel_stage *dst, intel_stage *src, size_t index_base
 	dst->n_reports += src->n_reports;
 	dst->other_types += src->other_types;
 	dst->bad += src->bad;
+	free_large(src->entries);
+	free_large(src->text.p);
+	src->entries = NULL;
+	src->text.p = NULL;
 	stage_free(src);
 out:
 	free(map);
@@ -1556,22 +1573,31 @@ static rk_err source_fill(source *s, rk_errctx *ctx)
  * near the middle of the file (a '{' after a '}' and a ','), while the
  * first stages from the beginning. The first parses in order, so it knows
  * where the elements of the objects array start: when it stands at `at`,
- * the guess was right and it stops there (the second's stage follows its
- * own); when it passes `at` otherwise (the guess was inside a string or a
- * nested value, or after the array) it cancels the second and reads on
- * alone. Either way the outcome is the sequential one.
+ * the guess was right; it waits for the second and stops there (the
+ * second's stage follows its own). When it passes `at` otherwise (the
+ * guess was inside a string or a nested value, or after the array) it
+ * cancels the second and reads on alone. Either way the outcome is the
+ * sequential one.
+ *
+ * Memory: the second reader never grows its window. An element larger
+ * than the window (or text that is no element, when the guess was wrong:
+ * it would be read to the end of the file before it is found malformed)
+ * makes it give up; the first then reads on alone from `at`.
  */
 typedef struct intel_split {
 	size_t at;	    /* file offset of the guessed element start */
 	atomic_bool cancel; /* the second's work is of no use */
-	bool reached;	    /* the first stood at `at` ... */
-	size_t n_first;	    /* ... having passed this many elements */
+	pthread_t thread;   /* the second reader */
+	bool joined;
+	bool reached;	    /* the first stood at `at` and the second's part counts ... */
+	size_t n_first;	    /* ... after this many elements */
 	/* the second reader's part */
 	intel_stage sg;
 	source s;
 	size_t max_objects;
-	size_t arrived; /* element starts it stood at */
-	bool bundle;	/* it read to the array's end */
+	size_t arrived;	  /* element starts it stood at */
+	bool bundle;	  /* it read to the array's end */
+	bool gave_up;	  /* at an element larger than its window, or cancelled */
 	rk_err err;
 	rk_errctx ctx;
 } intel_split;
@@ -1583,8 +1609,9 @@ typedef struct intel_split {
  * array, more than max_objects elements): the caller reads it whole.
  * Other errors (memory, reading the file) are final. With sp, this is one
  * of two readers (intel_split): the second when `second` (it starts at an
- * element and gives up once cancelled), else the first (it stops with
- * sp->reached at sp->at, and cancels the second once past it).
+ * element, gives up once cancelled or when its window is too small), else
+ * the first (at sp->at it waits for the second and stops with sp->reached
+ * unless the second gave up; past sp->at it cancels the second).
  */
 static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, intel_split *sp,
 			   bool second, bool *bundle, rk_errctx *ctx)
@@ -1603,18 +1630,25 @@ static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, intel
 		size_t len = s->have - s->pos;
 		if (js.at_element && sp && second) {
 			sp->arrived = js.n + 1;
-			if (atomic_load_explicit(&sp->cancel, memory_order_relaxed))
+			if (atomic_load_explicit(&sp->cancel, memory_order_relaxed)) {
+				sp->gave_up = true;
 				return RK_OK;
+			}
 		}
 		if (js.at_element && sp && !second && js.n < max_objects &&
 		    source_offset(s) >= sp->at) {
 			if (source_offset(s) == sp->at) {
-				sp->reached = true;
-				sp->n_first = js.n;
-				return RK_OK;
+				pthread_join(sp->thread, NULL);
+				sp->joined = true;
+				if (!sp->gave_up) {
+					sp->reached = true;
+					sp->n_first = js.n;
+					return RK_OK;
+				}
+			} else {
+				atomic_store(&sp->cancel, true);
 			}
-			atomic_store(&sp->cancel, true);
-			sp = NULL; /* the guess was wrong: on alone */
+			sp = NULL; /* the guess was wrong, or the second gave up: on alone */
 		}
 		if (!js.at_element) {
 			if (rk_json_stream_next(&js, text, len, s->eof, &used, &more) != RK_OK)
@@ -1630,6 +1664,12 @@ static rk_err stage_bundle(intel_stage *sg, source *s, size_t max_objects, intel
 			return RK_OK; /* not an element rk_json_array_slices would cut */
 		}
 		if (more) {
+			if (sp && second &&
+			    ((s->pos == 0 && s->have == s->cap) ||
+			     atomic_load_explicit(&sp->cancel, memory_order_relaxed))) {
+				sp->gave_up = true; /* the window would grow, or no use */
+				return RK_OK;
+			}
 			if ((err = source_fill(s, ctx)) != RK_OK)
 				return err;
 			continue;
@@ -1685,7 +1725,7 @@ static const char *guess_element(const char *b, size_t n)
  * either way.
  */
 static bool split_start(intel_split *sp, int fd, size_t size, size_t window, const char *name,
-			size_t max_objects, pthread_t *thread)
+			size_t max_objects)
 {
 	memset(sp, 0, sizeof *sp);
 	atomic_init(&sp->cancel, false);
@@ -1710,7 +1750,7 @@ static bool split_start(intel_split *sp, int fd, size_t size, size_t window, con
 			sp->s.have = sp->s.total = (size_t)n;
 			sp->s.pos = (size_t)(q - sp->s.buf);
 			sp->at = source_offset(&sp->s);
-			return pthread_create(thread, NULL, split_main, sp) == 0;
+			return pthread_create(&sp->thread, NULL, split_main, sp) == 0;
 		}
 	}
 	return false;
@@ -1819,17 +1859,17 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 		/* two readers when the caller has a core to spare and each
 		 * reader's part is at least a window */
 		intel_split sp;
-		pthread_t second;
 		bool tried = in->load_threads >= 2 && size / 2 >= in->window;
-		bool split = tried &&
-			     split_start(&sp, s.fd, size, in->window, s.name, max_objects, &second);
+		bool split =
+		    tried && split_start(&sp, s.fd, size, in->window, s.name, max_objects);
 		if ((err = source_fill(&s, ctx)) == RK_OK)
 			err = stage_bundle(&sg, &s, max_objects, split ? &sp : NULL, false, &bundle,
 					   ctx);
 		if (split) {
 			if (!sp.reached)
 				atomic_store(&sp.cancel, true);
-			pthread_join(second, NULL);
+			if (!sp.joined)
+				pthread_join(sp.thread, NULL);
 			if (!err && sp.reached)
 				err = split_join(&sg, &sp, max_objects, &bundle, ctx);
 			if (sp.reached)

@@ -914,7 +914,7 @@ static void test_split(void **state)
 	edge_bundle(&text);
 	write_file(path, &text);
 	assert_split_same(path, &kept, &dropped);
-	assert_true(kept > 0);
+	assert_true(kept + dropped > 0); /* its huge objects make the second give up */
 	rk_buf_cleanup(&text);
 
 	/* versions of one id in both halves, exactly as one reader */
@@ -973,7 +973,7 @@ static void test_split(void **state)
 	write_file(path, &text);
 	kept = dropped = 0;
 	assert_split_same(path, &kept, &dropped);
-	assert_true(kept >= 3);
+	assert_true(kept >= 2); /* the windows that hold what follows the bad element */
 	r = (load_result){0};
 	in = load_with(path, 2, 1000, &r, &err, &ctx, &kept, &dropped);
 	assert_int_equal(err, RK_EPARSE);
@@ -983,12 +983,14 @@ static void test_split(void **state)
 	result_cleanup(&r);
 	rk_buf_cleanup(&text);
 
-	/* a few huge objects, larger than most windows */
+	/* a few huge objects, larger than the windows tried: the second
+	 * reader gives up rather than grow its window, the first reads on */
 	split_bundle(&text, SPLIT_HUGE);
 	write_file(path, &text);
 	kept = dropped = 0;
 	assert_split_same(path, &kept, &dropped);
-	assert_true(kept >= 1);
+	assert_int_equal(kept, 0);
+	assert_true(dropped >= 1); /* windows too small to guess from do not split */
 	rk_buf_cleanup(&text);
 
 	/* a tiny bundle is read by one reader */
