@@ -42,11 +42,20 @@
  * rk_json_stream finds the elements of "objects" and the flat scanner
  * below reads most of them in place. Only a text that is not a bundle (an
  * array of objects, one object, not JSON) is read whole, to hand it to
- * jansson as before.
+ * jansson as before. When the caller allows two threads (a sensor's first
+ * load, before its workers run) and the file is at least two windows, a
+ * second reader with a window of its own stages from an element start
+ * guessed near the middle while the first stages from the beginning; the
+ * first, which parses in order, confirms the guess when it gets there, and
+ * the second's stage is appended to its own before the one commit, with
+ * its refusals' indices moved on. A wrong guess, or an element larger than
+ * the second's window, leaves the first reading on alone (intel_split).
  *
  * Threads: one rwlock. Commit takes it for writing; build and lookup for
  * reading, so workers naming indicators in alerts wait only while an
  * update is committed, never while a file is read or a matcher built.
+ * A second bundle reader touches only its own stage, window and flag
+ * until the loading thread joins it.
  */
 #include <errno.h>
 #include <fcntl.h>
