@@ -556,8 +556,10 @@ void sensor_intel_set_load_threads(sensor_intel *in, unsigned threads)
 
 void sensor_intel_split_counts(sensor_intel *in, size_t *kept, size_t *dropped)
 {
+	pthread_rwlock_rdlock(&in->lock);
 	*kept = in->splits_kept;
 	*dropped = in->splits_dropped;
+	pthread_rwlock_unlock(&in->lock);
 }
 
 /* The slot holding e's id, or the empty slot where it would go. */
@@ -1881,10 +1883,9 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 				pthread_join(sp.thread, NULL);
 			if (!err && sp.reached)
 				err = split_join(&sg, &sp, max_objects, &bundle, ctx);
-			if (sp.reached)
-				in->splits_kept++;
-			else
-				in->splits_dropped++;
+			pthread_rwlock_wrlock(&in->lock);
+			*(sp.reached ? &in->splits_kept : &in->splits_dropped) += 1;
+			pthread_rwlock_unlock(&in->lock);
 		}
 		if (tried)
 			split_cleanup(&sp);
