@@ -168,7 +168,7 @@ struct sensor_intel { /* a new member also goes into sensor_intel_replace */
 	size_t n_slots; /* power of two */
 	sensor_intel_stats st;
 	size_t window;
-	unsigned load_threads; /* readers a bundle file load may use: 1 or 2 */
+	unsigned load_threads;		    /* readers a bundle file load may use: 1 or 2 */
 	size_t splits_kept, splits_dropped; /* second readers' parts, see intel_split */
 };
 
@@ -1600,15 +1600,15 @@ typedef struct intel_split {
 	atomic_bool cancel; /* the second's work is of no use */
 	pthread_t thread;   /* the second reader */
 	bool joined;
-	bool reached;	    /* the first stood at `at` and the second's part counts ... */
-	size_t n_first;	    /* ... after this many elements */
+	bool reached;	/* the first stood at `at` and the second's part counts ... */
+	size_t n_first; /* ... after this many elements */
 	/* the second reader's part */
 	intel_stage sg;
 	source s;
 	size_t max_objects;
-	size_t arrived;	  /* element starts it stood at */
-	bool bundle;	  /* it read to the array's end */
-	bool gave_up;	  /* at an element larger than its window, or cancelled */
+	size_t arrived; /* element starts it stood at */
+	bool bundle;	/* it read to the array's end */
+	bool gave_up;	/* at an element larger than its window, or cancelled */
 	rk_err err;
 	rk_errctx ctx;
 } intel_split;
@@ -1871,8 +1871,7 @@ rk_err sensor_intel_load_bundle(sensor_intel *in, const char *path, sensor_intel
 		 * reader's part is at least a window */
 		intel_split sp;
 		bool tried = in->load_threads >= 2 && size / 2 >= in->window;
-		bool split =
-		    tried && split_start(&sp, s.fd, size, in->window, s.name, max_objects);
+		bool split = tried && split_start(&sp, s.fd, size, in->window, s.name, max_objects);
 		if ((err = source_fill(&s, ctx)) == RK_OK)
 			err = stage_bundle(&sg, &s, max_objects, split ? &sp : NULL, false, &bundle,
 					   ctx);
@@ -2023,8 +2022,8 @@ rk_err sensor_intel_build(sensor_intel *in, rk_time now, match_reject_fn on_reje
 			break;
 		}
 		id_format(e, id);
-		if ((err = e->id_case ? sensor_ids_add(ids, id) : sensor_ids_add_uuid(ids, e->uuid)) !=
-		    RK_OK) {
+		if ((err = e->id_case ? sensor_ids_add(ids, id)
+				      : sensor_ids_add_uuid(ids, e->uuid)) != RK_OK) {
 			rk_fail(ctx, err, NULL, "out of memory building the matcher");
 			break;
 		}

@@ -781,9 +781,8 @@ static void test_window_edges(void **state)
 /* Loads path into a new set with `threads` readers through `window`
  * bytes (0: the default); *err is the load's result, r what it gave, and
  * the split counts are added to kept and dropped. */
-static sensor_intel *load_with(const char *path, unsigned threads, size_t window,
-			       load_result *r, rk_err *err, rk_errctx *ctx, size_t *kept,
-			       size_t *dropped)
+static sensor_intel *load_with(const char *path, unsigned threads, size_t window, load_result *r,
+			       rk_err *err, rk_errctx *ctx, size_t *kept, size_t *dropped)
 {
 	sensor_intel *in = sensor_intel_new();
 	assert_non_null(in);
@@ -836,8 +835,9 @@ static void split_bundle(rk_buf *b, int variant)
 {
 	char id[64];
 	rk_buf_init(b);
-	rk_buf_puts(b, "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
-		       "\"objects\":[\n");
+	rk_buf_puts(b,
+		    "{\"type\":\"bundle\",\"id\":\"bundle--5b1f0c2e-8d4a-4c6b-9e3f-2a7d1c0b9e84\","
+		    "\"objects\":[\n");
 	static const struct {
 		size_t id;
 		const char *modified, *name;
@@ -849,26 +849,38 @@ static void split_bundle(rk_buf *b, int variant)
 		    {42, "2025-01-01T00:00:00Z", "late-old"}};
 	for (size_t i = 0; i < 46; i++) {
 		size_t k = i < 3 ? early[i].id : i < 43 ? i - 3 : late[i - 43].id;
-		const char *mod = i < 3 ? early[i].modified : i < 43 ? "2025-02-01T00:00:00Z" : late[i - 43].modified;
+		const char *mod = i < 3	   ? early[i].modified
+				  : i < 43 ? "2025-02-01T00:00:00Z"
+					   : late[i - 43].modified;
 		edge_id(id, k, false);
 		if (i)
 			rk_buf_puts(b, i % 2 ? "," : " ,\n ");
 		if (i == 40) { /* refused late: a bad timestamp */
 			edge_id(id, 43, false);
-			rk_buf_printf(b, "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:00Z\","
-				      "\"modified\":\"2025-13-01T00:00:00Z\",\"pattern\":\"[ipv4-addr:value = '1.2.3.4']\","
-				      "\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}", id);
+			rk_buf_printf(
+			    b,
+			    "{\"type\":\"indicator\",\"id\":\"%s\",\"created\":\"2025-01-01T00:00:"
+			    "00Z\","
+			    "\"modified\":\"2025-13-01T00:00:00Z\",\"pattern\":\"[ipv4-addr:value "
+			    "= '1.2.3.4']\","
+			    "\"pattern_type\":\"stix\",\"valid_from\":\"2025-01-01T00:00:00Z\"}",
+			    id);
 			continue;
 		}
 		if (i == 44 && variant == SPLIT_MALFORMED) {
 			rk_buf_puts(b, "{\"type\":\"indicator\",\"id\":1,]");
 			continue;
 		}
-		rk_buf_printf(b, "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"%s\","
+		rk_buf_printf(b,
+			      "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"%s\","
 			      "\"created\":\"2025-01-01T00:00:00Z\",\"modified\":\"%s\","
-			      "\"pattern\":\"[ipv4-addr:value = '198.51.100.%zu']\",\"pattern_type\":\"stix\","
+			      "\"pattern\":\"[ipv4-addr:value = "
+			      "'198.51.100.%zu']\",\"pattern_type\":\"stix\","
 			      "\"valid_from\":\"2025-01-01T00:00:00Z\",\"name\":\"%s\"",
-			      id, mod, i, i < 3 ? early[i].name : i < 43 ? "filler" : late[i - 43].name);
+			      id, mod, i,
+			      i < 3    ? early[i].name
+			      : i < 43 ? "filler"
+				       : late[i - 43].name);
 		if (i == 21 && variant == SPLIT_DECOY) {
 			rk_buf_puts(b, ",\"description\":\"");
 			for (int r = 0; r < 900; r++)
@@ -955,7 +967,8 @@ static void test_split(void **state)
 	for (int v = SPLIT_DECOY; v <= SPLIT_NESTED; v++) {
 		split_bundle(&text, v);
 		/* the middle of the file is inside the string or the list */
-		const char *from = strstr(text.data, v == SPLIT_DECOY ? "},{\\\"type" : "{\"source_name");
+		const char *from =
+		    strstr(text.data, v == SPLIT_DECOY ? "},{\\\"type" : "{\"source_name");
 		assert_non_null(from);
 		const char *to = strstr(from, v == SPLIT_DECOY ? "\\\"\"}" : "}]");
 		assert_non_null(to);
