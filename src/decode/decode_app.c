@@ -392,7 +392,7 @@ size_t decode_dns_tcp(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 
 /* ------------------------------------------------------------ HTTP */
 
-static int ieq(const uint8_t *a, size_t alen, const char *b)
+int decode_ieq(const uint8_t *a, size_t alen, const char *b)
 {
 	size_t bl = strlen(b);
 	if (alen != bl)
@@ -407,7 +407,7 @@ static int ieq(const uint8_t *a, size_t alen, const char *b)
 	return 1;
 }
 
-static void trim(const uint8_t **v, size_t *n)
+void decode_trim(const uint8_t **v, size_t *n)
 {
 	while (*n && (**v == ' ' || **v == '\t')) {
 		(*v)++;
@@ -472,7 +472,7 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 	if (sp2 >= line_end || p[sp2] == '\r') {
 		const uint8_t *rest = p + sp2;
 		size_t rn = line_end - sp2;
-		trim(&rest, &rn);
+		decode_trim(&rest, &rn);
 		if (rn == 0 && sp2 - sp1 - 1 >= 5 &&
 		    !memcmp(p + sp1 + 1, "HTTP/", 5))
 			sp2 = sp1 + 1; /* "GET HTTP/1.1": no target */
@@ -517,8 +517,8 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 		if (colon < le) {
 			const uint8_t *v = p + colon + 1;
 			size_t vn = le - colon - 1;
-			trim(&v, &vn);
-			if (ieq(p + pos, colon - pos, "host")) {
+			decode_trim(&v, &vn);
+			if (decode_ieq(p + pos, colon - pos, "host")) {
 				/* without the port (RFC 9110 section 7.2) */
 				size_t hn = vn;
 				while (hn && v[hn - 1] >= '0' && v[hn - 1] <= '9')
@@ -527,20 +527,20 @@ size_t decode_http(decode_ctx *d, const decode_flow *f, decode_dir *dir,
 					vn = hn - 1;
 				emit_text(d, DECODE_HTTP_HOST, f, 0, v, vn);
 			}
-			else if (ieq(p + pos, colon - pos, "user-agent"))
+			else if (decode_ieq(p + pos, colon - pos, "user-agent"))
 				emit_text(d, DECODE_HTTP_UA, f, 0, v, vn);
-			else if (ieq(p + pos, colon - pos, "content-length")) {
+			else if (decode_ieq(p + pos, colon - pos, "content-length")) {
 				clen = 0;
 				for (size_t i = 0; i < vn && v[i] >= '0' &&
 						   v[i] <= '9' && clen < (1ull << 40);
 				     i++)
 					clen = clen * 10 + (uint64_t)(v[i] - '0');
-			} else if (ieq(p + pos, colon - pos,
+			} else if (decode_ieq(p + pos, colon - pos,
 				       "transfer-encoding"))
 				chunked = 1;
-			else if (ieq(p + pos, colon - pos, "upgrade")) {
+			else if (decode_ieq(p + pos, colon - pos, "upgrade")) {
 				for (size_t i = 0; i + 3 <= vn; i++)
-					if (ieq(v + i, 3, "h2c"))
+					if (decode_ieq(v + i, 3, "h2c"))
 						dir->h2c = 1; /* RFC 7540 3.2 */
 			}
 		}

@@ -397,32 +397,6 @@ static void body_bytes(decode_ctx *d, decode_httpfile_slot *s, const uint8_t *p,
 
 /* ------------------------------------------------------------ framing */
 
-static int ieq(const uint8_t *a, size_t alen, const char *b)
-{
-	size_t bl = strlen(b);
-
-	if (alen != bl)
-		return 0;
-	for (size_t i = 0; i < bl; i++) {
-		uint8_t c = a[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c + 32);
-		if (c != (uint8_t)b[i])
-			return 0;
-	}
-	return 1;
-}
-
-static void trim(const uint8_t **v, size_t *n)
-{
-	while (*n && (**v == ' ' || **v == '\t')) {
-		(*v)++;
-		(*n)--;
-	}
-	while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t' || (*v)[*n - 1] == '\r'))
-		(*n)--;
-}
-
 /* Transfer-Encoding (RFC 9112 section 6.1): a list of codings, chunked
  * last for a body we can frame. */
 static void read_te(framing *fr, const uint8_t *v, size_t n)
@@ -436,13 +410,13 @@ static void read_te(framing *fr, const uint8_t *v, size_t n)
 			j++;
 		const uint8_t *t = v + i;
 		size_t tn = j - i;
-		trim(&t, &tn);
+		decode_trim(&t, &tn);
 		if (tn) {
 			if (fr->te_chunked)
 				fr->te_other = 1; /* chunked not last */
-			if (ieq(t, tn, "chunked"))
+			if (decode_ieq(t, tn, "chunked"))
 				fr->te_chunked = 1;
-			else if (!ieq(t, tn, "identity"))
+			else if (!decode_ieq(t, tn, "identity"))
 				fr->te_other = 1;
 		}
 		i = j + 1;
@@ -453,11 +427,11 @@ static void read_te(framing *fr, const uint8_t *v, size_t n)
  * bytes as sent. */
 static int read_coding(const uint8_t *v, size_t n)
 {
-	if (n == 0 || ieq(v, n, "identity"))
+	if (n == 0 || decode_ieq(v, n, "identity"))
 		return CODING_NONE;
-	if (ieq(v, n, "gzip") || ieq(v, n, "x-gzip"))
+	if (decode_ieq(v, n, "gzip") || decode_ieq(v, n, "x-gzip"))
 		return CODING_GZIP;
-	if (ieq(v, n, "deflate"))
+	if (decode_ieq(v, n, "deflate"))
 		return CODING_DEFLATE;
 	return CODING_RAW;
 }
@@ -474,8 +448,8 @@ static void read_framing(const uint8_t *p, size_t from, size_t end, framing *fr)
 			size_t colon = (size_t)(q - p);
 			const uint8_t *v = p + colon + 1;
 			size_t vn = le - colon - 1;
-			trim(&v, &vn);
-			if (ieq(p + pos, colon - pos, "content-length")) {
+			decode_trim(&v, &vn);
+			if (decode_ieq(p + pos, colon - pos, "content-length")) {
 				uint64_t c = 0;
 				size_t i = 0;
 				for (; i < vn && v[i] >= '0' && v[i] <= '9' && c < (1ull << 56); i++)
@@ -484,9 +458,9 @@ static void read_framing(const uint8_t *p, size_t from, size_t end, framing *fr)
 					fr->bad = 1; /* RFC 9112 section 6.3 item 5 */
 				fr->clen = c;
 				fr->has_clen = 1;
-			} else if (ieq(p + pos, colon - pos, "transfer-encoding")) {
+			} else if (decode_ieq(p + pos, colon - pos, "transfer-encoding")) {
 				read_te(fr, v, vn);
-			} else if (ieq(p + pos, colon - pos, "content-encoding")) {
+			} else if (decode_ieq(p + pos, colon - pos, "content-encoding")) {
 				fr->coding = read_coding(v, vn);
 			}
 		}

@@ -166,6 +166,12 @@ int decode_dns_target(const uint8_t *m, size_t off, size_t rdlen,
 void decode_nbns(decode_ctx *d, const decode_flow *f, const uint8_t *p,
 		 size_t len);
 
+/* decode_app.c: HTTP header helpers shared by the request reader and the
+ * body hasher. decode_ieq: a's alen bytes equal the lower-case b, ASCII
+ * letters compared without case. decode_trim: *v, *n without leading
+ * blanks and trailing blanks and CR. */
+int decode_ieq(const uint8_t *a, size_t alen, const char *b);
+void decode_trim(const uint8_t **v, size_t *n);
 /* decode_app.c: the ClientHello body (after the 4-byte handshake header)
  * of n bytes; its server names are emitted as DECODE_TLS_SNI. */
 void decode_tls_client_hello(decode_ctx *d, const decode_flow *f,
