@@ -32,38 +32,13 @@
 #include "sensor.h"
 #include "sensor_int.h"
 #include "../decode/decode_test_util.h"
+#include "sensor_test_util.h"
 
 #define FILE_LEN 20000
 
 static char dir[64], cap[128];
 static uint8_t file[FILE_LEN];
 static char md5[33], sha256[65];
-
-typedef struct hits {
-	pthread_mutex_t mu;
-	size_t n;
-	char id[8][80], value[8][80], type[8][40], src[8][48], dst[8][48];
-	uint16_t sport[8], dport[8];
-	uint8_t proto[8];
-} hits;
-
-static void on_hit(const sensor_hit *h, void *arg)
-{
-	hits *c = arg;
-	pthread_mutex_lock(&c->mu);
-	if (c->n < 8) {
-		snprintf(c->id[c->n], sizeof c->id[0], "%s", h->indicator_id);
-		snprintf(c->value[c->n], sizeof c->value[0], "%.*s", (int)h->value_len, h->value);
-		snprintf(c->type[c->n], sizeof c->type[0], "%s", h->obs_type);
-		snprintf(c->src[c->n], sizeof c->src[0], "%s", h->src);
-		snprintf(c->dst[c->n], sizeof c->dst[0], "%s", h->dst);
-		c->sport[c->n] = h->sport;
-		c->dport[c->n] = h->dport;
-		c->proto[c->n] = h->proto;
-	}
-	c->n++;
-	pthread_mutex_unlock(&c->mu);
-}
 
 static void hex(const uint8_t *b, size_t n, char *out)
 {
@@ -187,25 +162,11 @@ static match *build(const char *const *patterns, size_t n)
 }
 
 /* One sweep of the capture under these indicators; the hits in c. */
-static void sweep(const char *const *patterns, size_t n, hits *c)
+static void sweep(const char *const *patterns, size_t n, sensor_hits *c)
 {
 	char spec[160];
-	sensor_input inp;
-	sensor_config cfg = {.threads = 2};
-	rk_errctx ctx;
-	rk_errctx_clear(&ctx);
-	sensor *s = sensor_new(&cfg, build(patterns, n));
-	assert_non_null(s);
-	memset(c, 0, sizeof *c);
-	pthread_mutex_init(&c->mu, NULL);
 	snprintf(spec, sizeof spec, "pcap:%s", cap);
-	assert_int_equal(sensor_input_parse(spec, &inp, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &inp, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
-	sensor_wait(s);
-	sensor_free(s);
-	pthread_mutex_destroy(&c->mu);
+	sensor_sweep(build(patterns, n), spec, c);
 }
 
 static void upper(const char *in, char *out)
@@ -216,7 +177,7 @@ static void upper(const char *in, char *out)
 	out[i] = 0;
 }
 
-static void expect_download(const hits *c, size_t i, const char *id, const char *value)
+static void expect_download(const sensor_hits *c, size_t i, const char *id, const char *value)
 {
 	assert_string_equal(c->id[i], id);
 	assert_string_equal(c->value[i], value);
@@ -232,7 +193,7 @@ static void test_sha256_alert(void **state)
 {
 	char up[65], pat[160];
 	const char *pats[1] = {pat};
-	hits c;
+	sensor_hits c;
 	(void)state;
 	upper(sha256, up);
 	snprintf(pat, sizeof pat, "[file:hashes.'SHA-256' = '%s']", up);
@@ -245,7 +206,7 @@ static void test_md5_alert(void **state)
 {
 	char pat[160], other[160];
 	const char *pats[2] = {other, pat};
-	hits c;
+	sensor_hits c;
 	(void)state;
 	snprintf(other, sizeof other, "[domain-name:value = 'nothing.example']");
 	snprintf(pat, sizeof pat, "[file:hashes.MD5 = '%s']", md5);
@@ -258,7 +219,7 @@ static void test_no_indicator_no_alert(void **state)
 {
 	char pat[3][200];
 	const char *pats[3] = {pat[0], pat[1], pat[2]};
-	hits c;
+	sensor_hits c;
 	(void)state;
 	/* another file's digest; the same digest as a certificate's */
 	snprintf(pat[0], sizeof pat[0], "[file:hashes.'SHA-256' = '%064d']", 0);

@@ -27,30 +27,12 @@
 
 #include "sensor.h"
 #include "../decode/decode_test_util.h"
+#include "sensor_test_util.h"
 
 static char dir[64];
 static uint8_t der[4096];
 static size_t der_len;
 static char sha1[41];
-
-typedef struct hits {
-	pthread_mutex_t mu;
-	size_t n;
-	char id[8][80], value[8][80], type[8][40];
-} hits;
-
-static void on_hit(const sensor_hit *h, void *arg)
-{
-	hits *c = arg;
-	pthread_mutex_lock(&c->mu);
-	if (c->n < 8) {
-		snprintf(c->id[c->n], sizeof c->id[0], "%s", h->indicator_id);
-		snprintf(c->value[c->n], sizeof c->value[0], "%.*s", (int)h->value_len, h->value);
-		snprintf(c->type[c->n], sizeof c->type[0], "%s", h->obs_type);
-	}
-	c->n++;
-	pthread_mutex_unlock(&c->mu);
-}
 
 static int setup(void **state)
 {
@@ -110,30 +92,18 @@ static sensor_intel *intel(void)
 }
 
 /* One sweep of spec; the hits in c. */
-static void sweep(const char *spec, hits *c)
+static void sweep(const char *spec, sensor_hits *c)
 {
 	sensor_intel *in = intel();
 	match *m = NULL;
-	sensor_input inp;
-	sensor_config cfg = {.threads = 2};
 	rk_errctx ctx;
 	rk_errctx_clear(&ctx);
 	assert_int_equal(sensor_intel_build(in, rk_time_now(), NULL, NULL, &m, &ctx), RK_OK);
-	sensor *s = sensor_new(&cfg, m);
-	assert_non_null(s);
-	memset(c, 0, sizeof *c);
-	pthread_mutex_init(&c->mu, NULL);
-	assert_int_equal(sensor_input_parse(spec, &inp, &ctx), RK_OK);
-	assert_int_equal(sensor_add_input(s, &inp, &ctx), RK_OK);
-	assert_int_equal(sensor_add_sink(s, on_hit, c), RK_OK);
-	assert_int_equal(sensor_start(s, &ctx), RK_OK);
-	sensor_wait(s);
-	sensor_free(s);
 	sensor_intel_free(in);
-	pthread_mutex_destroy(&c->mu);
+	sensor_sweep(m, spec, c);
 }
 
-static void expect_one(const hits *c, const char *value)
+static void expect_one(const sensor_hits *c, const char *value)
 {
 	assert_int_equal(c->n, 1);
 	assert_string_equal(c->id[0], "indicator--00000001-0000-4000-8000-000000000000");
@@ -199,7 +169,7 @@ static void test_pcap(void **state)
 	pcap_dump_close(d);
 	pcap_close(dead);
 
-	hits c;
+	sensor_hits c;
 	sweep(spec, &c);
 	expect_one(&c, sha1);
 	unlink(cap);
@@ -216,7 +186,7 @@ static void write_file(const char *path, const char *text)
 static void test_logs(void **state)
 {
 	char path[128], spec[160], text[2048], colons[60];
-	hits c;
+	sensor_hits c;
 	(void)state;
 	/* Zeek ssl.log: the chain's fingerprints, ours second */
 	snprintf(path, sizeof path, "%s/ssl.log", dir);
