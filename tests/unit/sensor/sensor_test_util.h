@@ -6,7 +6,9 @@
  * ("pcap:PATH", "zeek:PATH" ...) under a matcher (taken over), to the end
  * of the input, and collects the first SENSOR_HITS_MAX hits in a
  * sensor_hits: indicator id, matched value, observable type and, for
- * packets, the flow. n counts every hit, kept or not. Static inline, like
+ * packets, the flow. n counts every hit, kept or not. sensor_pcap_put and
+ * sensor_pcap_segments write the captures those tests sweep (Ethernet,
+ * one packet a microsecond from 2026-01-01). Static inline, like
  * tests/unit/decode/decode_test_util.h, so each test takes what it uses.
  */
 #ifndef RK_SENSOR_TEST_UTIL_H
@@ -16,7 +18,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
+
 #include "sensor.h"
+#include "../decode/decode_test_util.h"
 
 #define SENSOR_HITS_MAX 8
 
@@ -46,6 +51,31 @@ static inline void sensor_hits_add(const sensor_hit *h, void *arg)
 	}
 	c->n++;
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* Packet i of a capture (its time: i microseconds into 2026). */
+static inline void sensor_pcap_put(pcap_dumper_t *d, const pkt *p, unsigned i)
+{
+	struct pcap_pkthdr h = {.ts = {1767225600, (int)i}};
+	h.caplen = h.len = (bpf_u_int32)p->n;
+	pcap_dump((u_char *)d, &h, p->b);
+}
+
+/* n bytes a server sends, 10.0.0.2:sport to the client 10.0.0.1:dport,
+ * in segments of at most seg bytes from sequence number 1; *i counts the
+ * capture's packets. */
+static inline void sensor_pcap_segments(pcap_dumper_t *d, unsigned *i, uint16_t sport,
+					uint16_t dport, const uint8_t *data, size_t n, size_t seg)
+{
+	pkt p;
+	for (size_t at = 0; at < n; at += seg) {
+		size_t k = n - at < seg ? n - at : seg;
+		eth(&p, 0, 0x0800);
+		ip4(&p, 6, 2, 0, 2, 1);
+		tcp(&p, sport, dport, (uint32_t)(1 + at), 0x18, data + at, k);
+		pkt_finish_ip4(&p);
+		sensor_pcap_put(d, &p, ++*i);
+	}
 }
 
 /* One sweep of spec under m (taken over); the hits in c. */

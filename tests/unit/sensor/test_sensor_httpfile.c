@@ -31,7 +31,6 @@
 
 #include "sensor.h"
 #include "sensor_int.h"
-#include "../decode/decode_test_util.h"
 #include "sensor_test_util.h"
 
 #define FILE_LEN 20000
@@ -44,13 +43,6 @@ static void hex(const uint8_t *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", b[i]);
-}
-
-static void dump(pcap_dumper_t *d, const pkt *p, unsigned i)
-{
-	struct pcap_pkthdr h = {.ts = {1767225600, (int)i}};
-	h.caplen = h.len = (bpf_u_int32)p->n;
-	pcap_dump((u_char *)d, &h, p->b);
 }
 
 /* The download: GET, then the gzip body in 1000-byte segments. */
@@ -85,15 +77,8 @@ static void write_capture(void)
 	ip4(&p, 6, 1, 0, 1, 2);
 	tcp(&p, 40000, 80, 1, 0x18, get, sizeof get - 1);
 	pkt_finish_ip4(&p);
-	dump(d, &p, ++i);
-	for (size_t at = 0; at < n; at += 1000) {
-		size_t k = n - at < 1000 ? n - at : 1000;
-		eth(&p, 0, 0x0800);
-		ip4(&p, 6, 2, 0, 2, 1);
-		tcp(&p, 80, 40000, (uint32_t)(1 + at), 0x18, msg + at, k);
-		pkt_finish_ip4(&p);
-		dump(d, &p, ++i);
-	}
+	sensor_pcap_put(d, &p, ++i);
+	sensor_pcap_segments(d, &i, 80, 40000, msg, n, 1000);
 	pcap_dump_close(d);
 	pcap_close(dead);
 }

@@ -26,7 +26,6 @@
 #include <pcap/pcap.h>
 
 #include "sensor.h"
-#include "../decode/decode_test_util.h"
 #include "sensor_test_util.h"
 
 static char dir[64];
@@ -111,13 +110,6 @@ static void expect_one(const sensor_hits *c, const char *value)
 	assert_string_equal(c->type[0], "x509-certificate");
 }
 
-static void dump(pcap_dumper_t *d, const pkt *p, unsigned i)
-{
-	struct pcap_pkthdr h = {.ts = {1767225600, (int)i}};
-	h.caplen = h.len = (bpf_u_int32)p->n;
-	pcap_dump((u_char *)d, &h, p->b);
-}
-
 static void test_pcap(void **state)
 {
 	char cap[128], spec[160];
@@ -139,7 +131,7 @@ static void test_pcap(void **state)
 	ip4(&p, 6, 1, 0, 1, 2);
 	tcp(&p, 40000, 443, 1, 0x18, rec, hn + 5);
 	pkt_finish_ip4(&p);
-	dump(d, &p, ++i);
+	sensor_pcap_put(d, &p, ++i);
 	/* the server: ServerHello (TLS 1.2), Certificate, ServerHelloDone */
 	static const uint8_t sh[] = {2, 0, 0, 38, 3, 3};
 	memcpy(hs, sh, sizeof sh);
@@ -158,14 +150,7 @@ static void test_pcap(void **state)
 	rec[rn++] = 22; rec[rn++] = 3; rec[rn++] = 3;
 	rec[rn++] = (uint8_t)(n >> 8); rec[rn++] = (uint8_t)n;
 	memcpy(rec + rn, hs, n); rn += n;
-	for (size_t at = 0; at < rn; at += 100) {
-		size_t k = rn - at < 100 ? rn - at : 100;
-		eth(&p, 0, 0x0800);
-		ip4(&p, 6, 2, 0, 2, 1);
-		tcp(&p, 443, 40000, (uint32_t)(1 + at), 0x18, rec + at, k);
-		pkt_finish_ip4(&p);
-		dump(d, &p, ++i);
-	}
+	sensor_pcap_segments(d, &i, 443, 40000, rec, rn, 100);
 	pcap_dump_close(d);
 	pcap_close(dead);
 
