@@ -24,35 +24,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t pkt[FUZZ_IP_MAX];
 static uint8_t msg[FUZZ_IP_MAX];
-
-static void over_udp(const uint8_t *data, size_t size, uint16_t sport,
-		     uint16_t dport)
-{
-	fuzz_seen seen = {{0}, 0};
-	decode_config cfg = {0};
-	decode_ctx *d;
-	size_t l;
-
-	cfg.emit_addresses = 0;
-	cfg.flows = 1;
-	cfg.frag_slots = 1;
-	cfg.frag_max_bytes = 64;
-	d = decode_new(&cfg, fuzz_observe, &seen);
-	if (!d)
-		return;
-	l = fuzz_udp(pkt, sport, dport, data, size, sport == 53);
-	fuzz_packet(d, DECODE_LINK_RAW, pkt, l, 1);
-	fuzz_check_stats(d, &seen);
-	decode_free(d);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	over_udp(data, size, 49152, 53);
-	over_udp(data, size, 53, 49152);
-	over_udp(data, size, 5353, 5353);
+	fuzz_one_datagram(data, size, 49152, 53, 0);
+	fuzz_one_datagram(data, size, 53, 49152, 1);
+	fuzz_one_datagram(data, size, 5353, 5353, 0);
 
 	/* over TCP: mode 0x81 = one cut, a 256-byte stream buffer; the cut
 	 * byte 0x80 puts it in the middle */

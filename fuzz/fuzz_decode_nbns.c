@@ -19,31 +19,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t pkt[FUZZ_IP_MAX];
-
-static void over_udp(const uint8_t *data, size_t size, uint16_t sport)
-{
-	fuzz_seen seen = {{0}, 0};
-	decode_config cfg = {0};
-	decode_ctx *d;
-	size_t l;
-
-	cfg.emit_addresses = 0;
-	cfg.flows = 1;
-	cfg.frag_slots = 1;
-	cfg.frag_max_bytes = 64;
-	d = decode_new(&cfg, fuzz_observe, &seen);
-	if (!d)
-		return;
-	l = fuzz_udp(pkt, sport, 137, data, size, 0);
-	fuzz_packet(d, DECODE_LINK_RAW, pkt, l, 1);
-	fuzz_check_stats(d, &seen);
-	decode_free(d);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	over_udp(data, size, 137);
-	over_udp(data, size, 49152);
+	fuzz_one_datagram(data, size, 137, 137, 0);
+	fuzz_one_datagram(data, size, 49152, 137, 0);
 	return 0;
 }

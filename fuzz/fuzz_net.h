@@ -133,6 +133,30 @@ static inline size_t fuzz_udp(uint8_t *out, uint16_t sport, uint16_t dport,
 	return 28 + len;
 }
 
+/* One UDP datagram sport -> dport holding the input, decoded by a context
+ * of the smallest tables (one flow, one fragment slot) with its counts
+ * checked; reverse as for fuzz_udp (the server's direction). */
+static inline void fuzz_one_datagram(const uint8_t *data, size_t size, uint16_t sport,
+				     uint16_t dport, int reverse)
+{
+	static uint8_t pkt[FUZZ_IP_MAX];
+	fuzz_seen seen = {{0}, 0};
+	decode_config cfg = {0};
+	decode_ctx *d;
+
+	cfg.emit_addresses = 0;
+	cfg.flows = 1;
+	cfg.frag_slots = 1;
+	cfg.frag_max_bytes = 64;
+	d = decode_new(&cfg, fuzz_observe, &seen);
+	if (!d)
+		return;
+	size_t l = fuzz_udp(pkt, sport, dport, data, size, reverse);
+	fuzz_packet(d, DECODE_LINK_RAW, pkt, l, 1);
+	fuzz_check_stats(d, &seen);
+	decode_free(d);
+}
+
 #define FUZZ_SYN 0x02
 #define FUZZ_RST 0x04
 #define FUZZ_ACK 0x10
